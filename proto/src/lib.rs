@@ -1,0 +1,22 @@
+//! funnel's contracts.
+//!
+//! - [`v1`]: the gRPC API generated from `funnel/v1/*.proto` (messages, the
+//!   `Functions` client and server).
+//! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
+//!   any gRPC tool can discover the API from a running server.
+//! - `wit/`: the `funnel:function` world that guests export; [`WIT_DIR`] is its
+//!   path for hosts and build tools that read it.
+
+/// The gRPC API, version 1. Field names are Lambda's; prost turns
+/// `FunctionName` into `function_name`.
+#[allow(clippy::large_enum_variant, clippy::doc_lazy_continuation)]
+pub mod v1 {
+    tonic::include_proto!("funnel.v1");
+}
+
+/// Encoded `FileDescriptorSet` of every funnel proto.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/funnel_descriptor.bin"));
+
+/// Absolute path of the WIT package that defines the `funnel:function` world.
+pub const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit");

@@ -1,0 +1,221 @@
+//! # funnel-client — a typed async client for funnel's gRPC API
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), funnel_client::Error> {
+//! use funnel_client::{Client, proto};
+//!
+//! let client = Client::connect("http://127.0.0.1:7878").await?;
+//! let code = std::fs::read("hello.wasm").unwrap();
+//! client
+//!     .create_function(proto::CreateFunctionRequest {
+//!         function_name: "hello".into(),
+//!         code: Some(proto::FunctionCode { zip_file: code }),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! let out = client
+//!     .invoke(proto::InvokeRequest {
+//!         function_name: "hello".into(),
+//!         payload: br#"{"name":"Ada"}"#.to_vec(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! println!("{}", String::from_utf8_lossy(&out.payload));
+//! # Ok(()) }
+//! ```
+//!
+//! Every method maps to one RPC with the same name; requests and responses
+//! are the generated messages in [`proto`] (field names are Lambda's, in
+//! snake case). Errors keep the AWS error name ([`Error::error_type`]).
+
+use std::fmt;
+
+use funnel_proto::v1::functions_client::FunctionsClient;
+use tonic::transport::{Channel, Endpoint};
+
+/// The generated API messages (`funnel.v1`).
+pub use funnel_proto::v1 as proto;
+pub use tonic::Code;
+
+/// The metadata key that carries the AWS error name.
+const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
+/// Matches the server's limit, so large code uploads and 6 MB responses fit.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A failed call: the gRPC code, the AWS error name when the server gave
+/// one (`ResourceNotFoundException`, ...), and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: Code,
+    pub error_type: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_type {
+            Some(error_type) => write!(f, "{error_type}: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        let error_type = status
+            .metadata()
+            .get(ERROR_TYPE_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let message = match &error_type {
+            Some(name) => status
+                .message()
+                .strip_prefix(name.as_str())
+                .and_then(|rest| rest.strip_prefix(": "))
+                .unwrap_or(status.message())
+                .to_string(),
+            None => status.message().to_string(),
+        };
+        Error {
+            code: status.code(),
+            error_type,
+            message,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A connection to one funnel server. Cheap to clone; clones share the
+/// connection.
+#[derive(Clone)]
+pub struct Client {
+    functions: FunctionsClient<Channel>,
+}
+
+impl Client {
+    /// Connects to `endpoint`, e.g. `http://127.0.0.1:7878`.
+    pub async fn connect(endpoint: impl Into<String>) -> Result<Client> {
+        let endpoint = endpoint.into();
+        let unavailable = |message: String| Error {
+            code: Code::Unavailable,
+            error_type: None,
+            message,
+        };
+        let channel = Endpoint::from_shared(endpoint.clone())
+            .map_err(|e| unavailable(format!("invalid endpoint {endpoint:?}: {e}")))?
+            .connect()
+            .await
+            .map_err(|e| unavailable(format!("cannot connect to funnel at {endpoint}: {e}")))?;
+        Ok(Client {
+            functions: FunctionsClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        })
+    }
+
+    pub async fn create_function(
+        &self,
+        request: proto::CreateFunctionRequest,
+    ) -> Result<proto::FunctionConfiguration> {
+        Ok(self
+            .functions
+            .clone()
+            .create_function(request)
+            .await?
+            .into_inner())
+    }
+
+    /// `function_name` is a name or an ARN.
+    pub async fn get_function(&self, function_name: &str) -> Result<proto::GetFunctionResponse> {
+        let request = proto::GetFunctionRequest {
+            function_name: function_name.into(),
+            qualifier: String::new(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .get_function(request)
+            .await?
+            .into_inner())
+    }
+
+    /// One page; pass the returned `next_marker` back as `marker`.
+    pub async fn list_functions(
+        &self,
+        marker: &str,
+        max_items: Option<i32>,
+    ) -> Result<proto::ListFunctionsResponse> {
+        let request = proto::ListFunctionsRequest {
+            marker: marker.into(),
+            max_items,
+        };
+        Ok(self
+            .functions
+            .clone()
+            .list_functions(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Every function, following the pages.
+    pub async fn list_all_functions(&self) -> Result<Vec<proto::FunctionConfiguration>> {
+        let mut all = Vec::new();
+        let mut marker = String::new();
+        loop {
+            let page = self.list_functions(&marker, None).await?;
+            all.extend(page.functions);
+            if page.next_marker.is_empty() {
+                return Ok(all);
+            }
+            marker = page.next_marker;
+        }
+    }
+
+    pub async fn update_function_code(
+        &self,
+        function_name: &str,
+        code: Vec<u8>,
+    ) -> Result<proto::FunctionConfiguration> {
+        let request = proto::UpdateFunctionCodeRequest {
+            function_name: function_name.into(),
+            zip_file: code,
+        };
+        Ok(self
+            .functions
+            .clone()
+            .update_function_code(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn update_function_configuration(
+        &self,
+        request: proto::UpdateFunctionConfigurationRequest,
+    ) -> Result<proto::FunctionConfiguration> {
+        Ok(self
+            .functions
+            .clone()
+            .update_function_configuration(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_function(&self, function_name: &str) -> Result<()> {
+        let request = proto::DeleteFunctionRequest {
+            function_name: function_name.into(),
+            qualifier: String::new(),
+        };
+        self.functions.clone().delete_function(request).await?;
+        Ok(())
+    }
+
+    /// Runs a function. A function that fails is still `Ok`: look at
+    /// `function_error` ("Handled" / "Unhandled") and the error JSON in
+    /// `payload`, as with Lambda.
+    pub async fn invoke(&self, request: proto::InvokeRequest) -> Result<proto::InvokeResponse> {
+        Ok(self.functions.clone().invoke(request).await?.into_inner())
+    }
+}

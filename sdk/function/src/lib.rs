@@ -1,0 +1,175 @@
+//! # funnel-function — write a funnel function in a few lines
+//!
+//! A funnel function is a WebAssembly component (built for `wasm32-wasip2`)
+//! that exports the `funnel:function/handler` world. This crate does the WIT
+//! export and the JSON: you write a handler that takes a typed event and a
+//! [`Context`] and returns `Result<impl Serialize, E>`.
+//!
+//! ```ignore
+//! use funnel_function::{Context, Error};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Hello { name: String }
+//!
+//! fn hello(event: Hello, ctx: Context) -> Result<String, Error> {
+//!     println!("greeting {} in {}", event.name, ctx.request_id);
+//!     Ok(format!("Hello, {}!", event.name))
+//! }
+//!
+//! funnel_function::handler!(hello);
+//! ```
+//!
+//! The event type is anything `serde` can deserialize: your own struct,
+//! [`serde_json::Value`], or an `aws_lambda_events` type such as `S3Event`.
+//! Returning `Err` gives the caller Lambda's handled error
+//! (`FunctionError: "Handled"`, `{"errorType": ..., "errorMessage": ...}`);
+//! a panic traps and is reported as `Unhandled`. `println!`/`eprintln!` go to
+//! the function's log.
+//!
+//! The crate builds for `wasm32-wasip2` and has no host-only dependencies.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use serde_json::Value;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "handler",
+        path: "../../proto/wit",
+        pub_export_macro: true,
+        export_macro_name: "__funnel_export",
+        default_bindings_module: "::funnel_function::bindings",
+    });
+}
+
+use bindings::funnel::function::types as wit;
+
+/// What Lambda's context object carries, for one invocation.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub request_id: String,
+    pub function_name: String,
+    /// `$LATEST` or a published version number.
+    pub function_version: String,
+    pub invoked_function_arn: String,
+    pub memory_limit_in_mb: u32,
+    /// When this invocation times out.
+    pub deadline: SystemTime,
+    pub trace_id: Option<String>,
+    /// The caller's client context (JSON), if it passed one.
+    pub client_context: Option<String>,
+}
+
+impl Context {
+    /// Time left before the invocation times out (zero once it has passed).
+    pub fn remaining_time(&self) -> Duration {
+        self.deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+impl From<wit::Context> for Context {
+    fn from(ctx: wit::Context) -> Self {
+        Context {
+            request_id: ctx.request_id,
+            function_name: ctx.function_name,
+            function_version: ctx.function_version,
+            invoked_function_arn: ctx.invoked_function_arn,
+            memory_limit_in_mb: ctx.memory_limit_in_mb,
+            deadline: UNIX_EPOCH + Duration::from_millis(ctx.deadline_ms),
+            trace_id: ctx.trace_id,
+            client_context: ctx.client_context,
+        }
+    }
+}
+
+/// A handled error: what the caller sees as `{"errorType": ..., "errorMessage": ...}`.
+///
+/// Any `std::error::Error` converts into it with `?`; its `errorType` is the
+/// error's Rust type name, as Lambda's Rust runtime reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub error_type: String,
+    pub error_message: String,
+}
+
+impl Error {
+    pub fn new(error_type: impl Into<String>, error_message: impl Into<String>) -> Self {
+        Error {
+            error_type: error_type.into(),
+            error_message: error_message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.error_message)
+    }
+}
+
+impl<E: std::error::Error> From<E> for Error {
+    fn from(err: E) -> Self {
+        let full = std::any::type_name::<E>();
+        let short = full.rsplit("::").next().unwrap_or(full);
+        Error::new(short, err.to_string())
+    }
+}
+
+/// Runs `handler` on one raw invocation: decodes the event, encodes the
+/// response. Called by the code [`handler!`] generates.
+#[doc(hidden)]
+pub fn run<E, R, Err, F>(
+    ctx: wit::Context,
+    event: Vec<u8>,
+    handler: F,
+) -> Result<Vec<u8>, wit::FunctionError>
+where
+    E: DeserializeOwned,
+    R: Serialize,
+    Err: Into<Error>,
+    F: FnOnce(E, Context) -> Result<R, Err>,
+{
+    let event: E = serde_json::from_slice(&event)
+        .map_err(|err| to_wit(Error::new("Runtime.UnmarshalError", err.to_string())))?;
+    let response = handler(event, ctx.into()).map_err(|err| to_wit(err.into()))?;
+    serde_json::to_vec(&response)
+        .map_err(|err| to_wit(Error::new("Runtime.MarshalError", err.to_string())))
+}
+
+fn to_wit(err: Error) -> wit::FunctionError {
+    wit::FunctionError {
+        error_type: err.error_type,
+        error_message: err.error_message,
+    }
+}
+
+/// Exports `handler` (a `fn(Event, Context) -> Result<impl Serialize, E>`) as
+/// this component's `funnel:function/handler` world. Use it once per crate.
+#[macro_export]
+macro_rules! handler {
+    ($handler:path) => {
+        struct __FunnelHandler;
+
+        impl $crate::bindings::Guest for __FunnelHandler {
+            fn handle(
+                ctx: $crate::bindings::funnel::function::types::Context,
+                event: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<
+                ::std::vec::Vec<u8>,
+                $crate::bindings::funnel::function::types::FunctionError,
+            > {
+                $crate::run(ctx, event, $handler)
+            }
+        }
+
+        $crate::bindings::__funnel_export!(__FunnelHandler with_types_in $crate::bindings);
+    };
+}

@@ -1,0 +1,165 @@
+//! `funnel.v1.Functions`: proto messages in, domain calls, proto messages out.
+
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::functions_server::Functions as FunctionsApi;
+use tonic::{Request, Response, Status};
+
+use crate::dispatch::Dispatcher;
+use crate::event::Event;
+use crate::function::LATEST;
+use crate::functions::{ConfigChanges, Functions, NewFunction};
+use crate::store::FunctionRecord;
+
+pub struct FunctionsService {
+    functions: Functions,
+    dispatcher: Dispatcher,
+}
+
+impl FunctionsService {
+    pub fn new(functions: Functions, dispatcher: Dispatcher) -> Self {
+        FunctionsService {
+            functions,
+            dispatcher,
+        }
+    }
+
+    fn configuration(&self, record: FunctionRecord) -> pb::FunctionConfiguration {
+        pb::FunctionConfiguration {
+            function_arn: self.functions.naming().function_arn(&record.name, None),
+            code_sha256: Functions::code_sha256_base64(&record),
+            function_name: record.name,
+            description: record.description,
+            memory_size: record.memory_size as i32,
+            timeout: record.timeout as i32,
+            environment: Some(pb::Environment {
+                variables: record.environment.into_iter().collect(),
+            }),
+            code_size: record.code_size as i64,
+            last_modified: record.last_modified,
+            version: LATEST.into(),
+            state: "Active".into(),
+            state_reason: String::new(),
+            state_reason_code: String::new(),
+            package_type: "Zip".into(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl FunctionsApi for FunctionsService {
+    async fn create_function(
+        &self,
+        request: Request<pb::CreateFunctionRequest>,
+    ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        let req = request.into_inner();
+        let record = self
+            .functions
+            .create(NewFunction {
+                name: req.function_name,
+                code: req.code.map(|c| c.zip_file).unwrap_or_default(),
+                description: req.description,
+                memory_size: req.memory_size,
+                timeout: req.timeout,
+                environment: req
+                    .environment
+                    .map(|e| e.variables.into_iter().collect())
+                    .unwrap_or_default(),
+            })
+            .await?;
+        Ok(Response::new(self.configuration(record)))
+    }
+
+    async fn get_function(
+        &self,
+        request: Request<pb::GetFunctionRequest>,
+    ) -> Result<Response<pb::GetFunctionResponse>, Status> {
+        let req = request.into_inner();
+        let record = self.functions.get(&req.function_name, &req.qualifier)?;
+        Ok(Response::new(pb::GetFunctionResponse {
+            code: Some(pb::FunctionCodeLocation {
+                repository_type: "funnel".into(),
+                location: format!("sha256:{}", record.code_sha256),
+            }),
+            configuration: Some(self.configuration(record)),
+        }))
+    }
+
+    async fn list_functions(
+        &self,
+        request: Request<pb::ListFunctionsRequest>,
+    ) -> Result<Response<pb::ListFunctionsResponse>, Status> {
+        let req = request.into_inner();
+        let (page, next) = self.functions.list(&req.marker, req.max_items)?;
+        Ok(Response::new(pb::ListFunctionsResponse {
+            functions: page.into_iter().map(|r| self.configuration(r)).collect(),
+            next_marker: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_function_code(
+        &self,
+        request: Request<pb::UpdateFunctionCodeRequest>,
+    ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        let req = request.into_inner();
+        let record = self
+            .functions
+            .update_code(&req.function_name, req.zip_file)
+            .await?;
+        Ok(Response::new(self.configuration(record)))
+    }
+
+    async fn update_function_configuration(
+        &self,
+        request: Request<pb::UpdateFunctionConfigurationRequest>,
+    ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        let req = request.into_inner();
+        let changes = ConfigChanges {
+            description: req.description,
+            memory_size: req.memory_size,
+            timeout: req.timeout,
+            environment: req.environment.map(|e| e.variables.into_iter().collect()),
+        };
+        let record = self
+            .functions
+            .update_configuration(&req.function_name, changes)
+            .await?;
+        Ok(Response::new(self.configuration(record)))
+    }
+
+    async fn delete_function(
+        &self,
+        request: Request<pb::DeleteFunctionRequest>,
+    ) -> Result<Response<pb::DeleteFunctionResponse>, Status> {
+        let req = request.into_inner();
+        self.functions
+            .delete(&req.function_name, &req.qualifier)
+            .await?;
+        Ok(Response::new(pb::DeleteFunctionResponse {}))
+    }
+
+    async fn invoke(
+        &self,
+        request: Request<pb::InvokeRequest>,
+    ) -> Result<Response<pb::InvokeResponse>, Status> {
+        let req = request.into_inner();
+        let result = self
+            .dispatcher
+            .invoke(Event {
+                function_name: req.function_name,
+                qualifier: req.qualifier,
+                invocation_type: req.invocation_type,
+                log_type: req.log_type,
+                client_context: req.client_context,
+                payload: req.payload,
+            })
+            .await?;
+        Ok(Response::new(pb::InvokeResponse {
+            status_code: result.status_code,
+            function_error: result.function_error.unwrap_or_default().into(),
+            log_result: result.log_result.unwrap_or_default(),
+            payload: result.payload,
+            executed_version: result.executed_version,
+            request_id: result.request_id,
+        }))
+    }
+}

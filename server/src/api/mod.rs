@@ -1,0 +1,45 @@
+//! The gRPC surface: tonic service implementations only. Requests become
+//! calls on the domain handles; typed errors become `tonic::Status` here
+//! and nowhere else.
+
+mod functions;
+
+pub use functions::FunctionsService;
+
+use tonic::Status;
+use tonic::metadata::MetadataValue;
+
+use crate::error::Error;
+
+/// The metadata key that carries the AWS error name, as Lambda's
+/// `x-amzn-ErrorType` header.
+pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
+
+/// The largest message the server accepts: room for a 50 MB component or
+/// a payload over the 6 MB limit (which gets a named error, not a
+/// transport error).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        use tonic::Code;
+        let code = match &err {
+            Error::InvalidParameterValue(_)
+            | Error::InvalidRequestContent(_)
+            | Error::RequestTooLarge(_) => Code::InvalidArgument,
+            Error::ResourceConflict(_) => Code::AlreadyExists,
+            Error::ResourceNotFound(_) => Code::NotFound,
+            Error::TooManyRequests(_) => Code::ResourceExhausted,
+            Error::Unsupported(_) => Code::Unimplemented,
+            Error::Service(_) => Code::Internal,
+        };
+        if code == Code::Internal {
+            tracing::error!(cause = %err, "request failed");
+        }
+        let mut status = Status::new(code, err.to_string());
+        status
+            .metadata_mut()
+            .insert(ERROR_TYPE_KEY, MetadataValue::from_static(err.aws_name()));
+        status
+    }
+}

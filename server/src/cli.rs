@@ -1,0 +1,308 @@
+//! The `funnel` command line. Verbs follow `aws lambda`; every verb but
+//! `serve`/`up` is a thin call of the client SDK (nothing bypasses the API).
+//! Results go to stdout (JSON, pretty on a terminal); errors go to stderr
+//! with their AWS error name, and any error — a function error included —
+//! exits non-zero.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+use funnel_client::{Client, proto};
+use serde_json::{Value, json};
+
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:7878";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "funnel",
+    version,
+    about = "A self-hosted, Lambda-style function platform"
+)]
+pub struct Cli {
+    /// The server to talk to.
+    #[arg(long, global = true, env = "FUNNEL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Serve with the embedded default (./.funnel) and deploy ./funnel.toml if present.
+    Up(UpArgs),
+    /// Create, inspect, change and delete functions.
+    #[command(subcommand)]
+    Function(FunctionCommand),
+    /// Run a function and print its response.
+    Invoke(InvokeArgs),
+    /// Deploy a stack file (idempotent).
+    Deploy {
+        /// The stack file, e.g. funnel.toml.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Where the database and compiled code live.
+    #[arg(long, default_value = ".funnel")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// The stack to deploy once the server is up (skipped if missing).
+    #[arg(long, default_value = "funnel.toml")]
+    pub stack: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FunctionCommand {
+    /// Create a function from a component (.wasm).
+    Create {
+        name: String,
+        #[arg(long)]
+        code: PathBuf,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show a function's configuration.
+    Get { name: String },
+    /// Delete a function.
+    Delete { name: String },
+    /// List functions.
+    List,
+    /// Replace a function's code.
+    UpdateCode {
+        name: String,
+        #[arg(long)]
+        code: PathBuf,
+    },
+    /// Change a function's configuration (only the flags given).
+    UpdateConfig {
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Memory in MB (128-10240).
+    #[arg(long)]
+    pub memory: Option<i32>,
+    /// Timeout in seconds (1-900).
+    #[arg(long)]
+    pub timeout: Option<i32>,
+    /// An environment variable, KEY=VALUE (repeat for more; on update-config
+    /// the given set replaces the old one).
+    #[arg(long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    pub name: String,
+    /// The event: JSON, @FILE, or - for stdin.
+    #[arg(long)]
+    pub payload: Option<String>,
+    /// `tail` to also print the last 4 KB of the log (to stderr).
+    #[arg(long, value_parser = ["tail", "Tail", "none", "None"])]
+    pub log_type: Option<String>,
+    /// RequestResponse (default), Event or DryRun.
+    #[arg(long)]
+    pub invocation_type: Option<String>,
+    /// A version or alias; default $LATEST.
+    #[arg(long)]
+    pub qualifier: Option<String>,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+/// Runs a client verb (everything but `serve`/`up`).
+pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> {
+    let client = Client::connect(endpoint).await?;
+    match command {
+        Command::Function(command) => function(&client, command).await,
+        Command::Invoke(args) => invoke(&client, args).await,
+        Command::Deploy { file } => {
+            for (name, change) in crate::stack::deploy(&client, &file).await? {
+                eprintln!("{name}: {change}");
+            }
+            Ok(())
+        }
+        Command::Serve(_) | Command::Up(_) => bail!("serve and up are not client verbs"),
+    }
+}
+
+async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<()> {
+    match command {
+        FunctionCommand::Create { name, code, config } => {
+            let code =
+                std::fs::read(&code).with_context(|| format!("reading {}", code.display()))?;
+            let created = client
+                .create_function(proto::CreateFunctionRequest {
+                    function_name: name,
+                    code: Some(proto::FunctionCode { zip_file: code }),
+                    description: config.description.unwrap_or_default(),
+                    memory_size: config.memory,
+                    timeout: config.timeout,
+                    environment: Some(environment(config.env)),
+                })
+                .await?;
+            print_json(&configuration_json(&created))
+        }
+        FunctionCommand::Get { name } => {
+            let found = client.get_function(&name).await?;
+            let mut out = json!({});
+            if let Some(config) = &found.configuration {
+                out["Configuration"] = configuration_json(config);
+            }
+            if let Some(code) = &found.code {
+                out["Code"] =
+                    json!({"RepositoryType": code.repository_type, "Location": code.location});
+            }
+            print_json(&out)
+        }
+        FunctionCommand::Delete { name } => {
+            client.delete_function(&name).await?;
+            Ok(())
+        }
+        FunctionCommand::List => {
+            let all = client.list_all_functions().await?;
+            print_json(
+                &json!({"Functions": all.iter().map(configuration_json).collect::<Vec<_>>()}),
+            )
+        }
+        FunctionCommand::UpdateCode { name, code } => {
+            let code =
+                std::fs::read(&code).with_context(|| format!("reading {}", code.display()))?;
+            print_json(&configuration_json(
+                &client.update_function_code(&name, code).await?,
+            ))
+        }
+        FunctionCommand::UpdateConfig { name, config } => {
+            let updated = client
+                .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+                    function_name: name,
+                    description: config.description,
+                    memory_size: config.memory,
+                    timeout: config.timeout,
+                    environment: (!config.env.is_empty()).then(|| environment(config.env)),
+                })
+                .await?;
+            print_json(&configuration_json(&updated))
+        }
+    }
+}
+
+async fn invoke(client: &Client, args: InvokeArgs) -> anyhow::Result<()> {
+    let payload = match args.payload.as_deref() {
+        None => Vec::new(),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading the payload from stdin")?;
+            buf
+        }
+        Some(arg) => match arg.strip_prefix('@') {
+            Some(file) => {
+                std::fs::read(file).with_context(|| format!("reading the payload from {file}"))?
+            }
+            None => arg.as_bytes().to_vec(),
+        },
+    };
+    let log_type = match args.log_type.as_deref() {
+        Some("tail" | "Tail") => "Tail",
+        _ => "None",
+    };
+    let out = client
+        .invoke(proto::InvokeRequest {
+            function_name: args.name,
+            invocation_type: args.invocation_type.unwrap_or_default(),
+            log_type: log_type.into(),
+            client_context: String::new(),
+            payload,
+            qualifier: args.qualifier.unwrap_or_default(),
+        })
+        .await?;
+    if !out.log_result.is_empty() {
+        let log = base64::engine::general_purpose::STANDARD
+            .decode(&out.log_result)
+            .context("the server sent a LogResult that is not base64")?;
+        std::io::stderr().write_all(&log)?;
+    }
+    if !out.payload.is_empty() {
+        match serde_json::from_slice::<Value>(&out.payload) {
+            Ok(value) => print_json(&value)?,
+            Err(_) => {
+                std::io::stdout().write_all(&out.payload)?;
+                println!();
+            }
+        }
+    }
+    if !out.function_error.is_empty() {
+        bail!("the function failed ({})", out.function_error);
+    }
+    Ok(())
+}
+
+fn environment(vars: Vec<(String, String)>) -> proto::Environment {
+    proto::Environment {
+        variables: vars.into_iter().collect(),
+    }
+}
+
+/// A configuration with Lambda's field names, as `aws lambda` prints it.
+pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
+    let variables: BTreeMap<_, _> = c
+        .environment
+        .as_ref()
+        .map(|e| e.variables.iter().collect())
+        .unwrap_or_default();
+    json!({
+        "FunctionName": c.function_name,
+        "FunctionArn": c.function_arn,
+        "Description": c.description,
+        "MemorySize": c.memory_size,
+        "Timeout": c.timeout,
+        "Environment": {"Variables": variables},
+        "CodeSha256": c.code_sha256,
+        "CodeSize": c.code_size,
+        "LastModified": c.last_modified,
+        "Version": c.version,
+        "State": c.state,
+        "PackageType": c.package_type,
+    })
+}
+
+/// JSON to stdout: pretty on a terminal, one line otherwise.
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    let text = if std::io::stdout().is_terminal() {
+        serde_json::to_string_pretty(value)?
+    } else {
+        value.to_string()
+    };
+    println!("{text}");
+    Ok(())
+}

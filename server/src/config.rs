@@ -1,0 +1,105 @@
+//! The server's configuration, validated before anything starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything `run` needs to serve. Built by the CLI from its flags (and,
+/// later, a config file: unknown keys are refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database and the compiled-code cache live.
+    pub data_dir: PathBuf,
+    /// The region in ARNs (`arn:funnel:lambda:<region>:...`).
+    pub region: String,
+    /// The 12-digit account id in ARNs.
+    pub account_id: String,
+    /// How long shutdown waits for in-flight calls before giving up on them.
+    #[serde(with = "seconds")]
+    pub shutdown_grace: Duration,
+    pub runtime: RuntimeConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Instances that can run at once: the size of the pooling allocator,
+    /// and the most concurrent executions this server allows.
+    pub max_instances: u32,
+    /// The largest `MemorySize` a function may be given, in MB; each pool
+    /// slot reserves this much address space.
+    pub max_memory_mb: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(".funnel"),
+            region: "local".into(),
+            account_id: "000000000000".into(),
+            shutdown_grace: Duration::from_secs(30),
+            runtime: RuntimeConfig::default(),
+        }
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            max_instances: 100,
+            max_memory_mb: crate::function::MAX_MEMORY_MB,
+        }
+    }
+}
+
+impl Config {
+    /// Config with `data_dir`, everything else default.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Checks every field; the error names the field and what is wrong.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::function::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+        anyhow::ensure!(
+            self.account_id.len() == 12 && self.account_id.bytes().all(|b| b.is_ascii_digit()),
+            "account_id must be 12 digits, got {:?}",
+            self.account_id
+        );
+        anyhow::ensure!(
+            !self.region.is_empty()
+                && self
+                    .region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "region must be lowercase letters, digits and '-', got {:?}",
+            self.region
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.runtime.max_instances),
+            "runtime.max_instances must be 1..=100000, got {}",
+            self.runtime.max_instances
+        );
+        anyhow::ensure!(
+            (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&self.runtime.max_memory_mb),
+            "runtime.max_memory_mb must be {MIN_MEMORY_MB}..={MAX_MEMORY_MB}, got {}",
+            self.runtime.max_memory_mb
+        );
+        Ok(())
+    }
+}
+
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}

@@ -1,0 +1,179 @@
+//! Running an invocation: the synchronous path from a resolved function to
+//! the caller's result. Validates the request as Lambda does, takes the
+//! function's prepared code, runs it in the runtime, and turns the outcome
+//! into Lambda's response (payload or error JSON, `FunctionError`, log tail).
+
+use base64::Engine as _;
+
+use crate::error::{Error, Result};
+use crate::function::{LATEST, MAX_SYNC_PAYLOAD_BYTES};
+use crate::functions::Functions;
+use crate::runtime::{ErrorKind, Invocation, InvokeError, Runtime};
+use crate::{event, logs};
+
+/// Longest client context Lambda accepts (base64 characters).
+const MAX_CLIENT_CONTEXT: usize = 3_583;
+
+/// What `Invoke` returns, in Lambda's terms.
+#[derive(Debug)]
+pub struct InvokeResult {
+    pub status_code: i32,
+    /// `Some("Handled")` or `Some("Unhandled")` when the function failed.
+    pub function_error: Option<&'static str>,
+    /// Base64 of the log's tail, when asked for.
+    pub log_result: Option<String>,
+    pub payload: Vec<u8>,
+    pub executed_version: String,
+    pub request_id: String,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    functions: Functions,
+    runtime: Runtime,
+}
+
+impl Dispatcher {
+    pub fn new(functions: Functions, runtime: Runtime) -> Self {
+        Dispatcher { functions, runtime }
+    }
+
+    pub async fn invoke(&self, event: event::Event) -> Result<InvokeResult> {
+        let kind = event::InvocationType::parse(&event.invocation_type)?;
+        let tail = event::parse_log_type(&event.log_type)?;
+        if event.payload.len() > MAX_SYNC_PAYLOAD_BYTES {
+            return Err(Error::RequestTooLarge(format!(
+                "Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+            )));
+        }
+        let payload = if event.payload.is_empty() {
+            b"{}".to_vec()
+        } else {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&event.payload).map_err(|err| {
+                Error::InvalidRequestContent(format!(
+                    "Could not parse request body into json: {err}"
+                ))
+            })?;
+            event.payload
+        };
+        let client_context = decode_client_context(&event.client_context)?;
+        let (target, record) = self
+            .functions
+            .lookup(&event.function_name, &event.qualifier)?;
+        let prepared = self.functions.prepared(&record).await?;
+
+        match kind {
+            event::InvocationType::DryRun => {
+                return Ok(InvokeResult {
+                    status_code: 204,
+                    function_error: None,
+                    log_result: None,
+                    payload: Vec::new(),
+                    executed_version: LATEST.into(),
+                    request_id: String::new(),
+                });
+            }
+            event::InvocationType::Event => {
+                return Err(Error::Unsupported(
+                    "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse".into(),
+                ));
+            }
+            event::InvocationType::RequestResponse => {}
+        }
+
+        let naming = self.functions.naming();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut environment: Vec<(String, String)> = record
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        environment.extend([
+            ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), LATEST.into()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+                record.memory_size.to_string(),
+            ),
+            ("AWS_REGION".into(), naming.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), naming.region.clone()),
+        ]);
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            function_name: record.name.clone(),
+            function_version: LATEST.into(),
+            invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
+            memory_mb: record.memory_size,
+            timeout: std::time::Duration::from_secs(record.timeout.into()),
+            environment,
+            payload,
+            client_context,
+            trace_id: None,
+        };
+
+        let outcome =
+            self.runtime
+                .invoke(&prepared, invocation)
+                .await
+                .map_err(|err| match err {
+                    InvokeError::Busy(_) => Error::TooManyRequests(format!(
+                        "Rate Exceeded. (ConcurrentInvocationLimitExceeded: {err})"
+                    )),
+                    InvokeError::Instantiate(why) => Error::Service(why),
+                })?;
+
+        let log = logs::invocation_log(&request_id, LATEST, record.memory_size, &outcome);
+        tracing::debug!(function = %record.name, request_id = %request_id, log = %String::from_utf8_lossy(&log), "invocation log");
+        let (payload, function_error) = match outcome.result {
+            Ok(response) => (response, None),
+            Err(err) => {
+                let label = match err.kind {
+                    ErrorKind::Handled => "Handled",
+                    ErrorKind::Unhandled => "Unhandled",
+                };
+                tracing::info!(function = %record.name, request_id = %request_id, error_type = %err.error_type, function_error = label, "function failed");
+                let body = serde_json::json!({
+                    "errorType": err.error_type,
+                    "errorMessage": err.error_message,
+                });
+                (body.to_string().into_bytes(), Some(label))
+            }
+        };
+        Ok(InvokeResult {
+            status_code: 200,
+            function_error,
+            log_result: tail
+                .then(|| base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
+            payload,
+            executed_version: LATEST.into(),
+            request_id,
+        })
+    }
+}
+
+/// Lambda takes the client context as base64 of a JSON object.
+fn decode_client_context(encoded: &str) -> Result<Option<String>> {
+    if encoded.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        Error::InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object.".into(),
+        )
+    };
+    if encoded.len() > MAX_CLIENT_CONTEXT {
+        return Err(Error::InvalidParameterValue(format!(
+            "ClientContext is {} characters long: at most {MAX_CLIENT_CONTEXT} are allowed",
+            encoded.len()
+        )));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(Some(text)),
+        _ => Err(invalid()),
+    }
+}

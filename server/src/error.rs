@@ -1,0 +1,69 @@
+//! The errors a caller of the function API can get, each carrying the AWS
+//! error name that Lambda gives the same mistake. `api/` turns them into
+//! `tonic::Status` (and nothing else builds a Status).
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter is out of range or malformed, or the code is not a
+    /// component of our world.
+    #[error("InvalidParameterValueException: {0}")]
+    InvalidParameterValue(String),
+    /// The payload is not JSON.
+    #[error("InvalidRequestContentException: {0}")]
+    InvalidRequestContent(String),
+    #[error("ResourceConflictException: {0}")]
+    ResourceConflict(String),
+    #[error("ResourceNotFoundException: {0}")]
+    ResourceNotFound(String),
+    #[error("RequestTooLargeException: {0}")]
+    RequestTooLarge(String),
+    /// Every execution slot is busy.
+    #[error("TooManyRequestsException: {0}")]
+    TooManyRequests(String),
+    /// funnel does not do this yet.
+    #[error("UnsupportedOperationException: {0}")]
+    Unsupported(String),
+    /// Something broke on our side; the message says what.
+    #[error("ServiceException: {0}")]
+    Service(String),
+}
+
+impl Error {
+    /// The AWS error name, e.g. `ResourceNotFoundException`.
+    pub fn aws_name(&self) -> &'static str {
+        match self {
+            Error::InvalidParameterValue(_) => "InvalidParameterValueException",
+            Error::InvalidRequestContent(_) => "InvalidRequestContentException",
+            Error::ResourceConflict(_) => "ResourceConflictException",
+            Error::ResourceNotFound(_) => "ResourceNotFoundException",
+            Error::RequestTooLarge(_) => "RequestTooLargeException",
+            Error::TooManyRequests(_) => "TooManyRequestsException",
+            Error::Unsupported(_) => "UnsupportedOperationException",
+            Error::Service(_) => "ServiceException",
+        }
+    }
+
+    /// The message without the AWS name.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::InvalidParameterValue(m)
+            | Error::InvalidRequestContent(m)
+            | Error::ResourceConflict(m)
+            | Error::ResourceNotFound(m)
+            | Error::RequestTooLarge(m)
+            | Error::TooManyRequests(m)
+            | Error::Unsupported(m)
+            | Error::Service(m) => m,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        Error::Service(err.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

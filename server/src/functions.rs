@@ -1,0 +1,378 @@
+//! The function control plane: create, read, list, update and delete
+//! functions. Validates every input (Lambda's rules and error names), keeps
+//! the store and the runtime's prepared code in step, and flushes before it
+//! answers. It does not run functions: that is `dispatch`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::function::{self, FunctionRef, LATEST, Naming};
+use crate::runtime::{CodeError, Prepared, Runtime};
+use crate::store::{FunctionRecord, Store, StoreError};
+
+/// The most a ListFunctions page holds, as Lambda.
+pub const MAX_PAGE: usize = 50;
+
+/// A function to create, as the caller gave it.
+#[derive(Debug, Default)]
+pub struct NewFunction {
+    pub name: String,
+    pub code: Vec<u8>,
+    pub description: String,
+    pub memory_size: Option<i32>,
+    pub timeout: Option<i32>,
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Configuration fields to change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct ConfigChanges {
+    pub description: Option<String>,
+    pub memory_size: Option<i32>,
+    pub timeout: Option<i32>,
+    pub environment: Option<BTreeMap<String, String>>,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Functions {
+    store: Store,
+    runtime: Runtime,
+    naming: Arc<Naming>,
+    /// The largest MemorySize this server's instance pool can hold.
+    max_memory_mb: u32,
+    /// Held while code blobs are stored or released together with the
+    /// records that use them, so a delete cannot release code that a
+    /// concurrent create is about to use.
+    code_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Functions {
+    pub fn new(store: Store, runtime: Runtime, naming: Naming, max_memory_mb: u32) -> Self {
+        Functions {
+            store,
+            runtime,
+            naming: Arc::new(naming),
+            max_memory_mb,
+            code_lock: Arc::default(),
+        }
+    }
+
+    pub fn naming(&self) -> &Naming {
+        &self.naming
+    }
+
+    /// Base64 SHA-256, as Lambda reports `CodeSha256`.
+    pub fn code_sha256_base64(record: &FunctionRecord) -> String {
+        hex::decode(&record.code_sha256)
+            .map(|raw| base64::engine::general_purpose::STANDARD.encode(raw))
+            .unwrap_or_default()
+    }
+
+    pub async fn create(&self, new: NewFunction) -> Result<FunctionRecord> {
+        function::validate_name(&new.name)?;
+        function::validate_description(&new.description)?;
+        function::validate_environment(&new.environment)?;
+        let memory_size = new
+            .memory_size
+            .map(|mb| self.validate_memory(mb))
+            .transpose()?
+            .unwrap_or(function::DEFAULT_MEMORY_MB);
+        let timeout = new
+            .timeout
+            .map(function::validate_timeout)
+            .transpose()?
+            .unwrap_or(function::DEFAULT_TIMEOUT_S);
+        if self.store.get_function(&new.name)?.is_some() {
+            return Err(already_exists(&new.name));
+        }
+        let code_size = new.code.len() as u64;
+        let (code_sha256, code) = self.prepare_new_code(new.code).await?;
+        let _code = self.code_lock.lock().await;
+        self.store.put_code(&code_sha256, &code)?;
+        let record = FunctionRecord {
+            name: new.name,
+            description: new.description,
+            memory_size,
+            timeout,
+            environment: new.environment,
+            code_sha256,
+            code_size,
+            last_modified: now_lambda_format(),
+        };
+        match self.store.create_function(&record) {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists(name)) => {
+                self.release_code(&record.code_sha256)?;
+                return Err(already_exists(&name));
+            }
+            Err(err) => return Err(err.into()),
+        }
+        self.store.flush_async().await?;
+        tracing::info!(function = %record.name, code_sha256 = %record.code_sha256, "created function");
+        Ok(record)
+    }
+
+    /// The function a caller named (a name or an ARN, and a qualifier).
+    pub fn get(&self, function_name: &str, qualifier: &str) -> Result<FunctionRecord> {
+        self.lookup(function_name, qualifier)
+            .map(|(_, record)| record)
+    }
+
+    /// The function a caller named, and how it was named (the qualifier).
+    pub fn lookup(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+    ) -> Result<(FunctionRef, FunctionRecord)> {
+        let target = self.resolve(function_name, qualifier)?;
+        match self.store.get_function(&target.name)? {
+            Some(record) => Ok((target, record)),
+            None => Err(self.not_found(&target)),
+        }
+    }
+
+    /// One page of functions in name order, and the marker of the next.
+    pub fn list(
+        &self,
+        marker: &str,
+        max_items: Option<i32>,
+    ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
+        let limit = match max_items {
+            None => MAX_PAGE,
+            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
+                )));
+            }
+        };
+        let after = (!marker.is_empty()).then_some(marker);
+        // One extra tells whether there is a next page.
+        let mut page = self.store.list_functions(after, limit + 1)?;
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|f| f.name.clone())
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    pub async fn update_code(&self, function_name: &str, code: Vec<u8>) -> Result<FunctionRecord> {
+        let target = self.resolve(function_name, "")?;
+        if self.store.get_function(&target.name)?.is_none() {
+            return Err(self.not_found(&target));
+        }
+        let code_size = code.len() as u64;
+        let (code_sha256, code) = self.prepare_new_code(code).await?;
+        let _code = self.code_lock.lock().await;
+        self.store.put_code(&code_sha256, &code)?;
+        let (old, new) = self
+            .store
+            .update_function(&target.name, |record| {
+                record.code_sha256 = code_sha256.clone();
+                record.code_size = code_size;
+                record.last_modified = now_lambda_format();
+            })
+            .map_err(|err| self.store_error(err, &target))?;
+        if old.code_sha256 != new.code_sha256 {
+            self.release_code(&old.code_sha256)?;
+        }
+        self.store.flush_async().await?;
+        tracing::info!(function = %new.name, code_sha256 = %new.code_sha256, "updated function code");
+        Ok(new)
+    }
+
+    pub async fn update_configuration(
+        &self,
+        function_name: &str,
+        changes: ConfigChanges,
+    ) -> Result<FunctionRecord> {
+        let target = self.resolve(function_name, "")?;
+        if let Some(description) = &changes.description {
+            function::validate_description(description)?;
+        }
+        if let Some(environment) = &changes.environment {
+            function::validate_environment(environment)?;
+        }
+        let memory_size = changes
+            .memory_size
+            .map(|mb| self.validate_memory(mb))
+            .transpose()?;
+        let timeout = changes
+            .timeout
+            .map(function::validate_timeout)
+            .transpose()?;
+        let (_, new) = self
+            .store
+            .update_function(&target.name, |record| {
+                if let Some(description) = &changes.description {
+                    record.description = description.clone();
+                }
+                if let Some(environment) = &changes.environment {
+                    record.environment = environment.clone();
+                }
+                if let Some(memory_size) = memory_size {
+                    record.memory_size = memory_size;
+                }
+                if let Some(timeout) = timeout {
+                    record.timeout = timeout;
+                }
+                record.last_modified = now_lambda_format();
+            })
+            .map_err(|err| self.store_error(err, &target))?;
+        self.store.flush_async().await?;
+        tracing::info!(function = %new.name, "updated function configuration");
+        Ok(new)
+    }
+
+    pub async fn delete(&self, function_name: &str, qualifier: &str) -> Result<()> {
+        let target = self.resolve(function_name, qualifier)?;
+        if target.qualifier.is_some() {
+            return Err(Error::InvalidParameterValue(
+                "$LATEST version cannot be deleted without deleting the function.".into(),
+            ));
+        }
+        let _code = self.code_lock.lock().await;
+        let record = self
+            .store
+            .delete_function(&target.name)
+            .map_err(|err| self.store_error(err, &target))?;
+        self.release_code(&record.code_sha256)?;
+        self.store.flush_async().await?;
+        tracing::info!(function = %record.name, "deleted function");
+        Ok(())
+    }
+
+    /// The prepared code of `record`, loading (from the compiled-code cache
+    /// or by compiling) on first use.
+    pub async fn prepared(&self, record: &FunctionRecord) -> Result<Arc<Prepared>> {
+        if let Some(prepared) = self.runtime.prepared(&record.code_sha256) {
+            return Ok(prepared);
+        }
+        let (runtime, store, sha) = (
+            self.runtime.clone(),
+            self.store.clone(),
+            record.code_sha256.clone(),
+        );
+        let loaded = tokio::task::spawn_blocking(move || {
+            runtime.prepare(&sha, || {
+                store
+                    .get_code(&sha)
+                    .map_err(|e| CodeError::Internal(e.to_string()))?
+                    .map(Cow::Owned)
+                    .ok_or_else(|| {
+                        CodeError::Internal(format!("code {sha} is missing from the store"))
+                    })
+            })
+        })
+        .await
+        .map_err(|e| Error::Service(format!("loading code: {e}")))?;
+        loaded.map_err(|err| {
+            Error::Service(format!("function {} cannot be loaded: {err}", record.name))
+        })
+    }
+
+    /// Loads every function's code (from the compiled-code cache when it
+    /// is there), so the first invocations do not pay for it. A function
+    /// whose code cannot be loaded is logged and left for its invocations
+    /// to report.
+    pub async fn load_all(&self) -> Result<usize> {
+        let records = self.store.all_functions()?;
+        for record in &records {
+            if let Err(err) = self.prepared(record).await {
+                tracing::error!(function = %record.name, cause = %err, "could not load function code");
+            }
+        }
+        Ok(records.len())
+    }
+
+    /// Resolves a name or ARN and qualifier; only `$LATEST` exists so far.
+    pub fn resolve(&self, function_name: &str, qualifier: &str) -> Result<FunctionRef> {
+        let mut target = self.naming.parse_function(function_name)?;
+        if !qualifier.is_empty() {
+            if target.qualifier.as_deref().is_some_and(|q| q != qualifier) {
+                return Err(Error::InvalidParameterValue(format!(
+                    "The derived qualifier from the function name does not match the specified qualifier ({qualifier})"
+                )));
+            }
+            target.qualifier = Some(qualifier.to_string());
+        }
+        match target.qualifier.as_deref() {
+            None | Some(LATEST) => Ok(target),
+            Some(_) => Err(self.not_found(&target)),
+        }
+    }
+
+    /// Lambda's range, and what this server's instance pool can hold.
+    fn validate_memory(&self, mb: i32) -> Result<u32> {
+        let mb = function::validate_memory(mb)?;
+        if mb > self.max_memory_mb {
+            return Err(Error::InvalidParameterValue(format!(
+                "MemorySize {mb} exceeds this server's maximum of {} MB (runtime.max_memory_mb)",
+                self.max_memory_mb
+            )));
+        }
+        Ok(mb)
+    }
+
+    fn not_found(&self, target: &FunctionRef) -> Error {
+        Error::ResourceNotFound(format!(
+            "Function not found: {}",
+            self.naming
+                .function_arn(&target.name, target.qualifier.as_deref())
+        ))
+    }
+
+    fn store_error(&self, err: StoreError, target: &FunctionRef) -> Error {
+        match err {
+            StoreError::NotFound(_) => self.not_found(target),
+            other => other.into(),
+        }
+    }
+
+    /// Checks and compiles `code` (caching its compiled form); returns its
+    /// hex SHA-256. The caller stores the bytes once it commits to them.
+    async fn prepare_new_code(&self, code: Vec<u8>) -> Result<(String, Vec<u8>)> {
+        let sha = hex::encode(Sha256::digest(&code));
+        if self.runtime.prepared(&sha).is_some() {
+            return Ok((sha, code));
+        }
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || {
+            let prepared = runtime.prepare(&sha, || Ok(Cow::Borrowed(&code)));
+            prepared.map(|_| (sha, code))
+        })
+        .await
+        .map_err(|e| Error::Service(format!("preparing code: {e}")))?
+        .map_err(|err| match err {
+            CodeError::Invalid(why) => Error::InvalidParameterValue(why),
+            CodeError::Internal(why) => Error::Service(why),
+        })
+    }
+
+    /// Drops code that no function uses any more. Call with `code_lock` held.
+    fn release_code(&self, sha256: &str) -> Result<()> {
+        if self.store.remove_code_if_unused(sha256)? {
+            self.runtime.forget(sha256);
+        }
+        Ok(())
+    }
+}
+
+fn already_exists(name: &str) -> Error {
+    Error::ResourceConflict(format!("Function already exist: {name}"))
+}
+
+/// Lambda's `LastModified` format: `2026-11-26T17:40:32.123+0000`.
+pub fn now_lambda_format() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+        .to_string()
+}

@@ -1,0 +1,189 @@
+//! # funnel-server — the funnel daemon, as a library
+//!
+//! A self-hosted, Lambda-style function platform: functions are WebAssembly
+//! components run in isolated wasmtime instances; state lives in one
+//! embedded sled database. `main.rs` is a thin CLI over this crate.
+//!
+//! # Layout
+//!
+//! - [`config`]: the server's configuration, validated before anything starts.
+//! - [`error`]: the API's typed errors, each with its AWS error name.
+//! - [`function`]: Lambda's limits and naming rules; function ARNs.
+//! - [`functions`]: the control plane (create/get/list/update/delete).
+//! - [`event`]: the one request shape every door produces.
+//! - [`dispatch`]: running an invocation and shaping Lambda's response.
+//! - [`runtime`]: wasmtime — engine, compiled-code cache, instances, limits.
+//! - [`logs`]: per-invocation START/END/REPORT logs and their tail.
+//! - [`store`]: sled behind one cheap handle; the only module that imports sled.
+//! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
+//! - [`cli`]: the `funnel` command line (every verb is a client call).
+//! - [`stack`]: `funnel.toml` stack files and idempotent deploys.
+//! - [`guest_build`]: building `wasm-functions/` crates for wasm32-wasip2.
+//!
+//! [`Server::open`] validates and loads everything; [`Server::serve`] takes
+//! the listener and the shutdown signal; [`run`] does both.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod event;
+pub mod function;
+pub mod functions;
+pub mod guest_build;
+pub mod logs;
+pub mod runtime;
+pub mod stack;
+pub mod store;
+
+use std::future::Future;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use config::Config;
+
+use dispatch::Dispatcher;
+use function::Naming;
+use functions::Functions;
+use runtime::{CacheStats, Runtime};
+use store::Store;
+
+/// A funnel server, opened and ready to serve.
+pub struct Server {
+    config: Config,
+    store: Store,
+    runtime: Runtime,
+    functions: Functions,
+}
+
+impl Server {
+    /// Validates `config`, opens the database, starts the engine and loads
+    /// every function's code (from the compiled-code cache when possible).
+    pub async fn open(config: Config) -> anyhow::Result<Server> {
+        config.validate().context("invalid configuration")?;
+        let db_dir = config.data_dir.join("db");
+        let started = Instant::now();
+        let store = tokio::task::spawn_blocking({
+            let db_dir = db_dir.clone();
+            move || Store::open(&db_dir)
+        })
+        .await?
+        .with_context(|| format!("opening the database in {}", db_dir.display()))?;
+        let runtime = Runtime::new(&config.runtime, config.data_dir.join("compiled"))?;
+        let naming = Naming {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+        };
+        let functions = Functions::new(
+            store.clone(),
+            runtime.clone(),
+            naming,
+            config.runtime.max_memory_mb,
+        );
+        let loaded = functions.load_all().await.context("loading functions")?;
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            functions = loaded,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "opened"
+        );
+        Ok(Server {
+            config,
+            store,
+            runtime,
+            functions,
+        })
+    }
+
+    /// Compiled-code cache hits and misses since this server opened.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.runtime.cache_stats()
+    }
+
+    /// Serves the API on `listener` until `shutdown` completes; then stops
+    /// accepting, lets in-flight calls finish (up to the configured grace)
+    /// and flushes the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        use funnel_proto::v1::functions_server::FunctionsServer;
+
+        let addr = listener.local_addr()?;
+        let dispatcher = Dispatcher::new(self.functions.clone(), self.runtime.clone());
+        let service = api::FunctionsService::new(self.functions.clone(), dispatcher);
+        let functions_server = FunctionsServer::new(service)
+            .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(api::MAX_MESSAGE_BYTES);
+
+        let (health, health_server) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<FunctionsServer<api::FunctionsService>>()
+            .await;
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(funnel_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
+            }
+        });
+
+        let server = tonic::transport::Server::builder()
+            .add_service(health_server)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(functions_server)
+            .serve_with_incoming_shutdown(
+                TcpListenerStream::new(listener),
+                stop.clone().cancelled_owned(),
+            );
+        tracing::info!(%addr, "serving");
+        let mut server = tokio::spawn(server);
+
+        let grace = self.config.shutdown_grace;
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_s = grace.as_secs(), "in-flight calls did not finish in time; stopping them");
+                server.abort();
+                server.await
+            }
+        };
+        health
+            .set_not_serving::<FunctionsServer<api::FunctionsService>>()
+            .await;
+        self.store
+            .flush_async()
+            .await
+            .context("flushing the database")?;
+        tracing::info!("stopped");
+        match served {
+            Ok(result) => result.context("serving"),
+            Err(join) if join.is_cancelled() => Ok(()),
+            Err(join) => Err(anyhow::anyhow!("server task failed: {join}")),
+        }
+    }
+}
+
+/// Opens a server with `config` and serves on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Server::open(config).await?.serve(listener, shutdown).await
+}

@@ -1,0 +1,111 @@
+//! The `funnel` binary: parse the command line, start tracing, then either
+//! serve (the library's `Server`) or make one client call.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use funnel_server::cli::{Cli, Command, ServeArgs};
+use funnel_server::{Config, Server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FUNNEL_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(default_filter(&cli.command))
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Servers log their progress; client verbs only warn.
+fn default_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Serve(_) | Command::Up(_) => "info",
+        _ => "warn",
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args, None).await,
+        Command::Up(args) => {
+            let stack = args.stack.is_file().then_some(args.stack);
+            serve(args.serve, stack.as_deref()).await
+        }
+        command => funnel_server::cli::run_client(&cli.endpoint, command).await,
+    }
+}
+
+async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
+    let config = Config::with_data_dir(&args.data_dir);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let server = Server::open(config).await?;
+    let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
+    if let Some(stack) = stack {
+        let deployed = async {
+            let client = funnel_client::Client::connect(&endpoint).await?;
+            funnel_server::stack::deploy(&client, stack).await
+        };
+        match deployed.await {
+            Ok(changes) => {
+                for (name, change) in changes {
+                    tracing::info!(function = %name, %change, "deployed");
+                }
+            }
+            Err(err) => {
+                tracing::error!(stack = %stack.display(), cause = format!("{err:#}"), "deploy failed")
+            }
+        }
+    }
+    eprintln!("funnel is up at {endpoint} (Ctrl-C to stop)");
+    serving.await.context("server task")?
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(err) => {
+                tracing::warn!(cause = %err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

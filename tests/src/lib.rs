@@ -1,0 +1,153 @@
+//! Helpers for funnel's end-to-end tests: a real server on 127.0.0.1:0,
+//! the real client, and real components built from `wasm-functions/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use funnel_client::{Client, proto};
+use funnel_server::runtime::CacheStats;
+use funnel_server::{Config, Server};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Every guest in `wasm-functions/`, built once per test process (cargo's
+/// own lock and freshness checks make concurrent processes cheap).
+pub fn guest(name: &str) -> Vec<u8> {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let target_dir = BUILT.get_or_init(|| {
+        let root = repo_root();
+        let target_dir = root.join("target").join("wasm-functions");
+        let workspace = root.join("wasm-functions");
+        let packages = ["echo", "hello", "fail", "panic", "spin", "wrong-world"];
+        funnel_server::guest_build::build(&workspace, &target_dir, &packages)
+            .unwrap_or_else(|err| panic!("building wasm-functions: {err:#}"));
+        target_dir
+    });
+    let path = funnel_server::guest_build::artifact(target_dir, name);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
+}
+
+/// A server running in this process on an ephemeral port.
+pub struct TestServer {
+    pub endpoint: String,
+    pub client: Client,
+    /// Compiled-code cache counters right after the server opened (what it
+    /// loaded at startup).
+    pub startup_cache: CacheStats,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+/// Small enough that many test servers fit in one process's address space.
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config::with_data_dir(data_dir);
+    config.runtime.max_instances = 8;
+    config.runtime.max_memory_mb = 1024;
+    config
+}
+
+/// Starts a server with a fresh data dir.
+pub async fn start_server() -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = start_server_with(test_config(dir.path())).await;
+    server._data_dir = Some(dir);
+    server
+}
+
+/// Starts a server with `config` (its data dir is the caller's).
+pub async fn start_server_with(config: Config) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
+    let server = Server::open(config).await.expect("server opens");
+    let startup_cache = server.cache_stats();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let client = Client::connect(&endpoint).await.expect("client connects");
+    TestServer {
+        endpoint,
+        client,
+        startup_cache,
+        stop: Some(stop),
+        task: Some(task),
+        _data_dir: None,
+    }
+}
+
+impl TestServer {
+    /// Shuts down gracefully and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Creates function `name` from guest `guest` with default settings.
+    pub async fn create(&self, name: &str, guest_name: &str) -> proto::FunctionConfiguration {
+        self.client
+            .create_function(create_request(name, guest(guest_name)))
+            .await
+            .unwrap_or_else(|err| panic!("creating {name}: {err}"))
+    }
+
+    /// Invokes `name` with a JSON payload (RequestResponse, log tail).
+    pub async fn invoke(&self, name: &str, payload: &str) -> proto::InvokeResponse {
+        self.client
+            .invoke(invoke_request(name, payload))
+            .await
+            .unwrap_or_else(|err| panic!("invoking {name}: {err}"))
+    }
+}
+
+pub fn create_request(name: &str, code: Vec<u8>) -> proto::CreateFunctionRequest {
+    proto::CreateFunctionRequest {
+        function_name: name.into(),
+        code: Some(proto::FunctionCode { zip_file: code }),
+        ..Default::default()
+    }
+}
+
+pub fn invoke_request(name: &str, payload: &str) -> proto::InvokeRequest {
+    proto::InvokeRequest {
+        function_name: name.into(),
+        log_type: "Tail".into(),
+        payload: payload.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+/// The decoded `LogResult` of an invocation.
+pub fn log_of(response: &proto::InvokeResponse) -> String {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&response.log_result)
+        .expect("LogResult is base64");
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// The JSON of an invocation's payload.
+pub fn json_of(response: &proto::InvokeResponse) -> serde_json::Value {
+    serde_json::from_slice(&response.payload).unwrap_or_else(|err| {
+        panic!(
+            "payload is not JSON ({err}): {:?}",
+            String::from_utf8_lossy(&response.payload)
+        )
+    })
+}
