@@ -458,9 +458,13 @@ fn build_engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .total_stacks(instances)
         .max_memory_size(max_memory);
 
+    // Reserve at least 4 GiB per memory so bounds checks compile away, and
+    // enough for the largest MemorySize allowed.
+    let reservation = (max_memory as u64).max(4 << 30);
     let mut wasm = wasmtime::Config::new();
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
+        .memory_reservation(reservation)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&wasm).map_err(|e| {
         anyhow::anyhow!(

@@ -1,0 +1,166 @@
+//! The real `funnel` binary as a user drives it: `funnel up` with the
+//! example stack deploys `hello`, and the CLI invokes it. (It lives with the
+//! binary so cargo always builds the binary fresh for it; the in-process
+//! end-to-end tests are in the top-level `tests/`.)
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The binary under test, built fresh by cargo for this test.
+fn funnel_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_funnel"))
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("server/ has a parent").to_path_buf()
+}
+
+fn funnel(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(funnel_bin())
+        .args(args)
+        .env("FUNNEL_ENDPOINT", endpoint)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run funnel")
+}
+
+/// A `funnel up` child whose stderr is drained into a channel.
+struct Up {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Up {
+    fn start(data_dir: &std::path::Path) -> Up {
+        let root = repo_root();
+        let mut child = Command::new(funnel_bin())
+            .current_dir(&root)
+            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start funnel up");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Up {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle` (building the guests may
+    /// take a while on a cold machine).
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(600)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no {needle:?} from funnel up; it said:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let ready = up.wait_for("funnel is up at ");
+    let endpoint = ready
+        .split("funnel is up at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("endpoint in the ready line")
+        .to_string();
+    assert!(up.seen.iter().any(|l| l.contains("deployed") && l.contains("hello")), "{:?}", up.seen);
+
+    let out = funnel(&endpoint, &["invoke", "hello", "--payload", r#"{"name":"Ada"}"#]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let body: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON on stdout");
+    assert_eq!(body, serde_json::json!({"message": "Hello, Ada!"}));
+
+    let out = funnel(
+        &endpoint,
+        &["invoke", "hello", "--payload", r#"{"name":"Ada"}"#, "--log-type", "tail"],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hello: greeting Ada"), "{stderr}");
+    assert!(stderr.contains("REPORT RequestId:"), "{stderr}");
+
+    // The payload can come from a file.
+    let event = data_dir.path().join("event.json");
+    std::fs::write(&event, r#"{"name":"File"}"#).expect("write event");
+    let out = funnel(&endpoint, &["invoke", "hello", "--payload", &format!("@{}", event.display())]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Hello, File!"));
+
+    // Errors: the AWS name on stderr, non-zero exit.
+    let out = funnel(&endpoint, &["invoke", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFoundException"));
+    // A function error is an error too.
+    let out = funnel(&endpoint, &["invoke", "hello", "--payload", r#"{"nom":1}"#]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Runtime.UnmarshalError"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Handled"));
+
+    let out = funnel(&endpoint, &["function", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"FunctionName\":\"hello\""));
+
+    // Deploying the same stack again changes nothing; a changed one updates.
+    let stack = repo_root().join("funnel.toml");
+    let out = funnel(&endpoint, &["deploy", stack.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hello: unchanged"));
+    let changed = data_dir.path().join("stack.toml");
+    let wasm = repo_root().join("target/wasm-functions/wasm32-wasip2/release/hello.wasm");
+    std::fs::write(
+        &changed,
+        format!("[[function]]\nname = \"hello\"\ncode = {:?}\ntimeout = 7\n", wasm.display().to_string()),
+    )
+    .expect("write stack");
+    let out = funnel(&endpoint, &["deploy", changed.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hello: updated configuration"));
+    let out = funnel(&endpoint, &["function", "get", "hello"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"Timeout\":7"));
+
+    // SIGTERM stops it cleanly.
+    let status = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    for _ in 0..200 {
+        if let Some(status) = up.child.try_wait().expect("wait") {
+            assert!(status.success(), "funnel up exited with {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("funnel up did not stop within 10 s of SIGTERM");
+}
