@@ -112,7 +112,8 @@ impl Stack {
 /// per function, in file order.
 pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String, Change)>> {
     let stack = Stack::load(path)?;
-    let path = std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+    let path =
+        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
     let code_paths = resolve_code(&stack, &base).await?;
     let mut changes = Vec::new();

@@ -20,7 +20,14 @@ fn version_and_help_work() {
     let out = funnel(&["function", "--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for verb in ["create", "get", "delete", "list", "update-code", "update-config"] {
+    for verb in [
+        "create",
+        "get",
+        "delete",
+        "list",
+        "update-code",
+        "update-config",
+    ] {
         assert!(help.contains(verb), "{verb} missing from:\n{help}");
     }
 }
@@ -30,7 +37,9 @@ fn usage_errors_exit_non_zero() {
     let out = funnel(&["function", "create", "x"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--code"));
-    let out = funnel(&["function", "create", "x", "--code", "x.wasm", "--env", "NOEQUALS"]);
+    let out = funnel(&[
+        "function", "create", "x", "--code", "x.wasm", "--env", "NOEQUALS",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
 }
@@ -40,5 +49,8 @@ fn an_unreachable_server_is_an_error_naming_the_endpoint() {
     let out = funnel(&["--endpoint", "http://127.0.0.1:1", "function", "list"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot connect to funnel at http://127.0.0.1:1"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to funnel at http://127.0.0.1:1"),
+        "{stderr}"
+    );
 }

@@ -15,7 +15,10 @@ fn funnel_bin() -> PathBuf {
 }
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("server/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("server/ has a parent")
+        .to_path_buf()
 }
 
 fn funnel(endpoint: &str, args: &[&str]) -> Output {
@@ -73,7 +76,10 @@ impl Up {
                         return line;
                     }
                 }
-                Err(_) => panic!("no {needle:?} from funnel up; it said:\n{}", self.seen.join("\n")),
+                Err(_) => panic!(
+                    "no {needle:?} from funnel up; it said:\n{}",
+                    self.seen.join("\n")
+                ),
             }
         }
     }
@@ -96,17 +102,37 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("endpoint in the ready line")
         .to_string();
-    assert!(up.seen.iter().any(|l| l.contains("deployed") && l.contains("hello")), "{:?}", up.seen);
+    assert!(
+        up.seen
+            .iter()
+            .any(|l| l.contains("deployed") && l.contains("hello")),
+        "{:?}",
+        up.seen
+    );
 
-    let out = funnel(&endpoint, &["invoke", "hello", "--payload", r#"{"name":"Ada"}"#]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = funnel(
+        &endpoint,
+        &["invoke", "hello", "--payload", r#"{"name":"Ada"}"#],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let body: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON on stdout");
     assert_eq!(body, serde_json::json!({"message": "Hello, Ada!"}));
 
     let out = funnel(
         &endpoint,
-        &["invoke", "hello", "--payload", r#"{"name":"Ada"}"#, "--log-type", "tail"],
+        &[
+            "invoke",
+            "hello",
+            "--payload",
+            r#"{"name":"Ada"}"#,
+            "--log-type",
+            "tail",
+        ],
     );
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -116,7 +142,15 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     // The payload can come from a file.
     let event = data_dir.path().join("event.json");
     std::fs::write(&event, r#"{"name":"File"}"#).expect("write event");
-    let out = funnel(&endpoint, &["invoke", "hello", "--payload", &format!("@{}", event.display())]);
+    let out = funnel(
+        &endpoint,
+        &[
+            "invoke",
+            "hello",
+            "--payload",
+            &format!("@{}", event.display()),
+        ],
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Hello, File!"));
 
     // Errors: the AWS name on stderr, non-zero exit.
@@ -135,13 +169,20 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     // Deploying the same stack again changes nothing; a changed one updates.
     let stack = repo_root().join("funnel.toml");
     let out = funnel(&endpoint, &["deploy", stack.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("hello: unchanged"));
     let changed = data_dir.path().join("stack.toml");
     let wasm = repo_root().join("target/wasm-functions/wasm32-wasip2/release/hello.wasm");
     std::fs::write(
         &changed,
-        format!("[[function]]\nname = \"hello\"\ncode = {:?}\ntimeout = 7\n", wasm.display().to_string()),
+        format!(
+            "[[function]]\nname = \"hello\"\ncode = {:?}\ntimeout = 7\n",
+            wasm.display().to_string()
+        ),
     )
     .expect("write stack");
     let out = funnel(&endpoint, &["deploy", changed.to_str().unwrap()]);

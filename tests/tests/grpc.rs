@@ -30,7 +30,11 @@ async fn health_reports_serving() {
             .await
             .expect("check")
             .into_inner();
-        assert_eq!(response.status(), ServingStatus::Serving, "service {service:?}");
+        assert_eq!(
+            response.status(),
+            ServingStatus::Serving,
+            "service {service:?}"
+        );
     }
     server.stop().await;
 }
@@ -46,26 +50,39 @@ async fn reflect(endpoint: &str, request: MessageRequest) -> MessageResponse {
         .await
         .expect("reflection")
         .into_inner();
-    let response: ServerReflectionResponse = responses.message().await.expect("message").expect("one response");
+    let response: ServerReflectionResponse = responses
+        .message()
+        .await
+        .expect("message")
+        .expect("one response");
     response.message_response.expect("a response body")
 }
 
 #[tokio::test]
 async fn reflection_lists_and_describes_the_api() {
     let server = start_server().await;
-    let MessageResponse::ListServicesResponse(list) = reflect(&server.endpoint, MessageRequest::ListServices(String::new())).await else {
+    let MessageResponse::ListServicesResponse(list) = reflect(
+        &server.endpoint,
+        MessageRequest::ListServices(String::new()),
+    )
+    .await
+    else {
         panic!("expected a service list");
     };
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&"funnel.v1.Functions"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
 
-    let MessageResponse::FileDescriptorResponse(files) =
-        reflect(&server.endpoint, MessageRequest::FileContainingSymbol("funnel.v1.Functions".into())).await
+    let MessageResponse::FileDescriptorResponse(files) = reflect(
+        &server.endpoint,
+        MessageRequest::FileContainingSymbol("funnel.v1.Functions".into()),
+    )
+    .await
     else {
         panic!("expected a file descriptor");
     };
-    let file = prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice()).expect("descriptor");
+    let file = prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice())
+        .expect("descriptor");
     assert_eq!(file.name(), "funnel/v1/functions.proto");
     let methods: Vec<_> = file.service[0].method.iter().map(|m| m.name()).collect();
     assert_eq!(
@@ -81,11 +98,22 @@ async fn reflection_lists_and_describes_the_api() {
         ]
     );
     // Field names are Lambda's, as a client in any language sees them.
-    let invoke = file.message_type.iter().find(|m| m.name() == "InvokeRequest").expect("InvokeRequest");
+    let invoke = file
+        .message_type
+        .iter()
+        .find(|m| m.name() == "InvokeRequest")
+        .expect("InvokeRequest");
     let fields: Vec<_> = invoke.field.iter().map(|f| f.name()).collect();
     assert_eq!(
         fields,
-        ["FunctionName", "InvocationType", "LogType", "ClientContext", "Payload", "Qualifier"]
+        [
+            "FunctionName",
+            "InvocationType",
+            "LogType",
+            "ClientContext",
+            "Payload",
+            "Qualifier"
+        ]
     );
     server.stop().await;
 }
