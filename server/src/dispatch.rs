@@ -4,6 +4,7 @@
 //! into Lambda's response (payload or error JSON, `FunctionError`, log tail).
 
 use base64::Engine as _;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::function::{LATEST, MAX_SYNC_PAYLOAD_BYTES};
@@ -32,11 +33,18 @@ pub struct InvokeResult {
 pub struct Dispatcher {
     functions: Functions,
     runtime: Runtime,
+    /// Cancelled when shutdown's grace has run out: running guests are
+    /// stopped and their callers told why.
+    abort: CancellationToken,
 }
 
 impl Dispatcher {
-    pub fn new(functions: Functions, runtime: Runtime) -> Self {
-        Dispatcher { functions, runtime }
+    pub fn new(functions: Functions, runtime: Runtime, abort: CancellationToken) -> Self {
+        Dispatcher {
+            functions,
+            runtime,
+            abort,
+        }
     }
 
     pub async fn invoke(&self, event: event::Event) -> Result<InvokeResult> {
@@ -112,16 +120,21 @@ impl Dispatcher {
             trace_id: None,
         };
 
-        let outcome =
-            self.runtime
-                .invoke(&prepared, invocation)
-                .await
-                .map_err(|err| match err {
-                    InvokeError::Busy(_) => Error::TooManyRequests(format!(
-                        "Rate Exceeded. (ConcurrentInvocationLimitExceeded: {err})"
-                    )),
-                    InvokeError::Instantiate(why) => Error::Service(why),
-                })?;
+        let outcome = tokio::select! {
+            outcome = self.runtime.invoke(&prepared, invocation) => outcome,
+            () = self.abort.cancelled() => {
+                tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
+                return Err(Error::ShuttingDown(format!(
+                    "the server is shutting down; invocation {request_id} was stopped"
+                )));
+            }
+        };
+        let outcome = outcome.map_err(|err| match err {
+            InvokeError::Busy(_) => Error::TooManyRequests(format!(
+                "Rate Exceeded. (ConcurrentInvocationLimitExceeded: {err})"
+            )),
+            InvokeError::Instantiate(why) => Error::Service(why),
+        })?;
 
         let log = logs::invocation_log(&request_id, LATEST, record.memory_size, &outcome);
         tracing::debug!(function = %record.name, request_id = %request_id, log = %String::from_utf8_lossy(&log), "invocation log");

@@ -28,6 +28,9 @@ pub enum Error {
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
+    /// The server stopped the call because it is shutting down.
+    #[error("ServiceException: {0}")]
+    ShuttingDown(String),
 }
 
 impl Error {
@@ -41,7 +44,7 @@ impl Error {
             Error::RequestTooLarge(_) => "RequestTooLargeException",
             Error::TooManyRequests(_) => "TooManyRequestsException",
             Error::Unsupported(_) => "UnsupportedOperationException",
-            Error::Service(_) => "ServiceException",
+            Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
     }
 
@@ -55,7 +58,8 @@ impl Error {
             | Error::RequestTooLarge(m)
             | Error::TooManyRequests(m)
             | Error::Unsupported(m)
-            | Error::Service(m) => m,
+            | Error::Service(m)
+            | Error::ShuttingDown(m) => m,
         }
     }
 }

@@ -52,6 +52,9 @@ use functions::Functions;
 use runtime::{CacheStats, Runtime};
 use store::Store;
 
+/// How long stopped calls get to send their answer after the grace ran out.
+const ABORT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A funnel server, opened and ready to serve.
 pub struct Server {
     config: Config,
@@ -115,7 +118,9 @@ impl Server {
         use funnel_proto::v1::functions_server::FunctionsServer;
 
         let addr = listener.local_addr()?;
-        let dispatcher = Dispatcher::new(self.functions.clone(), self.runtime.clone());
+        let abort = tokio_util::sync::CancellationToken::new();
+        let dispatcher =
+            Dispatcher::new(self.functions.clone(), self.runtime.clone(), abort.clone());
         let service = api::FunctionsService::new(self.functions.clone(), dispatcher);
         let functions_server = FunctionsServer::new(service)
             .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
@@ -158,9 +163,16 @@ impl Server {
         let served = tokio::select! {
             served = &mut server => served,
             () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(grace_s = grace.as_secs(), "in-flight calls did not finish in time; stopping them");
-                server.abort();
-                server.await
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "in-flight calls did not finish in time; stopping them");
+                // Stopped calls answer at once; give them a moment to do so.
+                abort.cancel();
+                match tokio::time::timeout(ABORT_DRAIN, &mut server).await {
+                    Ok(served) => served,
+                    Err(_) => {
+                        server.abort();
+                        server.await
+                    }
+                }
             }
         };
         health

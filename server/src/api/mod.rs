@@ -32,6 +32,7 @@ impl From<Error> for Status {
             Error::TooManyRequests(_) => Code::ResourceExhausted,
             Error::Unsupported(_) => Code::Unimplemented,
             Error::Service(_) => Code::Internal,
+            Error::ShuttingDown(_) => Code::Unavailable,
         };
         if code == Code::Internal {
             tracing::error!(cause = %err, "request failed");

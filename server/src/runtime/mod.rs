@@ -61,6 +61,7 @@ struct Inner {
     prepared: Mutex<HashMap<String, Arc<Prepared>>>,
     /// One permit per instance slot of the pooling allocator.
     slots: Arc<Semaphore>,
+    max_instances: u32,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -86,7 +87,7 @@ pub enum CodeError {
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
     #[error("all {0} execution slots are busy")]
-    Busy(usize),
+    Busy(u32),
     #[error("could not start an instance: {0}")]
     Instantiate(String),
 }
@@ -172,6 +173,7 @@ impl Runtime {
                 cache,
                 prepared: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(config.max_instances as usize)),
+                max_instances: config.max_instances,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             }),
@@ -268,7 +270,7 @@ impl Runtime {
             .slots
             .clone()
             .try_acquire_owned()
-            .map_err(|_| InvokeError::Busy(self.inner.slots.available_permits()))?;
+            .map_err(|_| InvokeError::Busy(self.inner.max_instances))?;
 
         let output = GuestOutput::new(OUTPUT_CAPACITY);
         let memory_bytes = invocation.memory_mb as usize * 1024 * 1024;
