@@ -17,7 +17,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use funnel_client::{Client, proto};
-use funnel_server::runtime::{Invocation, Runtime};
+use funnel_server::Clock;
+use funnel_server::runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_tests::{guest, start_server_with, test_config};
 
 const LATENCY_CALLS: usize = 3_000;
@@ -127,29 +128,35 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // The runtime alone, on its own engine.
-    let runtime = Runtime::new(&config.runtime, dir.path().join("bench-compiled"))?;
+    let runtime = Runtime::new(
+        &config.runtime,
+        &dir.path().join("bench-runtime"),
+        Clock::system(),
+    )?;
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let run_once = move || {
         let (runtime, prepared) = (runtime.clone(), prepared.clone());
         async move {
+            let config = EnvironmentConfig {
+                function_name: "echo".into(),
+                function_version: "$LATEST".into(),
+                code_sha256: "bench-echo".into(),
+                memory_mb: 128,
+                timeout: Duration::from_secs(3),
+                ephemeral_storage_mb: 512,
+                environment: Vec::new(),
+            };
+            let call = Call {
+                request_id: "bench".into(),
+                invoked_function_arn: "arn".into(),
+                payload: br#"{"n":1}"#.to_vec(),
+                client_context: None,
+                trace_id: None,
+            };
             let outcome = runtime
-                .invoke(
-                    &prepared,
-                    Invocation {
-                        request_id: "bench".into(),
-                        function_name: "echo".into(),
-                        function_version: "$LATEST".into(),
-                        invoked_function_arn: "arn".into(),
-                        memory_mb: 128,
-                        timeout: Duration::from_secs(3),
-                        environment: Vec::new(),
-                        payload: br#"{"n":1}"#.to_vec(),
-                        client_context: None,
-                        trace_id: None,
-                    },
-                )
+                .invoke(&prepared, config, call)
                 .await
                 .expect("runtime invoke");
             assert!(outcome.result.is_ok());

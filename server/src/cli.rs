@@ -107,6 +107,9 @@ pub struct ConfigArgs {
     /// Timeout in seconds (1-900).
     #[arg(long)]
     pub timeout: Option<i32>,
+    /// Size of /tmp in MB (512-10240).
+    #[arg(long)]
+    pub ephemeral_storage: Option<i32>,
     /// An environment variable, KEY=VALUE (repeat for more; on update-config
     /// the given set replaces the old one).
     #[arg(long = "env", value_parser = parse_key_value)]
@@ -166,6 +169,9 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     description: config.description.unwrap_or_default(),
                     memory_size: config.memory,
                     timeout: config.timeout,
+                    ephemeral_storage: config
+                        .ephemeral_storage
+                        .map(|size| proto::EphemeralStorage { size }),
                     environment: Some(environment(config.env)),
                 })
                 .await?;
@@ -207,6 +213,9 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     description: config.description,
                     memory_size: config.memory,
                     timeout: config.timeout,
+                    ephemeral_storage: config
+                        .ephemeral_storage
+                        .map(|size| proto::EphemeralStorage { size }),
                     environment: (!config.env.is_empty()).then(|| environment(config.env)),
                 })
                 .await?;
@@ -286,6 +295,7 @@ pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
         "Description": c.description,
         "MemorySize": c.memory_size,
         "Timeout": c.timeout,
+        "EphemeralStorage": {"Size": c.ephemeral_storage.as_ref().map(|e| e.size)},
         "Environment": {"Variables": variables},
         "CodeSha256": c.code_sha256,
         "CodeSize": c.code_size,

@@ -31,6 +31,10 @@ pub struct RuntimeConfig {
     /// The largest `MemorySize` a function may be given, in MB; each pool
     /// slot reserves this much address space.
     pub max_memory_mb: u32,
+    /// How long an execution environment may sit idle before it is retired
+    /// (seconds in the config file).
+    #[serde(with = "seconds")]
+    pub idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_instances: 100,
             max_memory_mb: crate::function::MAX_MEMORY_MB,
+            idle_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -84,6 +89,10 @@ impl Config {
             (1..=100_000).contains(&self.runtime.max_instances),
             "runtime.max_instances must be 1..=100000, got {}",
             self.runtime.max_instances
+        );
+        anyhow::ensure!(
+            !self.runtime.idle_timeout.is_zero(),
+            "runtime.idle_timeout must be at least 1 second"
         );
         anyhow::ensure!(
             (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&self.runtime.max_memory_mb),

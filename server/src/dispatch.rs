@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::function::{LATEST, MAX_SYNC_PAYLOAD_BYTES};
 use crate::functions::Functions;
-use crate::runtime::{ErrorKind, Invocation, InvokeError, Runtime};
+use crate::runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
+use crate::store::FunctionRecord;
 use crate::{event, logs};
 
 /// Longest client context Lambda accepts (base64 characters).
@@ -92,36 +93,17 @@ impl Dispatcher {
 
         let naming = self.functions.naming();
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut environment: Vec<(String, String)> = record
-            .environment
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        environment.extend([
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
-            ("AWS_LAMBDA_FUNCTION_VERSION".into(), LATEST.into()),
-            (
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
-                record.memory_size.to_string(),
-            ),
-            ("AWS_REGION".into(), naming.region.clone()),
-            ("AWS_DEFAULT_REGION".into(), naming.region.clone()),
-        ]);
-        let invocation = Invocation {
+        let config = environment_config(&record, &naming.region);
+        let call = Call {
             request_id: request_id.clone(),
-            function_name: record.name.clone(),
-            function_version: LATEST.into(),
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
-            memory_mb: record.memory_size,
-            timeout: std::time::Duration::from_secs(record.timeout.into()),
-            environment,
             payload,
             client_context,
             trace_id: None,
         };
 
         let outcome = tokio::select! {
-            outcome = self.runtime.invoke(&prepared, invocation) => outcome,
+            outcome = self.runtime.invoke(&prepared, config, call) => outcome,
             () = self.abort.cancelled() => {
                 tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
                 return Err(Error::ShuttingDown(format!(
@@ -162,6 +144,41 @@ impl Dispatcher {
             executed_version: LATEST.into(),
             request_id,
         })
+    }
+}
+
+/// What the environments of `record` are: its code, limits and variables,
+/// plus the runtime variables Lambda sets.
+fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfig {
+    let mut environment: Vec<(String, String)> = record
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    environment.extend([
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), LATEST.into()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            record.memory_size.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            crate::logs::log_group(&record.name),
+        ),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        ("AWS_REGION".into(), region.to_string()),
+        ("AWS_DEFAULT_REGION".into(), region.to_string()),
+        ("TZ".into(), ":UTC".into()),
+    ]);
+    EnvironmentConfig {
+        function_name: record.name.clone(),
+        function_version: LATEST.into(),
+        code_sha256: record.code_sha256.clone(),
+        memory_mb: record.memory_size,
+        timeout: std::time::Duration::from_secs(record.timeout.into()),
+        ephemeral_storage_mb: record.ephemeral_storage,
+        environment,
     }
 }
 

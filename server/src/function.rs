@@ -11,6 +11,9 @@ pub const DEFAULT_MEMORY_MB: u32 = 128;
 pub const MIN_TIMEOUT_S: u32 = 1;
 pub const MAX_TIMEOUT_S: u32 = 900;
 pub const DEFAULT_TIMEOUT_S: u32 = 3;
+pub const MIN_EPHEMERAL_STORAGE_MB: u32 = 512;
+pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
 /// Lambda's limit on a synchronous request payload.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6_291_456;
 /// Lambda's limit on all environment variables together.
@@ -74,6 +77,18 @@ pub fn validate_timeout(seconds: i32) -> Result<u32> {
         .ok_or_else(|| {
             Error::InvalidParameterValue(format!(
                 "Timeout {seconds} is out of range: it must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S} seconds"
+            ))
+        })
+}
+
+pub fn validate_ephemeral_storage(mb: i32) -> Result<u32> {
+    u32::try_from(mb)
+        .ok()
+        .filter(|mb| (MIN_EPHEMERAL_STORAGE_MB..=MAX_EPHEMERAL_STORAGE_MB).contains(mb))
+        .ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "EphemeralStorage.Size {mb} is out of range: it must be between \
+                 {MIN_EPHEMERAL_STORAGE_MB} and {MAX_EPHEMERAL_STORAGE_MB} MB"
             ))
         })
 }

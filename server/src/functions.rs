@@ -26,6 +26,7 @@ pub struct NewFunction {
     pub description: String,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
+    pub ephemeral_storage: Option<i32>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -35,6 +36,7 @@ pub struct ConfigChanges {
     pub description: Option<String>,
     pub memory_size: Option<i32>,
     pub timeout: Option<i32>,
+    pub ephemeral_storage: Option<i32>,
     pub environment: Option<BTreeMap<String, String>>,
 }
 
@@ -88,6 +90,11 @@ impl Functions {
             .map(function::validate_timeout)
             .transpose()?
             .unwrap_or(function::DEFAULT_TIMEOUT_S);
+        let ephemeral_storage = new
+            .ephemeral_storage
+            .map(function::validate_ephemeral_storage)
+            .transpose()?
+            .unwrap_or(function::DEFAULT_EPHEMERAL_STORAGE_MB);
         if self.store.get_function(&new.name)?.is_some() {
             return Err(already_exists(&new.name));
         }
@@ -100,6 +107,7 @@ impl Functions {
             description: new.description,
             memory_size,
             timeout,
+            ephemeral_storage,
             environment: new.environment,
             code_sha256,
             code_size,
@@ -185,6 +193,8 @@ impl Functions {
             self.release_code(&old.code_sha256)?;
         }
         self.store.flush_async().await?;
+        drop(_code);
+        self.runtime.retire_function(&new.name).await;
         tracing::info!(function = %new.name, code_sha256 = %new.code_sha256, "updated function code");
         Ok(new)
     }
@@ -209,6 +219,10 @@ impl Functions {
             .timeout
             .map(function::validate_timeout)
             .transpose()?;
+        let ephemeral_storage = changes
+            .ephemeral_storage
+            .map(function::validate_ephemeral_storage)
+            .transpose()?;
         let (_, new) = self
             .store
             .update_function(&target.name, |record| {
@@ -224,10 +238,14 @@ impl Functions {
                 if let Some(timeout) = timeout {
                     record.timeout = timeout;
                 }
+                if let Some(ephemeral_storage) = ephemeral_storage {
+                    record.ephemeral_storage = ephemeral_storage;
+                }
                 record.last_modified = now_lambda_format();
             })
             .map_err(|err| self.store_error(err, &target))?;
         self.store.flush_async().await?;
+        self.runtime.retire_function(&new.name).await;
         tracing::info!(function = %new.name, "updated function configuration");
         Ok(new)
     }
@@ -246,6 +264,8 @@ impl Functions {
             .map_err(|err| self.store_error(err, &target))?;
         self.release_code(&record.code_sha256)?;
         self.store.flush_async().await?;
+        drop(_code);
+        self.runtime.retire_function(&record.name).await;
         tracing::info!(function = %record.name, "deleted function");
         Ok(())
     }

@@ -7,12 +7,14 @@
 //! # Layout
 //!
 //! - [`config`]: the server's configuration, validated before anything starts.
+//! - [`clock`]: the injectable clock that housekeeping runs on.
 //! - [`error`]: the API's typed errors, each with its AWS error name.
 //! - [`function`]: Lambda's limits and naming rules; function ARNs.
 //! - [`functions`]: the control plane (create/get/list/update/delete).
 //! - [`event`]: the one request shape every door produces.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response.
-//! - [`runtime`]: wasmtime — engine, compiled-code cache, instances, limits.
+//! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
+//!   environments (warm pools, init/shutdown), limits.
 //! - [`logs`]: per-invocation START/END/REPORT logs and their tail.
 //! - [`store`]: sled behind one cheap handle; the only module that imports sled.
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
@@ -25,6 +27,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod error;
@@ -44,6 +47,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+pub use clock::Clock;
 pub use config::Config;
 
 use dispatch::Dispatcher;
@@ -67,6 +71,12 @@ impl Server {
     /// Validates `config`, opens the database, starts the engine and loads
     /// every function's code (from the compiled-code cache when possible).
     pub async fn open(config: Config) -> anyhow::Result<Server> {
+        Server::open_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Server::open`] with the clock that housekeeping (idle retirement)
+    /// runs on; tests pass a manual one.
+    pub async fn open_with_clock(config: Config, clock: Clock) -> anyhow::Result<Server> {
         config.validate().context("invalid configuration")?;
         let db_dir = config.data_dir.join("db");
         let started = Instant::now();
@@ -76,7 +86,7 @@ impl Server {
         })
         .await?
         .with_context(|| format!("opening the database in {}", db_dir.display()))?;
-        let runtime = Runtime::new(&config.runtime, config.data_dir.join("compiled"))?;
+        let runtime = Runtime::new(&config.runtime, &config.data_dir, clock)?;
         let naming = Naming {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
@@ -105,6 +115,12 @@ impl Server {
     /// Compiled-code cache hits and misses since this server opened.
     pub fn cache_stats(&self) -> CacheStats {
         self.runtime.cache_stats()
+    }
+
+    /// The runtime (a cheap handle): its environments and clock, for
+    /// housekeeping and tests.
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.clone()
     }
 
     /// Serves the API on `listener` until `shutdown` completes; then stops
@@ -158,6 +174,7 @@ impl Server {
             );
         tracing::info!(%addr, "serving");
         let mut server = tokio::spawn(server);
+        let reaper = tokio::spawn(retire_idle_environments(self.runtime.clone(), stop.clone()));
 
         let grace = self.config.shutdown_grace;
         let served = tokio::select! {
@@ -178,6 +195,10 @@ impl Server {
         health
             .set_not_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
+        reaper.abort();
+        // Every call has finished or been stopped: run the idle
+        // environments' shutdown hooks before the process goes.
+        self.runtime.retire_all().await;
         self.store
             .flush_async()
             .await
@@ -187,6 +208,23 @@ impl Server {
             Ok(result) => result.context("serving"),
             Err(join) if join.is_cancelled() => Ok(()),
             Err(join) => Err(anyhow::anyhow!("server task failed: {join}")),
+        }
+    }
+}
+
+/// How often idle environments are looked for (real time; whether one is
+/// idle long enough is decided on the runtime's clock).
+const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn retire_idle_environments(runtime: Runtime, stop: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(REAP_INTERVAL) => {}
+        }
+        let retired = runtime.retire_idle().await;
+        if retired > 0 {
+            tracing::debug!(retired, "retired idle environments");
         }
     }
 }

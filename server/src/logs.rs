@@ -39,12 +39,14 @@ pub fn invocation_log(
     let _ = writeln!(tail, "END RequestId: {request_id}");
     let _ = write!(
         tail,
-        "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB\tInit Duration: {:.2} ms\t",
+        "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {} MB\t",
         millis(outcome.duration),
         billed_ms(outcome.duration),
         outcome.max_memory_used.div_ceil(1024 * 1024),
-        millis(outcome.init_duration),
     );
+    if let Some(init) = outcome.init_duration {
+        let _ = write!(tail, "Init Duration: {:.2} ms\t", millis(init));
+    }
     if let Err(err) = &outcome.result
         && err.error_type == "Sandbox.Timedout"
     {
@@ -53,6 +55,11 @@ pub fn invocation_log(
     tail.push('\n');
     log.extend(tail.bytes());
     log
+}
+
+/// A function's log group, as Lambda names it.
+pub fn log_group(function_name: &str) -> String {
+    format!("/aws/lambda/{function_name}")
 }
 
 /// The last [`TAIL_BYTES`] of `log`.

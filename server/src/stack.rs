@@ -22,7 +22,7 @@ use funnel_client::{Client, proto};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::function::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
+use crate::function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +50,8 @@ pub struct FunctionSpec {
     pub krate: Option<String>,
     pub memory: Option<i32>,
     pub timeout: Option<i32>,
+    /// Size of /tmp in MB.
+    pub ephemeral_storage: Option<i32>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
@@ -168,6 +170,10 @@ async fn deploy_function(
 ) -> anyhow::Result<Change> {
     let memory = spec.memory.unwrap_or(DEFAULT_MEMORY_MB as i32);
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT_S as i32);
+    let storage = spec
+        .ephemeral_storage
+        .unwrap_or(DEFAULT_EPHEMERAL_STORAGE_MB as i32);
+    let ephemeral_storage = Some(proto::EphemeralStorage { size: storage });
     let environment = proto::Environment {
         variables: spec.env.clone().into_iter().collect(),
     };
@@ -183,6 +189,7 @@ async fn deploy_function(
                     description: spec.description.clone(),
                     memory_size: Some(memory),
                     timeout: Some(timeout),
+                    ephemeral_storage,
                     environment: Some(environment),
                 })
                 .await?;
@@ -201,6 +208,7 @@ async fn deploy_function(
         .unwrap_or_default();
     let config_changed = current.memory_size != memory
         || current.timeout != timeout
+        || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
         || current_env != spec.env;
     if config_changed {
@@ -210,6 +218,7 @@ async fn deploy_function(
                 description: Some(spec.description.clone()),
                 memory_size: Some(memory),
                 timeout: Some(timeout),
+                ephemeral_storage,
                 environment: Some(environment),
             })
             .await?;

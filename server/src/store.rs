@@ -41,6 +41,8 @@ pub struct FunctionRecord {
     pub description: String,
     pub memory_size: u32,
     pub timeout: u32,
+    #[serde(default = "default_ephemeral_storage")]
+    pub ephemeral_storage: u32,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
     /// Lowercase hex SHA-256 of the component: the key of its bytes in `code`.
@@ -48,6 +50,10 @@ pub struct FunctionRecord {
     pub code_size: u64,
     /// ISO 8601, as Lambda formats `LastModified`.
     pub last_modified: String,
+}
+
+fn default_ephemeral_storage() -> u32 {
+    512
 }
 
 #[derive(Clone)]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use funnel_client::{Client, proto};
-use funnel_server::runtime::CacheStats;
-use funnel_server::{Config, Server};
+use funnel_server::runtime::{CacheStats, Runtime};
+use funnel_server::{Clock, Config, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -26,7 +26,21 @@ pub fn guest(name: &str) -> Vec<u8> {
         let root = repo_root();
         let target_dir = root.join("target").join("wasm-functions");
         let workspace = root.join("wasm-functions");
-        let packages = ["echo", "hello", "fail", "panic", "spin", "wrong-world"];
+        let packages = [
+            "echo",
+            "hello",
+            "fail",
+            "panic",
+            "spin",
+            "wrong-world",
+            "counter",
+            "tmp-note",
+            "memhog",
+            "deep",
+            "tmpfill",
+            "escape",
+            "env",
+        ];
         funnel_server::guest_build::build(&workspace, &target_dir, &packages)
             .unwrap_or_else(|err| panic!("building wasm-functions: {err:#}"));
         target_dir
@@ -42,6 +56,8 @@ pub struct TestServer {
     /// Compiled-code cache counters right after the server opened (what it
     /// loaded at startup).
     pub startup_cache: CacheStats,
+    /// The server's runtime: its environments and its (manual) clock.
+    pub runtime: Runtime,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -63,14 +79,18 @@ pub async fn start_server() -> TestServer {
     server
 }
 
-/// Starts a server with `config` (its data dir is the caller's).
+/// Starts a server with `config` (its data dir is the caller's) on a manual
+/// clock: idle time passes only when a test advances it.
 pub async fn start_server_with(config: Config) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
-    let server = Server::open(config).await.expect("server opens");
+    let server = Server::open_with_clock(config, Clock::manual())
+        .await
+        .expect("server opens");
     let startup_cache = server.cache_stats();
+    let runtime = server.runtime();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
@@ -80,6 +100,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         endpoint,
         client,
         startup_cache,
+        runtime,
         stop: Some(stop),
         task: Some(task),
         _data_dir: None,

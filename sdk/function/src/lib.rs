@@ -144,6 +144,14 @@ where
         .map_err(|err| to_wit(Error::new("Runtime.MarshalError", err.to_string())))
 }
 
+/// The default Init phase: nothing to do.
+pub fn no_init() -> Result<(), Error> {
+    Ok(())
+}
+
+/// The default Shutdown phase: nothing to do.
+pub fn no_shutdown() {}
+
 fn to_wit(err: Error) -> wit::FunctionError {
     wit::FunctionError {
         error_type: err.error_type,
@@ -151,14 +159,44 @@ fn to_wit(err: Error) -> wit::FunctionError {
     }
 }
 
+/// Runs an `init` hook, turning its error into the world's.
+#[doc(hidden)]
+pub fn run_init<Err: Into<Error>>(
+    init: impl FnOnce() -> Result<(), Err>,
+) -> Result<(), wit::FunctionError> {
+    init().map_err(|err| to_wit(err.into()))
+}
+
 /// Exports `handler` (a `fn(Event, Context) -> Result<impl Serialize, E>`) as
 /// this component's `funnel:function/handler` world. Use it once per crate.
+///
+/// Lambda's Init and Shutdown phases are optional:
+/// `handler!(handle, init = setup, shutdown = flush)` with
+/// `fn setup() -> Result<(), E>` (run once per execution environment, before
+/// its first event) and `fn flush()` (run when the environment is retired).
 #[macro_export]
 macro_rules! handler {
     ($handler:path) => {
+        $crate::handler!($handler, init = $crate::no_init, shutdown = $crate::no_shutdown);
+    };
+    ($handler:path, init = $init:path) => {
+        $crate::handler!($handler, init = $init, shutdown = $crate::no_shutdown);
+    };
+    ($handler:path, shutdown = $shutdown:path) => {
+        $crate::handler!($handler, init = $crate::no_init, shutdown = $shutdown);
+    };
+    ($handler:path, init = $init:path, shutdown = $shutdown:path) => {
         struct __FunnelHandler;
 
         impl $crate::bindings::Guest for __FunnelHandler {
+            fn init() -> ::std::result::Result<(), $crate::bindings::funnel::function::types::FunctionError> {
+                $crate::run_init($init)
+            }
+
+            fn shutdown() {
+                $shutdown()
+            }
+
             fn handle(
                 ctx: $crate::bindings::funnel::function::types::Context,
                 event: ::std::vec::Vec<u8>,

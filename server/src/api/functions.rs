@@ -41,6 +41,9 @@ impl FunctionsService {
             state_reason: String::new(),
             state_reason_code: String::new(),
             package_type: "Zip".into(),
+            ephemeral_storage: Some(pb::EphemeralStorage {
+                size: record.ephemeral_storage as i32,
+            }),
         }
     }
 }
@@ -60,6 +63,7 @@ impl FunctionsApi for FunctionsService {
                 description: req.description,
                 memory_size: req.memory_size,
                 timeout: req.timeout,
+                ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
                 environment: req
                     .environment
                     .map(|e| e.variables.into_iter().collect())
@@ -117,6 +121,7 @@ impl FunctionsApi for FunctionsService {
             description: req.description,
             memory_size: req.memory_size,
             timeout: req.timeout,
+            ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
             environment: req.environment.map(|e| e.variables.into_iter().collect()),
         };
         let record = self

@@ -1,9 +1,13 @@
-//! What one instance's store holds: its WASI context (env vars, captured
-//! stdout/stderr, nothing else granted) and its resource limits.
+//! What one environment's store holds: its WASI context (env vars, its own
+//! /tmp, captured stdout/stderr, nothing else granted), its resource limits,
+//! and the deadline of whatever it is running.
+
+use std::path::Path;
+use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::output::GuestOutput;
 
@@ -14,29 +18,40 @@ pub struct Host {
     wasi: WasiCtx,
     table: ResourceTable,
     pub limits: Limits,
+    /// When the current phase (init, a call, shutdown) must stop.
+    pub deadline: Instant,
     /// Set by the epoch callback when the deadline passed.
     pub timed_out: bool,
 }
 
 impl Host {
-    pub fn new(environment: &[(String, String)], output: GuestOutput, memory_bytes: usize) -> Self {
-        // No preopened directories and no network: the guest gets clocks,
-        // random, its env vars and its captured output.
-        let wasi = WasiCtxBuilder::new()
-            .envs(environment)
+    /// A host whose guest sees `environment`, writes to `output`, may use
+    /// `memory_bytes` of linear memory, and has `tmp` as its `/tmp`.
+    pub fn new(
+        environment: &[(String, String)],
+        output: GuestOutput,
+        memory_bytes: usize,
+        tmp: &Path,
+    ) -> anyhow::Result<Self> {
+        // Only /tmp is preopened and no network is granted: the guest gets
+        // clocks, random, its env vars, its /tmp and its captured output.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(environment)
             .stdout(output.clone())
             .stderr(output)
-            .build();
-        Host {
-            wasi,
+            .preopened_dir(tmp, "/tmp", FsPerms::ReadWrite)
+            .map_err(|e| anyhow::anyhow!("opening {} as /tmp: {e:#}", tmp.display()))?;
+        Ok(Host {
+            wasi: wasi.build(),
             table: ResourceTable::new(),
             limits: Limits {
                 limit: memory_bytes,
                 peak: 0,
                 denied: false,
             },
+            deadline: Instant::now(),
             timed_out: false,
-        }
+        })
     }
 }
 
@@ -49,9 +64,9 @@ impl WasiView for Host {
     }
 }
 
-/// Caps each linear memory at the function's `MemorySize` and remembers
-/// the peak (Lambda's "Max Memory Used") and whether a growth was refused
-/// (which the guest usually reports as a bare `unreachable` trap).
+/// Caps the guest's linear memory at the function's `MemorySize` and
+/// remembers the peak (Lambda's "Max Memory Used") and whether a growth was
+/// refused (which the guest usually reports as a bare `unreachable` trap).
 pub struct Limits {
     pub limit: usize,
     pub peak: usize,

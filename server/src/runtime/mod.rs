@@ -1,31 +1,38 @@
-//! The wasmtime runtime: one engine, compiled code per code hash, and running
-//! one invocation in a fresh, isolated instance.
+//! The wasmtime runtime: one engine, compiled code per code hash, and
+//! execution environments that run invocations the way Lambda does.
 //!
 //! Owns everything wasmtime: the `Engine` (component model, async, epoch
 //! interruption, pooling allocator), the WASI linker, the compiled-code cache
-//! ([`cache`]) and the guest's output capture ([`output`]). It knows nothing
-//! about functions, names or the store: callers hand it code bytes and an
-//! [`Invocation`], and get back an [`Outcome`].
+//! ([`cache`]), the environments ([`environment`]) and their warm pools
+//! ([`pool`]), and the guest's output capture ([`output`]). It knows nothing
+//! about function records or the store: callers hand it code bytes, an
+//! [`EnvironmentConfig`] and a [`Call`], and get back an [`Outcome`].
 
 mod cache;
+mod environment;
 mod host;
 mod output;
+mod pool;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, UpdateDeadline};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use cache::CodeCache;
 pub use cache::Load;
+use environment::{Environment, StartError};
+pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
 use host::Host;
-use output::GuestOutput;
+use pool::Pools;
 
+use crate::clock::Clock;
 use crate::config::RuntimeConfig;
 
 mod bindings {
@@ -36,14 +43,9 @@ mod bindings {
     });
 }
 
-use bindings::funnel::function::types as wit;
-
 /// How often the engine's epoch ticks: the granularity of timeouts and of
 /// a running guest yielding to other tasks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The most guest output kept per invocation (the tail is kept).
-const OUTPUT_CAPACITY: usize = 256 * 1024;
 
 /// The largest response a function may return, as Lambda's sync limit.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -59,9 +61,18 @@ struct Inner {
     linker: Linker<Host>,
     cache: CodeCache,
     prepared: Mutex<HashMap<String, Arc<Prepared>>>,
-    /// One permit per instance slot of the pooling allocator.
+    /// One permit per instance slot of the pooling allocator; an
+    /// environment holds one for its whole life, idle or busy.
     slots: Arc<Semaphore>,
     max_instances: u32,
+    pools: Pools,
+    clock: Clock,
+    idle_timeout: Duration,
+    /// Each environment's /tmp is a folder under here.
+    environments_dir: PathBuf,
+    next_environment: AtomicU64,
+    /// Distinguishes this runtime's log streams from an earlier run's.
+    instance_key: u64,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -99,15 +110,24 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
-/// One call of a guest's `handle`.
-pub struct Invocation {
-    pub request_id: String,
+/// Everything that defines an execution environment: if any of it changes,
+/// new environments are started and the old ones retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentConfig {
     pub function_name: String,
     pub function_version: String,
-    pub invoked_function_arn: String,
+    pub code_sha256: String,
     pub memory_mb: u32,
     pub timeout: Duration,
+    pub ephemeral_storage_mb: u32,
+    /// The function's variables plus the runtime's (`AWS_LAMBDA_...`).
     pub environment: Vec<(String, String)>,
+}
+
+/// One invocation's inputs.
+pub struct Call {
+    pub request_id: String,
+    pub invoked_function_arn: String,
     pub payload: Vec<u8>,
     pub client_context: Option<String>,
     pub trace_id: Option<String>,
@@ -116,14 +136,17 @@ pub struct Invocation {
 /// What happened in one invocation.
 pub struct Outcome {
     pub result: Result<Vec<u8>, GuestError>,
-    /// The guest's stdout and stderr, interleaved as written (the tail, if
-    /// it wrote more than the capacity; `output_dropped` counts the rest).
+    /// The guest's stdout and stderr since its last call (including its
+    /// `init` output on a cold start), interleaved as written; the tail if it
+    /// wrote more than the capacity (`output_dropped` counts the rest).
     pub output: Vec<u8>,
     pub output_dropped: u64,
-    /// Instantiation (the cold start), then the call.
-    pub init_duration: Duration,
+    /// `Some` on a cold start: instantiation plus the guest's `init`.
+    pub init_duration: Option<Duration>,
     pub duration: Duration,
     pub max_memory_used: u64,
+    /// The environment's log stream.
+    pub log_stream: String,
 }
 
 /// Whether the guest returned the error itself or was stopped.
@@ -142,7 +165,7 @@ pub struct GuestError {
 }
 
 impl GuestError {
-    fn unhandled(error_type: &str, error_message: String) -> Self {
+    pub fn unhandled(error_type: &str, error_message: String) -> Self {
         GuestError {
             kind: ErrorKind::Unhandled,
             error_type: error_type.to_string(),
@@ -154,7 +177,21 @@ impl GuestError {
 impl Runtime {
     /// Builds the engine and reserves the instance pool. Fails if the
     /// operating system refuses the pool's address-space reservation.
-    pub fn new(config: &RuntimeConfig, cache_dir: std::path::PathBuf) -> anyhow::Result<Runtime> {
+    /// Compiled code is cached in `data_dir/compiled`, environments' /tmp
+    /// folders live in `data_dir/environments` (emptied here).
+    pub fn new(
+        config: &RuntimeConfig,
+        data_dir: &std::path::Path,
+        clock: Clock,
+    ) -> anyhow::Result<Runtime> {
+        let cache_dir = data_dir.join("compiled");
+        let environments_dir = data_dir.join("environments");
+        if environments_dir.exists() {
+            std::fs::remove_dir_all(&environments_dir)
+                .map_err(|e| anyhow::anyhow!("clearing {}: {e}", environments_dir.display()))?;
+        }
+        std::fs::create_dir_all(&environments_dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", environments_dir.display()))?;
         let engine = build_engine(config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -174,6 +211,15 @@ impl Runtime {
                 prepared: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(config.max_instances as usize)),
                 max_instances: config.max_instances,
+                pools: Pools::default(),
+                clock,
+                idle_timeout: config.idle_timeout,
+                environments_dir,
+                next_environment: AtomicU64::new(0),
+                instance_key: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or_default(),
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             }),
@@ -258,171 +304,127 @@ impl Runtime {
         Ok(Prepared { pre })
     }
 
-    /// Runs one invocation in a fresh instance, bounded by the invocation's
-    /// memory and timeout.
+    /// Runs one invocation in a warm environment of `config`, or a new one
+    /// (a cold start) when none is idle.
     pub async fn invoke(
         &self,
         prepared: &Prepared,
-        invocation: Invocation,
+        config: EnvironmentConfig,
+        call: Call,
     ) -> Result<Outcome, InvokeError> {
-        let _slot = self
+        let checkout = self.inner.pools.checkout(config);
+        self.retire(checkout.stale);
+        let (mut environment, init_duration) = match checkout.warm {
+            Some(environment) => (environment, None),
+            None => {
+                let slot = self.slot().await?;
+                match Environment::start(self, prepared, checkout.config, slot).await {
+                    Ok((environment, init)) => (environment, Some(init)),
+                    Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
+                    Err(StartError::Guest {
+                        error,
+                        output,
+                        init_duration,
+                    }) => {
+                        return Ok(Outcome {
+                            result: Err(error),
+                            output,
+                            output_dropped: 0,
+                            init_duration: Some(init_duration),
+                            duration: Duration::ZERO,
+                            max_memory_used: 0,
+                            log_stream: String::new(),
+                        });
+                    }
+                }
+            }
+        };
+        let called = environment.call(call).await;
+        let (output, output_dropped) = environment.take_output();
+        let outcome = Outcome {
+            result: called.result,
+            output,
+            output_dropped,
+            init_duration,
+            duration: called.duration,
+            max_memory_used: environment.max_memory_used(),
+            log_stream: environment.log_stream.clone(),
+        };
+        if called.poisoned {
+            // A trap or timeout leaves the guest's state unknown: no reuse,
+            // and no shutdown hook (the instance cannot run again).
+            drop(environment);
+        } else {
+            environment.last_used = self.inner.clock.now();
+            if let Some(stale) = self.inner.pools.checkin(environment) {
+                self.retire(vec![stale]);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// An instance slot for a cold start; when all are taken by idle
+    /// environments, the least recently used one is retired to free one.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, InvokeError> {
+        loop {
+            if let Ok(slot) = self.inner.slots.clone().try_acquire_owned() {
+                return Ok(slot);
+            }
+            match self.inner.pools.take_least_recently_used() {
+                Some(idle) => idle.shutdown().await,
+                None => return Err(InvokeError::Busy(self.inner.max_instances)),
+            }
+        }
+    }
+
+    /// Runs the shutdown hooks of `environments` in the background.
+    fn retire(&self, environments: Vec<Environment>) {
+        for environment in environments {
+            tokio::spawn(environment.shutdown());
+        }
+    }
+
+    /// Retires a function's idle environments now and its busy ones when
+    /// their calls finish (its code or configuration changed, or it is gone).
+    pub async fn retire_function(&self, function_name: &str) {
+        let retired = self.inner.pools.retire_function(function_name);
+        shutdown_all(retired).await;
+    }
+
+    /// Retires environments idle for longer than the idle timeout (on the
+    /// runtime's clock); returns how many.
+    pub async fn retire_idle(&self) -> usize {
+        let retired = self
             .inner
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| InvokeError::Busy(self.inner.max_instances))?;
+            .pools
+            .take_idle(self.inner.clock.now(), self.inner.idle_timeout);
+        let count = retired.len();
+        shutdown_all(retired).await;
+        count
+    }
 
-        let output = GuestOutput::new(OUTPUT_CAPACITY);
-        let memory_bytes = invocation.memory_mb as usize * 1024 * 1024;
-        let host = Host::new(&invocation.environment, output.clone(), memory_bytes);
-        let mut store = wasmtime::Store::new(&self.inner.engine, host);
-        store.limiter(|host| &mut host.limits);
+    /// Retires every idle environment (the server is stopping).
+    pub async fn retire_all(&self) {
+        shutdown_all(self.inner.pools.take_all()).await;
+    }
 
-        let started = Instant::now();
-        let deadline = started + invocation.timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |mut store| {
-            if Instant::now() >= deadline {
-                store.data_mut().timed_out = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+    /// How many environments are idle and warm.
+    pub fn idle_environments(&self) -> usize {
+        self.inner.pools.idle_count()
+    }
 
-        let deadline_ms = (SystemTime::now() + invocation.timeout)
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
-        let context = wit::Context {
-            request_id: invocation.request_id.clone(),
-            function_name: invocation.function_name,
-            function_version: invocation.function_version,
-            invoked_function_arn: invocation.invoked_function_arn,
-            memory_limit_in_mb: invocation.memory_mb,
-            deadline_ms,
-            trace_id: invocation.trace_id,
-            client_context: invocation.client_context,
-        };
-
-        // The epoch callback stops a guest that computes past its deadline;
-        // this outer bound also stops one that waits in a host call.
-        let hard_stop = invocation.timeout + EPOCH_TICK * 5;
-        let handler =
-            match tokio::time::timeout(hard_stop, prepared.pre.instantiate_async(&mut store)).await
-            {
-                Ok(Ok(handler)) => handler,
-                Ok(Err(err)) if !store.data().timed_out && !store.data().limits.denied => {
-                    return Err(InvokeError::Instantiate(format!("{err:#}")));
-                }
-                // A guest whose start function runs out of time or memory fails
-                // like any other call.
-                Ok(Err(err)) => {
-                    let result = Err(classify(
-                        store.data(),
-                        &invocation.request_id,
-                        invocation.timeout,
-                        err,
-                    ));
-                    return Ok(finish(store, &output, result, started, started.elapsed()));
-                }
-                Err(_) => {
-                    let result = Err(timed_out(&invocation.request_id, invocation.timeout));
-                    return Ok(finish(store, &output, result, started, started.elapsed()));
-                }
-            };
-        let init_duration = started.elapsed();
-
-        let call = handler.call_handle(&mut store, &context, &invocation.payload);
-        let result = match tokio::time::timeout(hard_stop.saturating_sub(init_duration), call).await
-        {
-            Ok(Ok(Ok(response))) if response.len() > MAX_RESPONSE_BYTES => {
-                Err(GuestError::unhandled(
-                    "Function.ResponseSizeTooLarge",
-                    format!(
-                        "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-                    ),
-                ))
-            }
-            Ok(Ok(Ok(response))) => Ok(response),
-            Ok(Ok(Err(err))) => Err(GuestError {
-                kind: ErrorKind::Handled,
-                error_type: err.error_type,
-                error_message: err.error_message,
-            }),
-            Ok(Err(err)) => Err(classify(
-                store.data(),
-                &invocation.request_id,
-                invocation.timeout,
-                err,
-            )),
-            Err(_) => Err(timed_out(&invocation.request_id, invocation.timeout)),
-        };
-        Ok(finish(store, &output, result, started, init_duration))
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 }
 
-fn finish(
-    store: wasmtime::Store<Host>,
-    output: &GuestOutput,
-    result: Result<Vec<u8>, GuestError>,
-    started: Instant,
-    init_duration: Duration,
-) -> Outcome {
-    let max_memory_used = store.data().limits.peak as u64;
-    drop(store);
-    let (output, output_dropped) = output.take();
-    Outcome {
-        result,
-        output,
-        output_dropped,
-        duration: started.elapsed().saturating_sub(init_duration),
-        init_duration,
-        max_memory_used,
+/// Runs shutdown hooks concurrently and waits for all of them.
+async fn shutdown_all(environments: Vec<Environment>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for environment in environments {
+        tasks.spawn(environment.shutdown());
     }
-}
-
-fn timed_out(request_id: &str, timeout: Duration) -> GuestError {
-    GuestError::unhandled(
-        "Sandbox.Timedout",
-        format!(
-            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-            timeout.as_secs_f64()
-        ),
-    )
-}
-
-/// Names a trap the way Lambda names the matching failure.
-fn classify(host: &Host, request_id: &str, timeout: Duration, err: wasmtime::Error) -> GuestError {
-    if host.timed_out {
-        return timed_out(request_id, timeout);
-    }
-    if host.limits.denied {
-        return GuestError::unhandled(
-            "Runtime.OutOfMemory",
-            format!(
-                "RequestId: {request_id} Error: Runtime exited with error: memory limit of {} MB exceeded",
-                host.limits.limit / (1024 * 1024)
-            ),
-        );
-    }
-    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return GuestError::unhandled(
-            "Runtime.ExitError",
-            format!(
-                "RequestId: {request_id} Error: Runtime exited with error: exit status {}",
-                exit.0
-            ),
-        );
-    }
-    let cause = match err.downcast_ref::<wasmtime::Trap>() {
-        Some(trap) => trap.to_string(),
-        None => format!("{err:#}"),
-    };
-    GuestError::unhandled(
-        "Runtime.ExitError",
-        format!("RequestId: {request_id} Error: Runtime exited with error: {cause}"),
-    )
+    while tasks.join_next().await.is_some() {}
 }
 
 fn check_header(code: &[u8]) -> Result<(), CodeError> {

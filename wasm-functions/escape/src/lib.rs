@@ -3,6 +3,18 @@
 use funnel_function::{Context, Error, Value};
 use serde_json::{Map, json};
 
+/// `symlink(target, link)` through wasi-libc (std's is unstable on WASI).
+fn symlink(target: &str, link: &str) -> std::io::Result<()> {
+    let target = std::ffi::CString::new(target).map_err(std::io::Error::other)?;
+    let link = std::ffi::CString::new(link).map_err(std::io::Error::other)?;
+    // SAFETY: both are valid NUL-terminated strings that outlive the call.
+    if unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 fn attempt(results: &mut Map<String, Value>, name: &str, result: std::io::Result<String>) {
     let value = match result {
         Ok(detail) => json!(format!("ok: {detail}")),
@@ -24,21 +36,21 @@ fn escape(_event: Value, _ctx: Context) -> Result<Value, Error> {
     attempt(
         &mut r,
         "symlink /tmp/link -> /etc then read",
-        std::os::wasi::fs::symlink_path("/etc", "/tmp/link")
+        symlink("/etc", "/tmp/link")
             .and_then(|()| std::fs::read_to_string("/tmp/link/passwd"))
             .map(|s| s.len().to_string()),
     );
     attempt(
         &mut r,
         "symlink /tmp/up -> .. then read",
-        std::os::wasi::fs::symlink_path("..", "/tmp/up")
+        symlink("..", "/tmp/up")
             .and_then(|()| std::fs::read_dir("/tmp/up"))
             .map(|d| d.count().to_string()),
     );
     attempt(
         &mut r,
         "symlink /tmp/abs -> /etc/passwd then read",
-        std::os::wasi::fs::symlink_path("/etc/passwd", "/tmp/abs")
+        symlink("/etc/passwd", "/tmp/abs")
             .and_then(|()| std::fs::read_to_string("/tmp/abs"))
             .map(|s| s.len().to_string()),
     );

@@ -1,0 +1,59 @@
+//! Time for housekeeping that must be testable without waiting: idle
+//! retirement now, retries and schedules later. Production uses the system's
+//! monotonic clock; tests advance a manual one.
+//!
+//! Guest deadlines are not on this clock: they are enforced by the engine's
+//! epoch ticker in real time, because a guest burns real CPU.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A monotonic clock, as time elapsed since it started. Cheap to clone.
+#[derive(Clone)]
+pub struct Clock {
+    source: Arc<Source>,
+}
+
+enum Source {
+    System(Instant),
+    Manual(Mutex<Duration>),
+}
+
+impl Clock {
+    /// The system's monotonic clock.
+    pub fn system() -> Self {
+        Clock {
+            source: Arc::new(Source::System(Instant::now())),
+        }
+    }
+
+    /// A clock that only moves when [`Clock::advance`] is called.
+    pub fn manual() -> Self {
+        Clock {
+            source: Arc::new(Source::Manual(Mutex::new(Duration::ZERO))),
+        }
+    }
+
+    pub fn now(&self) -> Duration {
+        match &*self.source {
+            Source::System(start) => start.elapsed(),
+            Source::Manual(now) => *now.lock().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+
+    /// Moves a manual clock forward; a system clock ignores it.
+    pub fn advance(&self, by: Duration) {
+        if let Source::Manual(now) = &*self.source {
+            *now.lock().unwrap_or_else(|e| e.into_inner()) += by;
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.source {
+            Source::System(_) => write!(f, "Clock::system({:?})", self.now()),
+            Source::Manual(_) => write!(f, "Clock::manual({:?})", self.now()),
+        }
+    }
+}

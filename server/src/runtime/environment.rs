@@ -1,0 +1,321 @@
+//! One execution environment: a store and instance of one function version,
+//! with its own /tmp, serving one invocation at a time. Starting one is the
+//! cold start (instantiate from prepared code, then the guest's `init`);
+//! reusing one is a warm start. A trap or timeout poisons it, and it is
+//! retired at once; a healthy one is retired with its `shutdown` hook.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::UpdateDeadline;
+
+use super::bindings::{self, funnel::function::types as wit};
+use super::host::Host;
+use super::output::GuestOutput;
+use super::{
+    Call, EnvironmentConfig, ErrorKind, GuestError, MAX_RESPONSE_BYTES, Prepared, Runtime,
+};
+
+/// Lambda's bound on the Init phase.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lambda's bound on the Shutdown phase (about 500 ms).
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);
+/// How far past a deadline the outer bound fires when a guest is stuck in a
+/// host call (the epoch callback stops computing guests within a tick).
+const HARD_STOP_SLACK: Duration = Duration::from_millis(50);
+/// The most guest output kept per invocation (the tail is kept).
+const OUTPUT_CAPACITY: usize = 256 * 1024;
+
+pub struct Environment {
+    pub config: Arc<EnvironmentConfig>,
+    /// Lambda's log stream name for this environment.
+    pub log_stream: String,
+    store: wasmtime::Store<Host>,
+    handler: bindings::Handler,
+    output: GuestOutput,
+    /// When it last finished a call, on the runtime's clock.
+    pub last_used: Duration,
+    pub invocations: u64,
+    _tmp: tempfile::TempDir,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// What a call did, and whether the environment can serve again.
+pub struct Called {
+    pub result: Result<Vec<u8>, GuestError>,
+    pub duration: Duration,
+    /// The guest trapped or ran out of time: its state is not to be trusted.
+    pub poisoned: bool,
+}
+
+/// Why an environment could not start.
+pub enum StartError {
+    /// funnel could not set it up (no /tmp, no instance slot memory...).
+    System(String),
+    /// The guest's start or `init` failed: the invocation fails with this.
+    Guest {
+        error: GuestError,
+        output: Vec<u8>,
+        init_duration: Duration,
+    },
+}
+
+impl Environment {
+    /// The cold start: a fresh instance (zeroed memory, empty /tmp), then the
+    /// guest's `init`, bounded by [`INIT_TIMEOUT`]. Returns the environment
+    /// and its Init Duration.
+    pub async fn start(
+        runtime: &Runtime,
+        prepared: &Prepared,
+        config: Arc<EnvironmentConfig>,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<(Environment, Duration), StartError> {
+        let started = Instant::now();
+        let inner = &runtime.inner;
+        let id = inner
+            .next_environment
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log_stream = format!(
+            "{}/[{}]{:016x}{:016x}",
+            chrono::Utc::now().format("%Y/%m/%d"),
+            config.function_version,
+            inner.instance_key,
+            id
+        );
+        let tmp = tempfile::Builder::new()
+            .prefix("env-")
+            .tempdir_in(&inner.environments_dir)
+            .map_err(|e| StartError::System(format!("creating /tmp for an environment: {e}")))?;
+        let mut environment = config.environment.clone();
+        environment.push(("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream.clone()));
+        let output = GuestOutput::new(OUTPUT_CAPACITY);
+        let memory_bytes = config.memory_mb as usize * 1024 * 1024;
+        let host = Host::new(&environment, output.clone(), memory_bytes, tmp.path())
+            .map_err(|e| StartError::System(format!("{e:#}")))?;
+        let mut store = wasmtime::Store::new(&inner.engine, host);
+        store.limiter(|host| &mut host.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| {
+            if Instant::now() >= store.data().deadline {
+                store.data_mut().timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.data_mut().deadline = started + INIT_TIMEOUT;
+
+        let guest_failure = |output: &GuestOutput, error: GuestError| StartError::Guest {
+            error,
+            output: output.take().0,
+            init_duration: started.elapsed(),
+        };
+        let bound = INIT_TIMEOUT + HARD_STOP_SLACK;
+        let handler =
+            match tokio::time::timeout(bound, prepared.pre.instantiate_async(&mut store)).await {
+                Ok(Ok(handler)) => handler,
+                Ok(Err(err)) if !store.data().timed_out && !store.data().limits.denied => {
+                    return Err(StartError::System(format!(
+                        "could not start an instance: {err:#}"
+                    )));
+                }
+                Ok(Err(err)) => {
+                    let error = init_failure(store.data(), err);
+                    return Err(guest_failure(&output, error));
+                }
+                Err(_) => return Err(guest_failure(&output, init_timed_out())),
+            };
+        let remaining = bound.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, handler.call_init(&mut store)).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => {
+                let error = GuestError::unhandled(&err.error_type, err.error_message);
+                return Err(guest_failure(&output, error));
+            }
+            Ok(Err(err)) => {
+                let error = init_failure(store.data(), err);
+                return Err(guest_failure(&output, error));
+            }
+            Err(_) => return Err(guest_failure(&output, init_timed_out())),
+        }
+        let init_duration = started.elapsed();
+        Ok((
+            Environment {
+                config,
+                log_stream,
+                store,
+                handler,
+                output,
+                last_used: Duration::ZERO,
+                invocations: 0,
+                _tmp: tmp,
+                _slot: slot,
+            },
+            init_duration,
+        ))
+    }
+
+    /// Runs one invocation, bounded by the function's timeout.
+    pub async fn call(&mut self, call: Call) -> Called {
+        let timeout = self.config.timeout;
+        let started = Instant::now();
+        self.store.data_mut().deadline = started + timeout;
+        let deadline_ms = (SystemTime::now() + timeout)
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let context = wit::Context {
+            request_id: call.request_id.clone(),
+            function_name: self.config.function_name.clone(),
+            function_version: self.config.function_version.clone(),
+            invoked_function_arn: call.invoked_function_arn,
+            memory_limit_in_mb: self.config.memory_mb,
+            deadline_ms,
+            trace_id: call.trace_id,
+            client_context: call.client_context,
+        };
+        self.invocations += 1;
+        let pending = self
+            .handler
+            .call_handle(&mut self.store, &context, &call.payload);
+        let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
+        let duration = started.elapsed();
+        let (result, poisoned) = match outcome {
+            Ok(Ok(Ok(response))) if response.len() > MAX_RESPONSE_BYTES => (
+                Err(GuestError::unhandled(
+                    "Function.ResponseSizeTooLarge",
+                    format!(
+                        "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+                    ),
+                )),
+                false,
+            ),
+            Ok(Ok(Ok(response))) => (Ok(response), false),
+            Ok(Ok(Err(err))) => (
+                Err(GuestError {
+                    kind: ErrorKind::Handled,
+                    error_type: err.error_type,
+                    error_message: err.error_message,
+                }),
+                false,
+            ),
+            Ok(Err(err)) => (Err(self.classify(&call.request_id, err)), true),
+            Err(_) => (Err(timed_out(&call.request_id, timeout)), true),
+        };
+        Called {
+            result,
+            duration,
+            poisoned,
+        }
+    }
+
+    /// The guest's output since the last take, and how many bytes of it were
+    /// dropped for space.
+    pub fn take_output(&self) -> (Vec<u8>, u64) {
+        self.output.take()
+    }
+
+    /// Lambda's Max Memory Used: this environment's linear-memory high water.
+    pub fn max_memory_used(&self) -> u64 {
+        self.store.data().limits.peak as u64
+    }
+
+    /// The Shutdown phase, bounded by [`SHUTDOWN_TIMEOUT`]; then the
+    /// environment, its instance slot and its /tmp are gone.
+    pub async fn shutdown(mut self) {
+        self.store.data_mut().deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        let pending = self.handler.call_shutdown(&mut self.store);
+        match tokio::time::timeout(SHUTDOWN_TIMEOUT + HARD_STOP_SLACK, pending).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::debug!(
+                function = %self.config.function_name, cause = %format!("{err:#}"),
+                "shutdown hook failed"
+            ),
+            Err(_) => {
+                tracing::debug!(function = %self.config.function_name, "shutdown hook timed out")
+            }
+        }
+    }
+
+    /// Names a trap the way Lambda names the matching failure.
+    fn classify(&self, request_id: &str, err: wasmtime::Error) -> GuestError {
+        let host = self.store.data();
+        if host.timed_out {
+            return timed_out(request_id, self.config.timeout);
+        }
+        if host.limits.denied {
+            return out_of_memory(request_id, self.config.memory_mb);
+        }
+        exit_error(request_id, err)
+    }
+}
+
+fn timed_out(request_id: &str, timeout: Duration) -> GuestError {
+    GuestError::unhandled(
+        "Sandbox.Timedout",
+        format!(
+            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+            timeout.as_secs_f64()
+        ),
+    )
+}
+
+fn init_timed_out() -> GuestError {
+    GuestError::unhandled(
+        "Sandbox.Timedout",
+        format!(
+            "Init phase timed out after {:.2} seconds",
+            INIT_TIMEOUT.as_secs_f64()
+        ),
+    )
+}
+
+fn out_of_memory(request_id: &str, memory_mb: u32) -> GuestError {
+    GuestError::unhandled(
+        "Runtime.OutOfMemory",
+        format!(
+            "RequestId: {request_id} Error: Runtime exited with error: memory limit of {memory_mb} MB exceeded"
+        ),
+    )
+}
+
+/// A failure while starting the instance or running `init`.
+fn init_failure(host: &Host, err: wasmtime::Error) -> GuestError {
+    if host.timed_out {
+        return init_timed_out();
+    }
+    if host.limits.denied {
+        return GuestError::unhandled(
+            "Runtime.OutOfMemory",
+            format!(
+                "Init phase: memory limit of {} MB exceeded",
+                host.limits.limit / (1024 * 1024)
+            ),
+        );
+    }
+    let mut error = exit_error("init", err);
+    error.error_type = "Runtime.InitError".into();
+    error
+}
+
+fn exit_error(request_id: &str, err: wasmtime::Error) -> GuestError {
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return GuestError::unhandled(
+            "Runtime.ExitError",
+            format!(
+                "RequestId: {request_id} Error: Runtime exited with error: exit status {}",
+                exit.0
+            ),
+        );
+    }
+    let cause = match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => "stack overflow (call stack exhausted)".to_string(),
+        Some(trap) => trap.to_string(),
+        None => format!("{err:#}"),
+    };
+    GuestError::unhandled(
+        "Runtime.ExitError",
+        format!("RequestId: {request_id} Error: Runtime exited with error: {cause}"),
+    )
+}
