@@ -35,6 +35,16 @@ pub struct RuntimeConfig {
     /// (seconds in the config file).
     #[serde(with = "seconds")]
     pub idle_timeout: Duration,
+    /// Threads that run guests, apart from the API's; default: one per CPU.
+    pub guest_threads: Option<usize>,
+}
+
+impl RuntimeConfig {
+    pub fn guest_threads(&self) -> usize {
+        self.guest_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1)
+    }
 }
 
 impl Default for Config {
@@ -55,6 +65,7 @@ impl Default for RuntimeConfig {
             max_instances: 100,
             max_memory_mb: crate::function::MAX_MEMORY_MB,
             idle_timeout: Duration::from_secs(600),
+            guest_threads: None,
         }
     }
 }

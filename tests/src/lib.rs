@@ -172,3 +172,73 @@ pub fn json_of(response: &proto::InvokeResponse) -> serde_json::Value {
         )
     })
 }
+
+/// A parsed `REPORT` line of an invocation's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub request_id: String,
+    pub duration_ms: f64,
+    pub billed_ms: u64,
+    pub memory_size_mb: u64,
+    pub max_memory_used_mb: u64,
+    /// Present on cold starts only.
+    pub init_duration_ms: Option<f64>,
+    pub status: Option<String>,
+}
+
+/// Parses the REPORT line of `log`, checking Lambda's exact format:
+/// `REPORT RequestId: <id>\tDuration: 1.23 ms\tBilled Duration: 2 ms\t
+/// Memory Size: 128 MB\tMax Memory Used: 3 MB\t[Init Duration: 0.45 ms\t]`.
+pub fn report_of(log: &str) -> Report {
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .unwrap_or_else(|| panic!("no REPORT line in:\n{log}"));
+    let rest = line.strip_prefix("REPORT RequestId: ").unwrap();
+    let mut fields: Vec<&str> = rest.split('\t').collect();
+    // Every field ends with a tab, except a closing `Status: ...` as Lambda
+    // writes it.
+    if fields.last().is_some_and(|f| f.starts_with("Status: ")) {
+        fields.push("");
+    }
+    assert_eq!(fields.last(), Some(&""), "REPORT ends with a tab: {line:?}");
+    let number = |field: &str, prefix: &str, unit: &str| -> String {
+        field
+            .strip_prefix(prefix)
+            .and_then(|f| f.strip_suffix(unit))
+            .unwrap_or_else(|| panic!("expected {prefix}…{unit}, got {field:?} in {line:?}"))
+            .to_string()
+    };
+    let duration = number(fields[1], "Duration: ", " ms");
+    assert_eq!(
+        duration.split('.').nth(1).map(str::len),
+        Some(2),
+        "two decimals: {line:?}"
+    );
+    let mut report = Report {
+        request_id: fields[0].to_string(),
+        duration_ms: duration.parse().expect("duration"),
+        billed_ms: number(fields[2], "Billed Duration: ", " ms")
+            .parse()
+            .expect("billed"),
+        memory_size_mb: number(fields[3], "Memory Size: ", " MB")
+            .parse()
+            .expect("memory size"),
+        max_memory_used_mb: number(fields[4], "Max Memory Used: ", " MB")
+            .parse()
+            .expect("max memory"),
+        init_duration_ms: None,
+        status: None,
+    };
+    for field in &fields[5..fields.len() - 1] {
+        if let Some(init) = field.strip_prefix("Init Duration: ") {
+            report.init_duration_ms =
+                Some(init.strip_suffix(" ms").expect("ms").parse().expect("init"));
+        } else if let Some(status) = field.strip_prefix("Status: ") {
+            report.status = Some(status.to_string());
+        } else {
+            panic!("unexpected REPORT field {field:?} in {line:?}");
+        }
+    }
+    report
+}

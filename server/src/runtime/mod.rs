@@ -73,6 +73,7 @@ struct Inner {
     next_environment: AtomicU64,
     /// Distinguishes this runtime's log streams from an earlier run's.
     instance_key: u64,
+    guest_threads: GuestThreads,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -220,6 +221,7 @@ impl Runtime {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_nanos() as u64)
                     .unwrap_or_default(),
+                guest_threads: GuestThreads::new(config.guest_threads())?,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             }),
@@ -306,7 +308,31 @@ impl Runtime {
 
     /// Runs one invocation in a warm environment of `config`, or a new one
     /// (a cold start) when none is idle.
+    ///
+    /// Guests run on the runtime's own threads, never on the caller's: a
+    /// guest that computes flat out slows other guests, not the API. If the
+    /// returned future is dropped, the call is stopped.
     pub async fn invoke(
+        &self,
+        prepared: &Arc<Prepared>,
+        config: EnvironmentConfig,
+        call: Call,
+    ) -> Result<Outcome, InvokeError> {
+        let (runtime, prepared) = (self.clone(), prepared.clone());
+        let task = self
+            .inner
+            .guest_threads
+            .spawn(async move { runtime.invoke_here(&prepared, config, call).await });
+        let mut task = AbortOnDrop(task);
+        match (&mut task.0).await {
+            Ok(outcome) => outcome,
+            Err(err) => Err(InvokeError::Instantiate(format!(
+                "the invocation task failed: {err}"
+            ))),
+        }
+    }
+
+    async fn invoke_here(
         &self,
         prepared: &Prepared,
         config: EnvironmentConfig,
@@ -388,7 +414,7 @@ impl Runtime {
     /// their calls finish (its code or configuration changed, or it is gone).
     pub async fn retire_function(&self, function_name: &str) {
         let retired = self.inner.pools.retire_function(function_name);
-        shutdown_all(retired).await;
+        self.shutdown_all(retired).await;
     }
 
     /// Retires environments idle for longer than the idle timeout (on the
@@ -399,13 +425,13 @@ impl Runtime {
             .pools
             .take_idle(self.inner.clock.now(), self.inner.idle_timeout);
         let count = retired.len();
-        shutdown_all(retired).await;
+        self.shutdown_all(retired).await;
         count
     }
 
     /// Retires every idle environment (the server is stopping).
     pub async fn retire_all(&self) {
-        shutdown_all(self.inner.pools.take_all()).await;
+        self.shutdown_all(self.inner.pools.take_all()).await;
     }
 
     /// How many environments are idle and warm.
@@ -416,15 +442,63 @@ impl Runtime {
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }
+
+    /// Runs shutdown hooks concurrently on the guest threads and waits for
+    /// all of them.
+    async fn shutdown_all(&self, environments: Vec<Environment>) {
+        let tasks: Vec<_> = environments
+            .into_iter()
+            .map(|environment| self.inner.guest_threads.spawn(environment.shutdown()))
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
 }
 
-/// Runs shutdown hooks concurrently and waits for all of them.
-async fn shutdown_all(environments: Vec<Environment>) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for environment in environments {
-        tasks.spawn(environment.shutdown());
+/// Aborts a guest task when its caller stops waiting for it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
-    while tasks.join_next().await.is_some() {}
+}
+
+/// The threads guests run on: a tokio runtime of their own, shut down in
+/// the background when the last handle goes (it may go inside async code).
+struct GuestThreads(Option<tokio::runtime::Runtime>);
+
+impl GuestThreads {
+    fn new(threads: usize) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("funnel-guest")
+            .enable_all()
+            .build()
+            .map_err(|e| anyhow::anyhow!("starting {threads} guest threads: {e}"))?;
+        Ok(GuestThreads(Some(runtime)))
+    }
+
+    fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(runtime) => runtime.spawn(future),
+            // Only reachable during drop.
+            None => tokio::spawn(future),
+        }
+    }
+}
+
+impl Drop for GuestThreads {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 fn check_header(code: &[u8]) -> Result<(), CodeError> {

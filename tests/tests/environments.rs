@@ -1,0 +1,216 @@
+//! Lambda's execution model: warm environments keep globals and /tmp, are
+//! never shared between functions, start cold with `init` after idle
+//! retirement or a change, and are retired at once after a trap.
+
+use std::time::Duration;
+
+use funnel_client::proto;
+use funnel_tests::{create_request, guest, json_of, log_of, report_of, start_server};
+use serde_json::json;
+
+#[tokio::test]
+async fn warm_calls_reuse_one_environment() {
+    let server = start_server().await;
+    server.create("counter", "counter").await;
+    let mut inits = Vec::new();
+    let mut logs = Vec::new();
+    for expected in 1..=3 {
+        let out = server.invoke("counter", "{}").await;
+        assert_eq!(json_of(&out), json!({"calls": expected, "inits": 1}));
+        let log = log_of(&out);
+        let report = report_of(&log);
+        assert_eq!(report.request_id, out.request_id);
+        inits.push(report.init_duration_ms);
+        logs.push(log);
+    }
+    assert!(inits[0].is_some(), "the first call is a cold start");
+    assert_eq!(inits[1..], [None, None], "later calls are warm");
+    // The Init phase's output comes with the cold start's log only.
+    assert!(logs[0].contains("counter: init"), "{}", logs[0]);
+    assert!(!logs[1].contains("counter: init"), "{}", logs[1]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn functions_never_share_globals_or_tmp() {
+    let server = start_server().await;
+    // Same code, two functions: separate environments.
+    server.create("a", "counter").await;
+    server.create("b", "counter").await;
+    for _ in 0..3 {
+        server.invoke("a", "{}").await;
+    }
+    assert_eq!(json_of(&server.invoke("b", "{}").await)["calls"], 1);
+    assert_eq!(json_of(&server.invoke("a", "{}").await)["calls"], 4);
+
+    server.create("notes-1", "tmp-note").await;
+    server.create("notes-2", "tmp-note").await;
+    server.invoke("notes-1", r#"{"write":"first"}"#).await;
+    let out = server.invoke("notes-1", r#"{"write":"second"}"#).await;
+    assert_eq!(
+        json_of(&out),
+        json!({"lines": ["first", "second"]}),
+        "/tmp survives warm calls"
+    );
+    let out = server.invoke("notes-2", "{}").await;
+    assert_eq!(
+        json_of(&out),
+        json!({"lines": []}),
+        "another function's /tmp is its own"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idle_environments_are_retired_after_the_idle_timeout() {
+    let server = start_server().await;
+    server.create("counter", "counter").await;
+    server.create("notes", "tmp-note").await;
+    server.invoke("counter", "{}").await;
+    server.invoke("notes", r#"{"write":"kept?"}"#).await;
+    assert_eq!(server.runtime.idle_environments(), 2);
+
+    // Nine minutes idle: still warm.
+    server.runtime.clock().advance(Duration::from_secs(9 * 60));
+    assert_eq!(server.runtime.retire_idle().await, 0);
+    assert_eq!(json_of(&server.invoke("counter", "{}").await)["calls"], 2);
+
+    // Ten more: both retired (the default idle timeout is ten minutes).
+    server.runtime.clock().advance(Duration::from_secs(10 * 60));
+    assert_eq!(server.runtime.retire_idle().await, 2);
+    assert_eq!(server.runtime.idle_environments(), 0);
+    let out = server.invoke("counter", "{}").await;
+    assert_eq!(
+        json_of(&out),
+        json!({"calls": 1, "inits": 1}),
+        "a new environment"
+    );
+    assert!(
+        report_of(&log_of(&out)).init_duration_ms.is_some(),
+        "a cold start"
+    );
+    let out = server.invoke("notes", "{}").await;
+    assert_eq!(json_of(&out), json!({"lines": []}), "the old /tmp is gone");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn changing_a_function_retires_its_environments() {
+    let server = start_server().await;
+    server.create("counter", "counter").await;
+    server.invoke("counter", "{}").await;
+    assert_eq!(json_of(&server.invoke("counter", "{}").await)["calls"], 2);
+
+    server
+        .client
+        .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+            function_name: "counter".into(),
+            memory_size: Some(256),
+            ..Default::default()
+        })
+        .await
+        .expect("update configuration");
+    let out = server.invoke("counter", "{}").await;
+    assert_eq!(
+        json_of(&out)["calls"],
+        1,
+        "a configuration change starts fresh environments"
+    );
+    assert_eq!(report_of(&log_of(&out)).memory_size_mb, 256);
+
+    server
+        .client
+        .update_function_code("counter", guest("echo"))
+        .await
+        .expect("update code");
+    let out = server.invoke("counter", r#"{"now":"echo"}"#).await;
+    assert_eq!(
+        json_of(&out),
+        json!({"now": "echo"}),
+        "the next call runs the new code"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_call_in_flight_during_an_update_finishes_on_the_old_code() {
+    let server = start_server().await;
+    let mut request = create_request("slow", guest("spin"));
+    request.timeout = Some(1);
+    server
+        .client
+        .create_function(request)
+        .await
+        .expect("create");
+
+    let client = server.client.clone();
+    let call = tokio::spawn(async move {
+        client
+            .invoke(funnel_tests::invoke_request("slow", "{}"))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server
+        .client
+        .update_function_code("slow", guest("echo"))
+        .await
+        .expect("update while busy");
+    let old = call.await.expect("task").expect("invoke");
+    assert_eq!(
+        json_of(&old)["errorType"],
+        "Sandbox.Timedout",
+        "the in-flight call ran the old code"
+    );
+    let new = server.invoke("slow", r#"{"fast":true}"#).await;
+    assert_eq!(json_of(&new), json!({"fast": true}));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_trapped_environment_is_retired_at_once() {
+    let server = start_server().await;
+    server.create("panic", "panic").await;
+    server.create("counter", "counter").await;
+    server.invoke("counter", "{}").await;
+    let idle = server.runtime.idle_environments();
+    let out = server.invoke("panic", "{}").await;
+    assert_eq!(out.function_error, "Unhandled");
+    assert_eq!(
+        server.runtime.idle_environments(),
+        idle,
+        "the trapped environment was not kept"
+    );
+    // A handled error is not a trap: that environment stays warm.
+    server.create("fail", "fail").await;
+    server.invoke("fail", "{}").await;
+    assert_eq!(server.runtime.idle_environments(), idle + 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_init_fails_the_call_and_the_environment() {
+    let server = start_server().await;
+    let mut request = create_request("broken", guest("counter"));
+    request.environment = Some(proto::Environment {
+        variables: [("FAIL_INIT".to_string(), "1".to_string())].into(),
+    });
+    server
+        .client
+        .create_function(request)
+        .await
+        .expect("create");
+    for _ in 0..2 {
+        let out = server.invoke("broken", "{}").await;
+        assert_eq!(out.function_error, "Unhandled");
+        assert_eq!(
+            json_of(&out),
+            json!({"errorType": "InitFailed", "errorMessage": "FAIL_INIT is set"})
+        );
+        assert!(
+            report_of(&log_of(&out)).init_duration_ms.is_some(),
+            "every attempt is a cold start"
+        );
+    }
+    assert_eq!(server.runtime.idle_environments(), 0);
+    server.stop().await;
+}
