@@ -1,16 +1,18 @@
 //! funnel's benchmark: `cargo run --release -p funnel-bench`.
 //!
-//! Starts a real server in-process on 127.0.0.1:0 and measures, in the same
-//! run, the invoke path and the baselines it is judged against:
+//! Every row is measured in this run next to its baseline:
 //!
-//! - `grpc health check`: an empty unary RPC over the same transport — the
-//!   floor for any call.
-//! - `runtime only`: a fresh instance + call of the same component without
-//!   gRPC (the wasmtime floor plus our host setup).
-//! - `invoke echo`: the full sync `Invoke` round trip through the client.
-//!
-//! Latency is measured one call at a time (c=1); throughput with 32 calls in
-//! flight over 4 connections. Ratios are to the health-check baseline.
+//! - warm `Invoke` of `echo` over gRPC, c=1 — against an empty tonic unary
+//!   RPC (a health check) served by the bench itself on this box;
+//! - warm throughput at c=32 — against the empty RPC's;
+//! - a warm call through our runtime in-process — against bare wasmtime
+//!   (fresh store + instantiate from `InstancePre` + call, the floor);
+//! - a cold start (a new environment per call, in-process) — against a warm
+//!   call;
+//! - resident memory per idle environment with 1,000 alive;
+//! - how far past its deadline a spinning guest is stopped.
+
+mod floor;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -21,35 +23,42 @@ use funnel_server::Clock;
 use funnel_server::runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_tests::{guest, start_server_with, test_config};
 
-const LATENCY_CALLS: usize = 3_000;
+const LATENCY_CALLS: usize = 5_000;
 const THROUGHPUT_SECS: u64 = 3;
 const CONCURRENCY: usize = 32;
 const CONNECTIONS: usize = 4;
+const IDLE_ENVIRONMENTS: usize = 1_000;
+const PAYLOAD: &[u8] = br#"{"n":1}"#;
 
+#[derive(Clone, Copy)]
 struct Latency {
     p50: Duration,
     p99: Duration,
 }
 
-async fn latency<F, Fut>(mut call: F) -> Latency
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for _ in 0..LATENCY_CALLS / 10 {
-        call().await;
-    }
-    let mut samples = Vec::with_capacity(LATENCY_CALLS);
-    for _ in 0..LATENCY_CALLS {
-        let started = Instant::now();
-        call().await;
-        samples.push(started.elapsed());
-    }
+fn percentiles(mut samples: Vec<Duration>) -> Latency {
     samples.sort();
     Latency {
         p50: samples[samples.len() / 2],
         p99: samples[samples.len() * 99 / 100],
     }
+}
+
+async fn latency<F, Fut>(calls: usize, mut call: F) -> Latency
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for _ in 0..calls / 10 {
+        call().await;
+    }
+    let mut samples = Vec::with_capacity(calls);
+    for _ in 0..calls {
+        let started = Instant::now();
+        call().await;
+        samples.push(started.elapsed());
+    }
+    percentiles(samples)
 }
 
 /// Calls per second with CONCURRENCY calls in flight.
@@ -84,131 +93,277 @@ fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn echo_config(name: &str) -> EnvironmentConfig {
+    EnvironmentConfig {
+        function_name: name.into(),
+        function_version: "$LATEST".into(),
+        code_sha256: "bench-echo".into(),
+        memory_mb: 128,
+        timeout: Duration::from_secs(3),
+        ephemeral_storage_mb: 512,
+        environment: Vec::new(),
+    }
+}
+
+fn call() -> Call {
+    Call {
+        request_id: "bench".into(),
+        invoked_function_arn: "arn".into(),
+        payload: PAYLOAD.to_vec(),
+        client_context: None,
+        trace_id: None,
+    }
+}
+
+/// Serves an empty unary RPC (gRPC health) from the bench itself.
+async fn empty_rpc_server() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let (_reporter, service) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    Ok(endpoint)
+}
+
+type Health = tonic_health::pb::health_client::HealthClient<tonic::transport::Channel>;
+
+async fn check(health: &Health) {
+    health
+        .clone()
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health check");
+}
+
+async fn invoke(client: &Client) {
+    let out = client
+        .invoke(proto::InvokeRequest {
+            function_name: "echo".into(),
+            payload: PAYLOAD.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("invoke");
+    assert_eq!(out.function_error, "");
+}
+
+struct Row {
+    name: &'static str,
+    value: String,
+    baseline_name: &'static str,
+    baseline: String,
+    ratio: f64,
+    target: &'static str,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
     let echo = guest("echo");
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
-    let server = start_server_with(config.clone()).await;
+    let server = start_server_with(config).await;
     server.create("echo", "echo").await;
+    let empty = empty_rpc_server().await?;
 
     let mut clients = Vec::new();
     let mut health = Vec::new();
     for _ in 0..CONNECTIONS {
         clients.push(Client::connect(&server.endpoint).await?);
-        let channel = tonic::transport::Endpoint::from_shared(server.endpoint.clone())?
+        let channel = tonic::transport::Endpoint::from_shared(empty.clone())?
             .connect()
             .await?;
-        health.push(tonic_health::pb::health_client::HealthClient::new(channel));
+        health.push(Health::new(channel));
     }
-    let check = |h: &tonic_health::pb::health_client::HealthClient<tonic::transport::Channel>| {
-        let mut h = h.clone();
-        async move {
-            h.check(tonic_health::pb::HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .expect("health check");
-        }
+
+    // 1. Warm invoke vs the empty RPC, c=1.
+    let empty_lat = latency(LATENCY_CALLS, || check(&health[0])).await;
+    let invoke_lat = latency(LATENCY_CALLS, || invoke(&clients[0])).await;
+    // 2. Throughput at c=32.
+    let empty_tp = {
+        let health = health.clone();
+        throughput(move |w| {
+            let h = health[w % CONNECTIONS].clone();
+            async move { check(&h).await }
+        })
+        .await
     };
-    let invoke = |c: &Client| {
-        let c = c.clone();
-        async move {
-            let out = c
-                .invoke(proto::InvokeRequest {
-                    function_name: "echo".into(),
-                    payload: br#"{"n":1}"#.to_vec(),
-                    ..Default::default()
-                })
-                .await
-                .expect("invoke");
-            assert_eq!(out.function_error, "");
-        }
+    let invoke_tp = {
+        let clients = clients.clone();
+        throughput(move |w| {
+            let c = clients[w % CONNECTIONS].clone();
+            async move { invoke(&c).await }
+        })
+        .await
     };
 
-    // The runtime alone, on its own engine.
+    // 3. In-process: our runtime's warm call vs bare wasmtime.
+    let runtime_config = funnel_server::config::RuntimeConfig {
+        max_instances: (IDLE_ENVIRONMENTS + 16) as u32,
+        max_memory_mb: 1024,
+        ..Default::default()
+    };
     let runtime = Runtime::new(
-        &config.runtime,
+        &runtime_config,
         &dir.path().join("bench-runtime"),
         Clock::system(),
     )?;
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let run_once = move || {
+    let warm_lat = latency(LATENCY_CALLS, || {
         let (runtime, prepared) = (runtime.clone(), prepared.clone());
         async move {
-            let config = EnvironmentConfig {
-                function_name: "echo".into(),
-                function_version: "$LATEST".into(),
-                code_sha256: "bench-echo".into(),
-                memory_mb: 128,
-                timeout: Duration::from_secs(3),
-                ephemeral_storage_mb: 512,
-                environment: Vec::new(),
-            };
-            let call = Call {
-                request_id: "bench".into(),
-                invoked_function_arn: "arn".into(),
-                payload: br#"{"n":1}"#.to_vec(),
-                client_context: None,
-                trace_id: None,
-            };
             let outcome = runtime
-                .invoke(&prepared, config, call)
+                .invoke(&prepared, echo_config("warm"), call())
                 .await
-                .expect("runtime invoke");
+                .expect("invoke");
             assert!(outcome.result.is_ok());
         }
-    };
+    })
+    .await;
+    assert_eq!(
+        runtime.idle_environments(),
+        1,
+        "every warm call reused one environment"
+    );
+    let bare = floor::Bare::new(&echo)?;
+    let bare_lat = latency(LATENCY_CALLS, || bare.call(PAYLOAD)).await;
 
-    let health_lat = latency(|| check(&health[0])).await;
-    let runtime_lat = latency(run_once.clone()).await;
-    let invoke_lat = latency(|| invoke(&clients[0])).await;
+    // 4 and 5. Cold starts: each call names a new function, so each starts a
+    // new environment, and all of them stay alive and idle.
+    let rss_before = rss_kib();
+    let mut cold = Vec::with_capacity(IDLE_ENVIRONMENTS);
+    let mut guest_memory = 0;
+    for i in 0..IDLE_ENVIRONMENTS {
+        let started = Instant::now();
+        let outcome = runtime
+            .invoke(&prepared, echo_config(&format!("cold-{i}")), call())
+            .await
+            .expect("invoke");
+        cold.push(started.elapsed());
+        assert!(outcome.init_duration.is_some(), "a cold start");
+        guest_memory = outcome.max_memory_used;
+    }
+    let rss_after = rss_kib();
+    assert!(runtime.idle_environments() > IDLE_ENVIRONMENTS);
+    let cold_lat = percentiles(cold);
+    let per_env_kib = (rss_after.saturating_sub(rss_before)) as f64 / IDLE_ENVIRONMENTS as f64;
+    runtime.retire_all().await;
 
-    let health_tp = {
-        let health = health.clone();
-        throughput(move |w| check(&health[w % CONNECTIONS])).await
-    };
-    let runtime_tp = throughput(move |_| run_once()).await;
-    let invoke_tp = {
-        let clients = clients.clone();
-        throughput(move |w| invoke(&clients[w % CONNECTIONS])).await
-    };
+    // 6. Timeout precision: spin with a 1 s timeout.
+    let mut spin = funnel_tests::create_request("spin", guest("spin"));
+    spin.timeout = Some(1);
+    server.client.create_function(spin).await?;
+    let mut overshoot = Vec::new();
+    for _ in 0..5 {
+        let out = server.invoke("spin", "{}").await;
+        let report = funnel_tests::report_of(&funnel_tests::log_of(&out));
+        overshoot.push(Duration::from_secs_f64(
+            (report.duration_ms - 1000.0).max(0.0) / 1e3,
+        ));
+    }
+    let overshoot = percentiles(overshoot);
 
+    let rows = [
+        Row {
+            name: "warm invoke p50, gRPC, c=1",
+            value: us(invoke_lat.p50),
+            baseline_name: "empty RPC p50",
+            baseline: us(empty_lat.p50),
+            ratio: invoke_lat.p50.as_secs_f64() / empty_lat.p50.as_secs_f64(),
+            target: "≤ 1.5×",
+        },
+        Row {
+            name: "warm invoke p99, gRPC, c=1",
+            value: us(invoke_lat.p99),
+            baseline_name: "empty RPC p99",
+            baseline: us(empty_lat.p99),
+            ratio: invoke_lat.p99.as_secs_f64() / empty_lat.p99.as_secs_f64(),
+            target: "",
+        },
+        Row {
+            name: "warm throughput, c=32",
+            value: format!("{invoke_tp:.0}/s"),
+            baseline_name: "empty RPC",
+            baseline: format!("{empty_tp:.0}/s"),
+            ratio: invoke_tp / empty_tp,
+            target: "≥ 20000/s",
+        },
+        Row {
+            name: "in-process warm call p50 (our runtime)",
+            value: us(warm_lat.p50),
+            baseline_name: "bare wasmtime instantiate+call p50",
+            baseline: us(bare_lat.p50),
+            ratio: warm_lat.p50.as_secs_f64() / bare_lat.p50.as_secs_f64(),
+            target: "",
+        },
+        Row {
+            name: "cold start p50 (new environment + call)",
+            value: us(cold_lat.p50),
+            baseline_name: "warm call p50",
+            baseline: us(warm_lat.p50),
+            ratio: cold_lat.p50.as_secs_f64() / warm_lat.p50.as_secs_f64(),
+            target: "≤ 1 ms",
+        },
+        Row {
+            name: "cold start p99",
+            value: us(cold_lat.p99),
+            baseline_name: "warm call p99",
+            baseline: us(warm_lat.p99),
+            ratio: cold_lat.p99.as_secs_f64() / warm_lat.p99.as_secs_f64(),
+            target: "",
+        },
+        Row {
+            name: "RSS per idle environment (1,000 alive)",
+            value: format!("{per_env_kib:.0} KiB"),
+            baseline_name: "guest linear memory (reserved)",
+            baseline: format!("{} KiB", guest_memory / 1024),
+            ratio: per_env_kib / (guest_memory as f64 / 1024.0).max(1.0),
+            target: "≤ 400 KiB beyond guest memory",
+        },
+        Row {
+            name: "timeout overshoot p50 (spin, 1 s)",
+            value: us(overshoot.p50),
+            baseline_name: "timeout",
+            baseline: "1 s".into(),
+            ratio: overshoot.p50.as_secs_f64(),
+            target: "≤ 50 ms",
+        },
+    ];
     println!(
-        "funnel bench — {LATENCY_CALLS} calls at c=1; {THROUGHPUT_SECS} s at c={CONCURRENCY} over {CONNECTIONS} connections"
+        "funnel bench — {LATENCY_CALLS} calls per latency row; {THROUGHPUT_SECS} s at c={CONCURRENCY} over {CONNECTIONS} connections"
     );
     println!();
-    println!(
-        "| measurement | p50 (c=1) | p99 (c=1) | calls/s (c={CONCURRENCY}) | p50 ÷ baseline | calls/s ÷ baseline |"
-    );
+    println!("| measurement | value | baseline | baseline value | ratio | target |");
     println!("|---|---|---|---|---|---|");
-    let base = &health_lat;
-    for (name, lat, tp) in [
-        ("grpc health check (baseline)", &health_lat, health_tp),
-        (
-            "runtime only: fresh instance + call",
-            &runtime_lat,
-            runtime_tp,
-        ),
-        ("invoke echo (full round trip)", &invoke_lat, invoke_tp),
-    ] {
+    for row in rows {
         println!(
-            "| {name} | {} | {} | {:.0} | {:.2}× | {:.2}× |",
-            us(lat.p50),
-            us(lat.p99),
-            tp,
-            lat.p50.as_secs_f64() / base.p50.as_secs_f64(),
-            tp / health_tp,
+            "| {} | {} | {} | {} | {:.2}× | {} |",
+            row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
         );
     }
     println!();
     println!(
-        "invoke overhead over the transport floor: p50 +{} (the runtime alone: {})",
-        us(invoke_lat.p50.saturating_sub(health_lat.p50)),
-        us(runtime_lat.p50)
+        "RSS: {rss_before} KiB before the cold starts, {rss_after} KiB with {IDLE_ENVIRONMENTS} idle environments; bench ran {:.0} s",
+        started.elapsed().as_secs_f64()
     );
     server.stop().await;
     Ok(())
