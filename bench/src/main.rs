@@ -224,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
         &runtime_config,
         &dir.path().join("bench-runtime"),
         Clock::system(),
+        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
     )?;
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))

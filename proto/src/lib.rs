@@ -4,6 +4,7 @@
 //!   `Functions` client and server).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
+//! - [`log_group`]: the log group name of a function.
 //! - `wit/`: the `funnel:function` world that guests export; [`WIT_DIR`] is its
 //!   path for hosts and build tools that read it.
 
@@ -20,3 +21,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 /// Absolute path of the WIT package that defines the `funnel:function` world.
 pub const WIT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit");
+
+/// A function's log group, as Lambda names it: `/aws/lambda/<name>`.
+pub fn log_group(function_name: &str) -> String {
+    format!("/aws/lambda/{function_name}")
+}

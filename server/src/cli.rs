@@ -43,11 +43,55 @@ pub enum Command {
     Function(FunctionCommand),
     /// Run a function and print its response.
     Invoke(InvokeArgs),
+    /// Read function logs.
+    #[command(subcommand)]
+    Logs(LogsCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Print a function's recent log events, and with --follow keep printing
+    /// new ones (like `aws logs tail`).
+    Tail {
+        /// The function (its log group is /aws/lambda/NAME).
+        name: String,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// How far back to start: 30s, 10m, 2h, 1d ...
+        #[arg(long, default_value = "10m", value_parser = parse_since)]
+        since: std::time::Duration,
+        /// Only events matching this filter pattern (terms, "phrases", -not, ?any).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+}
+
+/// `30s`, `10m`, `2h`, `1d`, `1w` (as `aws logs tail --since`).
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a number and a unit like 10m, got {s:?}"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?}: use s, m, h, d or w"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(n * seconds))
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +191,12 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
     match command {
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
+        Command::Logs(LogsCommand::Tail {
+            name,
+            follow,
+            since,
+            filter,
+        }) => logs_tail(&client, &name, follow, since, filter.unwrap_or_default()).await,
         Command::Deploy { file } => {
             for (name, change) in crate::stack::deploy(&client, &file).await? {
                 eprintln!("{name}: {change}");
@@ -274,6 +324,74 @@ async fn invoke(client: &Client, args: InvokeArgs) -> anyhow::Result<()> {
         bail!("the function failed ({})", out.function_error);
     }
     Ok(())
+}
+
+async fn logs_tail(
+    client: &Client,
+    name: &str,
+    follow: bool,
+    since: std::time::Duration,
+    filter: String,
+) -> anyhow::Result<()> {
+    let group = funnel_client::log_group(name);
+    // Subscribe before reading history, so nothing falls between the two.
+    let mut live = if follow {
+        Some(
+            client
+                .start_live_tail(proto::StartLiveTailRequest {
+                    log_group_identifiers: vec![group.clone()],
+                    log_stream_names: Vec::new(),
+                    log_event_filter_pattern: filter.clone(),
+                })
+                .await?,
+        )
+    } else {
+        None
+    };
+    let start = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
+    let mut last_id = String::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .filter_log_events(proto::FilterLogEventsRequest {
+                log_group_name: group.clone(),
+                log_stream_names: Vec::new(),
+                start_time: Some(start.timestamp_millis()),
+                end_time: None,
+                filter_pattern: filter.clone(),
+                limit: None,
+                next_token: token,
+            })
+            .await?;
+        for event in &page.events {
+            print_event(event.timestamp, &event.log_stream_name, &event.message);
+            last_id.clone_from(&event.event_id);
+        }
+        if page.next_token.is_empty() {
+            break;
+        }
+        token = page.next_token;
+    }
+    let Some(live) = live.as_mut() else {
+        return Ok(());
+    };
+    while let Some(update) = live.message().await.map_err(funnel_client::Error::from)? {
+        for event in update.session_results {
+            // Ids order events: skip what the history already printed.
+            if event.event_id > last_id {
+                print_event(event.timestamp, &event.log_stream_name, &event.message);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One event as `aws logs tail` prints it: time, stream, message.
+fn print_event(timestamp_ms: i64, stream: &str, message: &str) {
+    let time = chrono::DateTime::from_timestamp_millis(timestamp_ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
+        .unwrap_or_default();
+    println!("{time} {stream} {message}");
 }
 
 fn environment(vars: Vec<(String, String)>) -> proto::Environment {

@@ -6,7 +6,7 @@
 //! epoch ticker in real time, because a guest burns real CPU.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A monotonic clock, as time elapsed since it started. Cheap to clone.
 #[derive(Clone)]
@@ -16,7 +16,8 @@ pub struct Clock {
 
 enum Source {
     System(Instant),
-    Manual(Mutex<Duration>),
+    /// Wall time starts at the real time the clock was made.
+    Manual(Mutex<Duration>, SystemTime),
 }
 
 impl Clock {
@@ -30,20 +31,39 @@ impl Clock {
     /// A clock that only moves when [`Clock::advance`] is called.
     pub fn manual() -> Self {
         Clock {
-            source: Arc::new(Source::Manual(Mutex::new(Duration::ZERO))),
+            source: Arc::new(Source::Manual(
+                Mutex::new(Duration::ZERO),
+                SystemTime::now(),
+            )),
         }
     }
 
     pub fn now(&self) -> Duration {
         match &*self.source {
             Source::System(start) => start.elapsed(),
-            Source::Manual(now) => *now.lock().unwrap_or_else(|e| e.into_inner()),
+            Source::Manual(now, _) => *now.lock().unwrap_or_else(|e| e.into_inner()),
         }
+    }
+
+    /// Wall-clock time (timestamps of log events, retention), moving with
+    /// [`Clock::now`] on a manual clock.
+    pub fn wall(&self) -> SystemTime {
+        match &*self.source {
+            Source::System(_) => SystemTime::now(),
+            Source::Manual(_, base) => *base + self.now(),
+        }
+    }
+
+    /// [`Clock::wall`] in milliseconds since the Unix epoch.
+    pub fn wall_ms(&self) -> i64 {
+        self.wall()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
     }
 
     /// Moves a manual clock forward; a system clock ignores it.
     pub fn advance(&self, by: Duration) {
-        if let Source::Manual(now) = &*self.source {
+        if let Source::Manual(now, _) = &*self.source {
             *now.lock().unwrap_or_else(|e| e.into_inner()) += by;
         }
     }
@@ -53,7 +73,7 @@ impl std::fmt::Debug for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &*self.source {
             Source::System(_) => write!(f, "Clock::system({:?})", self.now()),
-            Source::Manual(_) => write!(f, "Clock::manual({:?})", self.now()),
+            Source::Manual(..) => write!(f, "Clock::manual({:?})", self.now()),
         }
     }
 }

@@ -20,6 +20,35 @@ pub struct Config {
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
     pub runtime: RuntimeConfig,
+    pub logs: LogsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Log events older than this are deleted (hours in the config file).
+    #[serde(with = "hours")]
+    pub retention: Duration,
+    /// A log group's oldest events are deleted past this size.
+    pub max_group_mb: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            max_group_mb: 64,
+        }
+    }
+}
+
+impl LogsConfig {
+    pub fn retention(&self) -> crate::logs::Retention {
+        crate::logs::Retention {
+            max_age: self.retention,
+            max_group_bytes: self.max_group_mb * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +84,7 @@ impl Default for Config {
             account_id: "000000000000".into(),
             shutdown_grace: Duration::from_secs(30),
             runtime: RuntimeConfig::default(),
+            logs: LogsConfig::default(),
         }
     }
 }
@@ -102,6 +132,10 @@ impl Config {
             self.runtime.max_instances
         );
         anyhow::ensure!(
+            !self.logs.retention.is_zero() && self.logs.max_group_mb > 0,
+            "logs.retention and logs.max_group_mb must be positive"
+        );
+        anyhow::ensure!(
             !self.runtime.idle_timeout.is_zero(),
             "runtime.idle_timeout must be at least 1 second"
         );
@@ -111,6 +145,16 @@ impl Config {
             self.runtime.max_memory_mb
         );
         Ok(())
+    }
+}
+
+mod hours {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(|h| Duration::from_secs(h * 3600))
     }
 }
 

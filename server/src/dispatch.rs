@@ -7,11 +7,12 @@ use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::event;
 use crate::function::{LATEST, MAX_SYNC_PAYLOAD_BYTES};
 use crate::functions::Functions;
+use crate::logs::{self, Logs};
 use crate::runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
 use crate::store::FunctionRecord;
-use crate::{event, logs};
 
 /// Longest client context Lambda accepts (base64 characters).
 const MAX_CLIENT_CONTEXT: usize = 3_583;
@@ -34,16 +35,23 @@ pub struct InvokeResult {
 pub struct Dispatcher {
     functions: Functions,
     runtime: Runtime,
+    logs: Logs,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
 }
 
 impl Dispatcher {
-    pub fn new(functions: Functions, runtime: Runtime, abort: CancellationToken) -> Self {
+    pub fn new(
+        functions: Functions,
+        runtime: Runtime,
+        logs: Logs,
+        abort: CancellationToken,
+    ) -> Self {
         Dispatcher {
             functions,
             runtime,
+            logs,
             abort,
         }
     }
@@ -119,7 +127,8 @@ impl Dispatcher {
         })?;
 
         let log = logs::invocation_log(&request_id, LATEST, record.memory_size, &outcome);
-        tracing::debug!(function = %record.name, request_id = %request_id, log = %String::from_utf8_lossy(&log), "invocation log");
+        self.logs
+            .record(&logs::log_group(&record.name), &outcome.log_stream, &log);
         let (payload, function_error) = match outcome.result {
             Ok(response) => (response, None),
             Err(err) => {

@@ -26,8 +26,9 @@ const HOST_ONLY_ENV: &[&str] = &[
     "CARGO_MAKEFLAGS",
 ];
 
-/// Builds `packages` of the cargo workspace at `workspace` in release mode
-/// into `target_dir`; returns each package's component path.
+/// Builds `packages` of the cargo workspace at `workspace` (all of its
+/// members when `packages` is empty) in release mode into `target_dir`;
+/// returns each named package's component path.
 pub fn build(
     workspace: &Path,
     target_dir: &Path,

@@ -15,7 +15,8 @@
 //! - [`dispatch`]: running an invocation and shaping Lambda's response.
 //! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
 //!   environments (warm pools, init/shutdown), limits.
-//! - [`logs`]: per-invocation START/END/REPORT logs and their tail.
+//! - [`logs`]: function logs (CloudWatch Logs analog): START/END/REPORT
+//!   formatting, storage with retention, reads, filters, live tails.
 //! - [`store`]: sled behind one cheap handle; the only module that imports sled.
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
 //! - [`cli`]: the `funnel` command line (every verb is a client call).
@@ -50,9 +51,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 pub use clock::Clock;
 pub use config::Config;
 
+use std::sync::Arc;
+
 use dispatch::Dispatcher;
 use function::Naming;
 use functions::Functions;
+use logs::Logs;
 use runtime::{CacheStats, Runtime};
 use store::Store;
 
@@ -65,6 +69,7 @@ pub struct Server {
     store: Store,
     runtime: Runtime,
     functions: Functions,
+    logs: Logs,
 }
 
 impl Server {
@@ -86,7 +91,14 @@ impl Server {
         })
         .await?
         .with_context(|| format!("opening the database in {}", db_dir.display()))?;
-        let runtime = Runtime::new(&config.runtime, &config.data_dir, clock)?;
+        let logs = Logs::start(store.clone(), clock.clone(), config.logs.retention());
+        let shutdown_output: runtime::OutputSink = {
+            let logs = logs.clone();
+            Arc::new(move |function: &str, stream: &str, output: &[u8]| {
+                logs.record(&logs::log_group(function), stream, output)
+            })
+        };
+        let runtime = Runtime::new(&config.runtime, &config.data_dir, clock, shutdown_output)?;
         let naming = Naming {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
@@ -109,6 +121,7 @@ impl Server {
             store,
             runtime,
             functions,
+            logs,
         })
     }
 
@@ -123,6 +136,11 @@ impl Server {
         self.runtime.clone()
     }
 
+    /// The log store (a cheap handle).
+    pub fn logs(&self) -> Logs {
+        self.logs.clone()
+    }
+
     /// Serves the API on `listener` until `shutdown` completes; then stops
     /// accepting, lets in-flight calls finish (up to the configured grace)
     /// and flushes the database.
@@ -135,8 +153,12 @@ impl Server {
 
         let addr = listener.local_addr()?;
         let abort = tokio_util::sync::CancellationToken::new();
-        let dispatcher =
-            Dispatcher::new(self.functions.clone(), self.runtime.clone(), abort.clone());
+        let dispatcher = Dispatcher::new(
+            self.functions.clone(),
+            self.runtime.clone(),
+            self.logs.clone(),
+            abort.clone(),
+        );
         let service = api::FunctionsService::new(self.functions.clone(), dispatcher);
         let functions_server = FunctionsServer::new(service)
             .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
@@ -155,6 +177,11 @@ impl Server {
         let reflection_v1alpha = reflection().build_v1alpha()?;
 
         let stop = tokio_util::sync::CancellationToken::new();
+        // Live tails end when the server stops, so they never hold shutdown.
+        let logs_server = funnel_proto::v1::logs_server::LogsServer::new(api::LogsService::new(
+            self.logs.clone(),
+            stop.clone(),
+        ));
         tokio::spawn({
             let stop = stop.clone();
             async move {
@@ -168,13 +195,18 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(functions_server)
+            .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 TcpListenerStream::new(listener),
                 stop.clone().cancelled_owned(),
             );
         tracing::info!(%addr, "serving");
         let mut server = tokio::spawn(server);
-        let reaper = tokio::spawn(retire_idle_environments(self.runtime.clone(), stop.clone()));
+        let reaper = tokio::spawn(housekeeping(
+            self.runtime.clone(),
+            self.logs.clone(),
+            stop.clone(),
+        ));
 
         let grace = self.config.shutdown_grace;
         let served = tokio::select! {
@@ -196,9 +228,12 @@ impl Server {
             .set_not_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
         reaper.abort();
+        let _ = reaper.await;
         // Every call has finished or been stopped: run the idle
-        // environments' shutdown hooks before the process goes.
+        // environments' shutdown hooks before the process goes, then
+        // write the last log lines.
         self.runtime.retire_all().await;
+        self.logs.close().await;
         self.store
             .flush_async()
             .await
@@ -216,8 +251,12 @@ impl Server {
 /// idle long enough is decided on the runtime's clock).
 const REAP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn retire_idle_environments(runtime: Runtime, stop: tokio_util::sync::CancellationToken) {
-    loop {
+/// How many reap intervals pass between log retention runs.
+const RETENTION_EVERY: u32 = 60;
+
+/// Retires idle environments and applies the log retention, until `stop`.
+async fn housekeeping(runtime: Runtime, logs: Logs, stop: tokio_util::sync::CancellationToken) {
+    for round in 1u32.. {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(REAP_INTERVAL) => {}
@@ -225,6 +264,9 @@ async fn retire_idle_environments(runtime: Runtime, stop: tokio_util::sync::Canc
         let retired = runtime.retire_idle().await;
         if retired > 0 {
             tracing::debug!(retired, "retired idle environments");
+        }
+        if round % RETENTION_EVERY == 0 {
+            logs.enforce_retention().await;
         }
     }
 }

@@ -6,6 +6,9 @@
 //! - `functions`: function name → [`FunctionRecord`] (JSON)
 //! - `code`: lowercase hex SHA-256 → the component bytes (content-addressed,
 //!   shared by every function with the same code)
+//! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
+//!   event (JSON); ordered by time within a group
+//! - `log_groups`: log group → the bytes its events take
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -56,11 +59,46 @@ fn default_ephemeral_storage() -> u32 {
     512
 }
 
+/// One line of a function's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    #[serde(rename = "s")]
+    pub stream: String,
+    /// Milliseconds since the Unix epoch.
+    #[serde(rename = "t")]
+    pub timestamp: i64,
+    #[serde(rename = "i")]
+    pub ingestion_time: i64,
+    #[serde(rename = "m")]
+    pub message: String,
+}
+
+/// A stored log event and its id (which also orders it: a cursor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLogEvent {
+    pub id: String,
+    pub event: LogEvent,
+}
+
+/// Which events of a group to read.
+pub struct LogScan<'a> {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Resume after this event id.
+    pub after: Option<&'a str>,
+    /// Oldest first (or newest first, then returned oldest first).
+    pub from_head: bool,
+    pub limit: usize,
+    pub keep: &'a dyn Fn(&LogEvent) -> bool,
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     functions: sled::Tree,
     code: sled::Tree,
+    logs: sled::Tree,
+    log_groups: sled::Tree,
 }
 
 impl Store {
@@ -70,6 +108,8 @@ impl Store {
         Ok(Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
+            logs: db.open_tree("logs")?,
+            log_groups: db.open_tree("log_groups")?,
             db,
         })
     }
@@ -178,6 +218,136 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
         decode(name, &value)
     }
+}
+
+impl Store {
+    /// Appends events to a log group in one batch (not flushed: logs ride
+    /// on the next flush); returns their ids.
+    pub fn append_log_events(&self, group: &str, events: &[LogEvent]) -> Result<Vec<String>> {
+        let prefix_len = log_prefix(group).len();
+        let mut batch = sled::Batch::default();
+        let mut bytes = 0u64;
+        let mut ids = Vec::with_capacity(events.len());
+        for event in events {
+            let mut key = log_prefix(group);
+            key.extend_from_slice(&(event.timestamp.max(0) as u64).to_be_bytes());
+            key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            ids.push(hex::encode(&key[prefix_len..]));
+            let value = encode(event);
+            bytes += (key.len() + value.len()) as u64;
+            batch.insert(key, value);
+        }
+        self.logs.apply_batch(batch)?;
+        self.log_groups.update_and_fetch(group, |old| {
+            let old = old.map_or(0, read_u64);
+            Some((old + bytes).to_be_bytes().to_vec())
+        })?;
+        Ok(ids)
+    }
+
+    /// Events of `group` between the scan's times that it keeps, up to its
+    /// limit; and the id to resume after, if there may be more.
+    pub fn scan_log_events(
+        &self,
+        group: &str,
+        scan: &LogScan<'_>,
+    ) -> Result<(Vec<StoredLogEvent>, Option<String>)> {
+        let prefix = log_prefix(group);
+        let bound = |ms: i64| {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&(ms.max(0) as u64).to_be_bytes());
+            key
+        };
+        let mut lower = std::ops::Bound::Included(bound(scan.start_ms));
+        let mut upper = std::ops::Bound::Excluded(bound(scan.end_ms.saturating_add(1)));
+        if let Some(after) = scan.after.and_then(|id| hex::decode(id).ok()) {
+            let mut key = prefix.clone();
+            key.extend_from_slice(&after);
+            if scan.from_head {
+                lower = std::ops::Bound::Excluded(key);
+            } else {
+                upper = std::ops::Bound::Excluded(key);
+            }
+        }
+        let range = self.logs.range::<Vec<u8>, _>((lower, upper));
+        let entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
+            if scan.from_head {
+                Box::new(range)
+            } else {
+                Box::new(range.rev())
+            };
+        let mut found = Vec::new();
+        let mut last = None;
+        for entry in entries {
+            let (key, value) = entry?;
+            let id = hex::encode(&key[prefix.len()..]);
+            let event: LogEvent = decode(group, &value)?;
+            last = Some(id.clone());
+            if (scan.keep)(&event) {
+                found.push(StoredLogEvent { id, event });
+                if found.len() == scan.limit {
+                    break;
+                }
+            }
+        }
+        let next = if found.len() == scan.limit {
+            last
+        } else {
+            None
+        };
+        if !scan.from_head {
+            found.reverse();
+        }
+        Ok((found, next))
+    }
+
+    /// Every log group and the bytes it takes.
+    pub fn log_groups(&self) -> Result<Vec<(String, u64)>> {
+        self.log_groups
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), read_u64(&value)))
+            })
+            .collect()
+    }
+
+    /// Deletes `group`'s events older than `before_ms`, then its oldest
+    /// until it takes at most `max_bytes`. Returns how many were deleted.
+    pub fn prune_log_events(&self, group: &str, before_ms: i64, max_bytes: u64) -> Result<usize> {
+        let prefix = log_prefix(group);
+        let mut size = self.log_groups.get(group)?.map_or(0, |v| read_u64(&v));
+        let mut removed = 0;
+        for entry in self.logs.scan_prefix(&prefix) {
+            let (key, value) = entry?;
+            let at = key
+                .get(prefix.len()..prefix.len() + 8)
+                .map_or(0, |b| read_u64(b) as i64);
+            if at >= before_ms && size <= max_bytes {
+                break;
+            }
+            self.logs.remove(&key)?;
+            size = size.saturating_sub((key.len() + value.len()) as u64);
+            removed += 1;
+        }
+        if removed > 0 {
+            self.log_groups.insert(group, &size.to_be_bytes())?;
+        }
+        Ok(removed)
+    }
+}
+
+fn log_prefix(group: &str) -> Vec<u8> {
+    let mut key = group.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {

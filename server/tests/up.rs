@@ -139,6 +139,66 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     assert!(stderr.contains("hello: greeting Ada"), "{stderr}");
     assert!(stderr.contains("REPORT RequestId:"), "{stderr}");
 
+    // The logs of those calls.
+    let out = funnel(&endpoint, &["logs", "tail", "hello"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = String::from_utf8_lossy(&out.stdout);
+    assert!(logs.contains("hello: greeting Ada"), "{logs}");
+    assert!(logs.contains("/[$LATEST]"), "stream names: {logs}");
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains(" REPORT RequestId: "))
+            .count(),
+        2,
+        "{logs}"
+    );
+    let out = funnel(
+        &endpoint,
+        &[
+            "logs", "tail", "hello", "--since", "1h", "--filter", "REPORT",
+        ],
+    );
+    let reports = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(reports.lines().count(), 2, "{reports}");
+    assert!(reports.lines().all(|l| l.contains("REPORT")));
+    let out = funnel(
+        &endpoint,
+        &["logs", "tail", "hello", "--since", "ten minutes"],
+    );
+    assert!(!out.status.success());
+    // --follow prints new events as they come.
+    let mut follow = Command::new(funnel_bin())
+        .args(["logs", "tail", "hello", "--follow", "--filter", "Follower"])
+        .env("FUNNEL_ENDPOINT", &endpoint)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("logs tail --follow");
+    let followed = follow.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(followed).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // The tail may not be subscribed yet: invoke until a line arrives.
+    let line = (0..50)
+        .find_map(|_| {
+            funnel(
+                &endpoint,
+                &["invoke", "hello", "--payload", r#"{"name":"Follower"}"#],
+            );
+            rx.recv_timeout(Duration::from_millis(200)).ok()
+        })
+        .expect("--follow printed the new event");
+    assert!(line.contains("hello: greeting Follower"), "{line}");
+    let _ = follow.kill();
+    let _ = follow.wait();
+
     // The payload can come from a file.
     let event = data_dir.path().join("event.json");
     std::fs::write(&event, r#"{"name":"File"}"#).expect("write event");

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use funnel_client::{Client, proto};
+use funnel_server::logs::Logs;
 use funnel_server::runtime::{CacheStats, Runtime};
 use funnel_server::{Clock, Config, Server};
 use tokio::sync::oneshot;
@@ -26,22 +27,8 @@ pub fn guest(name: &str) -> Vec<u8> {
         let root = repo_root();
         let target_dir = root.join("target").join("wasm-functions");
         let workspace = root.join("wasm-functions");
-        let packages = [
-            "echo",
-            "hello",
-            "fail",
-            "panic",
-            "spin",
-            "wrong-world",
-            "counter",
-            "tmp-note",
-            "memhog",
-            "deep",
-            "tmpfill",
-            "escape",
-            "env",
-        ];
-        funnel_server::guest_build::build(&workspace, &target_dir, &packages)
+        // No package list: every member of the guest workspace.
+        funnel_server::guest_build::build(&workspace, &target_dir, &[])
             .unwrap_or_else(|err| panic!("building wasm-functions: {err:#}"));
         target_dir
     });
@@ -58,6 +45,8 @@ pub struct TestServer {
     pub startup_cache: CacheStats,
     /// The server's runtime: its environments and its (manual) clock.
     pub runtime: Runtime,
+    /// The server's log store (same clock).
+    pub logs: Logs,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -91,6 +80,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         .expect("server opens");
     let startup_cache = server.cache_stats();
     let runtime = server.runtime();
+    let logs = server.logs();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
@@ -101,6 +91,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         client,
         startup_cache,
         runtime,
+        logs,
         stop: Some(stop),
         task: Some(task),
         _data_dir: None,
@@ -126,6 +117,28 @@ impl TestServer {
             .create_function(create_request(name, guest(guest_name)))
             .await
             .unwrap_or_else(|err| panic!("creating {name}: {err}"))
+    }
+
+    /// Every event of `function`'s log group, oldest first, following pages.
+    pub async fn log_messages(&self, function: &str) -> Vec<proto::FilteredLogEvent> {
+        let mut all = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .client
+                .filter_log_events(proto::FilterLogEventsRequest {
+                    log_group_name: funnel_client::log_group(function),
+                    next_token: token,
+                    ..Default::default()
+                })
+                .await
+                .expect("filter log events");
+            all.extend(page.events);
+            if page.next_token.is_empty() {
+                return all;
+            }
+            token = page.next_token;
+        }
     }
 
     /// Invokes `name` with a JSON payload (RequestResponse, log tail).

@@ -31,6 +31,7 @@
 use std::fmt;
 
 use funnel_proto::v1::functions_client::FunctionsClient;
+use funnel_proto::v1::logs_client::LogsClient;
 use tonic::transport::{Channel, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
@@ -93,6 +94,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Client {
     functions: FunctionsClient<Channel>,
+    logs: LogsClient<Channel>,
 }
 
 impl Client {
@@ -110,9 +112,10 @@ impl Client {
             .await
             .map_err(|e| unavailable(format!("cannot connect to funnel at {endpoint}: {e}")))?;
         Ok(Client {
-            functions: FunctionsClient::new(channel)
+            functions: FunctionsClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            logs: LogsClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
         })
     }
 
@@ -218,4 +221,45 @@ impl Client {
     pub async fn invoke(&self, request: proto::InvokeRequest) -> Result<proto::InvokeResponse> {
         Ok(self.functions.clone().invoke(request).await?.into_inner())
     }
+
+    /// One stream's events (CloudWatch Logs' GetLogEvents).
+    pub async fn get_log_events(
+        &self,
+        request: proto::GetLogEventsRequest,
+    ) -> Result<proto::GetLogEventsResponse> {
+        Ok(self
+            .logs
+            .clone()
+            .get_log_events(request)
+            .await?
+            .into_inner())
+    }
+
+    /// A log group's events, filtered (CloudWatch Logs' FilterLogEvents).
+    pub async fn filter_log_events(
+        &self,
+        request: proto::FilterLogEventsRequest,
+    ) -> Result<proto::FilterLogEventsResponse> {
+        Ok(self
+            .logs
+            .clone()
+            .filter_log_events(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Log events as they are written, until the stream is dropped.
+    pub async fn start_live_tail(
+        &self,
+        request: proto::StartLiveTailRequest,
+    ) -> Result<tonic::Streaming<proto::LiveTailSessionUpdate>> {
+        Ok(self
+            .logs
+            .clone()
+            .start_live_tail(request)
+            .await?
+            .into_inner())
+    }
 }
+
+pub use funnel_proto::log_group;

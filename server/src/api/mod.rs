@@ -3,8 +3,10 @@
 //! and nowhere else.
 
 mod functions;
+mod logs;
 
 pub use functions::FunctionsService;
+pub use logs::LogsService;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;

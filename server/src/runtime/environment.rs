@@ -58,6 +58,7 @@ pub enum StartError {
         error: GuestError,
         output: Vec<u8>,
         init_duration: Duration,
+        log_stream: String,
     },
 }
 
@@ -110,6 +111,7 @@ impl Environment {
             error,
             output: output.take().0,
             init_duration: started.elapsed(),
+            log_stream: log_stream.clone(),
         };
         let bound = INIT_TIMEOUT + HARD_STOP_SLACK;
         let handler =
@@ -221,9 +223,10 @@ impl Environment {
         self.store.data().limits.peak as u64
     }
 
-    /// The Shutdown phase, bounded by [`SHUTDOWN_TIMEOUT`]; then the
-    /// environment, its instance slot and its /tmp are gone.
-    pub async fn shutdown(mut self) {
+    /// The Shutdown phase, bounded by [`SHUTDOWN_TIMEOUT`]; what the guest
+    /// prints goes to `sink`. Then the environment, its instance slot and
+    /// its /tmp are gone.
+    pub async fn shutdown(mut self, sink: super::OutputSink) {
         self.store.data_mut().deadline = Instant::now() + SHUTDOWN_TIMEOUT;
         let pending = self.handler.call_shutdown(&mut self.store);
         match tokio::time::timeout(SHUTDOWN_TIMEOUT + HARD_STOP_SLACK, pending).await {
@@ -235,6 +238,10 @@ impl Environment {
             Err(_) => {
                 tracing::debug!(function = %self.config.function_name, "shutdown hook timed out")
             }
+        }
+        let (output, _) = self.output.take();
+        if !output.is_empty() {
+            sink(&self.config.function_name, &self.log_stream, &output);
         }
     }
 

@@ -74,6 +74,8 @@ struct Inner {
     /// Distinguishes this runtime's log streams from an earlier run's.
     instance_key: u64,
     guest_threads: GuestThreads,
+    /// Where what a guest prints in its Shutdown phase goes.
+    shutdown_output: OutputSink,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -110,6 +112,10 @@ pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
 }
+
+/// Receives a guest's output outside an invocation (its Shutdown phase):
+/// function name, log stream, bytes.
+pub type OutputSink = Arc<dyn Fn(&str, &str, &[u8]) + Send + Sync>;
 
 /// Everything that defines an execution environment: if any of it changes,
 /// new environments are started and the old ones retired.
@@ -184,6 +190,7 @@ impl Runtime {
         config: &RuntimeConfig,
         data_dir: &std::path::Path,
         clock: Clock,
+        shutdown_output: OutputSink,
     ) -> anyhow::Result<Runtime> {
         let cache_dir = data_dir.join("compiled");
         let environments_dir = data_dir.join("environments");
@@ -222,6 +229,7 @@ impl Runtime {
                     .map(|d| d.as_nanos() as u64)
                     .unwrap_or_default(),
                 guest_threads: GuestThreads::new(config.guest_threads())?,
+                shutdown_output,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             }),
@@ -351,6 +359,7 @@ impl Runtime {
                         error,
                         output,
                         init_duration,
+                        log_stream,
                     }) => {
                         return Ok(Outcome {
                             result: Err(error),
@@ -359,7 +368,7 @@ impl Runtime {
                             init_duration: Some(init_duration),
                             duration: Duration::ZERO,
                             max_memory_used: 0,
-                            log_stream: String::new(),
+                            log_stream,
                         });
                     }
                 }
@@ -397,7 +406,7 @@ impl Runtime {
                 return Ok(slot);
             }
             match self.inner.pools.take_least_recently_used() {
-                Some(idle) => idle.shutdown().await,
+                Some(idle) => idle.shutdown(self.inner.shutdown_output.clone()).await,
                 None => return Err(InvokeError::Busy(self.inner.max_instances)),
             }
         }
@@ -406,7 +415,7 @@ impl Runtime {
     /// Runs the shutdown hooks of `environments` in the background.
     fn retire(&self, environments: Vec<Environment>) {
         for environment in environments {
-            tokio::spawn(environment.shutdown());
+            tokio::spawn(environment.shutdown(self.inner.shutdown_output.clone()));
         }
     }
 
@@ -448,7 +457,10 @@ impl Runtime {
     async fn shutdown_all(&self, environments: Vec<Environment>) {
         let tasks: Vec<_> = environments
             .into_iter()
-            .map(|environment| self.inner.guest_threads.spawn(environment.shutdown()))
+            .map(|environment| {
+                let sink = self.inner.shutdown_output.clone();
+                self.inner.guest_threads.spawn(environment.shutdown(sink))
+            })
             .collect();
         for task in tasks {
             let _ = task.await;

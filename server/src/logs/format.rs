@@ -57,11 +57,6 @@ pub fn invocation_log(
     log
 }
 
-/// A function's log group, as Lambda names it.
-pub fn log_group(function_name: &str) -> String {
-    format!("/aws/lambda/{function_name}")
-}
-
 /// The last [`TAIL_BYTES`] of `log`.
 pub fn tail(log: &[u8]) -> &[u8] {
     &log[log.len().saturating_sub(TAIL_BYTES)..]

@@ -1,0 +1,181 @@
+//! `funnel.v1.Logs`: reading, filtering and tailing function logs.
+
+use std::pin::Pin;
+
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::logs_server::Logs as LogsApi;
+use tokio_stream::Stream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::error::Error;
+use crate::logs::{Logs, Pattern, Query};
+
+pub struct LogsService {
+    logs: Logs,
+    /// Ends live tails when the server stops.
+    stop: CancellationToken,
+}
+
+impl LogsService {
+    pub fn new(logs: Logs, stop: CancellationToken) -> Self {
+        LogsService { logs, stop }
+    }
+}
+
+fn limit(limit: Option<i32>) -> Result<Option<usize>, Error> {
+    limit
+        .map(|n| {
+            usize::try_from(n)
+                .map_err(|_| Error::InvalidParameterValue(format!("limit {n} is out of range")))
+        })
+        .transpose()
+}
+
+fn group_name(name: &str) -> Result<&str, Error> {
+    if name.is_empty() {
+        return Err(Error::InvalidParameterValue(
+            "logGroupName is required".into(),
+        ));
+    }
+    Ok(name)
+}
+
+fn token(token: String) -> Option<String> {
+    (!token.is_empty()).then_some(token)
+}
+
+type TailStream = Pin<Box<dyn Stream<Item = Result<pb::LiveTailSessionUpdate, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl LogsApi for LogsService {
+    async fn get_log_events(
+        &self,
+        request: Request<pb::GetLogEventsRequest>,
+    ) -> Result<Response<pb::GetLogEventsResponse>, Status> {
+        let req = request.into_inner();
+        if req.log_stream_name.is_empty() {
+            return Err(Error::InvalidParameterValue("logStreamName is required".into()).into());
+        }
+        let query = Query {
+            streams: vec![req.log_stream_name],
+            start_ms: req.start_time,
+            end_ms: req.end_time,
+            pattern: String::new(),
+            limit: limit(req.limit)?,
+            from_head: req.start_from_head || !req.next_token.is_empty(),
+            after: token(req.next_token),
+        };
+        let (events, next) = self
+            .logs
+            .read(group_name(&req.log_group_name)?, &query)
+            .await?;
+        Ok(Response::new(pb::GetLogEventsResponse {
+            next_forward_token: next
+                .or_else(|| events.last().map(|e| e.id.clone()))
+                .unwrap_or_default(),
+            events: events
+                .into_iter()
+                .map(|e| pb::OutputLogEvent {
+                    timestamp: e.timestamp,
+                    message: e.message,
+                    ingestion_time: e.ingestion_time,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn filter_log_events(
+        &self,
+        request: Request<pb::FilterLogEventsRequest>,
+    ) -> Result<Response<pb::FilterLogEventsResponse>, Status> {
+        let req = request.into_inner();
+        let query = Query {
+            streams: req.log_stream_names,
+            start_ms: req.start_time,
+            end_ms: req.end_time,
+            pattern: req.filter_pattern,
+            limit: limit(req.limit)?,
+            from_head: true,
+            after: token(req.next_token),
+        };
+        let (events, next) = self
+            .logs
+            .read(group_name(&req.log_group_name)?, &query)
+            .await?;
+        Ok(Response::new(pb::FilterLogEventsResponse {
+            events: events
+                .into_iter()
+                .map(|e| pb::FilteredLogEvent {
+                    log_stream_name: e.stream,
+                    timestamp: e.timestamp,
+                    message: e.message,
+                    ingestion_time: e.ingestion_time,
+                    event_id: e.id,
+                })
+                .collect(),
+            next_token: next.unwrap_or_default(),
+        }))
+    }
+
+    type StartLiveTailStream = TailStream;
+
+    async fn start_live_tail(
+        &self,
+        request: Request<pb::StartLiveTailRequest>,
+    ) -> Result<Response<Self::StartLiveTailStream>, Status> {
+        let req = request.into_inner();
+        let pattern = Pattern::parse(&req.log_event_filter_pattern);
+        let mut live = self.logs.subscribe();
+        let stop = self.stop.clone();
+        let stream = async_stream(move |tx| async move {
+            loop {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    () = stop.cancelled() => return,
+                };
+                let event = match received {
+                    Ok(event) => event,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "a live tail fell behind and missed events");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                let wanted = (req.log_group_identifiers.is_empty()
+                    || req.log_group_identifiers.contains(&event.group))
+                    && (req.log_stream_names.is_empty()
+                        || req.log_stream_names.contains(&event.stream))
+                    && pattern.matches(&event.message);
+                if !wanted {
+                    continue;
+                }
+                let update = pb::LiveTailSessionUpdate {
+                    session_results: vec![pb::LiveTailSessionLogEvent {
+                        log_stream_name: event.stream.clone(),
+                        log_group_identifier: event.group.clone(),
+                        message: event.message.clone(),
+                        timestamp: event.timestamp,
+                        ingestion_time: event.ingestion_time,
+                        event_id: event.id.clone(),
+                    }],
+                };
+                if tx.send(Ok(update)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(stream))
+    }
+}
+
+/// A stream fed by a task that stops when the client goes away.
+fn async_stream<F, Fut>(body: F) -> TailStream
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<pb::LiveTailSessionUpdate, Status>>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(body(tx));
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}

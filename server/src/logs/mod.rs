@@ -1,0 +1,369 @@
+//! Function logs, the CloudWatch Logs analog: a log group per function
+//! (`/aws/lambda/<name>`), a log stream per execution environment, one event
+//! per line. Events are stored in sled, bounded by a retention (age and
+//! bytes per group), and can be read back, filtered, or tailed live.
+//!
+//! Recording never blocks an invocation: lines go to one writer task over a
+//! bounded queue (a full queue drops the lines and counts them), which
+//! batches them into the store and publishes them to live tails. Readers
+//! first wait for the writer to catch up, so a caller sees its own calls'
+//! logs.
+
+mod format;
+mod pattern;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use format::{TAIL_BYTES, invocation_log, tail};
+pub use funnel_proto::log_group;
+pub use pattern::Pattern;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{LogEvent, LogScan, Store};
+
+/// Invocations' logs waiting to be written.
+const QUEUE: usize = 4096;
+/// Live-tail subscribers that fall this far behind miss events.
+const LIVE_BUFFER: usize = 4096;
+/// The most events one read returns, as CloudWatch.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// How long logs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_group_bytes: u64,
+}
+
+/// A log event as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub group: String,
+    /// Orders events within a group; a read resumes after one.
+    pub id: String,
+    pub stream: String,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+/// What to read from one group.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Only these streams (all when empty).
+    pub streams: Vec<String>,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub pattern: String,
+    pub limit: Option<usize>,
+    /// Resume after this event id (a previous read's next token).
+    pub after: Option<String>,
+    /// Oldest first; otherwise the newest `limit` events (still returned
+    /// oldest first).
+    pub from_head: bool,
+}
+
+enum Command {
+    Append {
+        group: String,
+        events: Vec<LogEvent>,
+    },
+    Sync(oneshot::Sender<()>),
+    Prune(oneshot::Sender<usize>),
+    Close(oneshot::Sender<()>),
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Logs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Clock,
+    commands: mpsc::Sender<Command>,
+    live: broadcast::Sender<Arc<Event>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// What the writer task holds: no command sender, so the task ends when
+/// the last [`Logs`] handle is dropped (and the store with it).
+struct Writer {
+    store: Store,
+    clock: Clock,
+    live: broadcast::Sender<Arc<Event>>,
+    dropped: Arc<AtomicU64>,
+    retention: Retention,
+}
+
+impl Logs {
+    /// Starts the writer task (on the current tokio runtime).
+    pub fn start(store: Store, clock: Clock, retention: Retention) -> Logs {
+        let (commands, queue) = mpsc::channel(QUEUE);
+        let (live, _) = broadcast::channel(LIVE_BUFFER);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            store: store.clone(),
+            clock: clock.clone(),
+            live: live.clone(),
+            dropped: dropped.clone(),
+            retention,
+        };
+        tokio::spawn(write(writer, queue));
+        Logs {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                commands,
+                live,
+                dropped,
+            }),
+        }
+    }
+
+    /// Records `log` (lines of text) as events of `group`/`stream`, stamped
+    /// now. Never waits: if the writer is too far behind, the lines are
+    /// dropped and counted.
+    pub fn record(&self, group: &str, stream: &str, log: &[u8]) {
+        let now = self.inner.clock.wall_ms();
+        let text = String::from_utf8_lossy(log);
+        let events: Vec<LogEvent> = text
+            .lines()
+            .map(|line| LogEvent {
+                stream: stream.to_string(),
+                timestamp: now,
+                ingestion_time: now,
+                message: line.to_string(),
+            })
+            .collect();
+        if events.is_empty() {
+            return;
+        }
+        let count = events.len() as u64;
+        let command = Command::Append {
+            group: group.to_string(),
+            events,
+        };
+        if self.inner.commands.try_send(command).is_err() {
+            let dropped = self.inner.dropped.fetch_add(count, Ordering::Relaxed) + count;
+            tracing::warn!(group, dropped, "log writer is behind; dropped log lines");
+        }
+    }
+
+    /// Log lines dropped because the writer was behind, since start.
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until everything recorded so far is stored.
+    pub async fn sync(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inner.commands.send(Command::Sync(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Reads events of `group`; returns them and the token to read on from
+    /// (when there may be more).
+    pub async fn read(&self, group: &str, query: &Query) -> Result<(Vec<Event>, Option<String>)> {
+        let limit = match query.limit {
+            None => MAX_EVENTS,
+            Some(n) if (1..=MAX_EVENTS).contains(&n) => n,
+            Some(n) => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "limit {n} is out of range: it must be between 1 and {MAX_EVENTS}"
+                )));
+            }
+        };
+        if let Some(token) = &query.after
+            && hex::decode(token).map_or(true, |raw| raw.len() != 16)
+        {
+            return Err(Error::InvalidParameterValue(format!(
+                "nextToken {token:?} is not valid"
+            )));
+        }
+        self.sync().await;
+        let store = self.inner.store.clone();
+        let (group_owned, query) = (group.to_string(), query.clone());
+        let scanned = tokio::task::spawn_blocking(move || {
+            let pattern = Pattern::parse(&query.pattern);
+            let keep = |event: &LogEvent| {
+                (query.streams.is_empty() || query.streams.contains(&event.stream))
+                    && pattern.matches(&event.message)
+            };
+            let scan = LogScan {
+                start_ms: query.start_ms.unwrap_or(0),
+                end_ms: query.end_ms.unwrap_or(i64::MAX),
+                after: query.after.as_deref(),
+                from_head: query.from_head,
+                limit,
+                keep: &keep,
+            };
+            store.scan_log_events(&group_owned, &scan)
+        })
+        .await
+        .map_err(|e| Error::Service(format!("reading logs: {e}")))?;
+        let (found, next) = scanned?;
+        let events = found
+            .into_iter()
+            .map(|stored| Event {
+                group: group.to_string(),
+                id: stored.id,
+                stream: stored.event.stream,
+                timestamp: stored.event.timestamp,
+                ingestion_time: stored.event.ingestion_time,
+                message: stored.event.message,
+            })
+            .collect();
+        Ok((events, next))
+    }
+
+    /// Events as they are stored, for live tails.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.live.subscribe()
+    }
+
+    /// Applies the retention now (it also runs periodically); returns how
+    /// many events were deleted.
+    pub async fn enforce_retention(&self) -> usize {
+        let (done, wait) = oneshot::channel();
+        if self
+            .inner
+            .commands
+            .send(Command::Prune(done))
+            .await
+            .is_err()
+        {
+            return 0;
+        }
+        wait.await.unwrap_or(0)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Writes what is queued and stops the writer (the server is stopping);
+    /// lines recorded afterwards are dropped and counted.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.inner.commands.send(Command::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The writer: batches appends into the store, publishes them live, and
+/// applies the retention when asked. The only task that writes logs.
+async fn write(inner: Writer, mut queue: mpsc::Receiver<Command>) {
+    while let Some(command) = queue.recv().await {
+        match command {
+            Command::Close(done) => {
+                queue.close();
+                while let Ok(command) = queue.try_recv() {
+                    answer(&inner, command);
+                }
+                drop(inner);
+                let _ = done.send(());
+                return;
+            }
+            Command::Append { group, events } => {
+                let mut pending = vec![(group, events)];
+                // Batch whatever else is already queued.
+                let mut replies = Vec::new();
+                while pending.len() < 256 {
+                    match queue.try_recv() {
+                        Ok(Command::Append { group, events }) => pending.push((group, events)),
+                        Ok(other) => {
+                            replies.push(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                for (group, events) in pending {
+                    append(&inner, &group, events);
+                }
+                for reply in replies {
+                    answer(&inner, reply);
+                }
+            }
+            other => answer(&inner, other),
+        }
+    }
+}
+
+fn append(inner: &Writer, group: &str, events: Vec<LogEvent>) {
+    match inner.store.append_log_events(group, &events) {
+        Ok(ids) => {
+            if inner.live.receiver_count() == 0 {
+                return;
+            }
+            for (id, event) in ids.into_iter().zip(events) {
+                let _ = inner.live.send(Arc::new(Event {
+                    group: group.to_string(),
+                    id,
+                    stream: event.stream,
+                    timestamp: event.timestamp,
+                    ingestion_time: event.ingestion_time,
+                    message: event.message,
+                }));
+            }
+        }
+        Err(err) => {
+            inner
+                .dropped
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            tracing::error!(group, cause = %err, "could not store log events");
+        }
+    }
+}
+
+fn answer(inner: &Writer, command: Command) {
+    match command {
+        Command::Append { group, events } => append(inner, &group, events),
+        Command::Sync(done) => {
+            let _ = done.send(());
+        }
+        Command::Prune(done) => {
+            let _ = done.send(prune(inner));
+        }
+        // Only one close is ever waited for; a second finds the writer gone.
+        Command::Close(done) => {
+            let _ = done.send(());
+        }
+    }
+}
+
+fn prune(inner: &Writer) -> usize {
+    let retention = inner.retention;
+    let before = inner.clock.wall_ms() - retention.max_age.as_millis() as i64;
+    let groups = match inner.store.log_groups() {
+        Ok(groups) => groups,
+        Err(err) => {
+            tracing::error!(cause = %err, "could not list log groups");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for (group, _) in groups {
+        match inner
+            .store
+            .prune_log_events(&group, before, retention.max_group_bytes)
+        {
+            Ok(n) => removed += n,
+            Err(err) => tracing::error!(group, cause = %err, "could not apply log retention"),
+        }
+    }
+    if removed > 0 {
+        tracing::debug!(removed, "log retention deleted events");
+    }
+    removed
+}
