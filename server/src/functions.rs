@@ -4,7 +4,7 @@
 //! answers. It does not run functions: that is `dispatch`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -48,6 +48,8 @@ pub struct Functions {
     naming: Arc<Naming>,
     /// The largest MemorySize this server's instance pool can hold.
     max_memory_mb: u32,
+    /// Records read recently, so invocations skip the store.
+    records: Arc<RecordCache>,
     /// Held while code blobs are stored or released together with the
     /// records that use them, so a delete cannot release code that a
     /// concurrent create is about to use.
@@ -62,6 +64,7 @@ impl Functions {
             naming: Arc::new(naming),
             max_memory_mb,
             code_lock: Arc::default(),
+            records: Arc::default(),
         }
     }
 
@@ -113,7 +116,9 @@ impl Functions {
             code_size,
             last_modified: now_lambda_format(),
         };
-        match self.store.create_function(&record) {
+        let created = self.store.create_function(&record);
+        self.records.invalidate(&record.name);
+        match created {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(name)) => {
                 self.release_code(&record.code_sha256)?;
@@ -129,18 +134,29 @@ impl Functions {
     /// The function a caller named (a name or an ARN, and a qualifier).
     pub fn get(&self, function_name: &str, qualifier: &str) -> Result<FunctionRecord> {
         self.lookup(function_name, qualifier)
-            .map(|(_, record)| record)
+            .map(|(_, record)| FunctionRecord::clone(&record))
     }
 
     /// The function a caller named, and how it was named (the qualifier).
+    /// Served from memory after the first read; every write of a record
+    /// invalidates its entry.
     pub fn lookup(
         &self,
         function_name: &str,
         qualifier: &str,
-    ) -> Result<(FunctionRef, FunctionRecord)> {
+    ) -> Result<(FunctionRef, Arc<FunctionRecord>)> {
         let target = self.resolve(function_name, qualifier)?;
+        if let Some(record) = self.records.get(&target.name) {
+            return Ok((target, record));
+        }
+        let generation = self.records.generation();
         match self.store.get_function(&target.name)? {
-            Some(record) => Ok((target, record)),
+            Some(record) => {
+                let record = Arc::new(record);
+                self.records
+                    .insert(&target.name, record.clone(), generation);
+                Ok((target, record))
+            }
             None => Err(self.not_found(&target)),
         }
     }
@@ -189,6 +205,7 @@ impl Functions {
                 record.last_modified = now_lambda_format();
             })
             .map_err(|err| self.store_error(err, &target))?;
+        self.records.invalidate(&target.name);
         if old.code_sha256 != new.code_sha256 {
             self.release_code(&old.code_sha256)?;
         }
@@ -244,6 +261,7 @@ impl Functions {
                 record.last_modified = now_lambda_format();
             })
             .map_err(|err| self.store_error(err, &target))?;
+        self.records.invalidate(&target.name);
         self.store.flush_async().await?;
         self.runtime.retire_function(&new.name).await;
         tracing::info!(function = %new.name, "updated function configuration");
@@ -262,6 +280,7 @@ impl Functions {
             .store
             .delete_function(&target.name)
             .map_err(|err| self.store_error(err, &target))?;
+        self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
         self.store.flush_async().await?;
         drop(_code);
@@ -383,6 +402,41 @@ impl Functions {
             self.runtime.forget(sha256);
         }
         Ok(())
+    }
+}
+
+/// Function records by name. A read that raced with a write must not put
+/// the old record back: entries are only inserted if no invalidation
+/// happened since the read began.
+#[derive(Default)]
+struct RecordCache {
+    inner: std::sync::Mutex<(u64, HashMap<String, Arc<FunctionRecord>>)>,
+}
+
+impl RecordCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, HashMap<String, Arc<FunctionRecord>>)> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<FunctionRecord>> {
+        self.lock().1.get(name).cloned()
+    }
+
+    fn generation(&self) -> u64 {
+        self.lock().0
+    }
+
+    fn insert(&self, name: &str, record: Arc<FunctionRecord>, read_at: u64) {
+        let mut inner = self.lock();
+        if inner.0 == read_at {
+            inner.1.insert(name.to_string(), record);
+        }
+    }
+
+    fn invalidate(&self, name: &str) {
+        let mut inner = self.lock();
+        inner.0 += 1;
+        inner.1.remove(name);
     }
 }
 

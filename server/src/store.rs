@@ -59,9 +59,10 @@ fn default_ephemeral_storage() -> u32 {
     512
 }
 
-/// One line of a function's log.
+/// Lines of a function's log written together (one invocation's, or one
+/// Shutdown phase's): stored as one record, read back as one event per line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogEvent {
+pub struct LogRecord {
     #[serde(rename = "s")]
     pub stream: String,
     /// Milliseconds since the Unix epoch.
@@ -70,14 +71,29 @@ pub struct LogEvent {
     #[serde(rename = "i")]
     pub ingestion_time: i64,
     #[serde(rename = "m")]
+    pub lines: Vec<String>,
+}
+
+/// One line of a function's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub stream: String,
+    pub timestamp: i64,
+    pub ingestion_time: i64,
     pub message: String,
 }
 
-/// A stored log event and its id (which also orders it: a cursor).
+/// A log event and its id: its record's key and its line number, in hex,
+/// so ids sort in log order (and serve as cursors).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLogEvent {
     pub id: String,
     pub event: LogEvent,
+}
+
+/// The id of line `index` of the record whose id is `record_id`.
+pub fn log_event_id(record_id: &str, index: usize) -> String {
+    format!("{record_id}{index:04x}")
 }
 
 /// Which events of a group to read.
@@ -221,23 +237,23 @@ impl Store {
 }
 
 impl Store {
-    /// Appends events to a log group in one batch (not flushed: logs ride
-    /// on the next flush); returns their ids.
-    pub fn append_log_events(&self, group: &str, events: &[LogEvent]) -> Result<Vec<String>> {
+    /// Appends records to a log group (not flushed: logs ride on the next
+    /// flush); returns their record ids. Plain inserts, not a sled batch:
+    /// measured here, a batch costs ~60 µs more per record, and appends
+    /// need no atomicity across records.
+    pub fn append_log_records(&self, group: &str, records: &[LogRecord]) -> Result<Vec<String>> {
         let prefix_len = log_prefix(group).len();
-        let mut batch = sled::Batch::default();
         let mut bytes = 0u64;
-        let mut ids = Vec::with_capacity(events.len());
-        for event in events {
+        let mut ids = Vec::with_capacity(records.len());
+        for record in records {
             let mut key = log_prefix(group);
-            key.extend_from_slice(&(event.timestamp.max(0) as u64).to_be_bytes());
+            key.extend_from_slice(&(record.timestamp.max(0) as u64).to_be_bytes());
             key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
             ids.push(hex::encode(&key[prefix_len..]));
-            let value = encode(event);
+            let value = encode(record);
             bytes += (key.len() + value.len()) as u64;
-            batch.insert(key, value);
+            self.logs.insert(key, value)?;
         }
-        self.logs.apply_batch(batch)?;
         self.log_groups.update_and_fetch(group, |old| {
             let old = old.map_or(0, read_u64);
             Some((old + bytes).to_be_bytes().to_vec())
@@ -252,21 +268,32 @@ impl Store {
         group: &str,
         scan: &LogScan<'_>,
     ) -> Result<(Vec<StoredLogEvent>, Option<String>)> {
+        use std::ops::Bound;
         let prefix = log_prefix(group);
-        let bound = |ms: i64| {
+        let key_at = |suffix: &[u8]| {
             let mut key = prefix.clone();
-            key.extend_from_slice(&(ms.max(0) as u64).to_be_bytes());
+            key.extend_from_slice(suffix);
             key
         };
-        let mut lower = std::ops::Bound::Included(bound(scan.start_ms));
-        let mut upper = std::ops::Bound::Excluded(bound(scan.end_ms.saturating_add(1)));
-        if let Some(after) = scan.after.and_then(|id| hex::decode(id).ok()) {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&after);
+        let time_key = |ms: i64| key_at(&(ms.max(0) as u64).to_be_bytes());
+        // A cursor: a record key and the line within it to resume after.
+        let cursor = scan
+            .after
+            .and_then(|id| hex::decode(id).ok())
+            .filter(|raw| raw.len() == 18)
+            .map(|raw| {
+                (
+                    key_at(&raw[..16]),
+                    u16::from_be_bytes([raw[16], raw[17]]) as usize,
+                )
+            });
+        let mut lower = Bound::Included(time_key(scan.start_ms));
+        let mut upper = Bound::Excluded(time_key(scan.end_ms.saturating_add(1)));
+        if let Some((key, _)) = &cursor {
             if scan.from_head {
-                lower = std::ops::Bound::Excluded(key);
+                lower = Bound::Included(key.clone());
             } else {
-                upper = std::ops::Bound::Excluded(key);
+                upper = Bound::Included(key.clone());
             }
         }
         let range = self.logs.range::<Vec<u8>, _>((lower, upper));
@@ -278,15 +305,35 @@ impl Store {
             };
         let mut found = Vec::new();
         let mut last = None;
-        for entry in entries {
+        'records: for entry in entries {
             let (key, value) = entry?;
-            let id = hex::encode(&key[prefix.len()..]);
-            let event: LogEvent = decode(group, &value)?;
-            last = Some(id.clone());
-            if (scan.keep)(&event) {
-                found.push(StoredLogEvent { id, event });
-                if found.len() == scan.limit {
-                    break;
+            let record_id = hex::encode(&key[prefix.len()..]);
+            let record: LogRecord = decode(group, &value)?;
+            let mut lines: Vec<(usize, &String)> = record.lines.iter().enumerate().collect();
+            if !scan.from_head {
+                lines.reverse();
+            }
+            for (index, line) in lines {
+                if let Some((cursor_key, cursor_line)) = &cursor
+                    && cursor_key.as_slice() == &*key
+                    && (scan.from_head && index <= *cursor_line
+                        || !scan.from_head && index >= *cursor_line)
+                {
+                    continue;
+                }
+                let id = log_event_id(&record_id, index);
+                last = Some(id.clone());
+                let event = LogEvent {
+                    stream: record.stream.clone(),
+                    timestamp: record.timestamp,
+                    ingestion_time: record.ingestion_time,
+                    message: line.clone(),
+                };
+                if (scan.keep)(&event) {
+                    found.push(StoredLogEvent { id, event });
+                    if found.len() == scan.limit {
+                        break 'records;
+                    }
                 }
             }
         }
@@ -312,7 +359,7 @@ impl Store {
             .collect()
     }
 
-    /// Deletes `group`'s events older than `before_ms`, then its oldest
+    /// Deletes `group`'s records older than `before_ms`, then its oldest
     /// until it takes at most `max_bytes`. Returns how many were deleted.
     pub fn prune_log_events(&self, group: &str, before_ms: i64, max_bytes: u64) -> Result<usize> {
         let prefix = log_prefix(group);

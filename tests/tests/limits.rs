@@ -141,6 +141,32 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
     let out = server.invoke("fill", r#"{"mb": 8}"#).await;
     assert_eq!(json_of(&out), json!({"written_mb": 8, "error": null}));
 
+    // Past EphemeralStorage (512 MB) the call fails, the environment is
+    // retired, and the next call starts with an empty /tmp.
+    let mut request = create_request("fill-all", guest("tmpfill"));
+    request.timeout = Some(60);
+    server
+        .client
+        .create_function(request)
+        .await
+        .expect("create");
+    let out = server.invoke("fill-all", "{}").await;
+    assert_eq!(out.function_error, "Unhandled");
+    let body = json_of(&out);
+    assert_eq!(
+        body["errorType"], "Runtime.EphemeralStorageExceeded",
+        "{body}"
+    );
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("ephemeral storage of 512 MB"),
+        "{body}"
+    );
+    let out = server.invoke("fill-all", r#"{"mb": 1}"#).await;
+    assert_eq!(json_of(&out), json!({"written_mb": 1, "error": null}));
+
     server.create("escape", "escape").await;
     let out = server.invoke("escape", "{}").await;
     let attempts = json_of(&out);

@@ -24,7 +24,7 @@ pub use pattern::Pattern;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{LogEvent, LogScan, Store};
+use crate::store::{LogEvent, LogRecord, LogScan, Store, log_event_id};
 
 /// Invocations' logs waiting to be written.
 const QUEUE: usize = 4096;
@@ -70,10 +70,7 @@ pub struct Query {
 }
 
 enum Command {
-    Append {
-        group: String,
-        events: Vec<LogEvent>,
-    },
+    Append { group: String, record: LogRecord },
     Sync(oneshot::Sender<()>),
     Prune(oneshot::Sender<usize>),
     Close(oneshot::Sender<()>),
@@ -116,7 +113,14 @@ impl Logs {
             dropped: dropped.clone(),
             retention,
         };
-        tokio::spawn(write(writer, queue));
+        // The writer gets a thread of its own: storing is synchronous sled
+        // work that must not take an API worker from requests.
+        let spawned = std::thread::Builder::new()
+            .name("funnel-logs".into())
+            .spawn(move || write(writer, queue));
+        if let Err(err) = spawned {
+            tracing::error!(cause = %err, "cannot start the log writer; log lines will be dropped");
+        }
         Logs {
             inner: Arc::new(Inner {
                 store,
@@ -133,23 +137,22 @@ impl Logs {
     /// dropped and counted.
     pub fn record(&self, group: &str, stream: &str, log: &[u8]) {
         let now = self.inner.clock.wall_ms();
-        let text = String::from_utf8_lossy(log);
-        let events: Vec<LogEvent> = text
+        let lines: Vec<String> = String::from_utf8_lossy(log)
             .lines()
-            .map(|line| LogEvent {
+            .map(str::to_string)
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        let count = lines.len() as u64;
+        let command = Command::Append {
+            group: group.to_string(),
+            record: LogRecord {
                 stream: stream.to_string(),
                 timestamp: now,
                 ingestion_time: now,
-                message: line.to_string(),
-            })
-            .collect();
-        if events.is_empty() {
-            return;
-        }
-        let count = events.len() as u64;
-        let command = Command::Append {
-            group: group.to_string(),
-            events,
+                lines,
+            },
         };
         if self.inner.commands.try_send(command).is_err() {
             let dropped = self.inner.dropped.fetch_add(count, Ordering::Relaxed) + count;
@@ -183,7 +186,7 @@ impl Logs {
             }
         };
         if let Some(token) = &query.after
-            && hex::decode(token).map_or(true, |raw| raw.len() != 16)
+            && hex::decode(token).map_or(true, |raw| raw.len() != 18)
         {
             return Err(Error::InvalidParameterValue(format!(
                 "nextToken {token:?} is not valid"
@@ -262,82 +265,80 @@ impl Logs {
 
 /// The writer: batches appends into the store, publishes them live, and
 /// applies the retention when asked. The only task that writes logs.
-async fn write(inner: Writer, mut queue: mpsc::Receiver<Command>) {
-    while let Some(command) = queue.recv().await {
+fn write(inner: Writer, mut queue: mpsc::Receiver<Command>) {
+    while let Some(command) = queue.blocking_recv() {
+        let mut pending = Vec::new();
+        let mut other = None;
         match command {
-            Command::Close(done) => {
+            Command::Append { group, record } => pending.push((group, record)),
+            command => other = Some(command),
+        }
+        // Batch whatever else is already queued, up to the next non-append.
+        while other.is_none() && pending.len() < 1024 {
+            match queue.try_recv() {
+                Ok(Command::Append { group, record }) => pending.push((group, record)),
+                Ok(command) => other = Some(command),
+                Err(_) => break,
+            }
+        }
+        append(&inner, pending);
+        match other {
+            None => {}
+            Some(Command::Close(done)) => {
                 queue.close();
+                let mut rest = Vec::new();
                 while let Ok(command) = queue.try_recv() {
-                    answer(&inner, command);
+                    if let Command::Append { group, record } = command {
+                        rest.push((group, record));
+                    }
                 }
+                append(&inner, rest);
                 drop(inner);
                 let _ = done.send(());
                 return;
             }
-            Command::Append { group, events } => {
-                let mut pending = vec![(group, events)];
-                // Batch whatever else is already queued.
-                let mut replies = Vec::new();
-                while pending.len() < 256 {
-                    match queue.try_recv() {
-                        Ok(Command::Append { group, events }) => pending.push((group, events)),
-                        Ok(other) => {
-                            replies.push(other);
-                            break;
-                        }
-                        Err(_) => break,
+            Some(Command::Sync(done)) => {
+                let _ = done.send(());
+            }
+            Some(Command::Prune(done)) => {
+                let _ = done.send(prune(&inner));
+            }
+            Some(Command::Append { .. }) => unreachable!("appends are batched above"),
+        }
+    }
+}
+
+/// Stores records, one batch per group, and publishes their lines live.
+fn append(inner: &Writer, pending: Vec<(String, LogRecord)>) {
+    let mut by_group: std::collections::HashMap<String, Vec<LogRecord>> =
+        std::collections::HashMap::new();
+    for (group, record) in pending {
+        by_group.entry(group).or_default().push(record);
+    }
+    for (group, records) in by_group {
+        match inner.store.append_log_records(&group, &records) {
+            Ok(ids) => {
+                if inner.live.receiver_count() == 0 {
+                    continue;
+                }
+                for (record_id, record) in ids.iter().zip(records) {
+                    for (index, message) in record.lines.into_iter().enumerate() {
+                        let _ = inner.live.send(Arc::new(Event {
+                            group: group.clone(),
+                            id: log_event_id(record_id, index),
+                            stream: record.stream.clone(),
+                            timestamp: record.timestamp,
+                            ingestion_time: record.ingestion_time,
+                            message,
+                        }));
                     }
                 }
-                for (group, events) in pending {
-                    append(&inner, &group, events);
-                }
-                for reply in replies {
-                    answer(&inner, reply);
-                }
             }
-            other => answer(&inner, other),
-        }
-    }
-}
-
-fn append(inner: &Writer, group: &str, events: Vec<LogEvent>) {
-    match inner.store.append_log_events(group, &events) {
-        Ok(ids) => {
-            if inner.live.receiver_count() == 0 {
-                return;
+            Err(err) => {
+                let lines: usize = records.iter().map(|r| r.lines.len()).sum();
+                inner.dropped.fetch_add(lines as u64, Ordering::Relaxed);
+                tracing::error!(group, cause = %err, "could not store log events");
             }
-            for (id, event) in ids.into_iter().zip(events) {
-                let _ = inner.live.send(Arc::new(Event {
-                    group: group.to_string(),
-                    id,
-                    stream: event.stream,
-                    timestamp: event.timestamp,
-                    ingestion_time: event.ingestion_time,
-                    message: event.message,
-                }));
-            }
-        }
-        Err(err) => {
-            inner
-                .dropped
-                .fetch_add(events.len() as u64, Ordering::Relaxed);
-            tracing::error!(group, cause = %err, "could not store log events");
-        }
-    }
-}
-
-fn answer(inner: &Writer, command: Command) {
-    match command {
-        Command::Append { group, events } => append(inner, &group, events),
-        Command::Sync(done) => {
-            let _ = done.send(());
-        }
-        Command::Prune(done) => {
-            let _ = done.send(prune(inner));
-        }
-        // Only one close is ever waited for; a second finds the writer gone.
-        Command::Close(done) => {
-            let _ = done.send(());
         }
     }
 }

@@ -92,14 +92,24 @@ impl Environment {
         environment.push(("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream.clone()));
         let output = GuestOutput::new(OUTPUT_CAPACITY);
         let memory_bytes = config.memory_mb as usize * 1024 * 1024;
-        let host = Host::new(&environment, output.clone(), memory_bytes, tmp.path())
-            .map_err(|e| StartError::System(format!("{e:#}")))?;
+        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
+        let host = Host::new(
+            &environment,
+            output.clone(),
+            memory_bytes,
+            tmp.path(),
+            tmp_limit,
+        )
+        .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);
         store.limiter(|host| &mut host.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut store| {
-            if Instant::now() >= store.data().deadline {
-                store.data_mut().timed_out = true;
+            let host = store.data_mut();
+            if Instant::now() >= host.deadline {
+                host.timed_out = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else if host.tmp.tick() {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::Yield(1))
@@ -183,6 +193,18 @@ impl Environment {
             .call_handle(&mut self.store, &context, &call.payload);
         let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
         let duration = started.elapsed();
+        // Writes since the last check count too: a call that leaves /tmp
+        // over its cap fails, even if it returned.
+        if self.store.data_mut().tmp.check() {
+            return Called {
+                result: Err(tmp_exceeded(
+                    &call.request_id,
+                    self.config.ephemeral_storage_mb,
+                )),
+                duration,
+                poisoned: true,
+            };
+        }
         let (result, poisoned) = match outcome {
             Ok(Ok(Ok(response))) if response.len() > MAX_RESPONSE_BYTES => (
                 Err(GuestError::unhandled(
@@ -254,6 +276,9 @@ impl Environment {
         if host.limits.denied {
             return out_of_memory(request_id, self.config.memory_mb);
         }
+        if host.tmp.exceeded {
+            return tmp_exceeded(request_id, self.config.ephemeral_storage_mb);
+        }
         exit_error(request_id, err)
     }
 }
@@ -264,6 +289,15 @@ fn timed_out(request_id: &str, timeout: Duration) -> GuestError {
         format!(
             "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
             timeout.as_secs_f64()
+        ),
+    )
+}
+
+fn tmp_exceeded(request_id: &str, storage_mb: u32) -> GuestError {
+    GuestError::unhandled(
+        "Runtime.EphemeralStorageExceeded",
+        format!(
+            "RequestId: {request_id} Error: /tmp exceeded the function's ephemeral storage of {storage_mb} MB"
         ),
     )
 }
@@ -298,6 +332,15 @@ fn init_failure(host: &Host, err: wasmtime::Error) -> GuestError {
             format!(
                 "Init phase: memory limit of {} MB exceeded",
                 host.limits.limit / (1024 * 1024)
+            ),
+        );
+    }
+    if host.tmp.exceeded {
+        return GuestError::unhandled(
+            "Runtime.EphemeralStorageExceeded",
+            format!(
+                "Init phase: /tmp exceeded its ephemeral storage of {} bytes",
+                host.tmp.limit
             ),
         );
     }

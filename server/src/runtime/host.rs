@@ -22,6 +22,59 @@ pub struct Host {
     pub deadline: Instant,
     /// Set by the epoch callback when the deadline passed.
     pub timed_out: bool,
+    pub tmp: TmpQuota,
+}
+
+/// The environment's /tmp and its size cap (`EphemeralStorage`). The size
+/// is checked while the guest runs (every few epoch ticks) and after each
+/// call; past the cap the call fails and the environment is retired. A
+/// guest can overshoot by what it writes between two checks.
+pub struct TmpQuota {
+    pub path: std::path::PathBuf,
+    pub limit: u64,
+    pub exceeded: bool,
+    ticks: u32,
+}
+
+/// Check /tmp's size every this many epoch ticks.
+const TMP_CHECK_TICKS: u32 = 5;
+
+impl TmpQuota {
+    /// Called on every epoch tick; true once /tmp is over its cap.
+    pub fn tick(&mut self) -> bool {
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(TMP_CHECK_TICKS) {
+            self.check();
+        }
+        self.exceeded
+    }
+
+    /// Measures /tmp now; true if it is over its cap.
+    pub fn check(&mut self) -> bool {
+        if !self.exceeded && tree_size(&self.path) > self.limit {
+            self.exceeded = true;
+        }
+        self.exceeded
+    }
+}
+
+/// Bytes of all files under `dir` (apparent sizes; symlinks not followed).
+fn tree_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => pending.push(entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
 }
 
 impl Host {
@@ -32,6 +85,7 @@ impl Host {
         output: GuestOutput,
         memory_bytes: usize,
         tmp: &Path,
+        tmp_limit: u64,
     ) -> anyhow::Result<Self> {
         // Only /tmp is preopened and no network is granted: the guest gets
         // clocks, random, its env vars, its /tmp and its captured output.
@@ -51,6 +105,12 @@ impl Host {
             },
             deadline: Instant::now(),
             timed_out: false,
+            tmp: TmpQuota {
+                path: tmp.to_path_buf(),
+                limit: tmp_limit,
+                exceeded: false,
+                ticks: 0,
+            },
         })
     }
 }

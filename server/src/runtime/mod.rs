@@ -317,9 +317,11 @@ impl Runtime {
     /// Runs one invocation in a warm environment of `config`, or a new one
     /// (a cold start) when none is idle.
     ///
-    /// Guests run on the runtime's own threads, never on the caller's: a
-    /// guest that computes flat out slows other guests, not the API. If the
-    /// returned future is dropped, the call is stopped.
+    /// A call that finishes without yielding (the common, short one) runs
+    /// right here; once the guest yields — it has computed for an epoch tick,
+    /// or waits on I/O — the rest of the call moves to the runtime's own
+    /// guest threads, so a guest that computes flat out slows other guests,
+    /// not the API. If the returned future is dropped, the call is stopped.
     pub async fn invoke(
         &self,
         prepared: &Arc<Prepared>,
@@ -327,11 +329,12 @@ impl Runtime {
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let (runtime, prepared) = (self.clone(), prepared.clone());
-        let task = self
-            .inner
-            .guest_threads
-            .spawn(async move { runtime.invoke_here(&prepared, config, call).await });
-        let mut task = AbortOnDrop(task);
+        let mut work = Box::pin(async move { runtime.invoke_here(&prepared, config, call).await });
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(outcome) = first {
+            return outcome;
+        }
+        let mut task = AbortOnDrop(self.inner.guest_threads.spawn(work));
         match (&mut task.0).await {
             Ok(outcome) => outcome,
             Err(err) => Err(InvokeError::Instantiate(format!(
