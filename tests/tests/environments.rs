@@ -214,3 +214,81 @@ async fn a_failed_init_fails_the_call_and_the_environment() {
     assert_eq!(server.runtime.idle_environments(), 0);
     server.stop().await;
 }
+
+fn with_env(name: &str, key: &str) -> proto::CreateFunctionRequest {
+    let mut request = create_request(name, guest("slow-hooks"));
+    request.environment = Some(proto::Environment {
+        variables: [(key.to_string(), "1".to_string())].into(),
+    });
+    request
+}
+
+#[tokio::test]
+async fn a_shutdown_hook_that_never_returns_is_cut_off() {
+    let server = start_server().await;
+    server
+        .client
+        .create_function(with_env("stuck", "SPIN_SHUTDOWN"))
+        .await
+        .expect("create");
+    assert_eq!(
+        json_of(&server.invoke("stuck", r#"{"a":1}"#).await),
+        json!({"a": 1})
+    );
+    // Retiring the environment runs its shutdown, which spins: the update
+    // still completes (the hook is bounded to about 500 ms).
+    let started = std::time::Instant::now();
+    server
+        .client
+        .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+            function_name: "stuck".into(),
+            timeout: Some(4),
+            ..Default::default()
+        })
+        .await
+        .expect("update");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let events = server.log_messages("stuck").await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.message == "slow-hooks: shutdown starts spinning")
+    );
+    assert_eq!(
+        json_of(&server.invoke("stuck", r#"{"b":2}"#).await),
+        json!({"b": 2})
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_init_that_never_returns_times_out_after_ten_seconds() {
+    let server = start_server().await;
+    server
+        .client
+        .create_function(with_env("slow-start", "SPIN_INIT"))
+        .await
+        .expect("create");
+    let out = server.invoke("slow-start", "{}").await;
+    assert_eq!(out.function_error, "Unhandled");
+    let body = json_of(&out);
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+    assert_eq!(
+        body["errorMessage"],
+        "Init phase timed out after 10.00 seconds"
+    );
+    let init = report_of(&log_of(&out))
+        .init_duration_ms
+        .expect("Init Duration");
+    assert!(init >= 10_000.0, "Init Duration {init} ms");
+    assert_eq!(
+        server.runtime.idle_environments(),
+        0,
+        "the environment was not kept"
+    );
+    server.stop().await;
+}
