@@ -1,18 +1,21 @@
 //! The wasmtime runtime: one engine, compiled code per code hash, and
 //! execution environments that run invocations the way Lambda does.
 //!
-//! Owns everything wasmtime: the `Engine` (component model, async, epoch
-//! interruption, pooling allocator), the WASI linker, the compiled-code cache
-//! ([`cache`]), the environments ([`environment`]) and their warm pools
-//! ([`pool`]), and the guest's output capture ([`output`]). It knows nothing
+//! Owns everything wasmtime: the `Engine` ([`engine`]: component model,
+//! async, epoch interruption, pooling allocator), the WASI linker, the
+//! compiled-code cache ([`cache`]), the environments ([`environment`], with
+//! their store state in [`host`]) and their warm pools ([`pool`]), the
+//! guest's output capture ([`output`]) and the guest threads ([`threads`]). It knows nothing
 //! about function records or the store: callers hand it code bytes, an
 //! [`EnvironmentConfig`] and a [`Call`], and get back an [`Outcome`].
 
 mod cache;
+mod engine;
 mod environment;
 mod host;
 mod output;
 mod pool;
+mod threads;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -22,15 +25,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use cache::CodeCache;
 pub use cache::Load;
+use engine::{build_engine, spawn_epoch_ticker};
 use environment::{Environment, StartError};
 pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
 use host::Host;
 use pool::Pools;
+use threads::{AbortOnDrop, GuestThreads};
 
 use crate::clock::Clock;
 use crate::config::RuntimeConfig;
@@ -42,10 +47,6 @@ mod bindings {
         exports: { default: async },
     });
 }
-
-/// How often the engine's epoch ticks: the granularity of timeouts and of
-/// a running guest yielding to other tasks.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The largest response a function may return, as Lambda's sync limit.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -471,51 +472,6 @@ impl Runtime {
     }
 }
 
-/// Aborts a guest task when its caller stops waiting for it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// The threads guests run on: a tokio runtime of their own, shut down in
-/// the background when the last handle goes (it may go inside async code).
-struct GuestThreads(Option<tokio::runtime::Runtime>);
-
-impl GuestThreads {
-    fn new(threads: usize) -> anyhow::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("funnel-guest")
-            .enable_all()
-            .build()
-            .map_err(|e| anyhow::anyhow!("starting {threads} guest threads: {e}"))?;
-        Ok(GuestThreads(Some(runtime)))
-    }
-
-    fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
-    where
-        F: std::future::Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        match &self.0 {
-            Some(runtime) => runtime.spawn(future),
-            // Only reachable during drop.
-            None => tokio::spawn(future),
-        }
-    }
-}
-
-impl Drop for GuestThreads {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 fn check_header(code: &[u8]) -> Result<(), CodeError> {
     const MAGIC: &[u8] = b"\0asm";
     const CORE_VERSION: &[u8] = &[1, 0, 0, 0];
@@ -534,54 +490,5 @@ fn check_header(code: &[u8]) -> Result<(), CodeError> {
                 .into(),
         ));
     }
-    Ok(())
-}
-
-fn build_engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
-    let instances = config.max_instances;
-    let max_memory = config.max_memory_mb as usize * 1024 * 1024;
-    let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(16))
-        .max_core_instances_per_component(64)
-        .total_memories(instances.saturating_mul(2))
-        .max_memories_per_component(4)
-        .total_tables(instances.saturating_mul(16))
-        .max_tables_per_component(64)
-        .total_stacks(instances)
-        .max_memory_size(max_memory);
-
-    // Reserve at least 4 GiB per memory so bounds checks compile away, and
-    // enough for the largest MemorySize allowed.
-    let reservation = (max_memory as u64).max(4 << 30);
-    let mut wasm = wasmtime::Config::new();
-    wasm.wasm_component_model(true)
-        .epoch_interruption(true)
-        .memory_reservation(reservation)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&wasm).map_err(|e| {
-        anyhow::anyhow!(
-            "starting the wasm engine with a pool of {instances} instances of up to {} MB each \
-             (lower runtime.max_instances or runtime.max_memory_mb if the system refused the \
-             address-space reservation): {e:#}",
-            config.max_memory_mb
-        )
-    })
-}
-
-/// Ticks the engine's epoch until the engine is dropped. Without it no
-/// guest could be interrupted, so failing to start it fails the runtime.
-fn spawn_epoch_ticker(engine: &Engine) -> anyhow::Result<()> {
-    let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("funnel-epoch".into())
-        .spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
-            }
-        })
-        .map_err(|e| anyhow::anyhow!("starting the epoch ticker thread: {e}"))?;
     Ok(())
 }
