@@ -119,6 +119,21 @@ impl TestServer {
             .unwrap_or_else(|err| panic!("creating {name}: {err}"))
     }
 
+    /// Creates function `name` from guest `guest_name` with a timeout.
+    pub async fn create_with_timeout(
+        &self,
+        name: &str,
+        guest_name: &str,
+        seconds: i32,
+    ) -> proto::FunctionConfiguration {
+        let mut request = create_request(name, guest(guest_name));
+        request.timeout = Some(seconds);
+        self.client
+            .create_function(request)
+            .await
+            .unwrap_or_else(|err| panic!("creating {name}: {err}"))
+    }
+
     /// Every event of `function`'s log group, oldest first, following pages.
     pub async fn log_messages(&self, function: &str) -> Vec<proto::FilteredLogEvent> {
         let mut all = Vec::new();

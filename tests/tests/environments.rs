@@ -135,13 +135,7 @@ async fn changing_a_function_retires_its_environments() {
 #[tokio::test]
 async fn a_call_in_flight_during_an_update_finishes_on_the_old_code() {
     let server = start_server().await;
-    let mut request = create_request("slow", guest("spin"));
-    request.timeout = Some(1);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("slow", "spin", 1).await;
 
     let client = server.client.clone();
     let call = tokio::spawn(async move {

@@ -130,13 +130,7 @@ async fn handled_and_unhandled_errors() {
 #[tokio::test]
 async fn a_guest_that_never_returns_is_stopped_at_its_timeout() {
     let server = start_server().await;
-    let mut request = funnel_tests::create_request("spin", funnel_tests::guest("spin"));
-    request.timeout = Some(1);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("spin", "spin", 1).await;
     server.create("echo", "echo").await;
 
     let spinning = server.invoke("spin", "{}");

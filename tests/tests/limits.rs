@@ -143,13 +143,7 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
 
     // Past EphemeralStorage (512 MB) the call fails, the environment is
     // retired, and the next call starts with an empty /tmp.
-    let mut request = create_request("fill-all", guest("tmpfill"));
-    request.timeout = Some(60);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("fill-all", "tmpfill", 60).await;
     let out = server.invoke("fill-all", "{}").await;
     assert_eq!(out.function_error, "Unhandled");
     let body = json_of(&out);

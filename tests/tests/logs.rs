@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use funnel_client::proto;
-use funnel_tests::{
-    create_request, guest, report_of, start_server, start_server_with, test_config,
-};
+use funnel_tests::{report_of, start_server, start_server_with, test_config};
 
 #[tokio::test]
 async fn invocations_write_lambda_shaped_events_per_stream() {
@@ -218,13 +216,7 @@ async fn retention_bounds_the_log_store_by_age_and_size() {
     let mut config = test_config(dir.path());
     config.logs.max_group_mb = 1;
     let server = start_server_with(config).await;
-    let mut request = create_request("chatty", guest("chatty"));
-    request.timeout = Some(30);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("chatty", "chatty", 30).await;
 
     // Four invocations of ~500 KB of output each: over the 1 MB bound.
     for round in 0..4 {

@@ -3,21 +3,13 @@
 
 use std::time::Duration;
 
-use funnel_tests::{
-    create_request, guest, invoke_request, json_of, start_server_with, test_config,
-};
+use funnel_tests::{invoke_request, json_of, start_server_with, test_config};
 
 #[tokio::test]
 async fn in_flight_calls_finish_before_the_server_stops() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start_server_with(test_config(dir.path())).await;
-    let mut request = create_request("spin", guest("spin"));
-    request.timeout = Some(1);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("spin", "spin", 1).await;
 
     // A call that takes its whole second is running when the stop comes.
     let client = server.client.clone();
@@ -48,13 +40,7 @@ async fn shutdown_does_not_wait_past_its_grace() {
     let mut config = test_config(dir.path());
     config.shutdown_grace = Duration::from_millis(200);
     let server = start_server_with(config).await;
-    let mut request = create_request("spin", guest("spin"));
-    request.timeout = Some(30);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
+    server.create_with_timeout("spin", "spin", 30).await;
 
     let client = server.client.clone();
     let call = tokio::spawn(async move { client.invoke(invoke_request("spin", "{}")).await });
