@@ -286,3 +286,21 @@ async fn an_init_that_never_returns_times_out_after_ten_seconds() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_environment_starts_with_zeroed_memory() {
+    // One instance slot: every new environment reuses the slot (and the
+    // memory) of the one before it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = funnel_tests::test_config(dir.path());
+    config.runtime.max_instances = 1;
+    let server = funnel_tests::start_server_with(config).await;
+    server.create_with_timeout("dirty", "memhog", 10).await;
+    server.create_with_timeout("clean", "memhog", 10).await;
+    let out = server.invoke("dirty", r#"{"mb": 64}"#).await;
+    assert_eq!(json_of(&out), json!({"allocated_mb": 64}));
+    // "clean" needs the only slot: "dirty" is retired and its slot reused.
+    let out = server.invoke("clean", r#"{"check_zero_mb": 96}"#).await;
+    assert_eq!(json_of(&out), json!({"nonzero_bytes": 0}));
+    server.stop().await;
+}
