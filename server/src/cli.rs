@@ -124,9 +124,27 @@ pub enum FunctionCommand {
         config: ConfigArgs,
     },
     /// Show a function's configuration.
-    Get { name: String },
-    /// Delete a function.
-    Delete { name: String },
+    Get {
+        name: String,
+        /// A version number or $LATEST.
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Delete a function (with all its versions), or one version.
+    Delete {
+        name: String,
+        /// Delete only this version.
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Publish $LATEST as a new, immutable version.
+    PublishVersion {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List $LATEST and the published versions.
+    ListVersions { name: String },
     /// List functions.
     List,
     /// Replace a function's code.
@@ -227,8 +245,8 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 .await?;
             print_json(&configuration_json(&created))
         }
-        FunctionCommand::Get { name } => {
-            let found = client.get_function(&name).await?;
+        FunctionCommand::Get { name, qualifier } => {
+            let found = client.get_function(&qualified(&name, qualifier)).await?;
             let mut out = json!({});
             if let Some(config) = &found.configuration {
                 out["Configuration"] = configuration_json(config);
@@ -239,9 +257,34 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
             }
             print_json(&out)
         }
-        FunctionCommand::Delete { name } => {
-            client.delete_function(&name).await?;
+        FunctionCommand::Delete { name, qualifier } => {
+            client.delete_function(&qualified(&name, qualifier)).await?;
             Ok(())
+        }
+        FunctionCommand::PublishVersion { name, description } => {
+            let published = client
+                .publish_version(proto::PublishVersionRequest {
+                    function_name: name,
+                    description: description.unwrap_or_default(),
+                    code_sha256: String::new(),
+                })
+                .await?;
+            print_json(&configuration_json(&published))
+        }
+        FunctionCommand::ListVersions { name } => {
+            let mut versions = Vec::new();
+            let mut marker = String::new();
+            loop {
+                let page = client
+                    .list_versions_by_function(&name, &marker, None)
+                    .await?;
+                versions.extend(page.versions.iter().map(configuration_json));
+                if page.next_marker.is_empty() {
+                    break;
+                }
+                marker = page.next_marker;
+            }
+            print_json(&json!({ "Versions": versions }))
         }
         FunctionCommand::List => {
             let all = client.list_all_functions().await?;
@@ -392,6 +435,14 @@ fn print_event(timestamp_ms: i64, stream: &str, message: &str) {
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
         .unwrap_or_default();
     println!("{time} {stream} {message}");
+}
+
+/// `name:qualifier`, as Lambda accepts a qualified FunctionName.
+fn qualified(name: &str, qualifier: Option<String>) -> String {
+    match qualifier {
+        Some(q) => format!("{name}:{q}"),
+        None => name.to_string(),
+    }
 }
 
 fn environment(vars: Vec<(String, String)>) -> proto::Environment {

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::event;
-use crate::function::{LATEST, MAX_SYNC_PAYLOAD_BYTES};
+use crate::function::MAX_SYNC_PAYLOAD_BYTES;
 use crate::functions::Functions;
 use crate::logs::{self, Logs};
 use crate::runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
@@ -87,7 +87,7 @@ impl Dispatcher {
                     function_error: None,
                     log_result: None,
                     payload: Vec::new(),
-                    executed_version: LATEST.into(),
+                    executed_version: record.version.clone(),
                     request_id: String::new(),
                 });
             }
@@ -126,7 +126,7 @@ impl Dispatcher {
             InvokeError::Instantiate(why) => Error::Service(why),
         })?;
 
-        let log = logs::invocation_log(&request_id, LATEST, record.memory_size, &outcome);
+        let log = logs::invocation_log(&request_id, &record.version, record.memory_size, &outcome);
         self.logs
             .record(&logs::log_group(&record.name), &outcome.log_stream, &log);
         let (payload, function_error) = match outcome.result {
@@ -150,7 +150,7 @@ impl Dispatcher {
             log_result: tail
                 .then(|| base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
             payload,
-            executed_version: LATEST.into(),
+            executed_version: record.version.clone(),
             request_id,
         })
     }
@@ -166,7 +166,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         .collect();
     environment.extend([
         ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION".into(), LATEST.into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), record.version.clone()),
         (
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
             record.memory_size.to_string(),
@@ -182,7 +182,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
     ]);
     EnvironmentConfig {
         function_name: record.name.clone(),
-        function_version: LATEST.into(),
+        function_version: record.version.clone(),
         code_sha256: record.code_sha256.clone(),
         memory_mb: record.memory_size,
         timeout: std::time::Duration::from_secs(record.timeout.into()),

@@ -15,6 +15,9 @@ pub enum Error {
     InvalidRequestContent(String),
     #[error("ResourceConflictException: {0}")]
     ResourceConflict(String),
+    /// A condition the caller set (a code hash, a revision) no longer holds.
+    #[error("PreconditionFailedException: {0}")]
+    PreconditionFailed(String),
     #[error("ResourceNotFoundException: {0}")]
     ResourceNotFound(String),
     #[error("RequestTooLargeException: {0}")]
@@ -40,6 +43,7 @@ impl Error {
             Error::InvalidParameterValue(_) => "InvalidParameterValueException",
             Error::InvalidRequestContent(_) => "InvalidRequestContentException",
             Error::ResourceConflict(_) => "ResourceConflictException",
+            Error::PreconditionFailed(_) => "PreconditionFailedException",
             Error::ResourceNotFound(_) => "ResourceNotFoundException",
             Error::RequestTooLarge(_) => "RequestTooLargeException",
             Error::TooManyRequests(_) => "TooManyRequestsException",
@@ -54,6 +58,7 @@ impl Error {
             Error::InvalidParameterValue(m)
             | Error::InvalidRequestContent(m)
             | Error::ResourceConflict(m)
+            | Error::PreconditionFailed(m)
             | Error::ResourceNotFound(m)
             | Error::RequestTooLarge(m)
             | Error::TooManyRequests(m)

@@ -43,17 +43,17 @@ pub struct ConfigChanges {
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Functions {
-    store: Store,
-    runtime: Runtime,
+    pub(crate) store: Store,
+    pub(crate) runtime: Runtime,
     naming: Arc<Naming>,
     /// The largest MemorySize this server's instance pool can hold.
     max_memory_mb: u32,
     /// Records read recently, so invocations skip the store.
-    records: Arc<RecordCache>,
+    pub(crate) records: Arc<RecordCache>,
     /// Held while code blobs are stored or released together with the
     /// records that use them, so a delete cannot release code that a
     /// concurrent create is about to use.
-    code_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) code_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Functions {
@@ -115,6 +115,8 @@ impl Functions {
             code_sha256,
             code_size,
             last_modified: now_lambda_format(),
+            version: LATEST.into(),
+            last_version: 0,
         };
         let created = self.store.create_function(&record);
         self.records.invalidate(&record.name);
@@ -146,15 +148,23 @@ impl Functions {
         qualifier: &str,
     ) -> Result<(FunctionRef, Arc<FunctionRecord>)> {
         let target = self.resolve(function_name, qualifier)?;
-        if let Some(record) = self.records.get(&target.name) {
+        let version = target.qualifier.as_deref().unwrap_or(LATEST);
+        if let Some(record) = self.records.get(&target.name, version) {
             return Ok((target, record));
         }
         let generation = self.records.generation();
-        match self.store.get_function(&target.name)? {
+        let found = match version {
+            LATEST => self.store.get_function(&target.name)?,
+            number => match number.parse::<u32>() {
+                Ok(number) => self.store.get_version(&target.name, number)?,
+                Err(_) => None,
+            },
+        };
+        match found {
             Some(record) => {
                 let record = Arc::new(record);
                 self.records
-                    .insert(&target.name, record.clone(), generation);
+                    .insert(&target.name, version, record.clone(), generation);
                 Ok((target, record))
             }
             None => Err(self.not_found(&target)),
@@ -211,7 +221,7 @@ impl Functions {
         }
         self.store.flush_async().await?;
         drop(_code);
-        self.runtime.retire_function(&new.name).await;
+        self.runtime.retire_function(&new.name, Some(LATEST)).await;
         tracing::info!(function = %new.name, code_sha256 = %new.code_sha256, "updated function code");
         Ok(new)
     }
@@ -263,30 +273,43 @@ impl Functions {
             .map_err(|err| self.store_error(err, &target))?;
         self.records.invalidate(&target.name);
         self.store.flush_async().await?;
-        self.runtime.retire_function(&new.name).await;
+        self.runtime.retire_function(&new.name, Some(LATEST)).await;
         tracing::info!(function = %new.name, "updated function configuration");
         Ok(new)
     }
 
+    /// Deletes the function with all its versions, or (with a version
+    /// qualifier) one published version.
     pub async fn delete(&self, function_name: &str, qualifier: &str) -> Result<()> {
         let target = self.resolve(function_name, qualifier)?;
-        if target.qualifier.is_some() {
-            return Err(Error::InvalidParameterValue(
+        match target.qualifier.as_deref() {
+            Some(LATEST) => Err(Error::InvalidParameterValue(
                 "$LATEST version cannot be deleted without deleting the function.".into(),
-            ));
+            )),
+            Some(version) => self.delete_version(&target, version).await,
+            None => {
+                let _code = self.code_lock.lock().await;
+                let record = self
+                    .store
+                    .delete_function(&target.name)
+                    .map_err(|err| self.store_error(err, &target))?;
+                let versions = self.store.versions(&target.name)?;
+                for version in &versions {
+                    self.store
+                        .delete_version(&target.name, version.version.parse().unwrap_or(0))?;
+                }
+                self.records.invalidate(&target.name);
+                self.release_code(&record.code_sha256)?;
+                for version in &versions {
+                    self.release_code(&version.code_sha256)?;
+                }
+                self.store.flush_async().await?;
+                drop(_code);
+                self.runtime.retire_function(&record.name, None).await;
+                tracing::info!(function = %record.name, versions = versions.len(), "deleted function");
+                Ok(())
+            }
         }
-        let _code = self.code_lock.lock().await;
-        let record = self
-            .store
-            .delete_function(&target.name)
-            .map_err(|err| self.store_error(err, &target))?;
-        self.records.invalidate(&target.name);
-        self.release_code(&record.code_sha256)?;
-        self.store.flush_async().await?;
-        drop(_code);
-        self.runtime.retire_function(&record.name).await;
-        tracing::info!(function = %record.name, "deleted function");
-        Ok(())
     }
 
     /// The prepared code of `record`, loading (from the compiled-code cache
@@ -332,7 +355,8 @@ impl Functions {
         Ok(records.len())
     }
 
-    /// Resolves a name or ARN and qualifier; only `$LATEST` exists so far.
+    /// Resolves a name or ARN and qualifier (`$LATEST` or a version number;
+    /// whether that version exists is for the caller to find out).
     pub fn resolve(&self, function_name: &str, qualifier: &str) -> Result<FunctionRef> {
         let mut target = self.naming.parse_function(function_name)?;
         if !qualifier.is_empty() {
@@ -345,6 +369,7 @@ impl Functions {
         }
         match target.qualifier.as_deref() {
             None | Some(LATEST) => Ok(target),
+            Some(q) if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) => Ok(target),
             Some(_) => Err(self.not_found(&target)),
         }
     }
@@ -361,7 +386,7 @@ impl Functions {
         Ok(mb)
     }
 
-    fn not_found(&self, target: &FunctionRef) -> Error {
+    pub(crate) fn not_found(&self, target: &FunctionRef) -> Error {
         Error::ResourceNotFound(format!(
             "Function not found: {}",
             self.naming
@@ -369,7 +394,7 @@ impl Functions {
         ))
     }
 
-    fn store_error(&self, err: StoreError, target: &FunctionRef) -> Error {
+    pub(crate) fn store_error(&self, err: StoreError, target: &FunctionRef) -> Error {
         match err {
             StoreError::NotFound(_) => self.not_found(target),
             other => other.into(),
@@ -397,7 +422,7 @@ impl Functions {
     }
 
     /// Drops code that no function uses any more. Call with `code_lock` held.
-    fn release_code(&self, sha256: &str) -> Result<()> {
+    pub(crate) fn release_code(&self, sha256: &str) -> Result<()> {
         if self.store.remove_code_if_unused(sha256)? {
             self.runtime.forget(sha256);
         }
@@ -408,35 +433,44 @@ impl Functions {
 /// Function records by name. A read that raced with a write must not put
 /// the old record back: entries are only inserted if no invalidation
 /// happened since the read began.
+/// The invalidation generation, and records by (name, version).
+type CachedRecords = (u64, HashMap<(String, String), Arc<FunctionRecord>>);
+
 #[derive(Default)]
-struct RecordCache {
-    inner: std::sync::Mutex<(u64, HashMap<String, Arc<FunctionRecord>>)>,
+pub(crate) struct RecordCache {
+    inner: std::sync::Mutex<CachedRecords>,
 }
 
 impl RecordCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, HashMap<String, Arc<FunctionRecord>>)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedRecords> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn get(&self, name: &str) -> Option<Arc<FunctionRecord>> {
-        self.lock().1.get(name).cloned()
+    fn get(&self, name: &str, version: &str) -> Option<Arc<FunctionRecord>> {
+        self.lock()
+            .1
+            .get(&(name.to_string(), version.to_string()))
+            .cloned()
     }
 
     fn generation(&self) -> u64 {
         self.lock().0
     }
 
-    fn insert(&self, name: &str, record: Arc<FunctionRecord>, read_at: u64) {
+    fn insert(&self, name: &str, version: &str, record: Arc<FunctionRecord>, read_at: u64) {
         let mut inner = self.lock();
         if inner.0 == read_at {
-            inner.1.insert(name.to_string(), record);
+            inner
+                .1
+                .insert((name.to_string(), version.to_string()), record);
         }
     }
 
-    fn invalidate(&self, name: &str) {
+    /// Forgets every version of `name`.
+    pub(crate) fn invalidate(&self, name: &str) {
         let mut inner = self.lock();
         inner.0 += 1;
-        inner.1.remove(name);
+        inner.1.retain(|(cached, _), _| cached != name);
     }
 }
 

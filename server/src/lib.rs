@@ -11,6 +11,7 @@
 //! - [`error`]: the API's typed errors, each with its AWS error name.
 //! - [`function`]: Lambda's limits and naming rules; function ARNs.
 //! - [`functions`]: the control plane (create/get/list/update/delete).
+//! - [`versions`]: published versions (immutable snapshots of `$LATEST`).
 //! - [`event`]: the one request shape every door produces.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response.
 //! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
@@ -40,6 +41,7 @@ pub mod logs;
 pub mod runtime;
 pub mod stack;
 pub mod store;
+pub mod versions;
 
 use std::future::Future;
 use std::time::Instant;

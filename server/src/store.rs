@@ -3,7 +3,9 @@
 //! This is the only module that imports sled: everything else sees [`Store`],
 //! a handle that is cheap to clone, and plain records. Trees:
 //!
-//! - `functions`: function name → [`FunctionRecord`] (JSON)
+//! - `functions`: function name → [`FunctionRecord`] of `$LATEST` (JSON)
+//! - `versions`: function name, NUL, version (u32, big-endian) → the
+//!   immutable [`FunctionRecord`] of a published version
 //! - `code`: lowercase hex SHA-256 → the component bytes (content-addressed,
 //!   shared by every function with the same code)
 //! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
@@ -53,6 +55,17 @@ pub struct FunctionRecord {
     pub code_size: u64,
     /// ISO 8601, as Lambda formats `LastModified`.
     pub last_modified: String,
+    /// `$LATEST`, or the number of a published version.
+    #[serde(default = "latest")]
+    pub version: String,
+    /// On `$LATEST`: the last version number handed out (numbers are never
+    /// reused, even after a version is deleted).
+    #[serde(default)]
+    pub last_version: u32,
+}
+
+fn latest() -> String {
+    "$LATEST".into()
 }
 
 fn default_ephemeral_storage() -> u32 {
@@ -113,6 +126,7 @@ pub struct Store {
     db: sled::Db,
     functions: sled::Tree,
     code: sled::Tree,
+    versions: sled::Tree,
     logs: sled::Tree,
     log_groups: sled::Tree,
 }
@@ -124,6 +138,7 @@ impl Store {
         Ok(Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
+            versions: db.open_tree("versions")?,
             logs: db.open_tree("logs")?,
             log_groups: db.open_tree("log_groups")?,
             db,
@@ -155,7 +170,12 @@ impl Store {
     /// Removes the code blob unless some function still uses it. Returns
     /// whether it was removed.
     pub fn remove_code_if_unused(&self, sha256: &str) -> Result<bool> {
-        for record in self.functions.iter().values() {
+        for record in self
+            .functions
+            .iter()
+            .values()
+            .chain(self.versions.iter().values())
+        {
             let record: FunctionRecord = decode("functions", &record?)?;
             if record.code_sha256 == sha256 {
                 return Ok(false);
@@ -395,6 +415,50 @@ fn read_u64(bytes: &[u8]) -> u64 {
         .get(..8)
         .and_then(|b| b.try_into().ok())
         .map_or(0, u64::from_be_bytes)
+}
+
+impl Store {
+    /// Stores a published version (its `version` field is its number).
+    pub fn put_version(&self, record: &FunctionRecord) -> Result<()> {
+        let number: u32 = record.version.parse().unwrap_or(0);
+        self.versions
+            .insert(version_key(&record.name, number), encode(record))?;
+        Ok(())
+    }
+
+    pub fn get_version(&self, name: &str, number: u32) -> Result<Option<FunctionRecord>> {
+        self.versions
+            .get(version_key(name, number))?
+            .map(|value| decode(name, &value))
+            .transpose()
+    }
+
+    /// A function's published versions, in number order.
+    pub fn versions(&self, name: &str) -> Result<Vec<FunctionRecord>> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(0);
+        self.versions
+            .scan_prefix(prefix)
+            .values()
+            .map(|value| decode(name, &value?))
+            .collect()
+    }
+
+    /// Removes one published version; returns it.
+    pub fn delete_version(&self, name: &str, number: u32) -> Result<FunctionRecord> {
+        let value = self
+            .versions
+            .remove(version_key(name, number))?
+            .ok_or_else(|| StoreError::NotFound(format!("{name}:{number}")))?;
+        decode(name, &value)
+    }
+}
+
+fn version_key(name: &str, number: u32) -> Vec<u8> {
+    let mut key = name.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&number.to_be_bytes());
+    key
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -250,6 +250,51 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     let out = funnel(&endpoint, &["function", "get", "hello"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"Timeout\":7"));
 
+    // Versions from the CLI.
+    let out = funnel(
+        &endpoint,
+        &[
+            "function",
+            "publish-version",
+            "hello",
+            "--description",
+            "first",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"Version\":\"1\""));
+    let out = funnel(&endpoint, &["function", "list-versions", "hello"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("\"$LATEST\"") && listed.contains("\"1\""),
+        "{listed}"
+    );
+    let out = funnel(
+        &endpoint,
+        &[
+            "invoke",
+            "hello",
+            "--qualifier",
+            "1",
+            "--payload",
+            r#"{"name":"V1"}"#,
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Hello, V1!"));
+    let out = funnel(&endpoint, &["function", "get", "hello", "--qualifier", "1"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("function:hello:1"));
+    let out = funnel(
+        &endpoint,
+        &["function", "delete", "hello", "--qualifier", "1"],
+    );
+    assert!(out.status.success());
+    let out = funnel(&endpoint, &["invoke", "hello", "--qualifier", "1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFoundException"));
+
     // SIGTERM stops it cleanly.
     let status = Command::new("kill")
         .args(["-TERM", &up.child.id().to_string()])

@@ -72,6 +72,7 @@ async fn reflection_lists_and_describes_the_api() {
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&"funnel.v1.Functions"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.Logs"), "{names:?}");
 
     let MessageResponse::FileDescriptorResponse(files) = reflect(
         &server.endpoint,
@@ -94,6 +95,8 @@ async fn reflection_lists_and_describes_the_api() {
             "UpdateFunctionCode",
             "UpdateFunctionConfiguration",
             "DeleteFunction",
+            "PublishVersion",
+            "ListVersionsByFunction",
             "Invoke"
         ]
     );

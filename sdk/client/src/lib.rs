@@ -131,7 +131,8 @@ impl Client {
             .into_inner())
     }
 
-    /// `function_name` is a name or an ARN.
+    /// `function_name` is a name or an ARN, optionally with `:qualifier`
+    /// (`hello:3`, `hello:$LATEST`).
     pub async fn get_function(&self, function_name: &str) -> Result<proto::GetFunctionResponse> {
         let request = proto::GetFunctionRequest {
             function_name: function_name.into(),
@@ -206,6 +207,8 @@ impl Client {
             .into_inner())
     }
 
+    /// Deletes the function and all its versions; `name:N` deletes only
+    /// version N.
     pub async fn delete_function(&self, function_name: &str) -> Result<()> {
         let request = proto::DeleteFunctionRequest {
             function_name: function_name.into(),
@@ -213,6 +216,40 @@ impl Client {
         };
         self.functions.clone().delete_function(request).await?;
         Ok(())
+    }
+
+    /// Publishes `$LATEST` as a new version (or returns the newest one if
+    /// nothing changed).
+    pub async fn publish_version(
+        &self,
+        request: proto::PublishVersionRequest,
+    ) -> Result<proto::FunctionConfiguration> {
+        Ok(self
+            .functions
+            .clone()
+            .publish_version(request)
+            .await?
+            .into_inner())
+    }
+
+    /// `$LATEST` and the published versions, one page.
+    pub async fn list_versions_by_function(
+        &self,
+        function_name: &str,
+        marker: &str,
+        max_items: Option<i32>,
+    ) -> Result<proto::ListVersionsByFunctionResponse> {
+        let request = proto::ListVersionsByFunctionRequest {
+            function_name: function_name.into(),
+            marker: marker.into(),
+            max_items,
+        };
+        Ok(self
+            .functions
+            .clone()
+            .list_versions_by_function(request)
+            .await?
+            .into_inner())
     }
 
     /// Runs a function. A function that fails is still `Ok`: look at

@@ -25,7 +25,11 @@ impl FunctionsService {
 
     fn configuration(&self, record: FunctionRecord) -> pb::FunctionConfiguration {
         pb::FunctionConfiguration {
-            function_arn: self.functions.naming().function_arn(&record.name, None),
+            // A published version's ARN carries its number, as in Lambda.
+            function_arn: self.functions.naming().function_arn(
+                &record.name,
+                (record.version != LATEST).then_some(record.version.as_str()),
+            ),
             code_sha256: Functions::code_sha256_base64(&record),
             function_name: record.name,
             description: record.description,
@@ -36,7 +40,7 @@ impl FunctionsService {
             }),
             code_size: record.code_size as i64,
             last_modified: record.last_modified,
-            version: LATEST.into(),
+            version: record.version.clone(),
             state: "Active".into(),
             state_reason: String::new(),
             state_reason_code: String::new(),
@@ -140,6 +144,32 @@ impl FunctionsApi for FunctionsService {
             .delete(&req.function_name, &req.qualifier)
             .await?;
         Ok(Response::new(pb::DeleteFunctionResponse {}))
+    }
+
+    async fn publish_version(
+        &self,
+        request: Request<pb::PublishVersionRequest>,
+    ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        let req = request.into_inner();
+        let version = self
+            .functions
+            .publish_version(&req.function_name, &req.description, &req.code_sha256)
+            .await?;
+        Ok(Response::new(self.configuration(version)))
+    }
+
+    async fn list_versions_by_function(
+        &self,
+        request: Request<pb::ListVersionsByFunctionRequest>,
+    ) -> Result<Response<pb::ListVersionsByFunctionResponse>, Status> {
+        let req = request.into_inner();
+        let (page, next) =
+            self.functions
+                .list_versions(&req.function_name, &req.marker, req.max_items)?;
+        Ok(Response::new(pb::ListVersionsByFunctionResponse {
+            versions: page.into_iter().map(|r| self.configuration(r)).collect(),
+            next_marker: next.unwrap_or_default(),
+        }))
     }
 
     async fn invoke(

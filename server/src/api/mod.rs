@@ -30,6 +30,7 @@ impl From<Error> for Status {
             | Error::InvalidRequestContent(_)
             | Error::RequestTooLarge(_) => Code::InvalidArgument,
             Error::ResourceConflict(_) => Code::AlreadyExists,
+            Error::PreconditionFailed(_) => Code::FailedPrecondition,
             Error::ResourceNotFound(_) => Code::NotFound,
             Error::TooManyRequests(_) => Code::ResourceExhausted,
             Error::Unsupported(_) => Code::Unimplemented,

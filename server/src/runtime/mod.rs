@@ -425,8 +425,9 @@ impl Runtime {
 
     /// Retires a function's idle environments now and its busy ones when
     /// their calls finish (its code or configuration changed, or it is gone).
-    pub async fn retire_function(&self, function_name: &str) {
-        let retired = self.inner.pools.retire_function(function_name);
+    /// `version` limits it to one version's environments.
+    pub async fn retire_function(&self, function_name: &str, version: Option<&str>) {
+        let retired = self.inner.pools.retire_function(function_name, version);
         self.shutdown_all(retired).await;
     }
 

@@ -88,14 +88,14 @@ impl Pools {
         }
     }
 
-    /// Forgets a function's configuration and takes its idle environments
-    /// (its code or settings changed, or it was deleted). Busy ones are
-    /// retired when they come back.
-    pub fn retire_function(&self, function_name: &str) -> Vec<Environment> {
+    /// Forgets a function's configuration (of one version, or of all) and
+    /// takes its idle environments (its code or settings changed, or it was
+    /// deleted). Busy ones are retired when they come back.
+    pub fn retire_function(&self, function_name: &str, version: Option<&str>) -> Vec<Environment> {
         let mut entries = self.lock();
         let mut retired = Vec::new();
-        entries.retain(|(name, _), entry| {
-            if name != function_name {
+        entries.retain(|(name, entry_version), entry| {
+            if name != function_name || version.is_some_and(|v| v != entry_version) {
                 return true;
             }
             retired.append(&mut entry.idle);
