@@ -134,7 +134,10 @@ async fn empty_rpc_server() -> anyhow::Result<String> {
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+            // The same transport settings as funnel's server (no Nagle).
+            .serve_with_incoming(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            ),
     );
     Ok(endpoint)
 }

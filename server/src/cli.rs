@@ -46,11 +46,148 @@ pub enum Command {
     /// Read function logs.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Name versions, and shift traffic between two.
+    #[command(subcommand)]
+    Alias(AliasCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Create an alias for a version.
+    Create {
+        function: String,
+        alias: String,
+        #[command(flatten)]
+        settings: AliasArgs,
+    },
+    /// Show an alias.
+    Get { function: String, alias: String },
+    /// Change an alias (only the flags given).
+    Update {
+        function: String,
+        alias: String,
+        #[command(flatten)]
+        settings: AliasArgs,
+    },
+    /// Delete an alias.
+    Delete { function: String, alias: String },
+    /// List a function's aliases.
+    List { function: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AliasArgs {
+    /// The version the alias names ($LATEST or a number).
+    #[arg(long)]
+    pub function_version: Option<String>,
+    /// Send WEIGHT (0.0-1.0) of the invocations to version N: N=WEIGHT.
+    /// An empty value removes the routing.
+    #[arg(long, value_parser = parse_routing)]
+    pub routing_config: Option<Option<(String, f64)>>,
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+fn parse_routing(s: &str) -> Result<Option<(String, f64)>, String> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let (version, weight) = parse_key_value(s)?;
+    let weight: f64 = weight
+        .parse()
+        .map_err(|_| format!("weight {weight:?} is not a number"))?;
+    Ok(Some((version, weight)))
+}
+
+fn routing_config(routing: Option<(String, f64)>) -> proto::AliasRoutingConfiguration {
+    proto::AliasRoutingConfiguration {
+        additional_version_weights: routing.into_iter().collect(),
+    }
+}
+
+fn alias_json(a: &proto::AliasConfiguration) -> Value {
+    let weights: BTreeMap<_, _> = a
+        .routing_config
+        .as_ref()
+        .map(|r| r.additional_version_weights.iter().collect())
+        .unwrap_or_default();
+    json!({
+        "AliasArn": a.alias_arn,
+        "Name": a.name,
+        "FunctionVersion": a.function_version,
+        "Description": a.description,
+        "RoutingConfig": {"AdditionalVersionWeights": weights},
+    })
+}
+
+async fn alias(client: &Client, command: AliasCommand) -> anyhow::Result<()> {
+    match command {
+        AliasCommand::Create {
+            function,
+            alias,
+            settings,
+        } => {
+            let created = client
+                .create_alias(proto::CreateAliasRequest {
+                    function_name: function,
+                    name: alias,
+                    function_version: settings
+                        .function_version
+                        .unwrap_or_else(|| "$LATEST".into()),
+                    description: settings.description.unwrap_or_default(),
+                    routing_config: settings.routing_config.map(routing_config),
+                })
+                .await?;
+            print_json(&alias_json(&created))
+        }
+        AliasCommand::Get { function, alias } => {
+            print_json(&alias_json(&client.get_alias(&function, &alias).await?))
+        }
+        AliasCommand::Update {
+            function,
+            alias,
+            settings,
+        } => {
+            let updated = client
+                .update_alias(proto::UpdateAliasRequest {
+                    function_name: function,
+                    name: alias,
+                    function_version: settings.function_version,
+                    description: settings.description,
+                    routing_config: settings.routing_config.map(routing_config),
+                })
+                .await?;
+            print_json(&alias_json(&updated))
+        }
+        AliasCommand::Delete { function, alias } => {
+            client.delete_alias(&function, &alias).await?;
+            Ok(())
+        }
+        AliasCommand::List { function } => {
+            let mut aliases = Vec::new();
+            let mut marker = String::new();
+            loop {
+                let page = client
+                    .list_aliases(proto::ListAliasesRequest {
+                        function_name: function.clone(),
+                        marker,
+                        ..Default::default()
+                    })
+                    .await?;
+                aliases.extend(page.aliases.iter().map(alias_json));
+                if page.next_marker.is_empty() {
+                    break;
+                }
+                marker = page.next_marker;
+            }
+            print_json(&json!({ "Aliases": aliases }))
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,6 +346,7 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
     match command {
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
+        Command::Alias(command) => alias(&client, command).await,
         Command::Logs(LogsCommand::Tail {
             name,
             follow,

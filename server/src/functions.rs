@@ -148,7 +148,15 @@ impl Functions {
         qualifier: &str,
     ) -> Result<(FunctionRef, Arc<FunctionRecord>)> {
         let target = self.resolve(function_name, qualifier)?;
-        let version = target.qualifier.as_deref().unwrap_or(LATEST);
+        let routed;
+        let version = match target.qualifier.as_deref() {
+            None => LATEST,
+            Some(q) if q == LATEST || q.bytes().all(|b| b.is_ascii_digit()) => q,
+            Some(alias) => {
+                routed = self.route(&target, alias, random_draw())?;
+                routed.as_str()
+            }
+        };
         if let Some(record) = self.records.get(&target.name, version) {
             return Ok((target, record));
         }
@@ -286,13 +294,21 @@ impl Functions {
             Some(LATEST) => Err(Error::InvalidParameterValue(
                 "$LATEST version cannot be deleted without deleting the function.".into(),
             )),
-            Some(version) => self.delete_version(&target, version).await,
+            Some(version) if version.bytes().all(|b| b.is_ascii_digit()) => {
+                self.delete_version(&target, version).await
+            }
+            Some(alias) => Err(Error::InvalidParameterValue(format!(
+                "Qualifier {alias} is an alias: delete it with DeleteAlias"
+            ))),
             None => {
                 let _code = self.code_lock.lock().await;
                 let record = self
                     .store
                     .delete_function(&target.name)
                     .map_err(|err| self.store_error(err, &target))?;
+                for alias in self.store.aliases(&target.name)? {
+                    self.store.delete_alias(&target.name, &alias.name)?;
+                }
                 let versions = self.store.versions(&target.name)?;
                 for version in &versions {
                     self.store
@@ -370,6 +386,7 @@ impl Functions {
         match target.qualifier.as_deref() {
             None | Some(LATEST) => Ok(target),
             Some(q) if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) => Ok(target),
+            Some(alias) if crate::aliases::validate_alias_name(alias).is_ok() => Ok(target),
             Some(_) => Err(self.not_found(&target)),
         }
     }
@@ -433,6 +450,16 @@ impl Functions {
 /// Function records by name. A read that raced with a write must not put
 /// the old record back: entries are only inserted if no invalidation
 /// happened since the read began.
+/// A uniform draw in [0, 1) for weighted alias routing (from the OS's
+/// randomness, through uuid, which the server already uses). The low 53
+/// bits of a v4 UUID are all random (its version and variant bits are
+/// higher up).
+fn random_draw() -> f64 {
+    const BITS: u32 = 53;
+    let random = uuid::Uuid::new_v4().as_u128() as u64 & ((1u64 << BITS) - 1);
+    random as f64 / (1u64 << BITS) as f64
+}
+
 /// The invalidation generation, and records by (name, version).
 type CachedRecords = (u64, HashMap<(String, String), Arc<FunctionRecord>>);
 

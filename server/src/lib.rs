@@ -12,6 +12,7 @@
 //! - [`function`]: Lambda's limits and naming rules; function ARNs.
 //! - [`functions`]: the control plane (create/get/list/update/delete).
 //! - [`versions`]: published versions (immutable snapshots of `$LATEST`).
+//! - [`aliases`]: aliases with weighted routing between two versions.
 //! - [`event`]: the one request shape every door produces.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response.
 //! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
@@ -27,6 +28,7 @@
 //! [`Server::open`] validates and loads everything; [`Server::serve`] takes
 //! the listener and the shutdown signal; [`run`] does both.
 
+pub mod aliases;
 pub mod api;
 pub mod cli;
 pub mod clock;
@@ -48,7 +50,6 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 pub use clock::Clock;
 pub use config::Config;
@@ -199,7 +200,9 @@ impl Server {
             .add_service(functions_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
-                TcpListenerStream::new(listener),
+                // No Nagle: a response written in pieces must not wait for
+                // the client's delayed ACK (~40 ms a call).
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 stop.clone().cancelled_owned(),
             );
         tracing::info!(%addr, "serving");

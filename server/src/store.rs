@@ -6,6 +6,7 @@
 //! - `functions`: function name → [`FunctionRecord`] of `$LATEST` (JSON)
 //! - `versions`: function name, NUL, version (u32, big-endian) → the
 //!   immutable [`FunctionRecord`] of a published version
+//! - `aliases`: function name, NUL, alias name → [`AliasRecord`]
 //! - `code`: lowercase hex SHA-256 → the component bytes (content-addressed,
 //!   shared by every function with the same code)
 //! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
@@ -62,6 +63,20 @@ pub struct FunctionRecord {
     /// reused, even after a version is deleted).
     #[serde(default)]
     pub last_version: u32,
+}
+
+/// An alias: a name for a version, optionally sending a share of its
+/// invocations to one more version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub function_name: String,
+    pub name: String,
+    pub function_version: String,
+    #[serde(default)]
+    pub description: String,
+    /// (version, weight 0..=1) that gets that share of the invocations.
+    #[serde(default)]
+    pub additional_version: Option<(String, f64)>,
 }
 
 fn latest() -> String {
@@ -127,6 +142,7 @@ pub struct Store {
     functions: sled::Tree,
     code: sled::Tree,
     versions: sled::Tree,
+    aliases: sled::Tree,
     logs: sled::Tree,
     log_groups: sled::Tree,
 }
@@ -139,6 +155,7 @@ impl Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
             versions: db.open_tree("versions")?,
+            aliases: db.open_tree("aliases")?,
             logs: db.open_tree("logs")?,
             log_groups: db.open_tree("log_groups")?,
             db,
@@ -452,6 +469,60 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("{name}:{number}")))?;
         decode(name, &value)
     }
+}
+
+impl Store {
+    /// Inserts a new alias; fails with `AlreadyExists` if the name is taken.
+    pub fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
+        self.aliases
+            .compare_and_swap(
+                alias_key(&alias.function_name, &alias.name),
+                None as Option<&[u8]>,
+                Some(encode(alias)),
+            )?
+            .map_err(|_| StoreError::AlreadyExists(alias.name.clone()))
+    }
+
+    /// Replaces an existing alias; fails with `NotFound` if there is none.
+    pub fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
+        let key = alias_key(&alias.function_name, &alias.name);
+        if !self.aliases.contains_key(&key)? {
+            return Err(StoreError::NotFound(alias.name.clone()));
+        }
+        self.aliases.insert(key, encode(alias))?;
+        Ok(())
+    }
+
+    pub fn get_alias(&self, function_name: &str, name: &str) -> Result<Option<AliasRecord>> {
+        self.aliases
+            .get(alias_key(function_name, name))?
+            .map(|value| decode(name, &value))
+            .transpose()
+    }
+
+    /// A function's aliases, in name order.
+    pub fn aliases(&self, function_name: &str) -> Result<Vec<AliasRecord>> {
+        self.aliases
+            .scan_prefix(alias_key(function_name, ""))
+            .values()
+            .map(|value| decode(function_name, &value?))
+            .collect()
+    }
+
+    pub fn delete_alias(&self, function_name: &str, name: &str) -> Result<AliasRecord> {
+        let value = self
+            .aliases
+            .remove(alias_key(function_name, name))?
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+        decode(name, &value)
+    }
+}
+
+fn alias_key(function_name: &str, name: &str) -> Vec<u8> {
+    let mut key = function_name.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(name.as_bytes());
+    key
 }
 
 fn version_key(name: &str, number: u32) -> Vec<u8> {

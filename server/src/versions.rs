@@ -106,6 +106,12 @@ impl Functions {
     pub(crate) async fn delete_version(&self, target: &FunctionRef, version: &str) -> Result<()> {
         let number: u32 = version.parse().map_err(|_| self.not_found(target))?;
         let _code = self.code_lock.lock().await;
+        let aliases = self.aliases_of(&target.name, version)?;
+        if !aliases.is_empty() {
+            return Err(Error::ResourceConflict(format!(
+                "Unable to delete version because the following aliases reference it: {aliases:?}"
+            )));
+        }
         let record = self
             .store
             .delete_version(&target.name, number)

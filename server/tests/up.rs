@@ -287,6 +287,45 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Hello, V1!"));
     let out = funnel(&endpoint, &["function", "get", "hello", "--qualifier", "1"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("function:hello:1"));
+    // An alias for it, then gone again.
+    let out = funnel(
+        &endpoint,
+        &[
+            "alias",
+            "create",
+            "hello",
+            "live",
+            "--function-version",
+            "1",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("function:hello:live"));
+    let out = funnel(
+        &endpoint,
+        &[
+            "invoke",
+            "hello",
+            "--qualifier",
+            "live",
+            "--payload",
+            r#"{"name":"L"}"#,
+        ],
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Hello, L!"));
+    let out = funnel(
+        &endpoint,
+        &["function", "delete", "hello", "--qualifier", "1"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceConflictException"));
+    let out = funnel(&endpoint, &["alias", "list", "hello"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"Name\":\"live\""));
+    let out = funnel(&endpoint, &["alias", "delete", "hello", "live"]);
+    assert!(out.status.success());
     let out = funnel(
         &endpoint,
         &["function", "delete", "hello", "--qualifier", "1"],

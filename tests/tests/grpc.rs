@@ -97,6 +97,11 @@ async fn reflection_lists_and_describes_the_api() {
             "DeleteFunction",
             "PublishVersion",
             "ListVersionsByFunction",
+            "CreateAlias",
+            "GetAlias",
+            "UpdateAlias",
+            "DeleteAlias",
+            "ListAliases",
             "Invoke"
         ]
     );

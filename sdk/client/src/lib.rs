@@ -252,6 +252,69 @@ impl Client {
             .into_inner())
     }
 
+    pub async fn create_alias(
+        &self,
+        request: proto::CreateAliasRequest,
+    ) -> Result<proto::AliasConfiguration> {
+        Ok(self
+            .functions
+            .clone()
+            .create_alias(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn get_alias(
+        &self,
+        function_name: &str,
+        name: &str,
+    ) -> Result<proto::AliasConfiguration> {
+        let request = proto::GetAliasRequest {
+            function_name: function_name.into(),
+            name: name.into(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .get_alias(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn update_alias(
+        &self,
+        request: proto::UpdateAliasRequest,
+    ) -> Result<proto::AliasConfiguration> {
+        Ok(self
+            .functions
+            .clone()
+            .update_alias(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_alias(&self, function_name: &str, name: &str) -> Result<()> {
+        let request = proto::DeleteAliasRequest {
+            function_name: function_name.into(),
+            name: name.into(),
+        };
+        self.functions.clone().delete_alias(request).await?;
+        Ok(())
+    }
+
+    /// One page of a function's aliases.
+    pub async fn list_aliases(
+        &self,
+        request: proto::ListAliasesRequest,
+    ) -> Result<proto::ListAliasesResponse> {
+        Ok(self
+            .functions
+            .clone()
+            .list_aliases(request)
+            .await?
+            .into_inner())
+    }
+
     /// Runs a function. A function that fails is still `Ok`: look at
     /// `function_error` ("Handled" / "Unhandled") and the error JSON in
     /// `payload`, as with Lambda.

@@ -4,11 +4,12 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::functions_server::Functions as FunctionsApi;
 use tonic::{Request, Response, Status};
 
+use crate::aliases::AliasChange;
 use crate::dispatch::Dispatcher;
 use crate::event::Event;
 use crate::function::LATEST;
 use crate::functions::{ConfigChanges, Functions, NewFunction};
-use crate::store::FunctionRecord;
+use crate::store::{AliasRecord, FunctionRecord};
 
 pub struct FunctionsService {
     functions: Functions,
@@ -47,6 +48,22 @@ impl FunctionsService {
             package_type: "Zip".into(),
             ephemeral_storage: Some(pb::EphemeralStorage {
                 size: record.ephemeral_storage as i32,
+            }),
+        }
+    }
+}
+
+impl FunctionsService {
+    fn alias(&self, alias: AliasRecord) -> pb::AliasConfiguration {
+        pb::AliasConfiguration {
+            alias_arn: self.functions.alias_arn(&alias),
+            name: alias.name,
+            function_version: alias.function_version,
+            description: alias.description,
+            routing_config: alias.additional_version.map(|(version, weight)| {
+                pb::AliasRoutingConfiguration {
+                    additional_version_weights: [(version, weight)].into(),
+                }
             }),
         }
     }
@@ -168,6 +185,81 @@ impl FunctionsApi for FunctionsService {
                 .list_versions(&req.function_name, &req.marker, req.max_items)?;
         Ok(Response::new(pb::ListVersionsByFunctionResponse {
             versions: page.into_iter().map(|r| self.configuration(r)).collect(),
+            next_marker: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn create_alias(
+        &self,
+        request: Request<pb::CreateAliasRequest>,
+    ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        let req = request.into_inner();
+        let change = AliasChange {
+            function_version: Some(req.function_version),
+            description: Some(req.description),
+            routing: req
+                .routing_config
+                .map(|r| r.additional_version_weights.into_iter().collect()),
+        };
+        let alias = self
+            .functions
+            .create_alias(&req.function_name, &req.name, change)
+            .await?;
+        Ok(Response::new(self.alias(alias)))
+    }
+
+    async fn get_alias(
+        &self,
+        request: Request<pb::GetAliasRequest>,
+    ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        let req = request.into_inner();
+        let alias = self.functions.get_alias(&req.function_name, &req.name)?;
+        Ok(Response::new(self.alias(alias)))
+    }
+
+    async fn update_alias(
+        &self,
+        request: Request<pb::UpdateAliasRequest>,
+    ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        let req = request.into_inner();
+        let change = AliasChange {
+            function_version: req.function_version,
+            description: req.description,
+            routing: req
+                .routing_config
+                .map(|r| r.additional_version_weights.into_iter().collect()),
+        };
+        let alias = self
+            .functions
+            .update_alias(&req.function_name, &req.name, change)
+            .await?;
+        Ok(Response::new(self.alias(alias)))
+    }
+
+    async fn delete_alias(
+        &self,
+        request: Request<pb::DeleteAliasRequest>,
+    ) -> Result<Response<pb::DeleteAliasResponse>, Status> {
+        let req = request.into_inner();
+        self.functions
+            .delete_alias(&req.function_name, &req.name)
+            .await?;
+        Ok(Response::new(pb::DeleteAliasResponse {}))
+    }
+
+    async fn list_aliases(
+        &self,
+        request: Request<pb::ListAliasesRequest>,
+    ) -> Result<Response<pb::ListAliasesResponse>, Status> {
+        let req = request.into_inner();
+        let (page, next) = self.functions.list_aliases(
+            &req.function_name,
+            &req.function_version,
+            &req.marker,
+            req.max_items,
+        )?;
+        Ok(Response::new(pb::ListAliasesResponse {
+            aliases: page.into_iter().map(|a| self.alias(a)).collect(),
             next_marker: next.unwrap_or_default(),
         }))
     }

@@ -173,6 +173,9 @@ impl Environment {
         let timeout = self.config.timeout;
         let started = Instant::now();
         self.store.data_mut().deadline = started + timeout;
+        // Count epoch ticks from now: a deadline left over from an earlier
+        // call would interrupt this one at its first check.
+        self.store.set_epoch_deadline(1);
         let deadline_ms = (SystemTime::now() + timeout)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -250,6 +253,7 @@ impl Environment {
     /// its /tmp are gone.
     pub async fn shutdown(mut self, sink: super::OutputSink) {
         self.store.data_mut().deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        self.store.set_epoch_deadline(1);
         let pending = self.handler.call_shutdown(&mut self.store);
         match tokio::time::timeout(SHUTDOWN_TIMEOUT + HARD_STOP_SLACK, pending).await {
             Ok(Ok(())) => {}
