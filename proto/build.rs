@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["funnel/v1/functions.proto", "funnel/v1/logs.proto"];
+    let protos = [
+        "funnel/v1/functions.proto",
+        "funnel/v1/layers.proto",
+        "funnel/v1/logs.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

@@ -113,6 +113,7 @@ fn echo_config(name: &str) -> EnvironmentConfig {
         timeout: Duration::from_secs(3),
         ephemeral_storage_mb: 512,
         environment: Vec::new(),
+        opt_dir: None,
     }
 }
 

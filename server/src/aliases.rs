@@ -20,6 +20,8 @@ pub struct AliasChange {
     pub description: Option<String>,
     /// `Some(empty)` removes the routing.
     pub routing: Option<BTreeMap<String, f64>>,
+    /// Change only if the alias's RevisionId is still this one.
+    pub revision_id: Option<String>,
 }
 
 /// `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`, 1 to 128 characters, as Lambda.
@@ -56,6 +58,7 @@ impl Functions {
             function_version,
             description: change.description.unwrap_or_default(),
             additional_version: routing(change.routing.unwrap_or_default())?,
+            revision_id: crate::store::new_revision_id(),
         };
         self.check_alias(&target, &alias)?;
         let _code = self.code_lock.lock().await;
@@ -88,6 +91,15 @@ impl Functions {
             .store
             .get_alias(&target.name, name)?
             .ok_or_else(|| self.alias_not_found(&target, name))?;
+        // Every alias write holds `code_lock`: this check and the write
+        // below are one step for other writers.
+        if change
+            .revision_id
+            .is_some_and(|given| given != alias.revision_id)
+        {
+            return Err(crate::functions::stale_revision("GetAlias"));
+        }
+        alias.revision_id = crate::store::new_revision_id();
         if let Some(version) = change.function_version {
             alias.function_version = version;
         }

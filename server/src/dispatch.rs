@@ -101,7 +101,8 @@ impl Dispatcher {
 
         let naming = self.functions.naming();
         let request_id = uuid::Uuid::new_v4().to_string();
-        let config = environment_config(&record, &naming.region);
+        let mut config = environment_config(&record, &naming.region);
+        config.opt_dir = self.functions.layer_views.view_path(&record.layers);
         let call = Call {
             request_id: request_id.clone(),
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
@@ -188,6 +189,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         timeout: std::time::Duration::from_secs(record.timeout.into()),
         ephemeral_storage_mb: record.ephemeral_storage,
         environment,
+        opt_dir: None,
     }
 }
 

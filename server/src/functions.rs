@@ -28,6 +28,8 @@ pub struct NewFunction {
     pub timeout: Option<i32>,
     pub ephemeral_storage: Option<i32>,
     pub environment: BTreeMap<String, String>,
+    /// Layer version ARNs, in order.
+    pub layers: Vec<String>,
 }
 
 /// Configuration fields to change; `None` keeps the current value.
@@ -38,6 +40,10 @@ pub struct ConfigChanges {
     pub timeout: Option<i32>,
     pub ephemeral_storage: Option<i32>,
     pub environment: Option<BTreeMap<String, String>>,
+    /// Replaces the layer list (an empty list removes every layer).
+    pub layers: Option<Vec<String>>,
+    /// Change only if the function's RevisionId is still this one.
+    pub revision_id: Option<String>,
 }
 
 /// Cheap to clone.
@@ -54,11 +60,20 @@ pub struct Functions {
     /// records that use them, so a delete cannot release code that a
     /// concurrent create is about to use.
     pub(crate) code_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Unpacked layers and the merged `/opt` views built from them.
+    pub(crate) layer_views: Arc<crate::layers::LayerViews>,
 }
 
 impl Functions {
-    pub fn new(store: Store, runtime: Runtime, naming: Naming, max_memory_mb: u32) -> Self {
+    pub fn new(
+        store: Store,
+        runtime: Runtime,
+        naming: Naming,
+        max_memory_mb: u32,
+        layer_views: crate::layers::LayerViews,
+    ) -> Self {
         Functions {
+            layer_views: Arc::new(layer_views),
             store,
             runtime,
             naming: Arc::new(naming),
@@ -102,6 +117,8 @@ impl Functions {
             return Err(already_exists(&new.name));
         }
         let code_size = new.code.len() as u64;
+        let layers = self.resolve_layers(&new.layers)?;
+        crate::layers::check_total_size(code_size, &layers)?;
         let (code_sha256, code) = self.prepare_new_code(new.code).await?;
         let _code = self.code_lock.lock().await;
         self.store.put_code(&code_sha256, &code)?;
@@ -117,7 +134,10 @@ impl Functions {
             last_modified: now_lambda_format(),
             version: LATEST.into(),
             last_version: 0,
+            revision_id: crate::store::new_revision_id(),
+            layers,
         };
+        self.prepare_layers(&record.layers).await?;
         let created = self.store.create_function(&record);
         self.records.invalidate(&record.name);
         match created {
@@ -206,18 +226,26 @@ impl Functions {
         Ok((page, next))
     }
 
-    pub async fn update_code(&self, function_name: &str, code: Vec<u8>) -> Result<FunctionRecord> {
+    /// Replaces `$LATEST`'s code; with `revision_id`, only if the function
+    /// is still at that revision.
+    pub async fn update_code(
+        &self,
+        function_name: &str,
+        code: Vec<u8>,
+        revision_id: Option<&str>,
+    ) -> Result<FunctionRecord> {
         let target = self.resolve(function_name, "")?;
-        if self.store.get_function(&target.name)?.is_none() {
+        let Some(current) = self.store.get_function(&target.name)? else {
             return Err(self.not_found(&target));
-        }
+        };
         let code_size = code.len() as u64;
+        crate::layers::check_total_size(code_size, &current.layers)?;
         let (code_sha256, code) = self.prepare_new_code(code).await?;
         let _code = self.code_lock.lock().await;
         self.store.put_code(&code_sha256, &code)?;
         let (old, new) = self
             .store
-            .update_function(&target.name, |record| {
+            .update_function(&target.name, revision_id, |record| {
                 record.code_sha256 = code_sha256.clone();
                 record.code_size = code_size;
                 record.last_modified = now_lambda_format();
@@ -258,9 +286,23 @@ impl Functions {
             .ephemeral_storage
             .map(function::validate_ephemeral_storage)
             .transpose()?;
-        let (_, new) = self
+        let layers = changes
+            .layers
+            .as_deref()
+            .map(|arns| self.resolve_layers(arns))
+            .transpose()?;
+        if let Some(layers) = &layers {
+            let current = self
+                .store
+                .get_function(&target.name)?
+                .ok_or_else(|| self.not_found(&target))?;
+            crate::layers::check_total_size(current.code_size, layers)?;
+            self.prepare_layers(layers).await?;
+        }
+        let _code = self.code_lock.lock().await;
+        let (old, new) = self
             .store
-            .update_function(&target.name, |record| {
+            .update_function(&target.name, changes.revision_id.as_deref(), |record| {
                 if let Some(description) = &changes.description {
                     record.description = description.clone();
                 }
@@ -276,11 +318,16 @@ impl Functions {
                 if let Some(ephemeral_storage) = ephemeral_storage {
                     record.ephemeral_storage = ephemeral_storage;
                 }
+                if let Some(layers) = &layers {
+                    record.layers = layers.clone();
+                }
                 record.last_modified = now_lambda_format();
             })
             .map_err(|err| self.store_error(err, &target))?;
         self.records.invalidate(&target.name);
+        self.release_layers(&old.layers, &new.layers)?;
         self.store.flush_async().await?;
+        drop(_code);
         self.runtime.retire_function(&new.name, Some(LATEST)).await;
         tracing::info!(function = %new.name, "updated function configuration");
         Ok(new)
@@ -316,8 +363,10 @@ impl Functions {
                 }
                 self.records.invalidate(&target.name);
                 self.release_code(&record.code_sha256)?;
+                self.release_layers(&record.layers, &[])?;
                 for version in &versions {
                     self.release_code(&version.code_sha256)?;
+                    self.release_layers(&version.layers, &[])?;
                 }
                 self.store.flush_async().await?;
                 drop(_code);
@@ -362,6 +411,10 @@ impl Functions {
     /// whose code cannot be loaded is logged and left for its invocations
     /// to report.
     pub async fn load_all(&self) -> Result<usize> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.prepare_all_layers())
+            .await
+            .map_err(|e| Error::Service(format!("preparing layers: {e}")))??;
         let records = self.store.all_functions()?;
         for record in &records {
             if let Err(err) = self.prepared(record).await {
@@ -414,6 +467,7 @@ impl Functions {
     pub(crate) fn store_error(&self, err: StoreError, target: &FunctionRef) -> Error {
         match err {
             StoreError::NotFound(_) => self.not_found(target),
+            StoreError::StaleRevision { .. } => stale_revision("GetFunction"),
             other => other.into(),
         }
     }
@@ -499,6 +553,14 @@ impl RecordCache {
         inner.0 += 1;
         inner.1.retain(|(cached, _), _| cached != name);
     }
+}
+
+/// Lambda's answer to an update that names an old RevisionId.
+pub(crate) fn stale_revision(read_with: &str) -> Error {
+    Error::PreconditionFailed(format!(
+        "The Revision Id provided does not match the latest Revision Id. \
+         Call the {read_with} API to retrieve the latest Revision Id"
+    ))
 }
 
 fn already_exists(name: &str) -> Error {

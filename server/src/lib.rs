@@ -13,13 +13,16 @@
 //! - [`functions`]: the control plane (create/get/list/update/delete).
 //! - [`versions`]: published versions (immutable snapshots of `$LATEST`).
 //! - [`aliases`]: aliases with weighted routing between two versions.
+//! - [`layers`]: layer versions; checking and unpacking their archives once;
+//!   the merged, read-only `/opt` of a function's layers.
 //! - [`event`]: the one request shape every door produces.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response.
 //! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
 //!   environments (warm pools, init/shutdown), limits.
 //! - [`logs`]: function logs (CloudWatch Logs analog): START/END/REPORT
 //!   formatting, storage with retention, reads, filters, live tails.
-//! - [`store`]: sled behind one cheap handle; the only module that imports sled.
+//! - [`store`]: sled behind one cheap handle; the only module that imports sled
+//!   (functions, versions, aliases, layers, logs, code).
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
 //! - [`cli`]: the `funnel` command line (every verb is a client call).
 //! - [`stack`]: `funnel.toml` stack files and idempotent deploys.
@@ -39,6 +42,7 @@ pub mod event;
 pub mod function;
 pub mod functions;
 pub mod guest_build;
+pub mod layers;
 pub mod logs;
 pub mod runtime;
 pub mod stack;
@@ -111,6 +115,7 @@ impl Server {
             runtime.clone(),
             naming,
             config.runtime.max_memory_mb,
+            layers::LayerViews::new(&config.data_dir).context("creating the layers folder")?,
         );
         let loaded = functions.load_all().await.context("loading functions")?;
         tracing::info!(
@@ -167,6 +172,11 @@ impl Server {
             .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(api::MAX_MESSAGE_BYTES);
 
+        let layers_server = funnel_proto::v1::layers_server::LayersServer::new(
+            api::LayersService::new(self.functions.clone()),
+        )
+        .max_decoding_message_size(api::MAX_MESSAGE_BYTES);
+
         let (health, health_server) = tonic_health::server::health_reporter();
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
@@ -198,6 +208,7 @@ impl Server {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(functions_server)
+            .add_service(layers_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for

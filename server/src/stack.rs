@@ -3,6 +3,11 @@
 //! nothing; a changed file updates exactly what changed.
 //!
 //! ```toml
+//! [[layer]]
+//! name = "shared-config"
+//! path = "layers/config"      # a folder (zipped for you) or a .zip file
+//! description = "Settings every function reads from /opt"
+//!
 //! [[function]]
 //! name = "hello"
 //! crate = "hello"             # built from ./wasm-functions for wasm32-wasip2
@@ -11,7 +16,18 @@
 //! timeout = 3
 //! description = "Greets by name"
 //! env = { GREETING = "Hello" }
+//! layers = ["shared-config"]  # stack layers (their newest version) or layer version ARNs
+//! publish = true              # publish a version when $LATEST changed
+//!
+//! [[function.alias]]
+//! name = "live"               # points at the version just published...
+//! # version = "3"             # ...or at a fixed one
+//! # routing = { "2" = 0.1 }   # and sends 10% to another
 //! ```
+//!
+//! Layers publish a new version only when their files changed; `publish`
+//! returns the newest version when nothing changed (as PublishVersion
+//! does), so an unchanged stack publishes nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -31,8 +47,39 @@ pub struct Stack {
     /// file. Default `wasm-functions`.
     #[serde(default = "default_workspace")]
     pub workspace: PathBuf,
+    #[serde(default, rename = "layer")]
+    pub layers: Vec<LayerSpec>,
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSpec {
+    pub name: String,
+    /// A folder (zipped, files in name order) or a .zip file, relative to
+    /// the stack file.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub compatible_runtimes: Vec<String>,
+    #[serde(default)]
+    pub license_info: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasSpec {
+    pub name: String,
+    /// `$LATEST` or a version number; the version this deploy published
+    /// when omitted.
+    pub version: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// At most one other version and the share of calls it gets.
+    #[serde(default)]
+    pub routing: BTreeMap<String, f64>,
 }
 
 fn default_workspace() -> PathBuf {
@@ -56,6 +103,14 @@ pub struct FunctionSpec {
     pub description: String,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Names of the stack's layers, or layer version ARNs, in order.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    /// Publish `$LATEST` as a version after deploying it.
+    #[serde(default)]
+    pub publish: bool,
+    #[serde(default, rename = "alias")]
+    pub aliases: Vec<AliasSpec>,
 }
 
 /// What a deploy did to one function.
@@ -88,8 +143,24 @@ impl Stack {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let stack: Stack =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let mut layer_names = BTreeSet::new();
+        for l in &stack.layers {
+            if !layer_names.insert(l.name.as_str()) {
+                bail!("{}: layer {:?} is declared twice", path.display(), l.name);
+            }
+        }
         let mut names = BTreeSet::new();
         for f in &stack.functions {
+            for a in &f.aliases {
+                if a.version.is_none() && !f.publish {
+                    bail!(
+                        "{}: alias {:?} of function {:?} needs `version`, or `publish = true` on the function",
+                        path.display(),
+                        a.name,
+                        f.name
+                    );
+                }
+            }
             if !names.insert(f.name.as_str()) {
                 bail!(
                     "{}: function {:?} is declared twice",
@@ -110,25 +181,188 @@ impl Stack {
     }
 }
 
-/// Deploys the stack file at `path` through `client`; returns what changed
-/// per function, in file order.
-pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String, Change)>> {
+/// Deploys the stack file at `path` through `client`; returns what
+/// happened to each layer, function, version and alias, in file order
+/// (`("hello", "unchanged")`, `("layer shared-config", "published version 2")`).
+pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let stack = Stack::load(path)?;
     let path =
         std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let code_paths = resolve_code(&stack, &base).await?;
     let mut changes = Vec::new();
+    let mut layer_arns = BTreeMap::new();
+    for spec in &stack.layers {
+        let (arn, change) = deploy_layer(client, spec, &base)
+            .await
+            .with_context(|| format!("deploying layer {}", spec.name))?;
+        layer_arns.insert(spec.name.clone(), arn);
+        changes.push((format!("layer {}", spec.name), change));
+    }
+    let code_paths = resolve_code(&stack, &base).await?;
     for spec in &stack.functions {
         let code_path = &code_paths[&spec.name];
         let code =
             std::fs::read(code_path).with_context(|| format!("reading {}", code_path.display()))?;
-        let change = deploy_function(client, spec, code)
+        let layers = spec
+            .layers
+            .iter()
+            .map(|l| layer_arns.get(l).cloned().unwrap_or_else(|| l.clone()))
+            .collect();
+        let change = deploy_function(client, spec, code, layers)
             .await
             .with_context(|| format!("deploying function {}", spec.name))?;
-        changes.push((spec.name.clone(), change));
+        changes.push((spec.name.clone(), change.to_string()));
+        let published = if spec.publish {
+            let (version, change) = publish(client, &spec.name)
+                .await
+                .with_context(|| format!("publishing function {}", spec.name))?;
+            changes.push((format!("{} version", spec.name), change));
+            Some(version)
+        } else {
+            None
+        };
+        for alias in &spec.aliases {
+            let change = deploy_alias(client, &spec.name, alias, published.as_deref())
+                .await
+                .with_context(|| format!("deploying alias {}:{}", spec.name, alias.name))?;
+            changes.push((format!("alias {}:{}", spec.name, alias.name), change));
+        }
     }
     Ok(changes)
+}
+
+/// Publishes the layer's files unless its newest version has them already;
+/// returns the version ARN to use and what happened.
+async fn deploy_layer(
+    client: &Client,
+    spec: &LayerSpec,
+    base: &Path,
+) -> anyhow::Result<(String, String)> {
+    let path = base.join(&spec.path);
+    let zip = if path.is_dir() {
+        crate::cli::zip_folder(&path)?
+    } else {
+        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
+    let newest = client
+        .list_layer_versions(proto::ListLayerVersionsRequest {
+            layer_name: spec.name.clone(),
+            max_items: Some(1),
+            ..Default::default()
+        })
+        .await?
+        .layer_versions
+        .into_iter()
+        .next();
+    if let Some(newest) = newest {
+        let current = client.get_layer_version(&spec.name, newest.version).await?;
+        let same_files = current.content.is_some_and(|c| c.code_sha256 == sha);
+        if same_files
+            && current.description == spec.description
+            && current.compatible_runtimes == spec.compatible_runtimes
+            && current.license_info == spec.license_info
+        {
+            let change = format!("unchanged (version {})", newest.version);
+            return Ok((newest.layer_version_arn, change));
+        }
+    }
+    let published = client
+        .publish_layer_version(proto::PublishLayerVersionRequest {
+            layer_name: spec.name.clone(),
+            description: spec.description.clone(),
+            content: Some(proto::LayerVersionContentInput { zip_file: zip }),
+            compatible_runtimes: spec.compatible_runtimes.clone(),
+            license_info: spec.license_info.clone(),
+        })
+        .await?;
+    let change = format!("published version {}", published.version);
+    Ok((published.layer_version_arn, change))
+}
+
+/// Publishes `$LATEST` (which returns the newest version when nothing
+/// changed); returns the version and what happened.
+async fn publish(client: &Client, function: &str) -> anyhow::Result<(String, String)> {
+    let mut known = BTreeSet::new();
+    let mut marker = String::new();
+    loop {
+        let page = client
+            .list_versions_by_function(function, &marker, None)
+            .await?;
+        known.extend(page.versions.into_iter().map(|v| v.version));
+        if page.next_marker.is_empty() {
+            break;
+        }
+        marker = page.next_marker;
+    }
+    let version = client
+        .publish_version(proto::PublishVersionRequest {
+            function_name: function.to_string(),
+            ..Default::default()
+        })
+        .await?
+        .version;
+    let change = if known.contains(&version) {
+        format!("unchanged (version {version})")
+    } else {
+        format!("published version {version}")
+    };
+    Ok((version, change))
+}
+
+async fn deploy_alias(
+    client: &Client,
+    function: &str,
+    spec: &AliasSpec,
+    published: Option<&str>,
+) -> anyhow::Result<String> {
+    let version = spec
+        .version
+        .as_deref()
+        .or(published)
+        .context("the alias names no version and the function publishes none")?
+        .to_string();
+    let routing = proto::AliasRoutingConfiguration {
+        additional_version_weights: spec.routing.clone().into_iter().collect(),
+    };
+    match client.get_alias(function, &spec.name).await {
+        Ok(current) => {
+            let current_routing: BTreeMap<String, f64> = current
+                .routing_config
+                .map(|r| r.additional_version_weights.into_iter().collect())
+                .unwrap_or_default();
+            if current.function_version == version
+                && current.description == spec.description
+                && current_routing == spec.routing
+            {
+                return Ok(format!("unchanged (version {version})"));
+            }
+            client
+                .update_alias(proto::UpdateAliasRequest {
+                    function_name: function.to_string(),
+                    name: spec.name.clone(),
+                    function_version: Some(version.clone()),
+                    description: Some(spec.description.clone()),
+                    routing_config: Some(routing),
+                    revision_id: current.revision_id,
+                })
+                .await?;
+            Ok(format!("now version {version}"))
+        }
+        Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => {
+            client
+                .create_alias(proto::CreateAliasRequest {
+                    function_name: function.to_string(),
+                    name: spec.name.clone(),
+                    function_version: version.clone(),
+                    description: spec.description.clone(),
+                    routing_config: Some(routing),
+                })
+                .await?;
+            Ok(format!("created (version {version})"))
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The component file of each function, building guest crates first.
@@ -142,7 +376,13 @@ async fn resolve_code(stack: &Stack, base: &Path) -> anyhow::Result<BTreeMap<Str
         BTreeMap::new()
     } else {
         let workspace = base.join(&stack.workspace);
-        let target_dir = base.join("target").join("wasm-functions");
+        // The workspace's own target folder (`./target/wasm-functions` for
+        // the default layout), so stacks sharing a workspace share builds.
+        let target_dir = workspace
+            .parent()
+            .unwrap_or(base)
+            .join("target")
+            .join("wasm-functions");
         tokio::task::spawn_blocking(move || {
             let crates: Vec<&str> = crates.iter().map(String::as_str).collect();
             crate::guest_build::build(&workspace, &target_dir, &crates)
@@ -167,6 +407,7 @@ async fn deploy_function(
     client: &Client,
     spec: &FunctionSpec,
     code: Vec<u8>,
+    layers: Vec<String>,
 ) -> anyhow::Result<Change> {
     let memory = spec.memory.unwrap_or(DEFAULT_MEMORY_MB as i32);
     let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT_S as i32);
@@ -191,6 +432,7 @@ async fn deploy_function(
                     timeout: Some(timeout),
                     ephemeral_storage,
                     environment: Some(environment),
+                    layers,
                 })
                 .await?;
             return Ok(Change::Created);
@@ -200,8 +442,15 @@ async fn deploy_function(
     let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&code));
     let code_changed = sha != current.code_sha256;
     if code_changed {
-        client.update_function_code(&spec.name, code).await?;
+        client
+            .update_function_code_with(proto::UpdateFunctionCodeRequest {
+                function_name: spec.name.clone(),
+                zip_file: code,
+                revision_id: current.revision_id.clone(),
+            })
+            .await?;
     }
+    let current_layers: Vec<&str> = current.layers.iter().map(|l| l.arn.as_str()).collect();
     let current_env: BTreeMap<_, _> = current
         .environment
         .map(|e| e.variables.into_iter().collect())
@@ -210,7 +459,8 @@ async fn deploy_function(
         || current.timeout != timeout
         || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
-        || current_env != spec.env;
+        || current_env != spec.env
+        || current_layers != layers;
     if config_changed {
         client
             .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
@@ -220,6 +470,8 @@ async fn deploy_function(
                 timeout: Some(timeout),
                 ephemeral_storage,
                 environment: Some(environment),
+                layers: Some(proto::LayerArns { arns: layers }),
+                revision_id: String::new(),
             })
             .await?;
     }

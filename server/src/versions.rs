@@ -20,6 +20,7 @@ impl Functions {
         function_name: &str,
         description: &str,
         code_sha256: &str,
+        revision_id: Option<&str>,
     ) -> Result<FunctionRecord> {
         crate::function::validate_description(description)?;
         let target = self.resolve(function_name, "")?;
@@ -28,6 +29,9 @@ impl Functions {
             .store
             .get_function(&target.name)?
             .ok_or_else(|| self.not_found(&target))?;
+        if revision_id.is_some_and(|given| given != latest.revision_id) {
+            return Err(crate::functions::stale_revision("GetFunction"));
+        }
         if !code_sha256.is_empty() && code_sha256 != Functions::code_sha256_base64(&latest) {
             return Err(Error::PreconditionFailed(format!(
                 "CodeSha256 {code_sha256} does not match the code of $LATEST ({})",
@@ -41,7 +45,7 @@ impl Functions {
         }
         let (_, latest) = self
             .store
-            .update_function(&target.name, |record| record.last_version += 1)
+            .update_function(&target.name, revision_id, |record| record.last_version += 1)
             .map_err(|err| self.store_error(err, &target))?;
         let version = FunctionRecord {
             version: latest.last_version.to_string(),
@@ -52,6 +56,7 @@ impl Functions {
             },
             last_modified: now_lambda_format(),
             last_version: 0,
+            revision_id: crate::store::new_revision_id(),
             ..latest.clone()
         };
         self.store.put_version(&version)?;
@@ -118,6 +123,7 @@ impl Functions {
             .map_err(|err| self.store_error(err, target))?;
         self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
+        self.release_layers(&record.layers, &[])?;
         self.store.flush_async().await?;
         drop(_code);
         self.runtime
@@ -135,4 +141,5 @@ fn same_code_and_configuration(version: &FunctionRecord, latest: &FunctionRecord
         && version.timeout == latest.timeout
         && version.ephemeral_storage == latest.ephemeral_storage
         && version.environment == latest.environment
+        && version.layers == latest.layers
 }

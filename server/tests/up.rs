@@ -349,3 +349,179 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     }
     panic!("funnel up did not stop within 10 s of SIGTERM");
 }
+
+/// Layers from the CLI and from a stack file: published once, used by a
+/// function, a version published and aliased; deploying again changes nothing.
+#[test]
+fn layers_versions_and_aliases_from_the_cli_and_a_stack() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let ready = up.wait_for("funnel is up at ");
+    let endpoint = ready
+        .split("funnel is up at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("endpoint in the ready line")
+        .to_string();
+    let run = |args: &[&str]| {
+        let out = funnel(&endpoint, args);
+        assert!(
+            out.status.success(),
+            "funnel {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let json = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    };
+
+    // A layer from a folder, through the CLI.
+    let layer_dir = data_dir.path().join("settings");
+    std::fs::create_dir_all(layer_dir.join("nested")).expect("layer folder");
+    std::fs::write(layer_dir.join("config.json"), r#"{"from":"cli"}"#).expect("write");
+    std::fs::write(layer_dir.join("nested/readme.txt"), "hi").expect("write");
+    let published = json(&run(&[
+        "layer",
+        "publish",
+        "settings",
+        "--zip-file",
+        layer_dir.to_str().unwrap(),
+        "--description",
+        "from a folder",
+    ]));
+    let arn = published["LayerVersionArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    assert!(arn.ends_with(":layer:settings:1"), "{arn}");
+    assert_eq!(published["Content"]["UnpackedSize"], 16);
+    let listed = json(&run(&["layer", "list"]));
+    assert_eq!(listed["Layers"][0]["LayerName"], "settings");
+    let got = json(&run(&["layer", "get", &arn]));
+    assert_eq!(got["Description"], "from a folder");
+
+    let reader = repo_root().join("target/wasm-functions/wasm32-wasip2/release");
+    // The stack builds the guest into the shared target folder first.
+    let stack = data_dir.path().join("stack.toml");
+    std::fs::write(
+        &stack,
+        format!(
+            r#"workspace = {workspace:?}
+
+[[layer]]
+name = "stack-config"
+path = "stack-layer"
+
+[[function]]
+name = "reader"
+crate = "layer-reader"
+layers = [{arn:?}, "stack-config"]
+publish = true
+
+[[function.alias]]
+name = "live"
+"#,
+            workspace = repo_root().join("wasm-functions").display().to_string(),
+        ),
+    )
+    .expect("write stack");
+    std::fs::create_dir_all(data_dir.path().join("stack-layer")).expect("folder");
+    std::fs::write(
+        data_dir.path().join("stack-layer/config.json"),
+        r#"{"from":"stack"}"#,
+    )
+    .expect("write");
+    let out = run(&["deploy", stack.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "layer stack-config: published version 1",
+        "reader: created",
+        "reader version: published version 1",
+        "alias reader:live: created (version 1)",
+    ] {
+        assert!(said.contains(line), "{line:?} in {said}");
+    }
+    assert!(
+        reader.join("layer_reader.wasm").is_file(),
+        "built into the shared target"
+    );
+    // The stack's layer comes last, so its config.json wins.
+    let out = run(&["invoke", "reader", "--qualifier", "live"]);
+    assert_eq!(json(&out), serde_json::json!({"from": "stack"}));
+
+    // Nothing changed: nothing new is published.
+    let out = run(&["deploy", stack.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "layer stack-config: unchanged (version 1)",
+        "reader: unchanged",
+        "reader version: unchanged (version 1)",
+        "alias reader:live: unchanged (version 1)",
+    ] {
+        assert!(said.contains(line), "{line:?} in {said}");
+    }
+
+    // A changed layer file: a new layer version, function version and alias.
+    std::fs::write(
+        data_dir.path().join("stack-layer/config.json"),
+        r#"{"from":"stack, again"}"#,
+    )
+    .expect("write");
+    let out = run(&["deploy", stack.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "layer stack-config: published version 2",
+        "reader: updated configuration",
+        "reader version: published version 2",
+        "alias reader:live: now version 2",
+    ] {
+        assert!(said.contains(line), "{line:?} in {said}");
+    }
+    let out = run(&["invoke", "reader", "--qualifier", "live"]);
+    assert_eq!(json(&out), serde_json::json!({"from": "stack, again"}));
+    let out = run(&["invoke", "reader", "--qualifier", "1"]);
+    assert_eq!(json(&out), serde_json::json!({"from": "stack"}));
+
+    // --layers on update-config, and the RevisionId guard from the CLI.
+    let current = json(&run(&["function", "get", "reader"]));
+    let revision = current["Configuration"]["RevisionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let updated = json(&run(&[
+        "function",
+        "update-config",
+        "reader",
+        "--layers",
+        &arn,
+        "--revision-id",
+        &revision,
+    ]));
+    assert_eq!(updated["Layers"][0]["Arn"], arn.as_str());
+    let out = run(&["invoke", "reader"]);
+    assert_eq!(json(&out), serde_json::json!({"from": "cli"}));
+    let stale = funnel(
+        &endpoint,
+        &[
+            "function",
+            "update-config",
+            "reader",
+            "--timeout",
+            "9",
+            "--revision-id",
+            &revision,
+        ],
+    );
+    assert!(!stale.status.success());
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("PreconditionFailedException"));
+
+    let versions = json(&run(&["layer", "versions", "stack-config"]));
+    assert_eq!(versions["LayerVersions"][0]["Version"], 2);
+    run(&["layer", "delete", "stack-config", "1"]);
+    let versions = json(&run(&["layer", "versions", "stack-config"]));
+    assert_eq!(versions["LayerVersions"].as_array().unwrap().len(), 1);
+    // Version 1 of the function still has its (deleted) layer.
+    let out = run(&["invoke", "reader", "--qualifier", "1"]);
+    assert_eq!(json(&out), serde_json::json!({"from": "stack"}));
+}

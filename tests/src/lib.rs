@@ -270,3 +270,25 @@ pub fn report_of(log: &str) -> Report {
     }
     report
 }
+
+/// A zip archive of `(name, contents)` entries, deflated.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, contents) in entries {
+        zip.start_file(*name, options).expect("zip entry");
+        zip.write_all(contents).expect("zip write");
+    }
+    zip.finish().expect("zip finish").into_inner()
+}
+
+/// A PublishLayerVersion request for `zip`.
+pub fn layer_request(name: &str, zip: Vec<u8>) -> proto::PublishLayerVersionRequest {
+    proto::PublishLayerVersionRequest {
+        layer_name: name.into(),
+        content: Some(proto::LayerVersionContentInput { zip_file: zip }),
+        ..Default::default()
+    }
+}

@@ -31,6 +31,7 @@
 use std::fmt;
 
 use funnel_proto::v1::functions_client::FunctionsClient;
+use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -94,6 +95,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Client {
     functions: FunctionsClient<Channel>,
+    layers: LayersClient<Channel>,
     logs: LogsClient<Channel>,
 }
 
@@ -113,6 +115,9 @@ impl Client {
             .map_err(|e| unavailable(format!("cannot connect to funnel at {endpoint}: {e}")))?;
         Ok(Client {
             functions: FunctionsClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            layers: LayersClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             logs: LogsClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
@@ -183,10 +188,19 @@ impl Client {
         function_name: &str,
         code: Vec<u8>,
     ) -> Result<proto::FunctionConfiguration> {
-        let request = proto::UpdateFunctionCodeRequest {
+        self.update_function_code_with(proto::UpdateFunctionCodeRequest {
             function_name: function_name.into(),
             zip_file: code,
-        };
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// UpdateFunctionCode with every field of the request (`revision_id`).
+    pub async fn update_function_code_with(
+        &self,
+        request: proto::UpdateFunctionCodeRequest,
+    ) -> Result<proto::FunctionConfiguration> {
         Ok(self
             .functions
             .clone()
@@ -318,6 +332,77 @@ impl Client {
     /// Runs a function. A function that fails is still `Ok`: look at
     /// `function_error` ("Handled" / "Unhandled") and the error JSON in
     /// `payload`, as with Lambda.
+    /// Publishes a zip archive as the layer's next version.
+    pub async fn publish_layer_version(
+        &self,
+        request: proto::PublishLayerVersionRequest,
+    ) -> Result<proto::LayerVersion> {
+        Ok(self
+            .layers
+            .clone()
+            .publish_layer_version(request)
+            .await?
+            .into_inner())
+    }
+
+    /// `layer_name` is a name or the layer's ARN.
+    pub async fn get_layer_version(
+        &self,
+        layer_name: &str,
+        version_number: i64,
+    ) -> Result<proto::LayerVersion> {
+        let request = proto::GetLayerVersionRequest {
+            layer_name: layer_name.into(),
+            version_number,
+        };
+        Ok(self
+            .layers
+            .clone()
+            .get_layer_version(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn get_layer_version_by_arn(&self, arn: &str) -> Result<proto::LayerVersion> {
+        let request = proto::GetLayerVersionByArnRequest { arn: arn.into() };
+        Ok(self
+            .layers
+            .clone()
+            .get_layer_version_by_arn(request)
+            .await?
+            .into_inner())
+    }
+
+    /// One page of layers, each with its newest (matching) version.
+    pub async fn list_layers(
+        &self,
+        request: proto::ListLayersRequest,
+    ) -> Result<proto::ListLayersResponse> {
+        Ok(self.layers.clone().list_layers(request).await?.into_inner())
+    }
+
+    /// One page of a layer's versions, newest first.
+    pub async fn list_layer_versions(
+        &self,
+        request: proto::ListLayerVersionsRequest,
+    ) -> Result<proto::ListLayerVersionsResponse> {
+        Ok(self
+            .layers
+            .clone()
+            .list_layer_versions(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_layer_version(&self, layer_name: &str, version_number: i64) -> Result<()> {
+        let request = proto::DeleteLayerVersionRequest {
+            layer_name: layer_name.into(),
+            version_number,
+        };
+        self.layers.clone().delete_layer_version(request).await?;
+        Ok(())
+    }
+
     pub async fn invoke(&self, request: proto::InvokeRequest) -> Result<proto::InvokeResponse> {
         Ok(self.functions.clone().invoke(request).await?.into_inner())
     }

@@ -49,6 +49,15 @@ impl FunctionsService {
             ephemeral_storage: Some(pb::EphemeralStorage {
                 size: record.ephemeral_storage as i32,
             }),
+            revision_id: record.revision_id,
+            layers: record
+                .layers
+                .into_iter()
+                .map(|layer| pb::Layer {
+                    arn: layer.arn,
+                    code_size: layer.code_size as i64,
+                })
+                .collect(),
         }
     }
 }
@@ -65,6 +74,7 @@ impl FunctionsService {
                     additional_version_weights: [(version, weight)].into(),
                 }
             }),
+            revision_id: alias.revision_id,
         }
     }
 }
@@ -89,6 +99,7 @@ impl FunctionsApi for FunctionsService {
                     .environment
                     .map(|e| e.variables.into_iter().collect())
                     .unwrap_or_default(),
+                layers: req.layers,
             })
             .await?;
         Ok(Response::new(self.configuration(record)))
@@ -128,7 +139,11 @@ impl FunctionsApi for FunctionsService {
         let req = request.into_inner();
         let record = self
             .functions
-            .update_code(&req.function_name, req.zip_file)
+            .update_code(
+                &req.function_name,
+                req.zip_file,
+                non_empty(&req.revision_id),
+            )
             .await?;
         Ok(Response::new(self.configuration(record)))
     }
@@ -144,6 +159,8 @@ impl FunctionsApi for FunctionsService {
             timeout: req.timeout,
             ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
             environment: req.environment.map(|e| e.variables.into_iter().collect()),
+            layers: req.layers.map(|l| l.arns),
+            revision_id: non_empty(&req.revision_id).map(str::to_string),
         };
         let record = self
             .functions
@@ -170,7 +187,12 @@ impl FunctionsApi for FunctionsService {
         let req = request.into_inner();
         let version = self
             .functions
-            .publish_version(&req.function_name, &req.description, &req.code_sha256)
+            .publish_version(
+                &req.function_name,
+                &req.description,
+                &req.code_sha256,
+                non_empty(&req.revision_id),
+            )
             .await?;
         Ok(Response::new(self.configuration(version)))
     }
@@ -200,6 +222,7 @@ impl FunctionsApi for FunctionsService {
             routing: req
                 .routing_config
                 .map(|r| r.additional_version_weights.into_iter().collect()),
+            revision_id: None,
         };
         let alias = self
             .functions
@@ -228,6 +251,7 @@ impl FunctionsApi for FunctionsService {
             routing: req
                 .routing_config
                 .map(|r| r.additional_version_weights.into_iter().collect()),
+            revision_id: non_empty(&req.revision_id).map(str::to_string),
         };
         let alias = self
             .functions
@@ -289,4 +313,9 @@ impl FunctionsApi for FunctionsService {
             request_id: result.request_id,
         }))
     }
+}
+
+/// Proto3 strings are never absent: empty means "not given".
+fn non_empty(value: &str) -> Option<&str> {
+    (!value.is_empty()).then_some(value)
 }

@@ -3,9 +3,11 @@
 //! and nowhere else.
 
 mod functions;
+mod layers;
 mod logs;
 
 pub use functions::FunctionsService;
+pub use layers::LayersService;
 pub use logs::LogsService;
 
 use tonic::Status;

@@ -99,6 +99,7 @@ impl Environment {
             memory_bytes,
             tmp.path(),
             tmp_limit,
+            config.opt_dir.as_deref(),
         )
         .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);

@@ -86,15 +86,21 @@ impl Host {
         memory_bytes: usize,
         tmp: &Path,
         tmp_limit: u64,
+        opt: Option<&Path>,
     ) -> anyhow::Result<Self> {
-        // Only /tmp is preopened and no network is granted: the guest gets
-        // clocks, random, its env vars, its /tmp and its captured output.
+        // Only /tmp (and /opt, read-only, when the function has layers) is
+        // preopened and no network is granted: the guest gets clocks,
+        // random, its env vars, its files and its captured output.
         let mut wasi = WasiCtxBuilder::new();
         wasi.envs(environment)
             .stdout(output.clone())
             .stderr(output)
             .preopened_dir(tmp, "/tmp", FsPerms::ReadWrite)
             .map_err(|e| anyhow::anyhow!("opening {} as /tmp: {e:#}", tmp.display()))?;
+        if let Some(opt) = opt {
+            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
+                .map_err(|e| anyhow::anyhow!("opening {} as /opt: {e:#}", opt.display()))?;
+        }
         Ok(Host {
             wasi: wasi.build(),
             table: ResourceTable::new(),

@@ -130,6 +130,8 @@ pub struct EnvironmentConfig {
     pub ephemeral_storage_mb: u32,
     /// The function's variables plus the runtime's (`AWS_LAMBDA_...`).
     pub environment: Vec<(String, String)>,
+    /// The folder the guest sees, read-only, at `/opt` (its layers).
+    pub opt_dir: Option<std::path::PathBuf>,
 }
 
 /// One invocation's inputs.

@@ -15,6 +15,10 @@ use clap::{Args, Parser, Subcommand};
 use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
+mod releases;
+
+pub use releases::{AliasArgs, AliasCommand, LayerCommand, zip_folder};
+
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:7878";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 
@@ -49,145 +53,14 @@ pub enum Command {
     /// Name versions, and shift traffic between two.
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// Publish and manage layers (shared files mounted at /opt).
+    #[command(subcommand)]
+    Layer(LayerCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
         file: PathBuf,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AliasCommand {
-    /// Create an alias for a version.
-    Create {
-        function: String,
-        alias: String,
-        #[command(flatten)]
-        settings: AliasArgs,
-    },
-    /// Show an alias.
-    Get { function: String, alias: String },
-    /// Change an alias (only the flags given).
-    Update {
-        function: String,
-        alias: String,
-        #[command(flatten)]
-        settings: AliasArgs,
-    },
-    /// Delete an alias.
-    Delete { function: String, alias: String },
-    /// List a function's aliases.
-    List { function: String },
-}
-
-#[derive(Debug, Args)]
-pub struct AliasArgs {
-    /// The version the alias names ($LATEST or a number).
-    #[arg(long)]
-    pub function_version: Option<String>,
-    /// Send WEIGHT (0.0-1.0) of the invocations to version N: N=WEIGHT.
-    /// An empty value removes the routing.
-    #[arg(long, value_parser = parse_routing)]
-    pub routing_config: Option<Option<(String, f64)>>,
-    #[arg(long)]
-    pub description: Option<String>,
-}
-
-fn parse_routing(s: &str) -> Result<Option<(String, f64)>, String> {
-    if s.is_empty() {
-        return Ok(None);
-    }
-    let (version, weight) = parse_key_value(s)?;
-    let weight: f64 = weight
-        .parse()
-        .map_err(|_| format!("weight {weight:?} is not a number"))?;
-    Ok(Some((version, weight)))
-}
-
-fn routing_config(routing: Option<(String, f64)>) -> proto::AliasRoutingConfiguration {
-    proto::AliasRoutingConfiguration {
-        additional_version_weights: routing.into_iter().collect(),
-    }
-}
-
-fn alias_json(a: &proto::AliasConfiguration) -> Value {
-    let weights: BTreeMap<_, _> = a
-        .routing_config
-        .as_ref()
-        .map(|r| r.additional_version_weights.iter().collect())
-        .unwrap_or_default();
-    json!({
-        "AliasArn": a.alias_arn,
-        "Name": a.name,
-        "FunctionVersion": a.function_version,
-        "Description": a.description,
-        "RoutingConfig": {"AdditionalVersionWeights": weights},
-    })
-}
-
-async fn alias(client: &Client, command: AliasCommand) -> anyhow::Result<()> {
-    match command {
-        AliasCommand::Create {
-            function,
-            alias,
-            settings,
-        } => {
-            let created = client
-                .create_alias(proto::CreateAliasRequest {
-                    function_name: function,
-                    name: alias,
-                    function_version: settings
-                        .function_version
-                        .unwrap_or_else(|| "$LATEST".into()),
-                    description: settings.description.unwrap_or_default(),
-                    routing_config: settings.routing_config.map(routing_config),
-                })
-                .await?;
-            print_json(&alias_json(&created))
-        }
-        AliasCommand::Get { function, alias } => {
-            print_json(&alias_json(&client.get_alias(&function, &alias).await?))
-        }
-        AliasCommand::Update {
-            function,
-            alias,
-            settings,
-        } => {
-            let updated = client
-                .update_alias(proto::UpdateAliasRequest {
-                    function_name: function,
-                    name: alias,
-                    function_version: settings.function_version,
-                    description: settings.description,
-                    routing_config: settings.routing_config.map(routing_config),
-                })
-                .await?;
-            print_json(&alias_json(&updated))
-        }
-        AliasCommand::Delete { function, alias } => {
-            client.delete_alias(&function, &alias).await?;
-            Ok(())
-        }
-        AliasCommand::List { function } => {
-            let mut aliases = Vec::new();
-            let mut marker = String::new();
-            loop {
-                let page = client
-                    .list_aliases(proto::ListAliasesRequest {
-                        function_name: function.clone(),
-                        marker,
-                        ..Default::default()
-                    })
-                    .await?;
-                aliases.extend(page.aliases.iter().map(alias_json));
-                if page.next_marker.is_empty() {
-                    break;
-                }
-                marker = page.next_marker;
-            }
-            print_json(&json!({ "Aliases": aliases }))
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,6 +152,9 @@ pub enum FunctionCommand {
         name: String,
         #[arg(long)]
         description: Option<String>,
+        /// Publish only if $LATEST is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
     },
     /// List $LATEST and the published versions.
     ListVersions { name: String },
@@ -289,12 +165,18 @@ pub enum FunctionCommand {
         name: String,
         #[arg(long)]
         code: PathBuf,
+        /// Update only if the function is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
     },
     /// Change a function's configuration (only the flags given).
     UpdateConfig {
         name: String,
         #[command(flatten)]
         config: ConfigArgs,
+        /// Update only if the function is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
     },
 }
 
@@ -315,6 +197,10 @@ pub struct ConfigArgs {
     pub env: Vec<(String, String)>,
     #[arg(long)]
     pub description: Option<String>,
+    /// Layer version ARNs, in order (up to 5); on update-config the list
+    /// replaces the old one, and `--layers` alone removes every layer.
+    #[arg(long, num_args = 0..)]
+    pub layers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -346,7 +232,8 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
     match command {
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
-        Command::Alias(command) => alias(&client, command).await,
+        Command::Alias(command) => releases::alias(&client, command).await,
+        Command::Layer(command) => releases::layer(&client, command).await,
         Command::Logs(LogsCommand::Tail {
             name,
             follow,
@@ -379,6 +266,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                         .ephemeral_storage
                         .map(|size| proto::EphemeralStorage { size }),
                     environment: Some(environment(config.env)),
+                    layers: config.layers.unwrap_or_default(),
                 })
                 .await?;
             print_json(&configuration_json(&created))
@@ -399,12 +287,17 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
             client.delete_function(&qualified(&name, qualifier)).await?;
             Ok(())
         }
-        FunctionCommand::PublishVersion { name, description } => {
+        FunctionCommand::PublishVersion {
+            name,
+            description,
+            revision_id,
+        } => {
             let published = client
                 .publish_version(proto::PublishVersionRequest {
                     function_name: name,
                     description: description.unwrap_or_default(),
                     code_sha256: String::new(),
+                    revision_id: revision_id.unwrap_or_default(),
                 })
                 .await?;
             print_json(&configuration_json(&published))
@@ -430,14 +323,27 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 &json!({"Functions": all.iter().map(configuration_json).collect::<Vec<_>>()}),
             )
         }
-        FunctionCommand::UpdateCode { name, code } => {
+        FunctionCommand::UpdateCode {
+            name,
+            code,
+            revision_id,
+        } => {
             let code =
                 std::fs::read(&code).with_context(|| format!("reading {}", code.display()))?;
-            print_json(&configuration_json(
-                &client.update_function_code(&name, code).await?,
-            ))
+            let updated = client
+                .update_function_code_with(proto::UpdateFunctionCodeRequest {
+                    function_name: name,
+                    zip_file: code,
+                    revision_id: revision_id.unwrap_or_default(),
+                })
+                .await?;
+            print_json(&configuration_json(&updated))
         }
-        FunctionCommand::UpdateConfig { name, config } => {
+        FunctionCommand::UpdateConfig {
+            name,
+            config,
+            revision_id,
+        } => {
             let updated = client
                 .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
                     function_name: name,
@@ -448,6 +354,8 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                         .ephemeral_storage
                         .map(|size| proto::EphemeralStorage { size }),
                     environment: (!config.env.is_empty()).then(|| environment(config.env)),
+                    revision_id: revision_id.unwrap_or_default(),
+                    layers: config.layers.map(|arns| proto::LayerArns { arns }),
                 })
                 .await?;
             print_json(&configuration_json(&updated))
@@ -610,6 +518,12 @@ pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
         "Version": c.version,
         "State": c.state,
         "PackageType": c.package_type,
+        "RevisionId": c.revision_id,
+        "Layers": c
+            .layers
+            .iter()
+            .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
+            .collect::<Vec<_>>(),
     })
 }
 

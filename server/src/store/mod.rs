@@ -1,0 +1,353 @@
+//! The state of a funnel install, in one embedded sled database.
+//!
+//! This module (with its files) is the only one that imports sled: everything else sees [`Store`],
+//! a handle that is cheap to clone, and plain records. Trees:
+//!
+//! - `functions`: function name → [`FunctionRecord`] of `$LATEST` (JSON)
+//! - `versions`: function name, NUL, version (u32, big-endian) → the
+//!   immutable [`FunctionRecord`] of a published version
+//! - `aliases`: function name, NUL, alias name → [`AliasRecord`]
+//! - `code`: lowercase hex SHA-256 → the component bytes (content-addressed,
+//!   shared by every function with the same code)
+//! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
+//!   event (JSON); ordered by time within a group
+//! - `log_groups`: log group → the bytes its events take
+//! - `layers`: layer name, NUL, version (u32, big-endian) →
+//!   [`LayerVersionRecord`]
+//! - `layer_names`: layer name → the last version number handed out
+//! - `layer_content`: lowercase hex SHA-256 → a layer's zip archive, kept
+//!   while a layer version or a function uses it
+//!
+//! Durability: sled 0.34's `flush` writes and waits for the data (it survives
+//! a killed process) but does not flush the disk cache; a power loss may lose
+//! the last writes. Control-plane writes flush before they are acknowledged.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+mod layers;
+mod logs;
+mod releases;
+
+pub use layers::LayerVersionRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("corrupt record {key:?}: {source}")]
+    Corrupt {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An update named a RevisionId that is no longer the record's.
+    #[error("revision {given} of {key} is stale")]
+    StaleRevision { key: String, given: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A function's `$LATEST` configuration, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionRecord {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub memory_size: u32,
+    pub timeout: u32,
+    #[serde(default = "default_ephemeral_storage")]
+    pub ephemeral_storage: u32,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Lowercase hex SHA-256 of the component: the key of its bytes in `code`.
+    pub code_sha256: String,
+    pub code_size: u64,
+    /// ISO 8601, as Lambda formats `LastModified`.
+    pub last_modified: String,
+    /// `$LATEST`, or the number of a published version.
+    #[serde(default = "latest")]
+    pub version: String,
+    /// On `$LATEST`: the last version number handed out (numbers are never
+    /// reused, even after a version is deleted).
+    #[serde(default)]
+    pub last_version: u32,
+    /// Changes with every write of the record: the token of optimistic
+    /// concurrency (`RevisionId`).
+    #[serde(default)]
+    pub revision_id: String,
+    /// The layer versions the function runs with, in order.
+    #[serde(default)]
+    pub layers: Vec<LayerRef>,
+}
+
+/// A layer version a function uses, with what the function needs of it
+/// even after the layer version itself is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// The layer version ARN.
+    pub arn: String,
+    /// Hex SHA-256 of the archive: the key of its content.
+    pub content_sha256: String,
+    /// The archive's size in bytes (Lambda's layer `CodeSize`).
+    pub code_size: u64,
+    /// The unpacked size in bytes.
+    pub unpacked_size: u64,
+}
+
+/// A fresh `RevisionId`.
+pub fn new_revision_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An alias: a name for a version, optionally sending a share of its
+/// invocations to one more version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub function_name: String,
+    pub name: String,
+    pub function_version: String,
+    #[serde(default)]
+    pub description: String,
+    /// (version, weight 0..=1) that gets that share of the invocations.
+    #[serde(default)]
+    pub additional_version: Option<(String, f64)>,
+    #[serde(default)]
+    pub revision_id: String,
+}
+
+fn latest() -> String {
+    "$LATEST".into()
+}
+
+fn default_ephemeral_storage() -> u32 {
+    512
+}
+
+/// Lines of a function's log written together (one invocation's, or one
+/// Shutdown phase's): stored as one record, read back as one event per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    #[serde(rename = "s")]
+    pub stream: String,
+    /// Milliseconds since the Unix epoch.
+    #[serde(rename = "t")]
+    pub timestamp: i64,
+    #[serde(rename = "i")]
+    pub ingestion_time: i64,
+    #[serde(rename = "m")]
+    pub lines: Vec<String>,
+}
+
+/// One line of a function's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub stream: String,
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+/// A log event and its id: its record's key and its line number, in hex,
+/// so ids sort in log order (and serve as cursors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLogEvent {
+    pub id: String,
+    pub event: LogEvent,
+}
+
+/// The id of line `index` of the record whose id is `record_id`.
+pub fn log_event_id(record_id: &str, index: usize) -> String {
+    format!("{record_id}{index:04x}")
+}
+
+/// Which events of a group to read.
+pub struct LogScan<'a> {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Resume after this event id.
+    pub after: Option<&'a str>,
+    /// Oldest first (or newest first, then returned oldest first).
+    pub from_head: bool,
+    pub limit: usize,
+    pub keep: &'a dyn Fn(&LogEvent) -> bool,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    functions: sled::Tree,
+    code: sled::Tree,
+    versions: sled::Tree,
+    aliases: sled::Tree,
+    logs: sled::Tree,
+    log_groups: sled::Tree,
+    layers: sled::Tree,
+    layer_names: sled::Tree,
+    layer_content: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the database under `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = sled::Config::new().path(dir).open()?;
+        Ok(Store {
+            functions: db.open_tree("functions")?,
+            code: db.open_tree("code")?,
+            versions: db.open_tree("versions")?,
+            aliases: db.open_tree("aliases")?,
+            logs: db.open_tree("logs")?,
+            log_groups: db.open_tree("log_groups")?,
+            layers: db.open_tree("layers")?,
+            layer_names: db.open_tree("layer_names")?,
+            layer_content: db.open_tree("layer_content")?,
+            db,
+        })
+    }
+
+    /// Makes every write so far durable (see the module docs for how far).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub async fn flush_async(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn put_code(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        if !self.code.contains_key(sha256)? {
+            self.code.insert(sha256, bytes)?;
+        }
+        Ok(())
+    }
+
+    pub fn get_code(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.code.get(sha256)?.map(|bytes| bytes.to_vec()))
+    }
+
+    /// Removes the code blob unless some function still uses it. Returns
+    /// whether it was removed.
+    pub fn remove_code_if_unused(&self, sha256: &str) -> Result<bool> {
+        for record in self
+            .functions
+            .iter()
+            .values()
+            .chain(self.versions.iter().values())
+        {
+            let record: FunctionRecord = decode("functions", &record?)?;
+            if record.code_sha256 == sha256 {
+                return Ok(false);
+            }
+        }
+        Ok(self.code.remove(sha256)?.is_some())
+    }
+
+    /// Inserts a new function; fails with `AlreadyExists` if the name is taken.
+    pub fn create_function(&self, record: &FunctionRecord) -> Result<()> {
+        let value = encode(record);
+        self.functions
+            .compare_and_swap(record.name.as_bytes(), None as Option<&[u8]>, Some(value))?
+            .map_err(|_| StoreError::AlreadyExists(record.name.clone()))
+    }
+
+    pub fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>> {
+        self.functions
+            .get(name)?
+            .map(|value| decode(name, &value))
+            .transpose()
+    }
+
+    /// Up to `limit` functions whose names sort after `after`, in name order.
+    pub fn list_functions(&self, after: Option<&str>, limit: usize) -> Result<Vec<FunctionRecord>> {
+        let range = match after {
+            Some(after) => self.functions.range::<&[u8], _>((
+                std::ops::Bound::Excluded(after.as_bytes()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.functions.iter(),
+        };
+        range
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(&String::from_utf8_lossy(&key), &value)
+            })
+            .collect()
+    }
+
+    /// Every stored function, in name order.
+    pub fn all_functions(&self) -> Result<Vec<FunctionRecord>> {
+        self.list_functions(None, usize::MAX)
+    }
+
+    /// Applies `change` to the stored record atomically (retrying if another
+    /// writer got in first), gives it a new revision, and returns the old and
+    /// the new record. With `expected_revision`, fails with `StaleRevision`
+    /// unless the stored record still has that revision.
+    pub fn update_function(
+        &self,
+        name: &str,
+        expected_revision: Option<&str>,
+        mut change: impl FnMut(&mut FunctionRecord),
+    ) -> Result<(FunctionRecord, FunctionRecord)> {
+        loop {
+            let current = self
+                .functions
+                .get(name)?
+                .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+            let old: FunctionRecord = decode(name, &current)?;
+            if let Some(given) = expected_revision
+                && given != old.revision_id
+            {
+                return Err(StoreError::StaleRevision {
+                    key: name.to_string(),
+                    given: given.to_string(),
+                });
+            }
+            let mut new = old.clone();
+            change(&mut new);
+            new.revision_id = new_revision_id();
+            let swapped =
+                self.functions
+                    .compare_and_swap(name, Some(&current), Some(encode(&new)))?;
+            if swapped.is_ok() {
+                return Ok((old, new));
+            }
+        }
+    }
+
+    /// Removes a function; returns its last record.
+    pub fn delete_function(&self, name: &str) -> Result<FunctionRecord> {
+        let value = self
+            .functions
+            .remove(name)?
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+        decode(name, &value)
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain structs of strings and numbers to JSON cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_string(),
+        source,
+    })
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}
