@@ -1,7 +1,8 @@
 //! funnel's contracts.
 //!
 //! - [`v1`]: the gRPC API generated from `funnel/v1/*.proto` (messages, the
-//!   `Functions`, `Layers` and `Logs` clients and servers).
+//!   `Functions`, `AsyncInvocation`, `Layers` and `Logs` clients and
+//!   servers).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
 //! - [`log_group`]: the log group name of a function.

@@ -16,8 +16,9 @@ pub struct Clock {
 
 enum Source {
     System(Instant),
-    /// Wall time starts at the real time the clock was made.
-    Manual(Mutex<Duration>, SystemTime),
+    /// Wall time starts at the real time the clock was made; the `Notify`
+    /// wakes sleepers when the clock is advanced.
+    Manual(Mutex<Duration>, SystemTime, tokio::sync::Notify),
 }
 
 impl Clock {
@@ -34,6 +35,7 @@ impl Clock {
             source: Arc::new(Source::Manual(
                 Mutex::new(Duration::ZERO),
                 SystemTime::now(),
+                tokio::sync::Notify::new(),
             )),
         }
     }
@@ -41,7 +43,7 @@ impl Clock {
     pub fn now(&self) -> Duration {
         match &*self.source {
             Source::System(start) => start.elapsed(),
-            Source::Manual(now, _) => *now.lock().unwrap_or_else(|e| e.into_inner()),
+            Source::Manual(now, ..) => *now.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 
@@ -50,7 +52,7 @@ impl Clock {
     pub fn wall(&self) -> SystemTime {
         match &*self.source {
             Source::System(_) => SystemTime::now(),
-            Source::Manual(_, base) => *base + self.now(),
+            Source::Manual(_, base, _) => *base + self.now(),
         }
     }
 
@@ -63,8 +65,31 @@ impl Clock {
 
     /// Moves a manual clock forward; a system clock ignores it.
     pub fn advance(&self, by: Duration) {
-        if let Source::Manual(now, _) = &*self.source {
+        if let Source::Manual(now, _, moved) = &*self.source {
             *now.lock().unwrap_or_else(|e| e.into_inner()) += by;
+            moved.notify_waiters();
+        }
+    }
+
+    /// Waits until [`Clock::wall_ms`] reaches `at_ms`: in real time on the
+    /// system clock, until a test advances it that far on a manual one.
+    pub async fn sleep_until_wall_ms(&self, at_ms: i64) {
+        match &*self.source {
+            Source::System(_) => {
+                let wait = at_ms.saturating_sub(self.wall_ms());
+                if wait > 0 {
+                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+                }
+            }
+            Source::Manual(_, _, moved) => loop {
+                let advanced = moved.notified();
+                tokio::pin!(advanced);
+                advanced.as_mut().enable();
+                if self.wall_ms() >= at_ms {
+                    return;
+                }
+                advanced.await;
+            },
         }
     }
 }

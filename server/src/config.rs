@@ -21,6 +21,16 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub runtime: RuntimeConfig,
     pub logs: LogsConfig,
+    pub queue: QueueConfig,
+}
+
+/// The async invocation queue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Async events delivered at once; default: `runtime.max_instances`, at
+    /// most 64. 0 accepts events but delivers none (for benchmarks).
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,6 +95,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(30),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
+            queue: QueueConfig::default(),
         }
     }
 }
@@ -101,6 +112,13 @@ impl Default for RuntimeConfig {
 }
 
 impl Config {
+    /// How many async deliveries run at once.
+    pub fn queue_workers(&self) -> usize {
+        self.queue
+            .workers
+            .unwrap_or_else(|| (self.runtime.max_instances as usize).min(64))
+    }
+
     /// Config with `data_dir`, everything else default.
     pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Config {

@@ -16,6 +16,8 @@ pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
 pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
 /// Lambda's limit on a synchronous request payload.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6_291_456;
+/// Lambda's limit on an asynchronous event (256 KB).
+pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 262_144;
 /// Lambda's limit on all environment variables together.
 pub const MAX_ENVIRONMENT_BYTES: usize = 4_096;
 pub const MAX_DESCRIPTION_CHARS: usize = 256;

@@ -353,6 +353,7 @@ impl Functions {
                     .store
                     .delete_function(&target.name)
                     .map_err(|err| self.store_error(err, &target))?;
+                self.store.delete_event_invoke_config(&target.name, None)?;
                 for alias in self.store.aliases(&target.name)? {
                     self.store.delete_alias(&target.name, &alias.name)?;
                 }

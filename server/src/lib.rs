@@ -16,7 +16,11 @@
 //! - [`layers`]: layer versions; checking and unpacking their archives once;
 //!   the merged, read-only `/opt` of a function's layers.
 //! - [`event`]: the one request shape every door produces.
-//! - [`dispatch`]: running an invocation and shaping Lambda's response.
+//! - [`dispatch`]: running an invocation and shaping Lambda's response; the
+//!   durable async queue (group-committed accepts, bounded deliveries,
+//!   Lambda's retries, maximum age, destinations, dead letters).
+//! - [`event_config`]: `FunctionEventInvokeConfig` (retries, age,
+//!   destinations per function and qualifier).
 //! - [`runtime`]: wasmtime — engine, compiled-code cache, execution
 //!   environments (warm pools, init/shutdown), limits.
 //! - [`logs`]: function logs (CloudWatch Logs analog): START/END/REPORT
@@ -39,6 +43,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+pub mod event_config;
 pub mod function;
 pub mod functions;
 pub mod guest_build;
@@ -60,7 +65,7 @@ pub use config::Config;
 
 use std::sync::Arc;
 
-use dispatch::Dispatcher;
+use dispatch::{AsyncQueue, Dispatcher};
 use function::Naming;
 use functions::Functions;
 use logs::Logs;
@@ -77,6 +82,7 @@ pub struct Server {
     runtime: Runtime,
     functions: Functions,
     logs: Logs,
+    queue: AsyncQueue,
 }
 
 impl Server {
@@ -105,6 +111,7 @@ impl Server {
                 logs.record(&logs::log_group(function), stream, output)
             })
         };
+        let queue = AsyncQueue::start(store.clone(), clock.clone(), config.queue_workers());
         let runtime = Runtime::new(&config.runtime, &config.data_dir, clock, shutdown_output)?;
         let naming = Naming {
             region: config.region.clone(),
@@ -121,6 +128,7 @@ impl Server {
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
+            queued_events = store.queue_depth(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "opened"
         );
@@ -130,7 +138,14 @@ impl Server {
             runtime,
             functions,
             logs,
+            queue,
         })
+    }
+
+    /// The async queue (a cheap handle): its counters, for tests and the
+    /// benchmark.
+    pub fn queue(&self) -> AsyncQueue {
+        self.queue.clone()
     }
 
     /// Compiled-code cache hits and misses since this server opened.
@@ -165,7 +180,14 @@ impl Server {
             self.functions.clone(),
             self.runtime.clone(),
             self.logs.clone(),
+            self.queue.clone(),
             abort.clone(),
+        );
+        let deliveries_stop = tokio_util::sync::CancellationToken::new();
+        let stopped_at = Arc::new(std::sync::OnceLock::<Instant>::new());
+        let deliveries = dispatcher.start_deliveries(deliveries_stop.clone());
+        let async_server = funnel_proto::v1::async_invocation_server::AsyncInvocationServer::new(
+            api::AsyncService::new(self.functions.clone(), self.queue.clone()),
         );
         let service = api::FunctionsService::new(self.functions.clone(), dispatcher);
         let functions_server = FunctionsServer::new(service)
@@ -197,9 +219,13 @@ impl Server {
         ));
         tokio::spawn({
             let stop = stop.clone();
+            let deliveries_stop = deliveries_stop.clone();
+            let stopped_at = stopped_at.clone();
             async move {
                 shutdown.await;
+                let _ = stopped_at.set(Instant::now());
                 stop.cancel();
+                deliveries_stop.cancel();
             }
         });
 
@@ -209,6 +235,7 @@ impl Server {
             .add_service(reflection_v1alpha)
             .add_service(functions_server)
             .add_service(layers_server)
+            .add_service(async_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
@@ -243,6 +270,22 @@ impl Server {
         health
             .set_not_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
+        // Async deliveries get what is left of the grace; events they do
+        // not finish stay queued for the next start.
+        deliveries_stop.cancel();
+        let _ = deliveries.await;
+        let since = stopped_at
+            .get()
+            .map_or(std::time::Duration::ZERO, |at| at.elapsed());
+        let left = grace.saturating_sub(since);
+        if tokio::time::timeout(left, self.queue.drain())
+            .await
+            .is_err()
+        {
+            tracing::warn!("async deliveries did not finish in time; stopping them");
+            abort.cancel();
+            let _ = tokio::time::timeout(ABORT_DRAIN, self.queue.drain()).await;
+        }
         reaper.abort();
         let _ = reaper.await;
         // Every call has finished or been stopped: run the idle
@@ -250,6 +293,7 @@ impl Server {
         // write the last log lines.
         self.runtime.retire_all().await;
         self.logs.close().await;
+        self.queue.close().await;
         self.store
             .flush_async()
             .await

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use funnel_client::{Client, proto};
+use funnel_server::dispatch::AsyncQueue;
 use funnel_server::logs::Logs;
 use funnel_server::runtime::{CacheStats, Runtime};
 use funnel_server::{Clock, Config, Server};
@@ -47,6 +48,8 @@ pub struct TestServer {
     pub runtime: Runtime,
     /// The server's log store (same clock).
     pub logs: Logs,
+    /// The async queue: its counters.
+    pub queue: AsyncQueue,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -81,6 +84,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
     let startup_cache = server.cache_stats();
     let runtime = server.runtime();
     let logs = server.logs();
+    let queue = server.queue();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
@@ -92,6 +96,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         startup_cache,
         runtime,
         logs,
+        queue,
         stop: Some(stop),
         task: Some(task),
         _data_dir: None,
@@ -290,5 +295,24 @@ pub fn layer_request(name: &str, zip: Vec<u8>) -> proto::PublishLayerVersionRequ
         layer_name: name.into(),
         content: Some(proto::LayerVersionContentInput { zip_file: zip }),
         ..Default::default()
+    }
+}
+
+/// Waits (real time, up to 20 s) until `check` returns `Some`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

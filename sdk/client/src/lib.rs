@@ -30,6 +30,7 @@
 
 use std::fmt;
 
+use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
@@ -95,6 +96,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Client {
     functions: FunctionsClient<Channel>,
+    asynchronous: AsyncInvocationClient<Channel>,
     layers: LayersClient<Channel>,
     logs: LogsClient<Channel>,
 }
@@ -117,6 +119,8 @@ impl Client {
             functions: FunctionsClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            asynchronous: AsyncInvocationClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
             layers: LayersClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
@@ -332,6 +336,129 @@ impl Client {
     /// Runs a function. A function that fails is still `Ok`: look at
     /// `function_error` ("Handled" / "Unhandled") and the error JSON in
     /// `payload`, as with Lambda.
+    /// Sets a function's async settings (unset fields back to defaults).
+    pub async fn put_function_event_invoke_config(
+        &self,
+        request: proto::PutFunctionEventInvokeConfigRequest,
+    ) -> Result<proto::FunctionEventInvokeConfig> {
+        Ok(self
+            .asynchronous
+            .clone()
+            .put_function_event_invoke_config(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Changes only the given fields of a function's async settings.
+    pub async fn update_function_event_invoke_config(
+        &self,
+        request: proto::PutFunctionEventInvokeConfigRequest,
+    ) -> Result<proto::FunctionEventInvokeConfig> {
+        Ok(self
+            .asynchronous
+            .clone()
+            .update_function_event_invoke_config(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn get_function_event_invoke_config(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+    ) -> Result<proto::FunctionEventInvokeConfig> {
+        let request = proto::GetFunctionEventInvokeConfigRequest {
+            function_name: function_name.into(),
+            qualifier: qualifier.into(),
+        };
+        Ok(self
+            .asynchronous
+            .clone()
+            .get_function_event_invoke_config(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_function_event_invoke_config(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+    ) -> Result<()> {
+        let request = proto::GetFunctionEventInvokeConfigRequest {
+            function_name: function_name.into(),
+            qualifier: qualifier.into(),
+        };
+        self.asynchronous
+            .clone()
+            .delete_function_event_invoke_config(request)
+            .await?;
+        Ok(())
+    }
+
+    /// One page of dead letters (of one function, or all when empty).
+    pub async fn list_dead_letters(
+        &self,
+        function_name: &str,
+        marker: &str,
+        max_items: Option<i32>,
+    ) -> Result<proto::ListDeadLettersResponse> {
+        let request = proto::ListDeadLettersRequest {
+            function_name: function_name.into(),
+            marker: marker.into(),
+            max_items,
+        };
+        Ok(self
+            .asynchronous
+            .clone()
+            .list_dead_letters(request)
+            .await?
+            .into_inner())
+    }
+
+    /// Puts dead letters back in the queue (those named, or all); returns
+    /// how many.
+    pub async fn redrive_dead_letters(
+        &self,
+        function_name: &str,
+        request_ids: Vec<String>,
+    ) -> Result<i32> {
+        let request = proto::RedriveDeadLettersRequest {
+            function_name: function_name.into(),
+            request_ids,
+        };
+        Ok(self
+            .asynchronous
+            .clone()
+            .redrive_dead_letters(request)
+            .await?
+            .into_inner()
+            .redriven)
+    }
+
+    /// Deletes a function's dead letters; returns how many.
+    pub async fn purge_dead_letters(&self, function_name: &str) -> Result<i32> {
+        let request = proto::PurgeDeadLettersRequest {
+            function_name: function_name.into(),
+        };
+        Ok(self
+            .asynchronous
+            .clone()
+            .purge_dead_letters(request)
+            .await?
+            .into_inner()
+            .purged)
+    }
+
+    /// Counters of the async path.
+    pub async fn get_queue_stats(&self) -> Result<proto::QueueStats> {
+        Ok(self
+            .asynchronous
+            .clone()
+            .get_queue_stats(proto::GetQueueStatsRequest {})
+            .await?
+            .into_inner())
+    }
+
     /// Publishes a zip archive as the layer's next version.
     pub async fn publish_layer_version(
         &self,

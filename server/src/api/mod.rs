@@ -2,10 +2,12 @@
 //! calls on the domain handles; typed errors become `tonic::Status` here
 //! and nowhere else.
 
+mod async_invocation;
 mod functions;
 mod layers;
 mod logs;
 
+pub use async_invocation::AsyncService;
 pub use functions::FunctionsService;
 pub use layers::LayersService;
 pub use logs::LogsService;

@@ -15,8 +15,10 @@ use clap::{Args, Parser, Subcommand};
 use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
+mod asynchronous;
 mod releases;
 
+pub use asynchronous::{DlqCommand, EventInvokeArgs};
 pub use releases::{AliasArgs, AliasCommand, LayerCommand, zip_folder};
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:7878";
@@ -56,6 +58,9 @@ pub enum Command {
     /// Publish and manage layers (shared files mounted at /opt).
     #[command(subcommand)]
     Layer(LayerCommand),
+    /// Async events that failed with nowhere else to go.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -169,6 +174,23 @@ pub enum FunctionCommand {
         #[arg(long)]
         revision_id: Option<String>,
     },
+    /// Set how async events are retried, how old they may get, and where
+    /// their records go (unset settings back to defaults).
+    PutEventInvokeConfig(EventInvokeArgs),
+    /// Change only the given async settings.
+    UpdateEventInvokeConfig(EventInvokeArgs),
+    /// Show a function's async settings.
+    GetEventInvokeConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Remove a function's async settings.
+    DeleteEventInvokeConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
     /// Change a function's configuration (only the flags given).
     UpdateConfig {
         name: String,
@@ -212,8 +234,9 @@ pub struct InvokeArgs {
     /// `tail` to also print the last 4 KB of the log (to stderr).
     #[arg(long, value_parser = ["tail", "Tail", "none", "None"])]
     pub log_type: Option<String>,
-    /// RequestResponse (default), Event or DryRun.
-    #[arg(long)]
+    /// RequestResponse (default), Event (queued; prints the request id) or
+    /// DryRun (checks the call, runs nothing).
+    #[arg(long, value_parser = ["RequestResponse", "Event", "DryRun"])]
     pub invocation_type: Option<String>,
     /// A version or alias; default $LATEST.
     #[arg(long)]
@@ -234,6 +257,7 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
         Command::Invoke(args) => invoke(&client, args).await,
         Command::Alias(command) => releases::alias(&client, command).await,
         Command::Layer(command) => releases::layer(&client, command).await,
+        Command::Dlq(command) => asynchronous::dlq(&client, command).await,
         Command::Logs(LogsCommand::Tail {
             name,
             follow,
@@ -339,6 +363,21 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 .await?;
             print_json(&configuration_json(&updated))
         }
+        FunctionCommand::PutEventInvokeConfig(args) => {
+            asynchronous::put_event_invoke_config(client, args, true).await
+        }
+        FunctionCommand::UpdateEventInvokeConfig(args) => {
+            asynchronous::put_event_invoke_config(client, args, false).await
+        }
+        FunctionCommand::GetEventInvokeConfig { name, qualifier } => {
+            asynchronous::get_event_invoke_config(client, &name, qualifier).await
+        }
+        FunctionCommand::DeleteEventInvokeConfig { name, qualifier } => {
+            client
+                .delete_function_event_invoke_config(&name, &qualifier.unwrap_or_default())
+                .await?;
+            Ok(())
+        }
         FunctionCommand::UpdateConfig {
             name,
             config,
@@ -399,6 +438,10 @@ async fn invoke(client: &Client, args: InvokeArgs) -> anyhow::Result<()> {
             .decode(&out.log_result)
             .context("the server sent a LogResult that is not base64")?;
         std::io::stderr().write_all(&log)?;
+    }
+    if out.status_code != 200 {
+        // 202 (queued) or 204 (dry run): no payload, the request id says which.
+        print_json(&json!({"StatusCode": out.status_code, "RequestId": out.request_id}))?;
     }
     if !out.payload.is_empty() {
         match serde_json::from_slice::<Value>(&out.payload) {

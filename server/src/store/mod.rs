@@ -17,6 +17,11 @@
 //! - `layer_names`: layer name → the last version number handed out
 //! - `layer_content`: lowercase hex SHA-256 → a layer's zip archive, kept
 //!   while a layer version or a function uses it
+//! - `queue`: due time (wall ms, big-endian), sequence → [`QueuedEvent`], an
+//!   accepted async invocation
+//! - `dead_letters`: function name, NUL, sequence → [`DeadLetter`]
+//! - `event_invoke_configs`: function name, NUL, qualifier →
+//!   [`EventInvokeConfig`]
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -29,9 +34,11 @@ use serde::{Deserialize, Serialize};
 
 mod layers;
 mod logs;
+mod queue;
 mod releases;
 
 pub use layers::LayerVersionRecord;
+pub use queue::{DeadLetter, EventInvokeConfig, QueueKey, QueuedEvent, due_ms_of};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -190,6 +197,9 @@ pub struct Store {
     layers: sled::Tree,
     layer_names: sled::Tree,
     layer_content: sled::Tree,
+    queue: sled::Tree,
+    dead_letters: sled::Tree,
+    event_invoke_configs: sled::Tree,
 }
 
 impl Store {
@@ -206,6 +216,9 @@ impl Store {
             layers: db.open_tree("layers")?,
             layer_names: db.open_tree("layer_names")?,
             layer_content: db.open_tree("layer_content")?,
+            queue: db.open_tree("queue")?,
+            dead_letters: db.open_tree("dead_letters")?,
+            event_invoke_configs: db.open_tree("event_invoke_configs")?,
             db,
         })
     }

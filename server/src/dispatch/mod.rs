@@ -1,14 +1,22 @@
-//! Running an invocation: the synchronous path from a resolved function to
-//! the caller's result. Validates the request as Lambda does, takes the
-//! function's prepared code, runs it in the runtime, and turns the outcome
-//! into Lambda's response (payload or error JSON, `FunctionError`, log tail).
+//! Running invocations. The synchronous path goes from a resolved function
+//! to the caller's result: validate the request as Lambda does, take the
+//! function's prepared code, run it in the runtime, and turn the outcome into
+//! Lambda's response (payload or error JSON, `FunctionError`, log tail).
+//! Asynchronous events are written to the durable queue ([`queue`]) and
+//! delivered later by its workers ([`delivery`]) through the same path,
+//! with Lambda's retries, maximum age, destinations and dead letters.
+
+mod delivery;
+mod queue;
+
+pub use queue::{AsyncQueue, QueueStats};
 
 use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::event;
-use crate::function::MAX_SYNC_PAYLOAD_BYTES;
+use crate::function::{FunctionRef, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
 use crate::functions::Functions;
 use crate::logs::{self, Logs};
 use crate::runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
@@ -36,6 +44,7 @@ pub struct Dispatcher {
     functions: Functions,
     runtime: Runtime,
     logs: Logs,
+    queue: AsyncQueue,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -46,22 +55,42 @@ impl Dispatcher {
         functions: Functions,
         runtime: Runtime,
         logs: Logs,
+        queue: AsyncQueue,
         abort: CancellationToken,
     ) -> Self {
         Dispatcher {
             functions,
             runtime,
             logs,
+            queue,
             abort,
         }
     }
 
+    pub fn queue(&self) -> &AsyncQueue {
+        &self.queue
+    }
+
+    pub fn functions(&self) -> &Functions {
+        &self.functions
+    }
+
+    /// `Invoke`: validates the request as Lambda does, then runs it
+    /// (RequestResponse), queues it durably (Event), or stops there (DryRun).
     pub async fn invoke(&self, event: event::Event) -> Result<InvokeResult> {
         let kind = event::InvocationType::parse(&event.invocation_type)?;
         let tail = event::parse_log_type(&event.log_type)?;
-        if event.payload.len() > MAX_SYNC_PAYLOAD_BYTES {
+        let limit = match kind {
+            event::InvocationType::Event => MAX_ASYNC_PAYLOAD_BYTES,
+            _ => MAX_SYNC_PAYLOAD_BYTES,
+        };
+        if event.payload.len() > limit {
+            let operation = match kind {
+                event::InvocationType::Event => "InvokeAsync",
+                _ => "InvokeFunction",
+            };
             return Err(Error::RequestTooLarge(format!(
-                "Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+                "Request must be smaller than {limit} bytes for the {operation} operation"
             )));
         }
         let payload = if event.payload.is_empty() {
@@ -78,30 +107,70 @@ impl Dispatcher {
         let (target, record) = self
             .functions
             .lookup(&event.function_name, &event.qualifier)?;
-        let prepared = self.functions.prepared(&record).await?;
 
         match kind {
             event::InvocationType::DryRun => {
-                return Ok(InvokeResult {
+                self.functions.prepared(&record).await?;
+                Ok(InvokeResult {
                     status_code: 204,
                     function_error: None,
                     log_result: None,
                     payload: Vec::new(),
                     executed_version: record.version.clone(),
                     request_id: String::new(),
-                });
+                })
             }
             event::InvocationType::Event => {
-                return Err(Error::Unsupported(
-                    "InvocationType Event (asynchronous invocation) is not available yet; use RequestResponse".into(),
-                ));
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let queued = crate::store::QueuedEvent {
+                    request_id: request_id.clone(),
+                    function_name: target.name.clone(),
+                    qualifier: target.qualifier.clone().unwrap_or_default(),
+                    // Checked to be JSON above, and JSON is UTF-8.
+                    payload: String::from_utf8_lossy(&payload).into_owned(),
+                    client_context,
+                    received_ms: 0,
+                    invoke_count: 0,
+                    function_errors: 0,
+                    system_retries: 0,
+                };
+                self.queue.accept(queued).await?;
+                Ok(InvokeResult {
+                    status_code: 202,
+                    function_error: None,
+                    log_result: None,
+                    payload: Vec::new(),
+                    executed_version: String::new(),
+                    request_id,
+                })
             }
-            event::InvocationType::RequestResponse => {}
+            event::InvocationType::RequestResponse => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let mut result = self
+                    .run(&target, &record, request_id, payload, client_context)
+                    .await?;
+                if !tail {
+                    result.log_result = None;
+                }
+                Ok(result)
+            }
         }
+    }
 
+    /// Runs one invocation of a resolved function in an execution
+    /// environment, records its log, and shapes Lambda's result (with the
+    /// log tail in `log_result`).
+    pub(crate) async fn run(
+        &self,
+        target: &FunctionRef,
+        record: &FunctionRecord,
+        request_id: String,
+        payload: Vec<u8>,
+        client_context: Option<String>,
+    ) -> Result<InvokeResult> {
+        let prepared = self.functions.prepared(record).await?;
         let naming = self.functions.naming();
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let mut config = environment_config(&record, &naming.region);
+        let mut config = environment_config(record, &naming.region);
         config.opt_dir = self.functions.layer_views.view_path(&record.layers);
         let call = Call {
             request_id: request_id.clone(),
@@ -148,8 +217,7 @@ impl Dispatcher {
         Ok(InvokeResult {
             status_code: 200,
             function_error,
-            log_result: tail
-                .then(|| base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
+            log_result: Some(base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
             payload,
             executed_version: record.version.clone(),
             request_id,

@@ -1,0 +1,292 @@
+//! Delivering queued events, with Lambda's async contract:
+//!
+//! - a function error (handled, unhandled, timeout) is retried up to
+//!   `MaximumRetryAttempts` more times, 1 minute before the second attempt
+//!   and 2 minutes before the third;
+//! - a throttle or a system error puts the event back with exponential
+//!   backoff from 1 s to 5 minutes, for as long as its age allows;
+//! - an event past `MaximumEventAgeInSeconds` stops (`EventAgeExceeded`),
+//!   one out of retries stops (`RetriesExhausted`);
+//! - a stopped event's record (Lambda's destination shape) goes to the
+//!   `OnFailure` destination, or else to the dead-letter store; a success
+//!   goes to `OnSuccess` when there is one.
+//!
+//! Every move of an event is one atomic store step, taken after the
+//! delivery's outcome is known, so a crash redelivers rather than loses.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+use super::queue::Counter;
+use super::{Dispatcher, InvokeResult};
+use crate::error::{Error, Result};
+use crate::event_config::AsyncSettings;
+use crate::function::LATEST;
+use crate::store::{DeadLetter, QueueKey, QueuedEvent};
+
+/// The wait before the second attempt after a function error; the third
+/// waits twice as long.
+const RETRY_DELAY: Duration = Duration::from_secs(60);
+const BACKOFF_START: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// Why an event stopped without success.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    RetriesExhausted,
+    EventAgeExceeded,
+    FunctionNotFound,
+}
+
+impl Stop {
+    fn condition(self) -> &'static str {
+        match self {
+            Stop::RetriesExhausted => "RetriesExhausted",
+            Stop::EventAgeExceeded => "EventAgeExceeded",
+            Stop::FunctionNotFound => "FunctionNotFound",
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Starts handing due events to deliveries, until `stop`.
+    pub fn start_deliveries(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let queue = this.queue.clone();
+            let deliver = |key: QueueKey, event: QueuedEvent, permit: OwnedSemaphorePermit| {
+                let this = this.clone();
+                tokio::spawn(async move {
+                    this.deliver(key, event).await;
+                    drop(permit);
+                });
+            };
+            queue.schedule(deliver, stop).await;
+        })
+    }
+
+    async fn deliver(&self, key: QueueKey, event: QueuedEvent) {
+        if let Err(err) = self.try_deliver(&key, event).await {
+            // The event is still queued: the next scan tries it again.
+            tracing::error!(cause = %err, "async delivery could not record its outcome");
+        }
+        self.queue.finish(&key);
+        self.queue.wake();
+    }
+
+    async fn try_deliver(&self, key: &QueueKey, mut event: QueuedEvent) -> Result<()> {
+        let now = self.queue.clock().wall_ms();
+        let settings = self
+            .functions
+            .async_settings(&event.function_name, &event.qualifier);
+        let expires = event.received_ms.saturating_add(settings.max_event_age_ms);
+        if now >= expires {
+            return self
+                .stop(key, event, &settings, Stop::EventAgeExceeded, None)
+                .await;
+        }
+        let looked_up = self
+            .functions
+            .lookup(&event.function_name, &event.qualifier);
+        let (target, record) = match looked_up {
+            Ok(found) => found,
+            Err(Error::ResourceNotFound(_)) => {
+                return self
+                    .stop(key, event, &settings, Stop::FunctionNotFound, None)
+                    .await;
+            }
+            Err(_) => return self.back_off(key, event, now, expires),
+        };
+        let ran = self
+            .run(
+                &target,
+                &record,
+                event.request_id.clone(),
+                event.payload.clone().into_bytes(),
+                event.client_context.clone(),
+            )
+            .await;
+        match ran {
+            Ok(result) => {
+                event.invoke_count += 1;
+                // Before the event leaves the queue: a line an operator (or
+                // a crash test) can count deliveries by.
+                tracing::debug!(
+                    function = %event.function_name,
+                    request_id = %event.request_id,
+                    attempt = event.invoke_count,
+                    function_error = result.function_error.unwrap_or(""),
+                    "delivered async event"
+                );
+                if result.function_error.is_none() {
+                    self.succeed(key, &event, &settings, &result).await
+                } else {
+                    event.function_errors += 1;
+                    if event.function_errors > settings.max_retry_attempts {
+                        self.stop(key, event, &settings, Stop::RetriesExhausted, Some(&result))
+                            .await
+                    } else {
+                        let delay = RETRY_DELAY * event.function_errors;
+                        let due = (now + delay.as_millis() as i64).min(expires);
+                        self.queue.store().requeue(key, due, &event)?;
+                        self.queue.count(Counter::Retried);
+                        Ok(())
+                    }
+                }
+            }
+            // Stopped by shutdown: it stays queued for the next start.
+            Err(Error::ShuttingDown(_)) => Ok(()),
+            Err(_) => self.back_off(key, event, now, expires),
+        }
+    }
+
+    /// A throttle or a system error: try again later, the wait doubling
+    /// from 1 s up to 5 minutes, but not past the event's maximum age.
+    fn back_off(
+        &self,
+        key: &QueueKey,
+        mut event: QueuedEvent,
+        now: i64,
+        expires: i64,
+    ) -> Result<()> {
+        event.system_retries += 1;
+        let doublings = event.system_retries.saturating_sub(1).min(16);
+        let wait = (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_CAP);
+        let due = (now + wait.as_millis() as i64).min(expires);
+        self.queue.store().requeue(key, due, &event)?;
+        self.queue.count(Counter::Throttled);
+        Ok(())
+    }
+
+    async fn succeed(
+        &self,
+        key: &QueueKey,
+        event: &QueuedEvent,
+        settings: &AsyncSettings,
+        result: &InvokeResult,
+    ) -> Result<()> {
+        self.queue.count(Counter::Delivered);
+        let Some(destination) = &settings.on_success else {
+            return Ok(self.queue.store().ack(key)?);
+        };
+        let record = self.destination_record(event, "Success", Some(result));
+        if !self.forward(key, destination, record)? {
+            self.queue.count(Counter::DestinationFailure);
+            self.queue.store().ack(key)?;
+        }
+        Ok(())
+    }
+
+    async fn stop(
+        &self,
+        key: &QueueKey,
+        event: QueuedEvent,
+        settings: &AsyncSettings,
+        why: Stop,
+        result: Option<&InvokeResult>,
+    ) -> Result<()> {
+        self.queue.count(Counter::Delivered);
+        tracing::warn!(
+            function = %event.function_name,
+            request_id = %event.request_id,
+            condition = why.condition(),
+            attempts = event.invoke_count,
+            "async event failed"
+        );
+        if let Some(destination) = &settings.on_failure {
+            let record = self.destination_record(&event, why.condition(), result);
+            if self.forward(key, destination, record)? {
+                return Ok(());
+            }
+            self.queue.count(Counter::DestinationFailure);
+        }
+        let (error_type, error_message) = result
+            .and_then(|r| serde_json::from_slice::<Value>(&r.payload).ok())
+            .map(|body| {
+                let text = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+                (text("errorType"), text("errorMessage"))
+            })
+            .unwrap_or_default();
+        let letter = DeadLetter {
+            event,
+            condition: why.condition().to_string(),
+            error_type,
+            error_message,
+            failed_ms: self.queue.clock().wall_ms(),
+        };
+        self.queue.store().dead_letter(key, &letter)?;
+        self.queue.count(Counter::DeadLettered);
+        Ok(())
+    }
+
+    /// Replaces the event in the queue by an event for `destination`
+    /// carrying `record`. Returns false (leaving the event) if the
+    /// destination is not a function that exists.
+    fn forward(&self, key: &QueueKey, destination: &str, record: Value) -> Result<bool> {
+        let Ok((target, _)) = self.functions.lookup(destination, "") else {
+            tracing::warn!(destination, "async destination does not exist");
+            return Ok(false);
+        };
+        let now = self.queue.clock().wall_ms();
+        let next = QueuedEvent {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            function_name: target.name,
+            qualifier: target.qualifier.unwrap_or_default(),
+            payload: record.to_string(),
+            client_context: None,
+            received_ms: now,
+            invoke_count: 0,
+            function_errors: 0,
+            system_retries: 0,
+        };
+        self.queue.store().ack_and_enqueue(key, now, &next)?;
+        Ok(true)
+    }
+
+    /// Lambda's destination record.
+    fn destination_record(
+        &self,
+        event: &QueuedEvent,
+        condition: &str,
+        result: Option<&InvokeResult>,
+    ) -> Value {
+        let qualifier = if event.qualifier.is_empty() {
+            LATEST
+        } else {
+            &event.qualifier
+        };
+        let parse = |text: &[u8]| {
+            serde_json::from_slice::<Value>(text)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(text).into_owned()))
+        };
+        let timestamp = chrono::DateTime::<chrono::Utc>::from(self.queue.clock().wall())
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let mut record = json!({
+            "version": "1.0",
+            "timestamp": timestamp,
+            "requestContext": {
+                "requestId": event.request_id,
+                "functionArn": self.functions.naming().function_arn(&event.function_name, Some(qualifier)),
+                "condition": condition,
+                "approximateInvokeCount": event.invoke_count,
+            },
+            "requestPayload": parse(event.payload.as_bytes()),
+        });
+        if let Some(result) = result {
+            let mut context = json!({
+                "statusCode": result.status_code,
+                "executedVersion": result.executed_version,
+            });
+            if let Some(error) = result.function_error {
+                context["functionError"] = json!(error);
+            }
+            record["responseContext"] = context;
+            record["responsePayload"] = parse(&result.payload);
+        }
+        record
+    }
+}

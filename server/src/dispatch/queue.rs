@@ -1,0 +1,326 @@
+//! The durable async queue: accepting events with group-committed flushes,
+//! and the scheduler that hands due events to a bounded set of delivery
+//! tasks.
+//!
+//! Accepting writes the event to sled and waits for a flush before
+//! answering; concurrent accepts share one flush (the committer takes every
+//! waiting request, flushes once, and answers them all), so durability
+//! costs one flush per batch, not per event. The scheduler reads due events
+//! from the front of the queue (keys sort by due time) and starts one
+//! delivery per free permit; an event stays in the queue until its delivery
+//! acknowledges, retries, dead-letters or forwards it, so a crash at any
+//! point redelivers it (at least once).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::store::{QueueKey, QueuedEvent, Store};
+
+/// Events read from the queue per scan.
+const SCAN_BATCH: usize = 256;
+/// How long the scheduler sleeps at most without news (real time), in case
+/// an enqueue's wake-up was missed.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct AsyncQueue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Clock,
+    /// Accepts waiting for their write to be flushed.
+    commits: mpsc::Sender<oneshot::Sender<Result<(), String>>>,
+    /// New or rescheduled events: the scheduler looks again.
+    wake: Notify,
+    /// Keys of events being delivered, so a scan does not start them twice.
+    in_flight: Mutex<HashSet<QueueKey>>,
+    /// One permit per concurrent delivery.
+    permits: Arc<Semaphore>,
+    workers: usize,
+    stats: Stats,
+    /// Stops the committer (which holds a handle on the store).
+    closed: CancellationToken,
+    committer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Stats {
+    received: AtomicU64,
+    delivered: AtomicU64,
+    retried: AtomicU64,
+    throttled: AtomicU64,
+    dead_lettered: AtomicU64,
+    destination_failures: AtomicU64,
+    /// Shared with the committer.
+    flushes: Arc<AtomicU64>,
+}
+
+/// Counters of the async path since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub received: u64,
+    /// Deliveries that ran to completion (success or a final failure).
+    pub delivered: u64,
+    /// Retries after a function error.
+    pub retried: u64,
+    /// Retries after a throttle or system error.
+    pub throttled: u64,
+    /// Events that went to the dead-letter store.
+    pub dead_lettered: u64,
+    pub destination_failures: u64,
+    /// Flushes made for accepts (each covers a batch of them).
+    pub flushes: u64,
+    pub depth: u64,
+}
+
+pub(super) enum Counter {
+    Delivered,
+    Retried,
+    Throttled,
+    DeadLettered,
+    DestinationFailure,
+}
+
+impl AsyncQueue {
+    /// Starts the group committer; `workers` bounds concurrent deliveries
+    /// (0 accepts events but never delivers them).
+    pub fn start(store: Store, clock: Clock, workers: usize) -> AsyncQueue {
+        let (commits, requests) = mpsc::channel(4096);
+        let stats = Stats::default();
+        let closed = CancellationToken::new();
+        let committer = tokio::spawn(commit_batches(
+            store.clone(),
+            requests,
+            stats.flushes.clone(),
+            closed.clone(),
+        ));
+        AsyncQueue {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                commits,
+                wake: Notify::new(),
+                in_flight: Mutex::default(),
+                permits: Arc::new(Semaphore::new(workers)),
+                workers,
+                stats,
+                closed,
+                committer: Mutex::new(Some(committer)),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Writes an event and returns once it is durable.
+    pub async fn accept(&self, mut event: QueuedEvent) -> Result<()> {
+        let now = self.inner.clock.wall_ms();
+        event.received_ms = now;
+        self.inner.store.enqueue(now, &event)?;
+        self.durable().await?;
+        self.inner.stats.received.fetch_add(1, Ordering::Relaxed);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Waits until every write made before this call is flushed, sharing
+    /// the flush with every other waiter.
+    pub async fn durable(&self) -> Result<()> {
+        let (done, flushed) = oneshot::channel();
+        let lost = || Error::Service("the queue's committer has stopped".into());
+        self.inner.commits.send(done).await.map_err(|_| lost())?;
+        flushed
+            .await
+            .map_err(|_| lost())?
+            .map_err(|why| Error::Service(format!("flushing the queue: {why}")))
+    }
+
+    /// Tells the scheduler to look at the queue again.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    pub fn stats(&self) -> QueueStats {
+        let s = &self.inner.stats;
+        QueueStats {
+            received: s.received.load(Ordering::Relaxed),
+            delivered: s.delivered.load(Ordering::Relaxed),
+            retried: s.retried.load(Ordering::Relaxed),
+            throttled: s.throttled.load(Ordering::Relaxed),
+            dead_lettered: s.dead_lettered.load(Ordering::Relaxed),
+            destination_failures: s.destination_failures.load(Ordering::Relaxed),
+            flushes: s.flushes.load(Ordering::Relaxed),
+            depth: self.inner.store.queue_depth() as u64,
+        }
+    }
+
+    pub(super) fn count(&self, counter: Counter) {
+        let s = &self.inner.stats;
+        let cell = match counter {
+            Counter::Delivered => &s.delivered,
+            Counter::Retried => &s.retried,
+            Counter::Throttled => &s.throttled,
+            Counter::DeadLettered => &s.dead_lettered,
+            Counter::DestinationFailure => &s.destination_failures,
+        };
+        cell.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks a delivery finished (after its key was moved or removed).
+    pub(super) fn finish(&self, key: &QueueKey) {
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    /// Stops accepting: later accepts fail, and the committer lets go of
+    /// the store. Call after the last delivery finished.
+    pub async fn close(&self) {
+        self.inner.closed.cancel();
+        let committer = self
+            .inner
+            .committer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(committer) = committer {
+            let _ = committer.await;
+        }
+    }
+
+    /// Waits for every running delivery to finish.
+    pub async fn drain(&self) {
+        let all = u32::try_from(self.inner.workers).unwrap_or(u32::MAX);
+        if all > 0 {
+            let _ = self.inner.permits.acquire_many(all).await;
+        }
+    }
+
+    /// Hands due events to deliveries until `stop`; each delivery holds a
+    /// permit, so at most `workers` run at once.
+    pub async fn schedule(
+        &self,
+        deliver: impl Fn(QueueKey, QueuedEvent, tokio::sync::OwnedSemaphorePermit) + Send,
+        stop: CancellationToken,
+    ) {
+        if self.inner.workers == 0 {
+            return;
+        }
+        let inner = &self.inner;
+        loop {
+            if stop.is_cancelled() {
+                return;
+            }
+            let now = inner.clock.wall_ms();
+            let due = match inner.store.due_events(now, SCAN_BATCH + inner.workers) {
+                Ok(due) => due,
+                Err(err) => {
+                    tracing::error!(cause = %err, "reading the async queue");
+                    Vec::new()
+                }
+            };
+            let mut started = 0;
+            for (key, event) in due {
+                if !self.claim(&key) {
+                    continue;
+                }
+                let permit = tokio::select! {
+                    permit = inner.permits.clone().acquire_owned() => permit,
+                    () = stop.cancelled() => {
+                        self.finish(&key);
+                        return;
+                    }
+                };
+                let Ok(permit) = permit else { return };
+                deliver(key, event, permit);
+                started += 1;
+            }
+            if started > 0 {
+                continue;
+            }
+            // Nothing new to start: wait for an enqueue, the next due time,
+            // a delivery to finish, or the poll interval.
+            let next_due = inner.store.next_due_ms().ok().flatten();
+            let wake = inner.wake.notified();
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = wake => {}
+                () = async {
+                    match next_due {
+                        Some(at) if at > now => inner.clock.sleep_until_wall_ms(at).await,
+                        // Due already but in flight: look again shortly.
+                        Some(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+
+    fn claim(&self, key: &QueueKey) -> bool {
+        self.inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+    }
+}
+
+/// The group committer: one flush for every accept waiting when it starts.
+async fn commit_batches(
+    store: Store,
+    mut requests: mpsc::Receiver<oneshot::Sender<Result<(), String>>>,
+    flushes: Arc<AtomicU64>,
+    closed: CancellationToken,
+) {
+    let mut waiting = Vec::new();
+    loop {
+        let first = tokio::select! {
+            first = requests.recv() => first,
+            () = closed.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        waiting.push(first);
+        while let Ok(more) = requests.try_recv() {
+            waiting.push(more);
+        }
+        let flushed = store.flush_async().await.map_err(|e| e.to_string());
+        flushes.fetch_add(1, Ordering::Relaxed);
+        for done in waiting.drain(..) {
+            let _ = done.send(flushed.clone());
+        }
+    }
+    // Accepts still waiting are refused (their writes may or may not be
+    // flushed by the server's last flush; the callers were not told yes).
+    requests.close();
+    while let Ok(done) = requests.try_recv() {
+        let _ = done.send(Err("the server is shutting down".into()));
+    }
+}
+
+impl std::fmt::Debug for AsyncQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncQueue")
+            .field("workers", &self.inner.workers)
+            .finish()
+    }
+}
