@@ -525,3 +525,100 @@ name = "live"
     let out = run(&["invoke", "reader", "--qualifier", "1"]);
     assert_eq!(json(&out), serde_json::json!({"from": "stack"}));
 }
+
+/// Async invocation and its settings from the CLI.
+#[test]
+fn async_verbs_from_the_cli() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let ready = up.wait_for("funnel is up at ");
+    let endpoint = ready
+        .split("funnel is up at ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("endpoint in the ready line")
+        .to_string();
+    let run = |args: &[&str]| {
+        let out = funnel(&endpoint, args);
+        assert!(
+            out.status.success(),
+            "funnel {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON on stdout")
+    };
+    let hello = "arn:funnel:lambda:local:000000000000:function:hello";
+    let config = run(&[
+        "function",
+        "put-event-invoke-config",
+        "hello",
+        "--maximum-retry-attempts",
+        "0",
+        "--maximum-event-age-in-seconds",
+        "60",
+        "--destination-config",
+        &format!(r#"{{"OnFailure":{{"Destination":"{hello}"}}}}"#),
+    ]);
+    assert_eq!(config["MaximumRetryAttempts"], 0);
+    assert_eq!(
+        config["DestinationConfig"]["OnFailure"]["Destination"],
+        hello
+    );
+    let config = run(&[
+        "function",
+        "update-event-invoke-config",
+        "hello",
+        "--maximum-retry-attempts",
+        "1",
+    ]);
+    assert_eq!(
+        (
+            &config["MaximumRetryAttempts"],
+            &config["MaximumEventAgeInSeconds"]
+        ),
+        (&serde_json::json!(1), &serde_json::json!(60))
+    );
+    let got = run(&["function", "get-event-invoke-config", "hello"]);
+    assert_eq!(got, config);
+
+    let queued = run(&[
+        "invoke",
+        "hello",
+        "--invocation-type",
+        "Event",
+        "--payload",
+        r#"{"name":"Later"}"#,
+    ]);
+    assert_eq!(queued["StatusCode"], 202);
+    let request_id = queued["RequestId"]
+        .as_str()
+        .expect("request id")
+        .to_string();
+    // It ran: its START line is in the log.
+    let start = std::time::Instant::now();
+    loop {
+        let out = funnel(&endpoint, &["logs", "tail", "hello", "--filter", "START"]);
+        if String::from_utf8_lossy(&out.stdout).contains(&request_id) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "event not delivered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dry = run(&["invoke", "hello", "--invocation-type", "DryRun"]);
+    assert_eq!(dry["StatusCode"], 204);
+    let letters = run(&["dlq", "list"]);
+    assert_eq!(letters["DeadLetters"], serde_json::json!([]));
+    assert_eq!(run(&["dlq", "purge", "hello"])["Purged"], 0);
+    assert_eq!(run(&["dlq", "redrive", "hello"])["Redriven"], 0);
+    let out = funnel(
+        &endpoint,
+        &["function", "delete-event-invoke-config", "hello"],
+    );
+    assert!(out.status.success());
+    let out = funnel(&endpoint, &["function", "get-event-invoke-config", "hello"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ResourceNotFoundException"));
+}

@@ -464,3 +464,41 @@ async fn accepted_events_survive_a_restart() {
     assert_eq!(seen, (0..20).collect::<Vec<_>>());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn without_failures_each_event_runs_exactly_once() {
+    // Many deliveries at once, as a real server has.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.runtime.max_instances = 64;
+    config.runtime.max_memory_mb = 128;
+    let server = start_server_with(config).await;
+    server.create("recorder", "recorder").await;
+    let mut senders = Vec::new();
+    for sender in 0..8 {
+        let client = server.client.clone();
+        senders.push(tokio::spawn(async move {
+            for n in 0..25 {
+                let payload = json!({ "sender": sender, "n": n, "sleep_ms": 5 }).to_string();
+                client
+                    .invoke(event("recorder", &payload))
+                    .await
+                    .expect("invoke");
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.expect("sender");
+    }
+    let found = wait_for_records(&server, "recorder", 200).await;
+    settle().await;
+    let found_now = records(&server, "recorder").await;
+    assert_eq!(found_now.len(), 200, "no event ran twice");
+    let unique: std::collections::HashSet<String> = found.iter().map(|r| r.to_string()).collect();
+    assert_eq!(unique.len(), 200);
+    let stats = server.client.get_queue_stats().await.expect("stats");
+    assert_eq!(
+        (stats.received, stats.delivered, stats.retried),
+        (200, 200, 0)
+    );
+}

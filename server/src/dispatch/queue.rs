@@ -239,7 +239,13 @@ impl AsyncQueue {
             };
             let mut started = 0;
             for (key, event) in due {
+                // The scan is a snapshot: an event delivered since (and
+                // released by its delivery) must not start again.
                 if !self.claim(&key) {
+                    continue;
+                }
+                if !inner.store.is_queued(&key) {
+                    self.finish(&key);
                     continue;
                 }
                 let permit = tokio::select! {

@@ -124,6 +124,11 @@ impl Store {
             .collect()
     }
 
+    /// Whether an event is (still) at `key`.
+    pub fn is_queued(&self, key: &[u8]) -> bool {
+        self.queue.contains_key(key).unwrap_or(false)
+    }
+
     /// When the earliest queued event is due.
     pub fn next_due_ms(&self) -> Result<Option<i64>> {
         Ok(self.queue.first()?.map(|(key, _)| due_ms_of(&key)))

@@ -1,10 +1,14 @@
 //! Records each event it gets as one log line, `record: <event JSON>`, and
 //! returns `{"recorded": true}`; an event with `"fail": true` is refused
-//! instead (a handled `RecorderRefused` error), after being recorded.
+//! instead (a handled `RecorderRefused` error), after being recorded, and
+//! `"sleep_ms": N` makes it take N ms first.
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
 
 fn record(event: Value, ctx: Context) -> Result<Value, Error> {
+    if let Some(ms) = event.get("sleep_ms").and_then(Value::as_u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     println!("record: {event}");
     println!("request: {}", ctx.request_id);
     if event.get("fail").and_then(Value::as_bool) == Some(true) {
