@@ -10,9 +10,13 @@
 //! - a cold start (a new environment per call, in-process) — against a warm
 //!   call;
 //! - resident memory per idle environment with 1,000 alive;
-//! - how far past its deadline a spinning guest is stopped.
+//! - how far past its deadline a spinning guest is stopped;
+//! - durable async accepts at c=32 against sled's own insert+flush rate;
+//! - async dispatch (queue → `echo` → done) against sync warm throughput;
+//! - resident memory with 1,000,000 events queued.
 
 mod floor;
+mod queue;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -24,9 +28,9 @@ use funnel_server::runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_tests::{guest, start_server_with, test_config};
 
 const LATENCY_CALLS: usize = 5_000;
-const THROUGHPUT_SECS: u64 = 3;
-const CONCURRENCY: usize = 32;
-const CONNECTIONS: usize = 4;
+pub(crate) const THROUGHPUT_SECS: u64 = 3;
+pub(crate) const CONCURRENCY: usize = 32;
+pub(crate) const CONNECTIONS: usize = 4;
 const IDLE_ENVIRONMENTS: usize = 1_000;
 const PAYLOAD: &[u8] = br#"{"n":1}"#;
 
@@ -93,7 +97,7 @@ fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
-fn rss_kib() -> u64 {
+pub(crate) fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -178,6 +182,21 @@ struct Row {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--queue-only") {
+        let queue = queue::measure().await?;
+        println!(
+            "accepts {:.0}/s (sled serial {:.0}/s, 32 writers {:.0}/s; {:.0} events per flush); \
+             dispatch {:.0}/s; RSS +{} MiB with {} queued",
+            queue.accept_rate,
+            queue.sled_serial_rate,
+            queue.sled_concurrent_rate,
+            queue.accepted as f64 / queue.flushes.max(1) as f64,
+            queue.dispatch_rate,
+            queue.queued_rss_kib / 1024,
+            queue::QUEUED_EVENTS
+        );
+        return Ok(());
+    }
     let started = Instant::now();
     let echo = guest("echo");
     let dir = tempfile::tempdir()?;
@@ -286,6 +305,8 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     let overshoot = percentiles(overshoot);
+    server.stop().await;
+    let queue = queue::measure().await?;
 
     let rows = [
         Row {
@@ -345,6 +366,38 @@ async fn main() -> anyhow::Result<()> {
             target: "≤ 400 KiB beyond guest memory",
         },
         Row {
+            name: "durable async accepts, c=32",
+            value: format!("{:.0}/s", queue.accept_rate),
+            baseline_name: "sled insert+flush, one writer",
+            baseline: format!("{:.0}/s", queue.sled_serial_rate),
+            ratio: queue.accept_rate / queue.sled_serial_rate,
+            target: "≥ 20000/s",
+        },
+        Row {
+            name: "durable async accepts, c=32",
+            value: format!("{:.0}/s", queue.accept_rate),
+            baseline_name: "sled insert+flush, 32 writers",
+            baseline: format!("{:.0}/s", queue.sled_concurrent_rate),
+            ratio: queue.accept_rate / queue.sled_concurrent_rate,
+            target: "",
+        },
+        Row {
+            name: "async dispatch (queued → echo done)",
+            value: format!("{:.0}/s", queue.dispatch_rate),
+            baseline_name: "sync warm throughput, c=32",
+            baseline: format!("{invoke_tp:.0}/s"),
+            ratio: queue.dispatch_rate / invoke_tp,
+            target: "≥ 10000/s",
+        },
+        Row {
+            name: "RSS growth with 1,000,000 events queued",
+            value: format!("{:.0} MiB", queue.queued_rss_kib as f64 / 1024.0),
+            baseline_name: "process RSS then",
+            baseline: format!("{:.0} MiB", queue.queued_rss_total_kib as f64 / 1024.0),
+            ratio: queue.queued_rss_kib as f64 / queue.queued_rss_total_kib.max(1) as f64,
+            target: "< 200 MB",
+        },
+        Row {
             name: "timeout overshoot p50 (spin, 1 s)",
             value: us(overshoot.p50),
             baseline_name: "timeout",
@@ -370,6 +423,11 @@ async fn main() -> anyhow::Result<()> {
         "RSS: {rss_before} KiB before the cold starts, {rss_after} KiB with {IDLE_ENVIRONMENTS} idle environments; bench ran {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    server.stop().await;
+    println!(
+        "async: {} events accepted in {THROUGHPUT_SECS} s with {} flushes ({:.0} events per flush)",
+        queue.accepted,
+        queue.flushes,
+        queue.accepted as f64 / queue.flushes.max(1) as f64
+    );
     Ok(())
 }

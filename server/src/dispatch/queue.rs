@@ -306,6 +306,8 @@ async fn commit_batches(
         };
         let Some(first) = first else { break };
         waiting.push(first);
+        // Let accepts that are a step behind join this flush.
+        tokio::task::yield_now().await;
         while let Ok(more) = requests.try_recv() {
             waiting.push(more);
         }

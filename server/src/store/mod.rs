@@ -185,6 +185,10 @@ pub struct LogScan<'a> {
     pub keep: &'a dyn Fn(&LogEvent) -> bool,
 }
 
+/// sled's page cache. Its default (1 GiB) lets a long queue or a big log
+/// group live in memory; the queue must live on disk.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -205,7 +209,10 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the database under `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         Ok(Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,

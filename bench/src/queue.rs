@@ -1,0 +1,189 @@
+//! The async queue's rows: durable accepts at c=32 against sled's own
+//! insert+flush, end-to-end dispatch of `echo` against the sync warm
+//! throughput, and resident memory with 1,000,000 queued events.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use funnel_client::{Client, proto};
+use funnel_tests::{guest, start_server_with, test_config};
+
+use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS, rss_kib};
+
+/// Events queued for the memory row.
+pub const QUEUED_EVENTS: usize = 1_000_000;
+
+pub struct QueueRows {
+    /// Accepted events per second at c=32 (each answered only once durable).
+    pub accept_rate: f64,
+    /// sled: one insert then one flush, per event, one writer.
+    pub sled_serial_rate: f64,
+    /// sled: insert then flush per event, 32 writers at once.
+    pub sled_concurrent_rate: f64,
+    pub accepted: u64,
+    /// Events per second from the queue through `echo` to done.
+    pub dispatch_rate: f64,
+    /// RSS growth with QUEUED_EVENTS queued and undelivered, KiB.
+    pub queued_rss_kib: u64,
+    pub queued_rss_total_kib: u64,
+    pub flushes: u64,
+}
+
+fn event(function: &str) -> proto::InvokeRequest {
+    proto::InvokeRequest {
+        function_name: function.into(),
+        invocation_type: "Event".into(),
+        payload: br#"{"n":1}"#.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// sled's own rate of durable single writes, serial and at c=32.
+async fn sled_rates(dir: &std::path::Path) -> anyhow::Result<(f64, f64)> {
+    let db = sled::Config::new().path(dir.join("raw-sled")).open()?;
+    let value = vec![7u8; 100];
+    let serial = {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let started = Instant::now();
+        let mut n = 0u64;
+        while Instant::now() < deadline {
+            db.insert(n.to_be_bytes(), value.as_slice())?;
+            db.flush()?;
+            n += 1;
+        }
+        n as f64 / started.elapsed().as_secs_f64()
+    };
+    // Threads, not tasks: sled's flush blocks its caller.
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
+    let started = Instant::now();
+    let writers: Vec<_> = (0..CONCURRENCY as u64)
+        .map(|w| {
+            let (db, done, value) = (db.clone(), done.clone(), value.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let key = (w << 40 | n).to_be_bytes();
+                    db.insert(key, value.as_slice()).expect("insert");
+                    db.flush().expect("flush");
+                    n += 1;
+                }
+                done.fetch_add(n, Ordering::Relaxed);
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("a sled writer panicked"))?;
+    }
+    let concurrent = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    Ok((serial, concurrent))
+}
+
+pub async fn measure() -> anyhow::Result<QueueRows> {
+    let dir = tempfile::tempdir()?;
+    eprintln!("bench: sled insert+flush rates");
+    let (sled_serial_rate, sled_concurrent_rate) = sled_rates(dir.path()).await?;
+    eprintln!("bench: durable accepts at c={CONCURRENCY}");
+
+    // Accepts, with nothing delivering them.
+    let data = dir.path().join("accept");
+    let mut config = test_config(&data);
+    config.runtime.max_instances = 64;
+    config.queue.workers = Some(0);
+    let server = start_server_with(config).await;
+    server.create("echo", "echo").await;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect(&server.endpoint).await?);
+    }
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
+    let started = Instant::now();
+    let senders: Vec<_> = (0..CONCURRENCY)
+        .map(|w| {
+            let (client, done) = (clients[w % CONNECTIONS].clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let out = client.invoke(event("echo")).await.expect("accept");
+                    assert_eq!(out.status_code, 202);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await?;
+    }
+    let accepted = done.load(Ordering::Relaxed);
+    let accept_rate = accepted as f64 / started.elapsed().as_secs_f64();
+    let flushes = server.queue.stats().flushes;
+    server.stop().await;
+
+    eprintln!("bench: dispatching {accepted} queued events");
+    // The same data dir with deliveries on: how fast the queue drains.
+    let mut config = test_config(&data);
+    config.runtime.max_instances = 64;
+    let started = Instant::now();
+    let server = start_server_with(config).await;
+    loop {
+        let stats = server.queue.stats();
+        if stats.delivered >= accepted {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the queue did not drain: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let dispatch_rate = accepted as f64 / started.elapsed().as_secs_f64();
+    server.stop().await;
+
+    eprintln!("bench: queueing {QUEUED_EVENTS} events");
+    // Memory with a million events queued and none delivered.
+    let rss_before = rss_kib();
+    let mut config = test_config(&dir.path().join("million"));
+    config.queue.workers = Some(0);
+    let server = start_server_with(config).await;
+    server
+        .client
+        .create_function(funnel_tests::create_request("echo", guest("echo")))
+        .await?;
+    let store = server.queue.store().clone();
+    let template = funnel_server::store::QueuedEvent {
+        request_id: String::new(),
+        function_name: "echo".into(),
+        qualifier: String::new(),
+        payload: r#"{"n":1}"#.into(),
+        client_context: None,
+        received_ms: 0,
+        invoke_count: 0,
+        function_errors: 0,
+        system_retries: 0,
+    };
+    let now = server.runtime.clock().wall_ms();
+    for n in 0..QUEUED_EVENTS {
+        let mut event = template.clone();
+        event.request_id = format!("{n:036}");
+        event.received_ms = now;
+        store.enqueue(now, &event)?;
+    }
+    server.queue.durable().await?;
+    anyhow::ensure!(store.queue_depth() == QUEUED_EVENTS);
+    let queued_rss_total_kib = rss_kib();
+    let queued_rss_kib = queued_rss_total_kib.saturating_sub(rss_before);
+    server.stop().await;
+    Ok(QueueRows {
+        accept_rate,
+        sled_serial_rate,
+        sled_concurrent_rate,
+        accepted,
+        dispatch_rate,
+        queued_rss_kib,
+        queued_rss_total_kib,
+        flushes,
+    })
+}
