@@ -22,6 +22,24 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub logs: LogsConfig,
     pub queue: QueueConfig,
+    pub concurrency: ConcurrencyConfig,
+}
+
+/// Lambda's concurrency accounting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConcurrencyConfig {
+    /// Concurrent executions the account may run (default 1000, as
+    /// Lambda's). Each also needs an instance slot (`runtime.max_instances`).
+    pub account_limit: u32,
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        ConcurrencyConfig {
+            account_limit: 1000,
+        }
+    }
 }
 
 /// The async invocation queue.
@@ -96,6 +114,7 @@ impl Default for Config {
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
             queue: QueueConfig::default(),
+            concurrency: ConcurrencyConfig::default(),
         }
     }
 }
@@ -148,6 +167,12 @@ impl Config {
             (1..=100_000).contains(&self.runtime.max_instances),
             "runtime.max_instances must be 1..=100000, got {}",
             self.runtime.max_instances
+        );
+        anyhow::ensure!(
+            self.concurrency.account_limit >= crate::concurrency::MIN_UNRESERVED,
+            "concurrency.account_limit must be at least {}, got {}",
+            crate::concurrency::MIN_UNRESERVED,
+            self.concurrency.account_limit
         );
         anyhow::ensure!(
             !self.logs.retention.is_zero() && self.logs.max_group_mb > 0,

@@ -25,6 +25,14 @@ pub enum Error {
     /// Every execution slot is busy.
     #[error("TooManyRequestsException: {0}")]
     TooManyRequests(String),
+    /// A concurrency limit was reached: Lambda's throttle, with its Reason.
+    #[error(
+        "TooManyRequestsException: Rate Exceeded. (Reason: {reason}, retryAfterSeconds: {retry_after_seconds})"
+    )]
+    Throttled {
+        reason: &'static str,
+        retry_after_seconds: u32,
+    },
     /// funnel does not do this yet.
     #[error("UnsupportedOperationException: {0}")]
     Unsupported(String),
@@ -46,7 +54,7 @@ impl Error {
             Error::PreconditionFailed(_) => "PreconditionFailedException",
             Error::ResourceNotFound(_) => "ResourceNotFoundException",
             Error::RequestTooLarge(_) => "RequestTooLargeException",
-            Error::TooManyRequests(_) => "TooManyRequestsException",
+            Error::TooManyRequests(_) | Error::Throttled { .. } => "TooManyRequestsException",
             Error::Unsupported(_) => "UnsupportedOperationException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
@@ -55,6 +63,7 @@ impl Error {
     /// The message without the AWS name.
     pub fn message(&self) -> &str {
         match self {
+            Error::Throttled { .. } => "Rate Exceeded.",
             Error::InvalidParameterValue(m)
             | Error::InvalidRequestContent(m)
             | Error::ResourceConflict(m)

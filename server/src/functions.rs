@@ -62,6 +62,8 @@ pub struct Functions {
     pub(crate) code_lock: Arc<tokio::sync::Mutex<()>>,
     /// Unpacked layers and the merged `/opt` views built from them.
     pub(crate) layer_views: Arc<crate::layers::LayerViews>,
+    /// The account's concurrency gate.
+    pub(crate) gate: crate::concurrency::Gate,
 }
 
 impl Functions {
@@ -71,8 +73,10 @@ impl Functions {
         naming: Naming,
         max_memory_mb: u32,
         layer_views: crate::layers::LayerViews,
+        gate: crate::concurrency::Gate,
     ) -> Self {
         Functions {
+            gate,
             layer_views: Arc::new(layer_views),
             store,
             runtime,
@@ -354,6 +358,8 @@ impl Functions {
                     .delete_function(&target.name)
                     .map_err(|err| self.store_error(err, &target))?;
                 self.store.delete_event_invoke_config(&target.name, None)?;
+                self.store.set_reserved_concurrency(&target.name, None)?;
+                let _ = self.gate.set_reserved(&target.name, None);
                 for alias in self.store.aliases(&target.name)? {
                     self.store.delete_alias(&target.name, &alias.name)?;
                 }
@@ -412,6 +418,11 @@ impl Functions {
     /// whose code cannot be loaded is logged and left for its invocations
     /// to report.
     pub async fn load_all(&self) -> Result<usize> {
+        for (name, reserved) in self.store.reserved_concurrency()? {
+            if let Err(why) = self.gate.set_reserved(&name, Some(reserved)) {
+                tracing::error!(function = %name, reserved, cause = %why, "reserved concurrency no longer fits the account limit; ignored");
+            }
+        }
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.prepare_all_layers())
             .await

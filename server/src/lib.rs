@@ -8,11 +8,14 @@
 //!
 //! - [`config`]: the server's configuration, validated before anything starts.
 //! - [`clock`]: the injectable clock that housekeeping runs on.
+//! - [`concurrency`]: the account's concurrency gate: reserved concurrency
+//!   (floor and cap), the unreserved pool, throttle reasons.
 //! - [`error`]: the API's typed errors, each with its AWS error name.
 //! - [`function`]: Lambda's limits and naming rules; function ARNs.
 //! - [`functions`]: the control plane (create/get/list/update/delete).
 //! - [`versions`]: published versions (immutable snapshots of `$LATEST`).
 //! - [`aliases`]: aliases with weighted routing between two versions.
+//! - [`reserved`]: reserved concurrency on the control plane.
 //! - [`layers`]: layer versions; checking and unpacking their archives once;
 //!   the merged, read-only `/opt` of a function's layers.
 //! - [`event`]: the one request shape every door produces.
@@ -39,6 +42,7 @@ pub mod aliases;
 pub mod api;
 pub mod cli;
 pub mod clock;
+pub mod concurrency;
 pub mod config;
 pub mod dispatch;
 pub mod error;
@@ -49,6 +53,7 @@ pub mod functions;
 pub mod guest_build;
 pub mod layers;
 pub mod logs;
+pub mod reserved;
 pub mod runtime;
 pub mod stack;
 pub mod store;
@@ -123,6 +128,7 @@ impl Server {
             naming,
             config.runtime.max_memory_mb,
             layers::LayerViews::new(&config.data_dir).context("creating the layers folder")?,
+            concurrency::Gate::new(config.concurrency.account_limit),
         );
         let loaded = functions.load_all().await.context("loading functions")?;
         tracing::info!(
@@ -140,6 +146,11 @@ impl Server {
             logs,
             queue,
         })
+    }
+
+    /// The concurrency gate (a cheap handle): what is running.
+    pub fn concurrency(&self) -> concurrency::Gate {
+        self.functions.gate.clone()
     }
 
     /// The async queue (a cheap handle): its counters, for tests and the

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use funnel_client::{Client, proto};
+use funnel_server::concurrency::Gate;
 use funnel_server::dispatch::AsyncQueue;
 use funnel_server::logs::Logs;
 use funnel_server::runtime::{CacheStats, Runtime};
@@ -50,6 +51,8 @@ pub struct TestServer {
     pub logs: Logs,
     /// The async queue: its counters.
     pub queue: AsyncQueue,
+    /// The concurrency gate: what is running.
+    pub gate: Gate,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -85,6 +88,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
     let runtime = server.runtime();
     let logs = server.logs();
     let queue = server.queue();
+    let gate = server.concurrency();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
@@ -97,6 +101,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         runtime,
         logs,
         queue,
+        gate,
         stop: Some(stop),
         task: Some(task),
         _data_dir: None,

@@ -73,6 +73,8 @@ async fn reflection_lists_and_describes_the_api() {
     assert!(names.contains(&"funnel.v1.Functions"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
     assert!(names.contains(&"funnel.v1.Logs"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.Layers"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.AsyncInvocation"), "{names:?}");
 
     let MessageResponse::FileDescriptorResponse(files) = reflect(
         &server.endpoint,
@@ -102,6 +104,10 @@ async fn reflection_lists_and_describes_the_api() {
             "UpdateAlias",
             "DeleteAlias",
             "ListAliases",
+            "PutFunctionConcurrency",
+            "GetFunctionConcurrency",
+            "DeleteFunctionConcurrency",
+            "GetAccountSettings",
             "Invoke"
         ]
     );

@@ -336,6 +336,60 @@ impl Client {
     /// Runs a function. A function that fails is still `Ok`: look at
     /// `function_error` ("Handled" / "Unhandled") and the error JSON in
     /// `payload`, as with Lambda.
+    /// Reserves concurrency for a function; returns the reservation.
+    pub async fn put_function_concurrency(
+        &self,
+        function_name: &str,
+        reserved: i32,
+    ) -> Result<i32> {
+        let request = proto::PutFunctionConcurrencyRequest {
+            function_name: function_name.into(),
+            reserved_concurrent_executions: reserved,
+        };
+        Ok(self
+            .functions
+            .clone()
+            .put_function_concurrency(request)
+            .await?
+            .into_inner()
+            .reserved_concurrent_executions
+            .unwrap_or_default())
+    }
+
+    /// The function's reserved concurrency, if any.
+    pub async fn get_function_concurrency(&self, function_name: &str) -> Result<Option<i32>> {
+        let request = proto::GetFunctionConcurrencyRequest {
+            function_name: function_name.into(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .get_function_concurrency(request)
+            .await?
+            .into_inner()
+            .reserved_concurrent_executions)
+    }
+
+    pub async fn delete_function_concurrency(&self, function_name: &str) -> Result<()> {
+        let request = proto::GetFunctionConcurrencyRequest {
+            function_name: function_name.into(),
+        };
+        self.functions
+            .clone()
+            .delete_function_concurrency(request)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_account_settings(&self) -> Result<proto::GetAccountSettingsResponse> {
+        Ok(self
+            .functions
+            .clone()
+            .get_account_settings(proto::GetAccountSettingsRequest {})
+            .await?
+            .into_inner())
+    }
+
     /// Sets a function's async settings (unset fields back to defaults).
     pub async fn put_function_event_invoke_config(
         &self,

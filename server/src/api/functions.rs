@@ -288,6 +288,65 @@ impl FunctionsApi for FunctionsService {
         }))
     }
 
+    async fn put_function_concurrency(
+        &self,
+        request: Request<pb::PutFunctionConcurrencyRequest>,
+    ) -> Result<Response<pb::Concurrency>, Status> {
+        let req = request.into_inner();
+        let reserved = self
+            .functions
+            .put_function_concurrency(&req.function_name, req.reserved_concurrent_executions)
+            .await?;
+        Ok(Response::new(pb::Concurrency {
+            reserved_concurrent_executions: Some(reserved as i32),
+        }))
+    }
+
+    async fn get_function_concurrency(
+        &self,
+        request: Request<pb::GetFunctionConcurrencyRequest>,
+    ) -> Result<Response<pb::Concurrency>, Status> {
+        let req = request.into_inner();
+        let reserved = self
+            .functions
+            .get_function_concurrency(&req.function_name)?;
+        Ok(Response::new(pb::Concurrency {
+            reserved_concurrent_executions: reserved.map(|n| n as i32),
+        }))
+    }
+
+    async fn delete_function_concurrency(
+        &self,
+        request: Request<pb::GetFunctionConcurrencyRequest>,
+    ) -> Result<Response<pb::DeleteFunctionConcurrencyResponse>, Status> {
+        let req = request.into_inner();
+        self.functions
+            .delete_function_concurrency(&req.function_name)
+            .await?;
+        Ok(Response::new(pb::DeleteFunctionConcurrencyResponse {}))
+    }
+
+    async fn get_account_settings(
+        &self,
+        _request: Request<pb::GetAccountSettingsRequest>,
+    ) -> Result<Response<pb::GetAccountSettingsResponse>, Status> {
+        let usage = self.functions.account_usage();
+        let functions = self
+            .functions
+            .store
+            .all_functions()
+            .map_err(crate::error::Error::from)?;
+        Ok(Response::new(pb::GetAccountSettingsResponse {
+            account_limit: Some(pb::AccountLimit {
+                concurrent_executions: usage.account_limit as i32,
+                unreserved_concurrent_executions: usage.unreserved_limit as i32,
+            }),
+            account_usage: Some(pb::AccountUsage {
+                function_count: functions.len() as i32,
+            }),
+        }))
+    }
+
     async fn invoke(
         &self,
         request: Request<pb::InvokeRequest>,

@@ -20,6 +20,10 @@ use crate::error::Error;
 /// The metadata key that carries the AWS error name, as Lambda's
 /// `x-amzn-ErrorType` header.
 pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
+/// A throttle's Reason (`ConcurrentInvocationLimitExceeded`, ...).
+pub const REASON_KEY: &str = "x-amzn-reason";
+/// Seconds to wait before retrying a throttled call.
+pub const RETRY_AFTER_KEY: &str = "retry-after";
 
 /// The largest message the server accepts: room for a 50 MB component or
 /// a payload over the 6 MB limit (which gets a named error, not a
@@ -36,7 +40,7 @@ impl From<Error> for Status {
             Error::ResourceConflict(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_) => Code::FailedPrecondition,
             Error::ResourceNotFound(_) => Code::NotFound,
-            Error::TooManyRequests(_) => Code::ResourceExhausted,
+            Error::TooManyRequests(_) | Error::Throttled { .. } => Code::ResourceExhausted,
             Error::Unsupported(_) => Code::Unimplemented,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
@@ -48,6 +52,15 @@ impl From<Error> for Status {
         status
             .metadata_mut()
             .insert(ERROR_TYPE_KEY, MetadataValue::from_static(err.aws_name()));
+        if let Error::Throttled {
+            reason,
+            retry_after_seconds,
+        } = &err
+        {
+            let metadata = status.metadata_mut();
+            metadata.insert(REASON_KEY, MetadataValue::from_static(reason));
+            metadata.insert(RETRY_AFTER_KEY, MetadataValue::from(*retry_after_seconds));
+        }
         status
     }
 }

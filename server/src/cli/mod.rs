@@ -174,6 +174,20 @@ pub enum FunctionCommand {
         #[arg(long)]
         revision_id: Option<String>,
     },
+    /// Reserve concurrency for a function: its floor and its cap (0
+    /// throttles every call).
+    #[command(alias = "put-function-concurrency")]
+    PutConcurrency {
+        name: String,
+        #[arg(long)]
+        reserved_concurrent_executions: i32,
+    },
+    /// Show a function's reserved concurrency.
+    #[command(alias = "get-function-concurrency")]
+    GetConcurrency { name: String },
+    /// Remove a function's reserved concurrency.
+    #[command(alias = "delete-function-concurrency")]
+    DeleteConcurrency { name: String },
     /// Set how async events are retried, how old they may get, and where
     /// their records go (unset settings back to defaults).
     PutEventInvokeConfig(EventInvokeArgs),
@@ -362,6 +376,23 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 })
                 .await?;
             print_json(&configuration_json(&updated))
+        }
+        FunctionCommand::PutConcurrency {
+            name,
+            reserved_concurrent_executions,
+        } => {
+            let reserved = client
+                .put_function_concurrency(&name, reserved_concurrent_executions)
+                .await?;
+            print_json(&json!({ "ReservedConcurrentExecutions": reserved }))
+        }
+        FunctionCommand::GetConcurrency { name } => {
+            let reserved = client.get_function_concurrency(&name).await?;
+            print_json(&json!({ "ReservedConcurrentExecutions": reserved }))
+        }
+        FunctionCommand::DeleteConcurrency { name } => {
+            client.delete_function_concurrency(&name).await?;
+            Ok(())
         }
         FunctionCommand::PutEventInvokeConfig(args) => {
             asynchronous::put_event_invoke_config(client, args, true).await

@@ -169,6 +169,14 @@ impl Dispatcher {
         client_context: Option<String>,
     ) -> Result<InvokeResult> {
         let prepared = self.functions.prepared(record).await?;
+        let _permit = self
+            .functions
+            .gate
+            .try_acquire(&record.name)
+            .map_err(|throttle| Error::Throttled {
+                reason: throttle.reason(),
+                retry_after_seconds: 1,
+            })?;
         let naming = self.functions.naming();
         let mut config = environment_config(record, &naming.region);
         config.opt_dir = self.functions.layer_views.view_path(&record.layers);
@@ -190,9 +198,14 @@ impl Dispatcher {
             }
         };
         let outcome = outcome.map_err(|err| match err {
-            InvokeError::Busy(_) => Error::TooManyRequests(format!(
-                "Rate Exceeded. (ConcurrentInvocationLimitExceeded: {err})"
-            )),
+            InvokeError::Busy(slots) => {
+                tracing::debug!(slots, "every instance slot is busy");
+                Error::Throttled {
+                    reason: crate::concurrency::Throttle::ConcurrentInvocationLimitExceeded
+                        .reason(),
+                    retry_after_seconds: 1,
+                }
+            }
             InvokeError::Instantiate(why) => Error::Service(why),
         })?;
 

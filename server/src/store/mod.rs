@@ -22,6 +22,8 @@
 //! - `dead_letters`: function name, NUL, sequence → [`DeadLetter`]
 //! - `event_invoke_configs`: function name, NUL, qualifier →
 //!   [`EventInvokeConfig`]
+//! - `function_concurrency`: function name → reserved concurrency (u32,
+//!   big-endian)
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -204,6 +206,7 @@ pub struct Store {
     queue: sled::Tree,
     dead_letters: sled::Tree,
     event_invoke_configs: sled::Tree,
+    function_concurrency: sled::Tree,
 }
 
 impl Store {
@@ -226,6 +229,7 @@ impl Store {
             queue: db.open_tree("queue")?,
             dead_letters: db.open_tree("dead_letters")?,
             event_invoke_configs: db.open_tree("event_invoke_configs")?,
+            function_concurrency: db.open_tree("function_concurrency")?,
             db,
         })
     }
@@ -341,6 +345,30 @@ impl Store {
                 return Ok((old, new));
             }
         }
+    }
+
+    /// Sets (`Some`) or removes a function's reserved concurrency.
+    pub fn set_reserved_concurrency(&self, name: &str, reserved: Option<u32>) -> Result<()> {
+        match reserved {
+            Some(n) => self
+                .function_concurrency
+                .insert(name, &u64::from(n).to_be_bytes())
+                .map(|_| ())?,
+            None => self.function_concurrency.remove(name).map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Every function's reserved concurrency.
+    pub fn reserved_concurrency(&self) -> Result<Vec<(String, u32)>> {
+        self.function_concurrency
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let name = String::from_utf8_lossy(&key).into_owned();
+                Ok((name, read_u64(&value) as u32))
+            })
+            .collect()
     }
 
     /// Removes a function; returns its last record.
