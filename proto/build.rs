@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/functions.proto",
         "funnel/v1/layers.proto",
         "funnel/v1/logs.proto",
+        "funnel/v1/metrics.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

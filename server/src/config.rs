@@ -23,6 +23,15 @@ pub struct Config {
     pub logs: LogsConfig,
     pub queue: QueueConfig,
     pub concurrency: ConcurrencyConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to serve `GET /metrics` (OpenMetrics text); off when unset.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Lambda's concurrency accounting.
@@ -115,6 +124,7 @@ impl Default for Config {
             logs: LogsConfig::default(),
             queue: QueueConfig::default(),
             concurrency: ConcurrencyConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

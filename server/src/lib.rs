@@ -28,6 +28,8 @@
 //!   environments (warm pools, init/shutdown), limits.
 //! - [`logs`]: function logs (CloudWatch Logs analog): START/END/REPORT
 //!   formatting, storage with retention, reads, filters, live tails.
+//! - [`metrics`]: Lambda's metrics per function and account, as OpenMetrics
+//!   text on `/metrics` and over gRPC.
 //! - [`store`]: sled behind one cheap handle; the only module that imports sled
 //!   (functions, versions, aliases, layers, logs, code).
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
@@ -53,6 +55,7 @@ pub mod functions;
 pub mod guest_build;
 pub mod layers;
 pub mod logs;
+pub mod metrics;
 pub mod reserved;
 pub mod runtime;
 pub mod stack;
@@ -88,6 +91,7 @@ pub struct Server {
     functions: Functions,
     logs: Logs,
     queue: AsyncQueue,
+    metrics: metrics::Metrics,
 }
 
 impl Server {
@@ -131,6 +135,7 @@ impl Server {
             concurrency::Gate::new(config.concurrency.account_limit),
         );
         let loaded = functions.load_all().await.context("loading functions")?;
+        let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone());
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
@@ -145,7 +150,13 @@ impl Server {
             functions,
             logs,
             queue,
+            metrics,
         })
+    }
+
+    /// The metrics (a cheap handle).
+    pub fn metrics(&self) -> metrics::Metrics {
+        self.metrics.clone()
     }
 
     /// The concurrency gate (a cheap handle): what is running.
@@ -192,6 +203,7 @@ impl Server {
             self.runtime.clone(),
             self.logs.clone(),
             self.queue.clone(),
+            self.metrics.clone(),
             abort.clone(),
         );
         let deliveries_stop = tokio_util::sync::CancellationToken::new();
@@ -200,6 +212,21 @@ impl Server {
         let async_server = funnel_proto::v1::async_invocation_server::AsyncInvocationServer::new(
             api::AsyncService::new(self.functions.clone(), self.queue.clone()),
         );
+        let metrics_server = funnel_proto::v1::metrics_server::MetricsServer::new(
+            api::MetricsService::new(self.metrics.clone()),
+        );
+        if let Some(addr) = self.config.metrics.listen {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for /metrics on {addr}"))?;
+            let bound = listener.local_addr()?;
+            tracing::info!("metrics at http://{bound}/metrics");
+            tokio::spawn(metrics::serve_http(
+                listener,
+                self.metrics.clone(),
+                deliveries_stop.clone(),
+            ));
+        }
         let service = api::FunctionsService::new(self.functions.clone(), dispatcher);
         let functions_server = FunctionsServer::new(service)
             .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
@@ -247,6 +274,7 @@ impl Server {
             .add_service(functions_server)
             .add_service(layers_server)
             .add_service(async_server)
+            .add_service(metrics_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for

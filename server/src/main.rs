@@ -60,7 +60,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
-    let config = Config::with_data_dir(&args.data_dir);
+    let mut config = Config::with_data_dir(&args.data_dir);
+    config.metrics.listen = args.metrics_listen;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

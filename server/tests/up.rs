@@ -607,6 +607,12 @@ fn async_verbs_from_the_cli() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let metrics = funnel(&endpoint, &["metrics", "hello"]);
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        text.contains("funnel_async_events_received_total{function=\"hello\"} 1"),
+        "{text}"
+    );
     let dry = run(&["invoke", "hello", "--invocation-type", "DryRun"]);
     assert_eq!(dry["StatusCode"], 204);
     let letters = run(&["dlq", "list"]);

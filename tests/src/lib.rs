@@ -8,6 +8,7 @@ use funnel_client::{Client, proto};
 use funnel_server::concurrency::Gate;
 use funnel_server::dispatch::AsyncQueue;
 use funnel_server::logs::Logs;
+use funnel_server::metrics::Metrics;
 use funnel_server::runtime::{CacheStats, Runtime};
 use funnel_server::{Clock, Config, Server};
 use tokio::sync::oneshot;
@@ -53,6 +54,8 @@ pub struct TestServer {
     pub queue: AsyncQueue,
     /// The concurrency gate: what is running.
     pub gate: Gate,
+    /// The server's metrics.
+    pub metrics: Metrics,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -89,6 +92,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
     let logs = server.logs();
     let queue = server.queue();
     let gate = server.concurrency();
+    let metrics = server.metrics();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
@@ -102,6 +106,7 @@ pub async fn start_server_with(config: Config) -> TestServer {
         logs,
         queue,
         gate,
+        metrics,
         stop: Some(stop),
         task: Some(task),
         _data_dir: None,

@@ -34,6 +34,7 @@ use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
+use funnel_proto::v1::metrics_client::MetricsClient;
 use tonic::transport::{Channel, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
@@ -99,6 +100,7 @@ pub struct Client {
     asynchronous: AsyncInvocationClient<Channel>,
     layers: LayersClient<Channel>,
     logs: LogsClient<Channel>,
+    metrics: MetricsClient<Channel>,
 }
 
 impl Client {
@@ -124,7 +126,8 @@ impl Client {
             layers: LayersClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            logs: LogsClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            logs: LogsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            metrics: MetricsClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
         })
     }
 
@@ -388,6 +391,21 @@ impl Client {
             .get_account_settings(proto::GetAccountSettingsRequest {})
             .await?
             .into_inner())
+    }
+
+    /// The server's metrics as OpenMetrics text (one function's series and
+    /// the account's, or all when `function_name` is empty).
+    pub async fn get_metrics(&self, function_name: &str) -> Result<String> {
+        let request = proto::GetMetricsRequest {
+            function_name: function_name.into(),
+        };
+        Ok(self
+            .metrics
+            .clone()
+            .get_metrics(request)
+            .await?
+            .into_inner()
+            .open_metrics)
     }
 
     /// Sets a function's async settings (unset fields back to defaults).

@@ -6,11 +6,13 @@ mod async_invocation;
 mod functions;
 mod layers;
 mod logs;
+mod metrics;
 
 pub use async_invocation::AsyncService;
 pub use functions::FunctionsService;
 pub use layers::LayersService;
 pub use logs::LogsService;
+pub use metrics::MetricsService;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;

@@ -58,6 +58,9 @@ pub enum Command {
     /// Publish and manage layers (shared files mounted at /opt).
     #[command(subcommand)]
     Layer(LayerCommand),
+    /// Print metrics (OpenMetrics text): one function's and the account's,
+    /// or all.
+    Metrics { name: Option<String> },
     /// Async events that failed with nowhere else to go.
     #[command(subcommand)]
     Dlq(DlqCommand),
@@ -117,6 +120,9 @@ pub struct ServeArgs {
     /// Where the database and compiled code live.
     #[arg(long, default_value = ".funnel")]
     pub data_dir: PathBuf,
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +278,10 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
         Command::Alias(command) => releases::alias(&client, command).await,
         Command::Layer(command) => releases::layer(&client, command).await,
         Command::Dlq(command) => asynchronous::dlq(&client, command).await,
+        Command::Metrics { name } => {
+            print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
+            Ok(())
+        }
         Command::Logs(LogsCommand::Tail {
             name,
             follow,

@@ -79,6 +79,10 @@ impl Dispatcher {
 
     async fn try_deliver(&self, key: &QueueKey, mut event: QueuedEvent) -> Result<()> {
         let now = self.queue.clock().wall_ms();
+        self.metrics.async_attempt(
+            &event.function_name,
+            Duration::from_millis(now.saturating_sub(event.received_ms).max(0) as u64),
+        );
         let settings = self
             .functions
             .async_settings(&event.function_name, &event.qualifier);
@@ -175,6 +179,7 @@ impl Dispatcher {
         let record = self.destination_record(event, "Success", Some(result));
         if !self.forward(key, destination, record)? {
             self.queue.count(Counter::DestinationFailure);
+            self.metrics.destination_failure(&event.function_name);
             self.queue.store().ack(key)?;
         }
         Ok(())
@@ -189,6 +194,7 @@ impl Dispatcher {
         result: Option<&InvokeResult>,
     ) -> Result<()> {
         self.queue.count(Counter::Delivered);
+        self.metrics.async_dropped(&event.function_name);
         tracing::warn!(
             function = %event.function_name,
             request_id = %event.request_id,
@@ -202,6 +208,7 @@ impl Dispatcher {
                 return Ok(());
             }
             self.queue.count(Counter::DestinationFailure);
+            self.metrics.destination_failure(&event.function_name);
         }
         let (error_type, error_message) = result
             .and_then(|r| serde_json::from_slice::<Value>(&r.payload).ok())
@@ -217,7 +224,11 @@ impl Dispatcher {
             error_message,
             failed_ms: self.queue.clock().wall_ms(),
         };
-        self.queue.store().dead_letter(key, &letter)?;
+        let function = letter.event.function_name.clone();
+        if let Err(err) = self.queue.store().dead_letter(key, &letter) {
+            self.metrics.dead_letter_error(&function);
+            return Err(err.into());
+        }
         self.queue.count(Counter::DeadLettered);
         Ok(())
     }

@@ -45,6 +45,7 @@ pub struct Dispatcher {
     runtime: Runtime,
     logs: Logs,
     queue: AsyncQueue,
+    metrics: crate::metrics::Metrics,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -56,6 +57,7 @@ impl Dispatcher {
         runtime: Runtime,
         logs: Logs,
         queue: AsyncQueue,
+        metrics: crate::metrics::Metrics,
         abort: CancellationToken,
     ) -> Self {
         Dispatcher {
@@ -63,6 +65,7 @@ impl Dispatcher {
             runtime,
             logs,
             queue,
+            metrics,
             abort,
         }
     }
@@ -135,6 +138,7 @@ impl Dispatcher {
                     system_retries: 0,
                 };
                 self.queue.accept(queued).await?;
+                self.metrics.async_received(&target.name);
                 Ok(InvokeResult {
                     status_code: 202,
                     function_error: None,
@@ -173,10 +177,18 @@ impl Dispatcher {
             .functions
             .gate
             .try_acquire(&record.name)
-            .map_err(|throttle| Error::Throttled {
-                reason: throttle.reason(),
-                retry_after_seconds: 1,
+            .map_err(|throttle| {
+                self.metrics.throttled(&record.name);
+                Error::Throttled {
+                    reason: throttle.reason(),
+                    retry_after_seconds: 1,
+                }
             })?;
+        self.metrics.running(&record.name, 1);
+        let _running = Running {
+            metrics: &self.metrics,
+            function: &record.name,
+        };
         let naming = self.functions.naming();
         let mut config = environment_config(record, &naming.region);
         config.opt_dir = self.functions.layer_views.view_path(&record.layers);
@@ -199,6 +211,7 @@ impl Dispatcher {
         };
         let outcome = outcome.map_err(|err| match err {
             InvokeError::Busy(slots) => {
+                self.metrics.throttled(&record.name);
                 tracing::debug!(slots, "every instance slot is busy");
                 Error::Throttled {
                     reason: crate::concurrency::Throttle::ConcurrentInvocationLimitExceeded
@@ -209,6 +222,12 @@ impl Dispatcher {
             InvokeError::Instantiate(why) => Error::Service(why),
         })?;
 
+        self.metrics.ran(crate::metrics::Ran {
+            function: &record.name,
+            failed: outcome.result.is_err(),
+            duration: outcome.duration,
+            init_duration: outcome.init_duration,
+        });
         let log = logs::invocation_log(&request_id, &record.version, record.memory_size, &outcome);
         self.logs
             .record(&logs::log_group(&record.name), &outcome.log_stream, &log);
@@ -235,6 +254,18 @@ impl Dispatcher {
             executed_version: record.version.clone(),
             request_id,
         })
+    }
+}
+
+/// Counts an invocation as running until dropped.
+struct Running<'a> {
+    metrics: &'a crate::metrics::Metrics,
+    function: &'a str,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.metrics.running(self.function, -1);
     }
 }
 
