@@ -20,6 +20,8 @@ pub enum Error {
     PreconditionFailed(String),
     #[error("ResourceNotFoundException: {0}")]
     ResourceNotFound(String),
+    #[error("ProvisionedConcurrencyConfigNotFoundException: {0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
     #[error("RequestTooLargeException: {0}")]
     RequestTooLarge(String),
     /// Every execution slot is busy.
@@ -53,6 +55,9 @@ impl Error {
             Error::ResourceConflict(_) => "ResourceConflictException",
             Error::PreconditionFailed(_) => "PreconditionFailedException",
             Error::ResourceNotFound(_) => "ResourceNotFoundException",
+            Error::ProvisionedConcurrencyConfigNotFound(_) => {
+                "ProvisionedConcurrencyConfigNotFoundException"
+            }
             Error::RequestTooLarge(_) => "RequestTooLargeException",
             Error::TooManyRequests(_) | Error::Throttled { .. } => "TooManyRequestsException",
             Error::Unsupported(_) => "UnsupportedOperationException",
@@ -69,6 +74,7 @@ impl Error {
             | Error::ResourceConflict(m)
             | Error::PreconditionFailed(m)
             | Error::ResourceNotFound(m)
+            | Error::ProvisionedConcurrencyConfigNotFound(m)
             | Error::RequestTooLarge(m)
             | Error::TooManyRequests(m)
             | Error::Unsupported(m)

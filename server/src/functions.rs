@@ -359,6 +359,11 @@ impl Functions {
                     .map_err(|err| self.store_error(err, &target))?;
                 self.store.delete_event_invoke_config(&target.name, None)?;
                 self.store.set_reserved_concurrency(&target.name, None)?;
+                for (name, qualifier, _) in self.store.provisioned()? {
+                    if name == target.name {
+                        self.store.set_provisioned(&name, &qualifier, None)?;
+                    }
+                }
                 let _ = self.gate.set_reserved(&target.name, None);
                 for alias in self.store.aliases(&target.name)? {
                     self.store.delete_alias(&target.name, &alias.name)?;

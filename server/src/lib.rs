@@ -206,6 +206,7 @@ impl Server {
             self.metrics.clone(),
             abort.clone(),
         );
+        dispatcher.provision_stored();
         let deliveries_stop = tokio_util::sync::CancellationToken::new();
         let stopped_at = Arc::new(std::sync::OnceLock::<Instant>::new());
         let deliveries = dispatcher.start_deliveries(deliveries_stop.clone());

@@ -258,3 +258,67 @@ async fn throttled_async_events_are_held_back_not_failed() {
     .await;
     assert_eq!(server.queue.stats().dead_lettered, 0);
 }
+
+#[tokio::test]
+async fn provisioned_environments_are_ready_before_the_first_call() {
+    let server = start_server().await;
+    server.create("p", "counter").await;
+    let v1 = server
+        .client
+        .publish_version(proto::PublishVersionRequest {
+            function_name: "p".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("publish");
+    let err = server
+        .client
+        .put_provisioned_concurrency_config("p", "$LATEST", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type.as_deref(),
+        Some("InvalidParameterValueException")
+    );
+    let put = server
+        .client
+        .put_provisioned_concurrency_config("p", &v1.version, 2)
+        .await
+        .expect("put");
+    assert_eq!(put.requested_provisioned_concurrent_executions, 2);
+    let ready = eventually("READY", || async {
+        let got = server
+            .client
+            .get_provisioned_concurrency_config("p", &v1.version)
+            .await
+            .ok()?;
+        (got.status == "READY").then_some(got)
+    })
+    .await;
+    assert_eq!(ready.allocated_provisioned_concurrent_executions, 2);
+    assert_eq!(ready.available_provisioned_concurrent_executions, 2);
+    assert_eq!(server.runtime.idle_environments(), 2);
+    let mut request = funnel_tests::invoke_request("p", "{}");
+    request.qualifier = v1.version.clone();
+    request.log_type = "Tail".into();
+    let out = server.client.invoke(request).await.expect("invoke");
+    let report = funnel_tests::report_of(&funnel_tests::log_of(&out));
+    assert_eq!(
+        report.init_duration_ms, None,
+        "no Init Duration when provisioned"
+    );
+    server
+        .client
+        .delete_provisioned_concurrency_config("p", &v1.version)
+        .await
+        .expect("delete");
+    let err = server
+        .client
+        .get_provisioned_concurrency_config("p", &v1.version)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type.as_deref(),
+        Some("ProvisionedConcurrencyConfigNotFoundException")
+    );
+}

@@ -107,6 +107,9 @@ async fn reflection_lists_and_describes_the_api() {
             "PutFunctionConcurrency",
             "GetFunctionConcurrency",
             "DeleteFunctionConcurrency",
+            "PutProvisionedConcurrencyConfig",
+            "GetProvisionedConcurrencyConfig",
+            "DeleteProvisionedConcurrencyConfig",
             "GetAccountSettings",
             "Invoke"
         ]

@@ -384,6 +384,58 @@ impl Client {
         Ok(())
     }
 
+    pub async fn put_provisioned_concurrency_config(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+        count: i32,
+    ) -> Result<proto::ProvisionedConcurrencyConfig> {
+        let request = proto::PutProvisionedConcurrencyConfigRequest {
+            function_name: function_name.into(),
+            qualifier: qualifier.into(),
+            provisioned_concurrent_executions: count,
+        };
+        Ok(self
+            .functions
+            .clone()
+            .put_provisioned_concurrency_config(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn get_provisioned_concurrency_config(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+    ) -> Result<proto::ProvisionedConcurrencyConfig> {
+        let request = proto::GetProvisionedConcurrencyConfigRequest {
+            function_name: function_name.into(),
+            qualifier: qualifier.into(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .get_provisioned_concurrency_config(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_provisioned_concurrency_config(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+    ) -> Result<()> {
+        let request = proto::GetProvisionedConcurrencyConfigRequest {
+            function_name: function_name.into(),
+            qualifier: qualifier.into(),
+        };
+        self.functions
+            .clone()
+            .delete_provisioned_concurrency_config(request)
+            .await?;
+        Ok(())
+    }
+
     pub async fn get_account_settings(&self) -> Result<proto::GetAccountSettingsResponse> {
         Ok(self
             .functions

@@ -63,6 +63,32 @@ impl FunctionsService {
 }
 
 impl FunctionsService {
+    fn provisioned(
+        &self,
+        function_name: &str,
+        qualifier: &str,
+        view: crate::dispatch::ProvisionedView,
+    ) -> pb::ProvisionedConcurrencyConfig {
+        // Available: provisioned environments idle now, of the version the
+        // qualifier runs.
+        let available = self
+            .functions
+            .lookup(function_name, qualifier)
+            .map(|(target, record)| {
+                self.dispatcher
+                    .provisioned_idle(&target.name, &record.version)
+            })
+            .unwrap_or(0);
+        pb::ProvisionedConcurrencyConfig {
+            requested_provisioned_concurrent_executions: view.requested as i32,
+            available_provisioned_concurrent_executions: available as i32,
+            allocated_provisioned_concurrent_executions: view.allocated as i32,
+            status: view.status.into(),
+            status_reason: view.status_reason,
+            last_modified: view.last_modified,
+        }
+    }
+
     fn alias(&self, alias: AliasRecord) -> pb::AliasConfiguration {
         pb::AliasConfiguration {
             alias_arn: self.functions.alias_arn(&alias),
@@ -324,6 +350,54 @@ impl FunctionsApi for FunctionsService {
             .delete_function_concurrency(&req.function_name)
             .await?;
         Ok(Response::new(pb::DeleteFunctionConcurrencyResponse {}))
+    }
+
+    async fn put_provisioned_concurrency_config(
+        &self,
+        request: Request<pb::PutProvisionedConcurrencyConfigRequest>,
+    ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
+        let req = request.into_inner();
+        let view = self
+            .dispatcher
+            .put_provisioned_concurrency(
+                &req.function_name,
+                &req.qualifier,
+                req.provisioned_concurrent_executions,
+            )
+            .await?;
+        Ok(Response::new(self.provisioned(
+            &req.function_name,
+            &req.qualifier,
+            view,
+        )))
+    }
+
+    async fn get_provisioned_concurrency_config(
+        &self,
+        request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
+    ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
+        let req = request.into_inner();
+        let view = self
+            .dispatcher
+            .get_provisioned_concurrency(&req.function_name, &req.qualifier)?;
+        Ok(Response::new(self.provisioned(
+            &req.function_name,
+            &req.qualifier,
+            view,
+        )))
+    }
+
+    async fn delete_provisioned_concurrency_config(
+        &self,
+        request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
+    ) -> Result<Response<pb::DeleteProvisionedConcurrencyConfigResponse>, Status> {
+        let req = request.into_inner();
+        self.dispatcher
+            .delete_provisioned_concurrency(&req.function_name, &req.qualifier)
+            .await?;
+        Ok(Response::new(
+            pb::DeleteProvisionedConcurrencyConfigResponse {},
+        ))
     }
 
     async fn get_account_settings(

@@ -41,7 +41,9 @@ impl From<Error> for Status {
             | Error::RequestTooLarge(_) => Code::InvalidArgument,
             Error::ResourceConflict(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_) => Code::FailedPrecondition,
-            Error::ResourceNotFound(_) => Code::NotFound,
+            Error::ResourceNotFound(_) | Error::ProvisionedConcurrencyConfigNotFound(_) => {
+                Code::NotFound
+            }
             Error::TooManyRequests(_) | Error::Throttled { .. } => Code::ResourceExhausted,
             Error::Unsupported(_) => Code::Unimplemented,
             Error::Service(_) => Code::Internal,

@@ -194,6 +194,29 @@ pub enum FunctionCommand {
     /// Remove a function's reserved concurrency.
     #[command(alias = "delete-function-concurrency")]
     DeleteConcurrency { name: String },
+    /// Keep N environments of a version or alias initialized and warm.
+    #[command(alias = "put-provisioned-concurrency-config")]
+    PutProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+        #[arg(long)]
+        provisioned_concurrent_executions: i32,
+    },
+    /// Show a version's or alias's provisioned concurrency and its status.
+    #[command(alias = "get-provisioned-concurrency-config")]
+    GetProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+    },
+    /// Remove a version's or alias's provisioned concurrency.
+    #[command(alias = "delete-provisioned-concurrency-config")]
+    DeleteProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+    },
     /// Set how async events are retried, how old they may get, and where
     /// their records go (unset settings back to defaults).
     PutEventInvokeConfig(EventInvokeArgs),
@@ -404,6 +427,32 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
             client.delete_function_concurrency(&name).await?;
             Ok(())
         }
+        FunctionCommand::PutProvisionedConcurrency {
+            name,
+            qualifier,
+            provisioned_concurrent_executions,
+        } => {
+            let config = client
+                .put_provisioned_concurrency_config(
+                    &name,
+                    &qualifier,
+                    provisioned_concurrent_executions,
+                )
+                .await?;
+            print_json(&provisioned_json(&config))
+        }
+        FunctionCommand::GetProvisionedConcurrency { name, qualifier } => {
+            let config = client
+                .get_provisioned_concurrency_config(&name, &qualifier)
+                .await?;
+            print_json(&provisioned_json(&config))
+        }
+        FunctionCommand::DeleteProvisionedConcurrency { name, qualifier } => {
+            client
+                .delete_provisioned_concurrency_config(&name, &qualifier)
+                .await?;
+            Ok(())
+        }
         FunctionCommand::PutEventInvokeConfig(args) => {
             asynchronous::put_event_invoke_config(client, args, true).await
         }
@@ -608,6 +657,17 @@ pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
             .iter()
             .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
             .collect::<Vec<_>>(),
+    })
+}
+
+fn provisioned_json(c: &proto::ProvisionedConcurrencyConfig) -> Value {
+    json!({
+        "RequestedProvisionedConcurrentExecutions": c.requested_provisioned_concurrent_executions,
+        "AvailableProvisionedConcurrentExecutions": c.available_provisioned_concurrent_executions,
+        "AllocatedProvisionedConcurrentExecutions": c.allocated_provisioned_concurrent_executions,
+        "Status": c.status,
+        "StatusReason": c.status_reason,
+        "LastModified": c.last_modified,
     })
 }
 

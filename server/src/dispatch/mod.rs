@@ -7,8 +7,10 @@
 //! with Lambda's retries, maximum age, destinations and dead letters.
 
 mod delivery;
+mod provisioned;
 mod queue;
 
+pub use provisioned::ProvisionedView;
 pub use queue::{AsyncQueue, QueueStats};
 
 use base64::Engine as _;
@@ -46,6 +48,8 @@ pub struct Dispatcher {
     logs: Logs,
     queue: AsyncQueue,
     metrics: crate::metrics::Metrics,
+    /// Provisioned concurrency: what each config has reached.
+    provisioned: provisioned::States,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -66,6 +70,7 @@ impl Dispatcher {
             logs,
             queue,
             metrics,
+            provisioned: provisioned::States::default(),
             abort,
         }
     }
@@ -190,8 +195,7 @@ impl Dispatcher {
             function: &record.name,
         };
         let naming = self.functions.naming();
-        let mut config = environment_config(record, &naming.region);
-        config.opt_dir = self.functions.layer_views.view_path(&record.layers);
+        let config = self.environment_config(record);
         let call = Call {
             request_id: request_id.clone(),
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
@@ -254,6 +258,15 @@ impl Dispatcher {
             executed_version: record.version.clone(),
             request_id,
         })
+    }
+}
+
+impl Dispatcher {
+    /// What the environments of `record` are.
+    fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
+        let mut config = environment_config(record, &self.functions.naming().region);
+        config.opt_dir = self.functions.layer_views.view_path(&record.layers);
+        config
     }
 }
 

@@ -37,6 +37,9 @@ pub struct Environment {
     /// When it last finished a call, on the runtime's clock.
     pub last_used: Duration,
     pub invocations: u64,
+    /// Started ahead of time for provisioned concurrency: kept warm, never
+    /// retired for idleness or to free a slot.
+    pub provisioned: bool,
     _tmp: tempfile::TempDir,
     _slot: OwnedSemaphorePermit,
 }
@@ -162,6 +165,7 @@ impl Environment {
                 output,
                 last_used: Duration::ZERO,
                 invocations: 0,
+                provisioned: false,
                 _tmp: tmp,
                 _slot: slot,
             },

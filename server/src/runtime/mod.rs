@@ -418,6 +418,56 @@ impl Runtime {
         }
     }
 
+    /// Starts `count` provisioned environments of `config`'s function
+    /// version (init runs now, not in a call) and keeps them warm. Returns
+    /// each one's log stream and init output, for the function's log.
+    pub async fn provision(
+        &self,
+        prepared: &Prepared,
+        config: EnvironmentConfig,
+        count: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, InvokeError> {
+        let (config, stale) = self.inner.pools.current_config(config);
+        self.retire(stale);
+        let mut started = Vec::with_capacity(count);
+        for _ in 0..count {
+            let slot = self.slot().await?;
+            let mut environment =
+                match Environment::start(self, prepared, config.clone(), slot).await {
+                    Ok((environment, _)) => environment,
+                    Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
+                    Err(StartError::Guest { error, .. }) => {
+                        return Err(InvokeError::Instantiate(format!(
+                            "the function's init failed: {}: {}",
+                            error.error_type, error.error_message
+                        )));
+                    }
+                };
+            environment.provisioned = true;
+            environment.last_used = self.inner.clock.now();
+            let (output, _) = environment.take_output();
+            started.push((environment.log_stream.clone(), output));
+            if let Some(stale) = self.inner.pools.add_provisioned(environment) {
+                self.retire(vec![stale]);
+            }
+        }
+        Ok(started)
+    }
+
+    /// Retires up to `count` idle provisioned environments of a version.
+    pub async fn unprovision(&self, function_name: &str, version: &str, count: usize) {
+        let taken = self
+            .inner
+            .pools
+            .take_provisioned(function_name, version, count);
+        self.shutdown_all(taken).await;
+    }
+
+    /// Provisioned environments of a version not serving a call now.
+    pub fn provisioned_idle(&self, function_name: &str, version: &str) -> usize {
+        self.inner.pools.provisioned_idle(function_name, version)
+    }
+
     /// Runs the shutdown hooks of `environments` in the background.
     fn retire(&self, environments: Vec<Environment>) {
         for environment in environments {

@@ -26,6 +26,16 @@ struct Entry {
     config: Option<Arc<EnvironmentConfig>>,
     /// Most recently used last.
     idle: Vec<Environment>,
+    /// Provisioned environments not serving a call now.
+    provisioned: Vec<Environment>,
+}
+
+impl Entry {
+    fn take_everything(&mut self) -> Vec<Environment> {
+        let mut all = std::mem::take(&mut self.idle);
+        all.append(&mut self.provisioned);
+        all
+    }
 }
 
 /// What a checkout found.
@@ -55,14 +65,14 @@ impl Pools {
         let current = match &entry.config {
             Some(current) if **current == config => current.clone(),
             _ => {
-                stale = std::mem::take(&mut entry.idle);
+                stale = entry.take_everything();
                 let current = Arc::new(config);
                 entry.config = Some(current.clone());
                 current
             }
         };
         Checkout {
-            warm: entry.idle.pop(),
+            warm: entry.provisioned.pop().or_else(|| entry.idle.pop()),
             config: current,
             stale,
         }
@@ -77,15 +87,70 @@ impl Pools {
         );
         let mut entries = self.lock();
         match entries.get_mut(&key) {
-            Some(Entry {
-                config: Some(current),
-                idle,
-            }) if Arc::ptr_eq(current, &environment.config) => {
-                idle.push(environment);
+            Some(entry)
+                if entry
+                    .config
+                    .as_ref()
+                    .is_some_and(|current| Arc::ptr_eq(current, &environment.config)) =>
+            {
+                if environment.provisioned {
+                    entry.provisioned.push(environment);
+                } else {
+                    entry.idle.push(environment);
+                }
                 None
             }
             _ => Some(environment),
         }
+    }
+
+    /// The configuration environments of `config`'s function version get
+    /// (registering `config` if the version has none, or replacing an
+    /// outdated one); and idle environments that no longer fit, to retire.
+    pub fn current_config(
+        &self,
+        config: EnvironmentConfig,
+    ) -> (Arc<EnvironmentConfig>, Vec<Environment>) {
+        let checkout = self.checkout(config);
+        let mut stale = checkout.stale;
+        if let Some(warm) = checkout.warm
+            && let Some(back) = self.checkin(warm)
+        {
+            stale.push(back);
+        }
+        (checkout.config, stale)
+    }
+
+    /// Adds a provisioned environment (started with the version's current
+    /// configuration); gives it back if the configuration changed since.
+    pub fn add_provisioned(&self, environment: Environment) -> Option<Environment> {
+        self.checkin(environment)
+    }
+
+    /// Takes a version's idle provisioned environments (its provisioned
+    /// concurrency was removed or lowered), at most `count`.
+    pub fn take_provisioned(
+        &self,
+        function_name: &str,
+        version: &str,
+        count: usize,
+    ) -> Vec<Environment> {
+        let mut entries = self.lock();
+        let key = (function_name.to_string(), version.to_string());
+        match entries.get_mut(&key) {
+            Some(entry) => {
+                let keep = entry.provisioned.len().saturating_sub(count);
+                entry.provisioned.split_off(keep)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Provisioned environments of a version: (idle, all alive are not
+    /// tracked here; see the runtime).
+    pub fn provisioned_idle(&self, function_name: &str, version: &str) -> usize {
+        let key = (function_name.to_string(), version.to_string());
+        self.lock().get(&key).map_or(0, |e| e.provisioned.len())
     }
 
     /// Forgets a function's configuration (of one version, or of all) and
@@ -98,7 +163,7 @@ impl Pools {
             if name != function_name || version.is_some_and(|v| v != entry_version) {
                 return true;
             }
-            retired.append(&mut entry.idle);
+            retired.append(&mut entry.take_everything());
             entry.config = None;
             // Keep the entry so busy environments find a `None` config.
             true
@@ -117,7 +182,9 @@ impl Pools {
             entry.idle = fresh;
             retired.extend(old);
         }
-        entries.retain(|_, entry| entry.config.is_some() || !entry.idle.is_empty());
+        entries.retain(|_, entry| {
+            entry.config.is_some() || !entry.idle.is_empty() || !entry.provisioned.is_empty()
+        });
         retired
     }
 
@@ -143,12 +210,15 @@ impl Pools {
         let mut entries = self.lock();
         entries
             .values_mut()
-            .flat_map(|entry| std::mem::take(&mut entry.idle))
+            .flat_map(|entry| entry.take_everything())
             .collect()
     }
 
     /// How many environments are idle.
     pub fn idle_count(&self) -> usize {
-        self.lock().values().map(|entry| entry.idle.len()).sum()
+        self.lock()
+            .values()
+            .map(|entry| entry.idle.len() + entry.provisioned.len())
+            .sum()
     }
 }

@@ -24,6 +24,8 @@
 //!   [`EventInvokeConfig`]
 //! - `function_concurrency`: function name → reserved concurrency (u32,
 //!   big-endian)
+//! - `provisioned`: function name, NUL, qualifier → provisioned concurrency
+//!   (u32, big-endian)
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -207,6 +209,7 @@ pub struct Store {
     dead_letters: sled::Tree,
     event_invoke_configs: sled::Tree,
     function_concurrency: sled::Tree,
+    provisioned: sled::Tree,
 }
 
 impl Store {
@@ -230,6 +233,7 @@ impl Store {
             dead_letters: db.open_tree("dead_letters")?,
             event_invoke_configs: db.open_tree("event_invoke_configs")?,
             function_concurrency: db.open_tree("function_concurrency")?,
+            provisioned: db.open_tree("provisioned")?,
             db,
         })
     }
@@ -357,6 +361,39 @@ impl Store {
             None => self.function_concurrency.remove(name).map(|_| ())?,
         }
         Ok(())
+    }
+
+    /// Sets (`Some`) or removes the provisioned concurrency of a function's
+    /// version or alias.
+    pub fn set_provisioned(&self, name: &str, qualifier: &str, count: Option<u32>) -> Result<()> {
+        let mut key = name.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(qualifier.as_bytes());
+        match count {
+            Some(n) => self
+                .provisioned
+                .insert(key, &u64::from(n).to_be_bytes())
+                .map(|_| ())?,
+            None => self.provisioned.remove(key).map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Every provisioned concurrency config: (function, qualifier, count).
+    pub fn provisioned(&self) -> Result<Vec<(String, String, u32)>> {
+        self.provisioned
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let text = String::from_utf8_lossy(&key).into_owned();
+                let (name, qualifier) = text.split_once('\0').unwrap_or((&text, ""));
+                Ok((
+                    name.to_string(),
+                    qualifier.to_string(),
+                    read_u64(&value) as u32,
+                ))
+            })
+            .collect()
     }
 
     /// Every function's reserved concurrency.
