@@ -141,15 +141,7 @@ impl Functions {
         if self.store.get_function(&target.name)?.is_none() {
             return Err(self.not_found(&target));
         }
-        let limit = match max_items {
-            None => MAX_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::InvalidParameterValue(format!(
-                    "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
         let mut aliases: Vec<_> = self
             .store
             .aliases(&target.name)?

@@ -24,9 +24,6 @@ pub enum Error {
     ProvisionedConcurrencyConfigNotFound(String),
     #[error("RequestTooLargeException: {0}")]
     RequestTooLarge(String),
-    /// Every execution slot is busy.
-    #[error("TooManyRequestsException: {0}")]
-    TooManyRequests(String),
     /// A concurrency limit was reached: Lambda's throttle, with its Reason.
     #[error(
         "TooManyRequestsException: Rate Exceeded. (Reason: {reason}, retryAfterSeconds: {retry_after_seconds})"
@@ -35,9 +32,6 @@ pub enum Error {
         reason: &'static str,
         retry_after_seconds: u32,
     },
-    /// funnel does not do this yet.
-    #[error("UnsupportedOperationException: {0}")]
-    Unsupported(String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -59,8 +53,7 @@ impl Error {
                 "ProvisionedConcurrencyConfigNotFoundException"
             }
             Error::RequestTooLarge(_) => "RequestTooLargeException",
-            Error::TooManyRequests(_) | Error::Throttled { .. } => "TooManyRequestsException",
-            Error::Unsupported(_) => "UnsupportedOperationException",
+            Error::Throttled { .. } => "TooManyRequestsException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
     }
@@ -76,8 +69,6 @@ impl Error {
             | Error::ResourceNotFound(m)
             | Error::ProvisionedConcurrencyConfigNotFound(m)
             | Error::RequestTooLarge(m)
-            | Error::TooManyRequests(m)
-            | Error::Unsupported(m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

@@ -209,15 +209,7 @@ impl Functions {
         marker: &str,
         max_items: Option<i32>,
     ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
-        let limit = match max_items {
-            None => MAX_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::InvalidParameterValue(format!(
-                    "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
         let after = (!marker.is_empty()).then_some(marker);
         // One extra tells whether there is a next page.
         let mut page = self.store.list_functions(after, limit + 1)?;
@@ -569,6 +561,17 @@ impl RecordCache {
         let mut inner = self.lock();
         inner.0 += 1;
         inner.1.retain(|(cached, _), _| cached != name);
+    }
+}
+
+/// A page size as Lambda takes `MaxItems`: `max` when unset, else 1..=max.
+pub(crate) fn page_size(max_items: Option<i32>, max: usize) -> Result<usize> {
+    match max_items {
+        None => Ok(max),
+        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(n) => Err(Error::InvalidParameterValue(format!(
+            "MaxItems {n} is out of range: it must be between 1 and {max}"
+        ))),
     }
 }
 

@@ -75,15 +75,7 @@ impl Functions {
         max_items: Option<i32>,
     ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
         let target = self.resolve(function_name, "")?;
-        let limit = match max_items {
-            None => MAX_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::InvalidParameterValue(format!(
-                    "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
-                )));
-            }
-        };
+        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
         let latest = self
             .store
             .get_function(&target.name)?

@@ -121,7 +121,9 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
         .await
         .expect("create");
 
-    // 16 publishers send events until the server dies under them.
+    // 16 publishers send events until the server dies under them. Each event
+    // holds its environment 50 ms, so delivery trails acceptance and the kill
+    // always finds events still queued.
     let accepted = Arc::new(Mutex::new(Vec::new()));
     let refused = Arc::new(AtomicUsize::new(0));
     let mut publishers = Vec::new();
@@ -129,7 +131,7 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
         let (client, accepted, refused) = (client.clone(), accepted.clone(), refused.clone());
         publishers.push(tokio::spawn(async move {
             for n in 0.. {
-                let payload = format!(r#"{{"publisher":{publisher},"n":{n},"sleep_ms":5}}"#);
+                let payload = format!(r#"{{"publisher":{publisher},"n":{n},"sleep_ms":50}}"#);
                 let sent = client
                     .invoke(proto::InvokeRequest {
                         function_name: "recorder".into(),

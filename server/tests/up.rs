@@ -65,6 +65,17 @@ impl Up {
         }
     }
 
+    /// Waits until the server is up; returns its endpoint.
+    fn endpoint(&mut self) -> String {
+        let ready = self.wait_for("funnel is up at ");
+        ready
+            .split("funnel is up at ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("endpoint in the ready line")
+            .to_string()
+    }
+
     /// Waits for a stderr line containing `needle` (building the guests may
     /// take a while on a cold machine).
     fn wait_for(&mut self, needle: &str) -> String {
@@ -95,13 +106,7 @@ impl Drop for Up {
 fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
-    let ready = up.wait_for("funnel is up at ");
-    let endpoint = ready
-        .split("funnel is up at ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("endpoint in the ready line")
-        .to_string();
+    let endpoint = up.endpoint();
     assert!(
         up.seen
             .iter()
@@ -356,13 +361,7 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
 fn layers_versions_and_aliases_from_the_cli_and_a_stack() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
-    let ready = up.wait_for("funnel is up at ");
-    let endpoint = ready
-        .split("funnel is up at ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("endpoint in the ready line")
-        .to_string();
+    let endpoint = up.endpoint();
     let run = |args: &[&str]| {
         let out = funnel(&endpoint, args);
         assert!(
@@ -531,13 +530,7 @@ name = "live"
 fn async_verbs_from_the_cli() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
-    let ready = up.wait_for("funnel is up at ");
-    let endpoint = ready
-        .split("funnel is up at ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("endpoint in the ready line")
-        .to_string();
+    let endpoint = up.endpoint();
     let run = |args: &[&str]| {
         let out = funnel(&endpoint, args);
         assert!(

@@ -105,16 +105,7 @@ impl AsyncApi for AsyncService {
         request: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
         let req = request.into_inner();
-        let limit = match req.max_items {
-            None => MAX_PAGE,
-            Some(n) if (1..=MAX_PAGE as i32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(Error::InvalidParameterValue(format!(
-                    "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
-                ))
-                .into());
-            }
-        };
+        let limit = crate::functions::page_size(req.max_items, MAX_PAGE)?;
         let function = self.function_name(&req.function_name)?;
         let marker = (!req.marker.is_empty()).then_some(req.marker.as_str());
         let mut page = self

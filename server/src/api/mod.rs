@@ -44,8 +44,7 @@ impl From<Error> for Status {
             Error::ResourceNotFound(_) | Error::ProvisionedConcurrencyConfigNotFound(_) => {
                 Code::NotFound
             }
-            Error::TooManyRequests(_) | Error::Throttled { .. } => Code::ResourceExhausted,
-            Error::Unsupported(_) => Code::Unimplemented,
+            Error::Throttled { .. } => Code::ResourceExhausted,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
         };

@@ -148,7 +148,7 @@ impl Functions {
         marker: &str,
         max_items: Option<i32>,
     ) -> Result<(Vec<LayerVersionRecord>, Option<String>)> {
-        let limit = page_size(max_items)?;
+        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
         let mut newest: BTreeMap<String, LayerVersionRecord> = BTreeMap::new();
         for version in self.store.all_layer_versions()? {
             if matches_runtime(&version, compatible_runtime) {
@@ -174,7 +174,7 @@ impl Functions {
         max_items: Option<i32>,
     ) -> Result<(Vec<LayerVersionRecord>, Option<String>)> {
         let (name, _) = self.parse_layer(layer_name)?;
-        let limit = page_size(max_items)?;
+        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
         let after: Option<u32> = match marker {
             "" => None,
             marker => Some(marker.parse().map_err(|_| {
@@ -389,14 +389,4 @@ impl Functions {
 
 fn matches_runtime(version: &LayerVersionRecord, runtime: &str) -> bool {
     runtime.is_empty() || version.compatible_runtimes.iter().any(|r| r == runtime)
-}
-
-fn page_size(max_items: Option<i32>) -> Result<usize> {
-    match max_items {
-        None => Ok(MAX_PAGE),
-        Some(n) if (1..=MAX_PAGE as i32).contains(&n) => Ok(n as usize),
-        Some(n) => Err(Error::InvalidParameterValue(format!(
-            "MaxItems {n} is out of range: it must be between 1 and {MAX_PAGE}"
-        ))),
-    }
 }

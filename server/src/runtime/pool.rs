@@ -146,8 +146,7 @@ impl Pools {
         }
     }
 
-    /// Provisioned environments of a version: (idle, all alive are not
-    /// tracked here; see the runtime).
+    /// A version's provisioned environments not serving a call now.
     pub fn provisioned_idle(&self, function_name: &str, version: &str) -> usize {
         let key = (function_name.to_string(), version.to_string());
         self.lock().get(&key).map_or(0, |e| e.provisioned.len())
