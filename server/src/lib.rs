@@ -135,7 +135,7 @@ impl Server {
             concurrency::Gate::new(config.concurrency.account_limit),
         );
         let loaded = functions.load_all().await.context("loading functions")?;
-        let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone());
+        let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone(), runtime.clone());
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,

@@ -5,6 +5,7 @@
 //! client; one registry per server.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -16,13 +17,22 @@ use prometheus_client::registry::Registry;
 
 use crate::concurrency::Gate;
 use crate::dispatch::AsyncQueue;
+use crate::runtime::Runtime;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FunctionLabel {
     pub function: String,
 }
 
+/// A published version with provisioned concurrency.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabel {
+    pub function: String,
+    pub version: String,
+}
+
 type PerFunction<M> = Family<FunctionLabel, M>;
+type PerVersion<M> = Family<VersionLabel, M>;
 type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
 
 fn ms_buckets() -> Histogram {
@@ -45,6 +55,10 @@ struct Inner {
     duration: Histograms,
     init_duration: Histograms,
     concurrent: PerFunction<Gauge>,
+    provisioned_invocations: PerFunction<Counter>,
+    spillover_invocations: PerFunction<Counter>,
+    provisioned_concurrent: PerVersion<Gauge>,
+    provisioned_utilization: PerVersion<Gauge<f64, AtomicU64>>,
     async_received: PerFunction<Counter>,
     async_dropped: PerFunction<Counter>,
     async_age: Histograms,
@@ -55,6 +69,7 @@ struct Inner {
     queue_depth: Gauge,
     gate: Gate,
     queue: AsyncQueue,
+    runtime: Runtime,
 }
 
 /// What happened in one invocation that ran.
@@ -63,10 +78,14 @@ pub struct Ran<'a> {
     pub failed: bool,
     pub duration: Duration,
     pub init_duration: Option<Duration>,
+    /// It ran in a provisioned environment.
+    pub provisioned: bool,
+    /// Its version's provisioned environments were all busy.
+    pub spillover: bool,
 }
 
 impl Metrics {
-    pub fn new(gate: Gate, queue: AsyncQueue) -> Metrics {
+    pub fn new(gate: Gate, queue: AsyncQueue, runtime: Runtime) -> Metrics {
         let mut registry = Registry::with_prefix("funnel");
         macro_rules! family {
             ($name:literal, $help:literal) => {{
@@ -106,6 +125,28 @@ impl Metrics {
         let concurrent = family!(
             "concurrent_executions",
             "Lambda's ConcurrentExecutions, per function"
+        );
+        let provisioned_invocations = family!(
+            "provisioned_concurrency_invocations",
+            "Lambda's ProvisionedConcurrencyInvocations: invocations served by provisioned environments"
+        );
+        let spillover_invocations = family!(
+            "provisioned_concurrency_spillover_invocations",
+            "Lambda's ProvisionedConcurrencySpilloverInvocations: invocations of a version with \
+             provisioned concurrency that ran on-demand because all of it was busy"
+        );
+        let provisioned_concurrent = PerVersion::<Gauge>::default();
+        registry.register(
+            "provisioned_concurrent_executions",
+            "Lambda's ProvisionedConcurrentExecutions: provisioned environments serving a call",
+            provisioned_concurrent.clone(),
+        );
+        let provisioned_utilization = PerVersion::<Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "provisioned_concurrency_utilization",
+            "Lambda's ProvisionedConcurrencyUtilization: provisioned concurrent executions \
+             divided by the provisioned concurrency configured (0 to 1)",
+            provisioned_utilization.clone(),
         );
         let async_received = family!("async_events_received", "Lambda's AsyncEventsReceived");
         let async_dropped = family!(
@@ -152,6 +193,10 @@ impl Metrics {
                 duration,
                 init_duration,
                 concurrent,
+                provisioned_invocations,
+                spillover_invocations,
+                provisioned_concurrent,
+                provisioned_utilization,
                 async_received,
                 async_dropped,
                 async_age,
@@ -162,6 +207,7 @@ impl Metrics {
                 queue_depth,
                 gate,
                 queue,
+                runtime,
             }),
         }
     }
@@ -182,6 +228,12 @@ impl Metrics {
         m.duration
             .get_or_create(&label)
             .observe(ran.duration.as_secs_f64() * 1e3);
+        if ran.provisioned {
+            m.provisioned_invocations.get_or_create(&label).inc();
+        }
+        if ran.spillover {
+            m.spillover_invocations.get_or_create(&label).inc();
+        }
         if let Some(init) = ran.init_duration {
             m.cold_starts.get_or_create(&label).inc();
             m.init_duration
@@ -248,6 +300,21 @@ impl Metrics {
         m.unreserved_concurrent
             .set(i64::from(usage.unreserved_limit));
         m.queue_depth.set(m.queue.stats().depth as i64);
+        // Versions whose provisioned concurrency is gone drop out.
+        m.provisioned_concurrent.clear();
+        m.provisioned_utilization.clear();
+        for usage in m.runtime.provisioned_usage() {
+            let label = VersionLabel {
+                function: usage.function_name,
+                version: usage.version,
+            };
+            m.provisioned_concurrent
+                .get_or_create(&label)
+                .set(usage.busy as i64);
+            m.provisioned_utilization
+                .get_or_create(&label)
+                .set(usage.busy as f64 / usage.wanted as f64);
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &m.registry);

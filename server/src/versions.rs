@@ -113,6 +113,7 @@ impl Functions {
             .store
             .delete_version(&target.name, number)
             .map_err(|err| self.store_error(err, target))?;
+        self.store.set_provisioned(&target.name, version, None)?;
         self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
         self.release_layers(&record.layers, &[])?;

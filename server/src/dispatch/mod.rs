@@ -231,6 +231,8 @@ impl Dispatcher {
             failed: outcome.result.is_err(),
             duration: outcome.duration,
             init_duration: outcome.init_duration,
+            provisioned: outcome.provisioned,
+            spillover: outcome.spillover,
         });
         let log = logs::invocation_log(&request_id, &record.version, record.memory_size, &outcome);
         self.logs

@@ -45,6 +45,22 @@ impl Dispatcher {
         count: i32,
     ) -> Result<ProvisionedView> {
         let (name, qualifier, record) = self.provisioned_target(function_name, qualifier)?;
+        // One version's environments serve one config: a version and an
+        // alias of it cannot both have one.
+        for (other_name, other_qualifier, _) in self.functions.store.provisioned()? {
+            if other_name != name || other_qualifier == qualifier {
+                continue;
+            }
+            if let Ok((_, _, other)) = self.provisioned_target(&other_name, &other_qualifier)
+                && other.version == record.version
+            {
+                return Err(Error::ResourceConflict(format!(
+                    "version {} of {name} already has provisioned concurrency through {name}:{other_qualifier}: \
+                     delete that config first",
+                    record.version
+                )));
+            }
+        }
         let usage = self.functions.gate.usage();
         let most = self.functions.gate.reserved(&name).unwrap_or(
             usage
@@ -87,9 +103,20 @@ impl Dispatcher {
     ) -> Result<ProvisionedView> {
         let target = self.functions.resolve(function_name, qualifier)?;
         let qualifier = target.qualifier.unwrap_or_default();
-        self.provisioned
-            .lock()
-            .get(&(target.name.clone(), qualifier.clone()))
+        let key = (target.name.clone(), qualifier.clone());
+        let stored = self
+            .functions
+            .store
+            .provisioned()?
+            .into_iter()
+            .any(|(name, q, _)| name == key.0 && q == key.1);
+        let mut states = self.provisioned.lock();
+        if !stored {
+            // Gone with its function or version.
+            states.remove(&key);
+        }
+        states
+            .get(&key)
             .cloned()
             .ok_or_else(|| not_found(&target.name, &qualifier))
     }
@@ -111,7 +138,7 @@ impl Dispatcher {
         self.functions.store.flush_async().await?;
         if let Ok((_, _, record)) = self.provisioned_target(&target.name, &qualifier) {
             self.runtime
-                .unprovision(&record.name, &record.version, usize::MAX)
+                .unprovision(&record.name, &record.version)
                 .await;
         }
         Ok(())
@@ -152,10 +179,6 @@ impl Dispatcher {
     }
 
     async fn provision(&self, name: String, qualifier: String, record: FunctionRecord, count: u32) {
-        // A new count replaces the old environments.
-        self.runtime
-            .unprovision(&record.name, &record.version, usize::MAX)
-            .await;
         let result = match self.functions.prepared(&record).await {
             Ok(prepared) => self
                 .runtime
@@ -176,7 +199,7 @@ impl Dispatcher {
                         self.logs.record(&group, stream, output);
                     }
                 }
-                state.allocated = started.len() as u32;
+                state.allocated = count;
                 state.status = "READY";
                 tracing::info!(function = %name, qualifier, count, "provisioned concurrency ready");
             }

@@ -35,6 +35,7 @@ use environment::{Environment, StartError};
 pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
 use host::Host;
 use pool::Pools;
+pub use pool::ProvisionedUsage;
 use threads::{AbortOnDrop, GuestThreads};
 
 use crate::clock::Clock;
@@ -76,7 +77,7 @@ struct Inner {
     instance_key: u64,
     guest_threads: GuestThreads,
     /// Where what a guest prints in its Shutdown phase goes.
-    shutdown_output: OutputSink,
+    background_output: OutputSink,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -157,6 +158,11 @@ pub struct Outcome {
     pub max_memory_used: u64,
     /// The environment's log stream.
     pub log_stream: String,
+    /// The call ran in a provisioned environment.
+    pub provisioned: bool,
+    /// The version has provisioned concurrency but all of it was busy: the
+    /// call ran in an on-demand environment.
+    pub spillover: bool,
 }
 
 /// Whether the guest returned the error itself or was stopped.
@@ -193,7 +199,7 @@ impl Runtime {
         config: &RuntimeConfig,
         data_dir: &std::path::Path,
         clock: Clock,
-        shutdown_output: OutputSink,
+        background_output: OutputSink,
     ) -> anyhow::Result<Runtime> {
         let cache_dir = data_dir.join("compiled");
         let environments_dir = data_dir.join("environments");
@@ -232,7 +238,7 @@ impl Runtime {
                     .map(|d| d.as_nanos() as u64)
                     .unwrap_or_default(),
                 guest_threads: GuestThreads::new(config.guest_threads())?,
-                shutdown_output,
+                background_output,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
             }),
@@ -332,7 +338,7 @@ impl Runtime {
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let (runtime, prepared) = (self.clone(), prepared.clone());
-        let mut work = Box::pin(async move { runtime.invoke_here(&prepared, config, call).await });
+        let mut work = Box::pin(async move { runtime.invoke_here(prepared, config, call).await });
         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
         if let std::task::Poll::Ready(outcome) = first {
             return outcome;
@@ -348,17 +354,18 @@ impl Runtime {
 
     async fn invoke_here(
         &self,
-        prepared: &Prepared,
+        prepared: Arc<Prepared>,
         config: EnvironmentConfig,
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let checkout = self.inner.pools.checkout(config);
         self.retire(checkout.stale);
+        let spillover = checkout.spillover;
         let (mut environment, init_duration) = match checkout.warm {
             Some(environment) => (environment, None),
             None => {
                 let slot = self.slot().await?;
-                match Environment::start(self, prepared, checkout.config, slot).await {
+                match Environment::start(self, &prepared, checkout.config, slot).await {
                     Ok((environment, init)) => (environment, Some(init)),
                     Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
                     Err(StartError::Guest {
@@ -375,6 +382,8 @@ impl Runtime {
                             duration: Duration::ZERO,
                             max_memory_used: 0,
                             log_stream,
+                            provisioned: false,
+                            spillover,
                         });
                     }
                 }
@@ -390,11 +399,19 @@ impl Runtime {
             duration: called.duration,
             max_memory_used: environment.max_memory_used(),
             log_stream: environment.log_stream.clone(),
+            provisioned: environment.provisioned,
+            spillover,
         };
         if called.poisoned {
             // A trap or timeout leaves the guest's state unknown: no reuse,
-            // and no shutdown hook (the instance cannot run again).
+            // and no shutdown hook (the instance cannot run again). A
+            // provisioned environment is replaced, as Lambda does.
+            let (provisioned, config) = (environment.provisioned, environment.config.clone());
             drop(environment);
+            if provisioned && self.inner.pools.lost_provisioned(&config, true) {
+                let runtime = self.clone();
+                tokio::spawn(async move { runtime.replace_provisioned(prepared, config).await });
+            }
         } else {
             environment.last_used = self.inner.clock.now();
             if let Some(stale) = self.inner.pools.checkin(environment) {
@@ -412,55 +429,97 @@ impl Runtime {
                 return Ok(slot);
             }
             match self.inner.pools.take_least_recently_used() {
-                Some(idle) => idle.shutdown(self.inner.shutdown_output.clone()).await,
+                Some(idle) => idle.shutdown(self.inner.background_output.clone()).await,
                 None => return Err(InvokeError::Busy(self.inner.max_instances)),
             }
         }
     }
 
-    /// Starts `count` provisioned environments of `config`'s function
-    /// version (init runs now, not in a call) and keeps them warm. Returns
-    /// each one's log stream and init output, for the function's log.
+    /// Keeps `count` provisioned environments of `config`'s function
+    /// version warm: starts the missing ones (init runs now, not in a call)
+    /// and retires any beyond `count`. Returns each started one's log stream
+    /// and init output, for the function's log.
     pub async fn provision(
         &self,
         prepared: &Prepared,
         config: EnvironmentConfig,
         count: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, InvokeError> {
-        let (config, stale) = self.inner.pools.current_config(config);
-        self.retire(stale);
-        let mut started = Vec::with_capacity(count);
-        for _ in 0..count {
-            let slot = self.slot().await?;
-            let mut environment =
-                match Environment::start(self, prepared, config.clone(), slot).await {
-                    Ok((environment, _)) => environment,
-                    Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
-                    Err(StartError::Guest { error, .. }) => {
-                        return Err(InvokeError::Instantiate(format!(
-                            "the function's init failed: {}: {}",
-                            error.error_type, error.error_message
-                        )));
+        let plan = self.inner.pools.provision(config, count);
+        self.retire(plan.retire);
+        let mut started = Vec::with_capacity(plan.start);
+        for left in (0..plan.start).rev() {
+            match self.start_provisioned(prepared, plan.config.clone()).await {
+                Ok(environment) => started.push(environment),
+                Err(err) => {
+                    // This one and the ones not tried are not coming.
+                    for _ in 0..=left {
+                        self.inner.pools.lost_provisioned(&plan.config, false);
                     }
-                };
-            environment.provisioned = true;
-            environment.last_used = self.inner.clock.now();
-            let (output, _) = environment.take_output();
-            started.push((environment.log_stream.clone(), output));
-            if let Some(stale) = self.inner.pools.add_provisioned(environment) {
-                self.retire(vec![stale]);
+                    return Err(err);
+                }
             }
         }
         Ok(started)
     }
 
-    /// Retires up to `count` idle provisioned environments of a version.
-    pub async fn unprovision(&self, function_name: &str, version: &str, count: usize) {
-        let taken = self
-            .inner
-            .pools
-            .take_provisioned(function_name, version, count);
+    /// Starts one provisioned environment and adds it to its version's pool;
+    /// returns its log stream and init output.
+    async fn start_provisioned(
+        &self,
+        prepared: &Prepared,
+        config: Arc<EnvironmentConfig>,
+    ) -> Result<(String, Vec<u8>), InvokeError> {
+        let slot = self.slot().await?;
+        let mut environment = match Environment::start(self, prepared, config, slot).await {
+            Ok((environment, _)) => environment,
+            Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
+            Err(StartError::Guest { error, .. }) => {
+                return Err(InvokeError::Instantiate(format!(
+                    "the function's init failed: {}: {}",
+                    error.error_type, error.error_message
+                )));
+            }
+        };
+        environment.provisioned = true;
+        environment.last_used = self.inner.clock.now();
+        let (output, _) = environment.take_output();
+        let started = (environment.log_stream.clone(), output);
+        if let Some(stale) = self.inner.pools.add_provisioned(environment) {
+            self.retire(vec![stale]);
+        }
+        Ok(started)
+    }
+
+    /// Starts a provisioned environment in place of one that trapped or
+    /// timed out. Its init output goes to the function's log; if it cannot
+    /// start, the version runs with one fewer until provisioned again.
+    async fn replace_provisioned(&self, prepared: Arc<Prepared>, config: Arc<EnvironmentConfig>) {
+        let function = config.function_name.clone();
+        match self.start_provisioned(&prepared, config.clone()).await {
+            Ok((stream, output)) => {
+                if !output.is_empty() {
+                    (self.inner.background_output)(&function, &stream, &output);
+                }
+                tracing::info!(%function, version = %config.function_version, "replaced a provisioned environment");
+            }
+            Err(err) => {
+                self.inner.pools.lost_provisioned(&config, false);
+                tracing::error!(%function, version = %config.function_version, cause = %err, "could not replace a provisioned environment");
+            }
+        }
+    }
+
+    /// A version keeps no provisioned environments any more: retires the
+    /// idle ones now, the busy ones become on-demand when they come back.
+    pub async fn unprovision(&self, function_name: &str, version: &str) {
+        let taken = self.inner.pools.unprovision(function_name, version);
         self.shutdown_all(taken).await;
+    }
+
+    /// Every version with provisioned concurrency, and how much is busy.
+    pub fn provisioned_usage(&self) -> Vec<ProvisionedUsage> {
+        self.inner.pools.provisioned_usage()
     }
 
     /// Provisioned environments of a version not serving a call now.
@@ -471,7 +530,7 @@ impl Runtime {
     /// Runs the shutdown hooks of `environments` in the background.
     fn retire(&self, environments: Vec<Environment>) {
         for environment in environments {
-            tokio::spawn(environment.shutdown(self.inner.shutdown_output.clone()));
+            tokio::spawn(environment.shutdown(self.inner.background_output.clone()));
         }
     }
 
@@ -515,7 +574,7 @@ impl Runtime {
         let tasks: Vec<_> = environments
             .into_iter()
             .map(|environment| {
-                let sink = self.inner.shutdown_output.clone();
+                let sink = self.inner.background_output.clone();
                 self.inner.guest_threads.spawn(environment.shutdown(sink))
             })
             .collect();

@@ -28,14 +28,46 @@ struct Entry {
     idle: Vec<Environment>,
     /// Provisioned environments not serving a call now.
     provisioned: Vec<Environment>,
+    /// How many provisioned environments the version should have.
+    provisioned_wanted: usize,
+    /// Provisioned environments alive (idle, busy, or being started).
+    provisioned_live: usize,
 }
 
 impl Entry {
     fn take_everything(&mut self) -> Vec<Environment> {
+        self.provisioned_live = self.provisioned_live.saturating_sub(self.provisioned.len());
         let mut all = std::mem::take(&mut self.idle);
         all.append(&mut self.provisioned);
         all
     }
+
+    fn is_current(&self, config: &Arc<EnvironmentConfig>) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, config))
+    }
+}
+
+/// A version's provisioned environments, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedUsage {
+    pub function_name: String,
+    pub version: String,
+    /// Provisioned concurrency configured.
+    pub wanted: usize,
+    /// Provisioned environments serving a call now.
+    pub busy: usize,
+}
+
+/// What [`Pools::provision`] decided.
+pub struct Provisioning {
+    pub config: Arc<EnvironmentConfig>,
+    /// Environments to retire: of an outdated configuration, or provisioned
+    /// beyond the new count.
+    pub retire: Vec<Environment>,
+    /// How many environments to start (already counted as live).
+    pub start: usize,
 }
 
 /// What a checkout found.
@@ -46,6 +78,9 @@ pub struct Checkout {
     pub config: Arc<EnvironmentConfig>,
     /// Idle environments of an outdated configuration, to retire.
     pub stale: Vec<Environment>,
+    /// The version has provisioned concurrency, but none of its provisioned
+    /// environments was idle: the call spills over to an on-demand one.
+    pub spillover: bool,
 }
 
 impl Pools {
@@ -71,37 +106,66 @@ impl Pools {
                 current
             }
         };
+        let warm = entry.provisioned.pop().or_else(|| entry.idle.pop());
         Checkout {
-            warm: entry.provisioned.pop().or_else(|| entry.idle.pop()),
+            spillover: entry.provisioned_wanted > 0
+                && !warm.as_ref().is_some_and(|e| e.provisioned),
+            warm,
             config: current,
             stale,
         }
     }
 
     /// Returns an environment after a successful call; gives it back if it
-    /// is outdated (the caller retires it).
-    pub fn checkin(&self, environment: Environment) -> Option<Environment> {
+    /// is outdated (the caller retires it). A provisioned environment beyond
+    /// the version's provisioned count becomes an on-demand one.
+    pub fn checkin(&self, mut environment: Environment) -> Option<Environment> {
         let key = (
             environment.config.function_name.clone(),
             environment.config.function_version.clone(),
         );
         let mut entries = self.lock();
-        match entries.get_mut(&key) {
-            Some(entry)
-                if entry
-                    .config
-                    .as_ref()
-                    .is_some_and(|current| Arc::ptr_eq(current, &environment.config)) =>
-            {
-                if environment.provisioned {
-                    entry.provisioned.push(environment);
-                } else {
-                    entry.idle.push(environment);
-                }
-                None
+        let Some(entry) = entries.get_mut(&key) else {
+            return Some(environment);
+        };
+        if !entry.is_current(&environment.config) {
+            if environment.provisioned {
+                entry.provisioned_live = entry.provisioned_live.saturating_sub(1);
             }
-            _ => Some(environment),
+            return Some(environment);
         }
+        if environment.provisioned && entry.provisioned_live > entry.provisioned_wanted {
+            entry.provisioned_live = entry.provisioned_live.saturating_sub(1);
+            environment.provisioned = false;
+        }
+        if environment.provisioned {
+            entry.provisioned.push(environment);
+        } else {
+            entry.idle.push(environment);
+        }
+        None
+    }
+
+    /// A provisioned environment of `config` is gone (it trapped, timed out,
+    /// or failed to start). Returns whether a replacement should start, in
+    /// which case it already counts as live.
+    pub fn lost_provisioned(&self, config: &Arc<EnvironmentConfig>, replace: bool) -> bool {
+        let key = (
+            config.function_name.clone(),
+            config.function_version.clone(),
+        );
+        let mut entries = self.lock();
+        let Some(entry) = entries.get_mut(&key) else {
+            return false;
+        };
+        entry.provisioned_live = entry.provisioned_live.saturating_sub(1);
+        let replace = replace
+            && entry.is_current(config)
+            && entry.provisioned_live < entry.provisioned_wanted;
+        if replace {
+            entry.provisioned_live += 1;
+        }
+        replace
     }
 
     /// The configuration environments of `config`'s function version get
@@ -121,26 +185,52 @@ impl Pools {
         (checkout.config, stale)
     }
 
-    /// Adds a provisioned environment (started with the version's current
-    /// configuration); gives it back if the configuration changed since.
+    /// Sets `config`'s version to keep `count` provisioned environments:
+    /// registers `config` (see [`Pools::current_config`]), takes idle
+    /// provisioned environments beyond `count`, and says how many to start.
+    /// Busy ones beyond it become on-demand when they come back.
+    pub fn provision(&self, config: EnvironmentConfig, count: usize) -> Provisioning {
+        let key = (
+            config.function_name.clone(),
+            config.function_version.clone(),
+        );
+        let (config, mut retire) = self.current_config(config);
+        let mut entries = self.lock();
+        let entry = entries.entry(key).or_default();
+        entry.provisioned_wanted = count;
+        let excess = entry.provisioned_live.saturating_sub(count);
+        let keep = entry.provisioned.len().saturating_sub(excess);
+        let taken = entry.provisioned.split_off(keep);
+        entry.provisioned_live = entry.provisioned_live.saturating_sub(taken.len());
+        retire.extend(taken);
+        let start = count.saturating_sub(entry.provisioned_live);
+        entry.provisioned_live += start;
+        Provisioning {
+            config,
+            retire,
+            start,
+        }
+    }
+
+    /// Adds a provisioned environment started for [`Pools::provision`] or as
+    /// a replacement (already counted as live); gives it back if it is no
+    /// longer wanted.
     pub fn add_provisioned(&self, environment: Environment) -> Option<Environment> {
         self.checkin(environment)
     }
 
-    /// Takes a version's idle provisioned environments (its provisioned
-    /// concurrency was removed or lowered), at most `count`.
-    pub fn take_provisioned(
-        &self,
-        function_name: &str,
-        version: &str,
-        count: usize,
-    ) -> Vec<Environment> {
+    /// A version keeps no provisioned environments any more: takes its idle
+    /// ones (busy ones become on-demand when they come back).
+    pub fn unprovision(&self, function_name: &str, version: &str) -> Vec<Environment> {
         let mut entries = self.lock();
         let key = (function_name.to_string(), version.to_string());
         match entries.get_mut(&key) {
             Some(entry) => {
-                let keep = entry.provisioned.len().saturating_sub(count);
-                entry.provisioned.split_off(keep)
+                entry.provisioned_wanted = 0;
+                entry.provisioned_live = entry
+                    .provisioned_live
+                    .saturating_sub(entry.provisioned.len());
+                std::mem::take(&mut entry.provisioned)
             }
             None => Vec::new(),
         }
@@ -150,6 +240,22 @@ impl Pools {
     pub fn provisioned_idle(&self, function_name: &str, version: &str) -> usize {
         let key = (function_name.to_string(), version.to_string());
         self.lock().get(&key).map_or(0, |e| e.provisioned.len())
+    }
+
+    /// Every version with provisioned concurrency, and how much of it is busy.
+    pub fn provisioned_usage(&self) -> Vec<ProvisionedUsage> {
+        self.lock()
+            .iter()
+            .filter(|(_, entry)| entry.provisioned_wanted > 0)
+            .map(|((function_name, version), entry)| ProvisionedUsage {
+                function_name: function_name.clone(),
+                version: version.clone(),
+                wanted: entry.provisioned_wanted,
+                busy: entry
+                    .provisioned_live
+                    .saturating_sub(entry.provisioned.len()),
+            })
+            .collect()
     }
 
     /// Forgets a function's configuration (of one version, or of all) and
@@ -164,6 +270,9 @@ impl Pools {
             }
             retired.append(&mut entry.take_everything());
             entry.config = None;
+            // A changed $LATEST never has provisioned concurrency; a deleted
+            // version or function loses it.
+            entry.provisioned_wanted = 0;
             // Keep the entry so busy environments find a `None` config.
             true
         });
@@ -182,7 +291,10 @@ impl Pools {
             retired.extend(old);
         }
         entries.retain(|_, entry| {
-            entry.config.is_some() || !entry.idle.is_empty() || !entry.provisioned.is_empty()
+            entry.config.is_some()
+                || !entry.idle.is_empty()
+                || !entry.provisioned.is_empty()
+                || entry.provisioned_live > 0
         });
         retired
     }

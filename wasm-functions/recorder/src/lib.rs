@@ -1,7 +1,8 @@
 //! Records each event it gets as one log line, `record: <event JSON>`, and
 //! returns `{"recorded": true}`; an event with `"fail": true` is refused
 //! instead (a handled `RecorderRefused` error), after being recorded, and
-//! `"sleep_ms": N` makes it take N ms first.
+//! `"sleep_ms": N` makes it take N ms first; `"panic": true` makes it trap
+//! (after recording).
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
 
@@ -11,6 +12,9 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
     }
     println!("record: {event}");
     println!("request: {}", ctx.request_id);
+    if event.get("panic").and_then(Value::as_bool) == Some(true) {
+        panic!("asked to panic");
+    }
     if event.get("fail").and_then(Value::as_bool) == Some(true) {
         return Err(Error::new("RecorderRefused", "asked to fail"));
     }
