@@ -124,6 +124,7 @@ impl Functions {
                 StoreError::NotFound(_) => self.alias_not_found(&target, name),
                 other => other.into(),
             })?;
+        self.store.set_policy(&target.name, name, None)?;
         self.store.flush_async().await?;
         Ok(())
     }

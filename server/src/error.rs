@@ -24,6 +24,9 @@ pub enum Error {
     ProvisionedConcurrencyConfigNotFound(String),
     #[error("RequestTooLargeException: {0}")]
     RequestTooLarge(String),
+    /// A resource policy would grow past 20 KB.
+    #[error("PolicyLengthExceededException: {0}")]
+    PolicyLengthExceeded(String),
     /// A concurrency limit was reached: Lambda's throttle, with its Reason.
     #[error(
         "TooManyRequestsException: Rate Exceeded. (Reason: {reason}, retryAfterSeconds: {retry_after_seconds})"
@@ -32,6 +35,21 @@ pub enum Error {
         reason: &'static str,
         retry_after_seconds: u32,
     },
+    /// S3's errors, for buckets and objects.
+    #[error("NoSuchBucket: {0}")]
+    NoSuchBucket(String),
+    #[error("NoSuchKey: {0}")]
+    NoSuchKey(String),
+    #[error("BucketNotEmpty: {0}")]
+    BucketNotEmpty(String),
+    #[error("BucketAlreadyOwnedByYou: {0}")]
+    BucketAlreadyOwnedByYou(String),
+    #[error("InvalidBucketName: {0}")]
+    InvalidBucketName(String),
+    /// S3's generic bad-parameter error (e.g. a notification configuration
+    /// that does not validate).
+    #[error("InvalidArgument: {0}")]
+    InvalidArgument(String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -53,6 +71,13 @@ impl Error {
                 "ProvisionedConcurrencyConfigNotFoundException"
             }
             Error::RequestTooLarge(_) => "RequestTooLargeException",
+            Error::PolicyLengthExceeded(_) => "PolicyLengthExceededException",
+            Error::NoSuchBucket(_) => "NoSuchBucket",
+            Error::NoSuchKey(_) => "NoSuchKey",
+            Error::BucketNotEmpty(_) => "BucketNotEmpty",
+            Error::BucketAlreadyOwnedByYou(_) => "BucketAlreadyOwnedByYou",
+            Error::InvalidBucketName(_) => "InvalidBucketName",
+            Error::InvalidArgument(_) => "InvalidArgument",
             Error::Throttled { .. } => "TooManyRequestsException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
@@ -69,6 +94,13 @@ impl Error {
             | Error::ResourceNotFound(m)
             | Error::ProvisionedConcurrencyConfigNotFound(m)
             | Error::RequestTooLarge(m)
+            | Error::PolicyLengthExceeded(m)
+            | Error::NoSuchBucket(m)
+            | Error::NoSuchKey(m)
+            | Error::BucketNotEmpty(m)
+            | Error::BucketAlreadyOwnedByYou(m)
+            | Error::InvalidBucketName(m)
+            | Error::InvalidArgument(m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

@@ -351,6 +351,7 @@ impl Functions {
                     .map_err(|err| self.store_error(err, &target))?;
                 self.store.delete_event_invoke_config(&target.name, None)?;
                 self.store.set_reserved_concurrency(&target.name, None)?;
+                self.store.delete_policies(&target.name)?;
                 for (name, qualifier, _) in self.store.provisioned()? {
                     if name == target.name {
                         self.store.set_provisioned(&name, &qualifier, None)?;

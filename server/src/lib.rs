@@ -16,6 +16,10 @@
 //! - [`versions`]: published versions (immutable snapshots of `$LATEST`).
 //! - [`aliases`]: aliases with weighted routing between two versions.
 //! - [`reserved`]: reserved concurrency on the control plane.
+//! - [`policy`]: resource policies (who may invoke a function): statements,
+//!   Lambda's JSON, the check a trigger's event must pass;
+//!   [`permissions`]: AddPermission/RemovePermission/GetPolicy on the
+//!   control plane.
 //! - [`layers`]: layer versions; checking and unpacking their archives once;
 //!   the merged, read-only `/opt` of a function's layers.
 //! - [`event`]: the one request shape every door produces.
@@ -56,6 +60,8 @@ pub mod guest_build;
 pub mod layers;
 pub mod logs;
 pub mod metrics;
+pub mod permissions;
+pub mod policy;
 pub mod reserved;
 pub mod runtime;
 pub mod stack;
@@ -216,6 +222,9 @@ impl Server {
         let metrics_server = funnel_proto::v1::metrics_server::MetricsServer::new(
             api::MetricsService::new(self.metrics.clone()),
         );
+        let permissions_server = funnel_proto::v1::permissions_server::PermissionsServer::new(
+            api::PermissionsService::new(self.functions.clone()),
+        );
         if let Some(addr) = self.config.metrics.listen {
             let listener = TcpListener::bind(addr)
                 .await
@@ -276,6 +285,7 @@ impl Server {
             .add_service(layers_server)
             .add_service(async_server)
             .add_service(metrics_server)
+            .add_service(permissions_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for

@@ -114,6 +114,7 @@ impl Functions {
             .delete_version(&target.name, number)
             .map_err(|err| self.store_error(err, target))?;
         self.store.set_provisioned(&target.name, version, None)?;
+        self.store.set_policy(&target.name, version, None)?;
         self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
         self.release_layers(&record.layers, &[])?;

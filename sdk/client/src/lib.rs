@@ -30,11 +30,14 @@
 
 use std::fmt;
 
+mod permissions;
+
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use funnel_proto::v1::metrics_client::MetricsClient;
+use funnel_proto::v1::permissions_client::PermissionsClient;
 use tonic::transport::{Channel, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
@@ -101,6 +104,7 @@ pub struct Client {
     layers: LayersClient<Channel>,
     logs: LogsClient<Channel>,
     metrics: MetricsClient<Channel>,
+    permissions: PermissionsClient<Channel>,
 }
 
 impl Client {
@@ -127,7 +131,9 @@ impl Client {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             logs: LogsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-            metrics: MetricsClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            metrics: MetricsClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            permissions: PermissionsClient::new(channel),
         })
     }
 

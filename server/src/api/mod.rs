@@ -7,12 +7,14 @@ mod functions;
 mod layers;
 mod logs;
 mod metrics;
+mod permissions;
 
 pub use async_invocation::AsyncService;
 pub use functions::FunctionsService;
 pub use layers::LayersService;
 pub use logs::LogsService;
 pub use metrics::MetricsService;
+pub use permissions::PermissionsService;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;
@@ -38,12 +40,16 @@ impl From<Error> for Status {
         let code = match &err {
             Error::InvalidParameterValue(_)
             | Error::InvalidRequestContent(_)
-            | Error::RequestTooLarge(_) => Code::InvalidArgument,
-            Error::ResourceConflict(_) => Code::AlreadyExists,
-            Error::PreconditionFailed(_) => Code::FailedPrecondition,
-            Error::ResourceNotFound(_) | Error::ProvisionedConcurrencyConfigNotFound(_) => {
-                Code::NotFound
-            }
+            | Error::RequestTooLarge(_)
+            | Error::PolicyLengthExceeded(_)
+            | Error::InvalidBucketName(_)
+            | Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::ResourceConflict(_) | Error::BucketAlreadyOwnedByYou(_) => Code::AlreadyExists,
+            Error::PreconditionFailed(_) | Error::BucketNotEmpty(_) => Code::FailedPrecondition,
+            Error::ResourceNotFound(_)
+            | Error::ProvisionedConcurrencyConfigNotFound(_)
+            | Error::NoSuchBucket(_)
+            | Error::NoSuchKey(_) => Code::NotFound,
             Error::Throttled { .. } => Code::ResourceExhausted,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,

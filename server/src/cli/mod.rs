@@ -16,6 +16,7 @@ use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
 mod asynchronous;
+mod permissions;
 mod releases;
 
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
@@ -216,6 +217,22 @@ pub enum FunctionCommand {
         name: String,
         #[arg(long)]
         qualifier: String,
+    },
+    /// Let a trigger's service (or an account) invoke the function.
+    AddPermission(permissions::PermissionArgs),
+    /// Remove a statement from the function's policy.
+    RemovePermission {
+        name: String,
+        #[arg(long)]
+        statement_id: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Show the function's resource policy.
+    GetPolicy {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
     },
     /// Set how async events are retried, how old they may get, and where
     /// their records go (unset settings back to defaults).
@@ -452,6 +469,20 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 .delete_provisioned_concurrency_config(&name, &qualifier)
                 .await?;
             Ok(())
+        }
+        FunctionCommand::AddPermission(args) => permissions::add_permission(client, args).await,
+        FunctionCommand::RemovePermission {
+            name,
+            statement_id,
+            qualifier,
+        } => {
+            client
+                .remove_permission(&name, &statement_id, &qualifier.unwrap_or_default())
+                .await?;
+            Ok(())
+        }
+        FunctionCommand::GetPolicy { name, qualifier } => {
+            permissions::get_policy(client, &name, &qualifier.unwrap_or_default()).await
         }
         FunctionCommand::PutEventInvokeConfig(args) => {
             asynchronous::put_event_invoke_config(client, args, true).await

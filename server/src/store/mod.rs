@@ -26,6 +26,8 @@
 //!   big-endian)
 //! - `provisioned`: function name, NUL, qualifier → provisioned concurrency
 //!   (u32, big-endian)
+//! - `policies`: function name, NUL, qualifier (empty for the function) →
+//!   its resource policy, the JSON document Lambda returns
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -38,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 mod layers;
 mod logs;
+mod policies;
 mod queue;
 mod releases;
 
@@ -210,6 +213,7 @@ pub struct Store {
     event_invoke_configs: sled::Tree,
     function_concurrency: sled::Tree,
     provisioned: sled::Tree,
+    policies: sled::Tree,
 }
 
 impl Store {
@@ -234,6 +238,7 @@ impl Store {
             event_invoke_configs: db.open_tree("event_invoke_configs")?,
             function_concurrency: db.open_tree("function_concurrency")?,
             provisioned: db.open_tree("provisioned")?,
+            policies: db.open_tree("policies")?,
             db,
         })
     }

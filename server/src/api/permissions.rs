@@ -1,0 +1,65 @@
+//! `funnel.v1.Permissions`: resource policies.
+
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::permissions_server::Permissions as PermissionsApi;
+use tonic::{Request, Response, Status};
+
+use crate::functions::Functions;
+use crate::policy::PermissionRequest;
+
+pub struct PermissionsService {
+    functions: Functions,
+}
+
+impl PermissionsService {
+    pub fn new(functions: Functions) -> Self {
+        PermissionsService { functions }
+    }
+}
+
+#[tonic::async_trait]
+impl PermissionsApi for PermissionsService {
+    async fn add_permission(
+        &self,
+        request: Request<pb::AddPermissionRequest>,
+    ) -> Result<Response<pb::AddPermissionResponse>, Status> {
+        let req = request.into_inner();
+        let permission = PermissionRequest {
+            statement_id: req.statement_id,
+            action: req.action,
+            principal: req.principal,
+            source_arn: req.source_arn,
+            source_account: req.source_account,
+        };
+        let statement = self
+            .functions
+            .add_permission(&req.function_name, &req.qualifier, &permission)
+            .await?;
+        Ok(Response::new(pb::AddPermissionResponse { statement }))
+    }
+
+    async fn remove_permission(
+        &self,
+        request: Request<pb::RemovePermissionRequest>,
+    ) -> Result<Response<pb::RemovePermissionResponse>, Status> {
+        let req = request.into_inner();
+        self.functions
+            .remove_permission(&req.function_name, &req.qualifier, &req.statement_id)
+            .await?;
+        Ok(Response::new(pb::RemovePermissionResponse {}))
+    }
+
+    async fn get_policy(
+        &self,
+        request: Request<pb::GetPolicyRequest>,
+    ) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        let req = request.into_inner();
+        let (policy, revision_id) = self
+            .functions
+            .get_policy(&req.function_name, &req.qualifier)?;
+        Ok(Response::new(pb::GetPolicyResponse {
+            policy,
+            revision_id,
+        }))
+    }
+}

@@ -1,0 +1,436 @@
+//! Resource-based policies: who may invoke a function. A policy is the JSON
+//! document Lambda keeps per function (or per version or alias): statements
+//! added by `AddPermission`, each allowing one principal — a service such as
+//! `s3.amazonaws.com`, an account, or anyone — optionally only for one source
+//! ARN and source account. Triggers (buckets, topics, schedules) ask
+//! [`Policy::allows`] before every event; the owner's direct `Invoke` needs
+//! no statement.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Lambda's limit on a policy document, in bytes.
+pub const POLICY_LIMIT: usize = 20_480;
+
+/// The action every statement funnel keeps allows.
+pub const INVOKE_FUNCTION: &str = "lambda:InvokeFunction";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Policy {
+    pub version: String,
+    pub id: String,
+    pub statement: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: String,
+    pub effect: String,
+    pub principal: Principal,
+    pub action: String,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Condition::is_empty")]
+    pub condition: Condition,
+}
+
+/// As Lambda writes it: `"*"`, `{"Service": "s3.amazonaws.com"}` or
+/// `{"AWS": "arn:funnel:iam::123456789012:root"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Principal {
+    Anyone(String),
+    Service {
+        #[serde(rename = "Service")]
+        service: String,
+    },
+    Account {
+        #[serde(rename = "AWS")]
+        aws: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    /// `AWS:SourceAccount`.
+    #[serde(
+        rename = "StringEquals",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub string_equals: BTreeMap<String, String>,
+    /// `AWS:SourceArn`, with `*` and `?` wildcards.
+    #[serde(
+        rename = "ArnLike",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub arn_like: BTreeMap<String, String>,
+}
+
+const SOURCE_ACCOUNT: &str = "AWS:SourceAccount";
+const SOURCE_ARN: &str = "AWS:SourceArn";
+
+impl Condition {
+    fn is_empty(&self) -> bool {
+        self.string_equals.is_empty() && self.arn_like.is_empty()
+    }
+}
+
+/// Who is invoking, as a trigger describes itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The service principal, e.g. `s3.amazonaws.com`.
+    pub service: &'a str,
+    /// The resource the event comes from, e.g. `arn:funnel:s3:::photos`.
+    pub source_arn: &'a str,
+    /// The account that owns that resource.
+    pub source_account: &'a str,
+}
+
+/// What `AddPermission` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PermissionRequest {
+    pub statement_id: String,
+    pub action: String,
+    pub principal: String,
+    pub source_arn: String,
+    pub source_account: String,
+}
+
+impl Policy {
+    pub fn new() -> Policy {
+        Policy {
+            version: "2012-10-17".into(),
+            id: "default".into(),
+            statement: Vec::new(),
+        }
+    }
+
+    /// Whether some statement lets `caller` invoke.
+    pub fn allows(&self, caller: Caller<'_>) -> bool {
+        self.statement.iter().any(|s| s.allows(caller))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Adds a statement; refuses a duplicate id or a document over the limit.
+    pub fn add(&mut self, statement: Statement) -> Result<()> {
+        if self.statement.iter().any(|s| s.sid == statement.sid) {
+            return Err(Error::ResourceConflict(format!(
+                "The statement id ({}) provided already exists. Please provide a new statement id, \
+                 or remove the existing statement.",
+                statement.sid
+            )));
+        }
+        self.statement.push(statement);
+        let size = self.to_json().len();
+        if size > POLICY_LIMIT {
+            self.statement.pop();
+            return Err(Error::PolicyLengthExceeded(format!(
+                "The final policy size ({size}) is bigger than the limit ({POLICY_LIMIT})."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Removes the statement `sid`.
+    pub fn remove(&mut self, sid: &str) -> Result<()> {
+        let before = self.statement.len();
+        self.statement.retain(|s| s.sid != sid);
+        if self.statement.len() == before {
+            return Err(Error::ResourceNotFound(format!(
+                "Statement {sid} is not found in resource policy."
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new()
+    }
+}
+
+impl Statement {
+    /// Checks an `AddPermission` request and builds its statement for the
+    /// function (or version or alias) `resource`.
+    pub fn from_request(request: &PermissionRequest, resource: &str) -> Result<Statement> {
+        let sid = &request.statement_id;
+        if sid.is_empty()
+            || sid.len() > 100
+            || !sid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(Error::InvalidParameterValue(format!(
+                "StatementId {sid:?} must be 1-100 characters of letters, digits, '-', '_' and '.'"
+            )));
+        }
+        if request.action != INVOKE_FUNCTION && request.action != "lambda:*" {
+            return Err(Error::InvalidParameterValue(format!(
+                "Action {:?} is not supported: funnel's resource policies grant {INVOKE_FUNCTION}",
+                request.action
+            )));
+        }
+        let principal = parse_principal(&request.principal)?;
+        let mut condition = Condition::default();
+        if !request.source_account.is_empty() {
+            if !is_account(&request.source_account) {
+                return Err(Error::InvalidParameterValue(format!(
+                    "SourceAccount {:?} must be a 12-digit account id",
+                    request.source_account
+                )));
+            }
+            condition
+                .string_equals
+                .insert(SOURCE_ACCOUNT.into(), request.source_account.clone());
+        }
+        if !request.source_arn.is_empty() {
+            if !request.source_arn.starts_with("arn:") {
+                return Err(Error::InvalidParameterValue(format!(
+                    "SourceArn {:?} is not an ARN",
+                    request.source_arn
+                )));
+            }
+            condition
+                .arn_like
+                .insert(SOURCE_ARN.into(), request.source_arn.clone());
+        }
+        Ok(Statement {
+            sid: sid.clone(),
+            effect: "Allow".into(),
+            principal,
+            action: INVOKE_FUNCTION.into(),
+            resource: resource.into(),
+            condition,
+        })
+    }
+
+    fn allows(&self, caller: Caller<'_>) -> bool {
+        let principal = match &self.principal {
+            Principal::Anyone(any) => any == "*",
+            Principal::Service { service } => service == caller.service,
+            // An account principal lets that account's callers in, not a
+            // service's events.
+            Principal::Account { .. } => false,
+        };
+        let action = self.action == INVOKE_FUNCTION || self.action == "lambda:*";
+        let account = self
+            .condition
+            .string_equals
+            .get(SOURCE_ACCOUNT)
+            .is_none_or(|account| account == caller.source_account);
+        let arn = self
+            .condition
+            .arn_like
+            .get(SOURCE_ARN)
+            .is_none_or(|pattern| arn_like(pattern, caller.source_arn));
+        self.effect == "Allow" && principal && action && account && arn
+    }
+}
+
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_principal(principal: &str) -> Result<Principal> {
+    if principal == "*" {
+        return Ok(Principal::Anyone("*".into()));
+    }
+    if is_account(principal) {
+        return Ok(Principal::Account {
+            aws: format!("arn:funnel:iam::{principal}:root"),
+        });
+    }
+    if let Some(account) = principal
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(":iam::"))
+        .and_then(|(_, rest)| rest.strip_suffix(":root"))
+        && is_account(account)
+    {
+        return Ok(Principal::Account {
+            aws: principal.into(),
+        });
+    }
+    let service = principal
+        .strip_suffix(".amazonaws.com")
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+        });
+    if service {
+        return Ok(Principal::Service {
+            service: principal.into(),
+        });
+    }
+    Err(Error::InvalidParameterValue(format!(
+        "Principal {principal:?} must be a service (s3.amazonaws.com, sns.amazonaws.com, \
+         events.amazonaws.com), a 12-digit account id, an account root ARN, or *"
+    )))
+}
+
+/// IAM's `ArnLike`: `*` matches any run of characters, `?` any one.
+fn arn_like(pattern: &str, arn: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    // Classic wildcard matching with one backtrack point.
+    let (mut pi, mut si) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, si));
+            pi += 1;
+        } else if let Some((star_p, star_s)) = star {
+            pi = star_p + 1;
+            si = star_s + 1;
+            star = Some((star_p, star_s + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FUNCTION: &str = "arn:funnel:lambda:local:000000000000:function:f";
+
+    fn request(principal: &str, arn: &str, account: &str) -> PermissionRequest {
+        PermissionRequest {
+            statement_id: "s3".into(),
+            action: INVOKE_FUNCTION.into(),
+            principal: principal.into(),
+            source_arn: arn.into(),
+            source_account: account.into(),
+        }
+    }
+
+    fn s3(arn: &str) -> Caller<'_> {
+        Caller {
+            service: "s3.amazonaws.com",
+            source_arn: arn,
+            source_account: "000000000000",
+        }
+    }
+
+    #[test]
+    fn a_statement_is_lambdas_json() {
+        let statement = Statement::from_request(
+            &request("s3.amazonaws.com", "arn:funnel:s3:::photos", "000000000000"),
+            FUNCTION,
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::to_value(&statement).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "Sid": "s3",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": FUNCTION,
+                "Condition": {
+                    "StringEquals": {"AWS:SourceAccount": "000000000000"},
+                    "ArnLike": {"AWS:SourceArn": "arn:funnel:s3:::photos"}
+                }
+            })
+        );
+        let back: Statement = serde_json::from_value(json).unwrap();
+        assert_eq!(back, statement);
+    }
+
+    #[test]
+    fn the_source_must_match() {
+        let mut policy = Policy::new();
+        policy
+            .add(
+                Statement::from_request(
+                    &request("s3.amazonaws.com", "arn:funnel:s3:::photos", ""),
+                    FUNCTION,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        assert!(policy.allows(s3("arn:funnel:s3:::photos")));
+        assert!(!policy.allows(s3("arn:funnel:s3:::other")));
+        let sns = Caller {
+            service: "sns.amazonaws.com",
+            ..s3("arn:funnel:s3:::photos")
+        };
+        assert!(!policy.allows(sns));
+        policy.remove("s3").unwrap();
+        assert!(!policy.allows(s3("arn:funnel:s3:::photos")));
+        assert!(policy.remove("s3").is_err());
+    }
+
+    #[test]
+    fn wildcards_and_accounts() {
+        assert!(arn_like("arn:funnel:s3:::photo*", "arn:funnel:s3:::photos"));
+        assert!(arn_like("arn:funnel:s3:::ph?tos", "arn:funnel:s3:::photos"));
+        assert!(!arn_like("arn:funnel:s3:::ph?tos", "arn:funnel:s3:::phtos"));
+        assert!(arn_like("*", "anything"));
+        let mut policy = Policy::new();
+        policy
+            .add(
+                Statement::from_request(&request("s3.amazonaws.com", "", "111111111111"), FUNCTION)
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(
+            !policy.allows(s3("arn:funnel:s3:::photos")),
+            "another account's bucket"
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_named() {
+        for (principal, what) in [("s3", "Principal"), ("", "Principal")] {
+            let err = Statement::from_request(&request(principal, "", ""), FUNCTION).unwrap_err();
+            assert!(err.message().contains(what), "{err}");
+        }
+        let mut bad = request("s3.amazonaws.com", "", "");
+        bad.action = "lambda:GetFunction".into();
+        assert!(Statement::from_request(&bad, FUNCTION).is_err());
+        bad = request("s3.amazonaws.com", "", "12");
+        assert!(Statement::from_request(&bad, FUNCTION).is_err());
+        bad = request("s3.amazonaws.com", "", "");
+        bad.statement_id = "has space".into();
+        assert!(Statement::from_request(&bad, FUNCTION).is_err());
+    }
+
+    #[test]
+    fn duplicates_and_size_are_refused() {
+        let mut policy = Policy::new();
+        let statement = Statement::from_request(&request("*", "", ""), FUNCTION).unwrap();
+        policy.add(statement.clone()).unwrap();
+        assert_eq!(
+            policy.add(statement).unwrap_err().aws_name(),
+            "ResourceConflictException"
+        );
+        let mut n = 0;
+        let err = loop {
+            let mut r = request("*", &format!("arn:funnel:s3:::{}", "b".repeat(60)), "");
+            r.statement_id = format!("big{n}");
+            n += 1;
+            if let Err(err) = policy.add(Statement::from_request(&r, FUNCTION).unwrap()) {
+                break err;
+            }
+        };
+        assert_eq!(err.aws_name(), "PolicyLengthExceededException");
+        assert!(policy.to_json().len() <= POLICY_LIMIT);
+    }
+}
