@@ -9,6 +9,7 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "funnel/v1/async.proto",
+        "funnel/v1/buckets.proto",
         "funnel/v1/functions.proto",
         "funnel/v1/layers.proto",
         "funnel/v1/logs.proto",

@@ -23,6 +23,10 @@
 //! - [`layers`]: layer versions; checking and unpacking their archives once;
 //!   the merged, read-only `/opt` of a function's layers.
 //! - [`event`]: the one request shape every door produces.
+//! - [`router`]: trigger events to functions: the resource-policy check,
+//!   then the durable async queue; refused events logged and counted.
+//! - [`buckets`]: S3-style buckets over folders: the object API, notification
+//!   configurations, S3's event JSON, and the watcher with its object index.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response; the
 //!   durable async queue (group-committed accepts, bounded deliveries,
 //!   Lambda's retries, maximum age, destinations, dead letters).
@@ -46,6 +50,7 @@
 
 pub mod aliases;
 pub mod api;
+pub mod buckets;
 pub mod cli;
 pub mod clock;
 pub mod concurrency;
@@ -63,6 +68,7 @@ pub mod metrics;
 pub mod permissions;
 pub mod policy;
 pub mod reserved;
+pub mod router;
 pub mod runtime;
 pub mod stack;
 pub mod store;
@@ -98,6 +104,7 @@ pub struct Server {
     logs: Logs,
     queue: AsyncQueue,
     metrics: metrics::Metrics,
+    buckets: buckets::Buckets,
 }
 
 impl Server {
@@ -127,7 +134,12 @@ impl Server {
             })
         };
         let queue = AsyncQueue::start(store.clone(), clock.clone(), config.queue_workers());
-        let runtime = Runtime::new(&config.runtime, &config.data_dir, clock, shutdown_output)?;
+        let runtime = Runtime::new(
+            &config.runtime,
+            &config.data_dir,
+            clock.clone(),
+            shutdown_output,
+        )?;
         let naming = Naming {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
@@ -142,6 +154,14 @@ impl Server {
         );
         let loaded = functions.load_all().await.context("loading functions")?;
         let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone(), runtime.clone());
+        let router = router::Router::new(functions.clone(), queue.clone(), metrics.clone());
+        let buckets = buckets::Buckets::new(
+            store.clone(),
+            &config.data_dir,
+            router,
+            functions.naming().clone(),
+            clock.clone(),
+        );
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
@@ -157,7 +177,13 @@ impl Server {
             logs,
             queue,
             metrics,
+            buckets,
         })
+    }
+
+    /// The buckets (a cheap handle).
+    pub fn buckets(&self) -> buckets::Buckets {
+        self.buckets.clone()
     }
 
     /// The metrics (a cheap handle).
@@ -225,6 +251,15 @@ impl Server {
         let permissions_server = funnel_proto::v1::permissions_server::PermissionsServer::new(
             api::PermissionsService::new(self.functions.clone()),
         );
+        let buckets_server = funnel_proto::v1::buckets_server::BucketsServer::new(
+            api::BucketsService::new(self.buckets.clone()),
+        )
+        .max_decoding_message_size(api::MAX_MESSAGE_BYTES);
+        // Bucket events keep coming until the server stops taking requests.
+        let watching = self
+            .buckets
+            .start_watching(deliveries_stop.clone())
+            .context("watching the buckets' folders")?;
         if let Some(addr) = self.config.metrics.listen {
             let listener = TcpListener::bind(addr)
                 .await
@@ -286,6 +321,7 @@ impl Server {
             .add_service(async_server)
             .add_service(metrics_server)
             .add_service(permissions_server)
+            .add_service(buckets_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
@@ -324,6 +360,7 @@ impl Server {
         // not finish stay queued for the next start.
         deliveries_stop.cancel();
         let _ = deliveries.await;
+        let _ = watching.await;
         let since = stopped_at
             .get()
             .map_or(std::time::Duration::ZERO, |at| at.elapsed());

@@ -31,6 +31,14 @@ pub struct VersionLabel {
     pub version: String,
 }
 
+/// A trigger event that was not run, and why.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabel {
+    pub function: String,
+    pub source: String,
+    pub reason: String,
+}
+
 type PerFunction<M> = Family<FunctionLabel, M>;
 type PerVersion<M> = Family<VersionLabel, M>;
 type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
@@ -64,6 +72,7 @@ struct Inner {
     async_age: Histograms,
     dead_letter_errors: PerFunction<Counter>,
     destination_failures: PerFunction<Counter>,
+    trigger_refused: Family<RefusedLabel, Counter>,
     account_concurrent: Gauge,
     unreserved_concurrent: Gauge,
     queue_depth: Gauge,
@@ -165,6 +174,13 @@ impl Metrics {
             "destination_delivery_failures",
             "Lambda's DestinationDeliveryFailures"
         );
+        let trigger_refused = Family::<RefusedLabel, Counter>::default();
+        registry.register(
+            "trigger_events_refused",
+            "Trigger events (bucket, topic, schedule) not run: reason AccessDenied (the function's \
+             resource policy does not allow the source) or FunctionNotFound",
+            trigger_refused.clone(),
+        );
         let account_concurrent = Gauge::default();
         registry.register(
             "account_concurrent_executions",
@@ -202,6 +218,7 @@ impl Metrics {
                 async_age,
                 dead_letter_errors,
                 destination_failures,
+                trigger_refused,
                 account_concurrent,
                 unreserved_concurrent,
                 queue_depth,
@@ -289,6 +306,17 @@ impl Metrics {
         self.inner
             .destination_failures
             .get_or_create(&Self::label(function))
+            .inc();
+    }
+
+    pub fn trigger_refused(&self, function: &str, source: &str, reason: &str) {
+        self.inner
+            .trigger_refused
+            .get_or_create(&RefusedLabel {
+                function: function.to_string(),
+                source: source.to_string(),
+                reason: reason.to_string(),
+            })
             .inc();
     }
 

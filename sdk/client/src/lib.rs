@@ -30,9 +30,13 @@
 
 use std::fmt;
 
+mod buckets;
 mod permissions;
 
+pub use buckets::Object;
+
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
+use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
@@ -105,6 +109,7 @@ pub struct Client {
     logs: LogsClient<Channel>,
     metrics: MetricsClient<Channel>,
     permissions: PermissionsClient<Channel>,
+    buckets: BucketsClient<Channel>,
 }
 
 impl Client {
@@ -133,7 +138,10 @@ impl Client {
             logs: LogsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
             metrics: MetricsClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            permissions: PermissionsClient::new(channel),
+            permissions: PermissionsClient::new(channel.clone()),
+            buckets: BucketsClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
         })
     }
 

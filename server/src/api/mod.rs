@@ -3,6 +3,7 @@
 //! and nowhere else.
 
 mod async_invocation;
+mod buckets;
 mod functions;
 mod layers;
 mod logs;
@@ -10,6 +11,7 @@ mod metrics;
 mod permissions;
 
 pub use async_invocation::AsyncService;
+pub use buckets::BucketsService;
 pub use functions::FunctionsService;
 pub use layers::LayersService;
 pub use logs::LogsService;

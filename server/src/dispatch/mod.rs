@@ -130,18 +130,14 @@ impl Dispatcher {
             }
             event::InvocationType::Event => {
                 let request_id = uuid::Uuid::new_v4().to_string();
-                let queued = crate::store::QueuedEvent {
-                    request_id: request_id.clone(),
-                    function_name: target.name.clone(),
-                    qualifier: target.qualifier.clone().unwrap_or_default(),
+                let queued = crate::store::QueuedEvent::new(
+                    request_id.clone(),
+                    target.name.clone(),
+                    target.qualifier.clone().unwrap_or_default(),
                     // Checked to be JSON above, and JSON is UTF-8.
-                    payload: String::from_utf8_lossy(&payload).into_owned(),
+                    String::from_utf8_lossy(&payload).into_owned(),
                     client_context,
-                    received_ms: 0,
-                    invoke_count: 0,
-                    function_errors: 0,
-                    system_retries: 0,
-                };
+                );
                 self.queue.accept(queued).await?;
                 self.metrics.async_received(&target.name);
                 Ok(InvokeResult {

@@ -28,6 +28,9 @@
 //!   (u32, big-endian)
 //! - `policies`: function name, NUL, qualifier (empty for the function) →
 //!   its resource policy, the JSON document Lambda returns
+//! - `buckets`: bucket name → [`BucketRecord`] (its folder and notifications)
+//! - `objects`: bucket name, NUL, object key → [`ObjectEntry`], what the
+//!   watcher last saw of the file
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -38,12 +41,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod buckets;
 mod layers;
 mod logs;
 mod policies;
 mod queue;
 mod releases;
 
+pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
 pub use layers::LayerVersionRecord;
 pub use queue::{DeadLetter, EventInvokeConfig, QueueKey, QueuedEvent, due_ms_of};
 
@@ -214,6 +219,8 @@ pub struct Store {
     function_concurrency: sled::Tree,
     provisioned: sled::Tree,
     policies: sled::Tree,
+    buckets: sled::Tree,
+    objects: sled::Tree,
 }
 
 impl Store {
@@ -239,6 +246,8 @@ impl Store {
             function_concurrency: db.open_tree("function_concurrency")?,
             provisioned: db.open_tree("provisioned")?,
             policies: db.open_tree("policies")?,
+            buckets: db.open_tree("buckets")?,
+            objects: db.open_tree("objects")?,
             db,
         })
     }

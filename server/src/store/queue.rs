@@ -39,6 +39,29 @@ pub struct QueuedEvent {
     pub system_retries: u32,
 }
 
+impl QueuedEvent {
+    /// A new event, not yet accepted (the queue stamps `received_ms`).
+    pub fn new(
+        request_id: String,
+        function_name: String,
+        qualifier: String,
+        payload: String,
+        client_context: Option<String>,
+    ) -> QueuedEvent {
+        QueuedEvent {
+            request_id,
+            function_name,
+            qualifier,
+            payload,
+            client_context,
+            received_ms: 0,
+            invoke_count: 0,
+            function_errors: 0,
+            system_retries: 0,
+        }
+    }
+}
+
 /// An event that ran out of retries or age with nowhere else to go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {

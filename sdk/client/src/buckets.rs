@@ -1,0 +1,177 @@
+//! Buckets, objects and bucket notifications.
+
+use crate::{Client, Result, proto};
+
+/// PutObject sends bodies in pieces of this size.
+const CHUNK: usize = 1024 * 1024;
+
+/// A whole object, as GetObject streamed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub body: Vec<u8>,
+    pub content_length: i64,
+    pub e_tag: String,
+    pub last_modified: String,
+}
+
+impl Client {
+    /// Creates a bucket over `path` (an existing folder on the server's
+    /// machine), or a new folder under the server's data dir when `None`.
+    pub async fn create_bucket(
+        &self,
+        bucket: &str,
+        path: Option<&str>,
+    ) -> Result<proto::CreateBucketResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .create_bucket(proto::CreateBucketRequest {
+                bucket: bucket.into(),
+                path: path.unwrap_or_default().into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<()> {
+        self.buckets
+            .clone()
+            .delete_bucket(proto::DeleteBucketRequest {
+                bucket: bucket.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_buckets(&self) -> Result<Vec<proto::Bucket>> {
+        Ok(self
+            .buckets
+            .clone()
+            .list_buckets(proto::ListBucketsRequest {})
+            .await?
+            .into_inner()
+            .buckets)
+    }
+
+    /// Uploads `body` as `key`, streamed in 1 MiB pieces.
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<proto::PutObjectResponse> {
+        let mut messages = vec![proto::PutObjectRequest {
+            bucket: bucket.into(),
+            key: key.into(),
+            body: Vec::new(),
+        }];
+        messages.extend(body.chunks(CHUNK).map(|piece| proto::PutObjectRequest {
+            body: piece.to_vec(),
+            ..Default::default()
+        }));
+        Ok(self
+            .buckets
+            .clone()
+            .put_object(tokio_stream::iter(messages))
+            .await?
+            .into_inner())
+    }
+
+    /// Downloads a whole object.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Object> {
+        let mut stream = self
+            .buckets
+            .clone()
+            .get_object(proto::GetObjectRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+            .await?
+            .into_inner();
+        let mut object = Object {
+            body: Vec::new(),
+            content_length: 0,
+            e_tag: String::new(),
+            last_modified: String::new(),
+        };
+        let mut first = true;
+        while let Some(part) = stream.message().await? {
+            if first {
+                object.content_length = part.content_length;
+                object.e_tag = part.e_tag;
+                object.last_modified = part.last_modified;
+                first = false;
+            }
+            object.body.extend_from_slice(&part.body);
+        }
+        Ok(object)
+    }
+
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<proto::HeadObjectResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .head_object(proto::HeadObjectRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        self.buckets
+            .clone()
+            .delete_object(proto::DeleteObjectRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_objects_v2(
+        &self,
+        request: proto::ListObjectsV2Request,
+    ) -> Result<proto::ListObjectsV2Response> {
+        Ok(self
+            .buckets
+            .clone()
+            .list_objects_v2(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn put_bucket_notification_configuration(
+        &self,
+        bucket: &str,
+        configuration: proto::NotificationConfiguration,
+    ) -> Result<()> {
+        self.buckets
+            .clone()
+            .put_bucket_notification_configuration(
+                proto::PutBucketNotificationConfigurationRequest {
+                    bucket: bucket.into(),
+                    notification_configuration: Some(configuration),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get_bucket_notification_configuration(
+        &self,
+        bucket: &str,
+    ) -> Result<proto::NotificationConfiguration> {
+        Ok(self
+            .buckets
+            .clone()
+            .get_bucket_notification_configuration(
+                proto::GetBucketNotificationConfigurationRequest {
+                    bucket: bucket.into(),
+                },
+            )
+            .await?
+            .into_inner())
+    }
+}

@@ -1,0 +1,86 @@
+//! Where trigger events go: a trigger (a bucket, a topic, a schedule) names
+//! the function by ARN and says who it is; the router checks the function's
+//! resource policy and queues the event for asynchronous invocation, as the
+//! AWS services invoke Lambda. An event that may not run is logged and
+//! counted, never dropped silently.
+
+use crate::dispatch::AsyncQueue;
+use crate::error::{Error, Result};
+use crate::functions::Functions;
+use crate::metrics::Metrics;
+use crate::policy::Caller;
+use crate::store::QueuedEvent;
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Router {
+    functions: Functions,
+    queue: AsyncQueue,
+    metrics: Metrics,
+}
+
+/// What became of a trigger's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// Durably queued, with this request id.
+    Queued(String),
+    /// Not run: the function's policy does not let the source invoke it,
+    /// or the function is gone. Logged and counted.
+    Refused(&'static str),
+}
+
+impl Router {
+    pub fn new(functions: Functions, queue: AsyncQueue, metrics: Metrics) -> Router {
+        Router {
+            functions,
+            queue,
+            metrics,
+        }
+    }
+
+    pub fn functions(&self) -> &Functions {
+        &self.functions
+    }
+
+    /// Queues `payload` (JSON) for `function_arn` if `caller` may invoke it;
+    /// returns once the event is durable. Errors only when the queue cannot
+    /// take it (the trigger keeps the event and tries again).
+    pub async fn deliver(
+        &self,
+        caller: Caller<'_>,
+        function_arn: &str,
+        payload: String,
+    ) -> Result<Routed> {
+        let reason = match self.functions.allows(function_arn, "", caller) {
+            Ok(true) => None,
+            Ok(false) => Some("AccessDenied"),
+            Err(Error::ResourceNotFound(_)) => Some("FunctionNotFound"),
+            Err(err) => return Err(err),
+        };
+        let target = self.functions.resolve(function_arn, "")?;
+        if let Some(reason) = reason {
+            tracing::warn!(
+                function = function_arn,
+                source = caller.source_arn,
+                principal = caller.service,
+                reason,
+                "trigger event refused: the function's resource policy does not allow this source \
+                 (funnel function add-permission), or the function is gone"
+            );
+            self.metrics
+                .trigger_refused(&target.name, caller.source_arn, reason);
+            return Ok(Routed::Refused(reason));
+        }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let event = QueuedEvent::new(
+            request_id.clone(),
+            target.name.clone(),
+            target.qualifier.clone().unwrap_or_default(),
+            payload,
+            None,
+        );
+        self.queue.accept(event).await?;
+        self.metrics.async_received(&target.name);
+        Ok(Routed::Queued(request_id))
+    }
+}
