@@ -118,6 +118,7 @@ fn echo_config(name: &str) -> EnvironmentConfig {
         ephemeral_storage_mb: 512,
         environment: Vec::new(),
         opt_dir: None,
+        buckets: Vec::new(),
     }
 }
 

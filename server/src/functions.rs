@@ -30,6 +30,8 @@ pub struct NewFunction {
     pub environment: BTreeMap<String, String>,
     /// Layer version ARNs, in order.
     pub layers: Vec<String>,
+    /// Bucket name → `read` or `read-write`.
+    pub bucket_access: BTreeMap<String, String>,
 }
 
 /// Configuration fields to change; `None` keeps the current value.
@@ -42,6 +44,8 @@ pub struct ConfigChanges {
     pub environment: Option<BTreeMap<String, String>>,
     /// Replaces the layer list (an empty list removes every layer).
     pub layers: Option<Vec<String>>,
+    /// Replaces the bucket grants (an empty map removes every grant).
+    pub bucket_access: Option<BTreeMap<String, String>>,
     /// Change only if the function's RevisionId is still this one.
     pub revision_id: Option<String>,
 }
@@ -102,6 +106,13 @@ impl Functions {
         function::validate_name(&new.name)?;
         function::validate_description(&new.description)?;
         function::validate_environment(&new.environment)?;
+        self.check_bucket_access(&new.bucket_access)?;
+        if let Some(cycle) = self.find_trigger_loop(crate::bucket_access::Proposed::Grants(
+            &new.name,
+            &new.bucket_access,
+        ))? {
+            return Err(trigger_loop(&cycle));
+        }
         let memory_size = new
             .memory_size
             .map(|mb| self.validate_memory(mb))
@@ -140,6 +151,7 @@ impl Functions {
             last_version: 0,
             revision_id: crate::store::new_revision_id(),
             layers,
+            bucket_access: new.bucket_access,
         };
         self.prepare_layers(&record.layers).await?;
         let created = self.store.create_function(&record);
@@ -270,6 +282,14 @@ impl Functions {
         if let Some(environment) = &changes.environment {
             function::validate_environment(environment)?;
         }
+        if let Some(access) = &changes.bucket_access {
+            self.check_bucket_access(access)?;
+            if let Some(cycle) = self
+                .find_trigger_loop(crate::bucket_access::Proposed::Grants(&target.name, access))?
+            {
+                return Err(trigger_loop(&cycle));
+            }
+        }
         let memory_size = changes
             .memory_size
             .map(|mb| self.validate_memory(mb))
@@ -316,6 +336,9 @@ impl Functions {
                 }
                 if let Some(layers) = &layers {
                     record.layers = layers.clone();
+                }
+                if let Some(access) = &changes.bucket_access {
+                    record.bucket_access = access.clone();
                 }
                 record.last_modified = now_lambda_format();
             })
@@ -589,6 +612,13 @@ fn already_exists(name: &str) -> Error {
 }
 
 /// Lambda's `LastModified` format: `2026-11-26T17:40:32.123+0000`.
+fn trigger_loop(cycle: &str) -> Error {
+    Error::InvalidParameterValue(format!(
+        "this bucket access would make a trigger loop ({cycle}): the function's writes would invoke \
+         it again forever; let it write to another bucket"
+    ))
+}
+
 pub fn now_lambda_format() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3f%z")

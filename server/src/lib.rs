@@ -25,6 +25,8 @@
 //! - [`event`]: the one request shape every door produces.
 //! - [`router`]: trigger events to functions: the resource-policy check,
 //!   then the durable async queue; refused events logged and counted.
+//! - [`bucket_access`]: buckets granted to a function's guest, and the
+//!   guard against trigger loops.
 //! - [`buckets`]: S3-style buckets over folders: the object API, notification
 //!   configurations, S3's event JSON, and the watcher with its object index.
 //! - [`dispatch`]: running an invocation and shaping Lambda's response; the
@@ -50,6 +52,7 @@
 
 pub mod aliases;
 pub mod api;
+pub mod bucket_access;
 pub mod buckets;
 pub mod cli;
 pub mod clock;

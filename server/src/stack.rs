@@ -106,6 +106,9 @@ pub struct FunctionSpec {
     /// Names of the stack's layers, or layer version ARNs, in order.
     #[serde(default)]
     pub layers: Vec<String>,
+    /// Buckets the guest sees at /buckets/NAME: `read` or `read-write`.
+    #[serde(default)]
+    pub bucket_access: BTreeMap<String, String>,
     /// Publish `$LATEST` as a version after deploying it.
     #[serde(default)]
     pub publish: bool,
@@ -433,6 +436,9 @@ async fn deploy_function(
                     ephemeral_storage,
                     environment: Some(environment),
                     layers,
+                    bucket_access: Some(proto::BucketAccess {
+                        buckets: spec.bucket_access.clone().into_iter().collect(),
+                    }),
                 })
                 .await?;
             return Ok(Change::Created);
@@ -455,7 +461,12 @@ async fn deploy_function(
         .environment
         .map(|e| e.variables.into_iter().collect())
         .unwrap_or_default();
+    let current_access: BTreeMap<_, _> = current
+        .bucket_access
+        .map(|a| a.buckets.into_iter().collect())
+        .unwrap_or_default();
     let config_changed = current.memory_size != memory
+        || current_access != spec.bucket_access
         || current.timeout != timeout
         || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
@@ -471,6 +482,9 @@ async fn deploy_function(
                 ephemeral_storage,
                 environment: Some(environment),
                 layers: Some(proto::LayerArns { arns: layers }),
+                bucket_access: Some(proto::BucketAccess {
+                    buckets: spec.bucket_access.clone().into_iter().collect(),
+                }),
                 revision_id: String::new(),
             })
             .await?;

@@ -136,4 +136,5 @@ fn same_code_and_configuration(version: &FunctionRecord, latest: &FunctionRecord
         && version.ephemeral_storage == latest.ephemeral_storage
         && version.environment == latest.environment
         && version.layers == latest.layers
+        && version.bucket_access == latest.bucket_access
 }

@@ -58,6 +58,9 @@ impl FunctionsService {
                     code_size: layer.code_size as i64,
                 })
                 .collect(),
+            bucket_access: Some(pb::BucketAccess {
+                buckets: record.bucket_access.into_iter().collect(),
+            }),
         }
     }
 }
@@ -126,6 +129,10 @@ impl FunctionsApi for FunctionsService {
                     .map(|e| e.variables.into_iter().collect())
                     .unwrap_or_default(),
                 layers: req.layers,
+                bucket_access: req
+                    .bucket_access
+                    .map(|a| a.buckets.into_iter().collect())
+                    .unwrap_or_default(),
             })
             .await?;
         Ok(Response::new(self.configuration(record)))
@@ -186,6 +193,7 @@ impl FunctionsApi for FunctionsService {
             ephemeral_storage: req.ephemeral_storage.map(|e| e.size),
             environment: req.environment.map(|e| e.variables.into_iter().collect()),
             layers: req.layers.map(|l| l.arns),
+            bucket_access: req.bucket_access.map(|a| a.buckets.into_iter().collect()),
             revision_id: non_empty(&req.revision_id).map(str::to_string),
         };
         let record = self

@@ -87,6 +87,14 @@ impl Buckets {
                 }
             }
         }
+        if let Some(cycle) = self.inner.router.functions().find_trigger_loop(
+            crate::bucket_access::Proposed::Notifications(bucket, &records),
+        )? {
+            return Err(Error::InvalidArgument(format!(
+                "this configuration would make a trigger loop ({cycle}): a function that writes the \
+                 bucket whose events invoke it would run forever; let it write to another bucket"
+            )));
+        }
         let lock = self.lock(bucket);
         let _held = lock.lock().await;
         // Read again under the lock: the record may have changed meanwhile.

@@ -283,6 +283,11 @@ pub struct ConfigArgs {
     /// replaces the old one, and `--layers` alone removes every layer.
     #[arg(long, num_args = 0..)]
     pub layers: Option<Vec<String>>,
+    /// A bucket the guest sees at /buckets/NAME: NAME=read or
+    /// NAME=read-write (repeat for more; on update-config the given set
+    /// replaces the old one, and `--bucket-access` alone removes them all).
+    #[arg(long, num_args = 0.., value_parser = parse_key_value)]
+    pub bucket_access: Option<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +306,12 @@ pub struct InvokeArgs {
     /// A version or alias; default $LATEST.
     #[arg(long)]
     pub qualifier: Option<String>,
+}
+
+fn bucket_access(grants: Vec<(String, String)>) -> proto::BucketAccess {
+    proto::BucketAccess {
+        buckets: grants.into_iter().collect(),
+    }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -355,6 +366,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                         .map(|size| proto::EphemeralStorage { size }),
                     environment: Some(environment(config.env)),
                     layers: config.layers.unwrap_or_default(),
+                    bucket_access: config.bucket_access.map(bucket_access),
                 })
                 .await?;
             print_json(&configuration_json(&created))
@@ -516,6 +528,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     environment: (!config.env.is_empty()).then(|| environment(config.env)),
                     revision_id: revision_id.unwrap_or_default(),
                     layers: config.layers.map(|arns| proto::LayerArns { arns }),
+                    bucket_access: config.bucket_access.map(bucket_access),
                 })
                 .await?;
             print_json(&configuration_json(&updated))

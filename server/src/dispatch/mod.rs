@@ -264,6 +264,19 @@ impl Dispatcher {
     fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
         let mut config = environment_config(record, &self.functions.naming().region);
         config.opt_dir = self.functions.layer_views.view_path(&record.layers);
+        config.buckets = record
+            .bucket_access
+            .iter()
+            .filter_map(|(name, mode)| {
+                // A bucket deleted since the grant is simply not there.
+                let bucket = self.functions.store.get_bucket(name).ok()??;
+                Some(crate::runtime::BucketMount {
+                    name: name.clone(),
+                    path: bucket.path.into(),
+                    writable: mode == crate::bucket_access::READ_WRITE,
+                })
+            })
+            .collect();
         config
     }
 }
@@ -313,6 +326,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         ephemeral_storage_mb: record.ephemeral_storage,
         environment,
         opt_dir: None,
+        buckets: Vec::new(),
     }
 }
 

@@ -103,6 +103,7 @@ impl Environment {
             tmp.path(),
             tmp_limit,
             config.opt_dir.as_deref(),
+            &config.buckets,
         )
         .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);

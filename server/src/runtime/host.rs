@@ -87,10 +87,12 @@ impl Host {
         tmp: &Path,
         tmp_limit: u64,
         opt: Option<&Path>,
+        buckets: &[super::BucketMount],
     ) -> anyhow::Result<Self> {
-        // Only /tmp (and /opt, read-only, when the function has layers) is
-        // preopened and no network is granted: the guest gets clocks,
-        // random, its env vars, its files and its captured output.
+        // Only /tmp, /opt (read-only, when the function has layers) and the
+        // buckets granted to it are preopened, and no network is granted:
+        // the guest gets clocks, random, its env vars, its files and its
+        // captured output.
         let mut wasi = WasiCtxBuilder::new();
         wasi.envs(environment)
             .stdout(output.clone())
@@ -100,6 +102,21 @@ impl Host {
         if let Some(opt) = opt {
             wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
                 .map_err(|e| anyhow::anyhow!("opening {} as /opt: {e:#}", opt.display()))?;
+        }
+        for bucket in buckets {
+            let perms = if bucket.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            let guest = crate::bucket_access::guest_path(&bucket.name);
+            wasi.preopened_dir(&bucket.path, &guest, perms)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "opening bucket folder {} as {guest}: {e:#}",
+                        bucket.path.display()
+                    )
+                })?;
         }
         Ok(Host {
             wasi: wasi.build(),

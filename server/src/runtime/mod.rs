@@ -133,6 +133,16 @@ pub struct EnvironmentConfig {
     pub environment: Vec<(String, String)>,
     /// The folder the guest sees, read-only, at `/opt` (its layers).
     pub opt_dir: Option<std::path::PathBuf>,
+    /// Buckets the guest sees at `/buckets/<name>`.
+    pub buckets: Vec<BucketMount>,
+}
+
+/// A bucket's folder in a guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketMount {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub writable: bool,
 }
 
 /// One invocation's inputs.

@@ -103,6 +103,9 @@ pub struct FunctionRecord {
     /// The layer versions the function runs with, in order.
     #[serde(default)]
     pub layers: Vec<LayerRef>,
+    /// Buckets the guest sees at `/buckets/<name>`: `read` or `read-write`.
+    #[serde(default)]
+    pub bucket_access: BTreeMap<String, String>,
 }
 
 /// A layer version a function uses, with what the function needs of it
