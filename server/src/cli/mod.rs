@@ -16,6 +16,7 @@ use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
 mod asynchronous;
+mod buckets;
 mod permissions;
 mod releases;
 
@@ -65,6 +66,13 @@ pub enum Command {
     /// Async events that failed with nowhere else to go.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// S3-style buckets over folders, and which functions hear of their
+    /// objects.
+    #[command(subcommand)]
+    Bucket(buckets::BucketCommand),
+    /// Put, get, list and delete a bucket's objects.
+    #[command(subcommand)]
+    Object(buckets::ObjectCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -329,6 +337,8 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
         Command::Alias(command) => releases::alias(&client, command).await,
         Command::Layer(command) => releases::layer(&client, command).await,
         Command::Dlq(command) => asynchronous::dlq(&client, command).await,
+        Command::Bucket(command) => buckets::bucket(&client, command).await,
+        Command::Object(command) => buckets::object(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

@@ -25,6 +25,8 @@
 //! # routing = { "2" = 0.1 }   # and sends 10% to another
 //! ```
 //!
+//! Buckets and their notifications: see [`buckets`].
+//!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
 //! does), so an unchanged stack publishes nothing.
@@ -40,6 +42,9 @@ use sha2::{Digest, Sha256};
 
 use crate::function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
+pub mod buckets;
+use buckets::BucketSpec;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stack {
@@ -51,6 +56,8 @@ pub struct Stack {
     pub layers: Vec<LayerSpec>,
     #[serde(default, rename = "function")]
     pub functions: Vec<FunctionSpec>,
+    #[serde(default, rename = "bucket")]
+    pub buckets: Vec<BucketSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +159,12 @@ impl Stack {
                 bail!("{}: layer {:?} is declared twice", path.display(), l.name);
             }
         }
+        let mut bucket_names = BTreeSet::new();
+        for b in &stack.buckets {
+            if !bucket_names.insert(b.name.as_str()) {
+                bail!("{}: bucket {:?} is declared twice", path.display(), b.name);
+            }
+        }
         let mut names = BTreeSet::new();
         for f in &stack.functions {
             for a in &f.aliases {
@@ -201,6 +214,14 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
         layer_arns.insert(spec.name.clone(), arn);
         changes.push((format!("layer {}", spec.name), change));
     }
+    // Buckets before functions (a function may be granted one), their
+    // notifications after (they name functions).
+    for spec in &stack.buckets {
+        let change = buckets::deploy_bucket(client, spec, &base)
+            .await
+            .with_context(|| format!("deploying bucket {}", spec.name))?;
+        changes.push((format!("bucket {}", spec.name), change));
+    }
     let code_paths = resolve_code(&stack, &base).await?;
     for spec in &stack.functions {
         let code_path = &code_paths[&spec.name];
@@ -230,6 +251,12 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
                 .with_context(|| format!("deploying alias {}:{}", spec.name, alias.name))?;
             changes.push((format!("alias {}:{}", spec.name, alias.name), change));
         }
+    }
+    for spec in &stack.buckets {
+        let done = buckets::deploy_notifications(client, spec)
+            .await
+            .with_context(|| format!("deploying the notifications of bucket {}", spec.name))?;
+        changes.extend(done);
     }
     Ok(changes)
 }
