@@ -13,8 +13,11 @@
 //! - how far past its deadline a spinning guest is stopped;
 //! - durable async accepts at c=32 against sled's own insert+flush rate;
 //! - async dispatch (queue → `echo` → done) against sync warm throughput;
-//! - resident memory with 1,000,000 events queued.
+//! - resident memory with 1,000,000 events queued;
+//! - a bucket: a file's close to the function starting, against an async
+//!   Invoke's send to the function starting.
 
+mod buckets;
 mod floor;
 mod queue;
 
@@ -183,6 +186,17 @@ struct Row {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--buckets-only") {
+        let b = buckets::measure().await?;
+        println!(
+            "file close → function start p50 {} p99 {}; async Invoke → start p50 {} p99 {}",
+            us(b.file_to_start.p50),
+            us(b.file_to_start.p99),
+            us(b.invoke_to_start.p50),
+            us(b.invoke_to_start.p99)
+        );
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--queue-only") {
         let queue = queue::measure().await?;
         println!(
@@ -308,6 +322,7 @@ async fn main() -> anyhow::Result<()> {
     let overshoot = percentiles(overshoot);
     server.stop().await;
     let queue = queue::measure().await?;
+    let bucket = buckets::measure().await?;
 
     let rows = [
         Row {
@@ -397,6 +412,24 @@ async fn main() -> anyhow::Result<()> {
             baseline: format!("{:.0} MiB", queue.queued_rss_total_kib as f64 / 1024.0),
             ratio: queue.queued_rss_kib as f64 / queue.queued_rss_total_kib.max(1) as f64,
             target: "< 200 MB",
+        },
+        Row {
+            name: "bucket: file closed → function started, p50",
+            value: us(bucket.file_to_start.p50),
+            baseline_name: "async Invoke sent → function started, p50",
+            baseline: us(bucket.invoke_to_start.p50),
+            ratio: bucket.file_to_start.p50.as_secs_f64()
+                / bucket.invoke_to_start.p50.as_secs_f64(),
+            target: "≤ 20 ms",
+        },
+        Row {
+            name: "bucket: file closed → function started, p99",
+            value: us(bucket.file_to_start.p99),
+            baseline_name: "async Invoke sent → function started, p99",
+            baseline: us(bucket.invoke_to_start.p99),
+            ratio: bucket.file_to_start.p99.as_secs_f64()
+                / bucket.invoke_to_start.p99.as_secs_f64(),
+            target: "",
         },
         Row {
             name: "timeout overshoot p50 (spin, 1 s)",

@@ -2,11 +2,16 @@
 //! returns `{"recorded": true}`; an event with `"fail": true` is refused
 //! instead (a handled `RecorderRefused` error), after being recorded, and
 //! `"sleep_ms": N` makes it take N ms first; `"panic": true` makes it trap
-//! (after recording).
+//! (after recording). It first prints `start_ns: <wall clock, ns>`, when
+//! the handler began (the bench times trigger latency with it).
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
 
 fn record(event: Value, ctx: Context) -> Result<Value, Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    println!("start_ns: {}", now.as_nanos());
     if let Some(ms) = event.get("sleep_ms").and_then(Value::as_u64) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
