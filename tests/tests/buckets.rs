@@ -249,7 +249,10 @@ async fn prefix_and_suffix_filters_choose_the_files() {
 async fn a_half_written_file_fires_only_once_complete() {
     let w = wired(vec![configuration("all", &["s3:ObjectCreated:*"], vec![])]).await;
     let folder = w.folder.path();
-    let mut half = std::fs::File::create(folder.join("big.bin")).unwrap();
+    // In a folder made just now, so the scan of the new folder finds it
+    // half-written too.
+    std::fs::create_dir(folder.join("fresh")).unwrap();
+    let mut half = std::fs::File::create(folder.join("fresh/big.bin")).unwrap();
     half.write_all(&[1; 1000]).unwrap();
     half.flush().unwrap();
     // A later, finished file arrives first: the open one has not fired.
@@ -261,8 +264,14 @@ async fn a_half_written_file_fires_only_once_complete() {
     );
     half.write_all(&[2; 1000]).unwrap();
     drop(half);
-    let (_, record) = wait_for(&w.server, "ObjectCreated:Put", "big.bin").await;
+    let (_, record) = wait_for(&w.server, "ObjectCreated:Put", "fresh/big.bin").await;
     assert_eq!(record.s3.object.size, Some(2000));
+    let seen = seen(&w.server).await;
+    assert_eq!(
+        count(&seen, "ObjectCreated:Put", "fresh/big.bin"),
+        1,
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

@@ -34,6 +34,11 @@ pub const S3_PRINCIPAL: &str = "s3.amazonaws.com";
 /// The prefix of funnel's own temporary files (an upload in progress).
 pub const TEMP_PREFIX: &str = ".funnel-tmp-";
 
+/// A file found by a scan (not announced by its close) that changed less
+/// than this long ago may still be being written: it is looked at again
+/// once it has been quiet this long.
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Buckets {
@@ -282,7 +287,11 @@ impl Buckets {
     }
 
     /// Reconciles `rel` (a key, or a folder's path relative to the bucket)
-    /// and everything under it, on the filesystem or in the index.
+    /// and everything under it, on the filesystem or in the index. Files
+    /// written in the last [`SETTLE`] are left for later: a scan cannot
+    /// tell a finished file from one still being written (a folder created
+    /// and filled at once, a writer busy while funnel starts), so they are
+    /// reconciled once quiet — or sooner, by their own close event.
     pub async fn reconcile_tree(&self, bucket: &BucketRecord, rel: &str) -> Result<()> {
         let root = Path::new(&bucket.path);
         let mut keys: Vec<String> = Vec::new();
@@ -306,11 +315,55 @@ impl Buckets {
         keys.sort();
         keys.dedup();
         for key in keys {
-            if objects::check_key(&key).is_ok() {
-                self.reconcile(bucket, &key).await?;
+            if objects::check_key(&key).is_err() {
+                continue;
             }
+            // The path the event named is finished (renamed in, or gone);
+            // what a walk finds may not be.
+            if key != rel
+                && let Some(quiet_in) = self.settling(root, &key)
+            {
+                self.reconcile_later(bucket.name.clone(), key, quiet_in);
+                continue;
+            }
+            self.reconcile(bucket, &key).await?;
         }
         Ok(())
+    }
+
+    /// How long until the file of `key` has been unchanged for [`SETTLE`],
+    /// if it changed more recently than that.
+    fn settling(&self, root: &Path, key: &str) -> Option<std::time::Duration> {
+        let path = objects::key_path(root, key).ok()?;
+        let modified = std::fs::symlink_metadata(path).ok()?.modified().ok()?;
+        let age = std::time::SystemTime::now()
+            .duration_since(modified)
+            .unwrap_or_default();
+        (age < SETTLE).then(|| SETTLE - age)
+    }
+
+    /// Reconciles `key` after `delay` (filesystem time, so real time), or
+    /// later again if it is still changing.
+    fn reconcile_later(&self, bucket: String, key: String, delay: std::time::Duration) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut delay = delay;
+            loop {
+                tokio::time::sleep(delay).await;
+                let Ok(record) = this.bucket(&bucket) else {
+                    return;
+                };
+                match this.settling(Path::new(&record.path), &key) {
+                    Some(more) => delay = more,
+                    None => {
+                        if let Err(err) = this.reconcile(&record, &key).await {
+                            tracing::error!(bucket, key, cause = %err, "bucket event not queued");
+                        }
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     /// Compares every bucket's folder with the index (at startup, and after
