@@ -208,3 +208,83 @@ async fn a_function_cannot_be_wired_to_trigger_itself() {
         .await
         .expect("read access");
 }
+
+#[tokio::test]
+async fn a_functions_writes_fire_notifications_and_read_only_means_read_only() {
+    let server = start_server().await;
+    server
+        .client
+        .create_bucket("photos", None)
+        .await
+        .expect("bucket");
+    server
+        .client
+        .create_bucket("thumbs", None)
+        .await
+        .expect("bucket");
+    // `rec` hears of thumbs; `writer` may write thumbs; `reader` may only read it.
+    server.create("rec", "recorder").await;
+    server
+        .client
+        .add_permission(proto::AddPermissionRequest {
+            function_name: "rec".into(),
+            statement_id: "s3".into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: "s3.amazonaws.com".into(),
+            source_arn: "arn:funnel:s3:::thumbs".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("permission");
+    server
+        .client
+        .put_bucket_notification_configuration(
+            "thumbs",
+            proto::NotificationConfiguration {
+                lambda_function_configurations: vec![proto::LambdaFunctionConfiguration {
+                    id: "rec".into(),
+                    lambda_function_arn: "arn:funnel:lambda:local:000000000000:function:rec".into(),
+                    events: vec!["s3:ObjectCreated:*".into()],
+                    filter: None,
+                }],
+            },
+        )
+        .await
+        .expect("notify");
+    create_with_access(&server, "writer", "recorder", &[("thumbs", "read-write")]).await;
+    create_with_access(&server, "reader", "recorder", &[("thumbs", "read")]).await;
+
+    let write = r#"{"write_path":"/buckets/thumbs/small.txt","write_body":"tiny"}"#;
+    let out = server.invoke("writer", write).await;
+    assert_eq!(
+        out.function_error,
+        "",
+        "{}",
+        String::from_utf8_lossy(&out.payload)
+    );
+    let line = eventually("the write's event", || async {
+        server
+            .log_messages("rec")
+            .await
+            .into_iter()
+            .find(|e| e.message.starts_with("record: ") && e.message.contains("small.txt"))
+    })
+    .await;
+    assert!(
+        line.message.contains("ObjectCreated:Put"),
+        "{}",
+        line.message
+    );
+
+    let denied = r#"{"write_path":"/buckets/thumbs/other.txt","write_body":"no"}"#;
+    let out = server.invoke("reader", denied).await;
+    assert_eq!(out.function_error, "Handled");
+    let error: serde_json::Value = serde_json::from_slice(&out.payload).unwrap();
+    assert_eq!(error["errorType"], "WriteFailed", "{error}");
+    let err = server
+        .client
+        .head_object("thumbs", "other.txt")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("NoSuchKey"));
+}

@@ -4,6 +4,8 @@
 //! `"sleep_ms": N` makes it take N ms first; `"panic": true` makes it trap
 //! (after recording). It first prints `start_ns: <wall clock, ns>`, when
 //! the handler began (the bench times trigger latency with it).
+//! `"write_path"` and `"write_body"` make it write that file (a handled
+//! `WriteFailed` error if it cannot).
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
 
@@ -17,6 +19,13 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
     }
     println!("record: {event}");
     println!("request: {}", ctx.request_id);
+    if let (Some(path), Some(body)) = (
+        event.get("write_path").and_then(Value::as_str),
+        event.get("write_body").and_then(Value::as_str),
+    ) {
+        std::fs::write(path, body)
+            .map_err(|e| Error::new("WriteFailed", format!("writing {path}: {e}")))?;
+    }
     if event.get("panic").and_then(Value::as_bool) == Some(true) {
         panic!("asked to panic");
     }
