@@ -231,6 +231,10 @@ async fn prefix_and_suffix_filters_choose_the_files() {
     .await;
     let folder = w.folder.path();
     write(folder, "images/a.png", b"png");
+    // Editors' and browsers' leftovers never fire, whatever their suffix.
+    write(folder, "images/.b.jpg.swp", b"vim");
+    write(folder, "images/b.jpg~", b"backup");
+    write(folder, "images/.#b.jpg", b"emacs");
     write(folder, "docs/a.jpg", b"jpg");
     write(folder, "images/a.jpg", b"jpg");
     write(folder, "images/z.jpg", b"last");
@@ -346,6 +350,40 @@ async fn notifications_need_permission_and_a_removed_permission_stops_deliveries
     );
 
     allow_s3(&server).await;
+    // Two configurations sharing an event type for overlapping keys: S3
+    // refuses them.
+    let overlapping = proto::NotificationConfiguration {
+        lambda_function_configurations: vec![
+            configuration(
+                "a",
+                &["s3:ObjectCreated:*"],
+                vec![rule("prefix", "images/")],
+            ),
+            configuration(
+                "b",
+                &["s3:ObjectCreated:Put"],
+                vec![rule("prefix", "images/cats/")],
+            ),
+        ],
+    };
+    let err = server
+        .client
+        .put_bucket_notification_configuration("photos", overlapping)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("Configurations overlap"),
+        "{}",
+        err.message
+    );
+    let mut unknown = config.clone();
+    unknown.lambda_function_configurations[0].events = vec!["s3:ObjectTagging:*".into()];
+    let err = server
+        .client
+        .put_bucket_notification_configuration("photos", unknown)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidArgument"));
     server
         .client
         .put_bucket_notification_configuration("photos", config)
