@@ -50,6 +50,15 @@ pub enum Error {
     /// that does not validate).
     #[error("InvalidArgument: {0}")]
     InvalidArgument(String),
+    /// SNS's errors, for topics and subscriptions.
+    #[error("NotFoundException: {0}")]
+    NotFound(String),
+    #[error("InvalidParameterException: {0}")]
+    InvalidParameter(String),
+    /// A PublishBatch request as a whole is wrong: SNS's error name
+    /// (`TooManyEntriesInBatchRequestException`, ...) and message.
+    #[error("{0}: {1}")]
+    BatchRequest(&'static str, String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -78,6 +87,9 @@ impl Error {
             Error::BucketAlreadyOwnedByYou(_) => "BucketAlreadyOwnedByYou",
             Error::InvalidBucketName(_) => "InvalidBucketName",
             Error::InvalidArgument(_) => "InvalidArgument",
+            Error::NotFound(_) => "NotFoundException",
+            Error::InvalidParameter(_) => "InvalidParameterException",
+            Error::BatchRequest(name, _) => name,
             Error::Throttled { .. } => "TooManyRequestsException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
@@ -101,6 +113,9 @@ impl Error {
             | Error::BucketAlreadyOwnedByYou(m)
             | Error::InvalidBucketName(m)
             | Error::InvalidArgument(m)
+            | Error::NotFound(m)
+            | Error::InvalidParameter(m)
+            | Error::BatchRequest(_, m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

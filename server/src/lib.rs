@@ -25,6 +25,8 @@
 //! - [`event`]: the one request shape every door produces.
 //! - [`router`]: trigger events to functions: the resource-policy check,
 //!   then the durable async queue; refused events logged and counted.
+//! - [`topics`]: SNS-style topics: subscriptions with filter policies,
+//!   publishes fanned out durably to async invocations with SNS's event.
 //! - [`bucket_access`]: buckets granted to a function's guest, and the
 //!   guard against trigger loops.
 //! - [`buckets`]: S3-style buckets over folders: the object API, notification
@@ -75,6 +77,7 @@ pub mod router;
 pub mod runtime;
 pub mod stack;
 pub mod store;
+pub mod topics;
 pub mod versions;
 
 use std::future::Future;
@@ -108,6 +111,7 @@ pub struct Server {
     queue: AsyncQueue,
     metrics: metrics::Metrics,
     buckets: buckets::Buckets,
+    topics: topics::Topics,
 }
 
 impl Server {
@@ -161,6 +165,12 @@ impl Server {
         let buckets = buckets::Buckets::new(
             store.clone(),
             &config.data_dir,
+            router.clone(),
+            functions.naming().clone(),
+            clock.clone(),
+        );
+        let topics = topics::Topics::new(
+            store.clone(),
             router,
             functions.naming().clone(),
             clock.clone(),
@@ -181,7 +191,13 @@ impl Server {
             queue,
             metrics,
             buckets,
+            topics,
         })
+    }
+
+    /// The topics (a cheap handle).
+    pub fn topics(&self) -> topics::Topics {
+        self.topics.clone()
     }
 
     /// The buckets (a cheap handle).
@@ -258,6 +274,9 @@ impl Server {
             api::BucketsService::new(self.buckets.clone()),
         )
         .max_decoding_message_size(api::MAX_MESSAGE_BYTES);
+        let topics_server = funnel_proto::v1::topics_server::TopicsServer::new(
+            api::TopicsService::new(self.topics.clone()),
+        );
         // Bucket events keep coming until the server stops taking requests.
         let watching = self
             .buckets
@@ -325,6 +344,7 @@ impl Server {
             .add_service(metrics_server)
             .add_service(permissions_server)
             .add_service(buckets_server)
+            .add_service(topics_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for

@@ -51,6 +51,24 @@ impl Router {
         function_arn: &str,
         payload: String,
     ) -> Result<Routed> {
+        match self.route(caller, function_arn, payload)? {
+            Ok(event) => {
+                let request_id = event.request_id.clone();
+                self.accept_all(vec![event]).await?;
+                Ok(Routed::Queued(request_id))
+            }
+            Err(reason) => Ok(Routed::Refused(reason)),
+        }
+    }
+
+    /// The event to queue for `function_arn`, or why it may not run (the
+    /// refusal is logged and counted here).
+    pub fn route(
+        &self,
+        caller: Caller<'_>,
+        function_arn: &str,
+        payload: String,
+    ) -> Result<std::result::Result<QueuedEvent, &'static str>> {
         let reason = match self.functions.allows(function_arn, "", caller) {
             Ok(true) => None,
             Ok(false) => Some("AccessDenied"),
@@ -69,18 +87,24 @@ impl Router {
             );
             self.metrics
                 .trigger_refused(&target.name, caller.source_arn, reason);
-            return Ok(Routed::Refused(reason));
+            return Ok(Err(reason));
         }
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let event = QueuedEvent::new(
-            request_id.clone(),
-            target.name.clone(),
-            target.qualifier.clone().unwrap_or_default(),
+        Ok(Ok(QueuedEvent::new(
+            uuid::Uuid::new_v4().to_string(),
+            target.name,
+            target.qualifier.unwrap_or_default(),
             payload,
             None,
-        );
-        self.queue.accept(event).await?;
-        self.metrics.async_received(&target.name);
-        Ok(Routed::Queued(request_id))
+        )))
+    }
+
+    /// Queues routed events atomically; returns once they are durable.
+    pub async fn accept_all(&self, events: Vec<QueuedEvent>) -> Result<()> {
+        let functions: Vec<String> = events.iter().map(|e| e.function_name.clone()).collect();
+        self.queue.accept_all(events).await?;
+        for function in functions {
+            self.metrics.async_received(&function);
+        }
+        Ok(())
     }
 }

@@ -32,6 +32,7 @@ use std::fmt;
 
 mod buckets;
 mod permissions;
+mod topics;
 
 pub use buckets::Object;
 
@@ -42,6 +43,7 @@ use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use funnel_proto::v1::metrics_client::MetricsClient;
 use funnel_proto::v1::permissions_client::PermissionsClient;
+use funnel_proto::v1::topics_client::TopicsClient;
 use tonic::transport::{Channel, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
@@ -110,6 +112,7 @@ pub struct Client {
     metrics: MetricsClient<Channel>,
     permissions: PermissionsClient<Channel>,
     buckets: BucketsClient<Channel>,
+    topics: TopicsClient<Channel>,
 }
 
 impl Client {
@@ -139,6 +142,7 @@ impl Client {
             metrics: MetricsClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             permissions: PermissionsClient::new(channel.clone()),
+            topics: TopicsClient::new(channel.clone()),
             buckets: BucketsClient::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

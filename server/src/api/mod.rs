@@ -9,6 +9,7 @@ mod layers;
 mod logs;
 mod metrics;
 mod permissions;
+mod topics;
 
 pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
@@ -17,6 +18,7 @@ pub use layers::LayersService;
 pub use logs::LogsService;
 pub use metrics::MetricsService;
 pub use permissions::PermissionsService;
+pub use topics::TopicsService;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;
@@ -45,13 +47,16 @@ impl From<Error> for Status {
             | Error::RequestTooLarge(_)
             | Error::PolicyLengthExceeded(_)
             | Error::InvalidBucketName(_)
-            | Error::InvalidArgument(_) => Code::InvalidArgument,
+            | Error::InvalidArgument(_)
+            | Error::InvalidParameter(_)
+            | Error::BatchRequest(..) => Code::InvalidArgument,
             Error::ResourceConflict(_) | Error::BucketAlreadyOwnedByYou(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_) | Error::BucketNotEmpty(_) => Code::FailedPrecondition,
             Error::ResourceNotFound(_)
             | Error::ProvisionedConcurrencyConfigNotFound(_)
             | Error::NoSuchBucket(_)
-            | Error::NoSuchKey(_) => Code::NotFound,
+            | Error::NoSuchKey(_)
+            | Error::NotFound(_) => Code::NotFound,
             Error::Throttled { .. } => Code::ResourceExhausted,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,

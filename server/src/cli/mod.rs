@@ -19,6 +19,7 @@ mod asynchronous;
 mod buckets;
 mod permissions;
 mod releases;
+mod topics;
 
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
 pub use releases::{AliasArgs, AliasCommand, LayerCommand, zip_folder};
@@ -73,6 +74,9 @@ pub enum Command {
     /// Put, get, list and delete a bucket's objects.
     #[command(subcommand)]
     Object(buckets::ObjectCommand),
+    /// SNS-style topics: subscribe functions, publish messages.
+    #[command(subcommand)]
+    Topic(topics::TopicCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -339,6 +343,7 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
         Command::Dlq(command) => asynchronous::dlq(&client, command).await,
         Command::Bucket(command) => buckets::bucket(&client, command).await,
         Command::Object(command) => buckets::object(&client, command).await,
+        Command::Topic(command) => topics::topic(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

@@ -139,6 +139,26 @@ impl AsyncQueue {
         Ok(())
     }
 
+    /// Accepts several events at once, atomically (all are queued or none),
+    /// answering once they are durable.
+    pub async fn accept_all(&self, mut events: Vec<QueuedEvent>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = self.inner.clock.wall_ms();
+        for event in &mut events {
+            event.received_ms = now;
+        }
+        self.inner.store.enqueue_all(now, &events)?;
+        self.durable().await?;
+        self.inner
+            .stats
+            .received
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
     /// Waits until every write made before this call is flushed, sharing
     /// the flush with every other waiter.
     pub async fn durable(&self) -> Result<()> {

@@ -31,6 +31,9 @@
 //! - `buckets`: bucket name → [`BucketRecord`] (its folder and notifications)
 //! - `objects`: bucket name, NUL, object key → [`ObjectEntry`], what the
 //!   watcher last saw of the file
+//! - `topics`: topic name → [`TopicRecord`]
+//! - `subscriptions`: topic name, NUL, subscription id →
+//!   [`SubscriptionRecord`]
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -47,10 +50,12 @@ mod logs;
 mod policies;
 mod queue;
 mod releases;
+mod topics;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
 pub use layers::LayerVersionRecord;
 pub use queue::{DeadLetter, EventInvokeConfig, QueueKey, QueuedEvent, due_ms_of};
+pub use topics::{SubscriptionRecord, TopicRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -224,6 +229,8 @@ pub struct Store {
     policies: sled::Tree,
     buckets: sled::Tree,
     objects: sled::Tree,
+    topics: sled::Tree,
+    subscriptions: sled::Tree,
 }
 
 impl Store {
@@ -251,6 +258,8 @@ impl Store {
             policies: db.open_tree("policies")?,
             buckets: db.open_tree("buckets")?,
             objects: db.open_tree("objects")?,
+            topics: db.open_tree("topics")?,
+            subscriptions: db.open_tree("subscriptions")?,
             db,
         })
     }

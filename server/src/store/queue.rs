@@ -134,6 +134,17 @@ impl Store {
         Ok(key)
     }
 
+    /// Queues every event in one atomic write: all or none (a topic's
+    /// fan-out of one publish).
+    pub fn enqueue_all(&self, due_ms: i64, events: &[QueuedEvent]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for event in events {
+            batch.insert(queue_key(due_ms, self.db.generate_id()?), encode(event));
+        }
+        self.queue.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Up to `limit` events due at or before `now_ms`, oldest due first.
     pub fn due_events(&self, now_ms: i64, limit: usize) -> Result<Vec<(QueueKey, QueuedEvent)>> {
         let end = queue_key(now_ms, u64::MAX);

@@ -1,0 +1,230 @@
+//! `funnel.v1.Topics`: topics, subscriptions and publishing.
+
+use std::collections::BTreeMap;
+
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::topics_server::Topics as TopicsApi;
+use tonic::{Request, Response, Status};
+
+use crate::topics::event::MessageAttribute;
+use crate::topics::{BatchEntry, Topics};
+
+pub struct TopicsService {
+    topics: Topics,
+}
+
+impl TopicsService {
+    pub fn new(topics: Topics) -> Self {
+        TopicsService { topics }
+    }
+}
+
+fn attributes(
+    given: std::collections::HashMap<String, pb::MessageAttributeValue>,
+) -> BTreeMap<String, MessageAttribute> {
+    given
+        .into_iter()
+        .map(|(name, v)| {
+            (
+                name,
+                MessageAttribute {
+                    data_type: v.data_type,
+                    string_value: v.string_value,
+                    binary_value: v.binary_value,
+                },
+            )
+        })
+        .collect()
+}
+
+#[tonic::async_trait]
+impl TopicsApi for TopicsService {
+    async fn create_topic(
+        &self,
+        request: Request<pb::CreateTopicRequest>,
+    ) -> Result<Response<pb::CreateTopicResponse>, Status> {
+        let req = request.into_inner();
+        let topic_arn = self
+            .topics
+            .create_topic(&req.name, req.attributes.into_iter().collect())
+            .await?;
+        Ok(Response::new(pb::CreateTopicResponse { topic_arn }))
+    }
+
+    async fn delete_topic(
+        &self,
+        request: Request<pb::DeleteTopicRequest>,
+    ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
+        self.topics
+            .delete_topic(&request.into_inner().topic_arn)
+            .await?;
+        Ok(Response::new(pb::DeleteTopicResponse {}))
+    }
+
+    async fn list_topics(
+        &self,
+        request: Request<pb::ListTopicsRequest>,
+    ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        let (arns, next_token) = self.topics.list_topics(&request.into_inner().next_token)?;
+        Ok(Response::new(pb::ListTopicsResponse {
+            topics: arns
+                .into_iter()
+                .map(|topic_arn| pb::Topic { topic_arn })
+                .collect(),
+            next_token,
+        }))
+    }
+
+    async fn get_topic_attributes(
+        &self,
+        request: Request<pb::GetTopicAttributesRequest>,
+    ) -> Result<Response<pb::GetTopicAttributesResponse>, Status> {
+        let attributes = self
+            .topics
+            .get_topic_attributes(&request.into_inner().topic_arn)?;
+        Ok(Response::new(pb::GetTopicAttributesResponse {
+            attributes: attributes.into_iter().collect(),
+        }))
+    }
+
+    async fn set_topic_attributes(
+        &self,
+        request: Request<pb::SetTopicAttributesRequest>,
+    ) -> Result<Response<pb::SetTopicAttributesResponse>, Status> {
+        let req = request.into_inner();
+        self.topics
+            .set_topic_attributes(&req.topic_arn, &req.attribute_name, &req.attribute_value)
+            .await?;
+        Ok(Response::new(pb::SetTopicAttributesResponse {}))
+    }
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<pb::SubscribeResponse>, Status> {
+        let req = request.into_inner();
+        let subscription_arn = self
+            .topics
+            .subscribe(
+                &req.topic_arn,
+                &req.protocol,
+                &req.endpoint,
+                &req.attributes.into_iter().collect(),
+            )
+            .await?;
+        Ok(Response::new(pb::SubscribeResponse { subscription_arn }))
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: Request<pb::UnsubscribeRequest>,
+    ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
+        self.topics
+            .unsubscribe(&request.into_inner().subscription_arn)
+            .await?;
+        Ok(Response::new(pb::UnsubscribeResponse {}))
+    }
+
+    async fn list_subscriptions_by_topic(
+        &self,
+        request: Request<pb::ListSubscriptionsByTopicRequest>,
+    ) -> Result<Response<pb::ListSubscriptionsByTopicResponse>, Status> {
+        let req = request.into_inner();
+        let (page, next_token) = self
+            .topics
+            .list_subscriptions(&req.topic_arn, &req.next_token)?;
+        let subscriptions = page
+            .iter()
+            .map(|s| pb::Subscription {
+                subscription_arn: self.topics.subscription_arn(s),
+                owner: String::new(),
+                protocol: s.protocol.clone(),
+                endpoint: s.endpoint.clone(),
+                topic_arn: self.topics.topic_arn(&s.topic),
+            })
+            .collect();
+        Ok(Response::new(pb::ListSubscriptionsByTopicResponse {
+            subscriptions,
+            next_token,
+        }))
+    }
+
+    async fn get_subscription_attributes(
+        &self,
+        request: Request<pb::GetSubscriptionAttributesRequest>,
+    ) -> Result<Response<pb::GetSubscriptionAttributesResponse>, Status> {
+        let attributes = self
+            .topics
+            .get_subscription_attributes(&request.into_inner().subscription_arn)?;
+        Ok(Response::new(pb::GetSubscriptionAttributesResponse {
+            attributes: attributes.into_iter().collect(),
+        }))
+    }
+
+    async fn set_subscription_attributes(
+        &self,
+        request: Request<pb::SetSubscriptionAttributesRequest>,
+    ) -> Result<Response<pb::SetSubscriptionAttributesResponse>, Status> {
+        let req = request.into_inner();
+        self.topics
+            .set_subscription_attributes(
+                &req.subscription_arn,
+                &req.attribute_name,
+                &req.attribute_value,
+            )
+            .await?;
+        Ok(Response::new(pb::SetSubscriptionAttributesResponse {}))
+    }
+
+    async fn publish(
+        &self,
+        request: Request<pb::PublishRequest>,
+    ) -> Result<Response<pb::PublishResponse>, Status> {
+        let req = request.into_inner();
+        let published = self
+            .topics
+            .publish(
+                &req.topic_arn,
+                &req.message,
+                req.subject.as_deref(),
+                &attributes(req.message_attributes),
+            )
+            .await?;
+        Ok(Response::new(pb::PublishResponse {
+            message_id: published.message_id,
+        }))
+    }
+
+    async fn publish_batch(
+        &self,
+        request: Request<pb::PublishBatchRequest>,
+    ) -> Result<Response<pb::PublishBatchResponse>, Status> {
+        let req = request.into_inner();
+        let entries = req
+            .publish_batch_request_entries
+            .into_iter()
+            .map(|e| BatchEntry {
+                id: e.id,
+                message: e.message,
+                subject: e.subject,
+                attributes: attributes(e.message_attributes),
+            })
+            .collect();
+        let (done, failed) = self.topics.publish_batch(&req.topic_arn, entries).await?;
+        Ok(Response::new(pb::PublishBatchResponse {
+            successful: done
+                .into_iter()
+                .map(|(id, message_id)| pb::PublishBatchResultEntry { id, message_id })
+                .collect(),
+            failed: failed
+                .into_iter()
+                .map(|f| pb::BatchResultErrorEntry {
+                    id: f.id,
+                    code: f.code,
+                    message: f.message,
+                    sender_fault: f.sender_fault,
+                })
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,365 @@
+//! Topics end to end: one publish fans out to several functions with SNS's
+//! Lambda event (parsed with `aws_lambda_events`), filter policies choose
+//! the subscribers, a function without permission gets nothing (counted),
+//! and PublishBatch reports per-entry failures.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::sns::SnsEvent;
+use funnel_client::proto;
+use funnel_tests::{TestServer, eventually, start_server};
+
+async fn allow_sns(server: &TestServer, function: &str, topic_arn: &str) {
+    server
+        .client
+        .add_permission(proto::AddPermissionRequest {
+            function_name: function.into(),
+            statement_id: "sns".into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: "sns.amazonaws.com".into(),
+            source_arn: topic_arn.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("permission");
+}
+
+async fn subscribe(
+    server: &TestServer,
+    topic_arn: &str,
+    function: &str,
+    policy: Option<&str>,
+) -> String {
+    let mut attributes = HashMap::new();
+    if let Some(policy) = policy {
+        attributes.insert("FilterPolicy".to_string(), policy.to_string());
+    }
+    server
+        .client
+        .subscribe(proto::SubscribeRequest {
+            topic_arn: topic_arn.into(),
+            protocol: "lambda".into(),
+            endpoint: format!("arn:funnel:lambda:local:000000000000:function:{function}"),
+            attributes,
+            ..Default::default()
+        })
+        .await
+        .expect("subscribe")
+}
+
+fn string_attr(value: &str) -> proto::MessageAttributeValue {
+    proto::MessageAttributeValue {
+        data_type: "String".into(),
+        string_value: Some(value.into()),
+        binary_value: None,
+    }
+}
+
+fn number_attr(value: &str) -> proto::MessageAttributeValue {
+    proto::MessageAttributeValue {
+        data_type: "Number".into(),
+        string_value: Some(value.into()),
+        binary_value: None,
+    }
+}
+
+async fn publish(
+    server: &TestServer,
+    topic_arn: &str,
+    message: &str,
+    attrs: &[(&str, proto::MessageAttributeValue)],
+) -> String {
+    server
+        .client
+        .publish(proto::PublishRequest {
+            topic_arn: topic_arn.into(),
+            message: message.into(),
+            subject: Some("Order update".into()),
+            message_attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        })
+        .await
+        .expect("publish")
+}
+
+/// The SNS events `function` has logged, as raw JSON.
+async fn received(server: &TestServer, function: &str) -> Vec<serde_json::Value> {
+    server
+        .log_messages(function)
+        .await
+        .into_iter()
+        .filter_map(|e| {
+            let json = e.message.trim_end().strip_prefix("record: ")?.to_string();
+            serde_json::from_str(&json).ok()
+        })
+        .collect()
+}
+
+fn messages(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            e["Records"][0]["Sns"]["Message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+async fn wait_for_message(server: &TestServer, function: &str, message: &str) -> serde_json::Value {
+    eventually(&format!("{message} at {function}"), || async {
+        received(server, function)
+            .await
+            .into_iter()
+            .find(|e| e["Records"][0]["Sns"]["Message"] == message)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_publish_fans_out_with_snss_event_shape() {
+    let server = start_server().await;
+    let topic_arn = server.client.create_topic("orders").await.expect("topic");
+    assert_eq!(topic_arn, "arn:funnel:sns:local:000000000000:orders");
+    assert_eq!(
+        server.client.create_topic("orders").await.unwrap(),
+        topic_arn,
+        "idempotent"
+    );
+    let mut subscriptions = HashMap::new();
+    for function in ["a", "b", "c"] {
+        server.create(function, "recorder").await;
+        allow_sns(&server, function, &topic_arn).await;
+        subscriptions.insert(
+            function,
+            subscribe(&server, &topic_arn, function, None).await,
+        );
+    }
+    let message_id = publish(
+        &server,
+        &topic_arn,
+        "order 1 shipped",
+        &[
+            ("store", string_attr("example_corp")),
+            ("price", number_attr("12.5")),
+        ],
+    )
+    .await;
+
+    for function in ["a", "b", "c"] {
+        let raw = wait_for_message(&server, function, "order 1 shipped").await;
+        let parsed: SnsEvent = serde_json::from_value(raw.clone()).expect("SNS's Lambda event");
+        let record = &parsed.records[0];
+        assert_eq!(record.event_source, "aws:sns");
+        assert_eq!(record.event_version, "1.0");
+        assert_eq!(record.event_subscription_arn, subscriptions[function]);
+        let sns = &record.sns;
+        assert_eq!(sns.sns_message_type, "Notification");
+        assert_eq!(sns.message_id, message_id);
+        assert_eq!(sns.topic_arn, topic_arn);
+        assert_eq!(sns.subject.as_deref(), Some("Order update"));
+        assert_eq!(sns.message, "order 1 shipped");
+        assert!(sns.timestamp.timestamp_millis() > 0);
+        assert_eq!(sns.signature_version, "1");
+        assert!(!sns.signature.is_empty());
+        assert!(!sns.signing_cert_url.is_empty());
+        assert!(sns.unsubscribe_url.contains(&subscriptions[function]));
+        assert_eq!(sns.message_attributes["store"].data_type, "String");
+        assert_eq!(sns.message_attributes["store"].value, "example_corp");
+        assert_eq!(sns.message_attributes["price"].data_type, "Number");
+        assert_eq!(sns.message_attributes["price"].value, "12.5");
+        assert_eq!(raw["Records"][0]["Sns"]["Type"], "Notification");
+        assert_eq!(raw["Records"][0]["EventSource"], "aws:sns");
+    }
+
+    let listed = server
+        .client
+        .list_subscriptions_by_topic(&topic_arn)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 3);
+    let err = server
+        .client
+        .publish(proto::PublishRequest {
+            topic_arn: "arn:funnel:sns:local:000000000000:nope".into(),
+            message: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("NotFoundException"));
+}
+
+#[tokio::test]
+async fn filter_policies_choose_subscribers_and_permissions_are_checked() {
+    let server = start_server().await;
+    let topic_arn = server.client.create_topic("orders").await.unwrap();
+    for function in ["all", "big", "denied"] {
+        server.create(function, "recorder").await;
+    }
+    allow_sns(&server, "all", &topic_arn).await;
+    allow_sns(&server, "big", &topic_arn).await;
+    subscribe(&server, &topic_arn, "all", None).await;
+    let big = subscribe(
+        &server,
+        &topic_arn,
+        "big",
+        Some(r#"{"store":["example_corp"],"price":[{"numeric":[">=",100]}]}"#),
+    )
+    .await;
+    subscribe(&server, &topic_arn, "denied", None).await;
+
+    publish(
+        &server,
+        &topic_arn,
+        "small",
+        &[
+            ("store", string_attr("example_corp")),
+            ("price", number_attr("5")),
+        ],
+    )
+    .await;
+    publish(
+        &server,
+        &topic_arn,
+        "other store",
+        &[
+            ("store", string_attr("acme")),
+            ("price", number_attr("500")),
+        ],
+    )
+    .await;
+    publish(
+        &server,
+        &topic_arn,
+        "large",
+        &[
+            ("store", string_attr("example_corp")),
+            ("price", number_attr("1e3")),
+        ],
+    )
+    .await;
+    wait_for_message(&server, "big", "large").await;
+    eventually("all three at all", || async {
+        (received(&server, "all").await.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(messages(&received(&server, "big").await), ["large"]);
+
+    // No permission: nothing runs, every refusal is counted.
+    let series = format!(
+        "funnel_trigger_events_refused_total{{function=\"denied\",source=\"{topic_arn}\",reason=\"AccessDenied\"}} 3"
+    );
+    assert!(
+        server.metrics.render().lines().any(|l| l == series),
+        "{}",
+        server.metrics.render()
+    );
+    assert!(received(&server, "denied").await.is_empty());
+
+    // A policy SNS would reject is rejected, at Subscribe and at
+    // SetSubscriptionAttributes; a valid change takes effect.
+    let mut bad = HashMap::new();
+    bad.insert(
+        "FilterPolicy".to_string(),
+        r#"{"price":[{"numeric":[">"]}]}"#.to_string(),
+    );
+    let err = server
+        .client
+        .subscribe(proto::SubscribeRequest {
+            topic_arn: topic_arn.clone(),
+            protocol: "lambda".into(),
+            endpoint: "arn:funnel:lambda:local:000000000000:function:all".into(),
+            attributes: bad,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidParameterException"));
+    let err = server
+        .client
+        .set_subscription_attributes(&big, "FilterPolicy", "not json")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidParameterException"));
+    server
+        .client
+        .set_subscription_attributes(&big, "FilterPolicy", r#"{"store":[{"prefix":"ac"}]}"#)
+        .await
+        .expect("a valid policy");
+    publish(
+        &server,
+        &topic_arn,
+        "acme again",
+        &[("store", string_attr("acme"))],
+    )
+    .await;
+    wait_for_message(&server, "big", "acme again").await;
+}
+
+#[tokio::test]
+async fn publish_batch_reports_each_entry() {
+    let server = start_server().await;
+    let topic_arn = server.client.create_topic("orders").await.unwrap();
+    server.create("rec", "recorder").await;
+    allow_sns(&server, "rec", &topic_arn).await;
+    subscribe(&server, &topic_arn, "rec", None).await;
+    let entry = |id: &str, message: &str| proto::PublishBatchRequestEntry {
+        id: id.into(),
+        message: message.into(),
+        ..Default::default()
+    };
+    let mut bad = entry("bad", "never");
+    bad.message_attributes
+        .insert("AWS.reserved".into(), string_attr("x"));
+    let out = server
+        .client
+        .publish_batch(proto::PublishBatchRequest {
+            topic_arn: topic_arn.clone(),
+            publish_batch_request_entries: vec![entry("one", "first"), bad, entry("two", "second")],
+        })
+        .await
+        .expect("batch");
+    let ok: Vec<_> = out.successful.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ok, ["one", "two"]);
+    assert_eq!(out.failed.len(), 1);
+    assert_eq!(out.failed[0].id, "bad");
+    assert!(out.failed[0].sender_fault);
+    assert!(
+        out.failed[0].message.contains("AWS.reserved"),
+        "{}",
+        out.failed[0].message
+    );
+    wait_for_message(&server, "rec", "second").await;
+    wait_for_message(&server, "rec", "first").await;
+    assert!(!messages(&received(&server, "rec").await).contains(&"never".to_string()));
+
+    let eleven = (0..11).map(|i| entry(&format!("e{i}"), "m")).collect();
+    let err = server
+        .client
+        .publish_batch(proto::PublishBatchRequest {
+            topic_arn: topic_arn.clone(),
+            publish_batch_request_entries: eleven,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type.as_deref(),
+        Some("TooManyEntriesInBatchRequestException")
+    );
+    let err = server
+        .client
+        .publish_batch(proto::PublishBatchRequest {
+            topic_arn,
+            publish_batch_request_entries: vec![entry("same", "a"), entry("same", "b")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type.as_deref(),
+        Some("BatchEntryIdsNotDistinctException")
+    );
+}
