@@ -172,16 +172,24 @@ impl Functions {
         Ok((target.name, qualifier))
     }
 
-    /// A destination is a function ARN of this server (topics come later).
+    /// A destination is a function ARN or a topic ARN of this server.
     fn check_destination(&self, destination: &str) -> Result<()> {
-        if destination.starts_with("arn:") && !destination.contains(":lambda:") {
-            return Err(Error::InvalidParameterValue(format!(
-                "Destination {destination} is not supported: only functions can be destinations yet"
-            )));
+        let topics = format!(
+            "arn:funnel:sns:{}:{}:",
+            self.naming().region,
+            self.naming().account_id
+        );
+        if let Some(topic) = destination.strip_prefix(&topics) {
+            return match self.store.get_topic(topic)? {
+                Some(_) => Ok(()),
+                None => Err(Error::InvalidParameterValue(format!(
+                    "Destination {destination}: the topic does not exist"
+                ))),
+            };
         }
-        if !destination.starts_with("arn:") {
+        if !destination.starts_with("arn:") || !destination.contains(":lambda:") {
             return Err(Error::InvalidParameterValue(format!(
-                "Destination {destination:?} must be a function ARN"
+                "Destination {destination:?} must be a function ARN or a topic ARN ({topics}NAME)"
             )));
         }
         self.naming().parse_function(destination).map(|_| ())

@@ -255,6 +255,7 @@ impl Server {
             self.logs.clone(),
             self.queue.clone(),
             self.metrics.clone(),
+            self.topics.clone(),
             abort.clone(),
         );
         dispatcher.provision_stored();

@@ -363,3 +363,61 @@ async fn publish_batch_reports_each_entry() {
         Some("BatchEntryIdsNotDistinctException")
     );
 }
+
+#[tokio::test]
+async fn a_topic_can_be_an_async_failure_destination() {
+    let server = start_server().await;
+    let topic_arn = server.client.create_topic("failures").await.unwrap();
+    server.create("rec", "recorder").await;
+    allow_sns(&server, "rec", &topic_arn).await;
+    subscribe(&server, &topic_arn, "rec", None).await;
+    server.create("failing", "fail").await;
+    let config = |destination: &str| proto::PutFunctionEventInvokeConfigRequest {
+        function_name: "failing".into(),
+        maximum_retry_attempts: Some(0),
+        destination_config: Some(proto::DestinationConfig {
+            on_failure: Some(proto::OnFailure {
+                destination: destination.into(),
+            }),
+            on_success: None,
+        }),
+        ..Default::default()
+    };
+    let err = server
+        .client
+        .put_function_event_invoke_config(config("arn:funnel:sns:local:000000000000:nope"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_type.as_deref(),
+        Some("InvalidParameterValueException")
+    );
+    server
+        .client
+        .put_function_event_invoke_config(config(&topic_arn))
+        .await
+        .expect("a topic destination");
+    let accepted = server
+        .client
+        .invoke(proto::InvokeRequest {
+            function_name: "failing".into(),
+            invocation_type: "Event".into(),
+            payload: br#"{"order":9}"#.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("invoke");
+    let event = eventually("the failure record at rec", || async {
+        received(&server, "rec").await.into_iter().next()
+    })
+    .await;
+    let sns = &event["Records"][0]["Sns"];
+    assert_eq!(sns["TopicArn"], topic_arn.as_str());
+    let record: serde_json::Value = serde_json::from_str(sns["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        record["requestContext"]["requestId"],
+        accepted.request_id.as_str()
+    );
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestPayload"]["order"], 9);
+}

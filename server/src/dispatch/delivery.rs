@@ -237,6 +237,29 @@ impl Dispatcher {
     /// carrying `record`. Returns false (leaving the event) if the
     /// destination is not a function that exists.
     fn forward(&self, key: &QueueKey, destination: &str, record: Value) -> Result<bool> {
+        if destination.contains(":sns:") {
+            let no_attributes = Default::default();
+            return match self
+                .topics
+                .prepare(destination, &record.to_string(), None, &no_attributes)
+            {
+                Ok((message_id, mut events)) => {
+                    let now = self.queue.clock().wall_ms();
+                    for event in &mut events {
+                        // Their age counts from now.
+                        event.received_ms = now;
+                    }
+                    self.queue.store().ack_and_enqueue_all(key, now, &events)?;
+                    self.queue.wake();
+                    tracing::debug!(destination, message_id, "async record published to a topic");
+                    Ok(true)
+                }
+                Err(err) => {
+                    tracing::warn!(destination, cause = %err, "async destination topic refused the record");
+                    Ok(false)
+                }
+            };
+        }
         let Ok((target, _)) = self.functions.lookup(destination, "") else {
             tracing::warn!(destination, "async destination does not exist");
             return Ok(false);

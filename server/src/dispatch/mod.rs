@@ -50,6 +50,8 @@ pub struct Dispatcher {
     metrics: crate::metrics::Metrics,
     /// Provisioned concurrency: what each config has reached.
     provisioned: provisioned::States,
+    /// Topics, as async destinations.
+    topics: crate::topics::Topics,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -62,6 +64,7 @@ impl Dispatcher {
         logs: Logs,
         queue: AsyncQueue,
         metrics: crate::metrics::Metrics,
+        topics: crate::topics::Topics,
         abort: CancellationToken,
     ) -> Self {
         Dispatcher {
@@ -71,6 +74,7 @@ impl Dispatcher {
             queue,
             metrics,
             provisioned: provisioned::States::default(),
+            topics,
             abort,
         }
     }

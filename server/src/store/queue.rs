@@ -195,6 +195,18 @@ impl Store {
         self.requeue(key, due_ms, next)
     }
 
+    /// Removes a finished event and queues its follow-ups (a topic
+    /// destination's fan-out) in one atomic step.
+    pub fn ack_and_enqueue_all(&self, key: &[u8], due_ms: i64, next: &[QueuedEvent]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for event in next {
+            batch.insert(queue_key(due_ms, self.db.generate_id()?), encode(event));
+        }
+        batch.remove(key);
+        self.queue.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Moves an event from the queue to the dead-letter store, atomically.
     pub fn dead_letter(&self, key: &[u8], letter: &DeadLetter) -> Result<()> {
         let letter_key = letter_key(&letter.event.function_name, self.db.generate_id()?);

@@ -52,6 +52,25 @@ impl Topics {
         subject: Option<&str>,
         attributes: &BTreeMap<String, MessageAttribute>,
     ) -> Result<Published> {
+        let (message_id, events) = self.prepare(topic_arn, message, subject, attributes)?;
+        let deliveries = events.len();
+        self.router.accept_all(events).await?;
+        Ok(Published {
+            message_id,
+            deliveries,
+        })
+    }
+
+    /// Validates a message and builds its fan-out without queueing it:
+    /// the MessageId and the invocations to queue (a destination queues
+    /// them together with removing the event it reports on).
+    pub fn prepare(
+        &self,
+        topic_arn: &str,
+        message: &str,
+        subject: Option<&str>,
+        attributes: &BTreeMap<String, MessageAttribute>,
+    ) -> Result<(String, Vec<QueuedEvent>)> {
         let topic = self.topic(topic_arn)?;
         event::validate_publish(message, subject, attributes).map_err(Error::InvalidParameter)?;
         let subscribers = self.subscribers(&topic)?;
@@ -64,12 +83,7 @@ impl Topics {
             subject,
             attributes,
         )?;
-        let deliveries = events.len();
-        self.router.accept_all(events).await?;
-        Ok(Published {
-            message_id,
-            deliveries,
-        })
+        Ok((message_id, events))
     }
 
     /// Publishes each valid entry; returns `(Id, MessageId)` of those and
