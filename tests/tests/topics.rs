@@ -421,3 +421,56 @@ async fn a_topic_can_be_an_async_failure_destination() {
     assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
     assert_eq!(record["requestPayload"]["order"], 9);
 }
+
+#[tokio::test]
+async fn publish_stream_answers_each_message_in_order() {
+    let server = start_server().await;
+    let topic_arn = server.client.create_topic("firehose").await.unwrap();
+    server.create("rec", "recorder").await;
+    allow_sns(&server, "rec", &topic_arn).await;
+    subscribe(&server, &topic_arn, "rec", None).await;
+    let messages: Vec<proto::PublishRequest> = (0..200)
+        .map(|i| proto::PublishRequest {
+            topic_arn: if i == 57 {
+                "arn:funnel:sns:local:000000000000:nope".into()
+            } else {
+                topic_arn.clone()
+            },
+            message: format!("m{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let mut answers = server
+        .client
+        .publish_stream(tokio_stream::iter(messages))
+        .await
+        .expect("stream");
+    let mut got = Vec::new();
+    while let Some(answer) = answers.message().await.expect("answer") {
+        got.push(answer);
+    }
+    assert_eq!(got.len(), 200);
+    assert_eq!(got[57].error_type, "NotFoundException");
+    assert!(got[57].message_id.is_empty());
+    let ids: std::collections::HashSet<_> = got.iter().map(|a| a.message_id.clone()).collect();
+    assert_eq!(ids.len(), 200, "199 distinct ids and one empty");
+    eventually("199 deliveries", || async {
+        (received(&server, "rec").await.len() == 199).then_some(())
+    })
+    .await;
+    // Answers are in order: the i-th answer's id is the i-th message's.
+    let by_id: std::collections::HashMap<String, String> = received(&server, "rec")
+        .await
+        .iter()
+        .map(|e| {
+            let sns = &e["Records"][0]["Sns"];
+            (
+                sns["MessageId"].as_str().unwrap().to_string(),
+                sns["Message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (i, answer) in got.iter().enumerate().filter(|(i, _)| *i != 57) {
+        assert_eq!(by_id[&answer.message_id], format!("m{i}"));
+    }
+}

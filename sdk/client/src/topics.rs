@@ -134,6 +134,20 @@ impl Client {
             .message_id)
     }
 
+    /// Publishes a stream of messages; the answers come back in order, each
+    /// once its message is durable.
+    pub async fn publish_stream(
+        &self,
+        messages: impl tokio_stream::Stream<Item = proto::PublishRequest> + Send + 'static,
+    ) -> Result<tonic::Streaming<proto::PublishStreamResponse>> {
+        Ok(self
+            .topics
+            .clone()
+            .publish_stream(messages)
+            .await?
+            .into_inner())
+    }
+
     pub async fn publish_batch(
         &self,
         request: proto::PublishBatchRequest,

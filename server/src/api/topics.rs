@@ -37,8 +37,75 @@ fn attributes(
         .collect()
 }
 
+/// PublishStream's publishes in flight at once.
+const STREAM_WINDOW: usize = 256;
+
+type PublishStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<pb::PublishStreamResponse, Status>> + Send>,
+>;
+
 #[tonic::async_trait]
 impl TopicsApi for TopicsService {
+    type PublishStreamStream = PublishStream;
+
+    async fn publish_stream(
+        &self,
+        request: Request<tonic::Streaming<pb::PublishRequest>>,
+    ) -> Result<Response<Self::PublishStreamStream>, Status> {
+        use tokio_stream::StreamExt as _;
+        let mut incoming = request.into_inner();
+        // Publishes run concurrently (their flushes are shared); answers go
+        // back in order through a bounded line of their tasks.
+        let (in_flight, mut done) = tokio::sync::mpsc::channel(STREAM_WINDOW);
+        let (answers, out) = tokio::sync::mpsc::channel(STREAM_WINDOW);
+        let topics = self.topics.clone();
+        tokio::spawn(async move {
+            while let Some(next) = incoming.next().await {
+                let Ok(req) = next else { break };
+                let topics = topics.clone();
+                let task = tokio::spawn(async move {
+                    topics
+                        .publish(
+                            &req.topic_arn,
+                            &req.message,
+                            req.subject.as_deref(),
+                            &attributes(req.message_attributes),
+                        )
+                        .await
+                });
+                if in_flight.send(task).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(task) = done.recv().await {
+                let answer = match task.await {
+                    Ok(Ok(published)) => pb::PublishStreamResponse {
+                        message_id: published.message_id,
+                        ..Default::default()
+                    },
+                    Ok(Err(err)) => pb::PublishStreamResponse {
+                        error_type: err.aws_name().to_string(),
+                        error_message: err.message().to_string(),
+                        ..Default::default()
+                    },
+                    Err(join) => pb::PublishStreamResponse {
+                        error_type: "InternalErrorException".into(),
+                        error_message: format!("the publish failed: {join}"),
+                        ..Default::default()
+                    },
+                };
+                if answers.send(Ok(answer)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(out),
+        )))
+    }
+
     async fn create_topic(
         &self,
         request: Request<pb::CreateTopicRequest>,
