@@ -15,11 +15,14 @@
 //! - async dispatch (queue → `echo` → done) against sync warm throughput;
 //! - resident memory with 1,000,000 events queued;
 //! - a bucket: a file's close to the function starting, against an async
-//!   Invoke's send to the function starting.
+//!   Invoke's send to the function starting;
+//! - durable publishes to a topic with 10 matching subscribers, against the
+//!   async accept rate; their deliveries, against the async dispatch rate.
 
 mod buckets;
 mod floor;
 mod queue;
+mod topics;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -186,6 +189,17 @@ struct Row {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().any(|a| a == "--topics-only") {
+        let t = topics::measure().await?;
+        println!(
+            "publishes {:.0}/s ({} in {THROUGHPUT_SECS} s, {} subscribers each); deliveries {:.0}/s",
+            t.publish_rate,
+            t.published,
+            topics::SUBSCRIBERS,
+            t.delivery_rate
+        );
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--buckets-only") {
         let b = buckets::measure().await?;
         println!(
@@ -323,6 +337,7 @@ async fn main() -> anyhow::Result<()> {
     server.stop().await;
     let queue = queue::measure().await?;
     let bucket = buckets::measure().await?;
+    let topic = topics::measure().await?;
 
     let rows = [
         Row {
@@ -412,6 +427,22 @@ async fn main() -> anyhow::Result<()> {
             baseline: format!("{:.0} MiB", queue.queued_rss_total_kib as f64 / 1024.0),
             ratio: queue.queued_rss_kib as f64 / queue.queued_rss_total_kib.max(1) as f64,
             target: "< 200 MB",
+        },
+        Row {
+            name: "topic publishes, c=32, 10 matching subscribers",
+            value: format!("{:.0}/s", topic.publish_rate),
+            baseline_name: "durable async accepts, c=32",
+            baseline: format!("{:.0}/s", queue.accept_rate),
+            ratio: topic.publish_rate / queue.accept_rate,
+            target: "≥ 5000/s",
+        },
+        Row {
+            name: "topic deliveries (queued → echo done)",
+            value: format!("{:.0}/s", topic.delivery_rate),
+            baseline_name: "async dispatch",
+            baseline: format!("{:.0}/s", queue.dispatch_rate),
+            ratio: topic.delivery_rate / queue.dispatch_rate,
+            target: "",
         },
         Row {
             name: "bucket: file closed → function started, p50",

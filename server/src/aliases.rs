@@ -125,6 +125,7 @@ impl Functions {
                 other => other.into(),
             })?;
         self.store.set_policy(&target.name, name, None)?;
+        self.policies.clear();
         self.store.flush_async().await?;
         Ok(())
     }

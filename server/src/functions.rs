@@ -60,6 +60,9 @@ pub struct Functions {
     max_memory_mb: u32,
     /// Records read recently, so invocations skip the store.
     pub(crate) records: Arc<RecordCache>,
+    /// Resource policies as read, by (function, qualifier): every trigger
+    /// event checks one. Cleared whenever any policy is written or removed.
+    pub(crate) policies: crate::permissions::PolicyCache,
     /// Held while code blobs are stored or released together with the
     /// records that use them, so a delete cannot release code that a
     /// concurrent create is about to use.
@@ -88,6 +91,7 @@ impl Functions {
             max_memory_mb,
             code_lock: Arc::default(),
             records: Arc::default(),
+            policies: Default::default(),
         }
     }
 
@@ -375,6 +379,7 @@ impl Functions {
                 self.store.delete_event_invoke_config(&target.name, None)?;
                 self.store.set_reserved_concurrency(&target.name, None)?;
                 self.store.delete_policies(&target.name)?;
+                self.policies.clear();
                 for (name, qualifier, _) in self.store.provisioned()? {
                     if name == target.name {
                         self.store.set_provisioned(&name, &qualifier, None)?;

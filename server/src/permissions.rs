@@ -2,9 +2,52 @@
 //! of a function, or of one version or alias (see [`crate::policy`]), and the
 //! check every trigger makes before it invokes.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::error::{Error, Result};
 use crate::functions::Functions;
 use crate::policy::{Caller, PermissionRequest, Policy, Statement};
+
+type PolicyKey = (String, String);
+
+/// Parsed policies by (function, qualifier); `None` for "no policy".
+#[derive(Clone, Default)]
+pub struct PolicyCache {
+    inner: Arc<Mutex<Cached>>,
+}
+
+#[derive(Default)]
+struct Cached {
+    policies: HashMap<PolicyKey, Option<Arc<Policy>>>,
+    /// Bumped by every clear: a read that started before one is not kept.
+    generation: u64,
+}
+
+impl PolicyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets everything (a policy was written or removed).
+    pub fn clear(&self) {
+        let mut cached = self.lock();
+        cached.policies.clear();
+        cached.generation += 1;
+    }
+
+    fn get(&self, key: &PolicyKey) -> (Option<Option<Arc<Policy>>>, u64) {
+        let cached = self.lock();
+        (cached.policies.get(key).cloned(), cached.generation)
+    }
+
+    fn insert(&self, key: PolicyKey, policy: Option<Arc<Policy>>, read_at: u64) {
+        let mut cached = self.lock();
+        if cached.generation == read_at {
+            cached.policies.insert(key, policy);
+        }
+    }
+}
 
 impl Functions {
     /// Adds a statement to the policy of `function_name` (and `qualifier`,
@@ -26,6 +69,7 @@ impl Functions {
         policy.add(statement)?;
         self.store
             .set_policy(&name, &qualifier, Some(&policy.to_json()))?;
+        self.policies.clear();
         self.store.flush_async().await?;
         tracing::info!(function = %name, qualifier, sid = %request.statement_id, principal = %request.principal, "added permission");
         Ok(json)
@@ -47,6 +91,7 @@ impl Functions {
         let document = policy.to_json();
         let kept = (!policy.statement.is_empty()).then_some(document.as_str());
         self.store.set_policy(&name, &qualifier, kept)?;
+        self.policies.clear();
         self.store.flush_async().await?;
         tracing::info!(function = %name, qualifier, sid = statement_id, "removed permission");
         Ok(())
@@ -67,9 +112,16 @@ impl Functions {
     /// alias checks that one's).
     pub fn allows(&self, function_name: &str, qualifier: &str, caller: Caller<'_>) -> Result<bool> {
         let (name, qualifier) = self.policy_target(function_name, qualifier)?;
-        Ok(self
-            .stored_policy(&name, &qualifier)?
-            .is_some_and(|policy| policy.allows(caller)))
+        let key = (name, qualifier);
+        let policy = match self.policies.get(&key) {
+            (Some(policy), _) => policy,
+            (None, generation) => {
+                let policy = self.stored_policy(&key.0, &key.1)?.map(Arc::new);
+                self.policies.insert(key, policy.clone(), generation);
+                policy
+            }
+        };
+        Ok(policy.is_some_and(|policy| policy.allows(caller)))
     }
 
     /// The function (which must exist) and qualifier a policy belongs to;

@@ -115,6 +115,7 @@ impl Functions {
             .map_err(|err| self.store_error(err, target))?;
         self.store.set_provisioned(&target.name, version, None)?;
         self.store.set_policy(&target.name, version, None)?;
+        self.policies.clear();
         self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
         self.release_layers(&record.layers, &[])?;

@@ -43,6 +43,16 @@ pub struct Topics {
     router: Router,
     naming: Naming,
     clock: Clock,
+    cache: std::sync::Arc<std::sync::Mutex<SubscriberCache>>,
+}
+
+/// Each topic's subscribers with parsed filter policies, as publishes need
+/// them; cleared by every change to a topic or subscription.
+#[derive(Default)]
+struct SubscriberCache {
+    topics: std::collections::HashMap<String, std::sync::Arc<publish::Subscribers>>,
+    /// Bumped by every clear: a read that started before one is not kept.
+    generation: u64,
 }
 
 impl Topics {
@@ -52,7 +62,15 @@ impl Topics {
             router,
             naming,
             clock,
+            cache: Default::default(),
         }
+    }
+
+    /// Forgets the cached subscribers (a topic or subscription changed).
+    fn changed(&self) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.topics.clear();
+        cache.generation += 1;
     }
 
     pub fn topic_arn(&self, name: &str) -> String {
@@ -111,6 +129,7 @@ impl Topics {
                     .into(),
             ));
         }
+        self.changed();
         self.store.flush_async().await?;
         Ok(self.topic_arn(name))
     }
@@ -121,6 +140,7 @@ impl Topics {
             return Ok(());
         };
         self.store.delete_topic(&topic.name)?;
+        self.changed();
         self.store.flush_async().await?;
         Ok(())
     }
@@ -163,6 +183,7 @@ impl Topics {
         check_topic_attributes([name].into_iter())?;
         topic.attributes.insert(name.to_string(), value.to_string());
         self.store.put_topic(&topic)?;
+        self.changed();
         self.store.flush_async().await?;
         Ok(())
     }
@@ -221,6 +242,7 @@ impl Topics {
             return Ok(self.subscription_arn(&existing));
         }
         self.store.put_subscription(&record)?;
+        self.changed();
         self.store.flush_async().await?;
         Ok(self.subscription_arn(&record))
     }
@@ -244,6 +266,7 @@ impl Topics {
         let subscription = self.subscription(subscription_arn)?;
         self.store
             .delete_subscription(&subscription.topic, &subscription.id)?;
+        self.changed();
         self.store.flush_async().await?;
         Ok(())
     }
@@ -299,6 +322,7 @@ impl Topics {
         apply_subscription_attribute(&mut s, name, value)?;
         check_filter(&s)?;
         self.store.put_subscription(&s)?;
+        self.changed();
         self.store.flush_async().await?;
         Ok(())
     }

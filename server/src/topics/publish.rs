@@ -42,7 +42,7 @@ pub struct BatchFailure {
 }
 
 /// A topic's subscriptions with their parsed filter policies.
-type Subscribers = Vec<(SubscriptionRecord, Option<filter::FilterPolicy>)>;
+pub(super) type Subscribers = Vec<(SubscriptionRecord, Option<filter::FilterPolicy>)>;
 
 impl Topics {
     pub async fn publish(
@@ -123,15 +123,31 @@ impl Topics {
         Ok((done, failed))
     }
 
-    fn subscribers(&self, topic: &TopicRecord) -> Result<Subscribers> {
-        self.store
+    /// The topic's subscriptions with parsed filter policies, from the
+    /// cache (every subscription change clears it).
+    fn subscribers(&self, topic: &TopicRecord) -> Result<std::sync::Arc<Subscribers>> {
+        let generation = {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(found) = cache.topics.get(&topic.name) {
+                return Ok(found.clone());
+            }
+            cache.generation
+        };
+        let subscribers: Subscribers = self
+            .store
             .subscriptions(&topic.name)?
             .into_iter()
             .map(|s| {
                 let policy = parsed_filter(&s)?;
                 Ok((s, policy))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        let subscribers = std::sync::Arc::new(subscribers);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.generation == generation {
+            cache.topics.insert(topic.name.clone(), subscribers.clone());
+        }
+        Ok(subscribers)
     }
 
     /// One queued invocation per subscription that wants the message and

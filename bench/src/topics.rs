@@ -1,0 +1,138 @@
+//! The topic rows: durable publishes at c=32 to a topic with 10 matching
+//! subscribers (each publish queues 10 invocations in one write), against
+//! the async Invoke accept rate of this run; and how fast those
+//! invocations are delivered, against the async dispatch rate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use funnel_client::{Client, proto};
+use funnel_tests::{TestServer, start_server_with, test_config};
+
+use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS};
+
+pub const SUBSCRIBERS: usize = 10;
+
+pub struct TopicRows {
+    pub publish_rate: f64,
+    pub published: u64,
+    pub delivery_rate: f64,
+}
+
+async fn wire(server: &TestServer) -> anyhow::Result<String> {
+    let topic_arn = server.client.create_topic("bench").await?;
+    for i in 0..SUBSCRIBERS {
+        let name = format!("sub{i}");
+        server.create(&name, "echo").await;
+        server
+            .client
+            .add_permission(proto::AddPermissionRequest {
+                function_name: name.clone(),
+                statement_id: "sns".into(),
+                action: "lambda:InvokeFunction".into(),
+                principal: "sns.amazonaws.com".into(),
+                source_arn: topic_arn.clone(),
+                ..Default::default()
+            })
+            .await?;
+        server
+            .client
+            .subscribe(proto::SubscribeRequest {
+                topic_arn: topic_arn.clone(),
+                protocol: "lambda".into(),
+                endpoint: format!("arn:funnel:lambda:local:000000000000:function:{name}"),
+                attributes: [(
+                    "FilterPolicy".to_string(),
+                    r#"{"kind":["order"]}"#.to_string(),
+                )]
+                .into(),
+                ..Default::default()
+            })
+            .await?;
+    }
+    Ok(topic_arn)
+}
+
+fn message(topic_arn: &str) -> proto::PublishRequest {
+    proto::PublishRequest {
+        topic_arn: topic_arn.into(),
+        message: r#"{"order":1}"#.into(),
+        subject: None,
+        message_attributes: [(
+            "kind".to_string(),
+            proto::MessageAttributeValue {
+                data_type: "String".into(),
+                string_value: Some("order".into()),
+                binary_value: None,
+            },
+        )]
+        .into(),
+    }
+}
+
+pub async fn measure() -> anyhow::Result<TopicRows> {
+    let dir = tempfile::tempdir()?;
+    let mut config = test_config(dir.path());
+    config.runtime.max_instances = 64;
+    config.queue.workers = Some(0);
+    let server = start_server_with(config).await;
+    let topic_arn = wire(&server).await?;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect(&server.endpoint).await?);
+    }
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
+    let started = Instant::now();
+    let publishers: Vec<_> = (0..CONCURRENCY)
+        .map(|w| {
+            let (client, done, topic_arn) = (
+                clients[w % CONNECTIONS].clone(),
+                done.clone(),
+                topic_arn.clone(),
+            );
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    client.publish(message(&topic_arn)).await.expect("publish");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await?;
+    }
+    let published = done.load(Ordering::Relaxed);
+    let publish_rate = published as f64 / started.elapsed().as_secs_f64();
+    let queued = server.queue.stats().depth;
+    anyhow::ensure!(
+        queued == published * SUBSCRIBERS as u64,
+        "{published} publishes queued {queued} invocations"
+    );
+    server.stop().await;
+
+    // The same data dir with deliveries on.
+    let mut config = test_config(dir.path());
+    config.runtime.max_instances = 64;
+    let started = Instant::now();
+    let server = start_server_with(config).await;
+    loop {
+        let stats = server.queue.stats();
+        if stats.delivered >= queued {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the deliveries did not finish: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let delivery_rate = queued as f64 / started.elapsed().as_secs_f64();
+    server.stop().await;
+    Ok(TopicRows {
+        publish_rate,
+        published,
+        delivery_rate,
+    })
+}
