@@ -106,6 +106,21 @@ impl Client {
         }
     }
 
+    pub async fn get_subscription_attributes(
+        &self,
+        subscription_arn: &str,
+    ) -> Result<HashMap<String, String>> {
+        Ok(self
+            .topics
+            .clone()
+            .get_subscription_attributes(proto::GetSubscriptionAttributesRequest {
+                subscription_arn: subscription_arn.into(),
+            })
+            .await?
+            .into_inner()
+            .attributes)
+    }
+
     pub async fn set_subscription_attributes(
         &self,
         subscription_arn: &str,

@@ -25,7 +25,8 @@
 //! # routing = { "2" = 0.1 }   # and sends 10% to another
 //! ```
 //!
-//! Buckets and their notifications: see [`buckets`].
+//! Buckets and their notifications: see [`buckets`]; topics and their
+//! subscriptions: see [`topics`].
 //!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
@@ -43,7 +44,9 @@ use sha2::{Digest, Sha256};
 use crate::function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
 pub mod buckets;
+pub mod topics;
 use buckets::BucketSpec;
+use topics::TopicSpec;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +61,8 @@ pub struct Stack {
     pub functions: Vec<FunctionSpec>,
     #[serde(default, rename = "bucket")]
     pub buckets: Vec<BucketSpec>,
+    #[serde(default, rename = "topic")]
+    pub topics: Vec<TopicSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +256,12 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
                 .with_context(|| format!("deploying alias {}:{}", spec.name, alias.name))?;
             changes.push((format!("alias {}:{}", spec.name, alias.name), change));
         }
+    }
+    for spec in &stack.topics {
+        let done = topics::deploy_topic(client, spec)
+            .await
+            .with_context(|| format!("deploying topic {}", spec.name))?;
+        changes.extend(done);
     }
     for spec in &stack.buckets {
         let done = buckets::deploy_notifications(client, spec)
