@@ -366,10 +366,14 @@ async fn event_invoke_configs_are_validated_put_updated_and_deleted() {
         (put(Some(3), None, None), "MaximumRetryAttempts"),
         (put(None, Some(59), None), "MaximumEventAgeInSeconds"),
         (put(None, Some(21_601), None), "MaximumEventAgeInSeconds"),
-        (put(None, None, Some("recorder")), "function ARN"),
+        (put(None, None, Some("recorder")), "must be a function ARN"),
         (
             put(None, None, Some("arn:funnel:sns:local:000000000000:topic")),
-            "not supported",
+            "the topic does not exist",
+        ),
+        (
+            put(None, None, Some("arn:funnel:sqs:local:000000000000:queue")),
+            "must be a function ARN or a topic ARN",
         ),
     ] {
         let err = client
