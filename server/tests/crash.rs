@@ -33,7 +33,10 @@ impl Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_funnel"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .env("FUNNEL_LOG", "info,funnel_server::dispatch=debug")
+            .env(
+                "FUNNEL_LOG",
+                "info,funnel_server::dispatch=debug,funnel_server::topics=debug",
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -62,6 +65,22 @@ impl Served {
             endpoint,
             lines,
         }
+    }
+
+    /// `(message_id, request_id)` of every topic fan-out the server queued.
+    fn fanned_out(&self) -> Vec<(String, String)> {
+        let field = |line: &str, name: &str| {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(name))
+                .map(str::to_string)
+        };
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.contains("topic message queued"))
+            .filter_map(|line| Some((field(line, "message_id=")?, field(line, "request_id=")?)))
+            .collect()
     }
 
     /// Request ids the server says it delivered, with how many times.
@@ -211,4 +230,124 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
     // Every delivery was of an accepted event or of one whose answer the
     // kill cut off (accepted by the server, never confirmed to the client).
     assert!(unique.len() >= accepted.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_loses_no_acknowledged_publish() {
+    let code = tokio::task::spawn_blocking(|| {
+        let root = repo_root();
+        funnel_server::guest_build::build(
+            &root.join("wasm-functions"),
+            &root.join("target/wasm-functions"),
+            &["recorder"],
+        )
+    })
+    .await
+    .expect("build task")
+    .expect("build the recorder guest");
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut first = Served::start(data_dir.path());
+    let client = Client::connect(&first.endpoint).await.expect("connect");
+    let topic_arn = client.create_topic("orders").await.expect("topic");
+    for name in ["rec1", "rec2"] {
+        client
+            .create_function(proto::CreateFunctionRequest {
+                function_name: name.into(),
+                code: Some(proto::FunctionCode {
+                    zip_file: std::fs::read(&code["recorder"]).expect("read guest"),
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("create");
+        client
+            .add_permission(proto::AddPermissionRequest {
+                function_name: name.into(),
+                statement_id: "sns".into(),
+                action: "lambda:InvokeFunction".into(),
+                principal: "sns.amazonaws.com".into(),
+                source_arn: topic_arn.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("permission");
+        client
+            .subscribe(proto::SubscribeRequest {
+                topic_arn: topic_arn.clone(),
+                protocol: "lambda".into(),
+                endpoint: format!("arn:funnel:lambda:local:000000000000:function:{name}"),
+                ..Default::default()
+            })
+            .await
+            .expect("subscribe");
+    }
+
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut publishers = Vec::new();
+    for publisher in 0..8 {
+        let (client, acked, topic_arn) = (client.clone(), acked.clone(), topic_arn.clone());
+        publishers.push(tokio::spawn(async move {
+            for n in 0.. {
+                let sent = client
+                    .publish(proto::PublishRequest {
+                        topic_arn: topic_arn.clone(),
+                        message: format!(r#"{{"publisher":{publisher},"n":{n},"sleep_ms":200}}"#),
+                        ..Default::default()
+                    })
+                    .await;
+                match sent {
+                    Ok(message_id) => acked.lock().unwrap().push(message_id),
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    let start = Instant::now();
+    while first.delivered().len() < 50 || acked.lock().unwrap().len() < 150 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill_9();
+    for publisher in publishers {
+        publisher.await.expect("publisher");
+    }
+    let acked: HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    let fanned = first.fanned_out();
+    // Every acknowledged publish was queued for both subscribers.
+    for id in &acked {
+        let copies = fanned.iter().filter(|(m, _)| m == id).count();
+        assert_eq!(copies, 2, "message {id} was queued {copies} times");
+    }
+    let wanted: HashSet<&String> = fanned
+        .iter()
+        .filter(|(m, _)| acked.contains(m))
+        .map(|(_, r)| r)
+        .collect();
+    let before = first.delivered();
+    assert!(
+        wanted.iter().any(|r| !before.contains_key(*r)),
+        "the kill should come before every delivery"
+    );
+
+    let second = Served::start(data_dir.path());
+    let start = Instant::now();
+    let missing = loop {
+        let after = second.delivered();
+        let missing = wanted
+            .iter()
+            .filter(|r| !before.contains_key(**r) && !after.contains_key(**r))
+            .count();
+        if missing == 0 || start.elapsed() > Duration::from_secs(60) {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "topic crash test: {} publishes acknowledged, {} invocations owed, {} delivered before the kill, {} missing",
+        acked.len(),
+        wanted.len(),
+        wanted.iter().filter(|r| before.contains_key(**r)).count(),
+        missing
+    );
+    assert_eq!(missing, 0, "acknowledged publishes were lost");
 }

@@ -54,7 +54,11 @@ impl Topics {
     ) -> Result<Published> {
         let (message_id, events) = self.prepare(topic_arn, message, subject, attributes)?;
         let deliveries = events.len();
+        let request_ids: Vec<String> = events.iter().map(|e| e.request_id.clone()).collect();
         self.router.accept_all(events).await?;
+        for request_id in request_ids {
+            tracing::debug!(%message_id, %request_id, "topic message queued");
+        }
         Ok(Published {
             message_id,
             deliveries,
