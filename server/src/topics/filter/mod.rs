@@ -629,17 +629,39 @@ impl Event {
         }
         // Fewest choices first prunes the search soonest.
         needed.sort_by_key(Vec::len);
-        consistent(&needed, &mut Vec::new())
+        let mut budget = SEARCH_BUDGET;
+        let found = consistent(&needed, &mut Vec::new(), &mut budget);
+        if budget == 0 {
+            // A crafted body could make this search take minutes.
+            tracing::warn!(
+                steps = SEARCH_BUDGET,
+                "filter policy matching gave up on a message with too many array combinations: no match"
+            );
+        }
+        found
     }
 }
 
+/// The most candidate choices one match may try. A message built to blow
+/// up the search (keys spread over many elements of one array) stops here
+/// as a non-match instead of holding a core for seconds per subscription.
+const SEARCH_BUDGET: u32 = 200_000;
+
 /// Whether one candidate per key can be chosen with no two taken from
-/// different elements of the same array.
-fn consistent<'a>(needed: &[Vec<&'a Arrays>], chosen: &mut Vec<&'a Arrays>) -> bool {
+/// different elements of the same array, within `budget` tries.
+fn consistent<'a>(
+    needed: &[Vec<&'a Arrays>],
+    chosen: &mut Vec<&'a Arrays>,
+    budget: &mut u32,
+) -> bool {
     let Some((first, rest)) = needed.split_first() else {
         return true;
     };
     first.iter().any(|&candidate| {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
         let clash = |other: &&Arrays| {
             (candidate.iter()).any(|(id, i)| other.iter().any(|(id2, j)| id == id2 && i != j))
         };
@@ -647,7 +669,7 @@ fn consistent<'a>(needed: &[Vec<&'a Arrays>], chosen: &mut Vec<&'a Arrays>) -> b
             return false;
         }
         chosen.push(candidate);
-        let found = consistent(rest, chosen);
+        let found = consistent(rest, chosen, budget);
         chosen.pop();
         found
     })

@@ -475,3 +475,27 @@ fn subscribe_wording() {
         "Invalid parameter: Attributes Reason: FilterPolicy: Unrecognized match type wrong-operator"
     );
 }
+
+/// `n` elements with keys a–d, `n` with e alone, and one with all five.
+fn spread_body(n: usize) -> String {
+    let mut items: Vec<Value> = Vec::new();
+    items.extend((0..n).map(|_| serde_json::json!({"a": 1, "b": 1, "c": 1, "d": 1})));
+    items.extend((0..n).map(|_| serde_json::json!({"e": 1})));
+    items.push(serde_json::json!({"a": 1, "b": 1, "c": 1, "d": 1, "e": 1}));
+    serde_json::json!({ "x": items }).to_string()
+}
+
+#[test]
+fn a_crafted_body_hits_the_search_budget_instead_of_a_core() {
+    let policy = FilterPolicy::parse(
+        r#"{"x": {"a": [1], "b": [1], "c": [1], "d": [1], "e": [1]}}"#,
+        Scope::MessageBody,
+    )
+    .unwrap();
+    let none = BTreeMap::new();
+    // Small: the one element with all five keys is found.
+    assert!(policy.matches(&none, &spread_body(50)));
+    // Crafted to need ~4·n² tries: past the budget it is no match (the
+    // documented cap), where the full search would take far longer.
+    assert!(!policy.matches(&none, &spread_body(400)));
+}
