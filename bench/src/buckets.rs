@@ -61,16 +61,7 @@ pub async fn measure() -> anyhow::Result<BucketRows> {
     let folder = tempfile::tempdir()?;
     let server = start_server_with(test_config(data.path())).await;
     server.create("rec", "recorder").await;
-    server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: "rec".into(),
-            statement_id: "s3".into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: "s3.amazonaws.com".into(),
-            ..Default::default()
-        })
-        .await?;
+    server.allow("rec", "s3", "s3.amazonaws.com", "").await;
     let path = folder.path().to_string_lossy().into_owned();
     server.client.create_bucket("bench", Some(&path)).await?;
     server

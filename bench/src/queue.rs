@@ -82,6 +82,29 @@ async fn sled_rates(dir: &std::path::Path) -> anyhow::Result<(f64, f64)> {
     Ok((serial, concurrent))
 }
 
+/// Starts a server with deliveries on over `data` (where `queued` events
+/// wait) and returns how many per second it delivered until all were.
+pub async fn drain_rate(data: &std::path::Path, queued: u64) -> anyhow::Result<f64> {
+    let mut config = test_config(data);
+    config.runtime.max_instances = 64;
+    let started = Instant::now();
+    let server = start_server_with(config).await;
+    loop {
+        let stats = server.queue.stats();
+        if stats.delivered >= queued {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the queue did not drain: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rate = queued as f64 / started.elapsed().as_secs_f64();
+    server.stop().await;
+    Ok(rate)
+}
+
 pub async fn measure() -> anyhow::Result<QueueRows> {
     let dir = tempfile::tempdir()?;
     eprintln!("bench: sled insert+flush rates");
@@ -124,23 +147,7 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
 
     eprintln!("bench: dispatching {accepted} queued events");
     // The same data dir with deliveries on: how fast the queue drains.
-    let mut config = test_config(&data);
-    config.runtime.max_instances = 64;
-    let started = Instant::now();
-    let server = start_server_with(config).await;
-    loop {
-        let stats = server.queue.stats();
-        if stats.delivered >= accepted {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(300),
-            "the queue did not drain: {stats:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let dispatch_rate = accepted as f64 / started.elapsed().as_secs_f64();
-    server.stop().await;
+    let dispatch_rate = drain_rate(&data, accepted).await?;
 
     eprintln!("bench: queueing {QUEUED_EVENTS} events");
     // Memory with a million events queued and none delivered.

@@ -26,16 +26,8 @@ async fn wire(server: &TestServer) -> anyhow::Result<String> {
         let name = format!("sub{i}");
         server.create(&name, "echo").await;
         server
-            .client
-            .add_permission(proto::AddPermissionRequest {
-                function_name: name.clone(),
-                statement_id: "sns".into(),
-                action: "lambda:InvokeFunction".into(),
-                principal: "sns.amazonaws.com".into(),
-                source_arn: topic_arn.clone(),
-                ..Default::default()
-            })
-            .await?;
+            .allow(&name, "sns", "sns.amazonaws.com", &topic_arn)
+            .await;
         server
             .client
             .subscribe(proto::SubscribeRequest {
@@ -113,23 +105,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     server.stop().await;
 
     // The same data dir with deliveries on.
-    let mut config = test_config(dir.path());
-    config.runtime.max_instances = 64;
-    let started = Instant::now();
-    let server = start_server_with(config).await;
-    loop {
-        let stats = server.queue.stats();
-        if stats.delivered >= queued {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(300),
-            "the deliveries did not finish: {stats:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let delivery_rate = queued as f64 / started.elapsed().as_secs_f64();
-    server.stop().await;
+    let delivery_rate = crate::queue::drain_rate(dir.path(), queued).await?;
     Ok(TopicRows {
         publish_rate,
         published,

@@ -69,7 +69,7 @@ impl Functions {
                 }
             }
         }
-        for function in self.store.list_functions(None, usize::MAX)? {
+        for function in self.store.all_functions()? {
             let mut grants: Vec<BTreeMap<String, String>> = vec![function.bucket_access.clone()];
             grants.extend(
                 self.store

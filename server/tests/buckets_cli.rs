@@ -7,20 +7,11 @@
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Up, funnel, repo_root};
+use common::{Up, funnel, ok, repo_root};
 
 /// The first bytes of a PNG file.
 const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn the_example_stack_wires_a_bucket_to_object_type() {

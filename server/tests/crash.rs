@@ -113,9 +113,9 @@ impl Drop for Served {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
-    let code = tokio::task::spawn_blocking(|| {
+/// The recorder guest's component, built (once per run) for the binary.
+async fn recorder_code() -> Vec<u8> {
+    let built = tokio::task::spawn_blocking(|| {
         let root = repo_root();
         funnel_server::guest_build::build(
             &root.join("wasm-functions"),
@@ -126,19 +126,30 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
     .await
     .expect("build task")
     .expect("build the recorder guest");
-    let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut first = Served::start(data_dir.path());
-    let client = Client::connect(&first.endpoint).await.expect("connect");
+    std::fs::read(&built["recorder"]).expect("read guest")
+}
+
+/// Creates function `name` from `code`.
+async fn create(client: &Client, name: &str, code: &[u8]) {
     client
         .create_function(proto::CreateFunctionRequest {
-            function_name: "recorder".into(),
+            function_name: name.into(),
             code: Some(proto::FunctionCode {
-                zip_file: std::fs::read(&code["recorder"]).expect("read guest"),
+                zip_file: code.to_vec(),
             }),
             ..Default::default()
         })
         .await
         .expect("create");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
+    let code = recorder_code().await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut first = Served::start(data_dir.path());
+    let client = Client::connect(&first.endpoint).await.expect("connect");
+    create(&client, "recorder", &code).await;
 
     // 16 publishers send events until the server dies under them. Each event
     // holds its environment 50 ms, so delivery trails acceptance and the kill
@@ -234,32 +245,13 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_loses_no_acknowledged_publish() {
-    let code = tokio::task::spawn_blocking(|| {
-        let root = repo_root();
-        funnel_server::guest_build::build(
-            &root.join("wasm-functions"),
-            &root.join("target/wasm-functions"),
-            &["recorder"],
-        )
-    })
-    .await
-    .expect("build task")
-    .expect("build the recorder guest");
+    let code = recorder_code().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut first = Served::start(data_dir.path());
     let client = Client::connect(&first.endpoint).await.expect("connect");
     let topic_arn = client.create_topic("orders").await.expect("topic");
     for name in ["rec1", "rec2"] {
-        client
-            .create_function(proto::CreateFunctionRequest {
-                function_name: name.into(),
-                code: Some(proto::FunctionCode {
-                    zip_file: std::fs::read(&code["recorder"]).expect("read guest"),
-                }),
-                ..Default::default()
-            })
-            .await
-            .expect("create");
+        create(&client, name, &code).await;
         client
             .add_permission(proto::AddPermissionRequest {
                 function_name: name.into(),

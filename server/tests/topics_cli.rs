@@ -6,16 +6,7 @@
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Up, funnel, repo_root};
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{Up, funnel, ok, repo_root};
 
 #[test]
 fn the_example_stack_wires_a_topic_to_topic_logger() {

@@ -171,6 +171,28 @@ impl TestServer {
         }
     }
 
+    /// Adds statement `statement_id` to `function`'s policy: `principal`
+    /// (a service) may invoke it, for `source_arn` when not empty.
+    pub async fn allow(
+        &self,
+        function: &str,
+        statement_id: &str,
+        principal: &str,
+        source_arn: &str,
+    ) {
+        self.client
+            .add_permission(proto::AddPermissionRequest {
+                function_name: function.into(),
+                statement_id: statement_id.into(),
+                action: "lambda:InvokeFunction".into(),
+                principal: principal.into(),
+                source_arn: source_arn.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|err| panic!("permission for {function}: {err}"));
+    }
+
     /// Invokes `name` with a JSON payload (RequestResponse, log tail).
     pub async fn invoke(&self, name: &str, payload: &str) -> proto::InvokeResponse {
         self.client

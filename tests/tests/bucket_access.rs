@@ -55,17 +55,8 @@ async fn notify(server: &TestServer, function: &str) -> Result<(), funnel_client
 
 async fn allow_s3(server: &TestServer, function: &str) {
     server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: function.into(),
-            statement_id: "s3".into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: "s3.amazonaws.com".into(),
-            source_arn: "arn:funnel:s3:::photos".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("permission");
+        .allow(function, "s3", "s3.amazonaws.com", "arn:funnel:s3:::photos")
+        .await;
 }
 
 #[tokio::test]
@@ -225,17 +216,8 @@ async fn a_functions_writes_fire_notifications_and_read_only_means_read_only() {
     // `rec` hears of thumbs; `writer` may write thumbs; `reader` may only read it.
     server.create("rec", "recorder").await;
     server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: "rec".into(),
-            statement_id: "s3".into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: "s3.amazonaws.com".into(),
-            source_arn: "arn:funnel:s3:::thumbs".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("permission");
+        .allow("rec", "s3", "s3.amazonaws.com", "arn:funnel:s3:::thumbs")
+        .await;
     server
         .client
         .put_bucket_notification_configuration(

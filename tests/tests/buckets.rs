@@ -45,17 +45,8 @@ fn configuration(
 
 async fn allow_s3(server: &TestServer) {
     server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: "rec".into(),
-            statement_id: "s3-photos".into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: "s3.amazonaws.com".into(),
-            source_arn: BUCKET_ARN.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("add permission");
+        .allow("rec", "s3-photos", "s3.amazonaws.com", BUCKET_ARN)
+        .await;
 }
 
 async fn wired(configs: Vec<proto::LambdaFunctionConfiguration>) -> Wired {

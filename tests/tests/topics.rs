@@ -11,17 +11,8 @@ use funnel_tests::{TestServer, eventually, start_server};
 
 async fn allow_sns(server: &TestServer, function: &str, topic_arn: &str) {
     server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: function.into(),
-            statement_id: "sns".into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: "sns.amazonaws.com".into(),
-            source_arn: topic_arn.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("permission");
+        .allow(function, "sns", "sns.amazonaws.com", topic_arn)
+        .await;
 }
 
 async fn subscribe(

@@ -176,6 +176,20 @@ impl Client {
             .into_inner())
     }
 
+    /// The ARN of the function a name (or ARN) names, as triggers and
+    /// destinations want it.
+    pub async fn function_arn(&self, function_name: &str) -> Result<String> {
+        self.get_function(function_name)
+            .await?
+            .configuration
+            .map(|c| c.function_arn)
+            .ok_or_else(|| Error {
+                code: Code::Internal,
+                error_type: None,
+                message: format!("the server returned no configuration for {function_name}"),
+            })
+    }
+
     /// One page; pass the returned `next_marker` back as `marker`.
     pub async fn list_functions(
         &self,

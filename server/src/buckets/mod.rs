@@ -117,10 +117,6 @@ impl Buckets {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
     /// Creates a bucket over `path` (an existing folder), or over a new
     /// folder under the data dir.
     pub async fn create_bucket(&self, name: &str, path: Option<&Path>) -> Result<BucketRecord> {
@@ -183,7 +179,7 @@ impl Buckets {
         // What is already in a user's folder is indexed, not announced: no
         // configuration can hear of it yet.
         self.index_silently(&record).await?;
-        self.watch_bucket(&record);
+        self.tell_watcher(|w| w.watch(&record));
         tracing::info!(bucket = name, path = %record.path, "created bucket");
         Ok(record)
     }
@@ -200,7 +196,7 @@ impl Buckets {
                 "The bucket you tried to delete is not empty: {name}"
             )));
         }
-        self.unwatch_bucket(&record);
+        self.tell_watcher(|w| w.unwatch(&record));
         self.inner.store.delete_bucket(name)?;
         self.inner.store.flush_async().await?;
         if record.owned {
@@ -467,7 +463,8 @@ impl Buckets {
         Ok(())
     }
 
-    fn watch_bucket(&self, bucket: &BucketRecord) {
+    /// Tells the watcher (once it runs) about a bucket created or deleted.
+    fn tell_watcher(&self, tell: impl FnOnce(&watcher::Handle)) {
         if let Some(handle) = self
             .inner
             .watch
@@ -475,19 +472,7 @@ impl Buckets {
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
         {
-            handle.watch(bucket);
-        }
-    }
-
-    fn unwatch_bucket(&self, bucket: &BucketRecord) {
-        if let Some(handle) = self
-            .inner
-            .watch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            handle.unwatch(bucket);
+            tell(handle);
         }
     }
 }

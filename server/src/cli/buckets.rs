@@ -109,12 +109,7 @@ pub async fn bucket(client: &Client, command: BucketCommand) -> anyhow::Result<(
             suffix,
             id,
         } => {
-            let arn = client
-                .get_function(&function)
-                .await?
-                .configuration
-                .map(|c| c.function_arn)
-                .context("the server returned no configuration")?;
+            let arn = client.function_arn(&function).await?;
             let mut current = client
                 .get_bucket_notification_configuration(&bucket)
                 .await?;

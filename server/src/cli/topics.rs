@@ -99,12 +99,7 @@ pub async fn topic(client: &Client, command: TopicCommand) -> anyhow::Result<()>
             filter_policy,
             filter_policy_scope,
         } => {
-            let endpoint = client
-                .get_function(&function)
-                .await?
-                .configuration
-                .map(|c| c.function_arn)
-                .context("the server returned no configuration")?;
+            let endpoint = client.function_arn(&function).await?;
             let mut attributes = HashMap::new();
             if let Some(policy) = filter_policy {
                 attributes.insert("FilterPolicy".to_string(), policy);

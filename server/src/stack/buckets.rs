@@ -89,30 +89,13 @@ pub async fn deploy_notifications(
     let mut wanted = Vec::new();
     for (i, n) in spec.notifications.iter().enumerate() {
         let arn = client
-            .get_function(&n.function)
+            .function_arn(&n.function)
             .await
-            .with_context(|| format!("function {} of bucket {}", n.function, spec.name))?
-            .configuration
-            .context("the server returned no configuration")?
-            .function_arn;
-        let has_statement = match client.get_policy(&n.function, "").await {
-            Ok(policy) => policy.policy.contains(&format!("\"Sid\":\"{sid}\"")),
-            Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => false,
-            Err(err) => return Err(err.into()),
-        };
-        if !has_statement {
-            client
-                .add_permission(proto::AddPermissionRequest {
-                    function_name: n.function.clone(),
-                    statement_id: sid.clone(),
-                    action: "lambda:InvokeFunction".into(),
-                    principal: "s3.amazonaws.com".into(),
-                    source_arn: source_arn.clone(),
-                    ..Default::default()
-                })
-                .await?;
-            changes.push((format!("permission {} {sid}", n.function), "added".into()));
-        }
+            .with_context(|| format!("function {} of bucket {}", n.function, spec.name))?;
+        changes.extend(
+            super::ensure_permission(client, &n.function, &sid, "s3.amazonaws.com", &source_arn)
+                .await?,
+        );
         let same_function = spec.notifications[..i]
             .iter()
             .filter(|m| m.function == n.function)

@@ -272,6 +272,39 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
     Ok(changes)
 }
 
+/// Adds statement `sid` (letting `principal` invoke `function` for
+/// `source_arn`) unless the function's policy has it; returns the change.
+async fn ensure_permission(
+    client: &Client,
+    function: &str,
+    sid: &str,
+    principal: &str,
+    source_arn: &str,
+) -> anyhow::Result<Option<(String, String)>> {
+    let has_statement = match client.get_policy(function, "").await {
+        Ok(policy) => policy.policy.contains(&format!("\"Sid\":\"{sid}\"")),
+        Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => false,
+        Err(err) => return Err(err.into()),
+    };
+    if has_statement {
+        return Ok(None);
+    }
+    client
+        .add_permission(proto::AddPermissionRequest {
+            function_name: function.into(),
+            statement_id: sid.into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: principal.into(),
+            source_arn: source_arn.into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Some((
+        format!("permission {function} {sid}"),
+        "added".into(),
+    )))
+}
+
 /// Publishes the layer's files unless its newest version has them already;
 /// returns the version ARN to use and what happened.
 async fn deploy_layer(

@@ -57,30 +57,13 @@ pub async fn deploy_topic(
     let current = client.list_subscriptions_by_topic(&topic_arn).await?;
     for s in &spec.subscriptions {
         let endpoint = client
-            .get_function(&s.function)
+            .function_arn(&s.function)
             .await
-            .with_context(|| format!("function {} of topic {}", s.function, spec.name))?
-            .configuration
-            .context("the server returned no configuration")?
-            .function_arn;
-        let has_statement = match client.get_policy(&s.function, "").await {
-            Ok(policy) => policy.policy.contains(&format!("\"Sid\":\"{sid}\"")),
-            Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => false,
-            Err(err) => return Err(err.into()),
-        };
-        if !has_statement {
-            client
-                .add_permission(proto::AddPermissionRequest {
-                    function_name: s.function.clone(),
-                    statement_id: sid.clone(),
-                    action: "lambda:InvokeFunction".into(),
-                    principal: "sns.amazonaws.com".into(),
-                    source_arn: topic_arn.clone(),
-                    ..Default::default()
-                })
-                .await?;
-            changes.push((format!("permission {} {sid}", s.function), "added".into()));
-        }
+            .with_context(|| format!("function {} of topic {}", s.function, spec.name))?;
+        changes.extend(
+            super::ensure_permission(client, &s.function, &sid, "sns.amazonaws.com", &topic_arn)
+                .await?,
+        );
         let wanted_policy = s.filter_policy.clone().unwrap_or_default();
         let wanted_scope = s
             .filter_policy_scope

@@ -320,20 +320,7 @@ impl Store {
 
     /// Up to `limit` functions whose names sort after `after`, in name order.
     pub fn list_functions(&self, after: Option<&str>, limit: usize) -> Result<Vec<FunctionRecord>> {
-        let range = match after {
-            Some(after) => self.functions.range::<&[u8], _>((
-                std::ops::Bound::Excluded(after.as_bytes()),
-                std::ops::Bound::Unbounded,
-            )),
-            None => self.functions.iter(),
-        };
-        range
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&String::from_utf8_lossy(&key), &value)
-            })
-            .collect()
+        page(&self.functions, after, limit)
     }
 
     /// Every stored function, in name order.
@@ -442,6 +429,29 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
         decode(name, &value)
     }
+}
+
+/// Up to `limit` records of `tree` whose keys sort after `after`, in key
+/// order.
+fn page<T: for<'de> Deserialize<'de>>(
+    tree: &sled::Tree,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let range = match after {
+        Some(after) => tree.range::<&[u8], _>((
+            std::ops::Bound::Excluded(after.as_bytes()),
+            std::ops::Bound::Unbounded,
+        )),
+        None => tree.iter(),
+    };
+    range
+        .take(limit)
+        .map(|entry| {
+            let (key, value) = entry?;
+            decode(&String::from_utf8_lossy(&key), &value)
+        })
+        .collect()
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -71,20 +71,7 @@ impl Store {
 
     /// Topics whose names sort after `after`, at most `limit`.
     pub fn topics(&self, after: &str, limit: usize) -> Result<Vec<TopicRecord>> {
-        let start = std::ops::Bound::Excluded(after.as_bytes());
-        let range = if after.is_empty() {
-            self.topics.range::<&[u8], _>(..)
-        } else {
-            self.topics
-                .range::<&[u8], _>((start, std::ops::Bound::Unbounded))
-        };
-        range
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&String::from_utf8_lossy(&key), &value)
-            })
-            .collect()
+        super::page(&self.topics, (!after.is_empty()).then_some(after), limit)
     }
 
     /// Removes a topic and its subscriptions.

@@ -100,3 +100,13 @@ impl Drop for Up {
         let _ = self.child.kill();
     }
 }
+
+/// The stdout of a CLI call that must have succeeded (its stderr if not).
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
