@@ -125,6 +125,7 @@ fn echo_config(name: &str) -> EnvironmentConfig {
         environment: Vec::new(),
         opt_dir: None,
         buckets: Vec::new(),
+        topics: Vec::new(),
     }
 }
 

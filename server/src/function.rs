@@ -149,7 +149,42 @@ pub struct FunctionRef {
     pub qualifier: Option<String>,
 }
 
+pub const INVALID_TOPIC_NAME: &str =
+    "Invalid parameter: Topic Name: must be 1-256 characters of letters, digits, '-' and '_'";
+
+/// SNS's topic names: `[A-Za-z0-9_-]{1,256}`.
+pub fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl Naming {
+    pub fn topic_arn(&self, name: &str) -> String {
+        format!("arn:funnel:sns:{}:{}:{name}", self.region, self.account_id)
+    }
+
+    /// The topic name in a topic ARN of this server, or a bare name; the
+    /// error says what is wrong (SNS's `InvalidParameter` text).
+    pub fn topic_name<'a>(&self, arn_or_name: &'a str) -> std::result::Result<&'a str, String> {
+        let prefix = self.topic_arn("");
+        let name = match arn_or_name.strip_prefix(&prefix) {
+            Some(name) => name,
+            None if arn_or_name.contains(':') => {
+                return Err(format!(
+                    "Invalid parameter: TopicArn {arn_or_name:?} is not a topic of this server ({prefix}NAME)"
+                ));
+            }
+            None => arn_or_name,
+        };
+        if !valid_topic_name(name) {
+            return Err(INVALID_TOPIC_NAME.into());
+        }
+        Ok(name)
+    }
+
     pub fn function_arn(&self, name: &str, qualifier: Option<&str>) -> String {
         let base = format!(
             "arn:funnel:lambda:{}:{}:function:{name}",

@@ -32,6 +32,8 @@ pub struct NewFunction {
     pub layers: Vec<String>,
     /// Bucket name → `read` or `read-write`.
     pub bucket_access: BTreeMap<String, String>,
+    /// Topics the guest may publish to: names or ARNs of this server.
+    pub topic_access: Vec<String>,
 }
 
 /// Configuration fields to change; `None` keeps the current value.
@@ -46,6 +48,8 @@ pub struct ConfigChanges {
     pub layers: Option<Vec<String>>,
     /// Replaces the bucket grants (an empty map removes every grant).
     pub bucket_access: Option<BTreeMap<String, String>>,
+    /// Replaces the topic grants (an empty list removes every grant).
+    pub topic_access: Option<Vec<String>>,
     /// Change only if the function's RevisionId is still this one.
     pub revision_id: Option<String>,
 }
@@ -111,6 +115,7 @@ impl Functions {
         function::validate_description(&new.description)?;
         function::validate_environment(&new.environment)?;
         self.check_bucket_access(&new.bucket_access)?;
+        let topic_access = self.topic_access(&new.topic_access)?;
         if let Some(cycle) = self.find_trigger_loop(crate::bucket_access::Proposed::Grants(
             &new.name,
             &new.bucket_access,
@@ -156,6 +161,7 @@ impl Functions {
             revision_id: crate::store::new_revision_id(),
             layers,
             bucket_access: new.bucket_access,
+            topic_access,
         };
         self.prepare_layers(&record.layers).await?;
         let created = self.store.create_function(&record);
@@ -286,6 +292,11 @@ impl Functions {
         if let Some(environment) = &changes.environment {
             function::validate_environment(environment)?;
         }
+        let topic_access = changes
+            .topic_access
+            .as_deref()
+            .map(|topics| self.topic_access(topics))
+            .transpose()?;
         if let Some(access) = &changes.bucket_access {
             self.check_bucket_access(access)?;
             if let Some(cycle) = self
@@ -343,6 +354,9 @@ impl Functions {
                 }
                 if let Some(access) = &changes.bucket_access {
                     record.bucket_access = access.clone();
+                }
+                if let Some(topics) = &topic_access {
+                    record.topic_access = topics.clone();
                 }
                 record.last_modified = now_lambda_format();
             })

@@ -27,6 +27,8 @@
 //!   then the durable async queue; refused events logged and counted.
 //! - [`topics`]: SNS-style topics: subscriptions with filter policies,
 //!   publishes fanned out durably to async invocations with SNS's event.
+//! - [`topic_access`]: topics granted to a function's guest, and the
+//!   publisher behind the guest's `funnel:function/topics` import.
 //! - [`bucket_access`]: buckets granted to a function's guest, and the
 //!   guard against trigger loops.
 //! - [`buckets`]: S3-style buckets over folders: the object API, notification
@@ -79,6 +81,7 @@ pub mod router;
 pub mod runtime;
 pub mod stack;
 pub mod store;
+pub mod topic_access;
 pub mod topics;
 pub mod versions;
 
@@ -177,6 +180,7 @@ impl Server {
             functions.naming().clone(),
             clock.clone(),
         );
+        runtime.set_publisher(std::sync::Arc::new(topics.clone()));
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,

@@ -138,4 +138,5 @@ fn same_code_and_configuration(version: &FunctionRecord, latest: &FunctionRecord
         && version.environment == latest.environment
         && version.layers == latest.layers
         && version.bucket_access == latest.bucket_access
+        && version.topic_access == latest.topic_access
 }

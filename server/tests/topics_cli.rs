@@ -76,6 +76,25 @@ fn the_example_stack_wires_a_topic_to_topic_logger() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("NotFoundException"));
 
+    // Topic grants from the CLI: an ARN is stored as the name, once.
+    let granted = ok(&funnel(
+        &endpoint,
+        &[
+            "function",
+            "update-config",
+            "hello",
+            "--topic-access",
+            "orders",
+            "arn:funnel:sns:local:000000000000:orders",
+        ],
+    ));
+    assert!(granted.contains(r#""TopicAccess":["orders"]"#), "{granted}");
+    let revoked = ok(&funnel(
+        &endpoint,
+        &["function", "update-config", "hello", "--topic-access"],
+    ));
+    assert!(revoked.contains(r#""TopicAccess":[]"#), "{revoked}");
+
     let stack = repo_root().join("funnel.toml");
     let out = funnel(&endpoint, &["deploy", stack.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&out.stderr);

@@ -1,6 +1,8 @@
 //! Helpers for funnel's end-to-end tests: a real server on 127.0.0.1:0,
 //! the real client, and real components built from `wasm-functions/`.
 
+pub mod topics;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

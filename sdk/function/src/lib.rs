@@ -27,6 +27,10 @@
 //! a panic traps and is reported as `Unhandled`. `println!`/`eprintln!` go to
 //! the function's log.
 //!
+//! A function publishes to the topics it is granted (`TopicAccess`) with
+//! [`topics::publish`] or a [`topics::Message`] (subject, attributes); the
+//! call returns the MessageId once the message is durable.
+//!
 //! The crate builds for `wasm32-wasip2` and has no host-only dependencies.
 
 use std::fmt;
@@ -49,6 +53,8 @@ pub mod bindings {
 }
 
 use bindings::funnel::function::types as wit;
+
+pub mod topics;
 
 /// What Lambda's context object carries, for one invocation.
 #[derive(Debug, Clone)]

@@ -61,6 +61,9 @@ impl FunctionsService {
             bucket_access: Some(pb::BucketAccess {
                 buckets: record.bucket_access.into_iter().collect(),
             }),
+            topic_access: Some(pb::TopicAccess {
+                topics: record.topic_access,
+            }),
         }
     }
 }
@@ -133,6 +136,7 @@ impl FunctionsApi for FunctionsService {
                     .bucket_access
                     .map(|a| a.buckets.into_iter().collect())
                     .unwrap_or_default(),
+                topic_access: req.topic_access.map(|a| a.topics).unwrap_or_default(),
             })
             .await?;
         Ok(Response::new(self.configuration(record)))
@@ -194,6 +198,7 @@ impl FunctionsApi for FunctionsService {
             environment: req.environment.map(|e| e.variables.into_iter().collect()),
             layers: req.layers.map(|l| l.arns),
             bucket_access: req.bucket_access.map(|a| a.buckets.into_iter().collect()),
+            topic_access: req.topic_access.map(|a| a.topics),
             revision_id: non_empty(&req.revision_id).map(str::to_string),
         };
         let record = self

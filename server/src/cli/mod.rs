@@ -300,6 +300,11 @@ pub struct ConfigArgs {
     /// replaces the old one, and `--bucket-access` alone removes them all).
     #[arg(long, num_args = 0.., value_parser = parse_key_value)]
     pub bucket_access: Option<Vec<(String, String)>>,
+    /// Topics (names or ARNs) the guest may publish to; on update-config
+    /// the list replaces the old one, and `--topic-access` alone removes
+    /// them all.
+    #[arg(long, num_args = 0..)]
+    pub topic_access: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +387,9 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     environment: Some(environment(config.env)),
                     layers: config.layers.unwrap_or_default(),
                     bucket_access: config.bucket_access.map(bucket_access),
+                    topic_access: config
+                        .topic_access
+                        .map(|topics| proto::TopicAccess { topics }),
                 })
                 .await?;
             print_json(&configuration_json(&created))
@@ -544,6 +552,9 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     revision_id: revision_id.unwrap_or_default(),
                     layers: config.layers.map(|arns| proto::LayerArns { arns }),
                     bucket_access: config.bucket_access.map(bucket_access),
+                    topic_access: config
+                        .topic_access
+                        .map(|topics| proto::TopicAccess { topics }),
                 })
                 .await?;
             print_json(&configuration_json(&updated))
@@ -716,6 +727,8 @@ pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
             .iter()
             .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
             .collect::<Vec<_>>(),
+        "BucketAccess": c.bucket_access.as_ref().map(|a| &a.buckets),
+        "TopicAccess": c.topic_access.as_ref().map(|a| &a.topics),
     })
 }
 

@@ -331,6 +331,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         environment,
         opt_dir: None,
         buckets: Vec::new(),
+        topics: record.topic_access.clone(),
     }
 }
 

@@ -13,6 +13,7 @@ use wasmtime::UpdateDeadline;
 use super::bindings::{self, funnel::function::types as wit};
 use super::host::Host;
 use super::output::GuestOutput;
+use super::publish;
 use super::{
     Call, EnvironmentConfig, ErrorKind, GuestError, MAX_RESPONSE_BYTES, Prepared, Runtime,
 };
@@ -94,16 +95,16 @@ impl Environment {
         let mut environment = config.environment.clone();
         environment.push(("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream.clone()));
         let output = GuestOutput::new(OUTPUT_CAPACITY);
-        let memory_bytes = config.memory_mb as usize * 1024 * 1024;
-        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
         let host = Host::new(
+            &config,
             &environment,
             output.clone(),
-            memory_bytes,
             tmp.path(),
-            tmp_limit,
-            config.opt_dir.as_deref(),
-            &config.buckets,
+            publish::Publishing {
+                publisher: inner.publisher.get().cloned(),
+                function_name: config.function_name.clone(),
+                granted: config.topics.clone().into(),
+            },
         )
         .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);

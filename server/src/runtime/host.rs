@@ -23,6 +23,8 @@ pub struct Host {
     /// Set by the epoch callback when the deadline passed.
     pub timed_out: bool,
     pub tmp: TmpQuota,
+    /// What the guest's publishes need.
+    pub publishing: super::publish::Publishing,
 }
 
 /// The environment's /tmp and its size cap (`EphemeralStorage`). The size
@@ -78,17 +80,17 @@ fn tree_size(dir: &Path) -> u64 {
 }
 
 impl Host {
-    /// A host whose guest sees `environment`, writes to `output`, may use
-    /// `memory_bytes` of linear memory, and has `tmp` as its `/tmp`.
+    /// A host for an environment of `config` whose guest sees `environment`,
+    /// writes to `output`, and has `tmp` as its `/tmp`.
     pub fn new(
+        config: &super::EnvironmentConfig,
         environment: &[(String, String)],
         output: GuestOutput,
-        memory_bytes: usize,
         tmp: &Path,
-        tmp_limit: u64,
-        opt: Option<&Path>,
-        buckets: &[super::BucketMount],
+        publishing: super::publish::Publishing,
     ) -> anyhow::Result<Self> {
+        let memory_bytes = config.memory_mb as usize * 1024 * 1024;
+        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
         // Only /tmp, /opt (read-only, when the function has layers) and the
         // buckets granted to it are preopened, and no network is granted:
         // the guest gets clocks, random, its env vars, its files and its
@@ -99,11 +101,11 @@ impl Host {
             .stderr(output)
             .preopened_dir(tmp, "/tmp", FsPerms::ReadWrite)
             .map_err(|e| anyhow::anyhow!("opening {} as /tmp: {e:#}", tmp.display()))?;
-        if let Some(opt) = opt {
+        if let Some(opt) = &config.opt_dir {
             wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
                 .map_err(|e| anyhow::anyhow!("opening {} as /opt: {e:#}", opt.display()))?;
         }
-        for bucket in buckets {
+        for bucket in &config.buckets {
             let perms = if bucket.writable {
                 FsPerms::ReadWrite
             } else {
@@ -134,6 +136,7 @@ impl Host {
                 exceeded: false,
                 ticks: 0,
             },
+            publishing,
         })
     }
 }

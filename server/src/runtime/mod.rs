@@ -15,6 +15,7 @@ mod environment;
 mod host;
 mod output;
 mod pool;
+mod publish;
 mod threads;
 
 use std::borrow::Cow;
@@ -36,6 +37,7 @@ pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
 use host::Host;
 use pool::Pools;
 pub use pool::ProvisionedUsage;
+pub use publish::{GuestAttribute, GuestPublish, PublishError, PublishFuture, TopicPublisher};
 use threads::{AbortOnDrop, GuestThreads};
 
 use crate::clock::Clock;
@@ -45,6 +47,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         world: "handler",
         path: "../proto/wit",
+        imports: { "funnel:function/topics": async },
         exports: { default: async },
     });
 }
@@ -80,6 +83,8 @@ struct Inner {
     background_output: OutputSink,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Where guests' publishes go; set once the server's topics exist.
+    publisher: std::sync::OnceLock<Arc<dyn TopicPublisher>>,
 }
 
 /// A component compiled, linked and checked against our world: ready to
@@ -135,6 +140,8 @@ pub struct EnvironmentConfig {
     pub opt_dir: Option<std::path::PathBuf>,
     /// Buckets the guest sees at `/buckets/<name>`.
     pub buckets: Vec<BucketMount>,
+    /// Topics the guest may publish to (names).
+    pub topics: Vec<String>,
 }
 
 /// A bucket's folder in a guest.
@@ -223,6 +230,11 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
+        bindings::Handler::add_to_linker::<Host, wasmtime::component::HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )
+        .map_err(|e| anyhow::anyhow!("linking funnel:function: {e:#}"))?;
         let cache = CodeCache::new(cache_dir.clone(), &engine).map_err(|e| {
             anyhow::anyhow!(
                 "creating the compiled-code cache {}: {e}",
@@ -251,8 +263,14 @@ impl Runtime {
                 background_output,
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
+                publisher: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Where guests' publishes go from now on (once; later calls are ignored).
+    pub fn set_publisher(&self, publisher: Arc<dyn TopicPublisher>) {
+        let _ = self.inner.publisher.set(publisher);
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -321,7 +339,7 @@ impl Runtime {
     fn link(&self, component: &Component) -> Result<Prepared, CodeError> {
         let pre = self.inner.linker.instantiate_pre(component).map_err(|e| {
             CodeError::Invalid(format!(
-                "the component imports something funnel does not provide (only WASI 0.2 is available): {e:#}"
+                "the component imports something funnel does not provide (only WASI 0.2 and funnel:function/topics are available): {e:#}"
             ))
         })?;
         let pre = bindings::HandlerPre::new(pre).map_err(|e| {

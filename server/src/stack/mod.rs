@@ -121,6 +121,9 @@ pub struct FunctionSpec {
     /// Buckets the guest sees at /buckets/NAME: `read` or `read-write`.
     #[serde(default)]
     pub bucket_access: BTreeMap<String, String>,
+    /// Topics (names) the guest may publish to.
+    #[serde(default)]
+    pub topic_access: Vec<String>,
     /// Publish `$LATEST` as a version after deploying it.
     #[serde(default)]
     pub publish: bool,
@@ -510,6 +513,9 @@ async fn deploy_function(
                     bucket_access: Some(proto::BucketAccess {
                         buckets: spec.bucket_access.clone().into_iter().collect(),
                     }),
+                    topic_access: Some(proto::TopicAccess {
+                        topics: spec.topic_access.clone(),
+                    }),
                 })
                 .await?;
             return Ok(Change::Created);
@@ -536,8 +542,10 @@ async fn deploy_function(
         .bucket_access
         .map(|a| a.buckets.into_iter().collect())
         .unwrap_or_default();
+    let current_topics = current.topic_access.map(|a| a.topics).unwrap_or_default();
     let config_changed = current.memory_size != memory
         || current_access != spec.bucket_access
+        || current_topics != spec.topic_access
         || current.timeout != timeout
         || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
@@ -555,6 +563,9 @@ async fn deploy_function(
                 layers: Some(proto::LayerArns { arns: layers }),
                 bucket_access: Some(proto::BucketAccess {
                     buckets: spec.bucket_access.clone().into_iter().collect(),
+                }),
+                topic_access: Some(proto::TopicAccess {
+                    topics: spec.topic_access.clone(),
                 }),
                 revision_id: String::new(),
             })

@@ -111,6 +111,9 @@ pub struct FunctionRecord {
     /// Buckets the guest sees at `/buckets/<name>`: `read` or `read-write`.
     #[serde(default)]
     pub bucket_access: BTreeMap<String, String>,
+    /// Topics the guest may publish to (names).
+    #[serde(default)]
+    pub topic_access: Vec<String>,
 }
 
 /// A layer version a function uses, with what the function needs of it

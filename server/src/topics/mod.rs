@@ -41,7 +41,7 @@ const PAGE: usize = 100;
 pub struct Topics {
     store: Store,
     router: Router,
-    naming: Naming,
+    pub(crate) naming: Naming,
     clock: Clock,
     cache: std::sync::Arc<std::sync::Mutex<SubscriberCache>>,
 }
@@ -74,21 +74,15 @@ impl Topics {
     }
 
     pub fn topic_arn(&self, name: &str) -> String {
-        format!(
-            "arn:funnel:sns:{}:{}:{name}",
-            self.naming.region, self.naming.account_id
-        )
+        self.naming.topic_arn(name)
     }
 
     /// The topic named by an ARN (or, as the CLI allows, a bare name).
     pub fn topic(&self, arn_or_name: &str) -> Result<TopicRecord> {
-        let name = arn_or_name.rsplit(':').next().unwrap_or(arn_or_name);
-        let prefix = self.topic_arn("");
-        if arn_or_name.contains(':') && !arn_or_name.starts_with(&prefix) {
-            return Err(Error::InvalidParameter(format!(
-                "Invalid parameter: TopicArn {arn_or_name:?} is not a topic of this server ({prefix}NAME)"
-            )));
-        }
+        let name = self
+            .naming
+            .topic_name(arn_or_name)
+            .map_err(Error::InvalidParameter)?;
         self.store
             .get_topic(name)?
             .ok_or_else(|| Error::NotFound("Topic does not exist".into()))
@@ -101,15 +95,9 @@ impl Topics {
         name: &str,
         attributes: BTreeMap<String, String>,
     ) -> Result<String> {
-        let valid = !name.is_empty()
-            && name.len() <= 256
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid {
+        if !crate::function::valid_topic_name(name) {
             return Err(Error::InvalidParameter(
-                "Invalid parameter: Topic Name: must be 1-256 characters of letters, digits, '-' and '_'"
-                    .into(),
+                crate::function::INVALID_TOPIC_NAME.into(),
             ));
         }
         if name.ends_with(".fifo") || attributes.get("FifoTopic").is_some_and(|v| v == "true") {

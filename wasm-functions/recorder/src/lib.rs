@@ -5,7 +5,11 @@
 //! (after recording). It first prints `start_ns: <wall clock, ns>`, when
 //! the handler began (the bench times trigger latency with it).
 //! `"write_path"` and `"write_body"` make it write that file (a handled
-//! `WriteFailed` error if it cannot).
+//! `WriteFailed` error if it cannot). `"publish": {"topic", "message",
+//! "subject"?, "attributes"?: {name: string value}}` (at the top, or in an
+//! SNS message's JSON) publishes that message and prints `published: <id>`;
+//! a refused publish is the invocation's handled error.
+use funnel_function::topics::Message;
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
 
@@ -19,10 +23,13 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
         .pointer("/Records/0/Sns/Message")
         .and_then(Value::as_str)
         .and_then(|text| serde_json::from_str::<Value>(text).ok());
-    let sleep_ms = event
-        .get("sleep_ms")
-        .or_else(|| sns_message.as_ref()?.get("sleep_ms"))
-        .and_then(Value::as_u64);
+    let option = |name: &str| {
+        event
+            .get(name)
+            .or_else(|| sns_message.as_ref()?.get(name))
+            .cloned()
+    };
+    let sleep_ms = option("sleep_ms").as_ref().and_then(Value::as_u64);
     if let Some(ms) = sleep_ms {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
@@ -34,6 +41,22 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
     ) {
         std::fs::write(path, body)
             .map_err(|e| Error::new("WriteFailed", format!("writing {path}: {e}")))?;
+    }
+    if let Some(publish) = option("publish") {
+        let text = |name: &str| publish.get(name).and_then(Value::as_str);
+        let mut message = Message::new(
+            text("topic").unwrap_or_default(),
+            text("message").unwrap_or_default(),
+        );
+        if let Some(subject) = text("subject") {
+            message = message.subject(subject);
+        }
+        if let Some(attributes) = publish.get("attributes").and_then(Value::as_object) {
+            for (name, value) in attributes {
+                message = message.attribute(name, value.as_str().unwrap_or_default());
+            }
+        }
+        println!("published: {}", message.publish()?);
     }
     if event.get("panic").and_then(Value::as_bool) == Some(true) {
         panic!("asked to panic");
