@@ -117,6 +117,9 @@ pub struct Server {
     metrics: metrics::Metrics,
     buckets: buckets::Buckets,
     topics: topics::Topics,
+    /// What guests publish through; the runtime holds it weakly (the
+    /// topics hold the runtime), so the server's drop ends both.
+    _publisher: std::sync::Arc<dyn runtime::TopicPublisher>,
 }
 
 impl Server {
@@ -180,7 +183,9 @@ impl Server {
             functions.naming().clone(),
             clock.clone(),
         );
-        runtime.set_publisher(std::sync::Arc::new(topics.clone()));
+        let publisher: std::sync::Arc<dyn runtime::TopicPublisher> =
+            std::sync::Arc::new(topics.clone());
+        runtime.set_publisher(&publisher);
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
@@ -198,6 +203,7 @@ impl Server {
             metrics,
             buckets,
             topics,
+            _publisher: publisher,
         })
     }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::functions::Functions;
 use crate::metrics::Metrics;
 use crate::policy::Caller;
-use crate::store::QueuedEvent;
+use crate::store::{GroupTarget, QueuedEvent, QueuedGroup};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -69,6 +69,24 @@ impl Router {
         function_arn: &str,
         payload: String,
     ) -> Result<std::result::Result<QueuedEvent, &'static str>> {
+        Ok(self.target(caller, function_arn)?.map(|target| {
+            QueuedEvent::new(
+                target.request_id,
+                target.function_name,
+                target.qualifier,
+                payload,
+                None,
+            )
+        }))
+    }
+
+    /// Who an event for `function_arn` goes to (with a new request id),
+    /// or why it may not run (the refusal is logged and counted here).
+    pub fn target(
+        &self,
+        caller: Caller<'_>,
+        function_arn: &str,
+    ) -> Result<std::result::Result<GroupTarget, &'static str>> {
         let reason = match self.functions.allows(function_arn, "", caller) {
             Ok(true) => None,
             Ok(false) => Some("AccessDenied"),
@@ -89,13 +107,26 @@ impl Router {
                 .trigger_refused(&target.name, caller.source_arn, reason);
             return Ok(Err(reason));
         }
-        Ok(Ok(QueuedEvent::new(
-            uuid::Uuid::new_v4().to_string(),
-            target.name,
-            target.qualifier.unwrap_or_default(),
-            payload,
-            None,
-        )))
+        Ok(Ok(GroupTarget {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            function_name: target.name,
+            qualifier: target.qualifier.unwrap_or_default(),
+            variant: String::new(),
+        }))
+    }
+
+    /// Queues groups (each one message for its targets) atomically;
+    /// returns once they are durable.
+    pub async fn accept_groups(&self, groups: Vec<QueuedGroup>) -> Result<()> {
+        let functions: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.targets.iter().map(|t| t.function_name.clone()))
+            .collect();
+        self.queue.accept_groups(groups).await?;
+        for function in functions {
+            self.metrics.async_received(&function);
+        }
+        Ok(())
     }
 
     /// Queues routed events atomically; returns once they are durable.

@@ -25,7 +25,7 @@ use super::{Dispatcher, InvokeResult};
 use crate::error::{Error, Result};
 use crate::event_config::AsyncSettings;
 use crate::function::LATEST;
-use crate::store::{DeadLetter, QueueKey, QueuedEvent};
+use crate::store::{DeadLetter, QueuedEvent, Slot};
 
 /// The wait before the second attempt after a function error; the third
 /// waits twice as long.
@@ -57,27 +57,30 @@ impl Dispatcher {
         let this = self.clone();
         tokio::spawn(async move {
             let queue = this.queue.clone();
-            let deliver = |key: QueueKey, event: QueuedEvent, permit: OwnedSemaphorePermit| {
+            let deliver = |slot: Slot, event: QueuedEvent, permit: OwnedSemaphorePermit| {
                 let this = this.clone();
                 tokio::spawn(async move {
-                    this.deliver(key, event).await;
+                    this.deliver(slot, event).await;
                     drop(permit);
                 });
             };
-            queue.schedule(deliver, stop).await;
+            let render = |group: &crate::store::QueuedGroup, target: &crate::store::GroupTarget| {
+                crate::topics::render(&group.shared, &target.variant)
+            };
+            queue.schedule(deliver, render, stop).await;
         })
     }
 
-    async fn deliver(&self, key: QueueKey, event: QueuedEvent) {
-        if let Err(err) = self.try_deliver(&key, event).await {
+    async fn deliver(&self, slot: Slot, event: QueuedEvent) {
+        if let Err(err) = self.try_deliver(&slot, event).await {
             // The event is still queued: the next scan tries it again.
             tracing::error!(cause = %err, "async delivery could not record its outcome");
         }
-        self.queue.finish(&key);
+        self.queue.finish(&slot);
         self.queue.wake();
     }
 
-    async fn try_deliver(&self, key: &QueueKey, mut event: QueuedEvent) -> Result<()> {
+    async fn try_deliver(&self, slot: &Slot, mut event: QueuedEvent) -> Result<()> {
         let now = self.queue.clock().wall_ms();
         self.metrics.async_attempt(
             &event.function_name,
@@ -89,7 +92,7 @@ impl Dispatcher {
         let expires = event.received_ms.saturating_add(settings.max_event_age_ms);
         if now >= expires {
             return self
-                .stop(key, event, &settings, Stop::EventAgeExceeded, None)
+                .stop(slot, event, &settings, Stop::EventAgeExceeded, None)
                 .await;
         }
         let looked_up = self
@@ -99,10 +102,10 @@ impl Dispatcher {
             Ok(found) => found,
             Err(Error::ResourceNotFound(_)) => {
                 return self
-                    .stop(key, event, &settings, Stop::FunctionNotFound, None)
+                    .stop(slot, event, &settings, Stop::FunctionNotFound, None)
                     .await;
             }
-            Err(_) => return self.back_off(key, event, now, expires),
+            Err(_) => return self.back_off(slot, event, now, expires),
         };
         let ran = self
             .run(
@@ -126,16 +129,22 @@ impl Dispatcher {
                     "delivered async event"
                 );
                 if result.function_error.is_none() {
-                    self.succeed(key, &event, &settings, &result).await
+                    self.succeed(slot, &event, &settings, &result).await
                 } else {
                     event.function_errors += 1;
                     if event.function_errors > settings.max_retry_attempts {
-                        self.stop(key, event, &settings, Stop::RetriesExhausted, Some(&result))
-                            .await
+                        self.stop(
+                            slot,
+                            event,
+                            &settings,
+                            Stop::RetriesExhausted,
+                            Some(&result),
+                        )
+                        .await
                     } else {
                         let delay = RETRY_DELAY * event.function_errors;
                         let due = (now + delay.as_millis() as i64).min(expires);
-                        self.queue.store().requeue(key, due, &event)?;
+                        self.queue.store().requeue(slot, due, &event)?;
                         self.queue.count(Counter::Retried);
                         Ok(())
                     }
@@ -143,51 +152,45 @@ impl Dispatcher {
             }
             // Stopped by shutdown: it stays queued for the next start.
             Err(Error::ShuttingDown(_)) => Ok(()),
-            Err(_) => self.back_off(key, event, now, expires),
+            Err(_) => self.back_off(slot, event, now, expires),
         }
     }
 
     /// A throttle or a system error: try again later, the wait doubling
     /// from 1 s up to 5 minutes, but not past the event's maximum age.
-    fn back_off(
-        &self,
-        key: &QueueKey,
-        mut event: QueuedEvent,
-        now: i64,
-        expires: i64,
-    ) -> Result<()> {
+    fn back_off(&self, slot: &Slot, mut event: QueuedEvent, now: i64, expires: i64) -> Result<()> {
         event.system_retries += 1;
         let doublings = event.system_retries.saturating_sub(1).min(16);
         let wait = (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_CAP);
         let due = (now + wait.as_millis() as i64).min(expires);
-        self.queue.store().requeue(key, due, &event)?;
+        self.queue.store().requeue(slot, due, &event)?;
         self.queue.count(Counter::Throttled);
         Ok(())
     }
 
     async fn succeed(
         &self,
-        key: &QueueKey,
+        slot: &Slot,
         event: &QueuedEvent,
         settings: &AsyncSettings,
         result: &InvokeResult,
     ) -> Result<()> {
         self.queue.count(Counter::Delivered);
         let Some(destination) = &settings.on_success else {
-            return Ok(self.queue.store().ack(key)?);
+            return Ok(self.queue.ack(slot).await?);
         };
         let record = self.destination_record(event, "Success", Some(result));
-        if !self.forward(key, destination, record)? {
+        if !self.forward(slot, destination, record)? {
             self.queue.count(Counter::DestinationFailure);
             self.metrics.destination_failure(&event.function_name);
-            self.queue.store().ack(key)?;
+            self.queue.ack(slot).await?;
         }
         Ok(())
     }
 
     async fn stop(
         &self,
-        key: &QueueKey,
+        slot: &Slot,
         event: QueuedEvent,
         settings: &AsyncSettings,
         why: Stop,
@@ -204,7 +207,7 @@ impl Dispatcher {
         );
         if let Some(destination) = &settings.on_failure {
             let record = self.destination_record(&event, why.condition(), result);
-            if self.forward(key, destination, record)? {
+            if self.forward(slot, destination, record)? {
                 return Ok(());
             }
             self.queue.count(Counter::DestinationFailure);
@@ -225,7 +228,7 @@ impl Dispatcher {
             failed_ms: self.queue.clock().wall_ms(),
         };
         let function = letter.event.function_name.clone();
-        if let Err(err) = self.queue.store().dead_letter(key, &letter) {
+        if let Err(err) = self.queue.store().dead_letter(slot, &letter) {
             self.metrics.dead_letter_error(&function);
             return Err(err.into());
         }
@@ -236,20 +239,24 @@ impl Dispatcher {
     /// Replaces the event in the queue by an event for `destination`
     /// carrying `record`. Returns false (leaving the event) if the
     /// destination is not a function that exists.
-    fn forward(&self, key: &QueueKey, destination: &str, record: Value) -> Result<bool> {
+    fn forward(&self, slot: &Slot, destination: &str, record: Value) -> Result<bool> {
         if destination.contains(":sns:") {
             let no_attributes = Default::default();
             return match self
                 .topics
                 .prepare(destination, &record.to_string(), None, &no_attributes)
             {
-                Ok((message_id, mut events)) => {
+                Ok((message_id, mut group)) => {
                     let now = self.queue.clock().wall_ms();
-                    for event in &mut events {
-                        // Their age counts from now.
-                        event.received_ms = now;
+                    // Its age counts from now.
+                    group.received_ms = now;
+                    if group.targets.is_empty() {
+                        self.queue.store().ack(slot)?;
+                    } else {
+                        self.queue
+                            .store()
+                            .ack_and_enqueue_group(slot, now, &group)?;
                     }
-                    self.queue.store().ack_and_enqueue_all(key, now, &events)?;
                     self.queue.wake();
                     tracing::debug!(destination, message_id, "async record published to a topic");
                     Ok(true)
@@ -276,7 +283,7 @@ impl Dispatcher {
             function_errors: 0,
             system_retries: 0,
         };
-        self.queue.store().ack_and_enqueue(key, now, &next)?;
+        self.queue.store().ack_and_enqueue(slot, now, &next)?;
         Ok(true)
     }
 

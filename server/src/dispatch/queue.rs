@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::store::{QueueKey, QueuedEvent, Store};
+use crate::store::{GroupTarget, Queued, QueuedEvent, QueuedGroup, Slot, Store};
 
 /// Events read from the queue per scan.
 const SCAN_BATCH: usize = 256;
@@ -42,15 +42,18 @@ struct Inner {
     commits: mpsc::Sender<oneshot::Sender<Result<(), String>>>,
     /// New or rescheduled events: the scheduler looks again.
     wake: Notify,
-    /// Keys of events being delivered, so a scan does not start them twice.
-    in_flight: Mutex<HashSet<QueueKey>>,
+    /// Events being delivered, so a scan does not start them twice.
+    in_flight: Mutex<HashSet<Slot>>,
     /// One permit per concurrent delivery.
     permits: Arc<Semaphore>,
     workers: usize,
     stats: Stats,
-    /// Stops the committer (which holds a handle on the store).
+    /// Group members' acknowledgements waiting to be written.
+    acks: mpsc::Sender<(Slot, oneshot::Sender<Result<(), String>>)>,
+    /// Stops the committer and the acker (which hold handles on the store).
     closed: CancellationToken,
     committer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    acker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 #[derive(Default)]
@@ -104,6 +107,8 @@ impl AsyncQueue {
             stats.flushes.clone(),
             closed.clone(),
         ));
+        let (acks, ack_requests) = mpsc::channel(4096);
+        let acker = tokio::spawn(apply_acks(store.clone(), ack_requests, closed.clone()));
         AsyncQueue {
             inner: Arc::new(Inner {
                 store,
@@ -116,6 +121,8 @@ impl AsyncQueue {
                 stats,
                 closed,
                 committer: Mutex::new(Some(committer)),
+                acks,
+                acker: Mutex::new(Some(acker)),
             }),
         }
     }
@@ -202,13 +209,54 @@ impl AsyncQueue {
         cell.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Marks a delivery finished (after its key was moved or removed).
-    pub(super) fn finish(&self, key: &QueueKey) {
+    /// Removes a delivered event. A group's members finishing together
+    /// are taken out of their group in one write.
+    pub(super) async fn ack(&self, slot: &Slot) -> Result<()> {
+        if slot.member.is_none() {
+            return Ok(self.inner.store.ack(slot)?);
+        }
+        let (done, acked) = oneshot::channel();
+        let lost = || Error::Service("the queue's acker has stopped".into());
+        self.inner
+            .acks
+            .send((slot.clone(), done))
+            .await
+            .map_err(|_| lost())?;
+        acked
+            .await
+            .map_err(|_| lost())?
+            .map_err(|why| Error::Service(format!("acknowledging a delivery: {why}")))
+    }
+
+    /// Marks a delivery finished (after its event was moved or removed).
+    pub(super) fn finish(&self, slot: &Slot) {
         self.inner
             .in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+            .remove(slot);
+    }
+
+    /// Accepts groups (each one message for several functions) at once,
+    /// atomically, answering once they are durable.
+    pub async fn accept_groups(&self, mut groups: Vec<QueuedGroup>) -> Result<()> {
+        groups.retain(|g| !g.targets.is_empty());
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let now = self.inner.clock.wall_ms();
+        for group in &mut groups {
+            group.received_ms = now;
+        }
+        self.inner.store.enqueue_groups(now, &groups)?;
+        self.durable().await?;
+        let targets: usize = groups.iter().map(|g| g.targets.len()).sum();
+        self.inner
+            .stats
+            .received
+            .fetch_add(targets as u64, Ordering::Relaxed);
+        self.inner.wake.notify_one();
+        Ok(())
     }
 
     /// Stops accepting: later accepts fail, and the committer lets go of
@@ -224,6 +272,15 @@ impl AsyncQueue {
         if let Some(committer) = committer {
             let _ = committer.await;
         }
+        let acker = self
+            .inner
+            .acker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(acker) = acker {
+            let _ = acker.await;
+        }
     }
 
     /// Waits for every running delivery to finish.
@@ -235,10 +292,12 @@ impl AsyncQueue {
     }
 
     /// Hands due events to deliveries until `stop`; each delivery holds a
-    /// permit, so at most `workers` run at once.
+    /// permit, so at most `workers` run at once. A group's targets are
+    /// delivered one by one, each with the payload `render` builds for it.
     pub async fn schedule(
         &self,
-        deliver: impl Fn(QueueKey, QueuedEvent, tokio::sync::OwnedSemaphorePermit) + Send,
+        deliver: impl Fn(Slot, QueuedEvent, tokio::sync::OwnedSemaphorePermit) + Send,
+        render: impl Fn(&QueuedGroup, &GroupTarget) -> String + Send,
         stop: CancellationToken,
     ) {
         if self.inner.workers == 0 {
@@ -258,26 +317,49 @@ impl AsyncQueue {
                 }
             };
             let mut started = 0;
-            for (key, event) in due {
-                // The scan is a snapshot: an event delivered since (and
-                // released by its delivery) must not start again.
-                if !self.claim(&key) {
-                    continue;
-                }
-                if !inner.store.is_queued(&key) {
-                    self.finish(&key);
-                    continue;
-                }
-                let permit = tokio::select! {
-                    permit = inner.permits.clone().acquire_owned() => permit,
-                    () = stop.cancelled() => {
-                        self.finish(&key);
-                        return;
-                    }
+            for (key, entry) in due {
+                let pending: Vec<Pending<'_>> = match &entry {
+                    Queued::Event(event) => vec![Pending::Event(event)],
+                    Queued::Group(group) => group
+                        .targets
+                        .iter()
+                        .map(|target| Pending::Member(group, target))
+                        .collect(),
                 };
-                let Ok(permit) = permit else { return };
-                deliver(key, event, permit);
-                started += 1;
+                for pending in pending {
+                    let slot = match pending {
+                        Pending::Event(_) => Slot::event(key.clone()),
+                        Pending::Member(_, target) => Slot {
+                            key: key.clone(),
+                            member: Some(target.request_id.clone()),
+                        },
+                    };
+                    // The scan is a snapshot: an event delivered since (and
+                    // released by its delivery) must not start again.
+                    if !self.claim(&slot) {
+                        continue;
+                    }
+                    if !inner.store.is_queued(&slot) {
+                        self.finish(&slot);
+                        continue;
+                    }
+                    let permit = tokio::select! {
+                        permit = inner.permits.clone().acquire_owned() => permit,
+                        () = stop.cancelled() => {
+                            self.finish(&slot);
+                            return;
+                        }
+                    };
+                    let Ok(permit) = permit else { return };
+                    let event = match pending {
+                        Pending::Event(event) => event.clone(),
+                        Pending::Member(group, target) => {
+                            group.event(target, render(group, target))
+                        }
+                    };
+                    deliver(slot, event, permit);
+                    started += 1;
+                }
             }
             if started > 0 {
                 continue;
@@ -302,12 +384,64 @@ impl AsyncQueue {
         }
     }
 
-    fn claim(&self, key: &QueueKey) -> bool {
+    fn claim(&self, slot: &Slot) -> bool {
         self.inner
             .in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone())
+            .insert(slot.clone())
+    }
+}
+
+/// One event a scan found: queued on its own, or a group's member.
+#[derive(Clone, Copy)]
+enum Pending<'a> {
+    Event(&'a QueuedEvent),
+    Member(&'a QueuedGroup, &'a GroupTarget),
+}
+
+/// The acker: takes every group member acknowledged since it last looked
+/// out of its group, one write per group.
+async fn apply_acks(
+    store: Store,
+    mut requests: mpsc::Receiver<(Slot, oneshot::Sender<Result<(), String>>)>,
+    closed: CancellationToken,
+) {
+    let mut waiting = Vec::new();
+    loop {
+        let first = tokio::select! {
+            first = requests.recv() => first,
+            () = closed.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        waiting.push(first);
+        tokio::task::yield_now().await;
+        while let Ok(more) = requests.try_recv() {
+            waiting.push(more);
+        }
+        let mut groups: std::collections::HashMap<&[u8], Vec<&str>> = Default::default();
+        for (slot, _) in &waiting {
+            if let Some(member) = &slot.member {
+                groups.entry(&slot.key).or_default().push(member);
+            }
+        }
+        let results: std::collections::HashMap<Vec<u8>, Result<(), String>> = groups
+            .into_iter()
+            .map(|(key, members)| {
+                let written = store
+                    .remove_members(key, &members)
+                    .map_err(|e| e.to_string());
+                (key.to_vec(), written)
+            })
+            .collect();
+        for (slot, done) in waiting.drain(..) {
+            let result = results.get(&slot.key).cloned().unwrap_or(Ok(()));
+            let _ = done.send(result);
+        }
+    }
+    requests.close();
+    while let Ok((_, done)) = requests.try_recv() {
+        let _ = done.send(Err("the server is shutting down".into()));
     }
 }
 

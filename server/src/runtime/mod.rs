@@ -84,7 +84,8 @@ struct Inner {
     hits: AtomicU64,
     misses: AtomicU64,
     /// Where guests' publishes go; set once the server's topics exist.
-    publisher: std::sync::OnceLock<Arc<dyn TopicPublisher>>,
+    /// Weak: the topics hold this runtime.
+    publisher: std::sync::OnceLock<std::sync::Weak<dyn TopicPublisher>>,
 }
 
 /// A component compiled, linked and checked against our world: ready to
@@ -268,9 +269,11 @@ impl Runtime {
         })
     }
 
-    /// Where guests' publishes go from now on (once; later calls are ignored).
-    pub fn set_publisher(&self, publisher: Arc<dyn TopicPublisher>) {
-        let _ = self.inner.publisher.set(publisher);
+    /// Where guests' publishes go from now on (once; later calls are
+    /// ignored). The runtime keeps a weak reference: the caller keeps
+    /// `publisher` alive for as long as guests may publish.
+    pub fn set_publisher(&self, publisher: &Arc<dyn TopicPublisher>) {
+        let _ = self.inner.publisher.set(Arc::downgrade(publisher));
     }
 
     pub fn cache_stats(&self) -> CacheStats {

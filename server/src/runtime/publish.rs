@@ -54,7 +54,7 @@ pub trait TopicPublisher: Send + Sync {
 /// What an environment needs to publish: who it is and what it may use.
 #[derive(Clone)]
 pub struct Publishing {
-    pub publisher: Option<Arc<dyn TopicPublisher>>,
+    pub publisher: Option<std::sync::Weak<dyn TopicPublisher>>,
     pub function_name: String,
     pub granted: Arc<[String]>,
 }
@@ -62,7 +62,7 @@ pub struct Publishing {
 impl topics::Host for Host {
     async fn publish(&mut self, request: PublishRequest) -> Result<String, FunctionError> {
         let publishing = self.publishing.clone();
-        let Some(publisher) = publishing.publisher else {
+        let Some(publisher) = publishing.publisher.and_then(|p| p.upgrade()) else {
             return Err(FunctionError {
                 error_type: "InternalError".into(),
                 error_message: "topics are not available in this server".into(),

@@ -54,7 +54,10 @@ mod topics;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
 pub use layers::LayerVersionRecord;
-pub use queue::{DeadLetter, EventInvokeConfig, QueueKey, QueuedEvent, due_ms_of};
+pub use queue::{
+    DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
+    due_ms_of,
+};
 pub use topics::{SubscriptionRecord, TopicRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -234,6 +237,8 @@ pub struct Store {
     objects: sled::Tree,
     topics: sled::Tree,
     subscriptions: sled::Tree,
+    /// Invocations in the queue, counted at open and kept by every write.
+    queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Store {
@@ -243,6 +248,8 @@ impl Store {
             .path(dir)
             .cache_capacity(CACHE_BYTES)
             .open()?;
+        let queue = db.open_tree("queue")?;
+        let queued = Store::count_queued(&queue)?;
         Ok(Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
@@ -253,7 +260,7 @@ impl Store {
             layers: db.open_tree("layers")?,
             layer_names: db.open_tree("layer_names")?,
             layer_content: db.open_tree("layer_content")?,
-            queue: db.open_tree("queue")?,
+            queue,
             dead_letters: db.open_tree("dead_letters")?,
             event_invoke_configs: db.open_tree("event_invoke_configs")?,
             function_concurrency: db.open_tree("function_concurrency")?,
@@ -263,6 +270,7 @@ impl Store {
             objects: db.open_tree("objects")?,
             topics: db.open_tree("topics")?,
             subscriptions: db.open_tree("subscriptions")?,
+            queued: std::sync::Arc::new(queued.into()),
             db,
         })
     }

@@ -7,6 +7,8 @@
 //! destination) writes the new place and removes the old one in one atomic
 //! step, so a crash leaves it in one place or the other, never nowhere.
 
+use std::sync::atomic::Ordering;
+
 use serde::{Deserialize, Serialize};
 use sled::Transactional as _;
 
@@ -59,6 +61,69 @@ impl QueuedEvent {
             function_errors: 0,
             system_retries: 0,
         }
+    }
+}
+
+/// One message for several functions (a topic's fan-out), queued as one
+/// entry: each target's payload is built from `shared` when it is
+/// delivered. A target leaves the group when its delivery finishes, or
+/// becomes an event of its own when it is retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedGroup {
+    /// What every target's payload is built from (a topic's message).
+    pub shared: String,
+    /// When it was accepted (wall ms): its age counts from here.
+    pub received_ms: i64,
+    pub targets: Vec<GroupTarget>,
+}
+
+/// One function a group is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupTarget {
+    pub request_id: String,
+    pub function_name: String,
+    #[serde(default)]
+    pub qualifier: String,
+    /// What sets this target's payload apart (its subscription's ARN).
+    pub variant: String,
+}
+
+impl QueuedGroup {
+    /// `target` as an event of its own, with `payload` built for it.
+    pub fn event(&self, target: &GroupTarget, payload: String) -> QueuedEvent {
+        QueuedEvent {
+            received_ms: self.received_ms,
+            ..QueuedEvent::new(
+                target.request_id.clone(),
+                target.function_name.clone(),
+                target.qualifier.clone(),
+                payload,
+                None,
+            )
+        }
+    }
+}
+
+/// A queue entry: one event, or a group of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    Event(QueuedEvent),
+    Group(QueuedGroup),
+}
+
+/// A group entry's value starts with this byte; an event's JSON with `{`.
+const GROUP_TAG: u8 = b'G';
+
+/// Where one event sits: its queue entry and, in a group, its request id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slot {
+    pub key: QueueKey,
+    pub member: Option<String>,
+}
+
+impl Slot {
+    pub fn event(key: QueueKey) -> Slot {
+        Slot { key, member: None }
     }
 }
 
@@ -125,42 +190,116 @@ fn aborted(err: sled::transaction::TransactionError<StoreError>) -> StoreError {
     }
 }
 
+/// What follows taking an event out of the queue, in the same step.
+enum Then<'a> {
+    Nothing,
+    Event(i64, &'a QueuedEvent),
+    Group(i64, &'a QueuedGroup),
+    Letter(&'a DeadLetter),
+}
+
+/// Removes the event at `slot` inside a transaction; whether it was there.
+fn remove_from(
+    queue: &sled::transaction::TransactionalTree,
+    slot: &Slot,
+) -> sled::transaction::ConflictableTransactionResult<bool, StoreError> {
+    let Some(member) = &slot.member else {
+        return Ok(queue.remove(slot.key.as_slice())?.is_some());
+    };
+    let Some(value) = queue.get(slot.key.as_slice())? else {
+        return Ok(false);
+    };
+    let Queued::Group(mut group) =
+        decode_entry(&value).map_err(sled::transaction::ConflictableTransactionError::Abort)?
+    else {
+        return Ok(false);
+    };
+    let before = group.targets.len();
+    group.targets.retain(|t| &t.request_id != member);
+    if group.targets.is_empty() {
+        queue.remove(slot.key.as_slice())?;
+    } else {
+        queue.insert(slot.key.as_slice(), encode_group(&group))?;
+    }
+    Ok(group.targets.len() < before)
+}
+
+fn encode_group(group: &QueuedGroup) -> Vec<u8> {
+    let mut value = vec![GROUP_TAG];
+    value.extend(encode(group));
+    value
+}
+
+fn decode_entry(value: &[u8]) -> Result<Queued> {
+    match value.split_first() {
+        Some((&GROUP_TAG, rest)) => Ok(Queued::Group(decode("queue", rest)?)),
+        _ => Ok(Queued::Event(decode("queue", value)?)),
+    }
+}
+
 impl Store {
     /// Adds an event, due at `due_ms` (not flushed: the caller decides
     /// when it must be durable).
     pub fn enqueue(&self, due_ms: i64, event: &QueuedEvent) -> Result<QueueKey> {
         let key = queue_key(due_ms, self.db.generate_id()?);
         self.queue.insert(&key, encode(event))?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
         Ok(key)
     }
 
-    /// Queues every event in one atomic write: all or none (a topic's
-    /// fan-out of one publish).
+    /// Queues every event in one atomic write: all or none.
     pub fn enqueue_all(&self, due_ms: i64, events: &[QueuedEvent]) -> Result<()> {
         let mut batch = sled::Batch::default();
         for event in events {
             batch.insert(queue_key(due_ms, self.db.generate_id()?), encode(event));
         }
         self.queue.apply_batch(batch)?;
+        self.queued
+            .fetch_add(events.len() as i64, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Up to `limit` events due at or before `now_ms`, oldest due first.
-    pub fn due_events(&self, now_ms: i64, limit: usize) -> Result<Vec<(QueueKey, QueuedEvent)>> {
+    /// Queues every group in one atomic write: all or none (a
+    /// PublishBatch's messages, each fanned out to its subscriptions).
+    pub fn enqueue_groups(&self, due_ms: i64, groups: &[QueuedGroup]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for group in groups {
+            batch.insert(
+                queue_key(due_ms, self.db.generate_id()?),
+                encode_group(group),
+            );
+        }
+        self.queue.apply_batch(batch)?;
+        let targets: usize = groups.iter().map(|g| g.targets.len()).sum();
+        self.queued.fetch_add(targets as i64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Up to `limit` entries due at or before `now_ms`, oldest due first.
+    pub fn due_events(&self, now_ms: i64, limit: usize) -> Result<Vec<(QueueKey, Queued)>> {
         let end = queue_key(now_ms, u64::MAX);
         self.queue
             .range(..=end)
             .take(limit)
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((key.to_vec(), decode("queue", &value)?))
+                Ok((key.to_vec(), decode_entry(&value)?))
             })
             .collect()
     }
 
-    /// Whether an event is (still) at `key`.
-    pub fn is_queued(&self, key: &[u8]) -> bool {
-        self.queue.contains_key(key).unwrap_or(false)
+    /// Whether the event at `slot` is (still) queued.
+    pub fn is_queued(&self, slot: &Slot) -> bool {
+        let Ok(Some(value)) = self.queue.get(&slot.key) else {
+            return false;
+        };
+        match (&slot.member, decode_entry(&value)) {
+            (None, Ok(Queued::Event(_))) => true,
+            (Some(member), Ok(Queued::Group(group))) => {
+                group.targets.iter().any(|t| &t.request_id == member)
+            }
+            _ => false,
+        }
     }
 
     /// When the earliest queued event is due.
@@ -168,56 +307,149 @@ impl Store {
         Ok(self.queue.first()?.map(|(key, _)| due_ms_of(&key)))
     }
 
-    /// Events in the queue (due or not).
+    /// Invocations in the queue (due or not; each target of a group counts).
     pub fn queue_depth(&self) -> usize {
-        self.queue.len()
+        self.queued.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    /// Counts the queue's invocations (at open; later writes keep count).
+    pub(super) fn count_queued(queue: &sled::Tree) -> Result<i64> {
+        let mut count = 0;
+        for value in queue.iter().values() {
+            let value = value?;
+            count += match value.first() {
+                Some(&GROUP_TAG) => match decode_entry(&value)? {
+                    Queued::Group(group) => group.targets.len() as i64,
+                    Queued::Event(_) => 1,
+                },
+                _ => 1,
+            };
+        }
+        Ok(count)
+    }
+
+    /// Removes several delivered members of the group at `key` in one
+    /// write (the group goes with its last).
+    pub fn remove_members(&self, key: &[u8], members: &[&str]) -> Result<()> {
+        let removed = self
+            .queue
+            .transaction(|queue| {
+                let Some(value) = queue.get(key)? else {
+                    return Ok(0);
+                };
+                let Queued::Group(mut group) = decode_entry(&value)
+                    .map_err(sled::transaction::ConflictableTransactionError::Abort)?
+                else {
+                    return Ok(0);
+                };
+                let before = group.targets.len();
+                group
+                    .targets
+                    .retain(|t| !members.contains(&t.request_id.as_str()));
+                if group.targets.is_empty() {
+                    queue.remove(key)?;
+                } else if group.targets.len() < before {
+                    queue.insert(key, encode_group(&group))?;
+                }
+                Ok((before - group.targets.len()) as i64)
+            })
+            .map_err(aborted)?;
+        self.queued.fetch_sub(removed, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Removes a delivered event.
-    pub fn ack(&self, key: &[u8]) -> Result<()> {
-        self.queue.remove(key)?;
-        Ok(())
+    pub fn ack(&self, slot: &Slot) -> Result<()> {
+        self.take_out(slot, Then::Nothing)
     }
 
-    /// Moves an event to a new due time (a retry), atomically.
-    pub fn requeue(&self, key: &[u8], due_ms: i64, event: &QueuedEvent) -> Result<()> {
-        let new_key = queue_key(due_ms, self.db.generate_id()?);
-        let mut batch = sled::Batch::default();
-        batch.insert(new_key, encode(event));
-        batch.remove(key);
-        self.queue.apply_batch(batch)?;
-        Ok(())
+    /// Moves an event to a new due time (a retry), atomically. A group's
+    /// member leaves its group and is queued on its own.
+    pub fn requeue(&self, slot: &Slot, due_ms: i64, event: &QueuedEvent) -> Result<()> {
+        self.take_out(slot, Then::Event(due_ms, event))
     }
 
     /// Removes a finished event and queues its follow-up (a destination's
     /// record) in one atomic step.
-    pub fn ack_and_enqueue(&self, key: &[u8], due_ms: i64, next: &QueuedEvent) -> Result<()> {
-        self.requeue(key, due_ms, next)
+    pub fn ack_and_enqueue(&self, slot: &Slot, due_ms: i64, next: &QueuedEvent) -> Result<()> {
+        self.take_out(slot, Then::Event(due_ms, next))
     }
 
     /// Removes a finished event and queues its follow-ups (a topic
     /// destination's fan-out) in one atomic step.
-    pub fn ack_and_enqueue_all(&self, key: &[u8], due_ms: i64, next: &[QueuedEvent]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for event in next {
-            batch.insert(queue_key(due_ms, self.db.generate_id()?), encode(event));
-        }
-        batch.remove(key);
-        self.queue.apply_batch(batch)?;
-        Ok(())
+    pub fn ack_and_enqueue_group(
+        &self,
+        slot: &Slot,
+        due_ms: i64,
+        next: &QueuedGroup,
+    ) -> Result<()> {
+        self.take_out(slot, Then::Group(due_ms, next))
     }
 
     /// Moves an event from the queue to the dead-letter store, atomically.
-    pub fn dead_letter(&self, key: &[u8], letter: &DeadLetter) -> Result<()> {
-        let letter_key = letter_key(&letter.event.function_name, self.db.generate_id()?);
-        let value = encode(letter);
-        (&self.queue, &self.dead_letters)
-            .transaction(|(queue, letters)| {
-                queue.remove(key)?;
-                letters.insert(letter_key.as_slice(), value.as_slice())?;
-                Ok(())
-            })
-            .map_err(aborted)
+    pub fn dead_letter(&self, slot: &Slot, letter: &DeadLetter) -> Result<()> {
+        self.take_out(slot, Then::Letter(letter))
+    }
+
+    /// Takes the event at `slot` out of the queue and does `then`, in one
+    /// atomic step. An event of its own is a key to remove; a group's
+    /// member is removed from its group (the group goes with its last).
+    fn take_out(&self, slot: &Slot, then: Then<'_>) -> Result<()> {
+        let (added, follow_up) = match then {
+            Then::Nothing => (0, None),
+            Then::Event(due_ms, event) => (
+                1,
+                Some((
+                    false,
+                    queue_key(due_ms, self.db.generate_id()?),
+                    encode(event),
+                )),
+            ),
+            Then::Group(due_ms, group) => (
+                group.targets.len() as i64,
+                Some((
+                    false,
+                    queue_key(due_ms, self.db.generate_id()?),
+                    encode_group(group),
+                )),
+            ),
+            Then::Letter(letter) => (
+                0,
+                Some((
+                    true,
+                    letter_key(&letter.event.function_name, self.db.generate_id()?),
+                    encode(letter),
+                )),
+            ),
+        };
+        let removed = match (&slot.member, &follow_up) {
+            // The common cases, without a transaction's reads.
+            (None, None) => i64::from(self.queue.remove(&slot.key)?.is_some()),
+            (None, Some((false, key, value))) => {
+                let mut batch = sled::Batch::default();
+                batch.insert(key.as_slice(), value.as_slice());
+                batch.remove(slot.key.as_slice());
+                self.queue.apply_batch(batch)?;
+                1
+            }
+            _ => (&self.queue, &self.dead_letters)
+                .transaction(|(queue, letters)| {
+                    let removed = remove_from(queue, slot)?;
+                    match &follow_up {
+                        Some((true, key, value)) => {
+                            letters.insert(key.as_slice(), value.as_slice())?;
+                        }
+                        Some((false, key, value)) => {
+                            queue.insert(key.as_slice(), value.as_slice())?;
+                        }
+                        None => {}
+                    }
+                    Ok(i64::from(removed))
+                })
+                .map_err(aborted)?,
+        };
+        self.queued.fetch_add(added - removed, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Dead letters (of one function, or all), after `after` (a key from
@@ -282,6 +514,7 @@ impl Store {
                     Ok(())
                 })
                 .map_err(aborted)?;
+            self.queued.fetch_add(1, Ordering::Relaxed);
             moved += 1;
         }
         Ok(moved)

@@ -25,7 +25,7 @@ pub const MAX_PUBLISH_BYTES: usize = 262_144;
 pub const UNSIGNED_SIGNATURE: &str = "ZnVubmVsIGRvZXMgbm90IHNpZ24gbm90aWZpY2F0aW9ucw==";
 
 /// One `MessageAttributes` entry of a `Publish` request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageAttribute {
     pub data_type: String,
     pub string_value: Option<String>,

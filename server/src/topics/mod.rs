@@ -19,7 +19,7 @@ use crate::function::Naming;
 use crate::router::Router;
 use crate::store::{Store, SubscriptionRecord, TopicRecord};
 
-pub use publish::{BatchEntry, BatchFailure, Published};
+pub use publish::{BatchEntry, BatchFailure, Published, render};
 
 /// The service principal topic deliveries come from.
 pub const SNS_PRINCIPAL: &str = "sns.amazonaws.com";

@@ -1,6 +1,12 @@
 //! Publish and PublishBatch: validate as SNS does, match each subscription's
 //! filter policy, and queue one invocation per match — every invocation of
 //! a request in one atomic, durable write, acknowledged after it.
+//!
+//! A message is stored once for all its subscriptions (a queue group: the
+//! message and, per matching subscription, a request id and the function);
+//! each delivery builds its SNS event from it ([`render`]). Writing one
+//! entry per publish instead of one per subscription is what lets a
+//! publish to ten subscribers cost about as much as a publish to one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +14,7 @@ use super::event::{self, MessageAttribute};
 use super::{SNS_PRINCIPAL, Topics, filter, parsed_filter};
 use crate::error::{Error, Result};
 use crate::policy::Caller;
-use crate::store::{QueuedEvent, SubscriptionRecord, TopicRecord};
+use crate::store::{QueuedGroup, SubscriptionRecord, TopicRecord};
 
 /// SNS's most entries in one PublishBatch.
 pub const MAX_BATCH: usize = 10;
@@ -52,10 +58,10 @@ impl Topics {
         subject: Option<&str>,
         attributes: &BTreeMap<String, MessageAttribute>,
     ) -> Result<Published> {
-        let (message_id, events) = self.prepare(topic_arn, message, subject, attributes)?;
-        let deliveries = events.len();
-        let request_ids: Vec<String> = events.iter().map(|e| e.request_id.clone()).collect();
-        self.router.accept_all(events).await?;
+        let (message_id, group) = self.prepare(topic_arn, message, subject, attributes)?;
+        let deliveries = group.targets.len();
+        let request_ids: Vec<String> = group.targets.iter().map(|t| t.request_id.clone()).collect();
+        self.router.accept_groups(vec![group]).await?;
         for request_id in request_ids {
             tracing::debug!(%message_id, %request_id, "topic message queued");
         }
@@ -66,20 +72,21 @@ impl Topics {
     }
 
     /// Validates a message and builds its fan-out without queueing it:
-    /// the MessageId and the invocations to queue (a destination queues
-    /// them together with removing the event it reports on).
+    /// the MessageId and the group to queue (with no targets when no
+    /// subscription wants it; a destination queues it together with
+    /// removing the event it reports on).
     pub fn prepare(
         &self,
         topic_arn: &str,
         message: &str,
         subject: Option<&str>,
         attributes: &BTreeMap<String, MessageAttribute>,
-    ) -> Result<(String, Vec<QueuedEvent>)> {
+    ) -> Result<(String, QueuedGroup)> {
         let topic = self.topic(topic_arn)?;
         event::validate_publish(message, subject, attributes).map_err(Error::InvalidParameter)?;
         let subscribers = self.subscribers(&topic)?;
         let message_id = uuid::Uuid::new_v4().to_string();
-        let events = self.fan_out(
+        let group = self.fan_out(
             &topic,
             &subscribers,
             &message_id,
@@ -87,7 +94,7 @@ impl Topics {
             subject,
             attributes,
         )?;
-        Ok((message_id, events))
+        Ok((message_id, group))
     }
 
     /// Publishes each valid entry; returns `(Id, MessageId)` of those and
@@ -100,7 +107,7 @@ impl Topics {
         let topic = self.topic(topic_arn)?;
         check_batch(&entries)?;
         let subscribers = self.subscribers(&topic)?;
-        let (mut done, mut failed, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut done, mut failed, mut groups) = (Vec::new(), Vec::new(), Vec::new());
         for entry in entries {
             let subject = entry.subject.as_deref();
             if let Err(why) = event::validate_publish(&entry.message, subject, &entry.attributes) {
@@ -113,7 +120,7 @@ impl Topics {
                 continue;
             }
             let message_id = uuid::Uuid::new_v4().to_string();
-            events.extend(self.fan_out(
+            groups.push(self.fan_out(
                 &topic,
                 &subscribers,
                 &message_id,
@@ -123,7 +130,7 @@ impl Topics {
             )?);
             done.push((entry.id, message_id));
         }
-        self.router.accept_all(events).await?;
+        self.router.accept_groups(groups).await?;
         Ok((done, failed))
     }
 
@@ -154,8 +161,8 @@ impl Topics {
         Ok(subscribers)
     }
 
-    /// One queued invocation per subscription that wants the message and
-    /// may receive it.
+    /// The message as a group with one target per subscription that wants
+    /// it and may receive it.
     fn fan_out(
         &self,
         topic: &TopicRecord,
@@ -164,7 +171,7 @@ impl Topics {
         message: &str,
         subject: Option<&str>,
         attributes: &BTreeMap<String, MessageAttribute>,
-    ) -> Result<Vec<QueuedEvent>> {
+    ) -> Result<QueuedGroup> {
         let topic_arn = self.topic_arn(&topic.name);
         let caller = Caller {
             service: SNS_PRINCIPAL,
@@ -191,8 +198,16 @@ impl Topics {
                 )
             })
             .collect();
-        let timestamp_ms = self.clock.wall_ms();
-        let mut events = Vec::new();
+        let stored = StoredMessage {
+            message_id: message_id.to_string(),
+            topic_arn: topic_arn.clone(),
+            subject: subject.map(str::to_string),
+            message: message.to_string(),
+            timestamp_ms: self.clock.wall_ms(),
+            attributes: attributes.clone(),
+            region: self.naming.region.clone(),
+        };
+        let mut targets = Vec::new();
         for (subscription, policy) in subscribers {
             if policy
                 .as_ref()
@@ -200,35 +215,64 @@ impl Topics {
             {
                 continue;
             }
-            let subscription_arn = self.subscription_arn(subscription);
-            let unsubscribe_url = format!(
-                "https://sns.{}.funnel.invalid/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
-                self.naming.region
-            );
-            let signing_cert_url = format!(
-                "https://sns.{}.funnel.invalid/SimpleNotificationService-funnel.pem",
-                self.naming.region
-            );
-            let payload = event::lambda_event(&event::Notification {
-                subscription_arn: &subscription_arn,
-                message_id,
-                topic_arn: &topic_arn,
-                subject,
-                message,
-                timestamp_ms,
-                attributes,
-                unsubscribe_url: &unsubscribe_url,
-                signing_cert_url: &signing_cert_url,
-            });
-            if let Ok(event) =
-                self.router
-                    .route(caller, &subscription.endpoint, payload.to_string())?
-            {
-                events.push(event);
+            if let Ok(mut target) = self.router.target(caller, &subscription.endpoint)? {
+                target.variant = self.subscription_arn(subscription);
+                targets.push(target);
             }
         }
-        Ok(events)
+        Ok(QueuedGroup {
+            // Plain structs of strings and numbers always serialize.
+            shared: serde_json::to_string(&stored).unwrap_or_default(),
+            received_ms: 0,
+            targets,
+        })
     }
+}
+
+/// A published message as its queue group keeps it, once for all its
+/// subscriptions.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredMessage {
+    message_id: String,
+    topic_arn: String,
+    subject: Option<String>,
+    message: String,
+    timestamp_ms: i64,
+    attributes: BTreeMap<String, MessageAttribute>,
+    region: String,
+}
+
+/// SNS's Lambda event for one subscription of a stored message (a queue
+/// group's `shared` text and a target's subscription ARN).
+pub fn render(shared: &str, subscription_arn: &str) -> String {
+    let stored: StoredMessage = match serde_json::from_str(shared) {
+        Ok(stored) => stored,
+        Err(err) => {
+            // Only a damaged store gets here; the function sees what is left.
+            tracing::error!(cause = %err, "a queued topic message does not parse");
+            return shared.to_string();
+        }
+    };
+    let unsubscribe_url = format!(
+        "https://sns.{}.funnel.invalid/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+        stored.region
+    );
+    let signing_cert_url = format!(
+        "https://sns.{}.funnel.invalid/SimpleNotificationService-funnel.pem",
+        stored.region
+    );
+    event::lambda_event(&event::Notification {
+        subscription_arn,
+        message_id: &stored.message_id,
+        topic_arn: &stored.topic_arn,
+        subject: stored.subject.as_deref(),
+        message: &stored.message,
+        timestamp_ms: stored.timestamp_ms,
+        attributes: &stored.attributes,
+        unsubscribe_url: &unsubscribe_url,
+        signing_cert_url: &signing_cert_url,
+    })
+    .to_string()
 }
 
 fn check_batch(entries: &[BatchEntry]) -> Result<()> {
