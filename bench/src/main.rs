@@ -136,6 +136,7 @@ fn call() -> Call {
         payload: PAYLOAD.to_vec(),
         client_context: None,
         trace_id: None,
+        chain_depth: 0,
     }
 }
 

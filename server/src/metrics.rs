@@ -69,6 +69,7 @@ struct Inner {
     provisioned_utilization: PerVersion<Gauge<f64, AtomicU64>>,
     async_received: PerFunction<Counter>,
     async_dropped: PerFunction<Counter>,
+    recursive_dropped: PerFunction<Counter>,
     async_age: Histograms,
     dead_letter_errors: PerFunction<Counter>,
     destination_failures: PerFunction<Counter>,
@@ -162,6 +163,11 @@ impl Metrics {
             "async_events_dropped",
             "Lambda's AsyncEventsDropped: events that never succeeded (sent to OnFailure or the dead letters)"
         );
+        let recursive_dropped = family!(
+            "recursive_invocations_dropped",
+            "Lambda's RecursiveInvocationsDropped: invocations stopped because their chain of \
+             triggers had run 16 invocations already (a loop)"
+        );
         let async_age = histograms!(
             "async_event_age_milliseconds",
             "Lambda's AsyncEventAge at each delivery attempt, in ms"
@@ -215,6 +221,7 @@ impl Metrics {
                 provisioned_utilization,
                 async_received,
                 async_dropped,
+                recursive_dropped,
                 async_age,
                 dead_letter_errors,
                 destination_failures,
@@ -291,6 +298,13 @@ impl Metrics {
     pub fn async_dropped(&self, function: &str) {
         self.inner
             .async_dropped
+            .get_or_create(&Self::label(function))
+            .inc();
+    }
+
+    pub fn recursive_dropped(&self, function: &str) {
+        self.inner
+            .recursive_dropped
             .get_or_create(&Self::label(function))
             .inc();
     }

@@ -64,15 +64,16 @@ impl TopicPublisher for Topics {
                 })
                 .collect();
             let topic_arn = self.topic_arn(name);
-            let published = Topics::publish(
-                self,
-                &topic_arn,
-                &request.message,
-                request.subject.as_deref(),
-                &attributes,
-            )
-            .await
-            .map_err(refused)?;
+            let published = self
+                .publish_in_chain(
+                    &topic_arn,
+                    &request.message,
+                    request.subject.as_deref(),
+                    &attributes,
+                    request.chain_depth.saturating_add(1),
+                )
+                .await
+                .map_err(refused)?;
             tracing::debug!(
                 function = %request.function_name,
                 topic = name,

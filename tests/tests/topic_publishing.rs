@@ -1,7 +1,9 @@
 //! Functions publishing to topics through the `funnel:function/topics`
 //! import: a message relayed from one topic to another reaches the second
 //! topic's subscribers (chained fan-out, filter policies applied), and a
-//! topic the function is not granted is refused with SNS's error.
+//! topic the function is not granted is refused with SNS's error, and a
+//! function that keeps publishing to its own topic is stopped after 16
+//! invocations, as Lambda's recursive loop detection does.
 
 use aws_lambda_events::event::sns::SnsEvent;
 use funnel_client::proto;
@@ -165,4 +167,37 @@ async fn only_granted_topics_can_be_published_to() {
         Some("InvalidParameterValueException")
     );
     assert!(err.message.contains("no spaces"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_publish_loop_is_stopped_at_the_seventeenth_invocation() {
+    let server = start_server().await;
+    let echo = server.client.create_topic("echo").await.unwrap();
+    create_granted(&server, "looper", &["echo"]).await;
+    allow_sns(&server, "looper", &echo).await;
+    subscribe(&server, &echo, "looper", None).await;
+
+    // The message tells its subscriber to publish it again: a loop.
+    publish(&server, &echo, r#"{"publish":{"topic":"echo"}}"#, &[]).await;
+
+    let letters = eventually("the loop's dead letter", || async {
+        let page = server
+            .client
+            .list_dead_letters("looper", "", None)
+            .await
+            .ok()?;
+        (!page.dead_letters.is_empty()).then_some(page.dead_letters)
+    })
+    .await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].condition, "RecursiveInvocationDetected");
+    assert_eq!(letters[0].approximate_invoke_count, 0, "never ran");
+    eventually("the queue to drain", || async {
+        (server.queue.stats().depth == 0).then_some(())
+    })
+    .await;
+    assert_eq!(received(&server, "looper").await.len(), 16);
+    let series = r#"funnel_recursive_invocations_dropped_total{function="looper"} 1"#;
+    let metrics = server.metrics.render();
+    assert!(metrics.lines().any(|l| l == series), "{metrics}");
 }

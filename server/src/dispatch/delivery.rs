@@ -32,6 +32,9 @@ use crate::store::{DeadLetter, QueuedEvent, Slot};
 const RETRY_DELAY: Duration = Duration::from_secs(60);
 const BACKOFF_START: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// Lambda's recursive loop detection: an invocation with this many before
+/// it in its chain of triggers (the 17th) is stopped, not run.
+pub const MAX_CHAIN_DEPTH: u32 = 16;
 
 /// Why an event stopped without success.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +42,7 @@ enum Stop {
     RetriesExhausted,
     EventAgeExceeded,
     FunctionNotFound,
+    RecursiveInvocation,
 }
 
 impl Stop {
@@ -47,6 +51,7 @@ impl Stop {
             Stop::RetriesExhausted => "RetriesExhausted",
             Stop::EventAgeExceeded => "EventAgeExceeded",
             Stop::FunctionNotFound => "FunctionNotFound",
+            Stop::RecursiveInvocation => "RecursiveInvocationDetected",
         }
     }
 }
@@ -95,6 +100,12 @@ impl Dispatcher {
                 .stop(slot, event, &settings, Stop::EventAgeExceeded, None)
                 .await;
         }
+        if event.chain_depth >= MAX_CHAIN_DEPTH {
+            self.metrics.recursive_dropped(&event.function_name);
+            return self
+                .stop(slot, event, &settings, Stop::RecursiveInvocation, None)
+                .await;
+        }
         let looked_up = self
             .functions
             .lookup(&event.function_name, &event.qualifier);
@@ -114,6 +125,7 @@ impl Dispatcher {
                 event.request_id.clone(),
                 event.payload.clone().into_bytes(),
                 event.client_context.clone(),
+                event.chain_depth,
             )
             .await;
         match ran {
@@ -180,7 +192,7 @@ impl Dispatcher {
             return Ok(self.queue.ack(slot).await?);
         };
         let record = self.destination_record(event, "Success", Some(result));
-        if !self.forward(slot, destination, record)? {
+        if !self.forward(slot, event.chain_depth, destination, record)? {
             self.queue.count(Counter::DestinationFailure);
             self.metrics.destination_failure(&event.function_name);
             self.queue.ack(slot).await?;
@@ -207,7 +219,7 @@ impl Dispatcher {
         );
         if let Some(destination) = &settings.on_failure {
             let record = self.destination_record(&event, why.condition(), result);
-            if self.forward(slot, destination, record)? {
+            if self.forward(slot, event.chain_depth, destination, record)? {
                 return Ok(());
             }
             self.queue.count(Counter::DestinationFailure);
@@ -239,7 +251,13 @@ impl Dispatcher {
     /// Replaces the event in the queue by an event for `destination`
     /// carrying `record`. Returns false (leaving the event) if the
     /// destination is not a function that exists.
-    fn forward(&self, slot: &Slot, destination: &str, record: Value) -> Result<bool> {
+    fn forward(
+        &self,
+        slot: &Slot,
+        event_depth: u32,
+        destination: &str,
+        record: Value,
+    ) -> Result<bool> {
         if destination.contains(":sns:") {
             let no_attributes = Default::default();
             return match self
@@ -248,8 +266,9 @@ impl Dispatcher {
             {
                 Ok((message_id, mut group)) => {
                     let now = self.queue.clock().wall_ms();
-                    // Its age counts from now.
+                    // Its age counts from now; its invocations continue the chain.
                     group.received_ms = now;
+                    group.chain_depth = event_depth.saturating_add(1);
                     if group.targets.is_empty() {
                         self.queue.store().ack(slot)?;
                     } else {
@@ -282,6 +301,8 @@ impl Dispatcher {
             invoke_count: 0,
             function_errors: 0,
             system_retries: 0,
+            // The destination's invocation continues the chain.
+            chain_depth: event_depth.saturating_add(1),
         };
         self.queue.store().ack_and_enqueue(slot, now, &next)?;
         Ok(true)

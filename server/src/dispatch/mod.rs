@@ -156,7 +156,7 @@ impl Dispatcher {
             event::InvocationType::RequestResponse => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 let mut result = self
-                    .run(&target, &record, request_id, payload, client_context)
+                    .run(&target, &record, request_id, payload, client_context, 0)
                     .await?;
                 if !tail {
                     result.log_result = None;
@@ -176,6 +176,7 @@ impl Dispatcher {
         request_id: String,
         payload: Vec<u8>,
         client_context: Option<String>,
+        chain_depth: u32,
     ) -> Result<InvokeResult> {
         let prepared = self.functions.prepared(record).await?;
         let _permit = self
@@ -202,6 +203,7 @@ impl Dispatcher {
             payload,
             client_context,
             trace_id: None,
+            chain_depth,
         };
 
         let outcome = tokio::select! {

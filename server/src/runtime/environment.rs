@@ -180,6 +180,7 @@ impl Environment {
         let timeout = self.config.timeout;
         let started = Instant::now();
         self.store.data_mut().deadline = started + timeout;
+        self.store.data_mut().chain_depth = call.chain_depth;
         // Count epoch ticks from now: a deadline left over from an earlier
         // call would interrupt this one at its first check.
         self.store.set_epoch_deadline(1);

@@ -25,6 +25,8 @@ pub struct Host {
     pub tmp: TmpQuota,
     /// What the guest's publishes need.
     pub publishing: super::publish::Publishing,
+    /// The current call's [`super::Call::chain_depth`].
+    pub chain_depth: u32,
 }
 
 /// The environment's /tmp and its size cap (`EphemeralStorage`). The size
@@ -137,6 +139,7 @@ impl Host {
                 ticks: 0,
             },
             publishing,
+            chain_depth: 0,
         })
     }
 }

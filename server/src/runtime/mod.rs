@@ -160,6 +160,9 @@ pub struct Call {
     pub payload: Vec<u8>,
     pub client_context: Option<String>,
     pub trace_id: Option<String>,
+    /// Invocations before this one in its chain of triggers (0 for a
+    /// direct invoke); what the guest publishes carries one more.
+    pub chain_depth: u32,
 }
 
 /// What happened in one invocation.

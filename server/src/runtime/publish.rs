@@ -25,6 +25,8 @@ pub struct GuestPublish {
     pub message: String,
     pub subject: Option<String>,
     pub attributes: Vec<GuestAttribute>,
+    /// Invocations before the publishing one in its chain of triggers.
+    pub chain_depth: u32,
 }
 
 /// One message attribute a guest sent.
@@ -62,6 +64,7 @@ pub struct Publishing {
 impl topics::Host for Host {
     async fn publish(&mut self, request: PublishRequest) -> Result<String, FunctionError> {
         let publishing = self.publishing.clone();
+        let chain_depth = self.chain_depth;
         let Some(publisher) = publishing.publisher.and_then(|p| p.upgrade()) else {
             return Err(FunctionError {
                 error_type: "InternalError".into(),
@@ -84,6 +87,7 @@ impl topics::Host for Host {
                     binary_value: a.binary_value,
                 })
                 .collect(),
+            chain_depth,
         };
         publisher
             .publish(request)

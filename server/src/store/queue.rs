@@ -39,6 +39,11 @@ pub struct QueuedEvent {
     /// Throttles and system errors so far (for the backoff).
     #[serde(default)]
     pub system_retries: u32,
+    /// Invocations before this one in its chain of triggers (a function
+    /// publishing to a topic whose subscriber publishes ...): Lambda's
+    /// recursive loop detection stops a chain at 16.
+    #[serde(default)]
+    pub chain_depth: u32,
 }
 
 impl QueuedEvent {
@@ -60,6 +65,7 @@ impl QueuedEvent {
             invoke_count: 0,
             function_errors: 0,
             system_retries: 0,
+            chain_depth: 0,
         }
     }
 }
@@ -75,6 +81,9 @@ pub struct QueuedGroup {
     /// When it was accepted (wall ms): its age counts from here.
     pub received_ms: i64,
     pub targets: Vec<GroupTarget>,
+    /// As [`QueuedEvent::chain_depth`], for every target.
+    #[serde(default)]
+    pub chain_depth: u32,
 }
 
 /// One function a group is for.
@@ -93,6 +102,7 @@ impl QueuedGroup {
     pub fn event(&self, target: &GroupTarget, payload: String) -> QueuedEvent {
         QueuedEvent {
             received_ms: self.received_ms,
+            chain_depth: self.chain_depth,
             ..QueuedEvent::new(
                 target.request_id.clone(),
                 target.function_name.clone(),

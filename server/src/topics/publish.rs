@@ -58,7 +58,22 @@ impl Topics {
         subject: Option<&str>,
         attributes: &BTreeMap<String, MessageAttribute>,
     ) -> Result<Published> {
-        let (message_id, group) = self.prepare(topic_arn, message, subject, attributes)?;
+        self.publish_in_chain(topic_arn, message, subject, attributes, 0)
+            .await
+    }
+
+    /// Publish, by an invocation that had `chain_depth` invocations before
+    /// it in its chain of triggers (its subscribers' are one more).
+    pub async fn publish_in_chain(
+        &self,
+        topic_arn: &str,
+        message: &str,
+        subject: Option<&str>,
+        attributes: &BTreeMap<String, MessageAttribute>,
+        chain_depth: u32,
+    ) -> Result<Published> {
+        let (message_id, mut group) = self.prepare(topic_arn, message, subject, attributes)?;
+        group.chain_depth = chain_depth;
         let deliveries = group.targets.len();
         let request_ids: Vec<String> = group.targets.iter().map(|t| t.request_id.clone()).collect();
         self.router.accept_groups(vec![group]).await?;
@@ -225,6 +240,7 @@ impl Topics {
             shared: serde_json::to_string(&stored).unwrap_or_default(),
             received_ms: 0,
             targets,
+            chain_depth: 0,
         })
     }
 }

@@ -5,10 +5,11 @@
 //! (after recording). It first prints `start_ns: <wall clock, ns>`, when
 //! the handler began (the bench times trigger latency with it).
 //! `"write_path"` and `"write_body"` make it write that file (a handled
-//! `WriteFailed` error if it cannot). `"publish": {"topic", "message",
+//! `WriteFailed` error if it cannot). `"publish": {"topic", "message"?,
 //! "subject"?, "attributes"?: {name: string value}}` (at the top, or in an
-//! SNS message's JSON) publishes that message and prints `published: <id>`;
-//! a refused publish is the invocation's handled error.
+//! SNS message's JSON) publishes that message (without one, the SNS message
+//! it received) and prints `published: <id>`; a refused publish is the
+//! invocation's handled error.
 use funnel_function::topics::Message;
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
@@ -44,9 +45,13 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
     }
     if let Some(publish) = option("publish") {
         let text = |name: &str| publish.get(name).and_then(Value::as_str);
+        // Without a message, the SNS message it got goes on as it is.
+        let received = event
+            .pointer("/Records/0/Sns/Message")
+            .and_then(Value::as_str);
         let mut message = Message::new(
             text("topic").unwrap_or_default(),
-            text("message").unwrap_or_default(),
+            text("message").or(received).unwrap_or_default(),
         );
         if let Some(subject) = text("subject") {
             message = message.subject(subject);
