@@ -189,7 +189,7 @@ impl Dispatcher {
     ) -> Result<()> {
         self.queue.count(Counter::Delivered);
         let Some(destination) = &settings.on_success else {
-            return Ok(self.queue.ack(slot).await?);
+            return self.queue.ack(slot).await;
         };
         let record = self.destination_record(event, "Success", Some(result));
         if !self.forward(slot, event.chain_depth, destination, record)? {
