@@ -160,17 +160,13 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
         .create_function(funnel_tests::create_request("echo", guest("echo")))
         .await?;
     let store = server.queue.store().clone();
-    let template = funnel_server::store::QueuedEvent {
-        request_id: String::new(),
-        function_name: "echo".into(),
-        qualifier: String::new(),
-        payload: r#"{"n":1}"#.into(),
-        client_context: None,
-        received_ms: 0,
-        invoke_count: 0,
-        function_errors: 0,
-        system_retries: 0,
-    };
+    let template = funnel_server::store::QueuedEvent::new(
+        String::new(),
+        "echo".into(),
+        String::new(),
+        r#"{"n":1}"#.into(),
+        None,
+    );
     let now = server.runtime.clock().wall_ms();
     for n in 0..QUEUED_EVENTS {
         let mut event = template.clone();
