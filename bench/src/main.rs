@@ -194,10 +194,11 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--topics-only") {
         let t = topics::measure().await?;
         println!(
-            "publishes {:.0}/s ({} in {THROUGHPUT_SECS} s, {} subscribers each); deliveries {:.0}/s",
+            "publishes {:.0}/s ({} in {THROUGHPUT_SECS} s, {} subscribers each, {:.1} per flush); deliveries {:.0}/s",
             t.publish_rate,
             t.published,
             topics::SUBSCRIBERS,
+            t.per_flush,
             t.delivery_rate
         );
         return Ok(());

@@ -17,6 +17,8 @@ pub const SUBSCRIBERS: usize = 10;
 pub struct TopicRows {
     pub publish_rate: f64,
     pub published: u64,
+    /// Publishes per group-committed flush.
+    pub per_flush: f64,
     pub delivery_rate: f64,
 }
 
@@ -97,7 +99,9 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     }
     let published = done.load(Ordering::Relaxed);
     let publish_rate = published as f64 / started.elapsed().as_secs_f64();
-    let queued = server.queue.stats().depth;
+    let stats = server.queue.stats();
+    let queued = stats.depth;
+    let per_flush = published as f64 / stats.flushes.max(1) as f64;
     anyhow::ensure!(
         queued == published * SUBSCRIBERS as u64,
         "{published} publishes queued {queued} invocations"
@@ -109,6 +113,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     Ok(TopicRows {
         publish_rate,
         published,
+        per_flush,
         delivery_rate,
     })
 }

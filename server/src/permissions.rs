@@ -133,7 +133,7 @@ impl Functions {
             Some(q) => q.to_string(),
         };
         // The function, and the version or alias named, must exist.
-        self.get(&target.name, &qualifier)?;
+        self.lookup(&target.name, &qualifier)?;
         Ok((target.name, qualifier))
     }
 

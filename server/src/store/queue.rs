@@ -86,14 +86,18 @@ pub struct QueuedGroup {
     pub chain_depth: u32,
 }
 
-/// One function a group is for.
+/// One function a group is for. Short field names: a group is written
+/// with every publish, and its bytes are most of what a flush writes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupTarget {
+    #[serde(rename = "r")]
     pub request_id: String,
+    #[serde(rename = "f")]
     pub function_name: String,
-    #[serde(default)]
+    #[serde(rename = "q", default, skip_serializing_if = "String::is_empty")]
     pub qualifier: String,
-    /// What sets this target's payload apart (its subscription's ARN).
+    /// What sets this target's payload apart (its subscription's id).
+    #[serde(rename = "v")]
     pub variant: String,
 }
 

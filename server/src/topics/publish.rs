@@ -231,7 +231,7 @@ impl Topics {
                 continue;
             }
             if let Ok(mut target) = self.router.target(caller, &subscription.endpoint)? {
-                target.variant = self.subscription_arn(subscription);
+                target.variant = subscription.id.clone();
                 targets.push(target);
             }
         }
@@ -259,8 +259,8 @@ struct StoredMessage {
 }
 
 /// SNS's Lambda event for one subscription of a stored message (a queue
-/// group's `shared` text and a target's subscription ARN).
-pub fn render(shared: &str, subscription_arn: &str) -> String {
+/// group's `shared` text and a target's subscription id).
+pub fn render(shared: &str, subscription_id: &str) -> String {
     let stored: StoredMessage = match serde_json::from_str(shared) {
         Ok(stored) => stored,
         Err(err) => {
@@ -269,6 +269,7 @@ pub fn render(shared: &str, subscription_arn: &str) -> String {
             return shared.to_string();
         }
     };
+    let subscription_arn = &format!("{}:{subscription_id}", stored.topic_arn);
     let unsubscribe_url = format!(
         "https://sns.{}.funnel.invalid/?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
         stored.region
