@@ -45,8 +45,9 @@
 //! - [`metrics`]: Lambda's metrics per function and account, as OpenMetrics
 //!   text on `/metrics` and over gRPC.
 //! - [`store`]: sled behind one cheap handle; the only module that imports sled
-//!   (functions, versions, aliases, layers, logs, code, the async queue and
-//!   dead letters, policies, buckets and their object index, topics and
+//!   (functions, versions, aliases, layers, logs, code, the async queue —
+//!   events, and groups holding a topic message once for its subscribers —
+//!   and dead letters, policies, buckets and their object index, topics and
 //!   subscriptions).
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
 //! - [`cli`]: the `funnel` command line (every verb is a client call).

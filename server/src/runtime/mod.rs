@@ -5,7 +5,9 @@
 //! async, epoch interruption, pooling allocator), the WASI linker, the
 //! compiled-code cache ([`cache`]), the environments ([`environment`], with
 //! their store state in [`host`]) and their warm pools ([`pool`]), the
-//! guest's output capture ([`output`]) and the guest threads ([`threads`]). It knows nothing
+//! guest's output capture ([`output`]), the guest threads ([`threads`]) and
+//! the `funnel:function/topics` import ([`publish`], which hands a guest's
+//! publish to the [`TopicPublisher`] the server sets). It knows nothing
 //! about function records or the store: callers hand it code bytes, an
 //! [`EnvironmentConfig`] and a [`Call`], and get back an [`Outcome`].
 
