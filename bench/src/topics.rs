@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use funnel_client::{Client, proto};
+use funnel_tests::topics::{allow_sns, subscribe};
 use funnel_tests::{TestServer, start_server_with, test_config};
 
 use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS};
@@ -27,23 +28,8 @@ async fn wire(server: &TestServer) -> anyhow::Result<String> {
     for i in 0..SUBSCRIBERS {
         let name = format!("sub{i}");
         server.create(&name, "echo").await;
-        server
-            .allow(&name, "sns", "sns.amazonaws.com", &topic_arn)
-            .await;
-        server
-            .client
-            .subscribe(proto::SubscribeRequest {
-                topic_arn: topic_arn.clone(),
-                protocol: "lambda".into(),
-                endpoint: format!("arn:funnel:lambda:local:000000000000:function:{name}"),
-                attributes: [(
-                    "FilterPolicy".to_string(),
-                    r#"{"kind":["order"]}"#.to_string(),
-                )]
-                .into(),
-                ..Default::default()
-            })
-            .await?;
+        allow_sns(server, &name, &topic_arn).await;
+        subscribe(server, &topic_arn, &name, Some(r#"{"kind":["order"]}"#)).await;
     }
     Ok(topic_arn)
 }

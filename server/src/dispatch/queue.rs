@@ -408,17 +408,7 @@ async fn apply_acks(
     closed: CancellationToken,
 ) {
     let mut waiting = Vec::new();
-    loop {
-        let first = tokio::select! {
-            first = requests.recv() => first,
-            () = closed.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        waiting.push(first);
-        tokio::task::yield_now().await;
-        while let Ok(more) = requests.try_recv() {
-            waiting.push(more);
-        }
+    while next_batch(&mut requests, &closed, &mut waiting).await {
         let mut groups: std::collections::HashMap<&[u8], Vec<&str>> = Default::default();
         for (slot, _) in &waiting {
             if let Some(member) = &slot.member {
@@ -439,10 +429,7 @@ async fn apply_acks(
             let _ = done.send(result);
         }
     }
-    requests.close();
-    while let Ok((_, done)) = requests.try_recv() {
-        let _ = done.send(Err("the server is shutting down".into()));
-    }
+    refuse_rest(requests, |(_, done)| done);
 }
 
 /// The group committer: one flush for every accept waiting when it starts.
@@ -453,18 +440,7 @@ async fn commit_batches(
     closed: CancellationToken,
 ) {
     let mut waiting = Vec::new();
-    loop {
-        let first = tokio::select! {
-            first = requests.recv() => first,
-            () = closed.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        waiting.push(first);
-        // Let accepts that are a step behind join this flush.
-        tokio::task::yield_now().await;
-        while let Ok(more) = requests.try_recv() {
-            waiting.push(more);
-        }
+    while next_batch(&mut requests, &closed, &mut waiting).await {
         let flushed = store.flush_async().await.map_err(|e| e.to_string());
         flushes.fetch_add(1, Ordering::Relaxed);
         for done in waiting.drain(..) {
@@ -473,9 +449,38 @@ async fn commit_batches(
     }
     // Accepts still waiting are refused (their writes may or may not be
     // flushed by the server's last flush; the callers were not told yes).
+    refuse_rest(requests, |done| done);
+}
+
+/// Waits for a request, then takes every request already waiting behind it
+/// (after one yield, so those a step behind join too) into `waiting`.
+/// False once `closed` or every sender is gone.
+async fn next_batch<T>(
+    requests: &mut mpsc::Receiver<T>,
+    closed: &CancellationToken,
+    waiting: &mut Vec<T>,
+) -> bool {
+    let first = tokio::select! {
+        first = requests.recv() => first,
+        () = closed.cancelled() => None,
+    };
+    let Some(first) = first else { return false };
+    waiting.push(first);
+    tokio::task::yield_now().await;
+    while let Ok(more) = requests.try_recv() {
+        waiting.push(more);
+    }
+    true
+}
+
+/// Answers every request still queued with the shutdown error.
+fn refuse_rest<T>(
+    mut requests: mpsc::Receiver<T>,
+    answer: impl Fn(T) -> oneshot::Sender<Result<(), String>>,
+) {
     requests.close();
-    while let Ok(done) = requests.try_recv() {
-        let _ = done.send(Err("the server is shutting down".into()));
+    while let Ok(request) = requests.try_recv() {
+        let _ = answer(request).send(Err("the server is shutting down".into()));
     }
 }
 
