@@ -194,11 +194,12 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--topics-only") {
         let t = topics::measure().await?;
         println!(
-            "publishes {:.0}/s ({} in {THROUGHPUT_SECS} s, {} subscribers each, {:.1} per flush); deliveries {:.0}/s",
+            "publishes {:.0}/s ({} in {THROUGHPUT_SECS} s, {} subscribers each, {:.1} per flush of {:.2} ms); deliveries {:.0}/s",
             t.publish_rate,
             t.published,
             topics::SUBSCRIBERS,
             t.per_flush,
+            t.flush_ms,
             t.delivery_rate
         );
         return Ok(());
@@ -496,6 +497,10 @@ async fn main() -> anyhow::Result<()> {
         queue.accepted,
         queue.flushes,
         queue.accepted as f64 / queue.flushes.max(1) as f64
+    );
+    println!(
+        "topics: {} publishes in {THROUGHPUT_SECS} s, {:.1} per flush of {:.2} ms",
+        topic.published, topic.per_flush, topic.flush_ms
     );
     Ok(())
 }

@@ -20,6 +20,8 @@ pub struct TopicRows {
     pub published: u64,
     /// Publishes per group-committed flush.
     pub per_flush: f64,
+    /// How long a flush took, on average.
+    pub flush_ms: f64,
     pub delivery_rate: f64,
 }
 
@@ -88,6 +90,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     let stats = server.queue.stats();
     let queued = stats.depth;
     let per_flush = published as f64 / stats.flushes.max(1) as f64;
+    let flush_ms = stats.flush_micros as f64 / 1000.0 / stats.flushes.max(1) as f64;
     anyhow::ensure!(
         queued == published * SUBSCRIBERS as u64,
         "{published} publishes queued {queued} invocations"
@@ -100,6 +103,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
         publish_rate,
         published,
         per_flush,
+        flush_ms,
         delivery_rate,
     })
 }

@@ -66,6 +66,8 @@ struct Stats {
     destination_failures: AtomicU64,
     /// Shared with the committer.
     flushes: Arc<AtomicU64>,
+    /// Shared with the committer: time spent in those flushes.
+    flush_micros: Arc<AtomicU64>,
 }
 
 /// Counters of the async path since the server started.
@@ -83,6 +85,8 @@ pub struct QueueStats {
     pub destination_failures: u64,
     /// Flushes made for accepts (each covers a batch of them).
     pub flushes: u64,
+    /// Time spent in those flushes, in microseconds.
+    pub flush_micros: u64,
     pub depth: u64,
 }
 
@@ -104,7 +108,7 @@ impl AsyncQueue {
         let committer = tokio::spawn(commit_batches(
             store.clone(),
             requests,
-            stats.flushes.clone(),
+            (stats.flushes.clone(), stats.flush_micros.clone()),
             closed.clone(),
         ));
         let (acks, ack_requests) = mpsc::channel(4096);
@@ -193,6 +197,7 @@ impl AsyncQueue {
             dead_lettered: s.dead_lettered.load(Ordering::Relaxed),
             destination_failures: s.destination_failures.load(Ordering::Relaxed),
             flushes: s.flushes.load(Ordering::Relaxed),
+            flush_micros: s.flush_micros.load(Ordering::Relaxed),
             depth: self.inner.store.queue_depth() as u64,
         }
     }
@@ -436,13 +441,16 @@ async fn apply_acks(
 async fn commit_batches(
     store: Store,
     mut requests: mpsc::Receiver<oneshot::Sender<Result<(), String>>>,
-    flushes: Arc<AtomicU64>,
+    (flushes, flush_micros): (Arc<AtomicU64>, Arc<AtomicU64>),
     closed: CancellationToken,
 ) {
     let mut waiting = Vec::new();
     while next_batch(&mut requests, &closed, &mut waiting).await {
+        let started = std::time::Instant::now();
         let flushed = store.flush_async().await.map_err(|e| e.to_string());
         flushes.fetch_add(1, Ordering::Relaxed);
+        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        flush_micros.fetch_add(took, Ordering::Relaxed);
         for done in waiting.drain(..) {
             let _ = done.send(flushed.clone());
         }

@@ -275,7 +275,18 @@ impl Store {
 
     /// Queues every group in one atomic write: all or none (a
     /// PublishBatch's messages, each fanned out to its subscriptions).
+    ///
+    /// One group (a Publish) is a plain insert: a sled batch takes a
+    /// process-wide write lock that waits for every running write and
+    /// flush, which halved the publish rate.
     pub fn enqueue_groups(&self, due_ms: i64, groups: &[QueuedGroup]) -> Result<()> {
+        let targets: usize = groups.iter().map(|g| g.targets.len()).sum();
+        if let [group] = groups {
+            let key = queue_key(due_ms, self.db.generate_id()?);
+            self.queue.insert(key, encode_group(group))?;
+            self.queued.fetch_add(targets as i64, Ordering::Relaxed);
+            return Ok(());
+        }
         let mut batch = sled::Batch::default();
         for group in groups {
             batch.insert(
@@ -284,7 +295,6 @@ impl Store {
             );
         }
         self.queue.apply_batch(batch)?;
-        let targets: usize = groups.iter().map(|g| g.targets.len()).sum();
         self.queued.fetch_add(targets as i64, Ordering::Relaxed);
         Ok(())
     }
@@ -343,33 +353,33 @@ impl Store {
     }
 
     /// Removes several delivered members of the group at `key` in one
-    /// write (the group goes with its last).
+    /// write (the group goes with its last). A compare-and-swap on the one
+    /// key, retried if the group changed underneath: unlike a transaction
+    /// it does not take sled's process-wide write lock.
     pub fn remove_members(&self, key: &[u8], members: &[&str]) -> Result<()> {
-        let removed = self
-            .queue
-            .transaction(|queue| {
-                let Some(value) = queue.get(key)? else {
-                    return Ok(0);
-                };
-                let Queued::Group(mut group) = decode_entry(&value)
-                    .map_err(sled::transaction::ConflictableTransactionError::Abort)?
-                else {
-                    return Ok(0);
-                };
-                let before = group.targets.len();
-                group
-                    .targets
-                    .retain(|t| !members.contains(&t.request_id.as_str()));
-                if group.targets.is_empty() {
-                    queue.remove(key)?;
-                } else if group.targets.len() < before {
-                    queue.insert(key, encode_group(&group))?;
+        let mut current = self.queue.get(key)?;
+        loop {
+            let Some(value) = &current else { return Ok(()) };
+            let Queued::Group(mut group) = decode_entry(value)? else {
+                return Ok(());
+            };
+            let before = group.targets.len();
+            group
+                .targets
+                .retain(|t| !members.contains(&t.request_id.as_str()));
+            let removed = before - group.targets.len();
+            if removed == 0 {
+                return Ok(());
+            }
+            let next = (!group.targets.is_empty()).then(|| encode_group(&group));
+            match self.queue.compare_and_swap(key, current.as_ref(), next)? {
+                Ok(()) => {
+                    self.queued.fetch_sub(removed as i64, Ordering::Relaxed);
+                    return Ok(());
                 }
-                Ok((before - group.targets.len()) as i64)
-            })
-            .map_err(aborted)?;
-        self.queued.fetch_sub(removed, Ordering::Relaxed);
-        Ok(())
+                Err(conflict) => current = conflict.current,
+            }
+        }
     }
 
     /// Removes a delivered event.
@@ -594,3 +604,6 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
