@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "funnel/v1/async.proto",
         "funnel/v1/buckets.proto",
+        "funnel/v1/clock.proto",
+        "funnel/v1/events.proto",
         "funnel/v1/functions.proto",
         "funnel/v1/layers.proto",
         "funnel/v1/logs.proto",

@@ -31,13 +31,24 @@ impl Clock {
 
     /// A clock that only moves when [`Clock::advance`] is called.
     pub fn manual() -> Self {
+        Clock::manual_at(SystemTime::now())
+    }
+
+    /// A manual clock whose wall time starts at `start`: the server's
+    /// virtual clock (`funnel up --clock virtual=START`).
+    pub fn manual_at(start: SystemTime) -> Self {
         Clock {
             source: Arc::new(Source::Manual(
                 Mutex::new(Duration::ZERO),
-                SystemTime::now(),
+                start,
                 tokio::sync::Notify::new(),
             )),
         }
+    }
+
+    /// Whether this clock moves only when told.
+    pub fn is_manual(&self) -> bool {
+        matches!(&*self.source, Source::Manual(..))
     }
 
     pub fn now(&self) -> Duration {
@@ -68,6 +79,15 @@ impl Clock {
         if let Source::Manual(now, _, moved) = &*self.source {
             *now.lock().unwrap_or_else(|e| e.into_inner()) += by;
             moved.notify_waiters();
+        }
+    }
+
+    /// Moves a manual clock forward to wall time `at_ms`; a time before
+    /// the clock's leaves it where it is (it never goes back).
+    pub fn advance_to_wall_ms(&self, at_ms: i64) {
+        let ahead = at_ms.saturating_sub(self.wall_ms());
+        if ahead > 0 {
+            self.advance(Duration::from_millis(ahead as u64));
         }
     }
 

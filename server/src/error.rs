@@ -59,6 +59,11 @@ pub enum Error {
     /// (`TooManyEntriesInBatchRequestException`, ...) and message.
     #[error("{0}: {1}")]
     BatchRequest(&'static str, String),
+    /// EventBridge's errors, for rules and targets.
+    #[error("ValidationException: {0}")]
+    Validation(String),
+    #[error("LimitExceededException: {0}")]
+    LimitExceeded(String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -90,6 +95,8 @@ impl Error {
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::BatchRequest(name, _) => name,
+            Error::Validation(_) => "ValidationException",
+            Error::LimitExceeded(_) => "LimitExceededException",
             Error::Throttled { .. } => "TooManyRequestsException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
@@ -116,6 +123,8 @@ impl Error {
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)
+            | Error::Validation(m)
+            | Error::LimitExceeded(m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

@@ -161,7 +161,24 @@ pub fn valid_topic_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// EventBridge's rule names: `[.\-_A-Za-z0-9]{1,64}`.
+pub fn valid_rule_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
 impl Naming {
+    /// `arn:funnel:events:<region>:<account>:rule/<name>`.
+    pub fn rule_arn(&self, name: &str) -> String {
+        format!(
+            "arn:funnel:events:{}:{}:rule/{name}",
+            self.region, self.account_id
+        )
+    }
+
     pub fn topic_arn(&self, name: &str) -> String {
         format!("arn:funnel:sns:{}:{}:{name}", self.region, self.account_id)
     }

@@ -27,6 +27,11 @@
 //!   then the durable async queue; refused events logged and counted.
 //! - [`topics`]: SNS-style topics: subscriptions with filter policies,
 //!   publishes fanned out durably to async invocations with SNS's event.
+//! - [`schedules`]: EventBridge-style rules: schedule expressions (rate and
+//!   AWS's six-field cron), targets, the Scheduled Event, and the firing
+//!   loop on the server's clock (at most once per time, across restarts).
+//! - [`timekeeper`]: the virtual clock's driver: moves time forward one
+//!   due time at a time and lets what is due run before moving on.
 //! - [`topic_access`]: topics granted to a function's guest, and the
 //!   publisher behind the guest's `funnel:function/topics` import.
 //! - [`bucket_access`]: buckets granted to a function's guest, and the
@@ -80,8 +85,10 @@ pub mod policy;
 pub mod reserved;
 pub mod router;
 pub mod runtime;
+pub mod schedules;
 pub mod stack;
 pub mod store;
+pub mod timekeeper;
 pub mod topic_access;
 pub mod topics;
 pub mod versions;
@@ -118,6 +125,7 @@ pub struct Server {
     metrics: metrics::Metrics,
     buckets: buckets::Buckets,
     topics: topics::Topics,
+    schedules: schedules::Schedules,
     /// What guests publish through; the runtime holds it weakly (the
     /// topics hold the runtime), so the server's drop ends both.
     _publisher: std::sync::Arc<dyn runtime::TopicPublisher>,
@@ -178,6 +186,12 @@ impl Server {
             functions.naming().clone(),
             clock.clone(),
         );
+        let schedules = schedules::Schedules::new(
+            store.clone(),
+            router.clone(),
+            functions.naming().clone(),
+            clock.clone(),
+        );
         let topics = topics::Topics::new(
             store.clone(),
             router,
@@ -204,6 +218,7 @@ impl Server {
             metrics,
             buckets,
             topics,
+            schedules,
             _publisher: publisher,
         })
     }
@@ -211,6 +226,11 @@ impl Server {
     /// The topics (a cheap handle).
     pub fn topics(&self) -> topics::Topics {
         self.topics.clone()
+    }
+
+    /// The schedule rules (a cheap handle).
+    pub fn schedules(&self) -> schedules::Schedules {
+        self.schedules.clone()
     }
 
     /// The buckets (a cheap handle).
@@ -291,7 +311,19 @@ impl Server {
         let topics_server = funnel_proto::v1::topics_server::TopicsServer::new(
             api::TopicsService::new(self.topics.clone()),
         );
-        // Bucket events keep coming until the server stops taking requests.
+        let events_server = funnel_proto::v1::events_server::EventsServer::new(
+            api::EventsService::new(self.schedules.clone()),
+        );
+        let clock_server = funnel_proto::v1::clock_server::ClockServer::new(
+            api::ClockService::new(timekeeper::Timekeeper::new(
+                self.queue.clock().clone(),
+                self.schedules.clone(),
+                self.queue.clone(),
+            )),
+        );
+        // Rules fire, and bucket events keep coming, until the server
+        // stops taking requests.
+        let firing = tokio::spawn(self.schedules.clone().run(deliveries_stop.clone()));
         let watching = self
             .buckets
             .start_watching(deliveries_stop.clone())
@@ -359,6 +391,8 @@ impl Server {
             .add_service(permissions_server)
             .add_service(buckets_server)
             .add_service(topics_server)
+            .add_service(events_server)
+            .add_service(clock_server)
             .add_service(logs_server)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
@@ -398,6 +432,7 @@ impl Server {
         deliveries_stop.cancel();
         let _ = deliveries.await;
         let _ = watching.await;
+        let _ = firing.await;
         let since = stopped_at
             .get()
             .map_or(std::time::Duration::ZERO, |at| at.elapsed());

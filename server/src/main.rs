@@ -66,7 +66,7 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let endpoint = format!("http://{}", listener.local_addr()?);
-    let server = Server::open(config).await?;
+    let server = Server::open_with_clock(config, args.clock.clock()).await?;
     let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
     if let Some(stack) = stack {
         let deployed = async {

@@ -82,11 +82,17 @@ pub async fn start_server() -> TestServer {
 /// Starts a server with `config` (its data dir is the caller's) on a manual
 /// clock: idle time passes only when a test advances it.
 pub async fn start_server_with(config: Config) -> TestServer {
+    start_server_on(config, Clock::manual()).await
+}
+
+/// Starts a server with `config` on `clock` (a manual one starting at a
+/// chosen time, for schedules).
+pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
-    let server = Server::open_with_clock(config, Clock::manual())
+    let server = Server::open_with_clock(config, clock)
         .await
         .expect("server opens");
     let startup_cache = server.cache_stats();

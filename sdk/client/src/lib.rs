@@ -31,13 +31,17 @@
 use std::fmt;
 
 mod buckets;
+mod events;
 mod permissions;
 mod topics;
 
 pub use buckets::Object;
+pub use events::Target;
 
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::buckets_client::BucketsClient;
+use funnel_proto::v1::clock_client::ClockClient;
+use funnel_proto::v1::events_client::EventsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
@@ -113,6 +117,8 @@ pub struct Client {
     permissions: PermissionsClient<Channel>,
     buckets: BucketsClient<Channel>,
     topics: TopicsClient<Channel>,
+    events: EventsClient<Channel>,
+    clock: ClockClient<Channel>,
 }
 
 impl Client {
@@ -143,6 +149,8 @@ impl Client {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             permissions: PermissionsClient::new(channel.clone()),
             topics: TopicsClient::new(channel.clone()),
+            events: EventsClient::new(channel.clone()),
+            clock: ClockClient::new(channel.clone()),
             buckets: BucketsClient::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

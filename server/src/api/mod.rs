@@ -4,6 +4,7 @@
 
 mod async_invocation;
 mod buckets;
+mod events;
 mod functions;
 mod layers;
 mod logs;
@@ -13,6 +14,7 @@ mod topics;
 
 pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
+pub use events::{ClockService, EventsService, format_time, parse_time};
 pub use functions::FunctionsService;
 pub use layers::LayersService;
 pub use logs::LogsService;
@@ -49,7 +51,8 @@ impl From<Error> for Status {
             | Error::InvalidBucketName(_)
             | Error::InvalidArgument(_)
             | Error::InvalidParameter(_)
-            | Error::BatchRequest(..) => Code::InvalidArgument,
+            | Error::BatchRequest(..)
+            | Error::Validation(_) => Code::InvalidArgument,
             Error::ResourceConflict(_) | Error::BucketAlreadyOwnedByYou(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_) | Error::BucketNotEmpty(_) => Code::FailedPrecondition,
             Error::ResourceNotFound(_)
@@ -57,7 +60,7 @@ impl From<Error> for Status {
             | Error::NoSuchBucket(_)
             | Error::NoSuchKey(_)
             | Error::NotFound(_) => Code::NotFound,
-            Error::Throttled { .. } => Code::ResourceExhausted,
+            Error::Throttled { .. } | Error::LimitExceeded(_) => Code::ResourceExhausted,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
         };

@@ -19,6 +19,7 @@ mod asynchronous;
 mod buckets;
 mod permissions;
 mod releases;
+mod rules;
 mod topics;
 
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
@@ -77,6 +78,14 @@ pub enum Command {
     /// SNS-style topics: subscribe functions, publish messages.
     #[command(subcommand)]
     Topic(topics::TopicCommand),
+    /// EventBridge-style schedule rules: rate(...) and cron(...) fires
+    /// sent to functions.
+    #[command(subcommand)]
+    Rule(rules::RuleCommand),
+    /// The server's clock; a virtual one (funnel up --clock virtual) moves
+    /// only when told.
+    #[command(subcommand)]
+    Clock(rules::ClockCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -136,6 +145,53 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+    /// `real`, or `virtual[=START]` (RFC 3339; now by default): every
+    /// time-based behaviour then runs on a clock that moves only with
+    /// `funnel clock advance|set`.
+    #[arg(long, default_value = "real", value_parser = parse_clock)]
+    pub clock: ClockArg,
+}
+
+/// Which clock the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockArg {
+    Real,
+    /// Starting at this wall time.
+    Virtual(std::time::SystemTime),
+}
+
+impl ClockArg {
+    pub fn clock(self) -> crate::Clock {
+        match self {
+            ClockArg::Real => crate::Clock::system(),
+            ClockArg::Virtual(start) => crate::Clock::manual_at(start),
+        }
+    }
+}
+
+/// `real`, `virtual` or `virtual=2027-01-01T00:00:00Z`.
+fn parse_clock(s: &str) -> Result<ClockArg, String> {
+    match s.split_once('=') {
+        None if s == "real" => Ok(ClockArg::Real),
+        None if s == "virtual" => {
+            // Now, to the second: times read better without a fraction.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?;
+            Ok(ClockArg::Virtual(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.as_secs()),
+            ))
+        }
+        Some(("virtual", start)) => {
+            let start = chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {
+                format!("virtual={start}: not an RFC 3339 time like 2027-01-01T00:00:00Z ({e})")
+            })?;
+            Ok(ClockArg::Virtual(start.with_timezone(&chrono::Utc).into()))
+        }
+        _ => Err(format!(
+            "expected real, virtual or virtual=START (RFC 3339), got {s:?}"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -349,6 +405,8 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
         Command::Bucket(command) => buckets::bucket(&client, command).await,
         Command::Object(command) => buckets::object(&client, command).await,
         Command::Topic(command) => topics::topic(&client, command).await,
+        Command::Rule(command) => rules::rule(&client, command).await,
+        Command::Clock(command) => rules::clock(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

@@ -182,6 +182,26 @@ impl AsyncQueue {
             .map_err(|why| Error::Service(format!("flushing the queue: {why}")))
     }
 
+    /// When the next queued event is due (wall ms), if any.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        self.inner.store.next_due_ms().ok().flatten()
+    }
+
+    /// Whether no delivery is running and none is due at `now_ms` (always,
+    /// when this queue does not deliver).
+    pub fn idle_at(&self, now_ms: i64) -> bool {
+        if self.inner.workers == 0 {
+            return true;
+        }
+        let running = !self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        !running && self.next_due_ms().is_none_or(|at| at > now_ms)
+    }
+
     /// Tells the scheduler to look at the queue again.
     pub fn wake(&self) {
         self.inner.wake.notify_one();

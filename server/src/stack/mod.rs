@@ -26,7 +26,8 @@
 //! ```
 //!
 //! Buckets and their notifications: see [`buckets`]; topics and their
-//! subscriptions: see [`topics`].
+//! subscriptions: see [`topics`]; schedule rules and their targets: see
+//! [`rules`].
 //!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
@@ -44,8 +45,10 @@ use sha2::{Digest, Sha256};
 use crate::function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
 pub mod buckets;
+pub mod rules;
 pub mod topics;
 use buckets::BucketSpec;
+use rules::RuleSpec;
 use topics::TopicSpec;
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +66,8 @@ pub struct Stack {
     pub buckets: Vec<BucketSpec>,
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicSpec>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RuleSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -264,6 +269,12 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
         let done = topics::deploy_topic(client, spec)
             .await
             .with_context(|| format!("deploying topic {}", spec.name))?;
+        changes.extend(done);
+    }
+    for spec in &stack.rules {
+        let done = rules::deploy_rule(client, spec)
+            .await
+            .with_context(|| format!("deploying rule {}", spec.name))?;
         changes.extend(done);
     }
     for spec in &stack.buckets {

@@ -34,6 +34,9 @@
 //! - `topics`: topic name → [`TopicRecord`]
 //! - `subscriptions`: topic name, NUL, subscription id →
 //!   [`SubscriptionRecord`]
+//! - `rules`: rule name → [`RuleRecord`] (its schedule and targets)
+//! - `rule_fires`: rule name → the scheduled time it last fired for (wall
+//!   ms, big-endian)
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -50,6 +53,7 @@ mod logs;
 mod policies;
 mod queue;
 mod releases;
+mod rules;
 mod topics;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
@@ -58,6 +62,7 @@ pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,
 };
+pub use rules::{RuleRecord, RuleTarget};
 pub use topics::{SubscriptionRecord, TopicRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +242,8 @@ pub struct Store {
     objects: sled::Tree,
     topics: sled::Tree,
     subscriptions: sled::Tree,
+    rules: sled::Tree,
+    rule_fires: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -270,6 +277,8 @@ impl Store {
             objects: db.open_tree("objects")?,
             topics: db.open_tree("topics")?,
             subscriptions: db.open_tree("subscriptions")?,
+            rules: db.open_tree("rules")?,
+            rule_fires: db.open_tree("rule_fires")?,
             queued: std::sync::Arc::new(queued.into()),
             db,
         })

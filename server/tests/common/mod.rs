@@ -38,11 +38,17 @@ pub struct Up {
 
 impl Up {
     pub fn start(data_dir: &std::path::Path) -> Up {
+        Up::start_with(data_dir, &[])
+    }
+
+    /// `funnel up` with more flags (e.g. `--clock virtual`).
+    pub fn start_with(data_dir: &std::path::Path, flags: &[&str]) -> Up {
         let root = repo_root();
         let mut child = Command::new(funnel_bin())
             .current_dir(&root)
             .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
