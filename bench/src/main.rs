@@ -22,6 +22,7 @@
 mod buckets;
 mod floor;
 mod queue;
+mod schedules;
 mod topics;
 
 use std::borrow::Cow;
@@ -215,6 +216,16 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--schedules-only") {
+        let s = schedules::measure().await?;
+        println!(
+            "rule fire → handler start over {} fires: p50 {} p99 {}",
+            s.fires,
+            us(s.jitter.p50),
+            us(s.jitter.p99)
+        );
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--queue-only") {
         let queue = queue::measure().await?;
         println!(
@@ -342,6 +353,7 @@ async fn main() -> anyhow::Result<()> {
     let queue = queue::measure().await?;
     let bucket = buckets::measure().await?;
     let topic = topics::measure().await?;
+    let schedule = schedules::measure().await?;
 
     let rows = [
         Row {
@@ -467,6 +479,22 @@ async fn main() -> anyhow::Result<()> {
             target: "",
         },
         Row {
+            name: "schedule fire jitter p50 (due → handler start)",
+            value: us(schedule.jitter.p50),
+            baseline_name: "async Invoke sent → function started, p50",
+            baseline: us(bucket.invoke_to_start.p50),
+            ratio: schedule.jitter.p50.as_secs_f64() / bucket.invoke_to_start.p50.as_secs_f64(),
+            target: "",
+        },
+        Row {
+            name: "schedule fire jitter p99 (due → handler start)",
+            value: us(schedule.jitter.p99),
+            baseline_name: "async Invoke sent → function started, p99",
+            baseline: us(bucket.invoke_to_start.p99),
+            ratio: schedule.jitter.p99.as_secs_f64() / bucket.invoke_to_start.p99.as_secs_f64(),
+            target: "≤ 5 ms",
+        },
+        Row {
             name: "timeout overshoot p50 (spin, 1 s)",
             value: us(overshoot.p50),
             baseline_name: "timeout",
@@ -501,6 +529,12 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "topics: {} publishes in {THROUGHPUT_SECS} s, {:.1} per flush of {:.2} ms",
         topic.published, topic.per_flush, topic.flush_ms
+    );
+    println!(
+        "schedules: {} fires of cron(* * * * ? *) on a clock {}× real time (a minute every {} ms)",
+        schedule.fires,
+        schedules::FACTOR,
+        60_000 / schedules::FACTOR
     );
     Ok(())
 }

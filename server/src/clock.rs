@@ -1,12 +1,17 @@
-//! Time for housekeeping that must be testable without waiting: idle
-//! retirement now, retries and schedules later. Production uses the system's
-//! monotonic clock; tests advance a manual one.
+//! The one clock every time-based behaviour runs on: idle retirement,
+//! retries and backoff, event age, schedules, log timestamps. Production
+//! uses the system's clock; tests and `--clock virtual` use a manual one
+//! that moves only when told; the benchmark runs a real one sped up.
 //!
 //! Guest deadlines are not on this clock: they are enforced by the engine's
 //! epoch ticker in real time, because a guest burns real CPU.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How far ahead of a wake-up time a sleeper stops sleeping and yields
+/// instead (a bit more than a tokio timer tick).
+const TIMER_SLACK: Duration = Duration::from_micros(1500);
 
 /// A monotonic clock, as time elapsed since it started. Cheap to clone.
 #[derive(Clone)]
@@ -19,6 +24,13 @@ enum Source {
     /// Wall time starts at the real time the clock was made; the `Notify`
     /// wakes sleepers when the clock is advanced.
     Manual(Mutex<Duration>, SystemTime, tokio::sync::Notify),
+    /// Real time sped up `factor` times from `start` (wall time starts at
+    /// the real time then): a benchmark's minutes in real milliseconds.
+    Scaled {
+        started: Instant,
+        start: SystemTime,
+        factor: u32,
+    },
 }
 
 impl Clock {
@@ -46,6 +58,18 @@ impl Clock {
         }
     }
 
+    /// Real time from `start` on, running `factor` times faster (wall
+    /// time equals `start` when the clock is made).
+    pub fn scaled(start: SystemTime, factor: u32) -> Self {
+        Clock {
+            source: Arc::new(Source::Scaled {
+                started: Instant::now(),
+                start,
+                factor: factor.max(1),
+            }),
+        }
+    }
+
     /// Whether this clock moves only when told.
     pub fn is_manual(&self) -> bool {
         matches!(&*self.source, Source::Manual(..))
@@ -55,6 +79,9 @@ impl Clock {
         match &*self.source {
             Source::System(start) => start.elapsed(),
             Source::Manual(now, ..) => *now.lock().unwrap_or_else(|e| e.into_inner()),
+            Source::Scaled {
+                started, factor, ..
+            } => started.elapsed() * *factor,
         }
     }
 
@@ -64,6 +91,7 @@ impl Clock {
         match &*self.source {
             Source::System(_) => SystemTime::now(),
             Source::Manual(_, base, _) => *base + self.now(),
+            Source::Scaled { start, .. } => *start + self.now(),
         }
     }
 
@@ -95,10 +123,26 @@ impl Clock {
     /// system clock, until a test advances it that far on a manual one.
     pub async fn sleep_until_wall_ms(&self, at_ms: i64) {
         match &*self.source {
-            Source::System(_) => {
-                let wait = at_ms.saturating_sub(self.wall_ms());
-                if wait > 0 {
-                    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+            Source::System(_) | Source::Scaled { .. } => {
+                let factor = match &*self.source {
+                    Source::Scaled { factor, .. } => *factor,
+                    _ => 1,
+                };
+                // Tokio's timers tick in whole milliseconds and fire up to
+                // one late: sleep to just short of the time, then yield
+                // until it comes (a schedule's fire is due to the
+                // millisecond).
+                let at = UNIX_EPOCH + Duration::from_millis(at_ms.max(0) as u64);
+                while let Ok(wait) = at.duration_since(self.wall()) {
+                    if wait.is_zero() {
+                        break;
+                    }
+                    let real = wait / factor;
+                    if real > TIMER_SLACK {
+                        tokio::time::sleep(real - TIMER_SLACK).await;
+                    } else {
+                        tokio::task::yield_now().await;
+                    }
                 }
             }
             Source::Manual(_, _, moved) => loop {
@@ -119,6 +163,9 @@ impl std::fmt::Debug for Clock {
         match &*self.source {
             Source::System(_) => write!(f, "Clock::system({:?})", self.now()),
             Source::Manual(..) => write!(f, "Clock::manual({:?})", self.now()),
+            Source::Scaled { factor, .. } => {
+                write!(f, "Clock::scaled({factor}×, {:?})", self.now())
+            }
         }
     }
 }

@@ -129,6 +129,18 @@ impl Router {
         Ok(())
     }
 
+    /// Queues routed events atomically, letting their deliveries start
+    /// before they are durable (see [`AsyncQueue::accept_all_eagerly`]);
+    /// returns once they are.
+    pub async fn accept_all_eagerly(&self, events: Vec<QueuedEvent>) -> Result<()> {
+        let functions: Vec<String> = events.iter().map(|e| e.function_name.clone()).collect();
+        self.queue.accept_all_eagerly(events).await?;
+        for function in functions {
+            self.metrics.async_received(&function);
+        }
+        Ok(())
+    }
+
     /// Queues routed events atomically; returns once they are durable.
     pub async fn accept_all(&self, events: Vec<QueuedEvent>) -> Result<()> {
         let functions: Vec<String> = events.iter().map(|e| e.function_name.clone()).collect();

@@ -170,6 +170,27 @@ impl AsyncQueue {
         Ok(())
     }
 
+    /// As [`AsyncQueue::accept_all`], but deliveries may start before the
+    /// flush that makes the events durable (it still answers after it):
+    /// for events a crash may lose but must not repeat — a schedule's
+    /// fire, whose time is not fired again after a restart.
+    pub async fn accept_all_eagerly(&self, mut events: Vec<QueuedEvent>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = self.inner.clock.wall_ms();
+        for event in &mut events {
+            event.received_ms = now;
+        }
+        self.inner.store.enqueue_all(now, &events)?;
+        self.inner
+            .stats
+            .received
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.inner.wake.notify_one();
+        self.durable().await
+    }
+
     /// Waits until every write made before this call is flushed, sharing
     /// the flush with every other waiter.
     pub async fn durable(&self) -> Result<()> {

@@ -4,14 +4,17 @@
 //! queues its targets' invocations and flushes both; sled recovers writes
 //! in order, so a restart never finds the invocations without the mark
 //! (no double fire). A fire cut off before the flush is lost with its mark:
-//! at most once, as the missed times of a stopped server.
+//! at most once, as the missed times of a stopped server. So its
+//! invocations may start before that flush (keeping a flush out of the
+//! fire's lateness), except for rules that catch up: a lost mark would
+//! fire their time again, so they wait for it to be durable.
 
 use tokio_util::sync::CancellationToken;
 
 use super::{Schedule, Schedules, event, ms_to_time, parse};
 use crate::error::Result;
 use crate::policy::Caller;
-use crate::store::{QueuedEvent, RuleRecord};
+use crate::store::RuleRecord;
 
 /// The most fires of one rule a single wake fires (a clock that jumped far
 /// ahead fires the rest on the next wake).
@@ -177,6 +180,11 @@ impl Schedules {
         due.sort_by(|a, b| (a.at_ms, &a.rule.name).cmp(&(b.at_ms, &b.rule.name)));
         let naming = &self.inner.naming;
         let mut events = Vec::new();
+        // A rule that catches up fires again after a crash that lost its
+        // mark; its invocations wait for the flush, so the mark is durable
+        // before anything runs. Others start at once (a lost fire is not
+        // fired again), which keeps the flush out of their jitter.
+        let eager = due.iter().all(|d| d.rule.catch_up == 0);
         for Due { at_ms, rule } in &due {
             self.inner.store.set_last_fire(&rule.name, *at_ms)?;
             let rule_arn = naming.rule_arn(&rule.name);
@@ -205,8 +213,11 @@ impl Schedules {
             self.inner.store.flush_async().await?;
             return Ok(());
         }
-        let queued: Vec<QueuedEvent> = events;
-        self.inner.router.accept_all(queued).await
+        if eager {
+            self.inner.router.accept_all_eagerly(events).await
+        } else {
+            self.inner.router.accept_all(events).await
+        }
     }
 }
 

@@ -263,6 +263,11 @@ impl Store {
 
     /// Queues every event in one atomic write: all or none.
     pub fn enqueue_all(&self, due_ms: i64, events: &[QueuedEvent]) -> Result<()> {
+        // One is a plain insert: a batch takes sled's process-wide write
+        // lock (see `enqueue_groups`).
+        if let [event] = events {
+            return self.enqueue(due_ms, event).map(|_| ());
+        }
         let mut batch = sled::Batch::default();
         for event in events {
             batch.insert(queue_key(due_ms, self.db.generate_id()?), encode(event));
