@@ -7,7 +7,8 @@
 //! # Layout
 //!
 //! - [`config`]: the server's configuration, validated before anything starts.
-//! - [`clock`]: the injectable clock that housekeeping runs on.
+//! - [`clock`]: the one clock every time-based behaviour runs on: the
+//!   system's, a manual (virtual) one, or a sped-up one for the bench.
 //! - [`concurrency`]: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
 //! - [`error`]: the API's typed errors, each with its AWS error name.
@@ -53,7 +54,7 @@
 //!   (functions, versions, aliases, layers, logs, code, the async queue —
 //!   events, and groups holding a topic message once for its subscribers —
 //!   and dead letters, policies, buckets and their object index, topics and
-//!   subscriptions).
+//!   subscriptions, rules and when each last fired).
 //! - [`api`]: tonic services; typed errors become `tonic::Status` only here.
 //! - [`cli`]: the `funnel` command line (every verb is a client call).
 //! - [`stack`]: `funnel.toml` stack files and idempotent deploys.
@@ -319,6 +320,7 @@ impl Server {
                 self.queue.clock().clone(),
                 self.schedules.clone(),
                 self.queue.clone(),
+                self.runtime.clone(),
             )),
         );
         // Rules fire, and bucket events keep coming, until the server

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::dispatch::AsyncQueue;
 use crate::error::{Error, Result};
+use crate::runtime::Runtime;
 use crate::schedules::Schedules;
 
 /// How often a settling step looks again (real time).
@@ -22,14 +23,21 @@ pub struct Timekeeper {
     clock: Clock,
     schedules: Schedules,
     queue: AsyncQueue,
+    runtime: Runtime,
 }
 
 impl Timekeeper {
-    pub fn new(clock: Clock, schedules: Schedules, queue: AsyncQueue) -> Timekeeper {
+    pub fn new(
+        clock: Clock,
+        schedules: Schedules,
+        queue: AsyncQueue,
+        runtime: Runtime,
+    ) -> Timekeeper {
         Timekeeper {
             clock,
             schedules,
             queue,
+            runtime,
         }
     }
 
@@ -81,12 +89,14 @@ impl Timekeeper {
     }
 
     /// Waits until every rule due by now has fired and every invocation
-    /// due by now has run.
+    /// due by now has run; then retires the environments idle too long
+    /// by now (as housekeeping would on its next round).
     async fn settle(&self) {
         loop {
             let now = self.clock.wall_ms();
             let fired = self.schedules.next_due_ms().is_none_or(|at| at > now);
             if fired && self.queue.idle_at(now) {
+                self.runtime.retire_idle().await;
                 return;
             }
             tokio::time::sleep(SETTLE_POLL).await;

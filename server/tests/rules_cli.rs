@@ -4,7 +4,7 @@
 //! where EventBridge refuses them.
 
 mod common;
-use common::{Up, funnel, ok};
+use common::{Up, funnel, ok, repo_root};
 
 #[test]
 fn the_example_rule_fires_on_a_virtual_clock() {
@@ -105,4 +105,15 @@ fn the_example_rule_fires_on_a_virtual_clock() {
     ok(&funnel(&endpoint, &["rule", "delete", "nightly"]));
     let back = funnel(&endpoint, &["clock", "set", "2026-01-01T00:00:00Z"]);
     assert!(!back.status.success());
+
+    // Deploying the example stack again changes nothing.
+    let stack = repo_root().join("funnel.toml");
+    let redeploy = funnel(&endpoint, &["deploy", &stack.to_string_lossy()]);
+    assert!(redeploy.status.success());
+    let said = String::from_utf8_lossy(&redeploy.stderr);
+    assert!(said.contains("rule hourly-hello: unchanged"), "{said}");
+    assert!(
+        said.contains("target hourly-hello → hello: unchanged"),
+        "{said}"
+    );
 }

@@ -458,3 +458,22 @@ async fn preview_lists_the_next_fire_times() {
     assert_eq!(times, ["2027-01-01T00:25:00Z", "2027-01-01T00:30:00Z"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn idle_environments_retire_as_the_virtual_clock_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_at(dir.path(), START).await;
+    server.create("warm", "echo").await;
+    server.invoke("warm", "{}").await;
+    assert_eq!(server.runtime.idle_environments(), 1);
+    // The default idle timeout is ten minutes.
+    advance(&server, Duration::from_secs(9 * 60)).await;
+    assert_eq!(server.runtime.idle_environments(), 1);
+    advance(&server, Duration::from_secs(2 * 60)).await;
+    assert_eq!(
+        server.runtime.idle_environments(),
+        0,
+        "retired when the clock passed its idle time, before advance answered"
+    );
+    server.stop().await;
+}
