@@ -86,7 +86,8 @@ impl Schedules {
                 naming,
                 clock,
                 changed: tokio::sync::Notify::new(),
-                next_due: std::sync::Mutex::new((None, 0)),
+                // Unknown until the firing loop's first pass.
+                next_due: std::sync::Mutex::new((Some(i64::MIN), 0)),
             }),
         }
     }
