@@ -59,6 +59,8 @@
 //! - [`cli`]: the `funnel` command line (every verb is a client call).
 //! - [`stack`]: `funnel.toml` stack files and idempotent deploys.
 //! - [`guest_build`]: building `wasm-functions/` crates for wasm32-wasip2.
+//! - [`packaging`]: `funnel build`: a source folder (a Python handler, a
+//!   Rust crate) as a component, with the packagers installed on first use.
 //!
 //! [`Server::open`] validates and loads everything; [`Server::serve`] takes
 //! the listener and the shutdown signal; [`run`] does both.
@@ -81,6 +83,7 @@ pub mod guest_build;
 pub mod layers;
 pub mod logs;
 pub mod metrics;
+pub mod packaging;
 pub mod permissions;
 pub mod policy;
 pub mod reserved;

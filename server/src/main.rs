@@ -51,6 +51,7 @@ fn default_filter(command: &Command) -> &'static str {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, None).await,
+        Command::Build(args) => tokio::task::spawn_blocking(move || args.run()).await?,
         Command::Up(args) => {
             let stack = args.stack.is_file().then_some(args.stack);
             serve(args.serve, stack.as_deref()).await

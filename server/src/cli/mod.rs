@@ -86,6 +86,9 @@ pub enum Command {
     /// only when told.
     #[command(subcommand)]
     Clock(rules::ClockCommand),
+    /// Package a source folder as a function's component (runs here, not
+    /// on the server).
+    Build(BuildArgs),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -191,6 +194,31 @@ fn parse_clock(s: &str) -> Result<ClockArg, String> {
         _ => Err(format!(
             "expected real, virtual or virtual=START (RFC 3339), got {s:?}"
         )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The source folder (a Python handler's modules, or a Rust crate).
+    pub dir: PathBuf,
+    /// python or rust.
+    #[arg(long)]
+    pub runtime: String,
+    /// MODULE.FUNCTION of a Python handler, e.g.
+    /// lambda_function.lambda_handler.
+    #[arg(long, default_value = "lambda_function.lambda_handler")]
+    pub handler: String,
+    /// Where to write the component.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+impl BuildArgs {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let language = crate::packaging::Language::parse(&self.runtime)?;
+        crate::packaging::build(&self.dir, language, &self.handler, &self.output)?;
+        eprintln!("funnel: wrote {}", self.output.display());
+        Ok(())
     }
 }
 
@@ -423,7 +451,9 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
             }
             Ok(())
         }
-        Command::Serve(_) | Command::Up(_) => bail!("serve and up are not client verbs"),
+        Command::Serve(_) | Command::Up(_) | Command::Build(_) => {
+            bail!("serve, up and build are not client verbs")
+        }
     }
 }
 
