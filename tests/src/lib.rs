@@ -1,6 +1,7 @@
 //! Helpers for funnel's end-to-end tests: a real server on 127.0.0.1:0,
 //! the real client, and real components built from `wasm-functions/`.
 
+pub mod packaged;
 pub mod topics;
 
 use std::path::{Path, PathBuf};

@@ -7,70 +7,15 @@
 //! When the packager cannot be installed (no Python, no route to PyPI)
 //! the tests say so loudly and stop: they never pass without running.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use funnel_client::proto;
-use funnel_server::packaging::{self, Language};
-use funnel_tests::{TestServer, create_request, json_of, log_of, repo_root, start_server};
-
-/// Builds a Python folder once per test run (componentize-py takes
-/// seconds); None, with the reason printed, when the packager is missing.
-fn built(folder: &str) -> Option<Vec<u8>> {
-    static TOOL: OnceLock<Result<(), String>> = OnceLock::new();
-    let tool = TOOL.get_or_init(|| {
-        packaging::python::componentize_py()
-            .map(|_| ())
-            .map_err(|e| format!("{e:#}"))
-    });
-    if let Err(why) = tool {
-        eprintln!(
-            "\n==== SKIPPED: Python handler tests need componentize-py, which could not be \
-             installed: {why} ====\n"
-        );
-        return None;
-    }
-    let out_dir = repo_root().join("target").join("python-guests");
-    std::fs::create_dir_all(&out_dir).expect("output folder");
-    let name = Path::new(folder).file_name().expect("a folder name");
-    let out: PathBuf = out_dir.join(name).with_extension("wasm");
-    let source = repo_root().join(folder);
-    packaging::build(
-        &source,
-        Language::Python,
-        "lambda_function.lambda_handler",
-        &out,
-    )
-    .unwrap_or_else(|e| panic!("building {folder}: {e:#}"));
-    Some(std::fs::read(&out).expect("the built component"))
-}
-
-async fn deploy(server: &TestServer, name: &str, code: Vec<u8>, memory: i32, timeout: i32) {
-    let mut request = create_request(name, code);
-    request.memory_size = Some(memory);
-    request.timeout = Some(timeout);
-    request.environment = Some(proto::Environment {
-        variables: [("STAGE".to_string(), "test".to_string())].into(),
-    });
-    server
-        .client
-        .create_function(request)
-        .await
-        .unwrap_or_else(|e| panic!("creating {name}: {e}"));
-}
-
-fn path_exists(p: &Path) -> bool {
-    p.exists()
-}
+use funnel_server::packaging::Language;
+use funnel_tests::packaged::{built, deploy};
+use funnel_tests::{json_of, log_of, start_server};
 
 #[tokio::test]
 async fn the_lambda_tutorial_handler_runs_unchanged() {
-    let Some(code) = built("examples/hello-py") else {
+    let Some(code) = built("examples/hello-py", Language::Python) else {
         return;
     };
-    assert!(path_exists(
-        &repo_root().join("examples/hello-py/lambda_function.py")
-    ));
     let server = start_server().await;
     deploy(&server, "hello-py", code, 128, 10).await;
     let out = server.invoke("hello-py", r#"{"name":"Ada"}"#).await;
@@ -86,7 +31,7 @@ async fn the_lambda_tutorial_handler_runs_unchanged() {
 
 #[tokio::test]
 async fn the_probe_sees_lambdas_context_and_limits() {
-    let Some(code) = built("wasm-functions/python-probe") else {
+    let Some(code) = built("wasm-functions/python-probe", Language::Python) else {
         return;
     };
     let server = start_server().await;

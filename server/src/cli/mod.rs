@@ -199,15 +199,16 @@ fn parse_clock(s: &str) -> Result<ClockArg, String> {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The source folder (a Python handler's modules, or a Rust crate).
+    /// The source folder (a Python or Node.js handler's modules, or a Rust
+    /// crate).
     pub dir: PathBuf,
-    /// python or rust.
+    /// python, nodejs or rust.
     #[arg(long)]
     pub runtime: String,
-    /// MODULE.FUNCTION of a Python handler, e.g.
-    /// lambda_function.lambda_handler.
-    #[arg(long, default_value = "lambda_function.lambda_handler")]
-    pub handler: String,
+    /// MODULE.FUNCTION: lambda_function.lambda_handler (Python, the
+    /// default there), index.handler (Node.js, the default there).
+    #[arg(long)]
+    pub handler: Option<String>,
     /// Where to write the component.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
@@ -216,7 +217,11 @@ pub struct BuildArgs {
 impl BuildArgs {
     pub fn run(&self) -> anyhow::Result<()> {
         let language = crate::packaging::Language::parse(&self.runtime)?;
-        crate::packaging::build(&self.dir, language, &self.handler, &self.output)?;
+        let handler = self
+            .handler
+            .clone()
+            .unwrap_or_else(|| language.default_handler().to_string());
+        crate::packaging::build(&self.dir, language, &handler, &self.output)?;
         eprintln!("funnel: wrote {}", self.output.display());
         Ok(())
     }

@@ -3,6 +3,8 @@
 //!
 //! - Python ([`python`]): a Lambda-style `handler(event, context)` module,
 //!   with funnel's adapter (`sdk/python/`), through componentize-py.
+//! - Node.js ([`nodejs`]): an ES module exporting `handler`, with funnel's
+//!   adapter (`sdk/js/`), through componentize-js.
 //! - Rust: a crate using `funnel-function`, built with cargo for
 //!   `wasm32-wasip2` ([`crate::guest_build`]).
 //!
@@ -11,6 +13,7 @@
 //! manages (`$FUNNEL_TOOLS_DIR`, else `$XDG_CACHE_HOME/funnel/tools`, else
 //! `~/.cache/funnel/tools`) and reused afterwards.
 
+pub mod nodejs;
 pub mod python;
 mod rename;
 
@@ -24,6 +27,7 @@ pub use rename::rename_exports;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
     Python,
+    Nodejs,
     Rust,
 }
 
@@ -32,8 +36,19 @@ impl Language {
         match runtime {
             "python" => Ok(Language::Python),
             r if r.starts_with("python3") => Ok(Language::Python),
+            "nodejs" | "node" => Ok(Language::Nodejs),
+            r if r.starts_with("nodejs") => Ok(Language::Nodejs),
             "rust" | "provided" => Ok(Language::Rust),
-            other => bail!("runtime {other:?} is not one funnel builds: python or rust"),
+            other => bail!("runtime {other:?} is not one funnel builds: python, nodejs or rust"),
+        }
+    }
+
+    /// Lambda's default handler names for its tutorials.
+    pub fn default_handler(self) -> &'static str {
+        match self {
+            Language::Python => "lambda_function.lambda_handler",
+            Language::Nodejs => "index.handler",
+            Language::Rust => "",
         }
     }
 }
@@ -51,7 +66,7 @@ pub fn tools_dir() -> PathBuf {
 }
 
 /// Packages `source` (a folder) as a component at `out`. `handler` is
-/// `MODULE.FUNCTION` for Python; Rust needs none.
+/// `MODULE.FUNCTION` for Python and Node.js; Rust needs none.
 pub fn build(source: &Path, language: Language, handler: &str, out: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         source.is_dir(),
@@ -60,6 +75,7 @@ pub fn build(source: &Path, language: Language, handler: &str, out: &Path) -> an
     );
     match language {
         Language::Python => python::build(source, handler, out),
+        Language::Nodejs => nodejs::build(source, handler, out),
         Language::Rust => {
             let target_dir = source.join("target");
             let built = crate::guest_build::build(source, &target_dir, &[])?;

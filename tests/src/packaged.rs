@@ -1,0 +1,62 @@
+//! Helpers for tests of Python and Node.js handlers: building a source
+//! folder with the real packager (installed by funnel on first use) and
+//! deploying it.
+//!
+//! When a packager cannot be installed (no Python or Node.js, no route to
+//! the registry) [`built`] says so loudly and returns None: the test stops
+//! without passing for something it did not run.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use funnel_client::proto;
+use funnel_server::packaging::{self, Language};
+
+use crate::{TestServer, create_request, repo_root};
+
+/// Builds `folder` (relative to the repository) for `language` into
+/// `target/packaged-guests/`; None, with the reason printed, when its
+/// packager is missing.
+pub fn built(folder: &str, language: Language) -> Option<Vec<u8>> {
+    // One install at a time: tests run in parallel.
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let tool = {
+        let _one = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+        match language {
+            Language::Python => packaging::python::componentize_py().map(|_| ()),
+            Language::Nodejs => packaging::nodejs::componentize_js().map(|_| ()),
+            Language::Rust => Ok(()),
+        }
+    };
+    if let Err(why) = tool {
+        eprintln!(
+            "\n==== SKIPPED: {language:?} handler tests need their packager, which could not be \
+             installed: {why:#} ====\n"
+        );
+        return None;
+    }
+    let out_dir = repo_root().join("target").join("packaged-guests");
+    std::fs::create_dir_all(&out_dir).expect("output folder");
+    let name = Path::new(folder).file_name().expect("a folder name");
+    let out = out_dir.join(name).with_extension("wasm");
+    let source = repo_root().join(folder);
+    packaging::build(&source, language, language.default_handler(), &out)
+        .unwrap_or_else(|e| panic!("building {folder}: {e:#}"));
+    Some(std::fs::read(&out).expect("the built component"))
+}
+
+/// Creates function `name` from `code` with `memory` MB, `timeout`
+/// seconds, and `STAGE=test` in its environment.
+pub async fn deploy(server: &TestServer, name: &str, code: Vec<u8>, memory: i32, timeout: i32) {
+    let mut request = create_request(name, code);
+    request.memory_size = Some(memory);
+    request.timeout = Some(timeout);
+    request.environment = Some(proto::Environment {
+        variables: [("STAGE".to_string(), "test".to_string())].into(),
+    });
+    server
+        .client
+        .create_function(request)
+        .await
+        .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+}
