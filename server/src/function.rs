@@ -161,6 +161,24 @@ pub fn valid_topic_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Lambda's `Runtime` names funnel knows (a prefix matches `python3.12`,
+/// `nodejs20.x`, `provided.al2023`), and `Handler`'s shape.
+pub fn validate_runtime(runtime: &str, handler: &str) -> Result<()> {
+    const KNOWN: &[&str] = &["python", "nodejs", "provided", "rust"];
+    if !runtime.is_empty() && !KNOWN.iter().any(|k| runtime.starts_with(k)) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Runtime {runtime:?} is not one funnel knows: python (python3.x), nodejs (nodejs20.x ...), \
+             rust or provided"
+        )));
+    }
+    if handler.len() > 128 || handler.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Handler {handler:?} is not valid: at most 128 characters, no spaces (MODULE.FUNCTION)"
+        )));
+    }
+    Ok(())
+}
+
 /// EventBridge's rule names: `[.\-_A-Za-z0-9]{1,64}`.
 pub fn valid_rule_name(name: &str) -> bool {
     !name.is_empty()

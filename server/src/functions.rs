@@ -34,6 +34,9 @@ pub struct NewFunction {
     pub bucket_access: BTreeMap<String, String>,
     /// Topics the guest may publish to: names or ARNs of this server.
     pub topic_access: Vec<String>,
+    /// Lambda's `Runtime` and `Handler` (recorded; the code is built).
+    pub runtime: String,
+    pub handler: String,
 }
 
 /// Configuration fields to change; `None` keeps the current value.
@@ -50,6 +53,8 @@ pub struct ConfigChanges {
     pub bucket_access: Option<BTreeMap<String, String>>,
     /// Replaces the topic grants (an empty list removes every grant).
     pub topic_access: Option<Vec<String>>,
+    pub runtime: Option<String>,
+    pub handler: Option<String>,
     /// Change only if the function's RevisionId is still this one.
     pub revision_id: Option<String>,
 }
@@ -114,6 +119,7 @@ impl Functions {
         function::validate_name(&new.name)?;
         function::validate_description(&new.description)?;
         function::validate_environment(&new.environment)?;
+        function::validate_runtime(&new.runtime, &new.handler)?;
         self.check_bucket_access(&new.bucket_access)?;
         let topic_access = self.topic_access(&new.topic_access)?;
         if let Some(cycle) = self.find_trigger_loop(crate::bucket_access::Proposed::Grants(
@@ -162,6 +168,8 @@ impl Functions {
             layers,
             bucket_access: new.bucket_access,
             topic_access,
+            runtime: new.runtime,
+            handler: new.handler,
         };
         self.prepare_layers(&record.layers).await?;
         let created = self.store.create_function(&record);
@@ -292,6 +300,12 @@ impl Functions {
         if let Some(environment) = &changes.environment {
             function::validate_environment(environment)?;
         }
+        if changes.runtime.is_some() || changes.handler.is_some() {
+            function::validate_runtime(
+                changes.runtime.as_deref().unwrap_or_default(),
+                changes.handler.as_deref().unwrap_or_default(),
+            )?;
+        }
         let topic_access = changes
             .topic_access
             .as_deref()
@@ -357,6 +371,12 @@ impl Functions {
                 }
                 if let Some(topics) = &topic_access {
                     record.topic_access = topics.clone();
+                }
+                if let Some(runtime) = &changes.runtime {
+                    record.runtime = runtime.clone();
+                }
+                if let Some(handler) = &changes.handler {
+                    record.handler = handler.clone();
                 }
                 record.last_modified = now_lambda_format();
             })

@@ -139,4 +139,6 @@ fn same_code_and_configuration(version: &FunctionRecord, latest: &FunctionRecord
         && version.layers == latest.layers
         && version.bucket_access == latest.bucket_access
         && version.topic_access == latest.topic_access
+        && version.runtime == latest.runtime
+        && version.handler == latest.handler
 }

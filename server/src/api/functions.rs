@@ -61,6 +61,8 @@ impl FunctionsService {
             bucket_access: Some(pb::BucketAccess {
                 buckets: record.bucket_access.into_iter().collect(),
             }),
+            runtime: record.runtime,
+            handler: record.handler,
             topic_access: Some(pb::TopicAccess {
                 topics: record.topic_access,
             }),
@@ -137,6 +139,8 @@ impl FunctionsApi for FunctionsService {
                     .map(|a| a.buckets.into_iter().collect())
                     .unwrap_or_default(),
                 topic_access: req.topic_access.map(|a| a.topics).unwrap_or_default(),
+                runtime: req.runtime,
+                handler: req.handler,
             })
             .await?;
         Ok(Response::new(self.configuration(record)))
@@ -199,6 +203,8 @@ impl FunctionsApi for FunctionsService {
             layers: req.layers.map(|l| l.arns),
             bucket_access: req.bucket_access.map(|a| a.buckets.into_iter().collect()),
             topic_access: req.topic_access.map(|a| a.topics),
+            runtime: req.runtime,
+            handler: req.handler,
             revision_id: non_empty(&req.revision_id).map(str::to_string),
         };
         let record = self

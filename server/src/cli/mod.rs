@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 mod asynchronous;
 mod buckets;
+mod code;
 mod permissions;
 mod releases;
 mod rules;
@@ -241,8 +242,12 @@ pub enum FunctionCommand {
     /// Create a function from a component (.wasm).
     Create {
         name: String,
+        /// A component (.wasm), or a source folder to build first (see
+        /// --runtime and --handler).
         #[arg(long)]
         code: PathBuf,
+        #[command(flatten)]
+        source: code::SourceArgs,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -276,8 +281,12 @@ pub enum FunctionCommand {
     /// Replace a function's code.
     UpdateCode {
         name: String,
+        /// A component (.wasm), or a source folder to build first (with
+        /// the function's Runtime and Handler unless given).
         #[arg(long)]
         code: PathBuf,
+        #[command(flatten)]
+        source: code::SourceArgs,
         /// Update only if the function is still at this RevisionId.
         #[arg(long)]
         revision_id: Option<String>,
@@ -464,13 +473,21 @@ pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> 
 
 async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<()> {
     match command {
-        FunctionCommand::Create { name, code, config } => {
-            let code =
-                std::fs::read(&code).with_context(|| format!("reading {}", code.display()))?;
+        FunctionCommand::Create {
+            name,
+            code,
+            source,
+            config,
+        } => {
+            let code = code::load(&code, &source).await?;
             let created = client
                 .create_function(proto::CreateFunctionRequest {
                     function_name: name,
-                    code: Some(proto::FunctionCode { zip_file: code }),
+                    code: Some(proto::FunctionCode {
+                        zip_file: code.component,
+                    }),
+                    runtime: code.runtime,
+                    handler: code.handler,
                     description: config.description.unwrap_or_default(),
                     memory_size: config.memory,
                     timeout: config.timeout,
@@ -542,17 +559,39 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
         FunctionCommand::UpdateCode {
             name,
             code,
+            mut source,
             revision_id,
         } => {
-            let code =
-                std::fs::read(&code).with_context(|| format!("reading {}", code.display()))?;
-            let updated = client
+            if code.is_dir() {
+                // Rebuild as the function was built, unless told otherwise.
+                let current = client.get_function(&name).await?.configuration;
+                if let Some(current) = current {
+                    let keep = |given: Option<String>, stored: String| {
+                        given.or((!stored.is_empty()).then_some(stored))
+                    };
+                    source.runtime = keep(source.runtime, current.runtime);
+                    source.handler = keep(source.handler, current.handler);
+                }
+            }
+            let built = code.is_dir();
+            let code = code::load(&code, &source).await?;
+            let mut updated = client
                 .update_function_code_with(proto::UpdateFunctionCodeRequest {
-                    function_name: name,
-                    zip_file: code,
+                    function_name: name.clone(),
+                    zip_file: code.component,
                     revision_id: revision_id.unwrap_or_default(),
                 })
                 .await?;
+            if built && (updated.runtime != code.runtime || updated.handler != code.handler) {
+                updated = client
+                    .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+                        function_name: name,
+                        runtime: Some(code.runtime),
+                        handler: Some(code.handler),
+                        ..Default::default()
+                    })
+                    .await?;
+            }
             print_json(&configuration_json(&updated))
         }
         FunctionCommand::PutConcurrency {
@@ -648,6 +687,8 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     topic_access: config
                         .topic_access
                         .map(|topics| proto::TopicAccess { topics }),
+                    runtime: None,
+                    handler: None,
                 })
                 .await?;
             print_json(&configuration_json(&updated))
@@ -804,6 +845,8 @@ pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
         "FunctionName": c.function_name,
         "FunctionArn": c.function_arn,
         "Description": c.description,
+        "Runtime": c.runtime,
+        "Handler": c.handler,
         "MemorySize": c.memory_size,
         "Timeout": c.timeout,
         "EphemeralStorage": {"Size": c.ephemeral_storage.as_ref().map(|e| e.size)},

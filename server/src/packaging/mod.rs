@@ -65,6 +65,80 @@ pub fn tools_dir() -> PathBuf {
     cache.join("funnel").join("tools")
 }
 
+/// python, nodejs or rust, from what a source folder holds.
+pub fn guess_runtime(folder: &Path) -> anyhow::Result<&'static str> {
+    let has = |name: &str| folder.join(name).is_file();
+    if has("Cargo.toml") {
+        return Ok("rust");
+    }
+    if has("index.mjs") || has("index.js") || has("package.json") {
+        return Ok("nodejs");
+    }
+    if has("lambda_function.py") {
+        return Ok("python");
+    }
+    bail!(
+        "{} is a folder: say what it holds with --runtime python|nodejs|rust (and --handler MODULE.FUNCTION)",
+        folder.display()
+    )
+}
+
+/// [`build`] into `cache_dir`, reusing the component built from the same
+/// sources, runtime, handler and packager: the packagers do not build the
+/// same bytes twice, and an unchanged stack must deploy nothing.
+pub fn build_cached(
+    source: &Path,
+    language: Language,
+    handler: &str,
+    cache_dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    hash.update(format!(
+        "{language:?}\0{handler}\0{}\0{}\0",
+        python::COMPONENTIZE_PY,
+        nodejs::COMPONENTIZE_JS
+    ));
+    hash.update(env!("CARGO_PKG_VERSION"));
+    hash_folder(source, source, &mut hash)?;
+    let out = cache_dir.join(format!("{}.wasm", hex::encode(hash.finalize())));
+    if out.is_file() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(cache_dir)
+        .with_context(|| format!("creating {}", cache_dir.display()))?;
+    let partial = out.with_extension("partial");
+    build(source, language, handler, &partial)?;
+    std::fs::rename(&partial, &out)?;
+    Ok(out)
+}
+
+/// Every file under `dir` (its path and bytes, in name order), skipping
+/// what builds and caches leave behind.
+fn hash_folder(root: &Path, dir: &Path, hash: &mut sha2::Sha256) -> anyhow::Result<()> {
+    use sha2::Digest as _;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if [".git", "target", "__pycache__", ".cache"].contains(&name.to_string_lossy().as_ref()) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            hash_folder(root, &path, hash)?;
+        } else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            hash.update(relative.to_string_lossy().as_bytes());
+            hash.update([0]);
+            hash.update(std::fs::read(&path)?);
+        }
+    }
+    Ok(())
+}
+
 /// Packages `source` (a folder) as a component at `out`. `handler` is
 /// `MODULE.FUNCTION` for Python and Node.js; Rust needs none.
 pub fn build(source: &Path, language: Language, handler: &str, out: &Path) -> anyhow::Result<()> {

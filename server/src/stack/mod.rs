@@ -107,8 +107,15 @@ fn default_workspace() -> PathBuf {
 #[serde(deny_unknown_fields)]
 pub struct FunctionSpec {
     pub name: String,
-    /// A component file, relative to the stack file.
+    /// A component file, or a source folder to build (Python, Node.js,
+    /// Rust), relative to the stack file.
     pub code: Option<PathBuf>,
+    /// What a source folder holds: python, nodejs or rust (guessed when
+    /// left out); recorded as the function's Runtime.
+    pub runtime: Option<String>,
+    /// MODULE.FUNCTION of a source folder's handler (Lambda's defaults
+    /// when left out); recorded as the function's Handler.
+    pub handler: Option<String>,
     /// A crate of the guest workspace to build.
     #[serde(rename = "crate")]
     pub krate: Option<String>,
@@ -245,7 +252,7 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
             .iter()
             .map(|l| layer_arns.get(l).cloned().unwrap_or_else(|| l.clone()))
             .collect();
-        let change = deploy_function(client, spec, code, layers)
+        let change = deploy_function(client, &base, spec, code, layers)
             .await
             .with_context(|| format!("deploying function {}", spec.name))?;
         changes.push((spec.name.clone(), change.to_string()));
@@ -477,22 +484,54 @@ async fn resolve_code(stack: &Stack, base: &Path) -> anyhow::Result<BTreeMap<Str
         })
         .await??
     };
-    Ok(stack
-        .functions
-        .iter()
-        .map(|f| {
-            let path = match (&f.code, &f.krate) {
-                (Some(code), _) => base.join(code),
-                (None, Some(krate)) => built[krate].clone(),
-                (None, None) => unreachable!("checked in Stack::load"),
-            };
-            (f.name.clone(), path)
-        })
-        .collect())
+    let mut paths = BTreeMap::new();
+    for f in &stack.functions {
+        let path = match (&f.code, &f.krate) {
+            (Some(code), _) if base.join(code).is_dir() => {
+                let (runtime, handler) = runtime_and_handler(f, base)?;
+                let language = crate::packaging::Language::parse(&runtime)?;
+                let (source, cache) = (base.join(code), base.join("target").join("funnel-build"));
+                tokio::task::spawn_blocking(move || {
+                    crate::packaging::build_cached(&source, language, &handler, &cache)
+                })
+                .await?
+                .with_context(|| format!("building function {}", f.name))?
+            }
+            (Some(code), _) => base.join(code),
+            (None, Some(krate)) => built[krate].clone(),
+            (None, None) => unreachable!("checked in Stack::load"),
+        };
+        paths.insert(f.name.clone(), path);
+    }
+    Ok(paths)
+}
+
+/// The Runtime and Handler to record: a source folder's (as given or
+/// guessed, with Lambda's default handler), or as given for a component.
+fn runtime_and_handler(spec: &FunctionSpec, base: &Path) -> anyhow::Result<(String, String)> {
+    let folder = spec
+        .code
+        .as_ref()
+        .map(|c| base.join(c))
+        .filter(|c| c.is_dir());
+    let runtime = match (&spec.runtime, &folder) {
+        (Some(runtime), _) => runtime.clone(),
+        (None, Some(folder)) => crate::packaging::guess_runtime(folder)?.to_string(),
+        (None, None) => String::new(),
+    };
+    let handler = match (&spec.handler, &folder) {
+        (Some(handler), _) => handler.clone(),
+        (None, Some(_)) => crate::packaging::Language::parse(&runtime)?
+            .default_handler()
+            .to_string(),
+        (None, None) => String::new(),
+    };
+    Ok((runtime, handler))
 }
 
 async fn deploy_function(
     client: &Client,
+    base: &Path,
     spec: &FunctionSpec,
     code: Vec<u8>,
     layers: Vec<String>,
@@ -506,6 +545,8 @@ async fn deploy_function(
     let environment = proto::Environment {
         variables: spec.env.clone().into_iter().collect(),
     };
+    let (runtime, handler) = runtime_and_handler(spec, base)?;
+    let (runtime, handler) = (runtime.as_str(), handler.as_str());
     let current = match client.get_function(&spec.name).await {
         Ok(found) => found
             .configuration
@@ -527,6 +568,8 @@ async fn deploy_function(
                     topic_access: Some(proto::TopicAccess {
                         topics: spec.topic_access.clone(),
                     }),
+                    runtime: runtime.to_string(),
+                    handler: handler.to_string(),
                 })
                 .await?;
             return Ok(Change::Created);
@@ -561,7 +604,9 @@ async fn deploy_function(
         || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
         || current_env != spec.env
-        || current_layers != layers;
+        || current_layers != layers
+        || current.runtime != runtime
+        || current.handler != handler;
     if config_changed {
         client
             .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
@@ -578,6 +623,8 @@ async fn deploy_function(
                 topic_access: Some(proto::TopicAccess {
                     topics: spec.topic_access.clone(),
                 }),
+                runtime: Some(runtime.to_string()),
+                handler: Some(handler.to_string()),
                 revision_id: String::new(),
             })
             .await?;

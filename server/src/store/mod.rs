@@ -122,6 +122,12 @@ pub struct FunctionRecord {
     /// Topics the guest may publish to (names).
     #[serde(default)]
     pub topic_access: Vec<String>,
+    /// What the code was written in (Lambda's `Runtime`), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub runtime: String,
+    /// The handler the code was built for (Lambda's `Handler`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub handler: String,
 }
 
 /// A layer version a function uses, with what the function needs of it

@@ -1,0 +1,116 @@
+//! Python and Node.js from the command line, as the README shows them:
+//! `funnel function create NAME --runtime … --handler … --code DIR` builds
+//! the folder with the real packager, and `funnel invoke` runs it. When a
+//! packager cannot be installed the test says so loudly and stops.
+
+mod common;
+use common::{Up, funnel, ok, repo_root};
+
+fn packager(ready: anyhow::Result<std::path::PathBuf>, what: &str) -> bool {
+    match ready {
+        Ok(_) => true,
+        Err(why) => {
+            eprintln!(
+                "\n==== SKIPPED: {what} needs its packager, which could not be installed: {why:#} ====\n"
+            );
+            false
+        }
+    }
+}
+
+#[test]
+fn python_and_nodejs_functions_from_their_folders() {
+    let python = packager(
+        funnel_server::packaging::python::componentize_py(),
+        "the Python half",
+    );
+    let nodejs = packager(
+        funnel_server::packaging::nodejs::componentize_js(),
+        "the Node.js half",
+    );
+    if !python && !nodejs {
+        return;
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let endpoint = up.endpoint();
+    let cases = [
+        (
+            python,
+            "hello-py",
+            "python",
+            "lambda_function.lambda_handler",
+        ),
+        (nodejs, "hello-js", "nodejs", "index.handler"),
+    ];
+    for (ready, name, runtime, handler) in cases {
+        if !ready {
+            continue;
+        }
+        let folder = repo_root().join("examples").join(name);
+        let created = ok(&funnel(
+            &endpoint,
+            &[
+                "function",
+                "create",
+                name,
+                "--runtime",
+                runtime,
+                "--handler",
+                handler,
+                "--code",
+                &folder.to_string_lossy(),
+            ],
+        ));
+        assert!(
+            created.contains(&format!("\"Runtime\":\"{runtime}\"")),
+            "{created}"
+        );
+        assert!(
+            created.contains(&format!("\"Handler\":\"{handler}\"")),
+            "{created}"
+        );
+        let said = ok(&funnel(
+            &endpoint,
+            &["invoke", name, "--payload", r#"{"name":"Ada"}"#],
+        ));
+        assert!(said.contains("Hello, Ada!"), "{name}: {said}");
+        let got = ok(&funnel(&endpoint, &["function", "get", name]));
+        assert!(
+            got.contains(&format!("\"Handler\":\"{handler}\"")),
+            "{got}"
+        );
+        // Rebuilt from the folder with the stored Runtime and Handler.
+        let updated = ok(&funnel(
+            &endpoint,
+            &[
+                "function",
+                "update-code",
+                name,
+                "--code",
+                &folder.to_string_lossy(),
+            ],
+        ));
+        assert!(
+            updated.contains(&format!("\"Runtime\":\"{runtime}\"")),
+            "{updated}"
+        );
+        let said = ok(&funnel(
+            &endpoint,
+            &["invoke", name, "--payload", r#"{"name":"Bo"}"#],
+        ));
+        assert!(said.contains("Hello, Bo!"), "{name}: {said}");
+    }
+    let bad = funnel(
+        &endpoint,
+        &[
+            "function",
+            "create",
+            "nope",
+            "--code",
+            &repo_root().join("examples").to_string_lossy(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--runtime"));
+}
