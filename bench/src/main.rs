@@ -21,6 +21,7 @@
 
 mod buckets;
 mod floor;
+mod languages;
 mod queue;
 mod schedules;
 mod topics;
@@ -216,6 +217,21 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--languages-only") {
+        let dir = tempfile::tempdir()?;
+        let rows = languages::measure(dir.path()).await?;
+        for row in language_rows(&rows) {
+            println!(
+                "{}: {} (baseline {} {}, {:.3}×, target {})",
+                row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
+            );
+        }
+        for (name, skipped) in language_skips(&rows) {
+            println!("{name}: not measured: {skipped}");
+        }
+        println!("{}", compile_note(&rows));
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--schedules-only") {
         let s = schedules::measure().await?;
         println!(
@@ -354,8 +370,9 @@ async fn main() -> anyhow::Result<()> {
     let bucket = buckets::measure().await?;
     let topic = topics::measure().await?;
     let schedule = schedules::measure().await?;
+    let langs = languages::measure(dir.path()).await?;
 
-    let rows = [
+    let mut rows = vec![
         Row {
             name: "warm invoke p50, gRPC, c=1",
             value: us(invoke_lat.p50),
@@ -509,6 +526,7 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| measurement | value | baseline | baseline value | ratio | target |");
     println!("|---|---|---|---|---|---|");
+    rows.extend(language_rows(&langs));
     for row in rows {
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} |",
@@ -530,6 +548,10 @@ async fn main() -> anyhow::Result<()> {
         "topics: {} publishes in {THROUGHPUT_SECS} s, {:.1} per flush of {:.2} ms",
         topic.published, topic.per_flush, topic.flush_ms
     );
+    for (name, skipped) in language_skips(&langs) {
+        println!("{name}: not measured: {skipped}");
+    }
+    println!("{}", compile_note(&langs));
     println!(
         "schedules: {} fires of cron(* * * * ? *) on a clock {}× real time (a minute every {} ms)",
         schedule.fires,
@@ -537,4 +559,103 @@ async fn main() -> anyhow::Result<()> {
         60_000 / schedules::FACTOR
     );
     Ok(())
+}
+
+/// Lambda's Init Duration for its Python and Node.js runtimes (lambda-perf).
+const LAMBDA_INIT_PYTHON: Duration = Duration::from_millis(106);
+const LAMBDA_INIT_NODEJS: Duration = Duration::from_millis(208);
+
+fn language_rows(rows: &languages::LanguageRows) -> Vec<Row> {
+    let rust = &rows.rust;
+    let mut out = vec![Row {
+        name: "cold start p50, Rust hello (new environment + call)",
+        value: us(rust.cold.p50),
+        baseline_name: "warm call p50, Rust hello",
+        baseline: us(rust.warm.p50),
+        ratio: rust.cold.p50.as_secs_f64() / rust.warm.p50.as_secs_f64(),
+        target: "",
+    }];
+    let cases = [
+        (
+            &rows.python,
+            LAMBDA_INIT_PYTHON,
+            "Lambda Python Init Duration",
+            "≤ 5 ms",
+        ),
+        (
+            &rows.nodejs,
+            LAMBDA_INIT_NODEJS,
+            "Lambda Node.js Init Duration",
+            "≤ 2 ms",
+        ),
+    ];
+    for (row, lambda, lambda_name, target) in cases {
+        let Ok(row) = row else { continue };
+        let (cold_name, cold99_name, warm_name): (&'static str, &'static str, &'static str) =
+            if row.name == "hello-py" {
+                (
+                    "cold start p50, Python hello-py",
+                    "cold start p99, Python hello-py",
+                    "warm call p50, Python hello-py",
+                )
+            } else {
+                (
+                    "cold start p50, Node.js hello-js",
+                    "cold start p99, Node.js hello-js",
+                    "warm call p50, Node.js hello-js",
+                )
+            };
+        out.push(Row {
+            name: cold_name,
+            value: us(row.cold.p50),
+            baseline_name: lambda_name,
+            baseline: us(lambda),
+            ratio: row.cold.p50.as_secs_f64() / lambda.as_secs_f64(),
+            target,
+        });
+        out.push(Row {
+            name: cold99_name,
+            value: us(row.cold.p99),
+            baseline_name: lambda_name,
+            baseline: us(lambda),
+            ratio: row.cold.p99.as_secs_f64() / lambda.as_secs_f64(),
+            target: "",
+        });
+        out.push(Row {
+            name: warm_name,
+            value: us(row.warm.p50),
+            baseline_name: "warm call p50, Rust hello",
+            baseline: us(rust.warm.p50),
+            ratio: row.warm.p50.as_secs_f64() / rust.warm.p50.as_secs_f64(),
+            target: "≤ Rust + 100 µs",
+        });
+    }
+    out
+}
+
+fn language_skips(rows: &languages::LanguageRows) -> Vec<(&'static str, String)> {
+    let mut skips = Vec::new();
+    if let Err(why) = &rows.python {
+        skips.push(("hello-py", why.clone()));
+    }
+    if let Err(why) = &rows.nodejs {
+        skips.push(("hello-js", why.clone()));
+    }
+    skips
+}
+
+/// How long each component took to compile (once, at create).
+fn compile_note(rows: &languages::LanguageRows) -> String {
+    let mut parts = vec![format!(
+        "hello {:.0} ms",
+        rows.rust.compile.as_secs_f64() * 1e3
+    )];
+    for row in [&rows.python, &rows.nodejs].into_iter().flatten() {
+        parts.push(format!(
+            "{} {:.0} ms",
+            row.name,
+            row.compile.as_secs_f64() * 1e3
+        ));
+    }
+    format!("languages: compiled once at create: {}", parts.join(", "))
 }

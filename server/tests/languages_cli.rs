@@ -76,10 +76,7 @@ fn python_and_nodejs_functions_from_their_folders() {
         ));
         assert!(said.contains("Hello, Ada!"), "{name}: {said}");
         let got = ok(&funnel(&endpoint, &["function", "get", name]));
-        assert!(
-            got.contains(&format!("\"Handler\":\"{handler}\"")),
-            "{got}"
-        );
+        assert!(got.contains(&format!("\"Handler\":\"{handler}\"")), "{got}");
         // Rebuilt from the folder with the stored Runtime and Handler.
         let updated = ok(&funnel(
             &endpoint,
