@@ -7,6 +7,7 @@
 //! When the packager cannot be installed (no Python, no route to PyPI)
 //! the tests say so loudly and stop: they never pass without running.
 
+use funnel_client::proto;
 use funnel_server::packaging::Language;
 use funnel_tests::packaged::{built, deploy};
 use funnel_tests::{json_of, log_of, start_server};
@@ -91,5 +92,68 @@ async fn the_probe_sees_lambdas_context_and_limits() {
     // And the environment after both is a fresh one that works.
     let out = server.invoke("probe", r#"{"op":"echo"}"#).await;
     assert_eq!(out.function_error, "");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_s3_tutorial_port_reads_the_object_a_bucket_event_names() {
+    let Some(code) = built("examples/object-type-py", Language::Python) else {
+        return;
+    };
+    let server = start_server().await;
+    server
+        .client
+        .create_bucket("photos", None)
+        .await
+        .expect("bucket");
+    let mut request = funnel_tests::create_request("object-type-py", code);
+    request.bucket_access = Some(proto::BucketAccess {
+        buckets: [("photos".to_string(), "read".to_string())].into(),
+    });
+    request.timeout = Some(10);
+    server
+        .client
+        .create_function(request)
+        .await
+        .expect("create");
+    server
+        .allow(
+            "object-type-py",
+            "s3",
+            "s3.amazonaws.com",
+            "arn:funnel:s3:::photos",
+        )
+        .await;
+    server
+        .client
+        .put_bucket_notification_configuration(
+            "photos",
+            proto::NotificationConfiguration {
+                lambda_function_configurations: vec![proto::LambdaFunctionConfiguration {
+                    id: "types".into(),
+                    lambda_function_arn:
+                        "arn:funnel:lambda:local:000000000000:function:object-type-py".into(),
+                    events: vec!["s3:ObjectCreated:*".into()],
+                    filter: None,
+                }],
+            },
+        )
+        .await
+        .expect("notify");
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    server
+        .client
+        .put_object("photos", "holiday pics/beach.png", png.to_vec())
+        .await
+        .expect("put");
+    let line = funnel_tests::eventually("CONTENT TYPE in the log", || async {
+        server
+            .log_messages("object-type-py")
+            .await
+            .into_iter()
+            .find(|e| e.message.starts_with("CONTENT TYPE:"))
+    })
+    .await;
+    assert_eq!(line.message.trim_end(), "CONTENT TYPE: image/png");
     server.stop().await;
 }
