@@ -98,6 +98,42 @@ fn python_and_nodejs_functions_from_their_folders() {
         ));
         assert!(said.contains("Hello, Bo!"), "{name}: {said}");
     }
+    // A stack builds a source folder too, and an unchanged one deploys
+    // nothing (the build is reused: the packagers never build the same
+    // bytes twice).
+    if python {
+        let stack_dir = tempfile::tempdir().expect("stack dir");
+        let stack = stack_dir.path().join("funnel.toml");
+        std::fs::write(
+            &stack,
+            format!(
+                "[[function]]\nname = \"stacked-py\"\ncode = {:?}\nruntime = \"python3.12\"\n",
+                repo_root().join("examples/hello-py")
+            ),
+        )
+        .expect("stack file");
+        let first = funnel(&endpoint, &["deploy", &stack.to_string_lossy()]);
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert!(String::from_utf8_lossy(&first.stderr).contains("stacked-py: created"));
+        let second = funnel(&endpoint, &["deploy", &stack.to_string_lossy()]);
+        let said = String::from_utf8_lossy(&second.stderr);
+        assert!(said.contains("stacked-py: unchanged"), "{said}");
+        let got = ok(&funnel(&endpoint, &["function", "get", "stacked-py"]));
+        assert!(got.contains("\"Runtime\":\"python3.12\""), "{got}");
+        assert!(
+            got.contains("\"Handler\":\"lambda_function.lambda_handler\""),
+            "{got}"
+        );
+        let said = ok(&funnel(
+            &endpoint,
+            &["invoke", "stacked-py", "--payload", r#"{"name":"Cy"}"#],
+        ));
+        assert!(said.contains("Hello, Cy!"), "{said}");
+    }
     let bad = funnel(
         &endpoint,
         &[
