@@ -20,7 +20,7 @@
 // `funnelInit` function of the handler's module, run once when the
 // environment starts.
 
-import { getEnvironment } from "wasi:cli/environment@0.2.3";
+import { getEnvironment } from "wasi:cli/environment@0.2.12";
 import * as user from "./funnel_handler.mjs";
 
 const decoder = new TextDecoder();

@@ -1,7 +1,8 @@
 //! Node.js handlers, built from source with the real packager
 //! (componentize-js from npm, installed by funnel on first use), deployed
 //! and invoked: the Lambda tutorial's `hello-js`, and a probe that checks
-//! the context, errors and rejections, logs, the environment, the
+//! the context, errors and rejections, logs, /tmp through `node:fs` across
+//! warm calls, the environment, the
 //! remaining time, and the memory and time limits.
 //!
 //! When the packager cannot be installed (no Node.js, no route to npm)
@@ -54,6 +55,22 @@ async fn the_probe_sees_lambdas_context_and_limits() {
     assert_eq!(echo["requestId"].as_str().unwrap().len(), 36);
     let again = json_of(&server.invoke("probe", r#"{"op":"echo"}"#).await);
     assert_eq!(again["calls"], 2, "warm: the module's state persists");
+
+    // /tmp through Node's fs, persisting across warm calls.
+    server.invoke("probe", r#"{"op":"tmp","note":"one"}"#).await;
+    let out = server.invoke("probe", r#"{"op":"tmp","note":"two"}"#).await;
+    assert_eq!(out.function_error, "", "{}", log_of(&out));
+    assert_eq!(json_of(&out), serde_json::json!(["one", "two"]));
+    let out = server.invoke("probe", r#"{"op":"missing"}"#).await;
+    assert_eq!(out.function_error, "Handled");
+    assert!(
+        json_of(&out)["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("ENOENT"),
+        "{}",
+        json_of(&out)
+    );
 
     let env = json_of(&server.invoke("probe", r#"{"op":"env"}"#).await);
     assert_eq!(env["STAGE"], "test", "{env}");

@@ -1,8 +1,12 @@
 // A Node.js handler for funnel's tests: what an event asks for, it does.
-// {"op": "echo"} returns the event and the context's fields; "fail"
-// throws; "reject" rejects; "env" returns the environment; "remaining"
+// {"op": "echo"} returns the event and the context's fields; "tmp"
+// appends a note to /tmp/notes with node:fs and returns them; "missing"
+// reads a file that is not there; "fail" throws; "reject" rejects; "env" returns the environment; "remaining"
 // waits and reports the remaining time before and after; "hog" allocates
 // without bound; "spin" never returns.
+
+import { appendFileSync, readFileSync } from "node:fs";
+import { readFile } from "fs/promises";
 
 let calls = 0;
 let started = false;
@@ -31,6 +35,15 @@ export const handler = async (event, context) => {
       throw new TypeError("the order has no items");
     case "reject":
       return Promise.reject(new RangeError("out of stock"));
+    case "tmp": {
+      appendFileSync("/tmp/notes", `${event.note ?? ""}\n`);
+      const sync = readFileSync("/tmp/notes", "utf8");
+      const viaPromise = await readFile("/tmp/notes", "utf8");
+      if (sync !== viaPromise) throw new Error("fs and fs/promises disagree");
+      return sync.split("\n").filter(Boolean);
+    }
+    case "missing":
+      return readFileSync("/tmp/nothing-here", "utf8");
     case "env":
       return { ...process.env };
     case "remaining": {

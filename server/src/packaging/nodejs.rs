@@ -18,18 +18,37 @@ const PACKAGE: &str = "@bytecodealliance/componentize-js";
 
 const ADAPTER: &str = include_str!("../../../sdk/js/funnel_adapter.mjs");
 const WORLD: &str = include_str!("../../../proto/wit/function.wit");
-/// StarlingMonkey has no `process`; the adapter builds `process.env` from
-/// WASI's environment, which it can import only if the world it is built
-/// against does. The host provides every WASI interface, so the component
-/// still fits funnel's world.
+/// StarlingMonkey has no `process` and no `fs`: the adapter builds
+/// `process.env` from WASI's environment, and `funnel_fs.mjs` gives Node's
+/// `fs` over WASI's filesystem. A JS component can import WASI only if the
+/// world it is built against does, so the build's copy of the world adds
+/// those imports (with WASI's WIT, vendored in `sdk/js/wit`). The host
+/// provides every WASI interface, so the component still fits funnel's
+/// world.
 const TOPICS_IMPORT: &str = "    import topics;\n";
-const ENVIRONMENT_IMPORT: &str = "    import wasi:cli/environment@0.2.3;\n";
-const ENVIRONMENT_WIT: &str = "package wasi:cli@0.2.3;
-
-interface environment {
-    get-environment: func() -> list<tuple<string, string>>;
-}
-";
+const WASI_IMPORTS: &str =
+    "    import wasi:cli/environment@0.2.12;\n    import wasi:filesystem/preopens@0.2.12;\n";
+const WASI_WIT: &[(&str, &str)] = &[
+    ("cli", include_str!("../../../sdk/js/wit/deps/cli/cli.wit")),
+    (
+        "clocks",
+        include_str!("../../../sdk/js/wit/deps/clocks/clocks.wit"),
+    ),
+    (
+        "filesystem",
+        include_str!("../../../sdk/js/wit/deps/filesystem/filesystem.wit"),
+    ),
+    ("io", include_str!("../../../sdk/js/wit/deps/io/io.wit")),
+];
+const FS: &str = include_str!("../../../sdk/js/funnel_fs.mjs");
+const FS_PROMISES: &str = include_str!("../../../sdk/js/funnel_fs_promises.mjs");
+/// The module specifiers that name Node's `fs`, and the shim each becomes.
+const FS_IMPORTS: &[(&str, &str)] = &[
+    ("node:fs/promises", "funnel_fs_promises.mjs"),
+    ("fs/promises", "funnel_fs_promises.mjs"),
+    ("node:fs", "funnel_fs.mjs"),
+    ("fs", "funnel_fs.mjs"),
+];
 
 /// Builds the Node.js handler `handler` (`MODULE.FUNCTION`, the module a
 /// `.mjs` or `.js` file) in `source` into a component at `out`.
@@ -61,22 +80,23 @@ pub fn build(source: &Path, handler: &str, out: &Path) -> anyhow::Result<()> {
     let work = tempfile::tempdir().context("a build folder")?;
     copy_dir(source, &work.path().join("user"))?;
     let wit = work.path().join("wit");
-    std::fs::create_dir_all(wit.join("deps").join("cli"))?;
     ensure!(
         WORLD.contains(TOPICS_IMPORT),
         "the world has no `import topics;`"
     );
+    std::fs::create_dir_all(&wit)?;
     std::fs::write(
         wit.join("function.wit"),
-        WORLD.replace(
-            TOPICS_IMPORT,
-            &format!("{TOPICS_IMPORT}{ENVIRONMENT_IMPORT}"),
-        ),
+        WORLD.replace(TOPICS_IMPORT, &format!("{TOPICS_IMPORT}{WASI_IMPORTS}")),
     )?;
-    std::fs::write(
-        wit.join("deps").join("cli").join("environment.wit"),
-        ENVIRONMENT_WIT,
-    )?;
+    for (package, text) in WASI_WIT {
+        let dir = wit.join("deps").join(package);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{package}.wit")), text)?;
+    }
+    std::fs::write(work.path().join("funnel_fs.mjs"), FS)?;
+    std::fs::write(work.path().join("funnel_fs_promises.mjs"), FS_PROMISES)?;
+    point_fs_imports(&work.path().join("user"), 1)?;
     std::fs::write(work.path().join("funnel_adapter.mjs"), ADAPTER)?;
     std::fs::write(
         work.path().join("funnel_handler.mjs"),
@@ -104,6 +124,43 @@ pub fn build(source: &Path, handler: &str, out: &Path) -> anyhow::Result<()> {
         source.display()
     );
     std::fs::copy(&built, out).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+/// Points the imports of Node's `fs` in every module under `dir` (at
+/// `depth` folders below the build folder) at funnel's shims.
+fn point_fs_imports(dir: &Path, depth: usize) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "node_modules" {
+                point_fs_imports(&path, depth + 1)?;
+            }
+            continue;
+        }
+        let is_module = path
+            .extension()
+            .is_some_and(|ext| ext == "mjs" || ext == "js");
+        if !is_module {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut changed = text.clone();
+        for (specifier, shim) in FS_IMPORTS {
+            let target = format!("{}{shim}", "../".repeat(depth));
+            for quote in ['"', '\''] {
+                changed = changed.replace(
+                    &format!("from {quote}{specifier}{quote}"),
+                    &format!("from {quote}{target}{quote}"),
+                );
+            }
+        }
+        if changed != text {
+            std::fs::write(&path, changed)?;
+        }
+    }
     Ok(())
 }
 
