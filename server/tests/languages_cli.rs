@@ -147,3 +147,27 @@ fn python_and_nodejs_functions_from_their_folders() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--runtime"));
 }
+
+#[test]
+fn a_rust_crate_folder_builds_the_same_way() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let endpoint = up.endpoint();
+    let folder = repo_root().join("wasm-functions").join("hello");
+    let created = ok(&funnel(
+        &endpoint,
+        &[
+            "function",
+            "create",
+            "hello-rs",
+            "--code",
+            &folder.to_string_lossy(),
+        ],
+    ));
+    assert!(created.contains("\"Runtime\":\"rust\""), "{created}");
+    let said = ok(&funnel(
+        &endpoint,
+        &["invoke", "hello-rs", "--payload", r#"{"name":"Ada"}"#],
+    ));
+    assert!(said.contains("Hello, Ada!"), "{said}");
+}

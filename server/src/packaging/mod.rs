@@ -151,8 +151,22 @@ pub fn build(source: &Path, language: Language, handler: &str, out: &Path) -> an
         Language::Python => python::build(source, handler, out),
         Language::Nodejs => nodejs::build(source, handler, out),
         Language::Rust => {
-            let target_dir = source.join("target");
-            let built = crate::guest_build::build(source, &target_dir, &[])?;
+            let source = std::path::absolute(source)?;
+            let manifest = source.join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest).with_context(|| {
+                format!("a Rust function is a crate: no {}", manifest.display())
+            })?;
+            let package: toml::Table = text
+                .parse()
+                .with_context(|| format!("parsing {}", manifest.display()))?;
+            let name = package
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .with_context(|| format!("{} has no [package] name", manifest.display()))?;
+            // Shared by every Rust function built here, next to the tools.
+            let target_dir = tools_dir().with_file_name("rust-target");
+            let built = crate::guest_build::build(&source, &target_dir, &[name])?;
             let (_, component) = built
                 .into_iter()
                 .next()
