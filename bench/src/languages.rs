@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use funnel_server::Clock;
 use funnel_server::packaging::{self, Language};
-use funnel_server::runtime::{Call, EnvironmentConfig, Runtime};
+use funnel_server::runtime::Runtime;
 
-use crate::{Latency, percentiles};
+use crate::{Latency, call_with, environment_config, percentiles};
 
 const COLD_CALLS: usize = 60;
 const WARM_CALLS: usize = 2_000;
@@ -34,32 +34,6 @@ pub struct LanguageRows {
     pub nodejs: Result<LanguageRow, String>,
 }
 
-fn config(function: &str, key: &str) -> EnvironmentConfig {
-    EnvironmentConfig {
-        function_name: function.into(),
-        function_version: "$LATEST".into(),
-        code_sha256: key.into(),
-        memory_mb: 256,
-        timeout: Duration::from_secs(3),
-        ephemeral_storage_mb: 512,
-        environment: Vec::new(),
-        opt_dir: None,
-        buckets: Vec::new(),
-        topics: Vec::new(),
-    }
-}
-
-fn call() -> Call {
-    Call {
-        request_id: "bench".into(),
-        invoked_function_arn: "arn".into(),
-        payload: PAYLOAD.to_vec(),
-        client_context: None,
-        trace_id: None,
-        chain_depth: 0,
-    }
-}
-
 async fn measure_one(
     runtime: &Runtime,
     name: &'static str,
@@ -74,7 +48,11 @@ async fn measure_one(
     for i in 0..COLD_CALLS {
         let started = Instant::now();
         let outcome = runtime
-            .invoke(&prepared, config(&format!("{name}-cold-{i}"), name), call())
+            .invoke(
+                &prepared,
+                environment_config(&format!("{name}-cold-{i}"), name, 256),
+                call_with(PAYLOAD),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
         cold.push(started.elapsed());
@@ -89,7 +67,11 @@ async fn measure_one(
     for _ in 0..WARM_CALLS {
         let started = Instant::now();
         let outcome = runtime
-            .invoke(&prepared, config(&format!("{name}-warm"), name), call())
+            .invoke(
+                &prepared,
+                environment_config(&format!("{name}-warm"), name, 256),
+                call_with(PAYLOAD),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
         warm.push(started.elapsed());

@@ -117,11 +117,16 @@ pub(crate) fn rss_kib() -> u64 {
 }
 
 fn echo_config(name: &str) -> EnvironmentConfig {
+    environment_config(name, "bench-echo", 128)
+}
+
+/// An environment of `function` running the code prepared as `code`.
+pub(crate) fn environment_config(function: &str, code: &str, memory_mb: u32) -> EnvironmentConfig {
     EnvironmentConfig {
-        function_name: name.into(),
+        function_name: function.into(),
         function_version: "$LATEST".into(),
-        code_sha256: "bench-echo".into(),
-        memory_mb: 128,
+        code_sha256: code.into(),
+        memory_mb,
         timeout: Duration::from_secs(3),
         ephemeral_storage_mb: 512,
         environment: Vec::new(),
@@ -132,10 +137,15 @@ fn echo_config(name: &str) -> EnvironmentConfig {
 }
 
 fn call() -> Call {
+    call_with(PAYLOAD)
+}
+
+/// One invocation with `payload`.
+pub(crate) fn call_with(payload: &[u8]) -> Call {
     Call {
         request_id: "bench".into(),
         invoked_function_arn: "arn".into(),
-        payload: PAYLOAD.to_vec(),
+        payload: payload.to_vec(),
         client_context: None,
         trace_id: None,
         chain_depth: 0,

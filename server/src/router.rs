@@ -133,18 +133,23 @@ impl Router {
     /// before they are durable (see [`AsyncQueue::accept_all_eagerly`]);
     /// returns once they are.
     pub async fn accept_all_eagerly(&self, events: Vec<QueuedEvent>) -> Result<()> {
-        let functions: Vec<String> = events.iter().map(|e| e.function_name.clone()).collect();
-        self.queue.accept_all_eagerly(events).await?;
-        for function in functions {
-            self.metrics.async_received(&function);
-        }
-        Ok(())
+        self.accept_events(events, true).await
     }
 
     /// Queues routed events atomically; returns once they are durable.
     pub async fn accept_all(&self, events: Vec<QueuedEvent>) -> Result<()> {
+        self.accept_events(events, false).await
+    }
+
+    /// Queues events (eagerly: deliveries may start before the flush) and
+    /// counts each for its function.
+    async fn accept_events(&self, events: Vec<QueuedEvent>, eagerly: bool) -> Result<()> {
         let functions: Vec<String> = events.iter().map(|e| e.function_name.clone()).collect();
-        self.queue.accept_all(events).await?;
+        if eagerly {
+            self.queue.accept_all_eagerly(events).await?;
+        } else {
+            self.queue.accept_all(events).await?;
+        }
         for function in functions {
             self.metrics.async_received(&function);
         }

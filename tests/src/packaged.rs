@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use funnel_client::proto;
 use funnel_server::packaging::{self, Language};
 
-use crate::{TestServer, create_request, repo_root};
+use crate::{TestServer, create_request, json_of, log_of, repo_root};
 
 /// Builds `folder` (relative to the repository) for `language` into
 /// `target/packaged-guests/`; None, with the reason printed, when its
@@ -59,4 +59,37 @@ pub async fn deploy(server: &TestServer, name: &str, code: Vec<u8>, memory: i32,
         .create_function(request)
         .await
         .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+}
+
+/// Invokes a Lambda-tutorial greeter `function` (128 MB) with Ada's name:
+/// it answers `{"statusCode": 200, "message": "Hello, Ada!"}` and logs its
+/// greeting with the memory size and request id from its context.
+pub async fn assert_greets_ada(server: &TestServer, function: &str) {
+    let out = server.invoke(function, r#"{"name":"Ada"}"#).await;
+    assert_eq!(out.function_error, "", "{}", log_of(&out));
+    assert_eq!(
+        json_of(&out),
+        serde_json::json!({"statusCode": 200, "message": "Hello, Ada!"})
+    );
+    let log = log_of(&out);
+    assert!(log.contains("greeting Ada (128 MB, request "), "{log}");
+}
+
+/// A probe's `{"op":"hog"}` (allocates without bound) and `{"op":"spin"}`
+/// (never returns) are stopped, and the next call, in a fresh
+/// environment, works.
+pub async fn assert_limits_hold(server: &TestServer, function: &str) {
+    let out = server.invoke(function, r#"{"op":"hog"}"#).await;
+    assert_ne!(out.function_error, "", "a hog is stopped");
+    let out = server.invoke(function, r#"{"op":"spin"}"#).await;
+    let error = json_of(&out);
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{error}"
+    );
+    let out = server.invoke(function, r#"{"op":"echo"}"#).await;
+    assert_eq!(out.function_error, "");
 }

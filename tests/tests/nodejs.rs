@@ -9,7 +9,7 @@
 //! the tests say so loudly and stop: they never pass without running.
 
 use funnel_server::packaging::Language;
-use funnel_tests::packaged::{built, deploy};
+use funnel_tests::packaged::{assert_greets_ada, assert_limits_hold, built, deploy};
 use funnel_tests::{json_of, log_of, start_server};
 
 #[tokio::test]
@@ -19,14 +19,7 @@ async fn the_lambda_tutorial_handler_runs_unchanged() {
     };
     let server = start_server().await;
     deploy(&server, "hello-js", code, 128, 10).await;
-    let out = server.invoke("hello-js", r#"{"name":"Ada"}"#).await;
-    assert_eq!(out.function_error, "", "{}", log_of(&out));
-    assert_eq!(
-        json_of(&out),
-        serde_json::json!({"statusCode": 200, "message": "Hello, Ada!"})
-    );
-    let log = log_of(&out);
-    assert!(log.contains("greeting Ada (128 MB, request "), "{log}");
+    assert_greets_ada(&server, "hello-js").await;
     server.stop().await;
 }
 
@@ -92,18 +85,6 @@ async fn the_probe_sees_lambdas_context_and_limits() {
         assert_eq!(error["errorMessage"], message, "{op}");
     }
 
-    let out = server.invoke("probe", r#"{"op":"hog"}"#).await;
-    assert_ne!(out.function_error, "", "a hog is stopped");
-    let out = server.invoke("probe", r#"{"op":"spin"}"#).await;
-    let error = json_of(&out);
-    assert!(
-        error["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("timed out"),
-        "{error}"
-    );
-    let out = server.invoke("probe", r#"{"op":"echo"}"#).await;
-    assert_eq!(out.function_error, "");
+    assert_limits_hold(&server, "probe").await;
     server.stop().await;
 }

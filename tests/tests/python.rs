@@ -9,7 +9,7 @@
 
 use funnel_client::proto;
 use funnel_server::packaging::Language;
-use funnel_tests::packaged::{built, deploy};
+use funnel_tests::packaged::{assert_greets_ada, assert_limits_hold, built, deploy};
 use funnel_tests::{json_of, log_of, start_server};
 
 #[tokio::test]
@@ -19,14 +19,7 @@ async fn the_lambda_tutorial_handler_runs_unchanged() {
     };
     let server = start_server().await;
     deploy(&server, "hello-py", code, 128, 10).await;
-    let out = server.invoke("hello-py", r#"{"name":"Ada"}"#).await;
-    assert_eq!(out.function_error, "", "{}", log_of(&out));
-    assert_eq!(
-        json_of(&out),
-        serde_json::json!({"statusCode": 200, "message": "Hello, Ada!"})
-    );
-    let log = log_of(&out);
-    assert!(log.contains("greeting Ada (128 MB, request "), "{log}");
+    assert_greets_ada(&server, "hello-py").await;
     server.stop().await;
 }
 
@@ -77,21 +70,7 @@ async fn the_probe_sees_lambdas_context_and_limits() {
     assert_eq!(error["errorMessage"], "the order has no items");
     assert!(log_of(&out).contains("python-probe: fail"));
 
-    // Limits hold for Python too.
-    let out = server.invoke("probe", r#"{"op":"hog"}"#).await;
-    assert_ne!(out.function_error, "", "a hog is stopped");
-    let out = server.invoke("probe", r#"{"op":"spin"}"#).await;
-    let error = json_of(&out);
-    assert!(
-        error["errorMessage"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("timed out"),
-        "{error}"
-    );
-    // And the environment after both is a fresh one that works.
-    let out = server.invoke("probe", r#"{"op":"echo"}"#).await;
-    assert_eq!(out.function_error, "");
+    assert_limits_hold(&server, "probe").await;
     server.stop().await;
 }
 

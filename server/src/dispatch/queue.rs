@@ -145,8 +145,7 @@ impl AsyncQueue {
         event.received_ms = now;
         self.inner.store.enqueue(now, &event)?;
         self.durable().await?;
-        self.inner.stats.received.fetch_add(1, Ordering::Relaxed);
-        self.inner.wake.notify_one();
+        self.accepted(1);
         Ok(())
     }
 
@@ -156,17 +155,9 @@ impl AsyncQueue {
         if events.is_empty() {
             return Ok(());
         }
-        let now = self.inner.clock.wall_ms();
-        for event in &mut events {
-            event.received_ms = now;
-        }
-        self.inner.store.enqueue_all(now, &events)?;
+        self.write_all(&mut events)?;
         self.durable().await?;
-        self.inner
-            .stats
-            .received
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
-        self.inner.wake.notify_one();
+        self.accepted(events.len());
         Ok(())
     }
 
@@ -178,17 +169,28 @@ impl AsyncQueue {
         if events.is_empty() {
             return Ok(());
         }
+        self.write_all(&mut events)?;
+        self.accepted(events.len());
+        self.durable().await
+    }
+
+    /// Stamps `events` as received now and writes them, atomically (not
+    /// yet durable).
+    fn write_all(&self, events: &mut [QueuedEvent]) -> Result<()> {
         let now = self.inner.clock.wall_ms();
-        for event in &mut events {
+        for event in events.iter_mut() {
             event.received_ms = now;
         }
-        self.inner.store.enqueue_all(now, &events)?;
+        Ok(self.inner.store.enqueue_all(now, events)?)
+    }
+
+    /// Counts `invocations` accepted and tells the scheduler.
+    fn accepted(&self, invocations: usize) {
         self.inner
             .stats
             .received
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+            .fetch_add(invocations as u64, Ordering::Relaxed);
         self.inner.wake.notify_one();
-        self.durable().await
     }
 
     /// Waits until every write made before this call is flushed, sharing
@@ -296,12 +298,7 @@ impl AsyncQueue {
         }
         self.inner.store.enqueue_groups(now, &groups)?;
         self.durable().await?;
-        let targets: usize = groups.iter().map(|g| g.targets.len()).sum();
-        self.inner
-            .stats
-            .received
-            .fetch_add(targets as u64, Ordering::Relaxed);
-        self.inner.wake.notify_one();
+        self.accepted(groups.iter().map(|g| g.targets.len()).sum());
         Ok(())
     }
 

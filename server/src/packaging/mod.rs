@@ -53,6 +53,58 @@ impl Language {
     }
 }
 
+/// A packager funnel installs from `registry`, pinned to `version`, into
+/// its own folder of the tools folder.
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+    registry: &'static str,
+}
+
+impl Tool {
+    /// The tool's program (`exe`, a path inside its folder), installed
+    /// once: at once when an earlier install finished; else after `ready`
+    /// (which checks what the install needs) and `install` (into the
+    /// emptied folder). A finished install leaves a marker, so an
+    /// interrupted one is redone.
+    fn installed(
+        &self,
+        exe: &[&str],
+        ready: impl FnOnce() -> anyhow::Result<()>,
+        install: impl FnOnce(&Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<PathBuf> {
+        let dir = tools_dir().join(format!("{}-{}", self.name, self.version));
+        let program = exe.iter().fold(dir.clone(), |path, part| path.join(part));
+        let marker = dir.join(".installed");
+        if program.is_file() && marker.is_file() {
+            return Ok(program);
+        }
+        ready()?;
+        eprintln!(
+            "funnel: installing {} {} from {} into {} (once; later builds reuse it)",
+            self.name,
+            self.version,
+            self.registry,
+            dir.display()
+        );
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("removing a partial install at {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        install(&dir)?;
+        anyhow::ensure!(
+            program.is_file(),
+            "installing {} {} left no {}",
+            self.name,
+            self.version,
+            program.display()
+        );
+        std::fs::write(&marker, self.version)?;
+        Ok(program)
+    }
+}
+
 /// Where funnel keeps the packagers it installs.
 pub fn tools_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FUNNEL_TOOLS_DIR") {

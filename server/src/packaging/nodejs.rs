@@ -182,59 +182,50 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 /// componentize-js, installed from npm into a folder funnel manages on
 /// first use, and reused afterwards.
 pub fn componentize_js() -> anyhow::Result<PathBuf> {
-    let prefix = super::tools_dir().join(format!("componentize-js-{COMPONENTIZE_JS}"));
-    let exe = prefix
-        .join("node_modules")
-        .join(".bin")
-        .join("componentize-js");
-    let installed = prefix.join(".installed");
-    if exe.is_file() && installed.is_file() {
-        return Ok(exe);
-    }
-    let node = Command::new("node").arg("--version").output();
-    let major = node
-        .as_ref()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            let text = String::from_utf8_lossy(&o.stdout);
-            text.trim()
-                .trim_start_matches('v')
-                .split('.')
-                .next()?
-                .parse::<u32>()
-                .ok()
-        });
-    match major {
-        Some(major) if major >= 20 => {}
-        Some(major) => bail!(
-            "building Node.js functions needs Node.js 20 or newer (node on PATH is {major}): \
-             install a newer one, e.g. from nodejs.org"
-        ),
-        None => bail!(
-            "building Node.js functions needs Node.js 20 or newer with npm (node on PATH): \
-             install it, e.g. `apt install nodejs npm`"
-        ),
-    }
-    eprintln!(
-        "funnel: installing componentize-js {COMPONENTIZE_JS} from npm into {} (once; later builds reuse it)",
-        prefix.display()
-    );
-    if prefix.exists() {
-        std::fs::remove_dir_all(&prefix)
-            .with_context(|| format!("removing a partial install at {}", prefix.display()))?;
-    }
-    std::fs::create_dir_all(&prefix)?;
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("{PACKAGE}@{COMPONENTIZE_JS}"))
-        .status()
-        .context("running npm (it comes with Node.js)")?;
-    ensure!(
-        status.success() && exe.is_file(),
-        "installing componentize-js {COMPONENTIZE_JS} from npm failed ({status}): is the npm registry reachable?"
-    );
-    std::fs::write(&installed, COMPONENTIZE_JS)?;
-    Ok(exe)
+    let tool = super::Tool {
+        name: "componentize-js",
+        version: COMPONENTIZE_JS,
+        registry: "npm",
+    };
+    let ready = || {
+        let node = Command::new("node").arg("--version").output();
+        let major = node
+            .as_ref()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| {
+                let text = String::from_utf8_lossy(&o.stdout);
+                text.trim()
+                    .trim_start_matches('v')
+                    .split('.')
+                    .next()?
+                    .parse::<u32>()
+                    .ok()
+            });
+        match major {
+            Some(major) if major >= 20 => Ok(()),
+            Some(major) => bail!(
+                "building Node.js functions needs Node.js 20 or newer (node on PATH is {major}): \
+                 install a newer one, e.g. from nodejs.org"
+            ),
+            None => bail!(
+                "building Node.js functions needs Node.js 20 or newer with npm (node on PATH): \
+                 install it, e.g. `apt install nodejs npm`"
+            ),
+        }
+    };
+    let install = |prefix: &Path| {
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(prefix)
+            .arg(format!("{PACKAGE}@{COMPONENTIZE_JS}"))
+            .status()
+            .context("running npm (it comes with Node.js)")?;
+        ensure!(
+            status.success(),
+            "installing componentize-js {COMPONENTIZE_JS} from npm failed ({status}): is the npm registry reachable?"
+        );
+        Ok(())
+    };
+    tool.installed(&["node_modules", ".bin", "componentize-js"], ready, install)
 }

@@ -99,52 +99,47 @@ fn parse_handler(handler: &str) -> anyhow::Result<(&str, &str)> {
 /// componentize-py, installed from PyPI into a virtual environment funnel
 /// manages on first use, and reused afterwards.
 pub fn componentize_py() -> anyhow::Result<PathBuf> {
-    let venv = super::tools_dir().join(format!("componentize-py-{COMPONENTIZE_PY}"));
-    let exe = venv.join("bin").join("componentize-py");
-    let installed = venv.join(".installed");
-    if exe.is_file() && installed.is_file() {
-        return Ok(exe);
-    }
     let python = std::env::var_os("FUNNEL_PYTHON").unwrap_or_else(|| "python3".into());
-    let version = Command::new(&python).arg("--version").output();
-    if !version.as_ref().is_ok_and(|v| v.status.success()) {
-        bail!(
-            "building Python functions needs Python 3.9 or newer with venv (python3 on PATH, or \
-             FUNNEL_PYTHON): install it, e.g. `apt install python3 python3-venv`"
+    let tool = super::Tool {
+        name: "componentize-py",
+        version: COMPONENTIZE_PY,
+        registry: "PyPI",
+    };
+    let ready = || {
+        let version = Command::new(&python).arg("--version").output();
+        if !version.as_ref().is_ok_and(|v| v.status.success()) {
+            bail!(
+                "building Python functions needs Python 3.9 or newer with venv (python3 on PATH, or \
+                 FUNNEL_PYTHON): install it, e.g. `apt install python3 python3-venv`"
+            );
+        }
+        Ok(())
+    };
+    let install = |venv: &Path| {
+        let status = Command::new(&python)
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .context("creating a Python virtual environment")?;
+        ensure!(
+            status.success(),
+            "python3 -m venv failed ({status}): install Python's venv module (e.g. `apt install python3-venv`)"
         );
-    }
-    eprintln!(
-        "funnel: installing componentize-py {COMPONENTIZE_PY} from PyPI into {} (once; later builds reuse it)",
-        venv.display()
-    );
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv)
-            .with_context(|| format!("removing a partial install at {}", venv.display()))?;
-    }
-    std::fs::create_dir_all(venv.parent().unwrap_or(&venv))?;
-    let status = Command::new(&python)
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .context("creating a Python virtual environment")?;
-    ensure!(
-        status.success(),
-        "python3 -m venv failed ({status}): install Python's venv module (e.g. `apt install python3-venv`)"
-    );
-    let status = Command::new(venv.join("bin").join("pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "on",
-        ])
-        .arg(format!("componentize-py=={COMPONENTIZE_PY}"))
-        .status()
-        .context("running pip")?;
-    ensure!(
-        status.success(),
-        "installing componentize-py {COMPONENTIZE_PY} from PyPI failed ({status}): is PyPI reachable?"
-    );
-    std::fs::write(&installed, COMPONENTIZE_PY)?;
-    Ok(exe)
+        let status = Command::new(venv.join("bin").join("pip"))
+            .args([
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "on",
+            ])
+            .arg(format!("componentize-py=={COMPONENTIZE_PY}"))
+            .status()
+            .context("running pip")?;
+        ensure!(
+            status.success(),
+            "installing componentize-py {COMPONENTIZE_PY} from PyPI failed ({status}): is PyPI reachable?"
+        );
+        Ok(())
+    };
+    tool.installed(&["bin", "componentize-py"], ready, install)
 }
