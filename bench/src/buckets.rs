@@ -5,6 +5,7 @@
 //! before the Invoke is sent). One event at a time, so each start belongs
 //! to the last write.
 
+use funnel_tests::guests;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use funnel_client::proto;
@@ -60,7 +61,7 @@ pub async fn measure() -> anyhow::Result<BucketRows> {
     let data = tempfile::tempdir()?;
     let folder = tempfile::tempdir()?;
     let server = start_server_with(test_config(data.path())).await;
-    server.create("rec", "recorder").await;
+    server.create("rec", guests::RECORDER).await;
     server.allow("rec", "s3", "s3.amazonaws.com", "").await;
     let path = folder.path().to_string_lossy().into_owned();
     server.client.create_bucket("bench", Some(&path)).await?;

@@ -7,12 +7,13 @@
 //! with the real packagers (installed on first use); without them the rows
 //! say so.
 
+use funnel_tests::guests;
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use funnel_build::{self as packaging, Language};
+use funnel_runtime::Runtime;
 use funnel_server::Clock;
-use funnel_server::packaging::{self, Language};
-use funnel_server::runtime::Runtime;
 
 use crate::{Latency, call_with, environment_config, percentiles};
 
@@ -101,7 +102,7 @@ fn built(folder: &str, language: Language) -> Result<Vec<u8>, String> {
 }
 
 pub async fn measure(data_dir: &std::path::Path) -> anyhow::Result<LanguageRows> {
-    let runtime_config = funnel_server::config::RuntimeConfig {
+    let runtime_config = funnel_runtime::RuntimeConfig {
         max_instances: 32,
         max_memory_mb: 1024,
         ..Default::default()
@@ -112,7 +113,7 @@ pub async fn measure(data_dir: &std::path::Path) -> anyhow::Result<LanguageRows>
         Clock::system(),
         std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
     )?;
-    let rust = measure_one(&runtime, "hello", &funnel_tests::guest("hello")).await?;
+    let rust = measure_one(&runtime, "hello", &funnel_tests::guest(guests::HELLO)).await?;
     let python = match built("hello-py", Language::Python) {
         Ok(code) => Ok(measure_one(&runtime, "hello-py", &code).await?),
         Err(why) => Err(why),

@@ -20,19 +20,19 @@
 //!   async accept rate; their deliveries, against the async dispatch rate.
 
 mod buckets;
-mod floor;
 mod languages;
 mod queue;
 mod schedules;
 mod topics;
 
+use funnel_tests::guests;
 use std::borrow::Cow;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use funnel_client::{Client, proto};
+use funnel_runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_server::Clock;
-use funnel_server::runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_tests::{guest, start_server_with, test_config};
 
 const LATENCY_CALLS: usize = 5_000;
@@ -268,12 +268,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let started = Instant::now();
-    let echo = guest("echo");
+    let echo = guest(guests::ECHO);
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
     let server = start_server_with(config).await;
-    server.create("echo", "echo").await;
+    server.create("echo", guests::ECHO).await;
     let empty = empty_rpc_server().await?;
 
     let mut clients = Vec::new();
@@ -308,7 +308,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // 3. In-process: our runtime's warm call vs bare wasmtime.
-    let runtime_config = funnel_server::config::RuntimeConfig {
+    let runtime_config = funnel_runtime::RuntimeConfig {
         max_instances: (IDLE_ENVIRONMENTS + 16) as u32,
         max_memory_mb: 1024,
         ..Default::default()
@@ -338,7 +338,7 @@ async fn main() -> anyhow::Result<()> {
         1,
         "every warm call reused one environment"
     );
-    let bare = floor::Bare::new(&echo)?;
+    let bare = funnel_runtime::floor::Bare::new(&echo)?;
     let bare_lat = latency(LATENCY_CALLS, || bare.call(PAYLOAD)).await;
 
     // 4 and 5. Cold starts: each call names a new function, so each starts a
@@ -363,7 +363,7 @@ async fn main() -> anyhow::Result<()> {
     runtime.retire_all().await;
 
     // 6. Timeout precision: spin with a 1 s timeout.
-    let mut spin = funnel_tests::create_request("spin", guest("spin"));
+    let mut spin = funnel_tests::create_request("spin", guest(guests::SPIN));
     spin.timeout = Some(1);
     server.client.create_function(spin).await?;
     let mut overshoot = Vec::new();

@@ -2,6 +2,7 @@
 //! insert+flush, end-to-end dispatch of `echo` against the sync warm
 //! throughput, and resident memory with 1,000,000 queued events.
 
+use funnel_tests::guests;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,49 +40,6 @@ fn event(function: &str) -> proto::InvokeRequest {
     }
 }
 
-/// sled's own rate of durable single writes, serial and at c=32.
-async fn sled_rates(dir: &std::path::Path) -> anyhow::Result<(f64, f64)> {
-    let db = sled::Config::new().path(dir.join("raw-sled")).open()?;
-    let value = vec![7u8; 100];
-    let serial = {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        let started = Instant::now();
-        let mut n = 0u64;
-        while Instant::now() < deadline {
-            db.insert(n.to_be_bytes(), value.as_slice())?;
-            db.flush()?;
-            n += 1;
-        }
-        n as f64 / started.elapsed().as_secs_f64()
-    };
-    // Threads, not tasks: sled's flush blocks its caller.
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
-    let started = Instant::now();
-    let writers: Vec<_> = (0..CONCURRENCY as u64)
-        .map(|w| {
-            let (db, done, value) = (db.clone(), done.clone(), value.clone());
-            std::thread::spawn(move || {
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    let key = (w << 40 | n).to_be_bytes();
-                    db.insert(key, value.as_slice()).expect("insert");
-                    db.flush().expect("flush");
-                    n += 1;
-                }
-                done.fetch_add(n, Ordering::Relaxed);
-            })
-        })
-        .collect();
-    for writer in writers {
-        writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("a sled writer panicked"))?;
-    }
-    let concurrent = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    Ok((serial, concurrent))
-}
-
 /// Starts a server with deliveries on over `data` (where `queued` events
 /// wait) and returns how many per second it delivered until all were.
 pub async fn drain_rate(data: &std::path::Path, queued: u64) -> anyhow::Result<f64> {
@@ -108,7 +66,14 @@ pub async fn drain_rate(data: &std::path::Path, queued: u64) -> anyhow::Result<f
 pub async fn measure() -> anyhow::Result<QueueRows> {
     let dir = tempfile::tempdir()?;
     eprintln!("bench: sled insert+flush rates");
-    let (sled_serial_rate, sled_concurrent_rate) = sled_rates(dir.path()).await?;
+    let (sled_serial_rate, sled_concurrent_rate) = {
+        let dir = dir.path().to_path_buf();
+        let concurrent_for = Duration::from_secs(THROUGHPUT_SECS);
+        tokio::task::spawn_blocking(move || {
+            funnel_store::floor::sled_rates(&dir, CONCURRENCY as u64, concurrent_for)
+        })
+        .await??
+    };
     eprintln!("bench: durable accepts at c={CONCURRENCY}");
 
     // Accepts, with nothing delivering them.
@@ -117,7 +82,7 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
     config.runtime.max_instances = 64;
     config.queue.workers = Some(0);
     let server = start_server_with(config).await;
-    server.create("echo", "echo").await;
+    server.create("echo", guests::ECHO).await;
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
         clients.push(Client::connect(&server.endpoint).await?);
@@ -157,10 +122,10 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
     let server = start_server_with(config).await;
     server
         .client
-        .create_function(funnel_tests::create_request("echo", guest("echo")))
+        .create_function(funnel_tests::create_request("echo", guest(guests::ECHO)))
         .await?;
     let store = server.queue.store().clone();
-    let template = funnel_server::store::QueuedEvent::new(
+    let template = funnel_store::QueuedEvent::new(
         String::new(),
         "echo".into(),
         String::new(),

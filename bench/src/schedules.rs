@@ -5,6 +5,7 @@
 //! its handler starts; the Scheduled Event's `time` is the due time, a
 //! whole minute of the sped-up clock, mapped back to real time here.
 
+use funnel_tests::guests;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::DateTime;
@@ -53,7 +54,7 @@ pub async fn measure() -> anyhow::Result<ScheduleRows> {
     let start = SystemTime::now();
     let start_ns = start.duration_since(UNIX_EPOCH)?.as_nanos() as i128;
     let server = start_server_on(test_config(data.path()), Clock::scaled(start, FACTOR)).await;
-    server.create("tick", "recorder").await;
+    server.create("tick", guests::RECORDER).await;
     let rule_arn = server
         .client
         .put_schedule("every-minute", "cron(* * * * ? *)")

@@ -3,6 +3,7 @@
 //! the async Invoke accept rate of this run; and how fast those
 //! invocations are delivered, against the async dispatch rate.
 
+use funnel_tests::guests;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,7 +30,7 @@ async fn wire(server: &TestServer) -> anyhow::Result<String> {
     let topic_arn = server.client.create_topic("bench").await?;
     for i in 0..SUBSCRIBERS {
         let name = format!("sub{i}");
-        server.create(&name, "echo").await;
+        server.create(&name, guests::ECHO).await;
         allow_sns(server, &name, &topic_arn).await;
         subscribe(server, &topic_arn, &name, Some(r#"{"kind":["order"]}"#)).await;
     }

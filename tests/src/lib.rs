@@ -8,14 +8,27 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use funnel_client::{Client, proto};
-use funnel_server::concurrency::Gate;
-use funnel_server::dispatch::AsyncQueue;
-use funnel_server::logs::Logs;
-use funnel_server::metrics::Metrics;
-use funnel_server::runtime::{CacheStats, Runtime};
+use funnel_runtime::{CacheStats, Runtime};
+use funnel_server::AsyncQueue;
+use funnel_server::Gate;
+use funnel_server::Logs;
+use funnel_server::Metrics;
 use funnel_server::{Clock, Config, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Says that a test cannot run here (a packager or interpreter it needs
+/// could not be installed). Under CI (`CI` set to anything but `false` or
+/// `0`, as `.ci/run` sets it) that is a failure: it panics. Elsewhere it
+/// prints a SKIPPED banner (seen with `--nocapture`) and the caller returns,
+/// so the test passes without having run.
+pub fn skip(what: &str, why: &dyn std::fmt::Display) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci {
+        panic!("{what} could not run: {why} (CI is set, so a skip is a failure)");
+    }
+    eprintln!("\n==== SKIPPED: {what} could not run: {why} ====\n");
+}
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -25,20 +38,40 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every guest in `wasm-functions/`, built once per test process (cargo's
-/// own lock and freshness checks make concurrent processes cheap).
-pub fn guest(name: &str) -> Vec<u8> {
+/// The guests in `wasm-functions/`, one constant each (generated from its
+/// workspace members by `build.rs`): a misspelt guest does not compile.
+pub mod guests {
+    /// A guest crate of `wasm-functions/`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Guest(&'static str);
+
+    impl Guest {
+        /// Its crate (and artifact) name.
+        pub fn name(self) -> &'static str {
+            self.0
+        }
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+pub use guests::Guest;
+
+/// The component of `guest`; every guest in `wasm-functions/` is built once
+/// per test process (cargo's own lock and freshness checks make concurrent
+/// processes cheap).
+pub fn guest(guest: Guest) -> Vec<u8> {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let target_dir = BUILT.get_or_init(|| {
         let root = repo_root();
         let target_dir = root.join("target").join("wasm-functions");
         let workspace = root.join("wasm-functions");
         // No package list: every member of the guest workspace.
-        funnel_server::guest_build::build(&workspace, &target_dir, &[])
+        funnel_build::rust::build(&workspace, &target_dir, &[])
             .unwrap_or_else(|err| panic!("building wasm-functions: {err:#}"));
         target_dir
     });
-    let path = funnel_server::guest_build::artifact(target_dir, name);
+    let path = funnel_build::rust::artifact(target_dir, guest.name());
     std::fs::read(&path).unwrap_or_else(|err| panic!("reading {}: {err}", path.display()))
 }
 
@@ -135,22 +168,22 @@ impl TestServer {
         }
     }
 
-    /// Creates function `name` from guest `guest` with default settings.
-    pub async fn create(&self, name: &str, guest_name: &str) -> proto::FunctionConfiguration {
+    /// Creates function `name` from guest `code` with default settings.
+    pub async fn create(&self, name: &str, code: Guest) -> proto::FunctionConfiguration {
         self.client
-            .create_function(create_request(name, guest(guest_name)))
+            .create_function(create_request(name, guest(code)))
             .await
             .unwrap_or_else(|err| panic!("creating {name}: {err}"))
     }
 
-    /// Creates function `name` from guest `guest_name` with a timeout.
+    /// Creates function `name` from guest `code` with a timeout.
     pub async fn create_with_timeout(
         &self,
         name: &str,
-        guest_name: &str,
+        code: Guest,
         seconds: i32,
     ) -> proto::FunctionConfiguration {
-        let mut request = create_request(name, guest(guest_name));
+        let mut request = create_request(name, guest(code));
         request.timeout = Some(seconds);
         self.client
             .create_function(request)

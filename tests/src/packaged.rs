@@ -3,14 +3,14 @@
 //! deploying it.
 //!
 //! When a packager cannot be installed (no Python or Node.js, no route to
-//! the registry) [`built`] says so loudly and returns None: the test stops
-//! without passing for something it did not run.
+//! the registry) [`built`] reports it through [`crate::skip`] (a failure
+//! under CI) and returns None.
 
 use std::path::Path;
 use std::sync::Mutex;
 
+use funnel_build::{self as packaging, Language};
 use funnel_client::proto;
-use funnel_server::packaging::{self, Language};
 
 use crate::{TestServer, create_request, json_of, log_of, repo_root};
 
@@ -29,9 +29,9 @@ pub fn built(folder: &str, language: Language) -> Option<Vec<u8>> {
         }
     };
     if let Err(why) = tool {
-        eprintln!(
-            "\n==== SKIPPED: {language:?} handler tests need their packager, which could not be \
-             installed: {why:#} ====\n"
+        crate::skip(
+            &format!("{language:?} handler tests (their packager is missing)"),
+            &format!("{why:#}"),
         );
         return None;
     }

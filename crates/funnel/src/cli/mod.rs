@@ -1,0 +1,891 @@
+//! The `funnel` command line. Verbs follow `aws lambda`; every verb but
+//! `serve`/`up` is a thin call of the client SDK (nothing bypasses the API).
+//! Results go to stdout (JSON, pretty on a terminal); errors go to stderr
+//! with their AWS error name, and any error — a function error included —
+//! exits non-zero.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+use funnel_client::{Client, proto};
+use serde_json::{Value, json};
+
+mod asynchronous;
+mod buckets;
+mod code;
+mod permissions;
+mod releases;
+mod rules;
+mod topics;
+
+pub use asynchronous::{DlqCommand, EventInvokeArgs};
+pub use releases::{AliasCommand, LayerCommand, zip_folder};
+
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:7878";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "funnel",
+    version,
+    about = "A self-hosted, Lambda-style function platform"
+)]
+pub struct Cli {
+    /// The server to talk to.
+    #[arg(long, global = true, env = "FUNNEL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Serve with the embedded default (./.funnel) and deploy ./funnel.toml if present.
+    Up(UpArgs),
+    /// Create, inspect, change and delete functions.
+    #[command(subcommand)]
+    Function(FunctionCommand),
+    /// Run a function and print its response.
+    Invoke(InvokeArgs),
+    /// Read function logs.
+    #[command(subcommand)]
+    Logs(LogsCommand),
+    /// Name versions, and shift traffic between two.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// Publish and manage layers (shared files mounted at /opt).
+    #[command(subcommand)]
+    Layer(LayerCommand),
+    /// Print metrics (OpenMetrics text): one function's and the account's,
+    /// or all.
+    Metrics { name: Option<String> },
+    /// Async events that failed with nowhere else to go.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// S3-style buckets over folders, and which functions hear of their
+    /// objects.
+    #[command(subcommand)]
+    Bucket(buckets::BucketCommand),
+    /// Put, get, list and delete a bucket's objects.
+    #[command(subcommand)]
+    Object(buckets::ObjectCommand),
+    /// SNS-style topics: subscribe functions, publish messages.
+    #[command(subcommand)]
+    Topic(topics::TopicCommand),
+    /// EventBridge-style schedule rules: rate(...) and cron(...) fires
+    /// sent to functions.
+    #[command(subcommand)]
+    Rule(rules::RuleCommand),
+    /// The server's clock; a virtual one (funnel up --clock virtual) moves
+    /// only when told.
+    #[command(subcommand)]
+    Clock(rules::ClockCommand),
+    /// Package a source folder as a function's component (runs here, not
+    /// on the server).
+    Build(BuildArgs),
+    /// Deploy a stack file (idempotent).
+    Deploy {
+        /// The stack file, e.g. funnel.toml.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Print a function's recent log events, and with --follow keep printing
+    /// new ones (like `aws logs tail`).
+    Tail {
+        /// The function (its log group is /aws/lambda/NAME).
+        name: String,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// How far back to start: 30s, 10m, 2h, 1d ...
+        #[arg(long, default_value = "10m", value_parser = parse_since)]
+        since: std::time::Duration,
+        /// Only events matching this filter pattern (terms, "phrases", -not, ?any).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+}
+
+/// `30s`, `10m`, `2h`, `1d`, `1w` (as `aws logs tail --since`).
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a number and a unit like 10m, got {s:?}"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => {
+            return Err(format!(
+                "unknown unit {unit:?} in {s:?}: use s, m, h, d or w"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(n * seconds))
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Where the database and compiled code live.
+    #[arg(long, default_value = ".funnel")]
+    pub data_dir: PathBuf,
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// `real`, or `virtual[=START]` (RFC 3339; now by default): every
+    /// time-based behaviour then runs on a clock that moves only with
+    /// `funnel clock advance|set`.
+    #[arg(long, default_value = "real", value_parser = parse_clock)]
+    pub clock: ClockArg,
+}
+
+/// Which clock the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockArg {
+    Real,
+    /// Starting at this wall time.
+    Virtual(std::time::SystemTime),
+}
+
+impl ClockArg {
+    pub fn clock(self) -> funnel_server::Clock {
+        match self {
+            ClockArg::Real => funnel_server::Clock::system(),
+            ClockArg::Virtual(start) => funnel_server::Clock::manual_at(start),
+        }
+    }
+}
+
+/// `real`, `virtual` or `virtual=2027-01-01T00:00:00Z`.
+fn parse_clock(s: &str) -> Result<ClockArg, String> {
+    match s.split_once('=') {
+        None if s == "real" => Ok(ClockArg::Real),
+        None if s == "virtual" => {
+            // Now, to the second: times read better without a fraction.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?;
+            Ok(ClockArg::Virtual(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.as_secs()),
+            ))
+        }
+        Some(("virtual", start)) => {
+            let start = chrono::DateTime::parse_from_rfc3339(start).map_err(|e| {
+                format!("virtual={start}: not an RFC 3339 time like 2027-01-01T00:00:00Z ({e})")
+            })?;
+            Ok(ClockArg::Virtual(start.with_timezone(&chrono::Utc).into()))
+        }
+        _ => Err(format!(
+            "expected real, virtual or virtual=START (RFC 3339), got {s:?}"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The source folder (a Python or Node.js handler's modules, or a Rust
+    /// crate).
+    pub dir: PathBuf,
+    /// python, nodejs or rust.
+    #[arg(long)]
+    pub runtime: String,
+    /// MODULE.FUNCTION: lambda_function.lambda_handler (Python, the
+    /// default there), index.handler (Node.js, the default there).
+    #[arg(long)]
+    pub handler: Option<String>,
+    /// Where to write the component.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+impl BuildArgs {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let language = funnel_build::Language::parse(&self.runtime)?;
+        let handler = self
+            .handler
+            .clone()
+            .unwrap_or_else(|| language.default_handler().to_string());
+        funnel_build::build(&self.dir, language, &handler, &self.output)?;
+        eprintln!("funnel: wrote {}", self.output.display());
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// The stack to deploy once the server is up (skipped if missing).
+    #[arg(long, default_value = "funnel.toml")]
+    pub stack: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FunctionCommand {
+    /// Create a function from a component (.wasm).
+    Create {
+        name: String,
+        /// A component (.wasm), or a source folder to build first (see
+        /// --runtime and --handler).
+        #[arg(long)]
+        code: PathBuf,
+        #[command(flatten)]
+        source: code::SourceArgs,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show a function's configuration.
+    Get {
+        name: String,
+        /// A version number or $LATEST.
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Delete a function (with all its versions), or one version.
+    Delete {
+        name: String,
+        /// Delete only this version.
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Publish $LATEST as a new, immutable version.
+    PublishVersion {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Publish only if $LATEST is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
+    },
+    /// List $LATEST and the published versions.
+    ListVersions { name: String },
+    /// List functions.
+    List,
+    /// Replace a function's code.
+    UpdateCode {
+        name: String,
+        /// A component (.wasm), or a source folder to build first (with
+        /// the function's Runtime and Handler unless given).
+        #[arg(long)]
+        code: PathBuf,
+        #[command(flatten)]
+        source: code::SourceArgs,
+        /// Update only if the function is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
+    },
+    /// Reserve concurrency for a function: its floor and its cap (0
+    /// throttles every call).
+    #[command(alias = "put-function-concurrency")]
+    PutConcurrency {
+        name: String,
+        #[arg(long)]
+        reserved_concurrent_executions: i32,
+    },
+    /// Show a function's reserved concurrency.
+    #[command(alias = "get-function-concurrency")]
+    GetConcurrency { name: String },
+    /// Remove a function's reserved concurrency.
+    #[command(alias = "delete-function-concurrency")]
+    DeleteConcurrency { name: String },
+    /// Keep N environments of a version or alias initialized and warm.
+    #[command(alias = "put-provisioned-concurrency-config")]
+    PutProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+        #[arg(long)]
+        provisioned_concurrent_executions: i32,
+    },
+    /// Show a version's or alias's provisioned concurrency and its status.
+    #[command(alias = "get-provisioned-concurrency-config")]
+    GetProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+    },
+    /// Remove a version's or alias's provisioned concurrency.
+    #[command(alias = "delete-provisioned-concurrency-config")]
+    DeleteProvisionedConcurrency {
+        name: String,
+        #[arg(long)]
+        qualifier: String,
+    },
+    /// Let a trigger's service (or an account) invoke the function.
+    AddPermission(permissions::PermissionArgs),
+    /// Remove a statement from the function's policy.
+    RemovePermission {
+        name: String,
+        #[arg(long)]
+        statement_id: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Show the function's resource policy.
+    GetPolicy {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Set how async events are retried, how old they may get, and where
+    /// their records go (unset settings back to defaults).
+    PutEventInvokeConfig(EventInvokeArgs),
+    /// Change only the given async settings.
+    UpdateEventInvokeConfig(EventInvokeArgs),
+    /// Show a function's async settings.
+    GetEventInvokeConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Remove a function's async settings.
+    DeleteEventInvokeConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Change a function's configuration (only the flags given).
+    UpdateConfig {
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Update only if the function is still at this RevisionId.
+        #[arg(long)]
+        revision_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Memory in MB (128-10240).
+    #[arg(long)]
+    pub memory: Option<i32>,
+    /// Timeout in seconds (1-900).
+    #[arg(long)]
+    pub timeout: Option<i32>,
+    /// Size of /tmp in MB (512-10240).
+    #[arg(long)]
+    pub ephemeral_storage: Option<i32>,
+    /// An environment variable, KEY=VALUE (repeat for more; on update-config
+    /// the given set replaces the old one).
+    #[arg(long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Layer version ARNs, in order (up to 5); on update-config the list
+    /// replaces the old one, and `--layers` alone removes every layer.
+    #[arg(long, num_args = 0..)]
+    pub layers: Option<Vec<String>>,
+    /// A bucket the guest sees at /buckets/NAME: NAME=read or
+    /// NAME=read-write (repeat for more; on update-config the given set
+    /// replaces the old one, and `--bucket-access` alone removes them all).
+    #[arg(long, num_args = 0.., value_parser = parse_key_value)]
+    pub bucket_access: Option<Vec<(String, String)>>,
+    /// Topics (names or ARNs) the guest may publish to; on update-config
+    /// the list replaces the old one, and `--topic-access` alone removes
+    /// them all.
+    #[arg(long, num_args = 0..)]
+    pub topic_access: Option<Vec<String>>,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    pub name: String,
+    /// The event: JSON, @FILE, or - for stdin.
+    #[arg(long)]
+    pub payload: Option<String>,
+    /// `tail` to also print the last 4 KB of the log (to stderr).
+    #[arg(long, value_parser = ["tail", "Tail", "none", "None"])]
+    pub log_type: Option<String>,
+    /// RequestResponse (default), Event (queued; prints the request id) or
+    /// DryRun (checks the call, runs nothing).
+    #[arg(long, value_parser = ["RequestResponse", "Event", "DryRun"])]
+    pub invocation_type: Option<String>,
+    /// A version or alias; default $LATEST.
+    #[arg(long)]
+    pub qualifier: Option<String>,
+}
+
+fn bucket_access(grants: Vec<(String, String)>) -> proto::BucketAccess {
+    proto::BucketAccess {
+        buckets: grants.into_iter().collect(),
+    }
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+/// Runs a client verb (everything but `serve`/`up`).
+pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> {
+    let client = Client::connect(endpoint).await?;
+    match command {
+        Command::Function(command) => function(&client, command).await,
+        Command::Invoke(args) => invoke(&client, args).await,
+        Command::Alias(command) => releases::alias(&client, command).await,
+        Command::Layer(command) => releases::layer(&client, command).await,
+        Command::Dlq(command) => asynchronous::dlq(&client, command).await,
+        Command::Bucket(command) => buckets::bucket(&client, command).await,
+        Command::Object(command) => buckets::object(&client, command).await,
+        Command::Topic(command) => topics::topic(&client, command).await,
+        Command::Rule(command) => rules::rule(&client, command).await,
+        Command::Clock(command) => rules::clock(&client, command).await,
+        Command::Metrics { name } => {
+            print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
+            Ok(())
+        }
+        Command::Logs(LogsCommand::Tail {
+            name,
+            follow,
+            since,
+            filter,
+        }) => logs_tail(&client, &name, follow, since, filter.unwrap_or_default()).await,
+        Command::Deploy { file } => {
+            for (name, change) in crate::stack::deploy(&client, &file).await? {
+                eprintln!("{name}: {change}");
+            }
+            Ok(())
+        }
+        Command::Serve(_) | Command::Up(_) | Command::Build(_) => {
+            bail!("serve, up and build are not client verbs")
+        }
+    }
+}
+
+async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<()> {
+    match command {
+        FunctionCommand::Create {
+            name,
+            code,
+            source,
+            config,
+        } => {
+            let code = code::load(&code, &source).await?;
+            let created = client
+                .create_function(proto::CreateFunctionRequest {
+                    function_name: name,
+                    code: Some(proto::FunctionCode {
+                        zip_file: code.component,
+                    }),
+                    runtime: code.runtime,
+                    handler: code.handler,
+                    description: config.description.unwrap_or_default(),
+                    memory_size: config.memory,
+                    timeout: config.timeout,
+                    ephemeral_storage: config
+                        .ephemeral_storage
+                        .map(|size| proto::EphemeralStorage { size }),
+                    environment: Some(environment(config.env)),
+                    layers: config.layers.unwrap_or_default(),
+                    bucket_access: config.bucket_access.map(bucket_access),
+                    topic_access: config
+                        .topic_access
+                        .map(|topics| proto::TopicAccess { topics }),
+                })
+                .await?;
+            print_json(&configuration_json(&created))
+        }
+        FunctionCommand::Get { name, qualifier } => {
+            let found = client.get_function(&qualified(&name, qualifier)).await?;
+            let mut out = json!({});
+            if let Some(config) = &found.configuration {
+                out["Configuration"] = configuration_json(config);
+            }
+            if let Some(code) = &found.code {
+                out["Code"] =
+                    json!({"RepositoryType": code.repository_type, "Location": code.location});
+            }
+            print_json(&out)
+        }
+        FunctionCommand::Delete { name, qualifier } => {
+            client.delete_function(&qualified(&name, qualifier)).await?;
+            Ok(())
+        }
+        FunctionCommand::PublishVersion {
+            name,
+            description,
+            revision_id,
+        } => {
+            let published = client
+                .publish_version(proto::PublishVersionRequest {
+                    function_name: name,
+                    description: description.unwrap_or_default(),
+                    code_sha256: String::new(),
+                    revision_id: revision_id.unwrap_or_default(),
+                })
+                .await?;
+            print_json(&configuration_json(&published))
+        }
+        FunctionCommand::ListVersions { name } => {
+            let mut versions = Vec::new();
+            let mut marker = String::new();
+            loop {
+                let page = client
+                    .list_versions_by_function(&name, &marker, None)
+                    .await?;
+                versions.extend(page.versions.iter().map(configuration_json));
+                if page.next_marker.is_empty() {
+                    break;
+                }
+                marker = page.next_marker;
+            }
+            print_json(&json!({ "Versions": versions }))
+        }
+        FunctionCommand::List => {
+            let all = client.list_all_functions().await?;
+            print_json(
+                &json!({"Functions": all.iter().map(configuration_json).collect::<Vec<_>>()}),
+            )
+        }
+        FunctionCommand::UpdateCode {
+            name,
+            code,
+            mut source,
+            revision_id,
+        } => {
+            if code.is_dir() {
+                // Rebuild as the function was built, unless told otherwise.
+                let current = client.get_function(&name).await?.configuration;
+                if let Some(current) = current {
+                    let keep = |given: Option<String>, stored: String| {
+                        given.or((!stored.is_empty()).then_some(stored))
+                    };
+                    source.runtime = keep(source.runtime, current.runtime);
+                    source.handler = keep(source.handler, current.handler);
+                }
+            }
+            let built = code.is_dir();
+            let code = code::load(&code, &source).await?;
+            let mut updated = client
+                .update_function_code_with(proto::UpdateFunctionCodeRequest {
+                    function_name: name.clone(),
+                    zip_file: code.component,
+                    revision_id: revision_id.unwrap_or_default(),
+                })
+                .await?;
+            if built && (updated.runtime != code.runtime || updated.handler != code.handler) {
+                updated = client
+                    .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+                        function_name: name,
+                        runtime: Some(code.runtime),
+                        handler: Some(code.handler),
+                        ..Default::default()
+                    })
+                    .await?;
+            }
+            print_json(&configuration_json(&updated))
+        }
+        FunctionCommand::PutConcurrency {
+            name,
+            reserved_concurrent_executions,
+        } => {
+            let reserved = client
+                .put_function_concurrency(&name, reserved_concurrent_executions)
+                .await?;
+            print_json(&json!({ "ReservedConcurrentExecutions": reserved }))
+        }
+        FunctionCommand::GetConcurrency { name } => {
+            let reserved = client.get_function_concurrency(&name).await?;
+            print_json(&json!({ "ReservedConcurrentExecutions": reserved }))
+        }
+        FunctionCommand::DeleteConcurrency { name } => {
+            client.delete_function_concurrency(&name).await?;
+            Ok(())
+        }
+        FunctionCommand::PutProvisionedConcurrency {
+            name,
+            qualifier,
+            provisioned_concurrent_executions,
+        } => {
+            let config = client
+                .put_provisioned_concurrency_config(
+                    &name,
+                    &qualifier,
+                    provisioned_concurrent_executions,
+                )
+                .await?;
+            print_json(&provisioned_json(&config))
+        }
+        FunctionCommand::GetProvisionedConcurrency { name, qualifier } => {
+            let config = client
+                .get_provisioned_concurrency_config(&name, &qualifier)
+                .await?;
+            print_json(&provisioned_json(&config))
+        }
+        FunctionCommand::DeleteProvisionedConcurrency { name, qualifier } => {
+            client
+                .delete_provisioned_concurrency_config(&name, &qualifier)
+                .await?;
+            Ok(())
+        }
+        FunctionCommand::AddPermission(args) => permissions::add_permission(client, args).await,
+        FunctionCommand::RemovePermission {
+            name,
+            statement_id,
+            qualifier,
+        } => {
+            client
+                .remove_permission(&name, &statement_id, &qualifier.unwrap_or_default())
+                .await?;
+            Ok(())
+        }
+        FunctionCommand::GetPolicy { name, qualifier } => {
+            permissions::get_policy(client, &name, &qualifier.unwrap_or_default()).await
+        }
+        FunctionCommand::PutEventInvokeConfig(args) => {
+            asynchronous::put_event_invoke_config(client, args, true).await
+        }
+        FunctionCommand::UpdateEventInvokeConfig(args) => {
+            asynchronous::put_event_invoke_config(client, args, false).await
+        }
+        FunctionCommand::GetEventInvokeConfig { name, qualifier } => {
+            asynchronous::get_event_invoke_config(client, &name, qualifier).await
+        }
+        FunctionCommand::DeleteEventInvokeConfig { name, qualifier } => {
+            client
+                .delete_function_event_invoke_config(&name, &qualifier.unwrap_or_default())
+                .await?;
+            Ok(())
+        }
+        FunctionCommand::UpdateConfig {
+            name,
+            config,
+            revision_id,
+        } => {
+            let updated = client
+                .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+                    function_name: name,
+                    description: config.description,
+                    memory_size: config.memory,
+                    timeout: config.timeout,
+                    ephemeral_storage: config
+                        .ephemeral_storage
+                        .map(|size| proto::EphemeralStorage { size }),
+                    environment: (!config.env.is_empty()).then(|| environment(config.env)),
+                    revision_id: revision_id.unwrap_or_default(),
+                    layers: config.layers.map(|arns| proto::LayerArns { arns }),
+                    bucket_access: config.bucket_access.map(bucket_access),
+                    topic_access: config
+                        .topic_access
+                        .map(|topics| proto::TopicAccess { topics }),
+                    runtime: None,
+                    handler: None,
+                })
+                .await?;
+            print_json(&configuration_json(&updated))
+        }
+    }
+}
+
+async fn invoke(client: &Client, args: InvokeArgs) -> anyhow::Result<()> {
+    let payload = match args.payload.as_deref() {
+        None => Vec::new(),
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading the payload from stdin")?;
+            buf
+        }
+        Some(arg) => match arg.strip_prefix('@') {
+            Some(file) => {
+                std::fs::read(file).with_context(|| format!("reading the payload from {file}"))?
+            }
+            None => arg.as_bytes().to_vec(),
+        },
+    };
+    let log_type = match args.log_type.as_deref() {
+        Some("tail" | "Tail") => "Tail",
+        _ => "None",
+    };
+    let out = client
+        .invoke(proto::InvokeRequest {
+            function_name: args.name,
+            invocation_type: args.invocation_type.unwrap_or_default(),
+            log_type: log_type.into(),
+            client_context: String::new(),
+            payload,
+            qualifier: args.qualifier.unwrap_or_default(),
+        })
+        .await?;
+    if !out.log_result.is_empty() {
+        let log = base64::engine::general_purpose::STANDARD
+            .decode(&out.log_result)
+            .context("the server sent a LogResult that is not base64")?;
+        std::io::stderr().write_all(&log)?;
+    }
+    if out.status_code != 200 {
+        // 202 (queued) or 204 (dry run): no payload, the request id says which.
+        print_json(&json!({"StatusCode": out.status_code, "RequestId": out.request_id}))?;
+    }
+    if !out.payload.is_empty() {
+        match serde_json::from_slice::<Value>(&out.payload) {
+            Ok(value) => print_json(&value)?,
+            Err(_) => {
+                std::io::stdout().write_all(&out.payload)?;
+                println!();
+            }
+        }
+    }
+    if !out.function_error.is_empty() {
+        bail!("the function failed ({})", out.function_error);
+    }
+    Ok(())
+}
+
+async fn logs_tail(
+    client: &Client,
+    name: &str,
+    follow: bool,
+    since: std::time::Duration,
+    filter: String,
+) -> anyhow::Result<()> {
+    let group = funnel_client::log_group(name);
+    // Subscribe before reading history, so nothing falls between the two.
+    let mut live = if follow {
+        Some(
+            client
+                .start_live_tail(proto::StartLiveTailRequest {
+                    log_group_identifiers: vec![group.clone()],
+                    log_stream_names: Vec::new(),
+                    log_event_filter_pattern: filter.clone(),
+                })
+                .await?,
+        )
+    } else {
+        None
+    };
+    let start = chrono::Utc::now() - chrono::Duration::from_std(since).unwrap_or_default();
+    let mut last_id = String::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .filter_log_events(proto::FilterLogEventsRequest {
+                log_group_name: group.clone(),
+                log_stream_names: Vec::new(),
+                start_time: Some(start.timestamp_millis()),
+                end_time: None,
+                filter_pattern: filter.clone(),
+                limit: None,
+                next_token: token,
+            })
+            .await?;
+        for event in &page.events {
+            print_event(event.timestamp, &event.log_stream_name, &event.message);
+            last_id.clone_from(&event.event_id);
+        }
+        if page.next_token.is_empty() {
+            break;
+        }
+        token = page.next_token;
+    }
+    let Some(live) = live.as_mut() else {
+        return Ok(());
+    };
+    while let Some(update) = live.message().await.map_err(funnel_client::Error::from)? {
+        for event in update.session_results {
+            // Ids order events: skip what the history already printed.
+            if event.event_id > last_id {
+                print_event(event.timestamp, &event.log_stream_name, &event.message);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One event as `aws logs tail` prints it: time, stream, message.
+fn print_event(timestamp_ms: i64, stream: &str, message: &str) {
+    let time = chrono::DateTime::from_timestamp_millis(timestamp_ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
+        .unwrap_or_default();
+    println!("{time} {stream} {message}");
+}
+
+/// `name:qualifier`, as Lambda accepts a qualified FunctionName.
+fn qualified(name: &str, qualifier: Option<String>) -> String {
+    match qualifier {
+        Some(q) => format!("{name}:{q}"),
+        None => name.to_string(),
+    }
+}
+
+fn environment(vars: Vec<(String, String)>) -> proto::Environment {
+    proto::Environment {
+        variables: vars.into_iter().collect(),
+    }
+}
+
+/// A configuration with Lambda's field names, as `aws lambda` prints it.
+pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
+    let variables: BTreeMap<_, _> = c
+        .environment
+        .as_ref()
+        .map(|e| e.variables.iter().collect())
+        .unwrap_or_default();
+    json!({
+        "FunctionName": c.function_name,
+        "FunctionArn": c.function_arn,
+        "Description": c.description,
+        "Runtime": c.runtime,
+        "Handler": c.handler,
+        "MemorySize": c.memory_size,
+        "Timeout": c.timeout,
+        "EphemeralStorage": {"Size": c.ephemeral_storage.as_ref().map(|e| e.size)},
+        "Environment": {"Variables": variables},
+        "CodeSha256": c.code_sha256,
+        "CodeSize": c.code_size,
+        "LastModified": c.last_modified,
+        "Version": c.version,
+        "State": c.state,
+        "PackageType": c.package_type,
+        "RevisionId": c.revision_id,
+        "Layers": c
+            .layers
+            .iter()
+            .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
+            .collect::<Vec<_>>(),
+        "BucketAccess": c.bucket_access.as_ref().map(|a| &a.buckets),
+        "TopicAccess": c.topic_access.as_ref().map(|a| &a.topics),
+    })
+}
+
+fn provisioned_json(c: &proto::ProvisionedConcurrencyConfig) -> Value {
+    json!({
+        "RequestedProvisionedConcurrentExecutions": c.requested_provisioned_concurrent_executions,
+        "AvailableProvisionedConcurrentExecutions": c.available_provisioned_concurrent_executions,
+        "AllocatedProvisionedConcurrentExecutions": c.allocated_provisioned_concurrent_executions,
+        "Status": c.status,
+        "StatusReason": c.status_reason,
+        "LastModified": c.last_modified,
+    })
+}
+
+/// JSON to stdout: pretty on a terminal, one line otherwise.
+fn print_json(value: &Value) -> anyhow::Result<()> {
+    let text = if std::io::stdout().is_terminal() {
+        serde_json::to_string_pretty(value)?
+    } else {
+        value.to_string()
+    };
+    println!("{text}");
+    Ok(())
+}

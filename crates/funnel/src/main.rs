@@ -1,0 +1,128 @@
+//! # funnel — the command line
+//!
+//! Parses the command line, starts tracing, then either serves (`up`: the
+//! `funnel-server` library's `Server`) or makes client calls: every other
+//! verb is a thin call of `funnel-client` over gRPC, and `build` packages a
+//! folder with `funnel-build`.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the verbs and their flags (clap), one module per API area.
+//! - [`stack`]: `funnel.toml` stack files and idempotent deploys, made of
+//!   the same client calls.
+
+mod cli;
+mod stack;
+
+use std::io::IsTerminal as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use cli::{Cli, Command, ServeArgs};
+use funnel_server::{Config, Server};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FUNNEL_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(default_filter(&cli.command))
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Servers log their progress; client verbs only warn.
+fn default_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Serve(_) | Command::Up(_) => "info",
+        _ => "warn",
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args, None).await,
+        Command::Build(args) => tokio::task::spawn_blocking(move || args.run()).await?,
+        Command::Up(args) => {
+            let stack = args.stack.is_file().then_some(args.stack);
+            serve(args.serve, stack.as_deref()).await
+        }
+        command => crate::cli::run_client(&cli.endpoint, command).await,
+    }
+}
+
+async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
+    let mut config = Config::with_data_dir(&args.data_dir);
+    config.metrics.listen = args.metrics_listen;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let server = Server::open_with_clock(config, args.clock.clock()).await?;
+    let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
+    if let Some(stack) = stack {
+        let deployed = async {
+            let client = funnel_client::Client::connect(&endpoint).await?;
+            stack::deploy(&client, stack).await
+        };
+        match deployed.await {
+            Ok(changes) => {
+                for (name, change) in changes {
+                    tracing::info!(function = %name, %change, "deployed");
+                }
+            }
+            Err(err) => {
+                tracing::error!(stack = %stack.display(), cause = format!("{err:#}"), "deploy failed")
+            }
+        }
+    }
+    eprintln!("funnel is up at {endpoint} (Ctrl-C to stop)");
+    serving.await.context("server task")?
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(err) => {
+                tracing::warn!(cause = %err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,20 @@
+//! The `funnel` binary's tests, in one test binary (one link of wasmtime,
+//! not one per file): the real binary started as a user starts it, driven
+//! through its CLI.
+//!
+//! - `usage`: usage errors and unreachable servers fail clearly.
+//! - `up`: `funnel up` with the example stack, invoked from the CLI.
+//! - `buckets`, `topics`, `rules`, `languages`: each door and each
+//!   language from the command line, as the README shows them.
+//! - `crash`: the async queue survives SIGKILL (every accepted event is
+//!   delivered at least once).
+//! - `common`: starting `funnel up` and calling the CLI.
+
+mod buckets;
+mod common;
+mod crash;
+mod languages;
+mod rules;
+mod topics;
+mod up;
+mod usage;

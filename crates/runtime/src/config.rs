@@ -1,0 +1,57 @@
+//! The runtime's part of the server configuration (`[runtime]`).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Lambda's largest `MemorySize`, in MB: the default address-space
+/// reservation of a pool slot.
+pub const MAX_MEMORY_MB: u32 = 10_240;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Instances that can run at once: the size of the pooling allocator,
+    /// and the most concurrent executions this server allows.
+    pub max_instances: u32,
+    /// The largest `MemorySize` a function may be given, in MB; each pool
+    /// slot reserves this much address space.
+    pub max_memory_mb: u32,
+    /// How long an execution environment may sit idle before it is retired
+    /// (seconds in the config file).
+    #[serde(with = "seconds")]
+    pub idle_timeout: Duration,
+    /// Threads that run guests, apart from the API's; default: one per CPU.
+    pub guest_threads: Option<usize>,
+}
+
+impl RuntimeConfig {
+    pub fn guest_threads(&self) -> usize {
+        self.guest_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+            .max(1)
+    }
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            max_instances: 100,
+            max_memory_mb: MAX_MEMORY_MB,
+            idle_timeout: Duration::from_secs(600),
+            guest_threads: None,
+        }
+    }
+}
+
+/// A duration given in whole seconds in a config file
+/// (`#[serde(with = "funnel_runtime::config::seconds")]`).
+pub mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}

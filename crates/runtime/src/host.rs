@@ -1,0 +1,188 @@
+//! What one environment's store holds: its WASI context (env vars, its own
+//! /tmp, captured stdout/stderr, nothing else granted), its resource limits,
+//! and the deadline of whatever it is running.
+
+use std::path::Path;
+use std::time::Instant;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::output::GuestOutput;
+
+/// Guest tables may not grow past this many elements.
+const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+
+pub struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub limits: Limits,
+    /// When the current phase (init, a call, shutdown) must stop.
+    pub deadline: Instant,
+    /// Set by the epoch callback when the deadline passed.
+    pub timed_out: bool,
+    pub tmp: TmpQuota,
+    /// What the guest's publishes need.
+    pub publishing: super::publish::Publishing,
+    /// The current call's [`super::Call::chain_depth`].
+    pub chain_depth: u32,
+}
+
+/// The environment's /tmp and its size cap (`EphemeralStorage`). The size
+/// is checked while the guest runs (every few epoch ticks) and after each
+/// call; past the cap the call fails and the environment is retired. A
+/// guest can overshoot by what it writes between two checks.
+pub struct TmpQuota {
+    pub path: std::path::PathBuf,
+    pub limit: u64,
+    pub exceeded: bool,
+    ticks: u32,
+}
+
+/// Check /tmp's size every this many epoch ticks.
+const TMP_CHECK_TICKS: u32 = 5;
+
+impl TmpQuota {
+    /// Called on every epoch tick; true once /tmp is over its cap.
+    pub fn tick(&mut self) -> bool {
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(TMP_CHECK_TICKS) {
+            self.check();
+        }
+        self.exceeded
+    }
+
+    /// Measures /tmp now; true if it is over its cap.
+    pub fn check(&mut self) -> bool {
+        if !self.exceeded && tree_size(&self.path) > self.limit {
+            self.exceeded = true;
+        }
+        self.exceeded
+    }
+}
+
+/// Bytes of all files under `dir` (apparent sizes; symlinks not followed).
+fn tree_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(meta) if meta.is_dir() => pending.push(entry.path()),
+                Ok(meta) => total += meta.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+impl Host {
+    /// A host for an environment of `config` whose guest sees `environment`,
+    /// writes to `output`, and has `tmp` as its `/tmp`.
+    pub fn new(
+        config: &super::EnvironmentConfig,
+        environment: &[(String, String)],
+        output: GuestOutput,
+        tmp: &Path,
+        publishing: super::publish::Publishing,
+    ) -> anyhow::Result<Self> {
+        let memory_bytes = config.memory_mb as usize * 1024 * 1024;
+        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
+        // Only /tmp, /opt (read-only, when the function has layers) and the
+        // buckets granted to it are preopened, and no network is granted:
+        // the guest gets clocks, random, its env vars, its files and its
+        // captured output.
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(environment)
+            .stdout(output.clone())
+            .stderr(output)
+            .preopened_dir(tmp, "/tmp", FsPerms::ReadWrite)
+            .map_err(|e| anyhow::anyhow!("opening {} as /tmp: {e:#}", tmp.display()))?;
+        if let Some(opt) = &config.opt_dir {
+            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
+                .map_err(|e| anyhow::anyhow!("opening {} as /opt: {e:#}", opt.display()))?;
+        }
+        for bucket in &config.buckets {
+            let perms = if bucket.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            let guest = crate::bucket_guest_path(&bucket.name);
+            wasi.preopened_dir(&bucket.path, &guest, perms)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "opening bucket folder {} as {guest}: {e:#}",
+                        bucket.path.display()
+                    )
+                })?;
+        }
+        Ok(Host {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: Limits {
+                limit: memory_bytes,
+                peak: 0,
+                denied: false,
+            },
+            deadline: Instant::now(),
+            timed_out: false,
+            tmp: TmpQuota {
+                path: tmp.to_path_buf(),
+                limit: tmp_limit,
+                exceeded: false,
+                ticks: 0,
+            },
+            publishing,
+            chain_depth: 0,
+        })
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps the guest's linear memory at the function's `MemorySize` and
+/// remembers the peak (Lambda's "Max Memory Used") and whether a growth was
+/// refused (which the guest usually reports as a bare `unreachable` trap).
+pub struct Limits {
+    pub limit: usize,
+    pub peak: usize,
+    pub denied: bool,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.denied = true;
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}

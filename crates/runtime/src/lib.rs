@@ -1,0 +1,651 @@
+//! The wasmtime runtime: one engine, compiled code per code hash, and
+//! execution environments that run invocations the way Lambda does.
+//!
+//! Owns everything wasmtime: the `Engine` ([`engine`]: component model,
+//! async, epoch interruption, pooling allocator), the WASI linker, the
+//! compiled-code cache ([`cache`]), the environments ([`environment`], with
+//! their store state in [`host`]) and their warm pools ([`pool`]), the
+//! guest's output capture ([`output`]), the guest threads ([`threads`]) and
+//! the `funnel:function/topics` import ([`publish`], which hands a guest's
+//! publish to the [`TopicPublisher`] the server sets). It knows nothing
+//! about function records or the store: callers hand it code bytes, an
+//! [`EnvironmentConfig`] and a [`Call`], and get back an [`Outcome`].
+
+mod cache;
+pub mod clock;
+pub mod config;
+mod engine;
+mod environment;
+#[cfg(feature = "floor")]
+pub mod floor;
+mod host;
+mod output;
+mod pool;
+mod publish;
+mod threads;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use cache::CodeCache;
+pub use cache::Load;
+use engine::{build_engine, spawn_epoch_ticker};
+use environment::{Environment, StartError};
+pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
+use host::Host;
+use pool::Pools;
+pub use pool::ProvisionedUsage;
+pub use publish::{GuestAttribute, GuestPublish, PublishError, PublishFuture, TopicPublisher};
+use threads::{AbortOnDrop, GuestThreads};
+
+pub use clock::Clock;
+pub use config::RuntimeConfig;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "handler",
+        path: "../../proto/wit",
+        imports: { "funnel:function/topics": async },
+        exports: { default: async },
+    });
+}
+
+/// Where a granted bucket appears in the guest.
+pub fn bucket_guest_path(bucket: &str) -> String {
+    format!("/buckets/{bucket}")
+}
+
+/// The largest response a function may return, as Lambda's sync limit.
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
+
+/// Cheap to clone; all clones share one engine and one cache.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<Host>,
+    cache: CodeCache,
+    prepared: Mutex<HashMap<String, Arc<Prepared>>>,
+    /// One permit per instance slot of the pooling allocator; an
+    /// environment holds one for its whole life, idle or busy.
+    slots: Arc<Semaphore>,
+    max_instances: u32,
+    pools: Pools,
+    clock: Clock,
+    idle_timeout: Duration,
+    /// Each environment's /tmp is a folder under here.
+    environments_dir: PathBuf,
+    next_environment: AtomicU64,
+    /// Distinguishes this runtime's log streams from an earlier run's.
+    instance_key: u64,
+    guest_threads: GuestThreads,
+    /// Where what a guest prints in its Shutdown phase goes.
+    background_output: OutputSink,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Where guests' publishes go; set once the server's topics exist.
+    /// Weak: the topics hold this runtime.
+    publisher: std::sync::OnceLock<std::sync::Weak<dyn TopicPublisher>>,
+}
+
+/// A component compiled, linked and checked against our world: ready to
+/// instantiate with no further compile or link work.
+pub struct Prepared {
+    pre: bindings::HandlerPre<Host>,
+}
+
+/// Why code cannot become a function.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    /// The bytes are not a component of the `funnel:function/handler` world.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Why an invocation could not start. (A guest that fails is an
+/// [`Outcome`], not an error.)
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("all {0} execution slots are busy")]
+    Busy(u32),
+    #[error("could not start an instance: {0}")]
+    Instantiate(String),
+}
+
+/// Compiled-code cache counters since the runtime started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// Receives a guest's output outside an invocation (its Shutdown phase):
+/// function name, log stream, bytes.
+pub type OutputSink = Arc<dyn Fn(&str, &str, &[u8]) + Send + Sync>;
+
+/// Everything that defines an execution environment: if any of it changes,
+/// new environments are started and the old ones retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    pub function_name: String,
+    pub function_version: String,
+    pub code_sha256: String,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+    pub ephemeral_storage_mb: u32,
+    /// The function's variables plus the runtime's (`AWS_LAMBDA_...`).
+    pub environment: Vec<(String, String)>,
+    /// The folder the guest sees, read-only, at `/opt` (its layers).
+    pub opt_dir: Option<std::path::PathBuf>,
+    /// Buckets the guest sees at `/buckets/<name>`.
+    pub buckets: Vec<BucketMount>,
+    /// Topics the guest may publish to (names).
+    pub topics: Vec<String>,
+}
+
+/// A bucket's folder in a guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketMount {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    pub writable: bool,
+}
+
+/// One invocation's inputs.
+pub struct Call {
+    pub request_id: String,
+    pub invoked_function_arn: String,
+    pub payload: Vec<u8>,
+    pub client_context: Option<String>,
+    pub trace_id: Option<String>,
+    /// Invocations before this one in its chain of triggers (0 for a
+    /// direct invoke); what the guest publishes carries one more.
+    pub chain_depth: u32,
+}
+
+/// What happened in one invocation.
+pub struct Outcome {
+    pub result: Result<Vec<u8>, GuestError>,
+    /// The guest's stdout and stderr since its last call (including its
+    /// `init` output on a cold start), interleaved as written; the tail if it
+    /// wrote more than the capacity (`output_dropped` counts the rest).
+    pub output: Vec<u8>,
+    pub output_dropped: u64,
+    /// `Some` on a cold start: instantiation plus the guest's `init`.
+    pub init_duration: Option<Duration>,
+    pub duration: Duration,
+    pub max_memory_used: u64,
+    /// The environment's log stream.
+    pub log_stream: String,
+    /// The call ran in a provisioned environment.
+    pub provisioned: bool,
+    /// The version has provisioned concurrency but all of it was busy: the
+    /// call ran in an on-demand environment.
+    pub spillover: bool,
+}
+
+/// Whether the guest returned the error itself or was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Handled,
+    Unhandled,
+}
+
+/// Lambda's `{"errorType": ..., "errorMessage": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestError {
+    pub kind: ErrorKind,
+    pub error_type: String,
+    pub error_message: String,
+}
+
+impl GuestError {
+    pub fn unhandled(error_type: &str, error_message: String) -> Self {
+        GuestError {
+            kind: ErrorKind::Unhandled,
+            error_type: error_type.to_string(),
+            error_message,
+        }
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and reserves the instance pool. Fails if the
+    /// operating system refuses the pool's address-space reservation.
+    /// Compiled code is cached in `data_dir/compiled`, environments' /tmp
+    /// folders live in `data_dir/environments` (emptied here).
+    pub fn new(
+        config: &RuntimeConfig,
+        data_dir: &std::path::Path,
+        clock: Clock,
+        background_output: OutputSink,
+    ) -> anyhow::Result<Runtime> {
+        let cache_dir = data_dir.join("compiled");
+        let environments_dir = data_dir.join("environments");
+        if environments_dir.exists() {
+            std::fs::remove_dir_all(&environments_dir)
+                .map_err(|e| anyhow::anyhow!("clearing {}: {e}", environments_dir.display()))?;
+        }
+        std::fs::create_dir_all(&environments_dir)
+            .map_err(|e| anyhow::anyhow!("creating {}: {e}", environments_dir.display()))?;
+        let engine = build_engine(config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
+        bindings::Handler::add_to_linker::<Host, wasmtime::component::HasSelf<Host>>(
+            &mut linker,
+            |host| host,
+        )
+        .map_err(|e| anyhow::anyhow!("linking funnel:function: {e:#}"))?;
+        let cache = CodeCache::new(cache_dir.clone(), &engine).map_err(|e| {
+            anyhow::anyhow!(
+                "creating the compiled-code cache {}: {e}",
+                cache_dir.display()
+            )
+        })?;
+        spawn_epoch_ticker(&engine)?;
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                prepared: Mutex::new(HashMap::new()),
+                slots: Arc::new(Semaphore::new(config.max_instances as usize)),
+                max_instances: config.max_instances,
+                pools: Pools::default(),
+                clock,
+                idle_timeout: config.idle_timeout,
+                environments_dir,
+                next_environment: AtomicU64::new(0),
+                instance_key: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or_default(),
+                guest_threads: GuestThreads::new(config.guest_threads())?,
+                background_output,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                publisher: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Where guests' publishes go from now on (once; later calls are
+    /// ignored). The runtime keeps a weak reference: the caller keeps
+    /// `publisher` alive for as long as guests may publish.
+    pub fn set_publisher(&self, publisher: &Arc<dyn TopicPublisher>) {
+        let _ = self.inner.publisher.set(Arc::downgrade(publisher));
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.inner.hits.load(Ordering::Relaxed),
+            misses: self.inner.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The prepared code for `sha256`: compiled, linked and checked against
+    /// our world. Loads compiled code from the cache, or compiles `code()`
+    /// on a miss (and caches it once it has passed the checks). Blocking:
+    /// call from a blocking thread.
+    pub fn prepare<'a>(
+        &self,
+        sha256: &str,
+        code: impl FnOnce() -> Result<Cow<'a, [u8]>, CodeError>,
+    ) -> Result<Arc<Prepared>, CodeError> {
+        if let Some(prepared) = self.prepared(sha256) {
+            return Ok(prepared);
+        }
+        let started = Instant::now();
+        let (component, load) = self.inner.cache.load(&self.inner.engine, sha256, || {
+            let code = code()?;
+            check_header(&code)?;
+            Ok(code)
+        })?;
+        let prepared = Arc::new(self.link(&component)?);
+        let counter = match load {
+            Load::Hit => &self.inner.hits,
+            Load::Miss => {
+                self.inner.cache.store(sha256, &component);
+                &self.inner.misses
+            }
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            code_sha256 = sha256,
+            cache = if load == Load::Hit { "hit" } else { "miss" },
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "loaded function code"
+        );
+        self.lock_prepared()
+            .insert(sha256.to_string(), prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Already-prepared code for `sha256`, if any.
+    pub fn prepared(&self, sha256: &str) -> Option<Arc<Prepared>> {
+        self.lock_prepared().get(sha256).cloned()
+    }
+
+    /// Forgets `sha256`'s prepared and compiled code (no function uses it).
+    pub fn forget(&self, sha256: &str) {
+        self.lock_prepared().remove(sha256);
+        self.inner.cache.remove(sha256);
+    }
+
+    fn lock_prepared(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Prepared>>> {
+        self.inner
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn link(&self, component: &Component) -> Result<Prepared, CodeError> {
+        let pre = self.inner.linker.instantiate_pre(component).map_err(|e| {
+            CodeError::Invalid(format!(
+                "the component imports something funnel does not provide (only WASI 0.2 and funnel:function/topics are available): {e:#}"
+            ))
+        })?;
+        let pre = bindings::HandlerPre::new(pre).map_err(|e| {
+            CodeError::Invalid(format!(
+                "the component does not export the funnel:function/handler world \
+                 (handle: func(context, event: list<u8>) -> result<list<u8>, function-error>): {e:#}"
+            ))
+        })?;
+        Ok(Prepared { pre })
+    }
+
+    /// Runs one invocation in a warm environment of `config`, or a new one
+    /// (a cold start) when none is idle.
+    ///
+    /// A call that finishes without yielding (the common, short one) runs
+    /// right here; once the guest yields — it has computed for an epoch tick,
+    /// or waits on I/O — the rest of the call moves to the runtime's own
+    /// guest threads, so a guest that computes flat out slows other guests,
+    /// not the API. If the returned future is dropped, the call is stopped.
+    pub async fn invoke(
+        &self,
+        prepared: &Arc<Prepared>,
+        config: EnvironmentConfig,
+        call: Call,
+    ) -> Result<Outcome, InvokeError> {
+        let (runtime, prepared) = (self.clone(), prepared.clone());
+        let mut work = Box::pin(async move { runtime.invoke_here(prepared, config, call).await });
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(outcome) = first {
+            return outcome;
+        }
+        let mut task = AbortOnDrop(self.inner.guest_threads.spawn(work));
+        match (&mut task.0).await {
+            Ok(outcome) => outcome,
+            Err(err) => Err(InvokeError::Instantiate(format!(
+                "the invocation task failed: {err}"
+            ))),
+        }
+    }
+
+    async fn invoke_here(
+        &self,
+        prepared: Arc<Prepared>,
+        config: EnvironmentConfig,
+        call: Call,
+    ) -> Result<Outcome, InvokeError> {
+        let checkout = self.inner.pools.checkout(config);
+        self.retire(checkout.stale);
+        let spillover = checkout.spillover;
+        let (mut environment, init_duration) = match checkout.warm {
+            Some(environment) => (environment, None),
+            None => {
+                let slot = self.slot().await?;
+                match Environment::start(self, &prepared, checkout.config, slot).await {
+                    Ok((environment, init)) => (environment, Some(init)),
+                    Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
+                    Err(StartError::Guest {
+                        error,
+                        output,
+                        init_duration,
+                        log_stream,
+                    }) => {
+                        return Ok(Outcome {
+                            result: Err(error),
+                            output,
+                            output_dropped: 0,
+                            init_duration: Some(init_duration),
+                            duration: Duration::ZERO,
+                            max_memory_used: 0,
+                            log_stream,
+                            provisioned: false,
+                            spillover,
+                        });
+                    }
+                }
+            }
+        };
+        let called = environment.call(call).await;
+        let (output, output_dropped) = environment.take_output();
+        let outcome = Outcome {
+            result: called.result,
+            output,
+            output_dropped,
+            init_duration,
+            duration: called.duration,
+            max_memory_used: environment.max_memory_used(),
+            log_stream: environment.log_stream.clone(),
+            provisioned: environment.provisioned,
+            spillover,
+        };
+        if called.poisoned {
+            // A trap or timeout leaves the guest's state unknown: no reuse,
+            // and no shutdown hook (the instance cannot run again). A
+            // provisioned environment is replaced, as Lambda does.
+            let (provisioned, config) = (environment.provisioned, environment.config.clone());
+            drop(environment);
+            if provisioned && self.inner.pools.lost_provisioned(&config, true) {
+                let runtime = self.clone();
+                tokio::spawn(async move { runtime.replace_provisioned(prepared, config).await });
+            }
+        } else {
+            environment.last_used = self.inner.clock.now();
+            if let Some(stale) = self.inner.pools.checkin(environment) {
+                self.retire(vec![stale]);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// An instance slot for a cold start; when all are taken by idle
+    /// environments, the least recently used one is retired to free one.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, InvokeError> {
+        loop {
+            if let Ok(slot) = self.inner.slots.clone().try_acquire_owned() {
+                return Ok(slot);
+            }
+            match self.inner.pools.take_least_recently_used() {
+                Some(idle) => idle.shutdown(self.inner.background_output.clone()).await,
+                None => return Err(InvokeError::Busy(self.inner.max_instances)),
+            }
+        }
+    }
+
+    /// Keeps `count` provisioned environments of `config`'s function
+    /// version warm: starts the missing ones (init runs now, not in a call)
+    /// and retires any beyond `count`. Returns each started one's log stream
+    /// and init output, for the function's log.
+    pub async fn provision(
+        &self,
+        prepared: &Prepared,
+        config: EnvironmentConfig,
+        count: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, InvokeError> {
+        let plan = self.inner.pools.provision(config, count);
+        self.retire(plan.retire);
+        let mut started = Vec::with_capacity(plan.start);
+        for left in (0..plan.start).rev() {
+            match self.start_provisioned(prepared, plan.config.clone()).await {
+                Ok(environment) => started.push(environment),
+                Err(err) => {
+                    // This one and the ones not tried are not coming.
+                    for _ in 0..=left {
+                        self.inner.pools.lost_provisioned(&plan.config, false);
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Starts one provisioned environment and adds it to its version's pool;
+    /// returns its log stream and init output.
+    async fn start_provisioned(
+        &self,
+        prepared: &Prepared,
+        config: Arc<EnvironmentConfig>,
+    ) -> Result<(String, Vec<u8>), InvokeError> {
+        let slot = self.slot().await?;
+        let mut environment = match Environment::start(self, prepared, config, slot).await {
+            Ok((environment, _)) => environment,
+            Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
+            Err(StartError::Guest { error, .. }) => {
+                return Err(InvokeError::Instantiate(format!(
+                    "the function's init failed: {}: {}",
+                    error.error_type, error.error_message
+                )));
+            }
+        };
+        environment.provisioned = true;
+        environment.last_used = self.inner.clock.now();
+        let (output, _) = environment.take_output();
+        let started = (environment.log_stream.clone(), output);
+        if let Some(stale) = self.inner.pools.add_provisioned(environment) {
+            self.retire(vec![stale]);
+        }
+        Ok(started)
+    }
+
+    /// Starts a provisioned environment in place of one that trapped or
+    /// timed out. Its init output goes to the function's log; if it cannot
+    /// start, the version runs with one fewer until provisioned again.
+    async fn replace_provisioned(&self, prepared: Arc<Prepared>, config: Arc<EnvironmentConfig>) {
+        let function = config.function_name.clone();
+        match self.start_provisioned(&prepared, config.clone()).await {
+            Ok((stream, output)) => {
+                if !output.is_empty() {
+                    (self.inner.background_output)(&function, &stream, &output);
+                }
+                tracing::info!(%function, version = %config.function_version, "replaced a provisioned environment");
+            }
+            Err(err) => {
+                self.inner.pools.lost_provisioned(&config, false);
+                tracing::error!(%function, version = %config.function_version, cause = %err, "could not replace a provisioned environment");
+            }
+        }
+    }
+
+    /// A version keeps no provisioned environments any more: retires the
+    /// idle ones now, the busy ones become on-demand when they come back.
+    pub async fn unprovision(&self, function_name: &str, version: &str) {
+        let taken = self.inner.pools.unprovision(function_name, version);
+        self.shutdown_all(taken).await;
+    }
+
+    /// Every version with provisioned concurrency, and how much is busy.
+    pub fn provisioned_usage(&self) -> Vec<ProvisionedUsage> {
+        self.inner.pools.provisioned_usage()
+    }
+
+    /// Provisioned environments of a version not serving a call now.
+    pub fn provisioned_idle(&self, function_name: &str, version: &str) -> usize {
+        self.inner.pools.provisioned_idle(function_name, version)
+    }
+
+    /// Runs the shutdown hooks of `environments` in the background.
+    fn retire(&self, environments: Vec<Environment>) {
+        for environment in environments {
+            tokio::spawn(environment.shutdown(self.inner.background_output.clone()));
+        }
+    }
+
+    /// Retires a function's idle environments now and its busy ones when
+    /// their calls finish (its code or configuration changed, or it is gone).
+    /// `version` limits it to one version's environments.
+    pub async fn retire_function(&self, function_name: &str, version: Option<&str>) {
+        let retired = self.inner.pools.retire_function(function_name, version);
+        self.shutdown_all(retired).await;
+    }
+
+    /// Retires environments idle for longer than the idle timeout (on the
+    /// runtime's clock); returns how many.
+    pub async fn retire_idle(&self) -> usize {
+        let retired = self
+            .inner
+            .pools
+            .take_idle(self.inner.clock.now(), self.inner.idle_timeout);
+        let count = retired.len();
+        self.shutdown_all(retired).await;
+        count
+    }
+
+    /// Retires every idle environment (the server is stopping).
+    pub async fn retire_all(&self) {
+        self.shutdown_all(self.inner.pools.take_all()).await;
+    }
+
+    /// How many environments are idle and warm.
+    pub fn idle_environments(&self) -> usize {
+        self.inner.pools.idle_count()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Runs shutdown hooks concurrently on the guest threads and waits for
+    /// all of them.
+    async fn shutdown_all(&self, environments: Vec<Environment>) {
+        let tasks: Vec<_> = environments
+            .into_iter()
+            .map(|environment| {
+                let sink = self.inner.background_output.clone();
+                self.inner.guest_threads.spawn(environment.shutdown(sink))
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+fn check_header(code: &[u8]) -> Result<(), CodeError> {
+    const MAGIC: &[u8] = b"\0asm";
+    const CORE_VERSION: &[u8] = &[1, 0, 0, 0];
+    if code.is_empty() {
+        return Err(CodeError::Invalid("the code is empty".into()));
+    }
+    if !code.starts_with(MAGIC) {
+        return Err(CodeError::Invalid(
+            "the code is not WebAssembly (it does not start with \\0asm)".into(),
+        ));
+    }
+    if code.get(4..8) == Some(CORE_VERSION) {
+        return Err(CodeError::Invalid(
+            "the code is a core WebAssembly module, not a component: build it for \
+             wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,305 @@
+//! `funnel.v1.Buckets`: buckets, objects and their notifications.
+
+use std::path::Path;
+use std::pin::Pin;
+
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::buckets_server::Buckets as BucketsApi;
+use tokio::io::AsyncReadExt;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::buckets::Buckets;
+use crate::buckets::notifications::LambdaConfiguration;
+use crate::buckets::objects::{ListRequest, ObjectInfo};
+use crate::error::Error;
+use funnel_store::NotificationRecord;
+
+/// GetObject sends the body in pieces of this size.
+const CHUNK: usize = 256 * 1024;
+
+type ObjectStream = Pin<Box<dyn Stream<Item = Result<pb::GetObjectResponse, Status>> + Send>>;
+
+pub struct BucketsService {
+    buckets: Buckets,
+}
+
+impl BucketsService {
+    pub fn new(buckets: Buckets) -> Self {
+        BucketsService { buckets }
+    }
+}
+
+/// S3's time format, e.g. `2026-11-27T10:00:00.000Z`.
+fn iso(ns: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(ns)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
+}
+
+fn object(info: &ObjectInfo) -> pb::Object {
+    pb::Object {
+        key: info.key.clone(),
+        size: info.size as i64,
+        e_tag: quoted(&info.etag),
+        last_modified: iso(info.last_modified_ns),
+    }
+}
+
+fn configuration(record: NotificationRecord) -> pb::LambdaFunctionConfiguration {
+    let mut rules = Vec::new();
+    if !record.prefix.is_empty() {
+        rules.push(pb::FilterRule {
+            name: "Prefix".into(),
+            value: record.prefix,
+        });
+    }
+    if !record.suffix.is_empty() {
+        rules.push(pb::FilterRule {
+            name: "Suffix".into(),
+            value: record.suffix,
+        });
+    }
+    pb::LambdaFunctionConfiguration {
+        id: record.id,
+        lambda_function_arn: record.function_arn,
+        events: record.events,
+        filter: (!rules.is_empty()).then_some(pb::NotificationConfigurationFilter {
+            key: Some(pb::S3KeyFilter {
+                filter_rules: rules,
+            }),
+        }),
+    }
+}
+
+#[tonic::async_trait]
+impl BucketsApi for BucketsService {
+    async fn create_bucket(
+        &self,
+        request: Request<pb::CreateBucketRequest>,
+    ) -> Result<Response<pb::CreateBucketResponse>, Status> {
+        let req = request.into_inner();
+        let path = (!req.path.is_empty()).then(|| Path::new(&req.path));
+        let record = self.buckets.create_bucket(&req.bucket, path).await?;
+        Ok(Response::new(pb::CreateBucketResponse {
+            location: format!("/{}", record.name),
+            path: record.path,
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        request: Request<pb::DeleteBucketRequest>,
+    ) -> Result<Response<pb::DeleteBucketResponse>, Status> {
+        self.buckets
+            .delete_bucket(&request.into_inner().bucket)
+            .await?;
+        Ok(Response::new(pb::DeleteBucketResponse {}))
+    }
+
+    async fn list_buckets(
+        &self,
+        _request: Request<pb::ListBucketsRequest>,
+    ) -> Result<Response<pb::ListBucketsResponse>, Status> {
+        let buckets = self
+            .buckets
+            .list_buckets()?
+            .into_iter()
+            .map(|b| pb::Bucket {
+                name: b.name,
+                creation_date: b.creation_date,
+                path: b.path,
+            })
+            .collect();
+        Ok(Response::new(pb::ListBucketsResponse { buckets }))
+    }
+
+    async fn put_object(
+        &self,
+        request: Request<Streaming<pb::PutObjectRequest>>,
+    ) -> Result<Response<pb::PutObjectResponse>, Status> {
+        let mut parts = request.into_inner();
+        let first = parts
+            .next()
+            .await
+            .ok_or_else(|| Error::InvalidArgument("PutObject got no message".into()))??;
+        let mut upload = self.buckets.begin_put(&first.bucket, &first.key).await?;
+        upload.write(&first.body).await?;
+        while let Some(part) = parts.next().await {
+            // A broken stream drops the upload, which removes its file.
+            let part = part?;
+            if (!part.bucket.is_empty() && part.bucket != first.bucket)
+                || (!part.key.is_empty() && part.key != first.key)
+            {
+                return Err(Error::InvalidArgument(
+                    "every PutObject message must name the same Bucket and Key (or none)".into(),
+                )
+                .into());
+            }
+            upload.write(&part.body).await?;
+        }
+        let info = self.buckets.finish_put(upload).await?;
+        Ok(Response::new(pb::PutObjectResponse {
+            e_tag: quoted(&info.etag),
+            size: info.size as i64,
+        }))
+    }
+
+    type GetObjectStream = ObjectStream;
+
+    async fn get_object(
+        &self,
+        request: Request<pb::GetObjectRequest>,
+    ) -> Result<Response<Self::GetObjectStream>, Status> {
+        let req = request.into_inner();
+        let (info, mut file) = self.buckets.get_object(&req.bucket, &req.key).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut first = Some(info);
+            loop {
+                let mut body = vec![0; CHUNK];
+                let read = match file.read(&mut body).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(Status::internal(format!("reading the object: {e}"))))
+                            .await;
+                        return;
+                    }
+                };
+                if read == 0 && first.is_none() {
+                    return;
+                }
+                body.truncate(read);
+                let mut message = pb::GetObjectResponse {
+                    body,
+                    ..Default::default()
+                };
+                if let Some(info) = first.take() {
+                    message.content_length = info.size as i64;
+                    message.e_tag = quoted(&info.etag);
+                    message.last_modified = iso(info.last_modified_ns);
+                }
+                if tx.send(Ok(message)).await.is_err() || read == 0 {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn head_object(
+        &self,
+        request: Request<pb::HeadObjectRequest>,
+    ) -> Result<Response<pb::HeadObjectResponse>, Status> {
+        let req = request.into_inner();
+        let info = self.buckets.head_object(&req.bucket, &req.key).await?;
+        Ok(Response::new(pb::HeadObjectResponse {
+            content_length: info.size as i64,
+            e_tag: quoted(&info.etag),
+            last_modified: iso(info.last_modified_ns),
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        request: Request<pb::DeleteObjectRequest>,
+    ) -> Result<Response<pb::DeleteObjectResponse>, Status> {
+        let req = request.into_inner();
+        self.buckets.delete_object(&req.bucket, &req.key).await?;
+        Ok(Response::new(pb::DeleteObjectResponse {}))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        request: Request<pb::ListObjectsV2Request>,
+    ) -> Result<Response<pb::ListObjectsV2Response>, Status> {
+        let req = request.into_inner();
+        let max_keys = usize::try_from(req.max_keys).map_err(|_| {
+            Error::InvalidArgument(format!("MaxKeys {} must be 0-1000", req.max_keys))
+        })?;
+        let listing = self
+            .buckets
+            .list_objects(
+                &req.bucket,
+                &ListRequest {
+                    prefix: req.prefix.clone(),
+                    delimiter: req.delimiter.clone(),
+                    max_keys,
+                    continuation_token: req.continuation_token.clone(),
+                    start_after: req.start_after.clone(),
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::ListObjectsV2Response {
+            name: req.bucket,
+            prefix: req.prefix,
+            delimiter: req.delimiter,
+            max_keys: if max_keys == 0 {
+                1000
+            } else {
+                max_keys.min(1000) as i32
+            },
+            key_count: (listing.contents.len() + listing.common_prefixes.len()) as i32,
+            is_truncated: listing.is_truncated,
+            continuation_token: req.continuation_token,
+            next_continuation_token: listing.next_continuation_token,
+            start_after: req.start_after,
+            contents: listing.contents.iter().map(object).collect(),
+            common_prefixes: listing
+                .common_prefixes
+                .into_iter()
+                .map(|prefix| pb::CommonPrefix { prefix })
+                .collect(),
+        }))
+    }
+
+    async fn put_bucket_notification_configuration(
+        &self,
+        request: Request<pb::PutBucketNotificationConfigurationRequest>,
+    ) -> Result<Response<pb::PutBucketNotificationConfigurationResponse>, Status> {
+        let req = request.into_inner();
+        let configs = req
+            .notification_configuration
+            .unwrap_or_default()
+            .lambda_function_configurations
+            .into_iter()
+            .map(|c| LambdaConfiguration {
+                id: c.id,
+                function_arn: c.lambda_function_arn,
+                events: c.events,
+                filter_rules: c
+                    .filter
+                    .and_then(|f| f.key)
+                    .map(|k| {
+                        k.filter_rules
+                            .into_iter()
+                            .map(|r| (r.name, r.value))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        self.buckets.put_notifications(&req.bucket, configs).await?;
+        Ok(Response::new(
+            pb::PutBucketNotificationConfigurationResponse {},
+        ))
+    }
+
+    async fn get_bucket_notification_configuration(
+        &self,
+        request: Request<pb::GetBucketNotificationConfigurationRequest>,
+    ) -> Result<Response<pb::NotificationConfiguration>, Status> {
+        let records = self
+            .buckets
+            .get_notifications(&request.into_inner().bucket)?;
+        Ok(Response::new(pb::NotificationConfiguration {
+            lambda_function_configurations: records.into_iter().map(configuration).collect(),
+        }))
+    }
+}

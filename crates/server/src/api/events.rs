@@ -1,0 +1,293 @@
+//! `funnel.v1.Events`: schedule rules and their targets; and
+//! `funnel.v1.Clock`: the server's clock, which a virtual one lets clients
+//! move.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::clock_server::Clock as ClockApi;
+use funnel_proto::v1::events_server::Events as EventsApi;
+use tonic::{Request, Response, Status};
+
+use crate::error::Error;
+use crate::schedules::{FailedEntry, RuleInput, Schedules};
+use crate::timekeeper::Timekeeper;
+use funnel_store::{RuleRecord, RuleTarget};
+
+pub struct EventsService {
+    schedules: Schedules,
+}
+
+impl EventsService {
+    pub fn new(schedules: Schedules) -> Self {
+        EventsService { schedules }
+    }
+
+    fn rule(&self, rule: RuleRecord) -> pb::Rule {
+        pb::Rule {
+            arn: self.schedules.rule_arn(&rule.name),
+            name: rule.name,
+            schedule_expression: rule.schedule_expression,
+            state: rule.state,
+            description: rule.description,
+            event_bus_name: "default".into(),
+        }
+    }
+}
+
+fn failed(entries: Vec<FailedEntry>) -> (i32, Vec<pb::FailedEntry>) {
+    let entries: Vec<pb::FailedEntry> = entries
+        .into_iter()
+        .map(|f| pb::FailedEntry {
+            target_id: f.target_id,
+            error_code: f.error_code,
+            error_message: f.error_message,
+        })
+        .collect();
+    (entries.len() as i32, entries)
+}
+
+/// RFC 3339 with seconds (and milliseconds when there are any), UTC.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// An RFC 3339 time a client sent, or ValidationException naming `field`.
+pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, Error> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            Error::Validation(format!(
+                "{field} {text:?} is not an RFC 3339 time (2027-01-01T00:00:00Z): {e}"
+            ))
+        })
+}
+
+#[tonic::async_trait]
+impl EventsApi for EventsService {
+    async fn put_rule(
+        &self,
+        request: Request<pb::PutRuleRequest>,
+    ) -> Result<Response<pb::PutRuleResponse>, Status> {
+        let r = request.into_inner();
+        let rule_arn = self
+            .schedules
+            .put_rule(RuleInput {
+                name: r.name,
+                schedule_expression: r.schedule_expression,
+                state: r.state,
+                description: r.description,
+                catch_up: r.catch_up,
+            })
+            .await?;
+        Ok(Response::new(pb::PutRuleResponse { rule_arn }))
+    }
+
+    async fn describe_rule(
+        &self,
+        request: Request<pb::DescribeRuleRequest>,
+    ) -> Result<Response<pb::DescribeRuleResponse>, Status> {
+        let rule = self.schedules.describe_rule(&request.into_inner().name)?;
+        let catch_up = rule.catch_up;
+        let r = self.rule(rule);
+        Ok(Response::new(pb::DescribeRuleResponse {
+            name: r.name,
+            arn: r.arn,
+            schedule_expression: r.schedule_expression,
+            state: r.state,
+            description: r.description,
+            event_bus_name: r.event_bus_name,
+            created_by: self.schedules.account_id().to_string(),
+            catch_up,
+        }))
+    }
+
+    async fn list_rules(
+        &self,
+        request: Request<pb::ListRulesRequest>,
+    ) -> Result<Response<pb::ListRulesResponse>, Status> {
+        let r = request.into_inner();
+        let limit = usize::try_from(r.limit)
+            .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
+        let (rules, next) = self
+            .schedules
+            .list_rules(&r.name_prefix, &r.next_token, limit)?;
+        Ok(Response::new(pb::ListRulesResponse {
+            rules: rules.into_iter().map(|rule| self.rule(rule)).collect(),
+            next_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn enable_rule(
+        &self,
+        request: Request<pb::EnableRuleRequest>,
+    ) -> Result<Response<pb::EnableRuleResponse>, Status> {
+        self.schedules
+            .enable_rule(&request.into_inner().name)
+            .await?;
+        Ok(Response::new(pb::EnableRuleResponse {}))
+    }
+
+    async fn disable_rule(
+        &self,
+        request: Request<pb::DisableRuleRequest>,
+    ) -> Result<Response<pb::DisableRuleResponse>, Status> {
+        self.schedules
+            .disable_rule(&request.into_inner().name)
+            .await?;
+        Ok(Response::new(pb::DisableRuleResponse {}))
+    }
+
+    async fn delete_rule(
+        &self,
+        request: Request<pb::DeleteRuleRequest>,
+    ) -> Result<Response<pb::DeleteRuleResponse>, Status> {
+        self.schedules
+            .delete_rule(&request.into_inner().name)
+            .await?;
+        Ok(Response::new(pb::DeleteRuleResponse {}))
+    }
+
+    async fn put_targets(
+        &self,
+        request: Request<pb::PutTargetsRequest>,
+    ) -> Result<Response<pb::PutTargetsResponse>, Status> {
+        let r = request.into_inner();
+        let targets = r
+            .targets
+            .into_iter()
+            .map(|t| RuleTarget {
+                id: t.id,
+                arn: t.arn,
+                input: t.input,
+            })
+            .collect();
+        let (failed_entry_count, failed_entries) =
+            failed(self.schedules.put_targets(&r.rule, targets).await?);
+        Ok(Response::new(pb::PutTargetsResponse {
+            failed_entry_count,
+            failed_entries,
+        }))
+    }
+
+    async fn remove_targets(
+        &self,
+        request: Request<pb::RemoveTargetsRequest>,
+    ) -> Result<Response<pb::RemoveTargetsResponse>, Status> {
+        let r = request.into_inner();
+        let (failed_entry_count, failed_entries) =
+            failed(self.schedules.remove_targets(&r.rule, &r.ids).await?);
+        Ok(Response::new(pb::RemoveTargetsResponse {
+            failed_entry_count,
+            failed_entries,
+        }))
+    }
+
+    async fn list_targets_by_rule(
+        &self,
+        request: Request<pb::ListTargetsByRuleRequest>,
+    ) -> Result<Response<pb::ListTargetsByRuleResponse>, Status> {
+        let r = request.into_inner();
+        let limit = usize::try_from(r.limit)
+            .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
+        let (targets, next) = self.schedules.list_targets(&r.rule, &r.next_token, limit)?;
+        Ok(Response::new(pb::ListTargetsByRuleResponse {
+            targets: targets
+                .into_iter()
+                .map(|t| pb::Target {
+                    id: t.id,
+                    arn: t.arn,
+                    input: t.input,
+                })
+                .collect(),
+            next_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn preview_schedule(
+        &self,
+        request: Request<pb::PreviewScheduleRequest>,
+    ) -> Result<Response<pb::PreviewScheduleResponse>, Status> {
+        let r = request.into_inner();
+        let subject = match (r.schedule_expression.is_empty(), r.name.is_empty()) {
+            (false, true) => r.schedule_expression,
+            (true, false) => r.name,
+            _ => {
+                return Err(
+                    Error::Validation("give either ScheduleExpression or Name".into()).into(),
+                );
+            }
+        };
+        let count = match r.count {
+            0 => 10,
+            n @ 1..=1000 => n as usize,
+            n => return Err(Error::Validation(format!("Count must be 1-1000, got {n}")).into()),
+        };
+        let from = (!r.from.is_empty())
+            .then(|| parse_time("From", &r.from))
+            .transpose()?;
+        let times = self.schedules.preview(&subject, count, from)?;
+        Ok(Response::new(pb::PreviewScheduleResponse {
+            times: times.into_iter().map(format_time).collect(),
+        }))
+    }
+}
+
+pub struct ClockService {
+    timekeeper: Timekeeper,
+}
+
+impl ClockService {
+    pub fn new(timekeeper: Timekeeper) -> Self {
+        ClockService { timekeeper }
+    }
+
+    fn now(&self) -> String {
+        format_time(crate::schedules::ms_to_time(
+            self.timekeeper.clock().wall_ms(),
+        ))
+    }
+}
+
+#[tonic::async_trait]
+impl ClockApi for ClockService {
+    async fn get_clock(
+        &self,
+        _request: Request<pb::GetClockRequest>,
+    ) -> Result<Response<pb::GetClockResponse>, Status> {
+        let kind = if self.timekeeper.clock().is_manual() {
+            "virtual"
+        } else {
+            "real"
+        };
+        Ok(Response::new(pb::GetClockResponse {
+            time: self.now(),
+            kind: kind.into(),
+        }))
+    }
+
+    async fn advance_clock(
+        &self,
+        request: Request<pb::AdvanceClockRequest>,
+    ) -> Result<Response<pb::AdvanceClockResponse>, Status> {
+        let by = i64::try_from(request.into_inner().milliseconds)
+            .map_err(|_| Error::InvalidParameterValue("Milliseconds is too large".into()))?;
+        let target = self.timekeeper.clock().wall_ms().saturating_add(by);
+        let invocations = self.timekeeper.advance_to(target).await?;
+        Ok(Response::new(pb::AdvanceClockResponse {
+            time: self.now(),
+            invocations,
+        }))
+    }
+
+    async fn set_clock(
+        &self,
+        request: Request<pb::SetClockRequest>,
+    ) -> Result<Response<pb::SetClockResponse>, Status> {
+        let time = parse_time("Time", &request.into_inner().time)?;
+        let invocations = self.timekeeper.advance_to(time.timestamp_millis()).await?;
+        Ok(Response::new(pb::SetClockResponse {
+            time: self.now(),
+            invocations,
+        }))
+    }
+}

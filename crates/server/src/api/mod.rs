@@ -1,0 +1,85 @@
+//! The gRPC surface: tonic service implementations only. Requests become
+//! calls on the domain handles; typed errors become `tonic::Status` here
+//! and nowhere else.
+
+mod async_invocation;
+mod buckets;
+mod events;
+mod functions;
+mod layers;
+mod logs;
+mod metrics;
+mod permissions;
+mod topics;
+
+pub use async_invocation::AsyncService;
+pub use buckets::BucketsService;
+pub use events::{ClockService, EventsService};
+pub use functions::FunctionsService;
+pub use layers::LayersService;
+pub use logs::LogsService;
+pub use metrics::MetricsService;
+pub use permissions::PermissionsService;
+pub use topics::TopicsService;
+
+use tonic::Status;
+use tonic::metadata::MetadataValue;
+
+use crate::error::Error;
+
+/// The metadata key that carries the AWS error name, as Lambda's
+/// `x-amzn-ErrorType` header.
+pub const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
+/// A throttle's Reason (`ConcurrentInvocationLimitExceeded`, ...).
+pub const REASON_KEY: &str = "x-amzn-reason";
+/// Seconds to wait before retrying a throttled call.
+pub const RETRY_AFTER_KEY: &str = "retry-after";
+
+/// The largest message the server accepts: room for a 50 MB component or
+/// a payload over the 6 MB limit (which gets a named error, not a
+/// transport error).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        use tonic::Code;
+        let code = match &err {
+            Error::InvalidParameterValue(_)
+            | Error::InvalidRequestContent(_)
+            | Error::RequestTooLarge(_)
+            | Error::PolicyLengthExceeded(_)
+            | Error::InvalidBucketName(_)
+            | Error::InvalidArgument(_)
+            | Error::InvalidParameter(_)
+            | Error::BatchRequest(..)
+            | Error::Validation(_) => Code::InvalidArgument,
+            Error::ResourceConflict(_) | Error::BucketAlreadyOwnedByYou(_) => Code::AlreadyExists,
+            Error::PreconditionFailed(_) | Error::BucketNotEmpty(_) => Code::FailedPrecondition,
+            Error::ResourceNotFound(_)
+            | Error::ProvisionedConcurrencyConfigNotFound(_)
+            | Error::NoSuchBucket(_)
+            | Error::NoSuchKey(_)
+            | Error::NotFound(_) => Code::NotFound,
+            Error::Throttled { .. } | Error::LimitExceeded(_) => Code::ResourceExhausted,
+            Error::Service(_) => Code::Internal,
+            Error::ShuttingDown(_) => Code::Unavailable,
+        };
+        if code == Code::Internal {
+            tracing::error!(cause = %err, "request failed");
+        }
+        let mut status = Status::new(code, err.to_string());
+        status
+            .metadata_mut()
+            .insert(ERROR_TYPE_KEY, MetadataValue::from_static(err.aws_name()));
+        if let Error::Throttled {
+            reason,
+            retry_after_seconds,
+        } = &err
+        {
+            let metadata = status.metadata_mut();
+            metadata.insert(REASON_KEY, MetadataValue::from_static(reason));
+            metadata.insert(RETRY_AFTER_KEY, MetadataValue::from(*retry_after_seconds));
+        }
+        status
+    }
+}

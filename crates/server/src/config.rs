@@ -1,0 +1,178 @@
+//! The server's configuration, validated before anything starts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use funnel_runtime::RuntimeConfig;
+use funnel_runtime::config::seconds;
+use serde::Deserialize;
+
+/// Everything `run` needs to serve. Built by the CLI from its flags (and,
+/// later, a config file: unknown keys are refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database and the compiled-code cache live.
+    pub data_dir: PathBuf,
+    /// The region in ARNs (`arn:funnel:lambda:<region>:...`).
+    pub region: String,
+    /// The 12-digit account id in ARNs.
+    pub account_id: String,
+    /// How long shutdown waits for in-flight calls before giving up on them.
+    #[serde(with = "seconds")]
+    pub shutdown_grace: Duration,
+    pub runtime: RuntimeConfig,
+    pub logs: LogsConfig,
+    pub queue: QueueConfig,
+    pub concurrency: ConcurrencyConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Where to serve `GET /metrics` (OpenMetrics text); off when unset.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// Lambda's concurrency accounting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConcurrencyConfig {
+    /// Concurrent executions the account may run (default 1000, as
+    /// Lambda's). Each also needs an instance slot (`runtime.max_instances`).
+    pub account_limit: u32,
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        ConcurrencyConfig {
+            account_limit: 1000,
+        }
+    }
+}
+
+/// The async invocation queue.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Async events delivered at once; default: `runtime.max_instances`, at
+    /// most 64. 0 accepts events but delivers none (for benchmarks).
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogsConfig {
+    /// Log events older than this are deleted (hours in the config file).
+    #[serde(with = "hours")]
+    pub retention: Duration,
+    /// A log group's oldest events are deleted past this size.
+    pub max_group_mb: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            max_group_mb: 64,
+        }
+    }
+}
+
+impl LogsConfig {
+    pub fn retention(&self) -> crate::logs::Retention {
+        crate::logs::Retention {
+            max_age: self.retention,
+            max_group_bytes: self.max_group_mb * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(".funnel"),
+            region: "local".into(),
+            account_id: "000000000000".into(),
+            shutdown_grace: Duration::from_secs(30),
+            runtime: RuntimeConfig::default(),
+            logs: LogsConfig::default(),
+            queue: QueueConfig::default(),
+            concurrency: ConcurrencyConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// How many async deliveries run at once.
+    pub fn queue_workers(&self) -> usize {
+        self.queue
+            .workers
+            .unwrap_or_else(|| (self.runtime.max_instances as usize).min(64))
+    }
+
+    /// Config with `data_dir`, everything else default.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            ..Config::default()
+        }
+    }
+
+    /// Checks every field; the error names the field and what is wrong.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        use crate::function::{MAX_MEMORY_MB, MIN_MEMORY_MB};
+        anyhow::ensure!(
+            self.account_id.len() == 12 && self.account_id.bytes().all(|b| b.is_ascii_digit()),
+            "account_id must be 12 digits, got {:?}",
+            self.account_id
+        );
+        anyhow::ensure!(
+            !self.region.is_empty()
+                && self
+                    .region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "region must be lowercase letters, digits and '-', got {:?}",
+            self.region
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.runtime.max_instances),
+            "runtime.max_instances must be 1..=100000, got {}",
+            self.runtime.max_instances
+        );
+        anyhow::ensure!(
+            self.concurrency.account_limit >= crate::concurrency::MIN_UNRESERVED,
+            "concurrency.account_limit must be at least {}, got {}",
+            crate::concurrency::MIN_UNRESERVED,
+            self.concurrency.account_limit
+        );
+        anyhow::ensure!(
+            !self.logs.retention.is_zero() && self.logs.max_group_mb > 0,
+            "logs.retention and logs.max_group_mb must be positive"
+        );
+        anyhow::ensure!(
+            !self.runtime.idle_timeout.is_zero(),
+            "runtime.idle_timeout must be at least 1 second"
+        );
+        anyhow::ensure!(
+            (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&self.runtime.max_memory_mb),
+            "runtime.max_memory_mb must be {MIN_MEMORY_MB}..={MAX_MEMORY_MB}, got {}",
+            self.runtime.max_memory_mb
+        );
+        Ok(())
+    }
+}
+
+mod hours {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(|h| Duration::from_secs(h * 3600))
+    }
+}

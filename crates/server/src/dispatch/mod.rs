@@ -1,0 +1,356 @@
+//! Running invocations. The synchronous path goes from a resolved function
+//! to the caller's result: validate the request as Lambda does, take the
+//! function's prepared code, run it in the runtime, and turn the outcome into
+//! Lambda's response (payload or error JSON, `FunctionError`, log tail).
+//! Asynchronous events are written to the durable queue ([`queue`]) and
+//! delivered later by its workers ([`delivery`]) through the same path,
+//! with Lambda's retries, maximum age, destinations and dead letters.
+
+mod delivery;
+mod provisioned;
+mod queue;
+
+pub use provisioned::ProvisionedView;
+pub use queue::{AsyncQueue, QueueStats};
+
+use base64::Engine as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::event;
+use crate::function::{FunctionRef, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
+use crate::functions::Functions;
+use crate::logs::{self, Logs};
+use funnel_runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
+use funnel_store::FunctionRecord;
+
+/// Longest client context Lambda accepts (base64 characters).
+const MAX_CLIENT_CONTEXT: usize = 3_583;
+
+/// What `Invoke` returns, in Lambda's terms.
+#[derive(Debug)]
+pub struct InvokeResult {
+    pub status_code: i32,
+    /// `Some("Handled")` or `Some("Unhandled")` when the function failed.
+    pub function_error: Option<&'static str>,
+    /// Base64 of the log's tail, when asked for.
+    pub log_result: Option<String>,
+    pub payload: Vec<u8>,
+    pub executed_version: String,
+    pub request_id: String,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    functions: Functions,
+    runtime: Runtime,
+    logs: Logs,
+    queue: AsyncQueue,
+    metrics: crate::metrics::Metrics,
+    /// Provisioned concurrency: what each config has reached.
+    provisioned: provisioned::States,
+    /// Topics, as async destinations.
+    topics: crate::topics::Topics,
+    /// Cancelled when shutdown's grace has run out: running guests are
+    /// stopped and their callers told why.
+    abort: CancellationToken,
+}
+
+impl Dispatcher {
+    pub fn new(
+        functions: Functions,
+        runtime: Runtime,
+        logs: Logs,
+        queue: AsyncQueue,
+        metrics: crate::metrics::Metrics,
+        topics: crate::topics::Topics,
+        abort: CancellationToken,
+    ) -> Self {
+        Dispatcher {
+            functions,
+            runtime,
+            logs,
+            queue,
+            metrics,
+            provisioned: provisioned::States::default(),
+            topics,
+            abort,
+        }
+    }
+
+    /// `Invoke`: validates the request as Lambda does, then runs it
+    /// (RequestResponse), queues it durably (Event), or stops there (DryRun).
+    pub async fn invoke(&self, event: event::Event) -> Result<InvokeResult> {
+        let kind = event::InvocationType::parse(&event.invocation_type)?;
+        let tail = event::parse_log_type(&event.log_type)?;
+        let limit = match kind {
+            event::InvocationType::Event => MAX_ASYNC_PAYLOAD_BYTES,
+            _ => MAX_SYNC_PAYLOAD_BYTES,
+        };
+        if event.payload.len() > limit {
+            let operation = match kind {
+                event::InvocationType::Event => "InvokeAsync",
+                _ => "InvokeFunction",
+            };
+            return Err(Error::RequestTooLarge(format!(
+                "Request must be smaller than {limit} bytes for the {operation} operation"
+            )));
+        }
+        let payload = if event.payload.is_empty() {
+            b"{}".to_vec()
+        } else {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&event.payload).map_err(|err| {
+                Error::InvalidRequestContent(format!(
+                    "Could not parse request body into json: {err}"
+                ))
+            })?;
+            event.payload
+        };
+        let client_context = decode_client_context(&event.client_context)?;
+        let (target, record) = self
+            .functions
+            .lookup(&event.function_name, &event.qualifier)?;
+
+        match kind {
+            event::InvocationType::DryRun => {
+                self.functions.prepared(&record).await?;
+                Ok(InvokeResult {
+                    status_code: 204,
+                    function_error: None,
+                    log_result: None,
+                    payload: Vec::new(),
+                    executed_version: record.version.clone(),
+                    request_id: String::new(),
+                })
+            }
+            event::InvocationType::Event => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let queued = funnel_store::QueuedEvent::new(
+                    request_id.clone(),
+                    target.name.clone(),
+                    target.qualifier.clone().unwrap_or_default(),
+                    // Checked to be JSON above, and JSON is UTF-8.
+                    String::from_utf8_lossy(&payload).into_owned(),
+                    client_context,
+                );
+                self.queue.accept(queued).await?;
+                self.metrics.async_received(&target.name);
+                Ok(InvokeResult {
+                    status_code: 202,
+                    function_error: None,
+                    log_result: None,
+                    payload: Vec::new(),
+                    executed_version: String::new(),
+                    request_id,
+                })
+            }
+            event::InvocationType::RequestResponse => {
+                let request_id = uuid::Uuid::new_v4().to_string();
+                let mut result = self
+                    .run(&target, &record, request_id, payload, client_context, 0)
+                    .await?;
+                if !tail {
+                    result.log_result = None;
+                }
+                Ok(result)
+            }
+        }
+    }
+
+    /// Runs one invocation of a resolved function in an execution
+    /// environment, records its log, and shapes Lambda's result (with the
+    /// log tail in `log_result`).
+    pub(crate) async fn run(
+        &self,
+        target: &FunctionRef,
+        record: &FunctionRecord,
+        request_id: String,
+        payload: Vec<u8>,
+        client_context: Option<String>,
+        chain_depth: u32,
+    ) -> Result<InvokeResult> {
+        let prepared = self.functions.prepared(record).await?;
+        let _permit = self
+            .functions
+            .gate
+            .try_acquire(&record.name)
+            .map_err(|throttle| {
+                self.metrics.throttled(&record.name);
+                Error::Throttled {
+                    reason: throttle.reason(),
+                    retry_after_seconds: 1,
+                }
+            })?;
+        self.metrics.running(&record.name, 1);
+        let _running = Running {
+            metrics: &self.metrics,
+            function: &record.name,
+        };
+        let naming = self.functions.naming();
+        let config = self.environment_config(record);
+        let call = Call {
+            request_id: request_id.clone(),
+            invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
+            payload,
+            client_context,
+            trace_id: None,
+            chain_depth,
+        };
+
+        let outcome = tokio::select! {
+            outcome = self.runtime.invoke(&prepared, config, call) => outcome,
+            () = self.abort.cancelled() => {
+                tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
+                return Err(Error::ShuttingDown(format!(
+                    "the server is shutting down; invocation {request_id} was stopped"
+                )));
+            }
+        };
+        let outcome = outcome.map_err(|err| match err {
+            InvokeError::Busy(slots) => {
+                self.metrics.throttled(&record.name);
+                tracing::debug!(slots, "every instance slot is busy");
+                Error::Throttled {
+                    reason: crate::concurrency::Throttle::ConcurrentInvocationLimitExceeded
+                        .reason(),
+                    retry_after_seconds: 1,
+                }
+            }
+            InvokeError::Instantiate(why) => Error::Service(why),
+        })?;
+
+        self.metrics.ran(crate::metrics::Ran {
+            function: &record.name,
+            failed: outcome.result.is_err(),
+            duration: outcome.duration,
+            init_duration: outcome.init_duration,
+            provisioned: outcome.provisioned,
+            spillover: outcome.spillover,
+        });
+        let log = logs::invocation_log(&request_id, &record.version, record.memory_size, &outcome);
+        self.logs
+            .record(&logs::log_group(&record.name), &outcome.log_stream, &log);
+        let (payload, function_error) = match outcome.result {
+            Ok(response) => (response, None),
+            Err(err) => {
+                let label = match err.kind {
+                    ErrorKind::Handled => "Handled",
+                    ErrorKind::Unhandled => "Unhandled",
+                };
+                tracing::info!(function = %record.name, request_id = %request_id, error_type = %err.error_type, function_error = label, "function failed");
+                let body = serde_json::json!({
+                    "errorType": err.error_type,
+                    "errorMessage": err.error_message,
+                });
+                (body.to_string().into_bytes(), Some(label))
+            }
+        };
+        Ok(InvokeResult {
+            status_code: 200,
+            function_error,
+            log_result: Some(base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
+            payload,
+            executed_version: record.version.clone(),
+            request_id,
+        })
+    }
+}
+
+impl Dispatcher {
+    /// What the environments of `record` are.
+    fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
+        let mut config = environment_config(record, &self.functions.naming().region);
+        config.opt_dir = self.functions.layer_views.view_path(&record.layers);
+        config.buckets = record
+            .bucket_access
+            .iter()
+            .filter_map(|(name, mode)| {
+                // A bucket deleted since the grant is simply not there.
+                let bucket = self.functions.store.get_bucket(name).ok()??;
+                Some(funnel_runtime::BucketMount {
+                    name: name.clone(),
+                    path: bucket.path.into(),
+                    writable: mode == crate::bucket_access::READ_WRITE,
+                })
+            })
+            .collect();
+        config
+    }
+}
+
+/// Counts an invocation as running until dropped.
+struct Running<'a> {
+    metrics: &'a crate::metrics::Metrics,
+    function: &'a str,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.metrics.running(self.function, -1);
+    }
+}
+
+/// What the environments of `record` are: its code, limits and variables,
+/// plus the runtime variables Lambda sets.
+fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfig {
+    let mut environment: Vec<(String, String)> = record
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    environment.extend([
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION".into(), record.version.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            record.memory_size.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            crate::logs::log_group(&record.name),
+        ),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
+        ("AWS_REGION".into(), region.to_string()),
+        ("AWS_DEFAULT_REGION".into(), region.to_string()),
+        ("TZ".into(), ":UTC".into()),
+    ]);
+    EnvironmentConfig {
+        function_name: record.name.clone(),
+        function_version: record.version.clone(),
+        code_sha256: record.code_sha256.clone(),
+        memory_mb: record.memory_size,
+        timeout: std::time::Duration::from_secs(record.timeout.into()),
+        ephemeral_storage_mb: record.ephemeral_storage,
+        environment,
+        opt_dir: None,
+        buckets: Vec::new(),
+        topics: record.topic_access.clone(),
+    }
+}
+
+/// Lambda takes the client context as base64 of a JSON object.
+fn decode_client_context(encoded: &str) -> Result<Option<String>> {
+    if encoded.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || {
+        Error::InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object.".into(),
+        )
+    };
+    if encoded.len() > MAX_CLIENT_CONTEXT {
+        return Err(Error::InvalidParameterValue(format!(
+            "ClientContext is {} characters long: at most {MAX_CLIENT_CONTEXT} are allowed",
+            encoded.len()
+        )));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(Some(text)),
+        _ => Err(invalid()),
+    }
+}

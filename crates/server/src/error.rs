@@ -1,0 +1,140 @@
+//! The errors a caller of the function API can get, each carrying the AWS
+//! error name that Lambda gives the same mistake. `api/` turns them into
+//! `tonic::Status` (and nothing else builds a Status).
+
+use funnel_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter is out of range or malformed, or the code is not a
+    /// component of our world.
+    #[error("InvalidParameterValueException: {0}")]
+    InvalidParameterValue(String),
+    /// The payload is not JSON.
+    #[error("InvalidRequestContentException: {0}")]
+    InvalidRequestContent(String),
+    #[error("ResourceConflictException: {0}")]
+    ResourceConflict(String),
+    /// A condition the caller set (a code hash, a revision) no longer holds.
+    #[error("PreconditionFailedException: {0}")]
+    PreconditionFailed(String),
+    #[error("ResourceNotFoundException: {0}")]
+    ResourceNotFound(String),
+    #[error("ProvisionedConcurrencyConfigNotFoundException: {0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
+    #[error("RequestTooLargeException: {0}")]
+    RequestTooLarge(String),
+    /// A resource policy would grow past 20 KB.
+    #[error("PolicyLengthExceededException: {0}")]
+    PolicyLengthExceeded(String),
+    /// A concurrency limit was reached: Lambda's throttle, with its Reason.
+    #[error(
+        "TooManyRequestsException: Rate Exceeded. (Reason: {reason}, retryAfterSeconds: {retry_after_seconds})"
+    )]
+    Throttled {
+        reason: &'static str,
+        retry_after_seconds: u32,
+    },
+    /// S3's errors, for buckets and objects.
+    #[error("NoSuchBucket: {0}")]
+    NoSuchBucket(String),
+    #[error("NoSuchKey: {0}")]
+    NoSuchKey(String),
+    #[error("BucketNotEmpty: {0}")]
+    BucketNotEmpty(String),
+    #[error("BucketAlreadyOwnedByYou: {0}")]
+    BucketAlreadyOwnedByYou(String),
+    #[error("InvalidBucketName: {0}")]
+    InvalidBucketName(String),
+    /// S3's generic bad-parameter error (e.g. a notification configuration
+    /// that does not validate).
+    #[error("InvalidArgument: {0}")]
+    InvalidArgument(String),
+    /// SNS's errors, for topics and subscriptions.
+    #[error("NotFoundException: {0}")]
+    NotFound(String),
+    #[error("InvalidParameterException: {0}")]
+    InvalidParameter(String),
+    /// A PublishBatch request as a whole is wrong: SNS's error name
+    /// (`TooManyEntriesInBatchRequestException`, ...) and message.
+    #[error("{0}: {1}")]
+    BatchRequest(&'static str, String),
+    /// EventBridge's errors, for rules and targets.
+    #[error("ValidationException: {0}")]
+    Validation(String),
+    #[error("LimitExceededException: {0}")]
+    LimitExceeded(String),
+    /// Something broke on our side; the message says what.
+    #[error("ServiceException: {0}")]
+    Service(String),
+    /// The server stopped the call because it is shutting down.
+    #[error("ServiceException: {0}")]
+    ShuttingDown(String),
+}
+
+impl Error {
+    /// The AWS error name, e.g. `ResourceNotFoundException`.
+    pub fn aws_name(&self) -> &'static str {
+        match self {
+            Error::InvalidParameterValue(_) => "InvalidParameterValueException",
+            Error::InvalidRequestContent(_) => "InvalidRequestContentException",
+            Error::ResourceConflict(_) => "ResourceConflictException",
+            Error::PreconditionFailed(_) => "PreconditionFailedException",
+            Error::ResourceNotFound(_) => "ResourceNotFoundException",
+            Error::ProvisionedConcurrencyConfigNotFound(_) => {
+                "ProvisionedConcurrencyConfigNotFoundException"
+            }
+            Error::RequestTooLarge(_) => "RequestTooLargeException",
+            Error::PolicyLengthExceeded(_) => "PolicyLengthExceededException",
+            Error::NoSuchBucket(_) => "NoSuchBucket",
+            Error::NoSuchKey(_) => "NoSuchKey",
+            Error::BucketNotEmpty(_) => "BucketNotEmpty",
+            Error::BucketAlreadyOwnedByYou(_) => "BucketAlreadyOwnedByYou",
+            Error::InvalidBucketName(_) => "InvalidBucketName",
+            Error::InvalidArgument(_) => "InvalidArgument",
+            Error::NotFound(_) => "NotFoundException",
+            Error::InvalidParameter(_) => "InvalidParameterException",
+            Error::BatchRequest(name, _) => name,
+            Error::Validation(_) => "ValidationException",
+            Error::LimitExceeded(_) => "LimitExceededException",
+            Error::Throttled { .. } => "TooManyRequestsException",
+            Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
+        }
+    }
+
+    /// The message without the AWS name.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Throttled { .. } => "Rate Exceeded.",
+            Error::InvalidParameterValue(m)
+            | Error::InvalidRequestContent(m)
+            | Error::ResourceConflict(m)
+            | Error::PreconditionFailed(m)
+            | Error::ResourceNotFound(m)
+            | Error::ProvisionedConcurrencyConfigNotFound(m)
+            | Error::RequestTooLarge(m)
+            | Error::PolicyLengthExceeded(m)
+            | Error::NoSuchBucket(m)
+            | Error::NoSuchKey(m)
+            | Error::BucketNotEmpty(m)
+            | Error::BucketAlreadyOwnedByYou(m)
+            | Error::InvalidBucketName(m)
+            | Error::InvalidArgument(m)
+            | Error::NotFound(m)
+            | Error::InvalidParameter(m)
+            | Error::BatchRequest(_, m)
+            | Error::Validation(m)
+            | Error::LimitExceeded(m)
+            | Error::Service(m)
+            | Error::ShuttingDown(m) => m,
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        Error::Service(err.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

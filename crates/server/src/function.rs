@@ -1,0 +1,382 @@
+//! What a function is allowed to be: Lambda's limits and naming rules, and
+//! the ARNs that name functions.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+pub const MIN_MEMORY_MB: u32 = 128;
+pub const MAX_MEMORY_MB: u32 = funnel_runtime::config::MAX_MEMORY_MB;
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+pub const MIN_TIMEOUT_S: u32 = 1;
+pub const MAX_TIMEOUT_S: u32 = 900;
+pub const DEFAULT_TIMEOUT_S: u32 = 3;
+pub const MIN_EPHEMERAL_STORAGE_MB: u32 = 512;
+pub const MAX_EPHEMERAL_STORAGE_MB: u32 = 10_240;
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
+/// Lambda's limit on a synchronous request payload.
+pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6_291_456;
+/// Lambda's limit on an asynchronous event (256 KB).
+pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 262_144;
+/// Lambda's limit on all environment variables together.
+pub const MAX_ENVIRONMENT_BYTES: usize = 4_096;
+pub const MAX_DESCRIPTION_CHARS: usize = 256;
+/// The only version until versions are published.
+pub const LATEST: &str = "$LATEST";
+
+/// Variables Lambda sets itself and refuses to let a function override.
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// `[a-zA-Z0-9-_]{1,64}`, as Lambda's FunctionName.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameterValue(format!(
+            "FunctionName {name:?} is invalid: it must be 1 to 64 characters of letters, digits, '-' and '_'"
+        )))
+    }
+}
+
+pub fn validate_memory(mb: i32) -> Result<u32> {
+    u32::try_from(mb)
+        .ok()
+        .filter(|mb| (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(mb))
+        .ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "MemorySize {mb} is out of range: it must be between {MIN_MEMORY_MB} and {MAX_MEMORY_MB} MB"
+            ))
+        })
+}
+
+pub fn validate_timeout(seconds: i32) -> Result<u32> {
+    u32::try_from(seconds)
+        .ok()
+        .filter(|s| (MIN_TIMEOUT_S..=MAX_TIMEOUT_S).contains(s))
+        .ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "Timeout {seconds} is out of range: it must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S} seconds"
+            ))
+        })
+}
+
+pub fn validate_ephemeral_storage(mb: i32) -> Result<u32> {
+    u32::try_from(mb)
+        .ok()
+        .filter(|mb| (MIN_EPHEMERAL_STORAGE_MB..=MAX_EPHEMERAL_STORAGE_MB).contains(mb))
+        .ok_or_else(|| {
+            Error::InvalidParameterValue(format!(
+                "EphemeralStorage.Size {mb} is out of range: it must be between \
+                 {MIN_EPHEMERAL_STORAGE_MB} and {MAX_EPHEMERAL_STORAGE_MB} MB"
+            ))
+        })
+}
+
+pub fn validate_description(description: &str) -> Result<()> {
+    let chars = description.chars().count();
+    if chars > MAX_DESCRIPTION_CHARS {
+        return Err(Error::InvalidParameterValue(format!(
+            "Description is {chars} characters long: at most {MAX_DESCRIPTION_CHARS} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Keys as Lambda accepts them (`[a-zA-Z]([a-zA-Z0-9_])+`, not reserved),
+/// and at most 4 KB in all.
+pub fn validate_environment(variables: &BTreeMap<String, String>) -> Result<()> {
+    for key in variables.keys() {
+        let mut bytes = key.bytes();
+        let ok = key.len() >= 2
+            && bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            return Err(Error::InvalidParameterValue(format!(
+                "Environment variable name {key:?} is invalid: it must match [a-zA-Z]([a-zA-Z0-9_])+"
+            )));
+        }
+        if RESERVED_ENV.contains(&key.as_str()) {
+            return Err(Error::InvalidParameterValue(format!(
+                "Environment variable {key} is reserved: funnel sets it for every function"
+            )));
+        }
+    }
+    let size: usize = variables.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_ENVIRONMENT_BYTES {
+        return Err(Error::InvalidParameterValue(format!(
+            "Environment variables take {size} bytes: at most {MAX_ENVIRONMENT_BYTES} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds and reads function ARNs for one region and account:
+/// `arn:funnel:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    pub region: String,
+    pub account_id: String,
+}
+
+/// A function named by a caller: its name and the qualifier, if the ARN or
+/// the name carried one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    pub name: String,
+    pub qualifier: Option<String>,
+}
+
+pub const INVALID_TOPIC_NAME: &str =
+    "Invalid parameter: Topic Name: must be 1-256 characters of letters, digits, '-' and '_'";
+
+/// SNS's topic names: `[A-Za-z0-9_-]{1,256}`.
+pub fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Lambda's `Runtime` names funnel knows (a prefix matches `python3.12`,
+/// `nodejs20.x`, `provided.al2023`), and `Handler`'s shape.
+pub fn validate_runtime(runtime: &str, handler: &str) -> Result<()> {
+    const KNOWN: &[&str] = &["python", "nodejs", "provided", "rust"];
+    if !runtime.is_empty() && !KNOWN.iter().any(|k| runtime.starts_with(k)) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Runtime {runtime:?} is not one funnel knows: python (python3.x), nodejs (nodejs20.x ...), \
+             rust or provided"
+        )));
+    }
+    if handler.len() > 128 || handler.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Handler {handler:?} is not valid: at most 128 characters, no spaces (MODULE.FUNCTION)"
+        )));
+    }
+    Ok(())
+}
+
+/// EventBridge's rule names: `[.\-_A-Za-z0-9]{1,64}`.
+pub fn valid_rule_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Where an async invocation's record goes (`OnSuccess`/`OnFailure`):
+/// told apart once, from the ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// A function ARN (checked when it is used: the function may be
+    /// created later).
+    Function(&'a str),
+    /// A topic of this server, by name.
+    Topic(&'a str),
+}
+
+impl Naming {
+    /// What `arn` names as a destination: a topic ARN of this server, or a
+    /// function ARN; anything else is refused with the shapes accepted.
+    pub fn destination<'a>(&self, arn: &'a str) -> Result<Destination<'a>> {
+        let topics = format!("arn:funnel:sns:{}:{}:", self.region, self.account_id);
+        if let Some(topic) = arn.strip_prefix(&topics) {
+            return Ok(Destination::Topic(topic));
+        }
+        if !arn.starts_with("arn:") || !arn.contains(":lambda:") {
+            return Err(Error::InvalidParameterValue(format!(
+                "Destination {arn:?} must be a function ARN or a topic ARN ({topics}NAME)"
+            )));
+        }
+        self.parse_function(arn)?;
+        Ok(Destination::Function(arn))
+    }
+
+    /// `arn:funnel:events:<region>:<account>:rule/<name>`.
+    pub fn rule_arn(&self, name: &str) -> String {
+        format!(
+            "arn:funnel:events:{}:{}:rule/{name}",
+            self.region, self.account_id
+        )
+    }
+
+    pub fn topic_arn(&self, name: &str) -> String {
+        format!("arn:funnel:sns:{}:{}:{name}", self.region, self.account_id)
+    }
+
+    /// The topic name in a topic ARN of this server, or a bare name; the
+    /// error says what is wrong (SNS's `InvalidParameter` text).
+    pub fn topic_name<'a>(&self, arn_or_name: &'a str) -> std::result::Result<&'a str, String> {
+        let prefix = self.topic_arn("");
+        let name = match arn_or_name.strip_prefix(&prefix) {
+            Some(name) => name,
+            None if arn_or_name.contains(':') => {
+                return Err(format!(
+                    "Invalid parameter: TopicArn {arn_or_name:?} is not a topic of this server ({prefix}NAME)"
+                ));
+            }
+            None => arn_or_name,
+        };
+        if !valid_topic_name(name) {
+            return Err(INVALID_TOPIC_NAME.into());
+        }
+        Ok(name)
+    }
+
+    pub fn function_arn(&self, name: &str, qualifier: Option<&str>) -> String {
+        let base = format!(
+            "arn:funnel:lambda:{}:{}:function:{name}",
+            self.region, self.account_id
+        );
+        match qualifier {
+            Some(q) => format!("{base}:{q}"),
+            None => base,
+        }
+    }
+
+    /// Reads a FunctionName as Lambda accepts it: `name`, `name:qualifier`,
+    /// `account:function:name[:qualifier]`, or a full ARN of this region and
+    /// account.
+    pub fn parse_function(&self, input: &str) -> Result<FunctionRef> {
+        let invalid = |why: &str| {
+            Error::InvalidParameterValue(format!("FunctionName {input:?} is invalid: {why}"))
+        };
+        let parts: Vec<&str> = input.split(':').collect();
+        let (name, qualifier) = match parts.as_slice() {
+            [name] => (*name, None),
+            [name, qualifier] => (*name, Some(*qualifier)),
+            [account, "function", name, rest @ ..] if rest.len() <= 1 => {
+                if *account != self.account_id {
+                    return Err(invalid(&format!(
+                        "account {account} is not this server's ({})",
+                        self.account_id
+                    )));
+                }
+                (*name, rest.first().copied())
+            }
+            [
+                "arn",
+                partition,
+                "lambda",
+                region,
+                account,
+                "function",
+                name,
+                rest @ ..,
+            ] if rest.len() <= 1 => {
+                if *partition != "funnel" && *partition != "aws" {
+                    return Err(invalid("the ARN's partition must be funnel"));
+                }
+                if *region != self.region || *account != self.account_id {
+                    return Err(invalid(&format!(
+                        "the ARN names region {region} and account {account}; this server is {} and {}",
+                        self.region, self.account_id
+                    )));
+                }
+                (*name, rest.first().copied())
+            }
+            _ => {
+                return Err(invalid(
+                    "expected a name, name:qualifier, or a function ARN",
+                ));
+            }
+        };
+        validate_name(name)?;
+        if qualifier == Some("") {
+            return Err(invalid("the qualifier after ':' is empty"));
+        }
+        Ok(FunctionRef {
+            name: name.to_string(),
+            qualifier: qualifier.map(str::to_string),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naming() -> Naming {
+        Naming {
+            region: "local".into(),
+            account_id: "000000000000".into(),
+        }
+    }
+
+    #[test]
+    fn parses_every_form_lambda_accepts() {
+        let n = naming();
+        let plain = |name: &str, q: Option<&str>| FunctionRef {
+            name: name.into(),
+            qualifier: q.map(Into::into),
+        };
+        assert_eq!(n.parse_function("thumbs").unwrap(), plain("thumbs", None));
+        assert_eq!(
+            n.parse_function("thumbs:$LATEST").unwrap(),
+            plain("thumbs", Some("$LATEST"))
+        );
+        assert_eq!(
+            n.parse_function("000000000000:function:thumbs").unwrap(),
+            plain("thumbs", None)
+        );
+        let arn = n.function_arn("thumbs", Some("$LATEST"));
+        assert_eq!(
+            arn,
+            "arn:funnel:lambda:local:000000000000:function:thumbs:$LATEST"
+        );
+        assert_eq!(
+            n.parse_function(&arn).unwrap(),
+            plain("thumbs", Some("$LATEST"))
+        );
+    }
+
+    #[test]
+    fn refuses_bad_names_and_foreign_arns() {
+        let n = naming();
+        for bad in [
+            "",
+            "a b",
+            "x".repeat(65).as_str(),
+            "a:b:c",
+            "arn:funnel:lambda:other:000000000000:function:f",
+        ] {
+            let err = n.parse_function(bad).unwrap_err();
+            assert_eq!(err.aws_name(), "InvalidParameterValueException", "{bad}");
+        }
+    }
+
+    #[test]
+    fn environment_keys_follow_lambda() {
+        let env = |k: &str| BTreeMap::from([(k.to_string(), "v".to_string())]);
+        assert!(validate_environment(&env("GREETING")).is_ok());
+        assert!(validate_environment(&env("G")).is_err());
+        assert!(validate_environment(&env("1ABC")).is_err());
+        assert!(validate_environment(&env("AWS_REGION")).is_err());
+        let big = BTreeMap::from([("BIG".to_string(), "x".repeat(MAX_ENVIRONMENT_BYTES))]);
+        assert!(validate_environment(&big).is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! # funnel-server — the funnel daemon, as a library
+//!
+//! A self-hosted, Lambda-style function platform: functions are WebAssembly
+//! components run in isolated wasmtime instances ([`funnel_runtime`]); state
+//! lives in one embedded sled database ([`funnel_store`]). This crate is the
+//! control plane, the doors, the router, dispatch and the gRPC API; the
+//! `funnel` binary is a thin CLI over it and over `funnel-client`.
+//!
+//! # Layout
+//!
+//! - `config`: the server's configuration, validated before anything starts.
+//! - `serve`: running a server: the API, the background tasks under one
+//!   guard, the ordered drain at shutdown.
+//! - `concurrency`: the account's concurrency gate: reserved concurrency
+//!   (floor and cap), the unreserved pool, throttle reasons.
+//! - `error`: the API's typed errors, each with its AWS error name.
+//! - `function`: Lambda's limits and naming rules; function ARNs.
+//! - `functions`: the control plane (create/get/list/update/delete).
+//! - `versions`: published versions (immutable snapshots of `$LATEST`).
+//! - `aliases`: aliases with weighted routing between two versions.
+//! - `reserved`: reserved concurrency on the control plane.
+//! - `policy`: resource policies (who may invoke a function): statements,
+//!   Lambda's JSON, the check a trigger's event must pass; `permissions`:
+//!   AddPermission/RemovePermission/GetPolicy on the control plane.
+//! - `layers`: layer versions; checking and unpacking their archives once;
+//!   the merged, read-only `/opt` of a function's layers.
+//! - `event`: the one request shape every door produces.
+//! - `router`: trigger events to functions: the resource-policy check,
+//!   then the durable async queue; refused events logged and counted.
+//! - `topics`: SNS-style topics: subscriptions with filter policies,
+//!   publishes fanned out durably to async invocations with SNS's event.
+//! - `schedules`: EventBridge-style rules: schedule expressions (rate and
+//!   AWS's six-field cron), targets, the Scheduled Event, and the firing
+//!   loop on the server's clock (at most once per time, across restarts).
+//! - `timekeeper`: the virtual clock's driver: moves time forward one
+//!   due time at a time and lets what is due run before moving on.
+//! - `topic_access`: topics granted to a function's guest, and the
+//!   publisher behind the guest's `funnel:function/topics` import.
+//! - `bucket_access`: buckets granted to a function's guest, and the
+//!   guard against trigger loops.
+//! - `buckets`: S3-style buckets over folders: the object API, notification
+//!   configurations, S3's event JSON, and the watcher with its object index.
+//! - `dispatch`: running an invocation and shaping Lambda's response; the
+//!   durable async queue (group-committed accepts, bounded deliveries,
+//!   Lambda's retries, maximum age, destinations, dead letters).
+//! - `event_config`: `FunctionEventInvokeConfig` (retries, age,
+//!   destinations per function and qualifier).
+//! - `logs`: function logs (CloudWatch Logs analog): START/END/REPORT
+//!   formatting, storage with retention, reads, filters, live tails.
+//! - `metrics`: Lambda's metrics per function and account, as OpenMetrics
+//!   text on `/metrics` and over gRPC.
+//! - `api`: tonic services; typed errors become `tonic::Status` only here.
+//!
+//! Only what another crate uses is `pub`: [`Server`], [`Config`], [`Clock`],
+//! the handles tests and the bench read ([`AsyncQueue`], [`Gate`], [`Logs`],
+//! [`Metrics`]), [`Schedule`] (stack files check expressions) and the
+//! default limits. [`Server::open`] validates and loads everything;
+//! [`Server::serve`] takes the listener and the shutdown signal; [`run`]
+//! does both.
+
+mod aliases;
+mod api;
+mod bucket_access;
+mod buckets;
+mod concurrency;
+pub mod config;
+mod dispatch;
+mod error;
+mod event;
+mod event_config;
+mod function;
+mod functions;
+mod layers;
+mod logs;
+mod metrics;
+mod permissions;
+mod policy;
+mod reserved;
+mod router;
+mod schedules;
+mod serve;
+mod timekeeper;
+mod topic_access;
+mod topics;
+mod versions;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+pub use concurrency::Gate;
+pub use config::Config;
+pub use dispatch::AsyncQueue;
+pub use function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
+pub use funnel_runtime::Clock;
+pub use logs::Logs;
+pub use metrics::{Metrics, serve_http as serve_metrics};
+pub use schedules::Schedule;
+pub use serve::run;
+
+use function::Naming;
+use functions::Functions;
+use funnel_runtime::{CacheStats, Runtime};
+use funnel_store::Store;
+
+/// A funnel server, opened and ready to serve.
+pub struct Server {
+    config: Config,
+    store: Store,
+    runtime: Runtime,
+    functions: Functions,
+    logs: Logs,
+    queue: AsyncQueue,
+    metrics: metrics::Metrics,
+    buckets: buckets::Buckets,
+    topics: topics::Topics,
+    schedules: schedules::Schedules,
+    /// What guests publish through; the runtime holds it weakly (the
+    /// topics hold the runtime), so the server's drop ends both.
+    _publisher: Arc<dyn funnel_runtime::TopicPublisher>,
+}
+
+impl Server {
+    /// Validates `config`, opens the database, starts the engine and loads
+    /// every function's code (from the compiled-code cache when possible).
+    pub async fn open(config: Config) -> anyhow::Result<Server> {
+        Server::open_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Server::open`] with the clock that housekeeping (idle retirement)
+    /// runs on; tests pass a manual one.
+    pub async fn open_with_clock(config: Config, clock: Clock) -> anyhow::Result<Server> {
+        config.validate().context("invalid configuration")?;
+        let db_dir = config.data_dir.join("db");
+        let started = Instant::now();
+        let store = tokio::task::spawn_blocking({
+            let db_dir = db_dir.clone();
+            move || Store::open(&db_dir)
+        })
+        .await?
+        .with_context(|| format!("opening the database in {}", db_dir.display()))?;
+        let logs = Logs::start(store.clone(), clock.clone(), config.logs.retention());
+        let shutdown_output: funnel_runtime::OutputSink = {
+            let logs = logs.clone();
+            Arc::new(move |function: &str, stream: &str, output: &[u8]| {
+                logs.record(&logs::log_group(function), stream, output)
+            })
+        };
+        let queue = AsyncQueue::start(store.clone(), clock.clone(), config.queue_workers());
+        let runtime = Runtime::new(
+            &config.runtime,
+            &config.data_dir,
+            clock.clone(),
+            shutdown_output,
+        )?;
+        let naming = Naming {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+        };
+        let functions = Functions::new(
+            store.clone(),
+            runtime.clone(),
+            naming,
+            config.runtime.max_memory_mb,
+            layers::LayerViews::new(&config.data_dir).context("creating the layers folder")?,
+            concurrency::Gate::new(config.concurrency.account_limit),
+        );
+        let loaded = functions.load_all().await.context("loading functions")?;
+        let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone(), runtime.clone());
+        let router = router::Router::new(functions.clone(), queue.clone(), metrics.clone());
+        let buckets = buckets::Buckets::new(
+            store.clone(),
+            &config.data_dir,
+            router.clone(),
+            functions.naming().clone(),
+            clock.clone(),
+        );
+        let schedules = schedules::Schedules::new(
+            store.clone(),
+            router.clone(),
+            functions.naming().clone(),
+            clock.clone(),
+        );
+        let topics = topics::Topics::new(
+            store.clone(),
+            router,
+            functions.naming().clone(),
+            clock.clone(),
+        );
+        let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
+        runtime.set_publisher(&publisher);
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            functions = loaded,
+            queued_events = store.queue_depth(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "opened"
+        );
+        Ok(Server {
+            config,
+            store,
+            runtime,
+            functions,
+            logs,
+            queue,
+            metrics,
+            buckets,
+            topics,
+            schedules,
+            _publisher: publisher,
+        })
+    }
+
+    /// The topics (a cheap handle).
+    pub fn topics(&self) -> topics::Topics {
+        self.topics.clone()
+    }
+
+    /// The schedule rules (a cheap handle).
+    pub fn schedules(&self) -> schedules::Schedules {
+        self.schedules.clone()
+    }
+
+    /// The buckets (a cheap handle).
+    pub fn buckets(&self) -> buckets::Buckets {
+        self.buckets.clone()
+    }
+
+    /// The metrics (a cheap handle).
+    pub fn metrics(&self) -> metrics::Metrics {
+        self.metrics.clone()
+    }
+
+    /// The concurrency gate (a cheap handle): what is running.
+    pub fn concurrency(&self) -> concurrency::Gate {
+        self.functions.gate.clone()
+    }
+
+    /// The async queue (a cheap handle): its counters, for tests and the
+    /// benchmark.
+    pub fn queue(&self) -> AsyncQueue {
+        self.queue.clone()
+    }
+
+    /// Compiled-code cache hits and misses since this server opened.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.runtime.cache_stats()
+    }
+
+    /// The runtime (a cheap handle): its environments and clock, for
+    /// housekeeping and tests.
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.clone()
+    }
+
+    /// The log store (a cheap handle).
+    pub fn logs(&self) -> Logs {
+        self.logs.clone()
+    }
+}

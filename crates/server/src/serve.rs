@@ -1,0 +1,319 @@
+//! Running a [`Server`]: the API on its listener, and the background work
+//! (async deliveries, rule firing, bucket watching, `/metrics`,
+//! housekeeping) until the shutdown signal; then a drain in order.
+//!
+//! Everything that can fail is done before anything starts. Every
+//! background task is spawned on one [`TaskTracker`] under one
+//! [`CancellationToken`] whose drop guard lives as long as `serve`: every
+//! exit path (an early error, a panic, the future being dropped) stops
+//! what was started.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use funnel_proto::v1::functions_server::FunctionsServer;
+use funnel_runtime::Runtime;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::dispatch::Dispatcher;
+use crate::logs::Logs;
+use crate::{Server, api, metrics, timekeeper};
+
+/// How long stopped calls get to send their answer after the grace ran out.
+const ABORT_DRAIN: Duration = Duration::from_secs(1);
+
+/// How often idle environments are looked for (real time; whether one is
+/// idle long enough is decided on the runtime's clock).
+const REAP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How many reap intervals pass between log retention runs.
+const RETENTION_EVERY: u32 = 60;
+
+/// The background tasks of a running server: spawned on one tracker, all
+/// stopped by one token (directly or through a child token).
+struct Background {
+    stop: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Background {
+    fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tracker.spawn(task);
+    }
+
+    /// Stops every task and waits for them to end.
+    async fn stop(&self) {
+        self.stop.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+impl Server {
+    /// Serves the API on `listener` until `shutdown` completes; then stops
+    /// accepting, lets in-flight calls finish (up to the configured grace)
+    /// and flushes the database. If it cannot start, it stops what it
+    /// started and releases the data dir before returning the error.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let background = Background {
+            stop: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        };
+        let _stop_on_exit = background.stop.clone().drop_guard();
+        let served = self.run(&background, listener, shutdown).await;
+        background.stop().await;
+        // Every call has finished or been stopped: run the idle
+        // environments' shutdown hooks before the process goes, then
+        // write the last log lines.
+        self.runtime.retire_all().await;
+        self.logs.close().await;
+        self.queue.close().await;
+        self.store
+            .flush_async()
+            .await
+            .context("flushing the database")?;
+        tracing::info!("stopped");
+        served
+    }
+
+    async fn run(
+        &self,
+        background: &Background,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = listener.local_addr()?;
+        // Everything that can fail, before anything starts.
+        let metrics_listener = match self.config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for /metrics on {addr}"))?,
+            ),
+            None => None,
+        };
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(funnel_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        // Calls still running when the grace runs out are stopped with this.
+        let abort = background.stop.child_token();
+        // Stops the API: set by the shutdown signal.
+        let stop = background.stop.child_token();
+        // Stops async deliveries, rule firing, bucket watching and
+        // /metrics: set with `stop`, waited for after the API drained.
+        let deliveries_stop = background.stop.child_token();
+        let stopped_at = Arc::new(OnceLock::<Instant>::new());
+
+        let dispatcher = Dispatcher::new(
+            self.functions.clone(),
+            self.runtime.clone(),
+            self.logs.clone(),
+            self.queue.clone(),
+            self.metrics.clone(),
+            self.topics.clone(),
+            abort.clone(),
+        );
+        // Bucket events keep coming until the server stops taking requests
+        // (the watch is the last step that can fail).
+        let watching = self
+            .buckets
+            .start_watching(deliveries_stop.clone())
+            .context("watching the buckets' folders")?;
+        dispatcher.provision_stored();
+        let deliveries = dispatcher.start_deliveries(deliveries_stop.clone());
+        // Rules fire until the server stops taking requests.
+        let firing = tokio::spawn(self.schedules.clone().run(deliveries_stop.clone()));
+        // The three are joined below, in order; the tracker holds them too
+        // so that an exit path that skips the join still waits for them.
+        let joined = background.tracker.spawn(async move {
+            let _ = deliveries.await;
+            let _ = watching.await;
+            let _ = firing.await;
+        });
+        if let Some(listener) = metrics_listener {
+            let bound = listener.local_addr()?;
+            tracing::info!("metrics at http://{bound}/metrics");
+            background.spawn(metrics::serve_http(
+                listener,
+                self.metrics.clone(),
+                deliveries_stop.clone(),
+            ));
+        }
+
+        let (health, health_server) = tonic_health::server::health_reporter();
+        health
+            .set_serving::<FunctionsServer<api::FunctionsService>>()
+            .await;
+        let routes = self
+            .api(dispatcher, stop.clone())
+            .add_service(health_server)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        background.spawn({
+            let stop = stop.clone();
+            let deliveries_stop = deliveries_stop.clone();
+            let stopped_at = stopped_at.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    // The server ended on its own (an error): nothing to wait for.
+                    () = stop.cancelled() => {}
+                }
+                let _ = stopped_at.set(Instant::now());
+                stop.cancel();
+                deliveries_stop.cancel();
+            }
+        });
+        let server = tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                // No Nagle: a response written in pieces must not wait for
+                // the client's delayed ACK (~40 ms a call).
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stop.clone().cancelled_owned(),
+            );
+        tracing::info!(%addr, "serving");
+        let mut server = background.tracker.spawn(server);
+        background.spawn(housekeeping(
+            self.runtime.clone(),
+            self.logs.clone(),
+            stop.clone(),
+        ));
+
+        let grace = self.config.shutdown_grace;
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "in-flight calls did not finish in time; stopping them");
+                // Stopped calls answer at once; give them a moment to do so.
+                abort.cancel();
+                match tokio::time::timeout(ABORT_DRAIN, &mut server).await {
+                    Ok(served) => served,
+                    Err(_) => {
+                        server.abort();
+                        server.await
+                    }
+                }
+            }
+        };
+        stop.cancel();
+        health
+            .set_not_serving::<FunctionsServer<api::FunctionsService>>()
+            .await;
+        // Async deliveries get what is left of the grace; events they do
+        // not finish stay queued for the next start.
+        deliveries_stop.cancel();
+        let _ = joined.await;
+        let since = stopped_at.get().map_or(Duration::ZERO, |at| at.elapsed());
+        let left = grace.saturating_sub(since);
+        if tokio::time::timeout(left, self.queue.drain())
+            .await
+            .is_err()
+        {
+            tracing::warn!("async deliveries did not finish in time; stopping them");
+            abort.cancel();
+            let _ = tokio::time::timeout(ABORT_DRAIN, self.queue.drain()).await;
+        }
+        match served {
+            Ok(result) => result.context("serving"),
+            Err(join) if join.is_cancelled() => Ok(()),
+            Err(join) => Err(anyhow::anyhow!("server task failed: {join}")),
+        }
+    }
+
+    /// The gRPC services (health and reflection aside).
+    fn api(&self, dispatcher: Dispatcher, stop: CancellationToken) -> tonic::service::Routes {
+        use funnel_proto::v1::{
+            async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
+            clock_server::ClockServer, events_server::EventsServer, layers_server::LayersServer,
+            logs_server::LogsServer, metrics_server::MetricsServer,
+            permissions_server::PermissionsServer, topics_server::TopicsServer,
+        };
+        let timekeeper = timekeeper::Timekeeper::new(
+            self.queue.clock().clone(),
+            self.schedules.clone(),
+            self.queue.clone(),
+            self.runtime.clone(),
+        );
+        tonic::service::Routes::new(
+            FunctionsServer::new(api::FunctionsService::new(
+                self.functions.clone(),
+                dispatcher,
+            ))
+            .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(api::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            LayersServer::new(api::LayersService::new(self.functions.clone()))
+                .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
+        )
+        .add_service(AsyncInvocationServer::new(api::AsyncService::new(
+            self.functions.clone(),
+            self.queue.clone(),
+        )))
+        .add_service(MetricsServer::new(api::MetricsService::new(
+            self.metrics.clone(),
+        )))
+        .add_service(PermissionsServer::new(api::PermissionsService::new(
+            self.functions.clone(),
+        )))
+        .add_service(
+            BucketsServer::new(api::BucketsService::new(self.buckets.clone()))
+                .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
+        )
+        .add_service(TopicsServer::new(api::TopicsService::new(
+            self.topics.clone(),
+        )))
+        .add_service(EventsServer::new(api::EventsService::new(
+            self.schedules.clone(),
+        )))
+        .add_service(ClockServer::new(api::ClockService::new(timekeeper)))
+        // Live tails end when the server stops, so they never hold shutdown.
+        .add_service(LogsServer::new(api::LogsService::new(
+            self.logs.clone(),
+            stop,
+        )))
+    }
+}
+
+/// Retires idle environments and applies the log retention, until `stop`.
+async fn housekeeping(runtime: Runtime, logs: Logs, stop: CancellationToken) {
+    for round in 1u32.. {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(REAP_INTERVAL) => {}
+        }
+        let retired = runtime.retire_idle().await;
+        if retired > 0 {
+            tracing::debug!(retired, "retired idle environments");
+        }
+        if round % RETENTION_EVERY == 0 {
+            logs.enforce_retention().await;
+        }
+    }
+}
+
+/// Opens a server with `config` and serves on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    config: crate::Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Server::open(config).await?.serve(listener, shutdown).await
+}

@@ -1,0 +1,503 @@
+//! # funnel-store — the state of a funnel install, in one embedded sled database
+//!
+//! The only crate that uses sled: everything else sees [`Store`], a handle
+//! that is cheap to clone, and plain records. It knows nothing of the
+//! server's types. Trees:
+//!
+//! - `functions`: function name → [`FunctionRecord`] of `$LATEST` (JSON)
+//! - `versions`: function name, NUL, version (u32, big-endian) → the
+//!   immutable [`FunctionRecord`] of a published version
+//! - `aliases`: function name, NUL, alias name → [`AliasRecord`]
+//! - `code`: lowercase hex SHA-256 → the component bytes (content-addressed,
+//!   shared by every function with the same code)
+//! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
+//!   event (JSON); ordered by time within a group
+//! - `log_groups`: log group → the bytes its events take
+//! - `layers`: layer name, NUL, version (u32, big-endian) →
+//!   [`LayerVersionRecord`]
+//! - `layer_names`: layer name → the last version number handed out
+//! - `layer_content`: lowercase hex SHA-256 → a layer's zip archive, kept
+//!   while a layer version or a function uses it
+//! - `queue`: due time (wall ms, big-endian), sequence → [`QueuedEvent`], an
+//!   accepted async invocation
+//! - `dead_letters`: function name, NUL, sequence → [`DeadLetter`]
+//! - `event_invoke_configs`: function name, NUL, qualifier →
+//!   [`EventInvokeConfig`]
+//! - `function_concurrency`: function name → reserved concurrency (u32,
+//!   big-endian)
+//! - `provisioned`: function name, NUL, qualifier → provisioned concurrency
+//!   (u32, big-endian)
+//! - `policies`: function name, NUL, qualifier (empty for the function) →
+//!   its resource policy, the JSON document Lambda returns
+//! - `buckets`: bucket name → [`BucketRecord`] (its folder and notifications)
+//! - `objects`: bucket name, NUL, object key → [`ObjectEntry`], what the
+//!   watcher last saw of the file
+//! - `topics`: topic name → [`TopicRecord`]
+//! - `subscriptions`: topic name, NUL, subscription id →
+//!   [`SubscriptionRecord`]
+//! - `rules`: rule name → [`RuleRecord`] (its schedule and targets)
+//! - `rule_fires`: rule name → the scheduled time it last fired for (wall
+//!   ms, big-endian)
+//!
+//! Durability: sled 0.34's `flush` writes and waits for the data (it survives
+//! a killed process) but does not flush the disk cache; a power loss may lose
+//! the last writes. Control-plane writes flush before they are acknowledged.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+mod buckets;
+#[cfg(feature = "floor")]
+pub mod floor;
+mod layers;
+mod logs;
+mod policies;
+mod queue;
+mod releases;
+mod rules;
+mod topics;
+
+pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
+pub use layers::LayerVersionRecord;
+pub use queue::{
+    DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
+    due_ms_of,
+};
+pub use rules::{RuleRecord, RuleTarget};
+pub use topics::{SubscriptionRecord, TopicRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("corrupt record {key:?}: {source}")]
+    Corrupt {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An update named a RevisionId that is no longer the record's.
+    #[error("revision {given} of {key} is stale")]
+    StaleRevision { key: String, given: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A function's `$LATEST` configuration, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionRecord {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub memory_size: u32,
+    pub timeout: u32,
+    #[serde(default = "default_ephemeral_storage")]
+    pub ephemeral_storage: u32,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Lowercase hex SHA-256 of the component: the key of its bytes in `code`.
+    pub code_sha256: String,
+    pub code_size: u64,
+    /// ISO 8601, as Lambda formats `LastModified`.
+    pub last_modified: String,
+    /// `$LATEST`, or the number of a published version.
+    #[serde(default = "latest")]
+    pub version: String,
+    /// On `$LATEST`: the last version number handed out (numbers are never
+    /// reused, even after a version is deleted).
+    #[serde(default)]
+    pub last_version: u32,
+    /// Changes with every write of the record: the token of optimistic
+    /// concurrency (`RevisionId`).
+    #[serde(default)]
+    pub revision_id: String,
+    /// The layer versions the function runs with, in order.
+    #[serde(default)]
+    pub layers: Vec<LayerRef>,
+    /// Buckets the guest sees at `/buckets/<name>`: `read` or `read-write`.
+    #[serde(default)]
+    pub bucket_access: BTreeMap<String, String>,
+    /// Topics the guest may publish to (names).
+    #[serde(default)]
+    pub topic_access: Vec<String>,
+    /// What the code was written in (Lambda's `Runtime`), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub runtime: String,
+    /// The handler the code was built for (Lambda's `Handler`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub handler: String,
+}
+
+/// A layer version a function uses, with what the function needs of it
+/// even after the layer version itself is deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// The layer version ARN.
+    pub arn: String,
+    /// Hex SHA-256 of the archive: the key of its content.
+    pub content_sha256: String,
+    /// The archive's size in bytes (Lambda's layer `CodeSize`).
+    pub code_size: u64,
+    /// The unpacked size in bytes.
+    pub unpacked_size: u64,
+}
+
+/// A fresh `RevisionId`.
+pub fn new_revision_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An alias: a name for a version, optionally sending a share of its
+/// invocations to one more version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub function_name: String,
+    pub name: String,
+    pub function_version: String,
+    #[serde(default)]
+    pub description: String,
+    /// (version, weight 0..=1) that gets that share of the invocations.
+    #[serde(default)]
+    pub additional_version: Option<(String, f64)>,
+    #[serde(default)]
+    pub revision_id: String,
+}
+
+fn latest() -> String {
+    "$LATEST".into()
+}
+
+fn default_ephemeral_storage() -> u32 {
+    512
+}
+
+/// Lines of a function's log written together (one invocation's, or one
+/// Shutdown phase's): stored as one record, read back as one event per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    #[serde(rename = "s")]
+    pub stream: String,
+    /// Milliseconds since the Unix epoch.
+    #[serde(rename = "t")]
+    pub timestamp: i64,
+    #[serde(rename = "i")]
+    pub ingestion_time: i64,
+    #[serde(rename = "m")]
+    pub lines: Vec<String>,
+}
+
+/// One line of a function's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub stream: String,
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+/// A log event and its id: its record's key and its line number, in hex,
+/// so ids sort in log order (and serve as cursors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLogEvent {
+    pub id: String,
+    pub event: LogEvent,
+}
+
+/// The id of line `index` of the record whose id is `record_id`.
+pub fn log_event_id(record_id: &str, index: usize) -> String {
+    format!("{record_id}{index:04x}")
+}
+
+/// Which events of a group to read.
+pub struct LogScan<'a> {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Resume after this event id.
+    pub after: Option<&'a str>,
+    /// Oldest first (or newest first, then returned oldest first).
+    pub from_head: bool,
+    pub limit: usize,
+    pub keep: &'a dyn Fn(&LogEvent) -> bool,
+}
+
+/// sled's page cache. Its default (1 GiB) lets a long queue or a big log
+/// group live in memory; the queue must live on disk.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    functions: sled::Tree,
+    code: sled::Tree,
+    versions: sled::Tree,
+    aliases: sled::Tree,
+    logs: sled::Tree,
+    log_groups: sled::Tree,
+    layers: sled::Tree,
+    layer_names: sled::Tree,
+    layer_content: sled::Tree,
+    queue: sled::Tree,
+    dead_letters: sled::Tree,
+    event_invoke_configs: sled::Tree,
+    function_concurrency: sled::Tree,
+    provisioned: sled::Tree,
+    policies: sled::Tree,
+    buckets: sled::Tree,
+    objects: sled::Tree,
+    topics: sled::Tree,
+    subscriptions: sled::Tree,
+    rules: sled::Tree,
+    rule_fires: sled::Tree,
+    /// Invocations in the queue, counted at open and kept by every write.
+    queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Store {
+    /// Opens (or creates) the database under `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
+        let queue = db.open_tree("queue")?;
+        let queued = Store::count_queued(&queue)?;
+        Ok(Store {
+            functions: db.open_tree("functions")?,
+            code: db.open_tree("code")?,
+            versions: db.open_tree("versions")?,
+            aliases: db.open_tree("aliases")?,
+            logs: db.open_tree("logs")?,
+            log_groups: db.open_tree("log_groups")?,
+            layers: db.open_tree("layers")?,
+            layer_names: db.open_tree("layer_names")?,
+            layer_content: db.open_tree("layer_content")?,
+            queue,
+            dead_letters: db.open_tree("dead_letters")?,
+            event_invoke_configs: db.open_tree("event_invoke_configs")?,
+            function_concurrency: db.open_tree("function_concurrency")?,
+            provisioned: db.open_tree("provisioned")?,
+            policies: db.open_tree("policies")?,
+            buckets: db.open_tree("buckets")?,
+            objects: db.open_tree("objects")?,
+            topics: db.open_tree("topics")?,
+            subscriptions: db.open_tree("subscriptions")?,
+            rules: db.open_tree("rules")?,
+            rule_fires: db.open_tree("rule_fires")?,
+            queued: std::sync::Arc::new(queued.into()),
+            db,
+        })
+    }
+
+    /// Makes every write so far durable (see the module docs for how far).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub async fn flush_async(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn put_code(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        if !self.code.contains_key(sha256)? {
+            self.code.insert(sha256, bytes)?;
+        }
+        Ok(())
+    }
+
+    pub fn get_code(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.code.get(sha256)?.map(|bytes| bytes.to_vec()))
+    }
+
+    /// Removes the code blob unless some function still uses it. Returns
+    /// whether it was removed.
+    pub fn remove_code_if_unused(&self, sha256: &str) -> Result<bool> {
+        for record in self
+            .functions
+            .iter()
+            .values()
+            .chain(self.versions.iter().values())
+        {
+            let record: FunctionRecord = decode("functions", &record?)?;
+            if record.code_sha256 == sha256 {
+                return Ok(false);
+            }
+        }
+        Ok(self.code.remove(sha256)?.is_some())
+    }
+
+    /// Inserts a new function; fails with `AlreadyExists` if the name is taken.
+    pub fn create_function(&self, record: &FunctionRecord) -> Result<()> {
+        let value = encode(record);
+        self.functions
+            .compare_and_swap(record.name.as_bytes(), None as Option<&[u8]>, Some(value))?
+            .map_err(|_| StoreError::AlreadyExists(record.name.clone()))
+    }
+
+    pub fn get_function(&self, name: &str) -> Result<Option<FunctionRecord>> {
+        self.functions
+            .get(name)?
+            .map(|value| decode(name, &value))
+            .transpose()
+    }
+
+    /// Up to `limit` functions whose names sort after `after`, in name order.
+    pub fn list_functions(&self, after: Option<&str>, limit: usize) -> Result<Vec<FunctionRecord>> {
+        page(&self.functions, after, limit)
+    }
+
+    /// Every stored function, in name order.
+    pub fn all_functions(&self) -> Result<Vec<FunctionRecord>> {
+        self.list_functions(None, usize::MAX)
+    }
+
+    /// Applies `change` to the stored record atomically (retrying if another
+    /// writer got in first), gives it a new revision, and returns the old and
+    /// the new record. With `expected_revision`, fails with `StaleRevision`
+    /// unless the stored record still has that revision.
+    pub fn update_function(
+        &self,
+        name: &str,
+        expected_revision: Option<&str>,
+        mut change: impl FnMut(&mut FunctionRecord),
+    ) -> Result<(FunctionRecord, FunctionRecord)> {
+        loop {
+            let current = self
+                .functions
+                .get(name)?
+                .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+            let old: FunctionRecord = decode(name, &current)?;
+            if let Some(given) = expected_revision
+                && given != old.revision_id
+            {
+                return Err(StoreError::StaleRevision {
+                    key: name.to_string(),
+                    given: given.to_string(),
+                });
+            }
+            let mut new = old.clone();
+            change(&mut new);
+            new.revision_id = new_revision_id();
+            let swapped =
+                self.functions
+                    .compare_and_swap(name, Some(&current), Some(encode(&new)))?;
+            if swapped.is_ok() {
+                return Ok((old, new));
+            }
+        }
+    }
+
+    /// Sets (`Some`) or removes a function's reserved concurrency.
+    pub fn set_reserved_concurrency(&self, name: &str, reserved: Option<u32>) -> Result<()> {
+        match reserved {
+            Some(n) => self
+                .function_concurrency
+                .insert(name, &u64::from(n).to_be_bytes())
+                .map(|_| ())?,
+            None => self.function_concurrency.remove(name).map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Sets (`Some`) or removes the provisioned concurrency of a function's
+    /// version or alias.
+    pub fn set_provisioned(&self, name: &str, qualifier: &str, count: Option<u32>) -> Result<()> {
+        let mut key = name.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(qualifier.as_bytes());
+        match count {
+            Some(n) => self
+                .provisioned
+                .insert(key, &u64::from(n).to_be_bytes())
+                .map(|_| ())?,
+            None => self.provisioned.remove(key).map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Every provisioned concurrency config: (function, qualifier, count).
+    pub fn provisioned(&self) -> Result<Vec<(String, String, u32)>> {
+        self.provisioned
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let text = String::from_utf8_lossy(&key).into_owned();
+                let (name, qualifier) = text.split_once('\0').unwrap_or((&text, ""));
+                Ok((
+                    name.to_string(),
+                    qualifier.to_string(),
+                    read_u64(&value) as u32,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every function's reserved concurrency.
+    pub fn reserved_concurrency(&self) -> Result<Vec<(String, u32)>> {
+        self.function_concurrency
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let name = String::from_utf8_lossy(&key).into_owned();
+                Ok((name, read_u64(&value) as u32))
+            })
+            .collect()
+    }
+
+    /// Removes a function; returns its last record.
+    pub fn delete_function(&self, name: &str) -> Result<FunctionRecord> {
+        let value = self
+            .functions
+            .remove(name)?
+            .ok_or_else(|| StoreError::NotFound(name.to_string()))?;
+        decode(name, &value)
+    }
+}
+
+/// Up to `limit` records of `tree` whose keys sort after `after`, in key
+/// order.
+fn page<T: for<'de> Deserialize<'de>>(
+    tree: &sled::Tree,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let range = match after {
+        Some(after) => tree.range::<&[u8], _>((
+            std::ops::Bound::Excluded(after.as_bytes()),
+            std::ops::Bound::Unbounded,
+        )),
+        None => tree.iter(),
+    };
+    range
+        .take(limit)
+        .map(|entry| {
+            let (key, value) = entry?;
+            decode(&String::from_utf8_lossy(&key), &value)
+        })
+        .collect()
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain structs of strings and numbers to JSON cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_string(),
+        source,
+    })
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_be_bytes)
+}

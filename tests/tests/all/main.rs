@@ -1,0 +1,30 @@
+//! funnel's end-to-end tests, in one test binary (wasmtime's
+//! `tests/all/main.rs` pattern: one module per feature, linked once): a real
+//! server on `127.0.0.1:0`, the real client, real wasm from
+//! `wasm-functions/`. The helpers are the `funnel-tests` library.
+
+mod aliases;
+mod async_invoke;
+mod bucket_access;
+mod buckets;
+mod concurrency;
+mod environments;
+mod functions;
+mod grpc;
+mod invoke;
+mod layers;
+mod limits;
+mod logs;
+mod metrics;
+mod nodejs;
+mod permissions;
+mod provisioned;
+mod python;
+mod python_client;
+mod restart;
+mod revisions;
+mod schedules;
+mod shutdown;
+mod topic_publishing;
+mod topics;
+mod versions;
