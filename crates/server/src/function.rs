@@ -316,6 +316,24 @@ impl Naming {
     }
 }
 
+/// Now, in Lambda's `LastModified` format (`2024-01-01T00:00:00.000+0000`).
+pub fn now_lambda_format() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+        .to_string()
+}
+
+/// A page size as Lambda takes `MaxItems`: `max` when unset, else 1..=max.
+pub(crate) fn page_size(max_items: Option<i32>, max: usize) -> Result<usize> {
+    match max_items {
+        None => Ok(max),
+        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(n) => Err(Error::InvalidParameterValue(format!(
+            "MaxItems {n} is out of range: it must be between 1 and {max}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,37 +14,44 @@
 //! - `concurrency`: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
 //! - `error`: the API's typed errors, each with its AWS error name.
-//! - `function`: Lambda's limits and naming rules; function ARNs.
-//! - `functions`: the control plane (create/get/list/update/delete).
-//! - `versions`: published versions (immutable snapshots of `$LATEST`).
-//! - `aliases`: aliases with weighted routing between two versions.
-//! - `reserved`: reserved concurrency on the control plane.
-//! - `policy`: resource policies (who may invoke a function): statements,
-//!   Lambda's JSON, the check a trigger's event must pass; `permissions`:
-//!   AddPermission/RemovePermission/GetPolicy on the control plane.
-//! - `layers`: layer versions; checking and unpacking their archives once;
-//!   the merged, read-only `/opt` of a function's layers.
-//! - `event`: the one request shape every door produces.
+//! - `function`: Lambda's limits and naming rules; ARNs (`Naming`), the
+//!   `Destination` an ARN names, paging.
+//!
+//! The control plane, one service per concept, each handed to what uses it:
+//!
+//! - `registry`: the `Registry` of function records (create, get, list,
+//!   update, delete), published versions, aliases with weighted routing,
+//!   reserved concurrency; how a name and qualifier resolve to a record.
+//! - `layers`: the `Layers` service: layer versions, their archives checked
+//!   and unpacked once, and the merged read-only `/opt` of a layer list.
+//! - `policies`: the `Policies` service: resource policies (statements,
+//!   Lambda's JSON, the check a trigger's event must pass), reached by the
+//!   registry only through the `Targets` port it implements.
+//! - `invoke_config`: the `InvokeConfigs` service:
+//!   `FunctionEventInvokeConfig` (retries, age, destinations).
+//! - `grants`: what a guest is granted (buckets, topics) and the guard
+//!   against trigger loops.
+//!
+//! Doors, routing and running:
+//!
+//! - `event`: the direct `Invoke` request.
 //! - `router`: trigger events to functions: the resource-policy check,
 //!   then the durable async queue; refused events logged and counted.
-//! - `topics`: SNS-style topics: subscriptions with filter policies,
-//!   publishes fanned out durably to async invocations with SNS's event.
-//! - `schedules`: EventBridge-style rules: schedule expressions (rate and
-//!   AWS's six-field cron), targets, the Scheduled Event, and the firing
-//!   loop on the server's clock (at most once per time, across restarts).
-//! - `timekeeper`: the virtual clock's driver: moves time forward one
-//!   due time at a time and lets what is due run before moving on.
-//! - `topic_access`: topics granted to a function's guest, and the
-//!   publisher behind the guest's `funnel:function/topics` import.
-//! - `bucket_access`: buckets granted to a function's guest, and the
-//!   guard against trigger loops.
+//! - `queue`: the durable async queue: group-committed accepts and the
+//!   scheduler that hands due events to bounded deliveries.
+//! - `dispatch`: running an invocation and shaping Lambda's response; async
+//!   deliveries with Lambda's retries, maximum age, destinations, dead
+//!   letters; provisioned concurrency.
 //! - `buckets`: S3-style buckets over folders: the object API, notification
 //!   configurations, S3's event JSON, and the watcher with its object index.
-//! - `dispatch`: running an invocation and shaping Lambda's response; the
-//!   durable async queue (group-committed accepts, bounded deliveries,
-//!   Lambda's retries, maximum age, destinations, dead letters).
-//! - `event_config`: `FunctionEventInvokeConfig` (retries, age,
-//!   destinations per function and qualifier).
+//! - `topics`: SNS-style topics: subscriptions with filter policies,
+//!   publishes fanned out durably to async invocations with SNS's event; the
+//!   guest's `funnel:function/topics` import.
+//! - `schedules`: EventBridge-style rules: schedule expressions (rate and
+//!   AWS's six-field cron, fire times by croner), targets, the Scheduled
+//!   Event, and the firing loop (at most once per time, across restarts).
+//! - `timekeeper`: the virtual clock's driver: moves time forward one
+//!   due time at a time and lets what is due run before moving on.
 //! - `logs`: function logs (CloudWatch Logs analog): START/END/REPORT
 //!   formatting, storage with retention, reads, filters, live tails.
 //! - `metrics`: Lambda's metrics per function and account, as OpenMetrics
@@ -58,31 +65,27 @@
 //! [`Server::serve`] takes the listener and the shutdown signal; [`run`]
 //! does both.
 
-mod aliases;
 mod api;
-mod bucket_access;
 mod buckets;
 mod concurrency;
 pub mod config;
 mod dispatch;
 mod error;
 mod event;
-mod event_config;
 mod function;
-mod functions;
+mod grants;
+mod invoke_config;
 mod layers;
 mod logs;
 mod metrics;
-mod permissions;
-mod policy;
-mod reserved;
+mod policies;
+mod queue;
+mod registry;
 mod router;
 mod schedules;
 mod serve;
 mod timekeeper;
-mod topic_access;
 mod topics;
-mod versions;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -91,25 +94,31 @@ use anyhow::Context as _;
 
 pub use concurrency::Gate;
 pub use config::Config;
-pub use dispatch::AsyncQueue;
 pub use function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 pub use funnel_runtime::Clock;
 pub use logs::Logs;
 pub use metrics::{Metrics, serve_http as serve_metrics};
+pub use queue::AsyncQueue;
 pub use schedules::Schedule;
 pub use serve::run;
 
 use function::Naming;
-use functions::Functions;
 use funnel_runtime::{CacheStats, Runtime};
 use funnel_store::Store;
+use invoke_config::InvokeConfigs;
+use layers::Layers;
+use policies::Policies;
+use registry::Registry;
 
 /// A funnel server, opened and ready to serve.
 pub struct Server {
     config: Config,
     store: Store,
     runtime: Runtime,
-    functions: Functions,
+    functions: Registry,
+    layers: Layers,
+    policies: Policies,
+    configs: InvokeConfigs,
     logs: Logs,
     queue: AsyncQueue,
     metrics: metrics::Metrics,
@@ -158,17 +167,35 @@ impl Server {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
         };
-        let functions = Functions::new(
+        let layers = Layers::new(
+            store.clone(),
+            naming,
+            layers::LayerViews::new(&config.data_dir).context("creating the layers folder")?,
+        );
+        let functions = Registry::new(
             store.clone(),
             runtime.clone(),
-            naming,
             config.runtime.max_memory_mb,
-            layers::LayerViews::new(&config.data_dir).context("creating the layers folder")?,
+            layers.clone(),
             concurrency::Gate::new(config.concurrency.account_limit),
         );
+        let policies = Policies::new(
+            store.clone(),
+            layers.naming().clone(),
+            functions.policy_cache(),
+            Arc::new(functions.clone()),
+            functions.code_lock().clone(),
+        );
+        let configs = InvokeConfigs::new(functions.clone(), store.clone());
         let loaded = functions.load_all().await.context("loading functions")?;
-        let metrics = metrics::Metrics::new(functions.gate.clone(), queue.clone(), runtime.clone());
-        let router = router::Router::new(functions.clone(), queue.clone(), metrics.clone());
+        let metrics =
+            metrics::Metrics::new(functions.gate().clone(), queue.clone(), runtime.clone());
+        let router = router::Router::new(
+            functions.clone(),
+            policies.clone(),
+            queue.clone(),
+            metrics.clone(),
+        );
         let buckets = buckets::Buckets::new(
             store.clone(),
             &config.data_dir,
@@ -202,6 +229,9 @@ impl Server {
             store,
             runtime,
             functions,
+            layers,
+            policies,
+            configs,
             logs,
             queue,
             metrics,
@@ -234,7 +264,7 @@ impl Server {
 
     /// The concurrency gate (a cheap handle): what is running.
     pub fn concurrency(&self) -> concurrency::Gate {
-        self.functions.gate.clone()
+        self.functions.gate().clone()
     }
 
     /// The async queue (a cheap handle): its counters, for tests and the

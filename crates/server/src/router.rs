@@ -4,17 +4,18 @@
 //! AWS services invoke Lambda. An event that may not run is logged and
 //! counted, never dropped silently.
 
-use crate::dispatch::AsyncQueue;
 use crate::error::{Error, Result};
-use crate::functions::Functions;
 use crate::metrics::Metrics;
-use crate::policy::Caller;
+use crate::policies::{Caller, Policies};
+use crate::queue::AsyncQueue;
+use crate::registry::Registry;
 use funnel_store::{GroupTarget, QueuedEvent, QueuedGroup};
 
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Router {
-    functions: Functions,
+    functions: Registry,
+    policies: Policies,
     queue: AsyncQueue,
     metrics: Metrics,
 }
@@ -30,16 +31,29 @@ pub enum Routed {
 }
 
 impl Router {
-    pub fn new(functions: Functions, queue: AsyncQueue, metrics: Metrics) -> Router {
+    pub fn new(
+        functions: Registry,
+        policies: Policies,
+        queue: AsyncQueue,
+        metrics: Metrics,
+    ) -> Router {
         Router {
             functions,
+            policies,
             queue,
             metrics,
         }
     }
 
-    pub fn functions(&self) -> &Functions {
+    /// The function registry, for doors that resolve names themselves.
+    pub fn registry(&self) -> &Registry {
         &self.functions
+    }
+
+    /// The resource policies, for doors that check a configuration's
+    /// permission before storing it.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
     }
 
     /// Queues `payload` (JSON) for `function_arn` if `caller` may invoke it;
@@ -87,7 +101,7 @@ impl Router {
         caller: Caller<'_>,
         function_arn: &str,
     ) -> Result<std::result::Result<GroupTarget, &'static str>> {
-        let reason = match self.functions.allows(function_arn, "", caller) {
+        let reason = match self.policies.allows(function_arn, "", caller) {
             Ok(true) => None,
             Ok(false) => Some("AccessDenied"),
             Err(Error::ResourceNotFound(_)) => Some("FunctionNotFound"),

@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{self, Dispatcher};
 use crate::logs::Logs;
 use crate::{Server, api, metrics, timekeeper};
 
@@ -121,12 +121,17 @@ impl Server {
         let stopped_at = Arc::new(OnceLock::<Instant>::new());
 
         let dispatcher = Dispatcher::new(
-            self.functions.clone(),
-            self.runtime.clone(),
-            self.logs.clone(),
-            self.queue.clone(),
-            self.metrics.clone(),
-            self.topics.clone(),
+            dispatch::Parts {
+                functions: self.functions.clone(),
+                store: self.store.clone(),
+                gate: self.functions.gate().clone(),
+                runtime: self.runtime.clone(),
+                logs: self.logs.clone(),
+                queue: self.queue.clone(),
+                metrics: self.metrics.clone(),
+                topics: self.topics.clone(),
+                configs: self.configs.clone(),
+            },
             abort.clone(),
         );
         // Bucket events keep coming until the server stops taking requests
@@ -260,18 +265,18 @@ impl Server {
             .max_encoding_message_size(api::MAX_MESSAGE_BYTES),
         )
         .add_service(
-            LayersServer::new(api::LayersService::new(self.functions.clone()))
+            LayersServer::new(api::LayersService::new(self.layers.clone()))
                 .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
         )
         .add_service(AsyncInvocationServer::new(api::AsyncService::new(
-            self.functions.clone(),
+            self.configs.clone(),
             self.queue.clone(),
         )))
         .add_service(MetricsServer::new(api::MetricsService::new(
             self.metrics.clone(),
         )))
         .add_service(PermissionsServer::new(api::PermissionsService::new(
-            self.functions.clone(),
+            self.policies.clone(),
         )))
         .add_service(
             BucketsServer::new(api::BucketsService::new(self.buckets.clone()))

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use crate::dispatch::AsyncQueue;
 use crate::error::{Error, Result};
+use crate::queue::AsyncQueue;
 use crate::schedules::Schedules;
 use funnel_runtime::Clock;
 use funnel_runtime::Runtime;
@@ -64,7 +64,7 @@ impl Timekeeper {
                 crate::schedules::ms_to_time(now).to_rfc3339()
             )));
         }
-        let ran = |stats: crate::dispatch::QueueStats| stats.delivered + stats.retried;
+        let ran = |stats: crate::queue::QueueStats| stats.delivered + stats.retried;
         let before = ran(self.queue.stats());
         loop {
             self.settle().await;

@@ -4,28 +4,27 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::async_invocation_server::AsyncInvocation as AsyncApi;
 use tonic::{Request, Response, Status};
 
-use crate::dispatch::AsyncQueue;
 use crate::error::Error;
-use crate::event_config::EventInvokeChange;
-use crate::functions::Functions;
+use crate::invoke_config::{EventInvokeChange, InvokeConfigs};
+use crate::queue::AsyncQueue;
 use funnel_store::EventInvokeConfig;
 
 /// The most a ListDeadLetters page holds.
 const MAX_PAGE: usize = 100;
 
 pub struct AsyncService {
-    functions: Functions,
+    configs: InvokeConfigs,
     queue: AsyncQueue,
 }
 
 impl AsyncService {
-    pub fn new(functions: Functions, queue: AsyncQueue) -> Self {
-        AsyncService { functions, queue }
+    pub fn new(configs: InvokeConfigs, queue: AsyncQueue) -> Self {
+        AsyncService { configs, queue }
     }
 
     fn config(&self, config: EventInvokeConfig) -> pb::FunctionEventInvokeConfig {
         pb::FunctionEventInvokeConfig {
-            function_arn: self.functions.event_invoke_config_arn(&config),
+            function_arn: self.configs.event_invoke_config_arn(&config),
             last_modified: config.last_modified,
             maximum_retry_attempts: config.maximum_retry_attempts.map(|n| n as i32),
             maximum_event_age_in_seconds: config.maximum_event_age_in_seconds.map(|n| n as i32),
@@ -53,7 +52,7 @@ impl AsyncService {
             on_failure: destinations.on_failure.map(|d| d.destination),
         };
         let config = self
-            .functions
+            .configs
             .put_event_invoke_config(&req.function_name, &req.qualifier, change, replace)
             .await?;
         Ok(Response::new(self.config(config)))
@@ -82,7 +81,7 @@ impl AsyncApi for AsyncService {
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
         let req = request.into_inner();
         let config = self
-            .functions
+            .configs
             .get_event_invoke_config(&req.function_name, &req.qualifier)?;
         Ok(Response::new(self.config(config)))
     }
@@ -92,7 +91,7 @@ impl AsyncApi for AsyncService {
         request: Request<pb::GetFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::DeleteFunctionEventInvokeConfigResponse>, Status> {
         let req = request.into_inner();
-        self.functions
+        self.configs
             .delete_event_invoke_config(&req.function_name, &req.qualifier)
             .await?;
         Ok(Response::new(
@@ -105,7 +104,7 @@ impl AsyncApi for AsyncService {
         request: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
         let req = request.into_inner();
-        let limit = crate::functions::page_size(req.max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(req.max_items, MAX_PAGE)?;
         let function = self.function_name(&req.function_name)?;
         let marker = (!req.marker.is_empty()).then_some(req.marker.as_str());
         let mut page = self
@@ -204,7 +203,7 @@ impl AsyncService {
         if input.is_empty() {
             return Ok(None);
         }
-        let target = self.functions.naming().parse_function(input)?;
+        let target = self.configs.naming().parse_function(input)?;
         Ok(Some(target.name))
     }
 }

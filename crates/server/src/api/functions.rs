@@ -4,20 +4,20 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::functions_server::Functions as FunctionsApi;
 use tonic::{Request, Response, Status};
 
-use crate::aliases::AliasChange;
 use crate::dispatch::Dispatcher;
 use crate::event::Event;
 use crate::function::LATEST;
-use crate::functions::{ConfigChanges, Functions, NewFunction};
+use crate::registry::AliasChange;
+use crate::registry::{ConfigChanges, NewFunction, Registry};
 use funnel_store::{AliasRecord, FunctionRecord};
 
 pub struct FunctionsService {
-    functions: Functions,
+    functions: Registry,
     dispatcher: Dispatcher,
 }
 
 impl FunctionsService {
-    pub fn new(functions: Functions, dispatcher: Dispatcher) -> Self {
+    pub fn new(functions: Registry, dispatcher: Dispatcher) -> Self {
         FunctionsService {
             functions,
             dispatcher,
@@ -31,7 +31,7 @@ impl FunctionsService {
                 &record.name,
                 (record.version != LATEST).then_some(record.version.as_str()),
             ),
-            code_sha256: Functions::code_sha256_base64(&record),
+            code_sha256: Registry::code_sha256_base64(&record),
             function_name: record.name,
             description: record.description,
             memory_size: record.memory_size as i32,
@@ -424,18 +424,14 @@ impl FunctionsApi for FunctionsService {
         _request: Request<pb::GetAccountSettingsRequest>,
     ) -> Result<Response<pb::GetAccountSettingsResponse>, Status> {
         let usage = self.functions.account_usage();
-        let functions = self
-            .functions
-            .store
-            .all_functions()
-            .map_err(crate::error::Error::from)?;
+        let functions = self.functions.count()?;
         Ok(Response::new(pb::GetAccountSettingsResponse {
             account_limit: Some(pb::AccountLimit {
                 concurrent_executions: usage.account_limit as i32,
                 unreserved_concurrent_executions: usage.unreserved_limit as i32,
             }),
             account_usage: Some(pb::AccountUsage {
-                function_count: functions.len() as i32,
+                function_count: functions as i32,
             }),
         }))
     }

@@ -5,17 +5,16 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::layers_server::Layers as LayersApi;
 use tonic::{Request, Response, Status};
 
-use crate::functions::Functions;
-use crate::layers::NewLayerVersion;
+use crate::layers::{Layers, NewLayerVersion};
 use funnel_store::LayerVersionRecord;
 
 pub struct LayersService {
-    functions: Functions,
+    layers: Layers,
 }
 
 impl LayersService {
-    pub fn new(functions: Functions) -> Self {
-        LayersService { functions }
+    pub fn new(layers: Layers) -> Self {
+        LayersService { layers }
     }
 
     fn layer_version(&self, record: LayerVersionRecord) -> pb::LayerVersion {
@@ -27,8 +26,8 @@ impl LayersService {
                 code_size: record.code_size as i64,
                 unpacked_size: record.unpacked_size as i64,
             }),
-            layer_arn: self.functions.layer_arn(&record.name, None),
-            layer_version_arn: self.functions.layer_arn(&record.name, Some(record.version)),
+            layer_arn: self.layers.layer_arn(&record.name, None),
+            layer_version_arn: self.layers.layer_arn(&record.name, Some(record.version)),
             description: record.description,
             created_date: record.created_date,
             version: record.version.into(),
@@ -39,7 +38,7 @@ impl LayersService {
 
     fn list_item(&self, record: LayerVersionRecord) -> pb::LayerVersionsListItem {
         pb::LayerVersionsListItem {
-            layer_version_arn: self.functions.layer_arn(&record.name, Some(record.version)),
+            layer_version_arn: self.layers.layer_arn(&record.name, Some(record.version)),
             version: record.version.into(),
             description: record.description,
             created_date: record.created_date,
@@ -57,7 +56,7 @@ impl LayersApi for LayersService {
     ) -> Result<Response<pb::LayerVersion>, Status> {
         let req = request.into_inner();
         let record = self
-            .functions
+            .layers
             .publish_layer_version(NewLayerVersion {
                 layer_name: req.layer_name,
                 zip: req.content.map(|c| c.zip_file).unwrap_or_default(),
@@ -75,7 +74,7 @@ impl LayersApi for LayersService {
     ) -> Result<Response<pb::LayerVersion>, Status> {
         let req = request.into_inner();
         let record = self
-            .functions
+            .layers
             .get_layer_version(&req.layer_name, req.version_number)?;
         Ok(Response::new(self.layer_version(record)))
     }
@@ -85,7 +84,7 @@ impl LayersApi for LayersService {
         request: Request<pb::GetLayerVersionByArnRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
         let record = self
-            .functions
+            .layers
             .get_layer_version_by_arn(&request.into_inner().arn)?;
         Ok(Response::new(self.layer_version(record)))
     }
@@ -96,13 +95,13 @@ impl LayersApi for LayersService {
     ) -> Result<Response<pb::ListLayersResponse>, Status> {
         let req = request.into_inner();
         let (page, next) =
-            self.functions
+            self.layers
                 .list_layers(&req.compatible_runtime, &req.marker, req.max_items)?;
         let layers = page
             .into_iter()
             .map(|newest| pb::LayersListItem {
                 layer_name: newest.name.clone(),
-                layer_arn: self.functions.layer_arn(&newest.name, None),
+                layer_arn: self.layers.layer_arn(&newest.name, None),
                 latest_matching_version: Some(self.list_item(newest)),
             })
             .collect();
@@ -117,7 +116,7 @@ impl LayersApi for LayersService {
         request: Request<pb::ListLayerVersionsRequest>,
     ) -> Result<Response<pb::ListLayerVersionsResponse>, Status> {
         let req = request.into_inner();
-        let (page, next) = self.functions.list_layer_versions(
+        let (page, next) = self.layers.list_layer_versions(
             &req.layer_name,
             &req.compatible_runtime,
             &req.marker,
@@ -134,7 +133,7 @@ impl LayersApi for LayersService {
         request: Request<pb::DeleteLayerVersionRequest>,
     ) -> Result<Response<pb::DeleteLayerVersionResponse>, Status> {
         let req = request.into_inner();
-        self.functions
+        self.layers
             .delete_layer_version(&req.layer_name, req.version_number)
             .await?;
         Ok(Response::new(pb::DeleteLayerVersionResponse {}))

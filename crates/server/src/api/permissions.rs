@@ -4,16 +4,15 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::permissions_server::Permissions as PermissionsApi;
 use tonic::{Request, Response, Status};
 
-use crate::functions::Functions;
-use crate::policy::PermissionRequest;
+use crate::policies::{PermissionRequest, Policies};
 
 pub struct PermissionsService {
-    functions: Functions,
+    policies: Policies,
 }
 
 impl PermissionsService {
-    pub fn new(functions: Functions) -> Self {
-        PermissionsService { functions }
+    pub fn new(policies: Policies) -> Self {
+        PermissionsService { policies }
     }
 }
 
@@ -32,7 +31,7 @@ impl PermissionsApi for PermissionsService {
             source_account: req.source_account,
         };
         let statement = self
-            .functions
+            .policies
             .add_permission(&req.function_name, &req.qualifier, &permission)
             .await?;
         Ok(Response::new(pb::AddPermissionResponse { statement }))
@@ -43,7 +42,7 @@ impl PermissionsApi for PermissionsService {
         request: Request<pb::RemovePermissionRequest>,
     ) -> Result<Response<pb::RemovePermissionResponse>, Status> {
         let req = request.into_inner();
-        self.functions
+        self.policies
             .remove_permission(&req.function_name, &req.qualifier, &req.statement_id)
             .await?;
         Ok(Response::new(pb::RemovePermissionResponse {}))
@@ -55,7 +54,7 @@ impl PermissionsApi for PermissionsService {
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
         let req = request.into_inner();
         let (policy, revision_id) = self
-            .functions
+            .policies
             .get_policy(&req.function_name, &req.qualifier)?;
         Ok(Response::new(pb::GetPolicyResponse {
             policy,

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::function::Naming;
-use crate::policy::Caller;
+use crate::policies::Caller;
 use crate::router::{Routed, Router};
 use funnel_runtime::Clock;
 use funnel_store::{BucketRecord, ObjectEntry, Store, StoreError};
@@ -163,7 +163,7 @@ impl Buckets {
             name: name.to_string(),
             path: path.to_string_lossy().into_owned(),
             owned,
-            creation_date: crate::functions::now_lambda_format(),
+            creation_date: crate::function::now_lambda_format(),
             notifications: Vec::new(),
         };
         match self.inner.store.create_bucket(&record) {

@@ -6,7 +6,7 @@
 
 use super::{Buckets, S3_PRINCIPAL, event};
 use crate::error::{Error, Result};
-use crate::policy::Caller;
+use crate::policies::Caller;
 use funnel_store::NotificationRecord;
 
 /// The event types a Lambda configuration may name.
@@ -87,8 +87,10 @@ impl Buckets {
                 }
             }
         }
-        if let Some(cycle) = self.inner.router.functions().find_trigger_loop(
-            crate::bucket_access::Proposed::Notifications(bucket, &records),
+        if let Some(cycle) = crate::grants::find_trigger_loop(
+            &self.inner.store,
+            self.inner.router.registry().naming(),
+            crate::grants::Proposed::Notifications(bucket, &records),
         )? {
             return Err(Error::InvalidArgument(format!(
                 "this configuration would make a trigger loop ({cycle}): a function that writes the \
@@ -161,7 +163,7 @@ impl Buckets {
         match self
             .inner
             .router
-            .functions()
+            .policies()
             .allows(&config.function_arn, "", caller)
         {
             Ok(true) => {}

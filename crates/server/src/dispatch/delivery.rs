@@ -20,11 +20,11 @@ use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
-use super::queue::Counter;
 use super::{Dispatcher, InvokeResult};
 use crate::error::{Error, Result};
-use crate::event_config::AsyncSettings;
 use crate::function::{Destination, LATEST};
+use crate::invoke_config::AsyncSettings;
+use crate::queue::Counter;
 use funnel_store::{DeadLetter, QueuedEvent, Slot};
 
 /// The wait before the second attempt after a function error; the third
@@ -92,7 +92,7 @@ impl Dispatcher {
             Duration::from_millis(now.saturating_sub(event.received_ms).max(0) as u64),
         );
         let settings = self
-            .functions
+            .configs
             .async_settings(&event.function_name, &event.qualifier);
         let expires = event.received_ms.saturating_add(settings.max_event_age_ms);
         if now >= expires {

@@ -2,16 +2,14 @@
 //! to the caller's result: validate the request as Lambda does, take the
 //! function's prepared code, run it in the runtime, and turn the outcome into
 //! Lambda's response (payload or error JSON, `FunctionError`, log tail).
-//! Asynchronous events are written to the durable queue ([`queue`]) and
+//! Asynchronous events are written to the durable queue (`crate::queue`) and
 //! delivered later by its workers ([`delivery`]) through the same path,
 //! with Lambda's retries, maximum age, destinations and dead letters.
 
 mod delivery;
 mod provisioned;
-mod queue;
 
 pub use provisioned::ProvisionedView;
-pub use queue::{AsyncQueue, QueueStats};
 
 use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
@@ -19,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::event;
 use crate::function::{FunctionRef, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
-use crate::functions::Functions;
 use crate::logs::{self, Logs};
+use crate::queue::AsyncQueue;
+use crate::registry::Registry;
 use funnel_runtime::{Call, EnvironmentConfig, ErrorKind, InvokeError, Runtime};
 use funnel_store::FunctionRecord;
 
@@ -40,10 +39,27 @@ pub struct InvokeResult {
     pub request_id: String,
 }
 
+/// What a dispatcher runs with (handles, each cheap to clone).
+pub struct Parts {
+    pub functions: Registry,
+    pub store: funnel_store::Store,
+    pub gate: crate::concurrency::Gate,
+    pub runtime: Runtime,
+    pub logs: Logs,
+    pub queue: AsyncQueue,
+    pub metrics: crate::metrics::Metrics,
+    pub topics: crate::topics::Topics,
+    pub configs: crate::invoke_config::InvokeConfigs,
+}
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Dispatcher {
-    functions: Functions,
+    functions: Registry,
+    /// Provisioned concurrency configs and bucket folders are read here.
+    store: funnel_store::Store,
+    /// The account's concurrency gate.
+    gate: crate::concurrency::Gate,
     runtime: Runtime,
     logs: Logs,
     queue: AsyncQueue,
@@ -52,29 +68,37 @@ pub struct Dispatcher {
     provisioned: provisioned::States,
     /// Topics, as async destinations.
     topics: crate::topics::Topics,
+    /// Retries, event age and destinations per function and qualifier.
+    configs: crate::invoke_config::InvokeConfigs,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
 }
 
 impl Dispatcher {
-    pub fn new(
-        functions: Functions,
-        runtime: Runtime,
-        logs: Logs,
-        queue: AsyncQueue,
-        metrics: crate::metrics::Metrics,
-        topics: crate::topics::Topics,
-        abort: CancellationToken,
-    ) -> Self {
+    pub fn new(parts: Parts, abort: CancellationToken) -> Self {
+        let Parts {
+            functions,
+            store,
+            gate,
+            runtime,
+            logs,
+            queue,
+            metrics,
+            topics,
+            configs,
+        } = parts;
         Dispatcher {
             functions,
+            store,
+            gate,
             runtime,
             logs,
             queue,
             metrics,
             provisioned: provisioned::States::default(),
             topics,
+            configs,
             abort,
         }
     }
@@ -171,17 +195,13 @@ impl Dispatcher {
         chain_depth: u32,
     ) -> Result<InvokeResult> {
         let prepared = self.functions.prepared(record).await?;
-        let _permit = self
-            .functions
-            .gate
-            .try_acquire(&record.name)
-            .map_err(|throttle| {
-                self.metrics.throttled(&record.name);
-                Error::Throttled {
-                    reason: throttle.reason(),
-                    retry_after_seconds: 1,
-                }
-            })?;
+        let _permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
+            self.metrics.throttled(&record.name);
+            Error::Throttled {
+                reason: throttle.reason(),
+                retry_after_seconds: 1,
+            }
+        })?;
         self.metrics.running(&record.name, 1);
         let _running = Running {
             metrics: &self.metrics,
@@ -261,17 +281,17 @@ impl Dispatcher {
     /// What the environments of `record` are.
     fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
         let mut config = environment_config(record, &self.functions.naming().region);
-        config.opt_dir = self.functions.layer_views.view_path(&record.layers);
+        config.opt_dir = self.functions.layers().view_path(&record.layers);
         config.buckets = record
             .bucket_access
             .iter()
             .filter_map(|(name, mode)| {
                 // A bucket deleted since the grant is simply not there.
-                let bucket = self.functions.store.get_bucket(name).ok()??;
+                let bucket = self.store.get_bucket(name).ok()??;
                 Some(funnel_runtime::BucketMount {
                     name: name.clone(),
                     path: bucket.path.into(),
-                    writable: mode == crate::bucket_access::READ_WRITE,
+                    writable: mode == crate::grants::READ_WRITE,
                 })
             })
             .collect();

@@ -47,7 +47,7 @@ impl Dispatcher {
         let (name, qualifier, record) = self.provisioned_target(function_name, qualifier)?;
         // One version's environments serve one config: a version and an
         // alias of it cannot both have one.
-        for (other_name, other_qualifier, _) in self.functions.store.provisioned()? {
+        for (other_name, other_qualifier, _) in self.store.provisioned()? {
             if other_name != name || other_qualifier == qualifier {
                 continue;
             }
@@ -61,8 +61,8 @@ impl Dispatcher {
                 )));
             }
         }
-        let usage = self.functions.gate.usage();
-        let most = self.functions.gate.reserved(&name).unwrap_or(
+        let usage = self.gate.usage();
+        let most = self.gate.reserved(&name).unwrap_or(
             usage
                 .unreserved_limit
                 .saturating_sub(crate::concurrency::MIN_UNRESERVED)
@@ -77,16 +77,14 @@ impl Dispatcher {
                      (the function's reserved concurrency, or what the account leaves unreserved)"
                 ))
             })?;
-        self.functions
-            .store
-            .set_provisioned(&name, &qualifier, Some(count))?;
-        self.functions.store.flush_async().await?;
+        self.store.set_provisioned(&name, &qualifier, Some(count))?;
+        self.store.flush_async().await?;
         let view = ProvisionedView {
             requested: count,
             allocated: 0,
             status: "IN_PROGRESS",
             status_reason: String::new(),
-            last_modified: crate::functions::now_lambda_format(),
+            last_modified: crate::function::now_lambda_format(),
         };
         self.provisioned
             .lock()
@@ -105,7 +103,6 @@ impl Dispatcher {
         let qualifier = target.qualifier.unwrap_or_default();
         let key = (target.name.clone(), qualifier.clone());
         let stored = self
-            .functions
             .store
             .provisioned()?
             .into_iter()
@@ -132,10 +129,8 @@ impl Dispatcher {
         if self.provisioned.lock().remove(&key).is_none() {
             return Err(not_found(&target.name, &qualifier));
         }
-        self.functions
-            .store
-            .set_provisioned(&target.name, &qualifier, None)?;
-        self.functions.store.flush_async().await?;
+        self.store.set_provisioned(&target.name, &qualifier, None)?;
+        self.store.flush_async().await?;
         if let Ok((_, _, record)) = self.provisioned_target(&target.name, &qualifier) {
             self.runtime
                 .unprovision(&record.name, &record.version)
@@ -146,7 +141,7 @@ impl Dispatcher {
 
     /// Provisions every stored config again (at startup).
     pub fn provision_stored(&self) {
-        let stored = match self.functions.store.provisioned() {
+        let stored = match self.store.provisioned() {
             Ok(stored) => stored,
             Err(err) => {
                 tracing::error!(cause = %err, "reading provisioned concurrency configs");
@@ -163,7 +158,7 @@ impl Dispatcher {
                             allocated: 0,
                             status: "IN_PROGRESS",
                             status_reason: String::new(),
-                            last_modified: crate::functions::now_lambda_format(),
+                            last_modified: crate::function::now_lambda_format(),
                         },
                     );
                     let this = self.clone();
@@ -243,7 +238,6 @@ impl Dispatcher {
             .parse()
             .map_err(|_| self.functions.not_found(&target))?;
         let record = self
-            .functions
             .store
             .get_version(&target.name, number)?
             .ok_or_else(|| self.functions.not_found(&target))?;

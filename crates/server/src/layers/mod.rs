@@ -18,9 +18,11 @@ mod views;
 pub use archive::{ArchiveError, MAX_UNZIPPED_BYTES};
 pub use views::LayerViews;
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
-use crate::functions::{Functions, now_lambda_format};
-use funnel_store::{LayerRef, LayerVersionRecord, StoreError};
+use crate::function::{Naming, now_lambda_format};
+use funnel_store::{LayerRef, LayerVersionRecord, Store, StoreError};
 
 /// The most layers a function may list, as Lambda.
 pub const MAX_LAYERS: usize = 5;
@@ -68,7 +70,42 @@ pub fn check_total_size(code_size: u64, layers: &[LayerRef]) -> Result<()> {
     Ok(())
 }
 
-impl Functions {
+/// The layers service. Cheap to clone.
+#[derive(Clone)]
+pub struct Layers {
+    store: Store,
+    naming: Arc<Naming>,
+    /// Unpacked layers and the merged `/opt` views built from them.
+    views: Arc<LayerViews>,
+    /// Held while archives are stored or released together with the
+    /// records that use them (shared with the registry, whose functions
+    /// use layers): a delete cannot release what a create is about to use.
+    code_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Layers {
+    pub fn new(store: Store, naming: Naming, views: LayerViews) -> Layers {
+        Layers {
+            store,
+            naming: Arc::new(naming),
+            views: Arc::new(views),
+            code_lock: Arc::default(),
+        }
+    }
+
+    pub fn naming(&self) -> &Arc<Naming> {
+        &self.naming
+    }
+
+    pub fn code_lock(&self) -> &Arc<tokio::sync::Mutex<()>> {
+        &self.code_lock
+    }
+
+    /// Where the merged `/opt` of `layers` is, if they have any files.
+    pub fn view_path(&self, layers: &[LayerRef]) -> Option<std::path::PathBuf> {
+        self.views.view_path(layers)
+    }
+
     pub async fn publish_layer_version(&self, new: NewLayerVersion) -> Result<LayerVersionRecord> {
         let (name, _) = self.parse_layer(&new.layer_name)?;
         crate::function::validate_description(&new.description)?;
@@ -89,7 +126,7 @@ impl Functions {
             ));
         }
         let sha256 = hex::encode(Sha256::digest(&new.zip));
-        let views = self.layer_views.clone();
+        let views = self.views.clone();
         let (zip, sha) = (new.zip, sha256.clone());
         let (zip, unpacked_size) = tokio::task::spawn_blocking(move || {
             let size = views.unpack(&zip, &sha);
@@ -148,7 +185,7 @@ impl Functions {
         marker: &str,
         max_items: Option<i32>,
     ) -> Result<(Vec<LayerVersionRecord>, Option<String>)> {
-        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let mut newest: BTreeMap<String, LayerVersionRecord> = BTreeMap::new();
         for version in self.store.all_layer_versions()? {
             if matches_runtime(&version, compatible_runtime) {
@@ -174,7 +211,7 @@ impl Functions {
         max_items: Option<i32>,
     ) -> Result<(Vec<LayerVersionRecord>, Option<String>)> {
         let (name, _) = self.parse_layer(layer_name)?;
-        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let after: Option<u32> = match marker {
             "" => None,
             marker => Some(marker.parse().map_err(|_| {
@@ -217,7 +254,7 @@ impl Functions {
 
     /// The layer versions named by `arns`, checked as Lambda checks a
     /// function's layer list.
-    pub(crate) fn resolve_layers(&self, arns: &[String]) -> Result<Vec<LayerRef>> {
+    pub(crate) fn resolve(&self, arns: &[String]) -> Result<Vec<LayerRef>> {
         if arns.len() > MAX_LAYERS {
             return Err(Error::InvalidParameterValue(format!(
                 "Layers lists {} layers: a function can use at most {MAX_LAYERS}",
@@ -260,7 +297,7 @@ impl Functions {
     /// Drops the archives of `old` that `new` does not use and nothing else
     /// does. Their folders go at the next start (an environment that is
     /// finishing a call may still read them). Call with `code_lock` held.
-    pub(crate) fn release_layers(&self, old: &[LayerRef], new: &[LayerRef]) -> Result<()> {
+    pub(crate) fn release(&self, old: &[LayerRef], new: &[LayerRef]) -> Result<()> {
         for layer in old {
             if !new.iter().any(|n| n.content_sha256 == layer.content_sha256) {
                 self.store
@@ -272,7 +309,7 @@ impl Functions {
 
     /// Makes sure every function's `/opt` is on disk (the data dir's layers
     /// folder may have been cleared), and removes what nothing uses.
-    pub(crate) fn prepare_all_layers(&self) -> Result<()> {
+    pub(crate) fn prepare_all(&self) -> Result<()> {
         let mut lists = Vec::new();
         for function in self.store.all_functions()? {
             lists.extend(
@@ -289,7 +326,7 @@ impl Functions {
         }
         let known = self.store.layer_content_hashes()?;
         let removed = self
-            .layer_views
+            .views
             .sweep(&lists, &known)
             .map_err(|e| Error::Service(format!("cleaning the layers folder: {e}")))?;
         if removed > 0 {
@@ -299,7 +336,7 @@ impl Functions {
     }
 
     /// Builds the `/opt` view of `layers` (off the async threads).
-    pub(crate) async fn prepare_layers(&self, layers: &[LayerRef]) -> Result<()> {
+    pub(crate) async fn prepare(&self, layers: &[LayerRef]) -> Result<()> {
         if layers.is_empty() {
             return Ok(());
         }
@@ -310,7 +347,7 @@ impl Functions {
     }
 
     fn ensure_view(&self, layers: &[LayerRef]) -> Result<()> {
-        self.layer_views
+        self.views
             .ensure(layers, |sha| {
                 self.store
                     .get_layer_content(sha)
@@ -322,7 +359,7 @@ impl Functions {
 
     /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]`.
     pub fn layer_arn(&self, name: &str, version: Option<u32>) -> String {
-        let naming = self.naming();
+        let naming = &self.naming;
         let base = format!(
             "arn:funnel:lambda:{}:{}:layer:{name}",
             naming.region, naming.account_id
@@ -335,7 +372,7 @@ impl Functions {
 
     /// A layer name, or a layer (version) ARN of this region and account.
     fn parse_layer(&self, input: &str) -> Result<(String, Option<u32>)> {
-        let naming = self.naming();
+        let naming = &self.naming;
         let parts: Vec<&str> = input.split(':').collect();
         let (name, version) = match parts.as_slice() {
             [name] => (*name, None),

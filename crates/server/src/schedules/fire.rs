@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Schedule, Schedules, event, ms_to_time, parse};
 use crate::error::Result;
-use crate::policy::Caller;
+use crate::policies::Caller;
 use funnel_store::RuleRecord;
 
 /// The most fires of one rule a single wake fires (a clock that jumped far

@@ -370,7 +370,7 @@ impl Schedules {
         let function = self
             .inner
             .router
-            .functions()
+            .registry()
             .resolve(&target.arn, "")
             .map_err(|e| {
                 Error::Validation(format!("Target Arn {:?}: {}", target.arn, e.message()))

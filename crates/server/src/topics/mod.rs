@@ -9,6 +9,7 @@
 
 pub mod event;
 pub mod filter;
+mod guest;
 mod publish;
 
 use std::collections::BTreeMap;
@@ -191,7 +192,7 @@ impl Topics {
                 "Invalid parameter: Protocol {protocol:?}: funnel delivers to functions (lambda)"
             )));
         }
-        let function = self.router.functions().resolve(endpoint, "").map_err(|e| {
+        let function = self.router.registry().resolve(endpoint, "").map_err(|e| {
             Error::InvalidParameter(format!("Invalid parameter: Endpoint: {}", e.message()))
         })?;
         let endpoint = self

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::event::{self, MessageAttribute};
 use super::{SNS_PRINCIPAL, Topics, filter, parsed_filter};
 use crate::error::{Error, Result};
-use crate::policy::Caller;
+use crate::policies::Caller;
 use funnel_store::{QueuedGroup, SubscriptionRecord, TopicRecord};
 
 /// SNS's most entries in one PublishBatch.

@@ -1,5 +1,7 @@
-//! The function control plane: create, read, list, update and delete
-//! functions. Validates every input (Lambda's rules and error names), keeps
+//! The function registry: function records and their lifecycle (create,
+//! read, list, update, delete), published versions ([`versions`]), aliases
+//! and their weighted routing ([`aliases`]), reserved concurrency
+//! ([`reserved`]), and how a name and qualifier resolve to a record. Validates every input (Lambda's rules and error names), keeps
 //! the store and the runtime's prepared code in step, and flushes before it
 //! answers. It does not run functions: that is `dispatch`.
 
@@ -10,8 +12,17 @@ use std::sync::Arc;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+mod aliases;
+mod reserved;
+mod versions;
+
+pub use aliases::AliasChange;
+
 use crate::error::{Error, Result};
-use crate::function::{self, FunctionRef, LATEST, Naming};
+use crate::function::{self, FunctionRef, LATEST, Naming, now_lambda_format};
+use crate::grants::{self, Proposed};
+use crate::layers::Layers;
+use crate::policies::PolicyCache;
 use funnel_runtime::{CodeError, Prepared, Runtime};
 use funnel_store::{FunctionRecord, Store, StoreError};
 
@@ -61,51 +72,76 @@ pub struct ConfigChanges {
 
 /// Cheap to clone.
 #[derive(Clone)]
-pub struct Functions {
-    pub(crate) store: Store,
-    pub(crate) runtime: Runtime,
+pub struct Registry {
+    store: Store,
+    runtime: Runtime,
     naming: Arc<Naming>,
     /// The largest MemorySize this server's instance pool can hold.
     max_memory_mb: u32,
     /// Records read recently, so invocations skip the store.
-    pub(crate) records: Arc<RecordCache>,
-    /// Resource policies as read, by (function, qualifier): every trigger
-    /// event checks one. Cleared whenever any policy is written or removed.
-    pub(crate) policies: crate::permissions::PolicyCache,
+    records: Arc<RecordCache>,
+    /// Resource policies as read, by (function, qualifier): cleared here
+    /// whenever a record a policy belongs to is deleted.
+    policies: PolicyCache,
     /// Held while code blobs are stored or released together with the
     /// records that use them, so a delete cannot release code that a
     /// concurrent create is about to use.
-    pub(crate) code_lock: Arc<tokio::sync::Mutex<()>>,
-    /// Unpacked layers and the merged `/opt` views built from them.
-    pub(crate) layer_views: Arc<crate::layers::LayerViews>,
+    code_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The layer versions a function's layer list names, and their `/opt`.
+    layers: Layers,
     /// The account's concurrency gate.
-    pub(crate) gate: crate::concurrency::Gate,
+    gate: crate::concurrency::Gate,
 }
 
-impl Functions {
+impl Registry {
     pub fn new(
         store: Store,
         runtime: Runtime,
-        naming: Naming,
         max_memory_mb: u32,
-        layer_views: crate::layers::LayerViews,
+        layers: Layers,
         gate: crate::concurrency::Gate,
     ) -> Self {
-        Functions {
+        Registry {
             gate,
-            layer_views: Arc::new(layer_views),
+            naming: layers.naming().clone(),
+            code_lock: layers.code_lock().clone(),
+            layers,
             store,
             runtime,
-            naming: Arc::new(naming),
             max_memory_mb,
-            code_lock: Arc::default(),
             records: Arc::default(),
-            policies: Default::default(),
+            policies: PolicyCache::default(),
         }
     }
 
     pub fn naming(&self) -> &Naming {
         &self.naming
+    }
+
+    /// How many functions there are.
+    pub fn count(&self) -> Result<usize> {
+        Ok(self.store.all_functions()?.len())
+    }
+
+    /// The account's concurrency gate (reserved concurrency is set here).
+    pub fn gate(&self) -> &crate::concurrency::Gate {
+        &self.gate
+    }
+
+    /// The layers service (a function's `/opt` is built from it).
+    pub fn layers(&self) -> &Layers {
+        &self.layers
+    }
+
+    /// The cache the policies service reads (this registry clears it).
+    pub fn policy_cache(&self) -> PolicyCache {
+        self.policies.clone()
+    }
+
+    /// The lock held while code and policies change with the records that
+    /// use them.
+    pub fn code_lock(&self) -> &Arc<tokio::sync::Mutex<()>> {
+        &self.code_lock
     }
 
     /// Base64 SHA-256, as Lambda reports `CodeSha256`.
@@ -120,12 +156,13 @@ impl Functions {
         function::validate_description(&new.description)?;
         function::validate_environment(&new.environment)?;
         function::validate_runtime(&new.runtime, &new.handler)?;
-        self.check_bucket_access(&new.bucket_access)?;
-        let topic_access = self.topic_access(&new.topic_access)?;
-        if let Some(cycle) = self.find_trigger_loop(crate::bucket_access::Proposed::Grants(
-            &new.name,
-            &new.bucket_access,
-        ))? {
+        grants::check_bucket_access(&self.store, &new.bucket_access)?;
+        let topic_access = grants::topic_access(&self.naming, &new.topic_access)?;
+        if let Some(cycle) = grants::find_trigger_loop(
+            &self.store,
+            &self.naming,
+            Proposed::Grants(&new.name, &new.bucket_access),
+        )? {
             return Err(trigger_loop(&cycle));
         }
         let memory_size = new
@@ -147,7 +184,7 @@ impl Functions {
             return Err(already_exists(&new.name));
         }
         let code_size = new.code.len() as u64;
-        let layers = self.resolve_layers(&new.layers)?;
+        let layers = self.layers.resolve(&new.layers)?;
         crate::layers::check_total_size(code_size, &layers)?;
         let (code_sha256, code) = self.prepare_new_code(new.code).await?;
         let _code = self.code_lock.lock().await;
@@ -171,7 +208,7 @@ impl Functions {
             runtime: new.runtime,
             handler: new.handler,
         };
-        self.prepare_layers(&record.layers).await?;
+        self.layers.prepare(&record.layers).await?;
         let created = self.store.create_function(&record);
         self.records.invalidate(&record.name);
         match created {
@@ -239,7 +276,7 @@ impl Functions {
         marker: &str,
         max_items: Option<i32>,
     ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
-        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let after = (!marker.is_empty()).then_some(marker);
         // One extra tells whether there is a next page.
         let mut page = self.store.list_functions(after, limit + 1)?;
@@ -309,13 +346,15 @@ impl Functions {
         let topic_access = changes
             .topic_access
             .as_deref()
-            .map(|topics| self.topic_access(topics))
+            .map(|topics| grants::topic_access(&self.naming, topics))
             .transpose()?;
         if let Some(access) = &changes.bucket_access {
-            self.check_bucket_access(access)?;
-            if let Some(cycle) = self
-                .find_trigger_loop(crate::bucket_access::Proposed::Grants(&target.name, access))?
-            {
+            grants::check_bucket_access(&self.store, access)?;
+            if let Some(cycle) = grants::find_trigger_loop(
+                &self.store,
+                &self.naming,
+                Proposed::Grants(&target.name, access),
+            )? {
                 return Err(trigger_loop(&cycle));
             }
         }
@@ -334,7 +373,7 @@ impl Functions {
         let layers = changes
             .layers
             .as_deref()
-            .map(|arns| self.resolve_layers(arns))
+            .map(|arns| self.layers.resolve(arns))
             .transpose()?;
         if let Some(layers) = &layers {
             let current = self
@@ -342,7 +381,7 @@ impl Functions {
                 .get_function(&target.name)?
                 .ok_or_else(|| self.not_found(&target))?;
             crate::layers::check_total_size(current.code_size, layers)?;
-            self.prepare_layers(layers).await?;
+            self.layers.prepare(layers).await?;
         }
         let _code = self.code_lock.lock().await;
         let (old, new) = self
@@ -382,7 +421,7 @@ impl Functions {
             })
             .map_err(|err| self.store_error(err, &target))?;
         self.records.invalidate(&target.name);
-        self.release_layers(&old.layers, &new.layers)?;
+        self.layers.release(&old.layers, &new.layers)?;
         self.store.flush_async().await?;
         drop(_code);
         self.runtime.retire_function(&new.name, Some(LATEST)).await;
@@ -430,10 +469,10 @@ impl Functions {
                 }
                 self.records.invalidate(&target.name);
                 self.release_code(&record.code_sha256)?;
-                self.release_layers(&record.layers, &[])?;
+                self.layers.release(&record.layers, &[])?;
                 for version in &versions {
                     self.release_code(&version.code_sha256)?;
-                    self.release_layers(&version.layers, &[])?;
+                    self.layers.release(&version.layers, &[])?;
                 }
                 self.store.flush_async().await?;
                 drop(_code);
@@ -484,7 +523,7 @@ impl Functions {
             }
         }
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.prepare_all_layers())
+        tokio::task::spawn_blocking(move || this.layers.prepare_all())
             .await
             .map_err(|e| Error::Service(format!("preparing layers: {e}")))??;
         let records = self.store.all_functions()?;
@@ -511,7 +550,7 @@ impl Functions {
         match target.qualifier.as_deref() {
             None | Some(LATEST) => Ok(target),
             Some(q) if !q.is_empty() && q.bytes().all(|b| b.is_ascii_digit()) => Ok(target),
-            Some(alias) if crate::aliases::validate_alias_name(alias).is_ok() => Ok(target),
+            Some(alias) if aliases::validate_alias_name(alias).is_ok() => Ok(target),
             Some(_) => Err(self.not_found(&target)),
         }
     }
@@ -627,17 +666,6 @@ impl RecordCache {
     }
 }
 
-/// A page size as Lambda takes `MaxItems`: `max` when unset, else 1..=max.
-pub(crate) fn page_size(max_items: Option<i32>, max: usize) -> Result<usize> {
-    match max_items {
-        None => Ok(max),
-        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
-        Some(n) => Err(Error::InvalidParameterValue(format!(
-            "MaxItems {n} is out of range: it must be between 1 and {max}"
-        ))),
-    }
-}
-
 /// Lambda's answer to an update that names an old RevisionId.
 pub(crate) fn stale_revision(read_with: &str) -> Error {
     Error::PreconditionFailed(format!(
@@ -658,8 +686,21 @@ fn trigger_loop(cycle: &str) -> Error {
     ))
 }
 
-pub fn now_lambda_format() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-        .to_string()
+impl crate::policies::Targets for Registry {
+    /// The function (which must exist) and qualifier a policy belongs to;
+    /// `$LATEST` is the unqualified function's.
+    fn policy_target(&self, function_name: &str, qualifier: &str) -> Result<(String, String)> {
+        let target = self.resolve(function_name, qualifier)?;
+        let qualifier = match target.qualifier.as_deref() {
+            None | Some(crate::function::LATEST) => String::new(),
+            Some(q) => q.to_string(),
+        };
+        // The function, and the version or alias named, must exist.
+        self.lookup(&target.name, &qualifier)?;
+        Ok((target.name, qualifier))
+    }
+
+    fn revision_id(&self, name: &str, qualifier: &str) -> Result<String> {
+        Ok(self.get(name, qualifier)?.revision_id)
+    }
 }

@@ -3,9 +3,11 @@
 //! where its record goes on success and on failure.
 
 use crate::error::{Error, Result};
-use crate::function::{Destination, LATEST};
-use crate::functions::{Functions, now_lambda_format};
-use funnel_store::EventInvokeConfig;
+use crate::function::{Destination, LATEST, now_lambda_format};
+use crate::registry::Registry;
+use std::sync::Arc;
+
+use funnel_store::{EventInvokeConfig, Store};
 
 pub const DEFAULT_MAX_RETRY_ATTEMPTS: u32 = 2;
 pub const MAX_RETRY_ATTEMPTS: u32 = 2;
@@ -31,7 +33,30 @@ pub struct AsyncSettings {
     pub on_failure: Option<String>,
 }
 
-impl Functions {
+/// The event invoke configs. Cheap to clone.
+#[derive(Clone)]
+pub struct InvokeConfigs {
+    /// Configs belong to functions, versions and aliases, which must exist.
+    registry: Registry,
+    store: Store,
+    /// The registry's code lock: a config is written while no record it
+    /// belongs to is being deleted.
+    code_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl InvokeConfigs {
+    pub fn new(registry: Registry, store: Store) -> InvokeConfigs {
+        InvokeConfigs {
+            code_lock: registry.code_lock().clone(),
+            registry,
+            store,
+        }
+    }
+
+    pub fn naming(&self) -> &crate::function::Naming {
+        self.registry.naming()
+    }
+
     /// Put (`replace`: fields not given go back to their defaults) or
     /// Update (fields not given keep their value).
     pub async fn put_event_invoke_config(
@@ -161,13 +186,14 @@ impl Functions {
 
     /// The function ARN a config names (with its qualifier).
     pub fn event_invoke_config_arn(&self, config: &EventInvokeConfig) -> String {
-        self.naming()
+        self.registry
+            .naming()
             .function_arn(&config.function_name, Some(&config.qualifier))
     }
 
     /// The function and qualifier a config is for; both must exist.
     fn config_target(&self, function_name: &str, qualifier: &str) -> Result<(String, String)> {
-        let (target, _) = self.lookup(function_name, qualifier)?;
+        let (target, _) = self.registry.lookup(function_name, qualifier)?;
         let qualifier = target.qualifier.unwrap_or_else(|| LATEST.to_string());
         Ok((target.name, qualifier))
     }
@@ -175,7 +201,7 @@ impl Functions {
     /// A destination is a function ARN or a topic ARN of this server; a
     /// topic must exist.
     fn check_destination(&self, destination: &str) -> Result<()> {
-        match self.naming().destination(destination)? {
+        match self.registry.naming().destination(destination)? {
             Destination::Topic(topic) => match self.store.get_topic(topic)? {
                 Some(_) => Ok(()),
                 None => Err(Error::InvalidParameterValue(format!(
@@ -189,7 +215,7 @@ impl Functions {
     fn config_not_found(&self, name: &str, qualifier: &str) -> Error {
         Error::ResourceNotFound(format!(
             "The function {} doesn't have an EventInvokeConfig",
-            self.naming().function_arn(name, Some(qualifier))
+            self.registry.naming().function_arn(name, Some(qualifier))
         ))
     }
 }

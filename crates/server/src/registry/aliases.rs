@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::function::{FunctionRef, LATEST};
-use crate::functions::Functions;
+use crate::registry::Registry;
 use funnel_store::{AliasRecord, StoreError};
 
 /// The most a ListAliases page holds, as Lambda.
@@ -40,7 +40,7 @@ pub fn validate_alias_name(name: &str) -> Result<()> {
     }
 }
 
-impl Functions {
+impl Registry {
     pub async fn create_alias(
         &self,
         function_name: &str,
@@ -97,7 +97,7 @@ impl Functions {
             .revision_id
             .is_some_and(|given| given != alias.revision_id)
         {
-            return Err(crate::functions::stale_revision("GetAlias"));
+            return Err(crate::registry::stale_revision("GetAlias"));
         }
         alias.revision_id = funnel_store::new_revision_id();
         if let Some(version) = change.function_version {
@@ -143,7 +143,7 @@ impl Functions {
         if self.store.get_function(&target.name)?.is_none() {
             return Err(self.not_found(&target));
         }
-        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let mut aliases: Vec<_> = self
             .store
             .aliases(&target.name)?

@@ -1,55 +1,64 @@
-//! `AddPermission`, `RemovePermission` and `GetPolicy`: the resource policy
-//! of a function, or of one version or alias (see [`crate::policy`]), and the
-//! check every trigger makes before it invokes.
+//! Resource policies (Lambda's `AddPermission`, `RemovePermission`,
+//! `GetPolicy`): the policy of a function, or of one version or alias, and
+//! the check every trigger makes before it invokes. The statements and
+//! their JSON are in [`document`]; parsed policies are cached ([`cache`]).
+//!
+//! The policies service knows functions only through the narrow
+//! [`Targets`] port the registry implements, so the registry can own the
+//! cache's invalidation without a circle between the two.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod cache;
+mod document;
+
+use std::sync::Arc;
+
+use funnel_store::Store;
+
+pub use cache::PolicyCache;
+pub use document::{Caller, PermissionRequest, Policy, Statement};
 
 use crate::error::{Error, Result};
-use crate::functions::Functions;
-use crate::policy::{Caller, PermissionRequest, Policy, Statement};
+use crate::function::Naming;
 
-type PolicyKey = (String, String);
-
-/// Parsed policies by (function, qualifier); `None` for "no policy".
-#[derive(Clone, Default)]
-pub struct PolicyCache {
-    inner: Arc<Mutex<Cached>>,
+/// What policies need of the function registry.
+pub trait Targets: Send + Sync {
+    /// The function (which must exist) and qualifier a policy belongs to;
+    /// `$LATEST` is the unqualified function's (an empty qualifier). The
+    /// version or alias named must exist too.
+    fn policy_target(&self, function_name: &str, qualifier: &str) -> Result<(String, String)>;
+    /// The `RevisionId` of the function, version or alias.
+    fn revision_id(&self, name: &str, qualifier: &str) -> Result<String>;
 }
 
-#[derive(Default)]
-struct Cached {
-    policies: HashMap<PolicyKey, Option<Arc<Policy>>>,
-    /// Bumped by every clear: a read that started before one is not kept.
-    generation: u64,
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Policies {
+    store: Store,
+    naming: Arc<Naming>,
+    cache: PolicyCache,
+    targets: Arc<dyn Targets>,
+    /// The registry's code lock: a policy is read, changed and written
+    /// while no record it belongs to is being deleted.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl PolicyCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Forgets everything (a policy was written or removed).
-    pub fn clear(&self) {
-        let mut cached = self.lock();
-        cached.policies.clear();
-        cached.generation += 1;
-    }
-
-    fn get(&self, key: &PolicyKey) -> (Option<Option<Arc<Policy>>>, u64) {
-        let cached = self.lock();
-        (cached.policies.get(key).cloned(), cached.generation)
-    }
-
-    fn insert(&self, key: PolicyKey, policy: Option<Arc<Policy>>, read_at: u64) {
-        let mut cached = self.lock();
-        if cached.generation == read_at {
-            cached.policies.insert(key, policy);
+impl Policies {
+    pub fn new(
+        store: Store,
+        naming: Arc<Naming>,
+        cache: PolicyCache,
+        targets: Arc<dyn Targets>,
+        write_lock: Arc<tokio::sync::Mutex<()>>,
+    ) -> Policies {
+        Policies {
+            store,
+            naming,
+            cache,
+            targets,
+            write_lock,
         }
     }
-}
 
-impl Functions {
     /// Adds a statement to the policy of `function_name` (and `qualifier`,
     /// when given); returns the statement as JSON.
     pub async fn add_permission(
@@ -58,18 +67,18 @@ impl Functions {
         qualifier: &str,
         request: &PermissionRequest,
     ) -> Result<String> {
-        let (name, qualifier) = self.policy_target(function_name, qualifier)?;
+        let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
         let resource = self
-            .naming()
+            .naming
             .function_arn(&name, (!qualifier.is_empty()).then_some(qualifier.as_str()));
         let statement = Statement::from_request(request, &resource)?;
         let json = serde_json::to_string(&statement).unwrap_or_default();
-        let _lock = self.code_lock.lock().await;
+        let _lock = self.write_lock.lock().await;
         let mut policy = self.stored_policy(&name, &qualifier)?.unwrap_or_default();
         policy.add(statement)?;
         self.store
             .set_policy(&name, &qualifier, Some(&policy.to_json()))?;
-        self.policies.clear();
+        self.cache.clear();
         self.store.flush_async().await?;
         tracing::info!(function = %name, qualifier, sid = %request.statement_id, principal = %request.principal, "added permission");
         Ok(json)
@@ -82,8 +91,8 @@ impl Functions {
         qualifier: &str,
         statement_id: &str,
     ) -> Result<()> {
-        let (name, qualifier) = self.policy_target(function_name, qualifier)?;
-        let _lock = self.code_lock.lock().await;
+        let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
+        let _lock = self.write_lock.lock().await;
         let mut policy = self
             .stored_policy(&name, &qualifier)?
             .ok_or_else(no_policy)?;
@@ -91,7 +100,7 @@ impl Functions {
         let document = policy.to_json();
         let kept = (!policy.statement.is_empty()).then_some(document.as_str());
         self.store.set_policy(&name, &qualifier, kept)?;
-        self.policies.clear();
+        self.cache.clear();
         self.store.flush_async().await?;
         tracing::info!(function = %name, qualifier, sid = statement_id, "removed permission");
         Ok(())
@@ -99,42 +108,29 @@ impl Functions {
 
     /// The policy document and the function's `RevisionId`.
     pub fn get_policy(&self, function_name: &str, qualifier: &str) -> Result<(String, String)> {
-        let (name, qualifier) = self.policy_target(function_name, qualifier)?;
-        let record = self.get(&name, &qualifier)?;
+        let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
+        let revision_id = self.targets.revision_id(&name, &qualifier)?;
         let policy = self.store.get_policy(&name, &qualifier)?.ok_or_else(|| {
             Error::ResourceNotFound("The resource you requested does not exist.".into())
         })?;
-        Ok((policy, record.revision_id))
+        Ok((policy, revision_id))
     }
 
     /// Whether `caller` may invoke `function_name` as a trigger names it
     /// (an unqualified name checks the function's policy; a version or an
     /// alias checks that one's).
     pub fn allows(&self, function_name: &str, qualifier: &str, caller: Caller<'_>) -> Result<bool> {
-        let (name, qualifier) = self.policy_target(function_name, qualifier)?;
+        let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
         let key = (name, qualifier);
-        let policy = match self.policies.get(&key) {
+        let policy = match self.cache.get(&key) {
             (Some(policy), _) => policy,
             (None, generation) => {
                 let policy = self.stored_policy(&key.0, &key.1)?.map(Arc::new);
-                self.policies.insert(key, policy.clone(), generation);
+                self.cache.insert(key, policy.clone(), generation);
                 policy
             }
         };
         Ok(policy.is_some_and(|policy| policy.allows(caller)))
-    }
-
-    /// The function (which must exist) and qualifier a policy belongs to;
-    /// `$LATEST` is the unqualified function's.
-    fn policy_target(&self, function_name: &str, qualifier: &str) -> Result<(String, String)> {
-        let target = self.resolve(function_name, qualifier)?;
-        let qualifier = match target.qualifier.as_deref() {
-            None | Some(crate::function::LATEST) => String::new(),
-            Some(q) => q.to_string(),
-        };
-        // The function, and the version or alias named, must exist.
-        self.lookup(&target.name, &qualifier)?;
-        Ok((target.name, qualifier))
     }
 
     fn stored_policy(&self, name: &str, qualifier: &str) -> Result<Option<Policy>> {

@@ -2,9 +2,9 @@
 //! control plane: stored, then applied to the gate.
 
 use crate::error::{Error, Result};
-use crate::functions::Functions;
+use crate::registry::Registry;
 
-impl Functions {
+impl Registry {
     /// Reserves `reserved` concurrent executions for the function (all its
     /// versions): its floor and its cap. 0 throttles every call.
     pub async fn put_function_concurrency(

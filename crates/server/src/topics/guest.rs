@@ -1,35 +1,15 @@
-//! Topics granted to a function's guest (`TopicAccess`), and the bridge
-//! that lets the runtime's `funnel:function/topics` import publish.
-//!
-//! A grant names a topic (an ARN of this server is stored as its name); the
-//! topic need not exist yet, since stacks deploy functions before the topics
-//! that subscribe them. A guest's publish to a topic it was not granted is
-//! refused with SNS's `AuthorizationErrorException`; otherwise it is an
-//! ordinary Publish, validated, filtered and queued as any other.
+//! The bridge that lets the runtime's `funnel:function/topics` import
+//! publish: a guest's publish to a topic it was not granted (see
+//! `crate::grants`) is refused with SNS's `AuthorizationErrorException`;
+//! otherwise it is an ordinary Publish, validated, filtered and queued as
+//! any other, continuing the guest's invocation chain.
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
-use crate::functions::Functions;
-use crate::topics::Topics;
-use crate::topics::event::MessageAttribute;
+use super::Topics;
+use super::event::MessageAttribute;
+use crate::error::Error;
 use funnel_runtime::{GuestPublish, PublishError, PublishFuture, TopicPublisher};
-
-impl Functions {
-    /// The grants as stored: names, each once, in the order given.
-    pub fn topic_access(&self, topics: &[String]) -> Result<Vec<String>> {
-        let mut names: Vec<String> = Vec::with_capacity(topics.len());
-        for topic in topics {
-            let name = self.naming().topic_name(topic).map_err(|why| {
-                Error::InvalidParameterValue(format!("TopicAccess names {topic:?}: {why}"))
-            })?;
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
-        }
-        Ok(names)
-    }
-}
 
 impl TopicPublisher for Topics {
     fn publish(&self, request: GuestPublish) -> PublishFuture<'_> {

@@ -5,13 +5,14 @@
 
 use crate::error::{Error, Result};
 use crate::function::FunctionRef;
-use crate::functions::{Functions, now_lambda_format};
+use crate::function::now_lambda_format;
+use crate::registry::Registry;
 use funnel_store::FunctionRecord;
 
 /// The most a ListVersionsByFunction page holds, as Lambda.
 pub const MAX_PAGE: usize = 50;
 
-impl Functions {
+impl Registry {
     /// Publishes `$LATEST` as a new version, or returns the newest version if
     /// nothing changed since it was published (as Lambda does). With
     /// `code_sha256`, publishes only if `$LATEST`'s code still has that hash.
@@ -30,12 +31,12 @@ impl Functions {
             .get_function(&target.name)?
             .ok_or_else(|| self.not_found(&target))?;
         if revision_id.is_some_and(|given| given != latest.revision_id) {
-            return Err(crate::functions::stale_revision("GetFunction"));
+            return Err(crate::registry::stale_revision("GetFunction"));
         }
-        if !code_sha256.is_empty() && code_sha256 != Functions::code_sha256_base64(&latest) {
+        if !code_sha256.is_empty() && code_sha256 != Registry::code_sha256_base64(&latest) {
             return Err(Error::PreconditionFailed(format!(
                 "CodeSha256 {code_sha256} does not match the code of $LATEST ({})",
-                Functions::code_sha256_base64(&latest)
+                Registry::code_sha256_base64(&latest)
             )));
         }
         if let Some(newest) = self.store.versions(&target.name)?.pop()
@@ -75,7 +76,7 @@ impl Functions {
         max_items: Option<i32>,
     ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
         let target = self.resolve(function_name, "")?;
-        let limit = crate::functions::page_size(max_items, MAX_PAGE)?;
+        let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let latest = self
             .store
             .get_function(&target.name)?
@@ -118,7 +119,7 @@ impl Functions {
         self.policies.clear();
         self.records.invalidate(&target.name);
         self.release_code(&record.code_sha256)?;
-        self.release_layers(&record.layers, &[])?;
+        self.layers.release(&record.layers, &[])?;
         self.store.flush_async().await?;
         drop(_code);
         self.runtime
