@@ -124,7 +124,7 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
         .client
         .create_function(funnel_tests::create_request("echo", guest(guests::ECHO)))
         .await?;
-    let store = server.queue.store().clone();
+    let events = server.queue.events();
     let template = funnel_store::QueuedEvent::new(
         String::new(),
         "echo".into(),
@@ -137,10 +137,10 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
         let mut event = template.clone();
         event.request_id = format!("{n:036}");
         event.received_ms = now;
-        store.enqueue(now, &event)?;
+        events.enqueue(now, &event)?;
     }
     server.queue.durable().await?;
-    anyhow::ensure!(store.queue_depth() == QUEUED_EVENTS);
+    anyhow::ensure!(events.depth() == QUEUED_EVENTS);
     let queued_rss_total_kib = rss_kib();
     let queued_rss_kib = queued_rss_total_kib.saturating_sub(rss_before);
     server.stop().await;

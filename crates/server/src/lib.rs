@@ -66,6 +66,7 @@
 //! does both.
 
 mod api;
+mod backend;
 mod buckets;
 mod concurrency;
 pub mod config;
@@ -92,6 +93,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+pub use backend::{EventQueue, FireClaims, TopicMessages};
 pub use concurrency::Gate;
 pub use config::Config;
 pub use function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
@@ -156,7 +158,14 @@ impl Server {
                 logs.record(&logs::log_group(function), stream, output)
             })
         };
-        let queue = AsyncQueue::start(store.clone(), clock.clone(), config.queue_workers());
+        // The async queue, its topic messages and the schedule-fire claims
+        // live in sled (`backend`): the seam a second backend plugs into.
+        let queue = AsyncQueue::start(
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            clock.clone(),
+            config.queue_workers(),
+        );
         let runtime = Runtime::new(
             &config.runtime,
             &config.data_dir,
@@ -205,6 +214,7 @@ impl Server {
         );
         let schedules = schedules::Schedules::new(
             store.clone(),
+            Arc::new(store.clone()),
             router.clone(),
             functions.naming().clone(),
             clock.clone(),

@@ -19,9 +19,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::{EventQueue, TopicMessages};
 use crate::error::{Error, Result};
 use funnel_runtime::Clock;
-use funnel_store::{GroupTarget, Queued, QueuedEvent, QueuedGroup, Slot, Store};
+use funnel_store::{GroupTarget, Queued, QueuedEvent, QueuedGroup, Slot};
 
 /// Events read from the queue per scan.
 const SCAN_BATCH: usize = 256;
@@ -36,7 +37,10 @@ pub struct AsyncQueue {
 }
 
 struct Inner {
-    store: Store,
+    /// Where events wait (sled today; see `crate::backend`).
+    events: Arc<dyn EventQueue>,
+    /// Topic messages, held once for all their subscribers.
+    messages: Arc<dyn TopicMessages>,
     clock: Clock,
     /// Accepts waiting for their write to be flushed.
     commits: mpsc::Sender<oneshot::Sender<Result<(), String>>>,
@@ -101,21 +105,27 @@ pub(super) enum Counter {
 impl AsyncQueue {
     /// Starts the group committer; `workers` bounds concurrent deliveries
     /// (0 accepts events but never delivers them).
-    pub fn start(store: Store, clock: Clock, workers: usize) -> AsyncQueue {
+    pub fn start(
+        events: Arc<dyn EventQueue>,
+        messages: Arc<dyn TopicMessages>,
+        clock: Clock,
+        workers: usize,
+    ) -> AsyncQueue {
         let (commits, requests) = mpsc::channel(4096);
         let stats = Stats::default();
         let closed = CancellationToken::new();
         let committer = tokio::spawn(commit_batches(
-            store.clone(),
+            events.clone(),
             requests,
             (stats.flushes.clone(), stats.flush_micros.clone()),
             closed.clone(),
         ));
         let (acks, ack_requests) = mpsc::channel(4096);
-        let acker = tokio::spawn(apply_acks(store.clone(), ack_requests, closed.clone()));
+        let acker = tokio::spawn(apply_acks(messages.clone(), ack_requests, closed.clone()));
         AsyncQueue {
             inner: Arc::new(Inner {
-                store,
+                events,
+                messages,
                 clock,
                 commits,
                 wake: Notify::new(),
@@ -131,8 +141,14 @@ impl AsyncQueue {
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    /// The events' backend.
+    pub fn events(&self) -> &dyn EventQueue {
+        &*self.inner.events
+    }
+
+    /// The topic messages' backend.
+    pub fn messages(&self) -> &dyn TopicMessages {
+        &*self.inner.messages
     }
 
     pub fn clock(&self) -> &Clock {
@@ -143,7 +159,7 @@ impl AsyncQueue {
     pub async fn accept(&self, mut event: QueuedEvent) -> Result<()> {
         let now = self.inner.clock.wall_ms();
         event.received_ms = now;
-        self.inner.store.enqueue(now, &event)?;
+        self.inner.events.enqueue(now, &event)?;
         self.durable().await?;
         self.accepted(1);
         Ok(())
@@ -181,7 +197,7 @@ impl AsyncQueue {
         for event in events.iter_mut() {
             event.received_ms = now;
         }
-        Ok(self.inner.store.enqueue_all(now, events)?)
+        self.inner.events.enqueue_all(now, events)
     }
 
     /// Counts `invocations` accepted and tells the scheduler.
@@ -207,7 +223,7 @@ impl AsyncQueue {
 
     /// When the next queued event is due (wall ms), if any.
     pub fn next_due_ms(&self) -> Option<i64> {
-        self.inner.store.next_due_ms().ok().flatten()
+        self.inner.events.next_due_ms().ok().flatten()
     }
 
     /// Whether no delivery is running and none is due at `now_ms` (always,
@@ -241,7 +257,7 @@ impl AsyncQueue {
             destination_failures: s.destination_failures.load(Ordering::Relaxed),
             flushes: s.flushes.load(Ordering::Relaxed),
             flush_micros: s.flush_micros.load(Ordering::Relaxed),
-            depth: self.inner.store.queue_depth() as u64,
+            depth: self.inner.events.depth() as u64,
         }
     }
 
@@ -261,7 +277,7 @@ impl AsyncQueue {
     /// are taken out of their group in one write.
     pub(super) async fn ack(&self, slot: &Slot) -> Result<()> {
         if slot.member.is_none() {
-            return Ok(self.inner.store.ack(slot)?);
+            return self.inner.events.ack(slot);
         }
         let (done, acked) = oneshot::channel();
         let lost = || Error::Service("the queue's acker has stopped".into());
@@ -296,7 +312,7 @@ impl AsyncQueue {
         for group in &mut groups {
             group.received_ms = now;
         }
-        self.inner.store.enqueue_groups(now, &groups)?;
+        self.inner.messages.enqueue_groups(now, &groups)?;
         self.durable().await?;
         self.accepted(groups.iter().map(|g| g.targets.len()).sum());
         Ok(())
@@ -352,7 +368,7 @@ impl AsyncQueue {
                 return;
             }
             let now = inner.clock.wall_ms();
-            let due = match inner.store.due_events(now, SCAN_BATCH + inner.workers) {
+            let due = match inner.events.due_events(now, SCAN_BATCH + inner.workers) {
                 Ok(due) => due,
                 Err(err) => {
                     tracing::error!(cause = %err, "reading the async queue");
@@ -382,7 +398,7 @@ impl AsyncQueue {
                     if !self.claim(&slot) {
                         continue;
                     }
-                    if !inner.store.is_queued(&slot) {
+                    if !inner.events.is_queued(&slot) {
                         self.finish(&slot);
                         continue;
                     }
@@ -409,7 +425,7 @@ impl AsyncQueue {
             }
             // Nothing new to start: wait for an enqueue, the next due time,
             // a delivery to finish, or the poll interval.
-            let next_due = inner.store.next_due_ms().ok().flatten();
+            let next_due = inner.events.next_due_ms().ok().flatten();
             let wake = inner.wake.notified();
             tokio::select! {
                 () = stop.cancelled() => return,
@@ -446,7 +462,7 @@ enum Pending<'a> {
 /// The acker: takes every group member acknowledged since it last looked
 /// out of its group, one write per group.
 async fn apply_acks(
-    store: Store,
+    messages: Arc<dyn TopicMessages>,
     mut requests: mpsc::Receiver<(Slot, oneshot::Sender<Result<(), String>>)>,
     closed: CancellationToken,
 ) {
@@ -461,7 +477,7 @@ async fn apply_acks(
         let results: std::collections::HashMap<Vec<u8>, Result<(), String>> = groups
             .into_iter()
             .map(|(key, members)| {
-                let written = store
+                let written = messages
                     .remove_members(key, &members)
                     .map_err(|e| e.to_string());
                 (key.to_vec(), written)
@@ -477,7 +493,7 @@ async fn apply_acks(
 
 /// The group committer: one flush for every accept waiting when it starts.
 async fn commit_batches(
-    store: Store,
+    events: Arc<dyn EventQueue>,
     mut requests: mpsc::Receiver<oneshot::Sender<Result<(), String>>>,
     (flushes, flush_micros): (Arc<AtomicU64>, Arc<AtomicU64>),
     closed: CancellationToken,
@@ -485,7 +501,7 @@ async fn commit_batches(
     let mut waiting = Vec::new();
     while next_batch(&mut requests, &closed, &mut waiting).await {
         let started = std::time::Instant::now();
-        let flushed = store.flush_async().await.map_err(|e| e.to_string());
+        let flushed = events.flush().await.map_err(|e| e.to_string());
         flushes.fetch_add(1, Ordering::Relaxed);
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         flush_micros.fetch_add(took, Ordering::Relaxed);

@@ -150,6 +150,12 @@ impl Router {
         self.accept_events(events, true).await
     }
 
+    /// Waits until every write made before the call is durable (the
+    /// queue's shared flush).
+    pub async fn durable(&self) -> Result<()> {
+        self.queue.durable().await
+    }
+
     /// Queues routed events atomically; returns once they are durable.
     pub async fn accept_all(&self, events: Vec<QueuedEvent>) -> Result<()> {
         self.accept_events(events, false).await

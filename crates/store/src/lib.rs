@@ -257,13 +257,45 @@ pub struct Store {
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
+/// How long [`Store::open`] waits for a database another handle is
+/// letting go of.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether sled refused to open because the file lock is held (sled 0.34
+/// reports it as an `Other` error whose text names the lock).
+fn is_locked(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::WouldBlock
+        || err.to_string().contains("could not acquire lock")
+}
+
 impl Store {
     /// Opens (or creates) the database under `dir`.
+    ///
+    /// sled locks the database file while a handle lives, and lets go of
+    /// it a moment after the last handle is dropped (its background writes
+    /// finish first): a reopen right after a close, as a restart in the
+    /// same process does, waits for that, up to [`LOCK_WAIT`]. Past it,
+    /// the database is in use by someone else.
     pub fn open(dir: &Path) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_BYTES)
+                .open()
+            {
+                Err(sled::Error::Io(err)) if is_locked(&err) => {
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(StoreError::Db(sled::Error::Io(std::io::Error::new(
+                            err.kind(),
+                            format!("{err} (is another funnel using this data dir?)"),
+                        ))));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                opened => break opened?,
+            }
+        };
         let queue = db.open_tree("queue")?;
         let queued = Store::count_queued(&queue)?;
         Ok(Store {

@@ -109,9 +109,8 @@ impl AsyncApi for AsyncService {
         let marker = (!req.marker.is_empty()).then_some(req.marker.as_str());
         let mut page = self
             .queue
-            .store()
-            .dead_letters(function.as_deref(), marker, limit + 1)
-            .map_err(Error::from)?;
+            .events()
+            .dead_letters(function.as_deref(), marker, limit + 1)?;
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|(key, _)| key.clone())
@@ -150,9 +149,8 @@ impl AsyncApi for AsyncService {
         let now = self.queue.clock().wall_ms();
         let redriven = self
             .queue
-            .store()
-            .redrive(&function, &req.request_ids, now, now)
-            .map_err(Error::from)?;
+            .events()
+            .redrive(&function, &req.request_ids, now, now)?;
         self.queue.durable().await?;
         self.queue.wake();
         Ok(Response::new(pb::RedriveDeadLettersResponse {
@@ -168,11 +166,7 @@ impl AsyncApi for AsyncService {
         let function = self
             .function_name(&req.function_name)?
             .ok_or_else(|| Error::InvalidParameterValue("FunctionName is required".into()))?;
-        let purged = self
-            .queue
-            .store()
-            .purge_dead_letters(&function)
-            .map_err(Error::from)?;
+        let purged = self.queue.events().purge_dead_letters(&function)?;
         self.queue.durable().await?;
         Ok(Response::new(pb::PurgeDeadLettersResponse {
             purged: purged as i32,

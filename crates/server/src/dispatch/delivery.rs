@@ -156,7 +156,7 @@ impl Dispatcher {
                     } else {
                         let delay = RETRY_DELAY * event.function_errors;
                         let due = (now + delay.as_millis() as i64).min(expires);
-                        self.queue.store().requeue(slot, due, &event)?;
+                        self.queue.events().requeue(slot, due, &event)?;
                         self.queue.count(Counter::Retried);
                         Ok(())
                     }
@@ -175,7 +175,7 @@ impl Dispatcher {
         let doublings = event.system_retries.saturating_sub(1).min(16);
         let wait = (BACKOFF_START * 2u32.pow(doublings)).min(BACKOFF_CAP);
         let due = (now + wait.as_millis() as i64).min(expires);
-        self.queue.store().requeue(slot, due, &event)?;
+        self.queue.events().requeue(slot, due, &event)?;
         self.queue.count(Counter::Throttled);
         Ok(())
     }
@@ -240,9 +240,9 @@ impl Dispatcher {
             failed_ms: self.queue.clock().wall_ms(),
         };
         let function = letter.event.function_name.clone();
-        if let Err(err) = self.queue.store().dead_letter(slot, &letter) {
+        if let Err(err) = self.queue.events().dead_letter(slot, &letter) {
             self.metrics.dead_letter_error(&function);
-            return Err(err.into());
+            return Err(err);
         }
         self.queue.count(Counter::DeadLettered);
         Ok(())
@@ -286,7 +286,7 @@ impl Dispatcher {
             // The destination's invocation continues the chain.
             chain_depth: event_depth.saturating_add(1),
         };
-        self.queue.store().ack_and_enqueue(slot, now, &next)?;
+        self.queue.events().ack_and_enqueue(slot, now, &next)?;
         Ok(true)
     }
 
@@ -309,10 +309,10 @@ impl Dispatcher {
                 group.received_ms = now;
                 group.chain_depth = event_depth.saturating_add(1);
                 if group.targets.is_empty() {
-                    self.queue.store().ack(slot)?;
+                    self.queue.events().ack(slot)?;
                 } else {
                     self.queue
-                        .store()
+                        .messages()
                         .ack_and_enqueue_group(slot, now, &group)?;
                 }
                 self.queue.wake();

@@ -279,9 +279,27 @@ fn parse_principal(principal: &str) -> Result<Principal> {
     )))
 }
 
-/// IAM's `ArnLike`: `*` matches any run of characters, `?` any one.
+/// IAM's `ArnLike`: each of the six colon-separated parts of an ARN
+/// (`arn`, partition, service, region, account, resource; the resource may
+/// hold more colons) is matched on its own, where `*` matches any run of
+/// characters and `?` any one, so a wildcard never reaches into the next
+/// part. A pattern with no colon (`*`) is matched against the whole value.
 fn arn_like(pattern: &str, arn: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    if !pattern.contains(':') {
+        return wildcard(pattern, arn);
+    }
+    let patterns: Vec<&str> = pattern.splitn(6, ':').collect();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    patterns.len() == parts.len()
+        && patterns
+            .iter()
+            .zip(&parts)
+            .all(|(pattern, part)| wildcard(pattern, part))
+}
+
+/// `*` matches any run of characters, `?` any one.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     // Classic wildcard matching with one backtrack point.
     let (mut pi, mut si) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
@@ -383,6 +401,32 @@ mod tests {
         assert!(arn_like("arn:funnel:s3:::ph?tos", "arn:funnel:s3:::photos"));
         assert!(!arn_like("arn:funnel:s3:::ph?tos", "arn:funnel:s3:::phtos"));
         assert!(arn_like("*", "anything"));
+        // Each part on its own: a wildcard does not reach into the next.
+        assert!(!arn_like(
+            "arn:funnel:s*",
+            "arn:funnel:sns:local:000000000000:t"
+        ));
+        assert!(!arn_like(
+            "arn:funnel:sns:local:*",
+            "arn:funnel:sns:local:000000000000:t"
+        ));
+        assert!(!arn_like(
+            "arn:funnel:s*:::photos",
+            "arn:funnel:sns:local:000000000000:photos"
+        ));
+        assert!(arn_like(
+            "arn:funnel:sns:local:*:orders",
+            "arn:funnel:sns:local:000000000000:orders"
+        ));
+        // The resource is one part, colons and all.
+        assert!(arn_like(
+            "arn:funnel:events:local:000000000000:rule/*",
+            "arn:funnel:events:local:000000000000:rule/nightly"
+        ));
+        assert!(arn_like(
+            "arn:funnel:lambda:local:000000000000:function:*",
+            "arn:funnel:lambda:local:000000000000:function:f:live"
+        ));
         let mut policy = Policy::new();
         policy
             .add(

@@ -93,7 +93,7 @@ impl Schedules {
         for (rule, schedule) in self.enabled_rules()? {
             let floor = self
                 .inner
-                .store
+                .claims
                 .last_fire(&rule.name)?
                 .unwrap_or(i64::MIN)
                 .max(rule.enabled_ms)
@@ -125,7 +125,7 @@ impl Schedules {
             if rule.catch_up == 0 {
                 continue;
             }
-            let Some(last) = self.inner.store.last_fire(&rule.name)? else {
+            let Some(last) = self.inner.claims.last_fire(&rule.name)? else {
                 continue;
             };
             let mut missed = Vec::new();
@@ -186,7 +186,7 @@ impl Schedules {
         // fired again), which keeps the flush out of their jitter.
         let eager = due.iter().all(|d| d.rule.catch_up == 0);
         for Due { at_ms, rule } in &due {
-            self.inner.store.set_last_fire(&rule.name, *at_ms)?;
+            self.inner.claims.claim(&rule.name, *at_ms)?;
             let rule_arn = naming.rule_arn(&rule.name);
             let caller = Caller {
                 service: super::EVENTS_PRINCIPAL,
@@ -210,8 +210,8 @@ impl Schedules {
             }
         }
         if events.is_empty() {
-            self.inner.store.flush_async().await?;
-            return Ok(());
+            // The claims alone: durable with the queue's flush.
+            return self.inner.router.durable().await;
         }
         if eager {
             self.inner.router.accept_all_eagerly(events).await

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::backend::FireClaims;
 use crate::error::{Error, Result};
 use crate::function::{Naming, valid_rule_name};
 use crate::router::Router;
@@ -47,6 +48,8 @@ pub struct Schedules {
 
 struct Inner {
     store: Store,
+    /// Which time each rule last fired for (see `crate::backend`).
+    claims: Arc<dyn FireClaims>,
     router: Router,
     naming: Naming,
     clock: Clock,
@@ -78,10 +81,17 @@ pub struct FailedEntry {
 }
 
 impl Schedules {
-    pub fn new(store: Store, router: Router, naming: Naming, clock: Clock) -> Schedules {
+    pub fn new(
+        store: Store,
+        claims: Arc<dyn FireClaims>,
+        router: Router,
+        naming: Naming,
+        clock: Clock,
+    ) -> Schedules {
         Schedules {
             inner: Arc::new(Inner {
                 store,
+                claims,
                 router,
                 naming,
                 clock,
