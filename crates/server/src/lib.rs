@@ -34,7 +34,7 @@
 //!
 //! Doors, routing and running:
 //!
-//! - `event`: the direct `Invoke` request.
+//! - `invocation`: the direct `Invoke` request (`Invocation`).
 //! - `router`: trigger events to functions: the resource-policy check,
 //!   then the durable async queue; refused events logged and counted.
 //! - `queue`: the durable async queue: group-committed accepts and the
@@ -72,7 +72,7 @@ mod concurrency;
 pub mod config;
 mod dispatch;
 mod error;
-mod event;
+mod invocation;
 mod function;
 mod grants;
 mod invoke_config;

@@ -5,7 +5,7 @@ use funnel_proto::v1::functions_server::Functions as FunctionsApi;
 use tonic::{Request, Response, Status};
 
 use crate::dispatch::Dispatcher;
-use crate::event::Event;
+use crate::invocation::Invocation;
 use crate::function::LATEST;
 use crate::registry::AliasChange;
 use crate::registry::{ConfigChanges, NewFunction, Registry};
@@ -443,7 +443,7 @@ impl FunctionsApi for FunctionsService {
         let req = request.into_inner();
         let result = self
             .dispatcher
-            .invoke(Event {
+            .invoke(Invocation {
                 function_name: req.function_name,
                 qualifier: req.qualifier,
                 invocation_type: req.invocation_type,

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::event;
+use crate::invocation;
 use crate::function::{FunctionRef, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
 use crate::logs::{self, Logs};
 use crate::queue::AsyncQueue;
@@ -105,16 +105,16 @@ impl Dispatcher {
 
     /// `Invoke`: validates the request as Lambda does, then runs it
     /// (RequestResponse), queues it durably (Event), or stops there (DryRun).
-    pub async fn invoke(&self, event: event::Event) -> Result<InvokeResult> {
-        let kind = event::InvocationType::parse(&event.invocation_type)?;
-        let tail = event::parse_log_type(&event.log_type)?;
+    pub async fn invoke(&self, event: invocation::Invocation) -> Result<InvokeResult> {
+        let kind = invocation::InvocationType::parse(&event.invocation_type)?;
+        let tail = invocation::parse_log_type(&event.log_type)?;
         let limit = match kind {
-            event::InvocationType::Event => MAX_ASYNC_PAYLOAD_BYTES,
+            invocation::InvocationType::Event => MAX_ASYNC_PAYLOAD_BYTES,
             _ => MAX_SYNC_PAYLOAD_BYTES,
         };
         if event.payload.len() > limit {
             let operation = match kind {
-                event::InvocationType::Event => "InvokeAsync",
+                invocation::InvocationType::Event => "InvokeAsync",
                 _ => "InvokeFunction",
             };
             return Err(Error::RequestTooLarge(format!(
@@ -137,7 +137,7 @@ impl Dispatcher {
             .lookup(&event.function_name, &event.qualifier)?;
 
         match kind {
-            event::InvocationType::DryRun => {
+            invocation::InvocationType::DryRun => {
                 self.functions.prepared(&record).await?;
                 Ok(InvokeResult {
                     status_code: 204,
@@ -148,7 +148,7 @@ impl Dispatcher {
                     request_id: String::new(),
                 })
             }
-            event::InvocationType::Event => {
+            invocation::InvocationType::Event => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 let queued = funnel_store::QueuedEvent::new(
                     request_id.clone(),
@@ -169,7 +169,7 @@ impl Dispatcher {
                     request_id,
                 })
             }
-            event::InvocationType::RequestResponse => {
+            invocation::InvocationType::RequestResponse => {
                 let request_id = uuid::Uuid::new_v4().to_string();
                 let mut result = self
                     .run(&target, &record, request_id, payload, client_context, 0)

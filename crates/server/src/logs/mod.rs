@@ -42,7 +42,7 @@ pub struct Retention {
 
 /// A log event as readers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub struct Record {
     pub group: String,
     /// Orders events within a group; a read resumes after one.
     pub id: String,
@@ -86,7 +86,7 @@ struct Inner {
     store: Store,
     clock: Clock,
     commands: mpsc::Sender<Command>,
-    live: broadcast::Sender<Arc<Event>>,
+    live: broadcast::Sender<Arc<Record>>,
     dropped: Arc<AtomicU64>,
 }
 
@@ -95,7 +95,7 @@ struct Inner {
 struct Writer {
     store: Store,
     clock: Clock,
-    live: broadcast::Sender<Arc<Event>>,
+    live: broadcast::Sender<Arc<Record>>,
     dropped: Arc<AtomicU64>,
     retention: Retention,
 }
@@ -175,7 +175,7 @@ impl Logs {
 
     /// Reads events of `group`; returns them and the token to read on from
     /// (when there may be more).
-    pub async fn read(&self, group: &str, query: &Query) -> Result<(Vec<Event>, Option<String>)> {
+    pub async fn read(&self, group: &str, query: &Query) -> Result<(Vec<Record>, Option<String>)> {
         let limit = match query.limit {
             None => MAX_EVENTS,
             Some(n) if (1..=MAX_EVENTS).contains(&n) => n,
@@ -216,7 +216,7 @@ impl Logs {
         let (found, next) = scanned?;
         let events = found
             .into_iter()
-            .map(|stored| Event {
+            .map(|stored| Record {
                 group: group.to_string(),
                 id: stored.id,
                 stream: stored.event.stream,
@@ -229,7 +229,7 @@ impl Logs {
     }
 
     /// Events as they are stored, for live tails.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Record>> {
         self.inner.live.subscribe()
     }
 
@@ -323,7 +323,7 @@ fn append(inner: &Writer, pending: Vec<(String, LogRecord)>) {
                 }
                 for (record_id, record) in ids.iter().zip(records) {
                     for (index, message) in record.lines.into_iter().enumerate() {
-                        let _ = inner.live.send(Arc::new(Event {
+                        let _ = inner.live.send(Arc::new(Record {
                             group: group.clone(),
                             id: log_event_id(record_id, index),
                             stream: record.stream.clone(),

@@ -154,7 +154,7 @@ impl FilterPolicy {
 
     /// Whether a message with these attributes and this body is delivered.
     pub fn matches(&self, attributes: &BTreeMap<String, Attribute>, body: &str) -> bool {
-        let mut event = Event::default();
+        let mut event = Leaves::default();
         match self.scope {
             Scope::MessageAttributes => event.add_attributes(attributes),
             // SNS assumes a body policy meets a well-formed JSON object.
@@ -547,12 +547,12 @@ impl Pattern {
 /// A message flattened to leaves: key path → every scalar found there, with
 /// the array elements it sits in.
 #[derive(Default)]
-struct Event {
+struct Leaves {
     leaves: BTreeMap<String, Vec<(Scalar, Arrays)>>,
     arrays: u32,
 }
 
-impl Event {
+impl Leaves {
     fn add(&mut self, value: &Value, path: &str, arrays: &[(u32, u32)]) {
         match value {
             Value::Object(object) => {

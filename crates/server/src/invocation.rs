@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// A request to run a function once.
 #[derive(Debug, Clone, Default)]
-pub struct Event {
+pub struct Invocation {
     /// A name, `name:qualifier`, or a function ARN.
     pub function_name: String,
     pub qualifier: String,
