@@ -5,8 +5,8 @@ use funnel_proto::v1::functions_server::Functions as FunctionsApi;
 use tonic::{Request, Response, Status};
 
 use crate::dispatch::Dispatcher;
-use crate::invocation::Invocation;
 use crate::function::LATEST;
+use crate::invocation::Invocation;
 use crate::registry::AliasChange;
 use crate::registry::{ConfigChanges, NewFunction, Registry};
 use funnel_store::{AliasRecord, FunctionRecord};

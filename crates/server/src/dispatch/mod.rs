@@ -15,8 +15,8 @@ use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::invocation;
 use crate::function::{FunctionRef, MAX_ASYNC_PAYLOAD_BYTES, MAX_SYNC_PAYLOAD_BYTES};
+use crate::invocation;
 use crate::logs::{self, Logs};
 use crate::queue::AsyncQueue;
 use crate::registry::Registry;
