@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm-functions/Cargo.toml");
+    // Read when the script runs (cargo sets it then), not baked in when it
+    // was compiled: a compiled build script may be reused for a checkout
+    // elsewhere.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let manifest = Path::new(&dir).join("../wasm-functions/Cargo.toml");
     println!("cargo::rerun-if-changed={}", manifest.display());
     let text = std::fs::read_to_string(&manifest).expect("reading wasm-functions/Cargo.toml");
     let doc: toml::Table = text.parse().expect("parsing wasm-functions/Cargo.toml");
