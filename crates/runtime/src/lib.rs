@@ -1,15 +1,28 @@
-//! The wasmtime runtime: one engine, compiled code per code hash, and
-//! execution environments that run invocations the way Lambda does.
+//! # funnel-runtime — the wasmtime runtime
 //!
-//! Owns everything wasmtime: the `Engine` ([`engine`]: component model,
-//! async, epoch interruption, pooling allocator), the WASI linker, the
-//! compiled-code cache ([`cache`]), the environments ([`environment`], with
-//! their store state in [`host`]) and their warm pools ([`pool`]), the
-//! guest's output capture ([`output`]), the guest threads ([`threads`]) and
-//! the `funnel:function/topics` import ([`publish`], which hands a guest's
-//! publish to the [`TopicPublisher`] the server sets). It knows nothing
-//! about function records or the store: callers hand it code bytes, an
-//! [`EnvironmentConfig`] and a [`Call`], and get back an [`Outcome`].
+//! One engine, compiled code per code hash, and execution environments
+//! that run invocations the way Lambda does. The only crate that uses
+//! wasmtime.
+//!
+//! # Layout
+//!
+//! - `engine`: the `Engine`: component model, async, epoch
+//!   interruption, pooling allocator.
+//! - `cache`: the compiled-code cache on disk ([`Load`]).
+//! - `environment`, `host`: an execution environment and its store state
+//!   (WASI context, `/tmp`, limits).
+//! - `pool`: warm environments per function version, provisioned ones.
+//! - `output`: the guest's stdout/stderr capture.
+//! - `threads`: the threads guests run on.
+//! - `publish`: the `funnel:function/topics` import, handed to the
+//!   [`TopicPublisher`] port the server sets.
+//! - [`clock`]: the one clock every time-based behaviour runs on.
+//! - [`config`]: the `[runtime]` settings ([`RuntimeConfig`]).
+//! - `floor` (feature `floor`): bare wasmtime, the benchmark's baseline.
+//!
+//! It knows nothing about function records, the store or any transport:
+//! callers hand it code bytes, an [`EnvironmentConfig`] and a [`Call`],
+//! and get back an [`Outcome`].
 
 mod cache;
 pub mod clock;
