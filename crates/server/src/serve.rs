@@ -41,13 +41,6 @@ struct Background {
 }
 
 impl Background {
-    fn spawn<F>(&self, task: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.tracker.spawn(task);
-    }
-
     /// Stops every task and waits for them to end.
     async fn stop(&self) {
         self.stop.cancel();
@@ -96,11 +89,13 @@ impl Server {
         let addr = listener.local_addr()?;
         // Everything that can fail, before anything starts.
         let metrics_listener = match self.config.metrics.listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
                     .await
-                    .with_context(|| format!("listening for /metrics on {addr}"))?,
-            ),
+                    .with_context(|| format!("listening for /metrics on {addr}"))?;
+                let bound = listener.local_addr()?;
+                Some((listener, bound))
+            }
             None => None,
         };
         let reflection = || {
@@ -151,10 +146,9 @@ impl Server {
             let _ = watching.await;
             let _ = firing.await;
         });
-        if let Some(listener) = metrics_listener {
-            let bound = listener.local_addr()?;
+        if let Some((listener, bound)) = metrics_listener {
             tracing::info!("metrics at http://{bound}/metrics");
-            background.spawn(metrics::serve_http(
+            background.tracker.spawn(metrics::serve_http(
                 listener,
                 self.metrics.clone(),
                 deliveries_stop.clone(),
@@ -170,7 +164,7 @@ impl Server {
             .add_service(health_server)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
-        background.spawn({
+        background.tracker.spawn({
             let stop = stop.clone();
             let deliveries_stop = deliveries_stop.clone();
             let stopped_at = stopped_at.clone();
@@ -195,7 +189,7 @@ impl Server {
             );
         tracing::info!(%addr, "serving");
         let mut server = background.tracker.spawn(server);
-        background.spawn(housekeeping(
+        background.tracker.spawn(housekeeping(
             self.runtime.clone(),
             self.logs.clone(),
             stop.clone(),
