@@ -278,8 +278,10 @@ async fn main() -> anyhow::Result<()> {
 
     let mut clients = Vec::new();
     let mut health = Vec::new();
+    // A user whose policy is evaluated on every call, as a team's would be.
+    let member = server.member("bench", "FunnelFullAccess").await;
     for _ in 0..CONNECTIONS {
-        clients.push(Client::connect(&server.endpoint).await?);
+        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
         let channel = tonic::transport::Endpoint::from_shared(empty.clone())?
             .connect()
             .await?;

@@ -62,8 +62,10 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     let server = start_server_with(config).await;
     let topic_arn = wire(&server).await?;
     let mut clients = Vec::new();
+    // A user whose policy is evaluated on every call, as a team's would be.
+    let member = server.member("bench", "FunnelFullAccess").await;
     for _ in 0..CONNECTIONS {
-        clients.push(Client::connect(&server.endpoint).await?);
+        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
     }
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);

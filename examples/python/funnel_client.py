@@ -1,12 +1,15 @@
 """A funnel client in Python, generated from proto/ alone.
 
     pip install grpcio-tools==1.85.1
-    python funnel_client.py http://127.0.0.1:7878 path/to/hello.wasm
+    FUNNEL_ACCESS_KEY_ID=AKIA... FUNNEL_SECRET_ACCESS_KEY=... \
+        python funnel_client.py http://127.0.0.1:7878 path/to/hello.wasm
 
 It compiles ../../proto/funnel/v1/functions.proto with grpcio-tools at start,
 creates a function named `hello-py` from the given component, invokes it with
 {"name": "Python"} and prints the response. It uses nothing but the .proto
-file: the field names are Lambda's (FunctionName, Payload, ...).
+file: the field names are Lambda's (FunctionName, Payload, ...). Every call
+carries `authorization: Bearer <AccessKeyId>:<SecretAccessKey>` metadata (the
+key from the environment, e.g. the operator's from .funnel/credentials).
 """
 
 import os
@@ -42,6 +45,8 @@ def main():
     pb, pb_grpc = load_stubs()
     target = endpoint.removeprefix("http://")
     options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
+    key = os.environ["FUNNEL_ACCESS_KEY_ID"], os.environ["FUNNEL_SECRET_ACCESS_KEY"]
+    auth = [("authorization", f"Bearer {key[0]}:{key[1]}")]
     with grpc.insecure_channel(target, options=options) as channel:
         functions = pb_grpc.FunctionsStub(channel)
         with open(wasm_path, "rb") as f:
@@ -53,16 +58,18 @@ def main():
                 MemorySize=128,
                 Timeout=3,
                 Environment=pb.Environment(Variables={"GREETING": "Hej"}),
-            )
+            ),
+            metadata=auth,
         )
         print("created", created.FunctionArn, created.CodeSha256)
         out = functions.Invoke(
-            pb.InvokeRequest(FunctionName="hello-py", Payload=b'{"name": "Python"}', LogType="Tail")
+            pb.InvokeRequest(FunctionName="hello-py", Payload=b'{"name": "Python"}', LogType="Tail"),
+            metadata=auth,
         )
         print("status", out.StatusCode, "error", repr(out.FunctionError))
         print("payload", out.Payload.decode())
         try:
-            functions.GetFunction(pb.GetFunctionRequest(FunctionName="nope"))
+            functions.GetFunction(pb.GetFunctionRequest(FunctionName="nope"), metadata=auth)
         except grpc.RpcError as err:
             print("error", dict(err.trailing_metadata()).get("x-amzn-errortype"), err.details())
 

@@ -7,7 +7,7 @@ pub mod topics;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use funnel_client::{Client, proto};
+use funnel_client::{Client, Credentials, Profile, proto};
 use funnel_runtime::{CacheStats, Runtime};
 use funnel_server::AsyncQueue;
 use funnel_server::Gate;
@@ -78,7 +78,10 @@ pub fn guest(guest: Guest) -> Vec<u8> {
 /// A server running in this process on an ephemeral port.
 pub struct TestServer {
     pub endpoint: String,
+    /// A client signed in as the operator.
     pub client: Client,
+    /// The operator's key, as the server wrote it to its credentials file.
+    pub operator: Credentials,
     /// Compiled-code cache counters right after the server opened (what it
     /// loaded at startup).
     pub startup_cache: CacheStats,
@@ -126,9 +129,11 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
         .await
         .expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
+    let credentials_file = config.data_dir.join(funnel_server::CREDENTIALS_FILE);
     let server = Server::open_with_clock(config, clock)
         .await
         .expect("server opens");
+    let operator = operator_credentials(&credentials_file);
     let startup_cache = server.cache_stats();
     let runtime = server.runtime();
     let logs = server.logs();
@@ -139,10 +144,13 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
     }));
-    let client = Client::connect(&endpoint).await.expect("client connects");
+    let client = Client::connect_with(&endpoint, Some(operator.clone()))
+        .await
+        .expect("client connects");
     TestServer {
         endpoint,
         client,
+        operator,
         startup_cache,
         runtime,
         logs,
@@ -155,7 +163,34 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     }
 }
 
+/// The `[default]` profile of a server's credentials file: its operator.
+pub fn operator_credentials(file: &Path) -> Credentials {
+    Profile::read(file, "default")
+        .expect("the credentials file reads")
+        .and_then(|profile| profile.credentials)
+        .expect("the server wrote the operator's key")
+}
+
 impl TestServer {
+    /// A new user of the default account with one managed policy
+    /// (`FunnelFullAccess`, ...) attached; returns its new key.
+    pub async fn member(&self, name: &str, policy: &str) -> Credentials {
+        self.client.create_user(name).await.expect("create user");
+        self.client
+            .attach_user_policy(name, &format!("arn:funnel:iam::aws:policy/{policy}"))
+            .await
+            .expect("attach policy");
+        let key = self.client.create_access_key(name).await.expect("key");
+        Credentials::new(key.access_key_id, key.secret_access_key)
+    }
+
+    /// A client signed with `credentials` (none: no `authorization`).
+    pub async fn client_as(&self, credentials: Option<Credentials>) -> Client {
+        Client::connect_with(&self.endpoint, credentials)
+            .await
+            .expect("client connects")
+    }
+
     /// Shuts down gracefully and waits for the server to finish.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

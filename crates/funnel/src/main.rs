@@ -69,22 +69,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stack = args.stack.is_file().then_some(args.stack);
             serve(args.serve, stack.as_deref()).await
         }
-        command => crate::cli::run_client(&cli.endpoint, command).await,
+        command => {
+            crate::cli::run_client(cli.endpoint.as_deref(), cli.profile.as_deref(), command).await
+        }
     }
 }
 
 async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
     let mut config = Config::with_data_dir(&args.data_dir);
     config.metrics.listen = args.metrics_listen;
+    config.master_key_file = args.master_key_file.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let server = Server::open_with_clock(config, args.clock.clock()).await?;
+    let credentials_file = server.write_credentials(listener.local_addr()?)?;
     let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
     if let Some(stack) = stack {
         let deployed = async {
-            let client = funnel_client::Client::connect(&endpoint).await?;
+            let credentials = funnel_client::Profile::read(&credentials_file, "default")
+                .map_err(anyhow::Error::msg)?
+                .and_then(|profile| profile.credentials);
+            let client = funnel_client::Client::connect_with(&endpoint, credentials).await?;
             stack::deploy(&client, stack).await
         };
         match deployed.await {
@@ -98,7 +105,12 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
             }
         }
     }
-    eprintln!("funnel is up at {endpoint} (Ctrl-C to stop)");
+    eprintln!(
+        "funnel is up at {endpoint} (Ctrl-C to stop); the operator's credentials are in {}",
+        args.data_dir
+            .join(funnel_server::CREDENTIALS_FILE)
+            .display()
+    );
     serving.await.context("server task")?
 }
 

@@ -18,6 +18,9 @@ pub struct Config {
     pub region: String,
     /// The 12-digit account id in ARNs.
     pub account_id: String,
+    /// The master key that seals secrets (64 hex digits); default
+    /// `<data_dir>/master.key`, made on first start.
+    pub master_key_file: Option<PathBuf>,
     /// How long shutdown waits for in-flight calls before giving up on them.
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
@@ -96,6 +99,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".funnel"),
             region: "local".into(),
             account_id: "000000000000".into(),
+            master_key_file: None,
             shutdown_grace: Duration::from_secs(30),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),

@@ -64,6 +64,26 @@ pub enum Error {
     Validation(String),
     #[error("LimitExceededException: {0}")]
     LimitExceeded(String),
+    /// IAM's and STS's errors: who the caller is, what it may do, and
+    /// users, keys and identity policies.
+    #[error("MissingAuthenticationTokenException: {0}")]
+    MissingAuthenticationToken(String),
+    #[error("UnrecognizedClientException: {0}")]
+    UnrecognizedClient(String),
+    #[error("AccessDeniedException: {0}")]
+    AccessDenied(String),
+    #[error("ThrottlingException: {0}")]
+    Throttling(String),
+    #[error("NoSuchEntityException: {0}")]
+    NoSuchEntity(String),
+    #[error("EntityAlreadyExistsException: {0}")]
+    EntityAlreadyExists(String),
+    #[error("DeleteConflictException: {0}")]
+    DeleteConflict(String),
+    #[error("UnmodifiableEntityException: {0}")]
+    UnmodifiableEntity(String),
+    #[error("MalformedPolicyDocumentException: {0}")]
+    MalformedPolicyDocument(String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -98,6 +118,15 @@ impl Error {
             Error::Validation(_) => "ValidationException",
             Error::LimitExceeded(_) => "LimitExceededException",
             Error::Throttled { .. } => "TooManyRequestsException",
+            Error::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
+            Error::UnrecognizedClient(_) => "UnrecognizedClientException",
+            Error::AccessDenied(_) => "AccessDeniedException",
+            Error::Throttling(_) => "ThrottlingException",
+            Error::NoSuchEntity(_) => "NoSuchEntityException",
+            Error::EntityAlreadyExists(_) => "EntityAlreadyExistsException",
+            Error::DeleteConflict(_) => "DeleteConflictException",
+            Error::UnmodifiableEntity(_) => "UnmodifiableEntityException",
+            Error::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
     }
@@ -125,6 +154,15 @@ impl Error {
             | Error::BatchRequest(_, m)
             | Error::Validation(m)
             | Error::LimitExceeded(m)
+            | Error::MissingAuthenticationToken(m)
+            | Error::UnrecognizedClient(m)
+            | Error::AccessDenied(m)
+            | Error::Throttling(m)
+            | Error::NoSuchEntity(m)
+            | Error::EntityAlreadyExists(m)
+            | Error::DeleteConflict(m)
+            | Error::UnmodifiableEntity(m)
+            | Error::MalformedPolicyDocument(m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

@@ -16,6 +16,9 @@
 //! - `error`: the API's typed errors, each with its AWS error name.
 //! - `function`: Lambda's limits and naming rules; ARNs (`Naming`), the
 //!   `Destination` an ARN names, paging.
+//! - `iam`: who is calling and what they may do: users, access keys
+//!   (sealed by the master key), identity policies, the authentication
+//!   layer in front of every service and each method's IAM action.
 //!
 //! The control plane, one service per concept, each handed to what uses it:
 //!
@@ -74,6 +77,7 @@ mod dispatch;
 mod error;
 mod function;
 mod grants;
+mod iam;
 mod invocation;
 mod invoke_config;
 mod layers;
@@ -112,6 +116,9 @@ use layers::Layers;
 use policies::Policies;
 use registry::Registry;
 
+/// The operator's credentials, in the data dir (aws CLI's INI shape).
+pub const CREDENTIALS_FILE: &str = "credentials";
+
 /// A funnel server, opened and ready to serve.
 pub struct Server {
     config: Config,
@@ -127,6 +134,7 @@ pub struct Server {
     buckets: buckets::Buckets,
     topics: topics::Topics,
     schedules: schedules::Schedules,
+    identities: iam::Identities,
     /// What guests publish through; the runtime holds it weakly (the
     /// topics hold the runtime), so the server's drop ends both.
     _publisher: Arc<dyn funnel_runtime::TopicPublisher>,
@@ -143,6 +151,11 @@ impl Server {
     /// runs on; tests pass a manual one.
     pub async fn open_with_clock(config: Config, clock: Clock) -> anyhow::Result<Server> {
         config.validate().context("invalid configuration")?;
+        create_private_dir(&config.data_dir)?;
+        let master_key = iam::seal::MasterKey::load_or_create(
+            &config.data_dir,
+            config.master_key_file.as_deref(),
+        )?;
         let db_dir = config.data_dir.join("db");
         let started = Instant::now();
         let store = tokio::task::spawn_blocking({
@@ -225,6 +238,15 @@ impl Server {
             functions.naming().clone(),
             clock.clone(),
         );
+        let identities = iam::Identities::open(
+            store.clone(),
+            master_key,
+            functions.naming().clone(),
+            clock.clone(),
+        )
+        .context("opening the identities")?;
+        // The operator's profile; `serve` adds the endpoint.
+        identities.write_credentials(&config.data_dir.join(CREDENTIALS_FILE), None, None)?;
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
         tracing::info!(
@@ -248,6 +270,7 @@ impl Server {
             buckets,
             topics,
             schedules,
+            identities,
             _publisher: publisher,
         })
     }
@@ -298,4 +321,28 @@ impl Server {
     pub fn logs(&self) -> Logs {
         self.logs.clone()
     }
+}
+
+/// Creates the data dir readable by its owner only (0700), or narrows an
+/// existing one to that: it holds the master key, sealed secrets and
+/// compiled code.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating the data dir {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making the data dir {} private (0700)", dir.display()))?;
+            tracing::info!(data_dir = %dir.display(), "made the data dir private (0700)");
+        }
+    }
+    Ok(())
 }

@@ -105,7 +105,6 @@ impl Server {
         };
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
-
         // Calls still running when the grace runs out are stopped with this.
         let abort = background.stop.child_token();
         // Stops the API: set by the shutdown signal.
@@ -180,6 +179,7 @@ impl Server {
             }
         });
         let server = tonic::transport::Server::builder()
+            .layer(crate::iam::AuthLayer::new(self.identities.clone(), false))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
@@ -240,9 +240,10 @@ impl Server {
     fn api(&self, dispatcher: Dispatcher, stop: CancellationToken) -> tonic::service::Routes {
         use funnel_proto::v1::{
             async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
-            clock_server::ClockServer, events_server::EventsServer, layers_server::LayersServer,
-            logs_server::LogsServer, metrics_server::MetricsServer,
-            permissions_server::PermissionsServer, topics_server::TopicsServer,
+            clock_server::ClockServer, events_server::EventsServer, iam_server::IamServer,
+            layers_server::LayersServer, logs_server::LogsServer, metrics_server::MetricsServer,
+            permissions_server::PermissionsServer, sts_server::StsServer,
+            topics_server::TopicsServer,
         };
         let timekeeper = timekeeper::Timekeeper::new(
             self.queue.clock().clone(),
@@ -283,11 +284,41 @@ impl Server {
             self.schedules.clone(),
         )))
         .add_service(ClockServer::new(api::ClockService::new(timekeeper)))
+        .add_service(IamServer::new(api::IamService::new(
+            self.identities.clone(),
+        )))
+        .add_service(StsServer::new(api::StsService))
         // Live tails end when the server stops, so they never hold shutdown.
         .add_service(LogsServer::new(api::LogsService::new(
             self.logs.clone(),
             stop,
         )))
+    }
+}
+
+impl Server {
+    /// Writes the operator's profile to the data dir's credentials file,
+    /// with `addr` (a listener's) as the endpoint clients reach: call it
+    /// once the listener is bound, before telling anyone the server is up.
+    /// Returns the file's path.
+    pub fn write_credentials(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> anyhow::Result<std::path::PathBuf> {
+        let path = self.config.data_dir.join(crate::CREDENTIALS_FILE);
+        let reachable = match addr.ip() {
+            ip if ip.is_unspecified() => {
+                std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            }
+            _ => addr,
+        };
+        let written =
+            self.identities
+                .write_credentials(&path, Some(&format!("http://{reachable}")), None)?;
+        if !written {
+            tracing::warn!("the operator has no active access key: no credentials file written");
+        }
+        Ok(path)
     }
 }
 
@@ -314,5 +345,7 @@ pub async fn run(
     config: crate::Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    Server::open(config).await?.serve(listener, shutdown).await
+    let server = Server::open(config).await?;
+    server.write_credentials(listener.local_addr()?)?;
+    server.serve(listener, shutdown).await
 }

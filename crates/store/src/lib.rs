@@ -38,6 +38,10 @@
 //! - `rules`: rule name → [`RuleRecord`] (its schedule and targets)
 //! - `rule_fires`: rule name → the scheduled time it last fired for (wall
 //!   ms, big-endian)
+//! - `accounts`: account id → [`AccountRecord`]
+//! - `users`: account id, NUL, user name → [`UserRecord`] (with its
+//!   identity policies)
+//! - `access_keys`: access key id → [`AccessKeyRecord`] (the secret sealed)
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -51,6 +55,7 @@ use serde::{Deserialize, Serialize};
 mod buckets;
 #[cfg(feature = "floor")]
 pub mod floor;
+mod identity;
 mod layers;
 mod logs;
 mod policies;
@@ -60,6 +65,7 @@ mod rules;
 mod topics;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
+pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
 pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
@@ -253,6 +259,9 @@ pub struct Store {
     subscriptions: sled::Tree,
     rules: sled::Tree,
     rule_fires: sled::Tree,
+    accounts: sled::Tree,
+    users: sled::Tree,
+    access_keys: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -320,6 +329,9 @@ impl Store {
             subscriptions: db.open_tree("subscriptions")?,
             rules: db.open_tree("rules")?,
             rule_fires: db.open_tree("rule_fires")?,
+            accounts: db.open_tree("accounts")?,
+            users: db.open_tree("users")?,
+            access_keys: db.open_tree("access_keys")?,
             queued: std::sync::Arc::new(queued.into()),
             db,
         })

@@ -31,11 +31,14 @@
 use std::fmt;
 
 mod buckets;
+mod credentials;
 mod events;
+mod iam;
 mod permissions;
 mod topics;
 
 pub use buckets::Object;
+pub use credentials::{Credentials, Profile};
 pub use events::Target;
 
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
@@ -43,11 +46,14 @@ use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
+use funnel_proto::v1::iam_client::IamClient;
 use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use funnel_proto::v1::metrics_client::MetricsClient;
 use funnel_proto::v1::permissions_client::PermissionsClient;
+use funnel_proto::v1::sts_client::StsClient;
 use funnel_proto::v1::topics_client::TopicsClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
@@ -109,22 +115,70 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// connection.
 #[derive(Clone)]
 pub struct Client {
-    functions: FunctionsClient<Channel>,
-    asynchronous: AsyncInvocationClient<Channel>,
-    layers: LayersClient<Channel>,
-    logs: LogsClient<Channel>,
-    metrics: MetricsClient<Channel>,
-    permissions: PermissionsClient<Channel>,
-    buckets: BucketsClient<Channel>,
-    topics: TopicsClient<Channel>,
-    events: EventsClient<Channel>,
-    clock: ClockClient<Channel>,
+    functions: FunctionsClient<Transport>,
+    asynchronous: AsyncInvocationClient<Transport>,
+    layers: LayersClient<Transport>,
+    logs: LogsClient<Transport>,
+    metrics: MetricsClient<Transport>,
+    permissions: PermissionsClient<Transport>,
+    buckets: BucketsClient<Transport>,
+    topics: TopicsClient<Transport>,
+    events: EventsClient<Transport>,
+    clock: ClockClient<Transport>,
+    iam: IamClient<Transport>,
+    sts: StsClient<Transport>,
+}
+
+/// The connection, with every call's `authorization` metadata.
+type Transport = InterceptedService<Channel, Auth>;
+
+/// Adds `authorization: Bearer <id>:<secret>` to every call.
+#[derive(Clone)]
+struct Auth(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Auth {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(header) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
+        }
+        Ok(request)
+    }
 }
 
 impl Client {
-    /// Connects to `endpoint`, e.g. `http://127.0.0.1:7878`.
+    /// Connects to `endpoint`, e.g. `http://127.0.0.1:7878`, with the
+    /// credentials found as the aws CLI finds them ([`Profile::discover`]).
     pub async fn connect(endpoint: impl Into<String>) -> Result<Client> {
+        let profile = Profile::discover(None).map_err(|message| Error {
+            code: Code::Unauthenticated,
+            error_type: None,
+            message,
+        })?;
+        Client::connect_with(endpoint, profile.credentials).await
+    }
+
+    /// Connects to `endpoint` with these credentials (none: only health
+    /// and reflection will answer).
+    pub async fn connect_with(
+        endpoint: impl Into<String>,
+        credentials: Option<Credentials>,
+    ) -> Result<Client> {
         let endpoint = endpoint.into();
+        let header = credentials
+            .as_ref()
+            .map(Credentials::header)
+            .transpose()
+            .map_err(|message| Error {
+                code: Code::Unauthenticated,
+                error_type: None,
+                message,
+            })?;
+        let auth = Auth(header);
         let unavailable = |message: String| Error {
             code: Code::Unavailable,
             error_type: None,
@@ -136,22 +190,25 @@ impl Client {
             .await
             .map_err(|e| unavailable(format!("cannot connect to funnel at {endpoint}: {e}")))?;
         Ok(Client {
-            functions: FunctionsClient::new(channel.clone())
+            functions: FunctionsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            asynchronous: AsyncInvocationClient::new(channel.clone())
+            asynchronous: AsyncInvocationClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            layers: LayersClient::new(channel.clone())
+            layers: LayersClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            logs: LogsClient::new(channel.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-            metrics: MetricsClient::new(channel.clone())
+            logs: LogsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            permissions: PermissionsClient::new(channel.clone()),
-            topics: TopicsClient::new(channel.clone()),
-            events: EventsClient::new(channel.clone()),
-            clock: ClockClient::new(channel.clone()),
-            buckets: BucketsClient::new(channel)
+            metrics: MetricsClient::with_interceptor(channel.clone(), auth.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
+            topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
+            events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
+            clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
+            iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
+            sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
+            buckets: BucketsClient::with_interceptor(channel, auth)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         })

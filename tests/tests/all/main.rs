@@ -24,6 +24,7 @@ mod python_client;
 mod restart;
 mod revisions;
 mod schedules;
+mod security;
 mod shutdown;
 mod topic_publishing;
 mod topics;

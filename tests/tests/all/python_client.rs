@@ -66,6 +66,11 @@ async fn a_python_client_from_the_proto_alone_creates_and_invokes() {
         .arg(script)
         .arg(&server.endpoint)
         .arg(hello.path())
+        .env("FUNNEL_ACCESS_KEY_ID", &server.operator.access_key_id)
+        .env(
+            "FUNNEL_SECRET_ACCESS_KEY",
+            &server.operator.secret_access_key,
+        )
         .output()
         .await
         .expect("run the python client");

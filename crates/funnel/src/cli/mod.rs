@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 mod asynchronous;
 mod buckets;
 mod code;
+mod iam;
 mod permissions;
 mod releases;
 mod rules;
@@ -36,9 +37,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
     about = "A self-hosted, Lambda-style function platform"
 )]
 pub struct Cli {
-    /// The server to talk to.
-    #[arg(long, global = true, env = "FUNNEL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
-    pub endpoint: String,
+    /// The server to talk to (default: the profile's `endpoint`, else
+    /// http://127.0.0.1:7878).
+    #[arg(long, global = true, env = "FUNNEL_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// The credentials profile (as the aws CLI's): in
+    /// FUNNEL_SHARED_CREDENTIALS_FILE, ./.funnel/credentials or
+    /// ~/.funnel/credentials.
+    #[arg(long, global = true, env = "FUNNEL_PROFILE")]
+    pub profile: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -90,6 +97,12 @@ pub enum Command {
     /// Package a source folder as a function's component (runs here, not
     /// on the server).
     Build(BuildArgs),
+    /// Users, access keys and their policies (as `aws iam`).
+    #[command(subcommand)]
+    Iam(iam::IamCommand),
+    /// Who the CLI is calling as (as `aws sts`).
+    #[command(subcommand)]
+    Sts(iam::StsCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -154,6 +167,10 @@ pub struct ServeArgs {
     /// `funnel clock advance|set`.
     #[arg(long, default_value = "real", value_parser = parse_clock)]
     pub clock: ClockArg,
+    /// The master key that seals the stored secrets (64 hex digits);
+    /// default: DATA_DIR/master.key, made on first start.
+    #[arg(long, env = "FUNNEL_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// Which clock the server runs on.
@@ -435,10 +452,27 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
+/// Connects as the aws CLI would: credentials from the environment or the
+/// profile; the endpoint from the flag, the profile, or the default.
+pub async fn connect(endpoint: Option<&str>, profile: Option<&str>) -> anyhow::Result<Client> {
+    let found = funnel_client::Profile::discover(profile).map_err(anyhow::Error::msg)?;
+    let endpoint = endpoint
+        .map(str::to_string)
+        .or(found.endpoint)
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    Ok(Client::connect_with(endpoint, found.credentials).await?)
+}
+
 /// Runs a client verb (everything but `serve`/`up`).
-pub async fn run_client(endpoint: &str, command: Command) -> anyhow::Result<()> {
-    let client = Client::connect(endpoint).await?;
+pub async fn run_client(
+    endpoint: Option<&str>,
+    profile: Option<&str>,
+    command: Command,
+) -> anyhow::Result<()> {
+    let client = connect(endpoint, profile).await?;
     match command {
+        Command::Iam(command) => iam::iam(&client, command).await,
+        Command::Sts(command) => iam::sts(&client, command).await,
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
         Command::Alias(command) => releases::alias(&client, command).await,

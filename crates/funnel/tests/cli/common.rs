@@ -1,9 +1,11 @@
 //! Driving the real `funnel` binary: `funnel up` as a child process, and
 //! CLI calls against it.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -21,18 +23,40 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The credentials file of each server started here, by endpoint.
+static CREDENTIALS: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+
+/// Remembers where the server at `endpoint` keeps its operator's
+/// credentials, for [`funnel`] calls to it.
+pub fn register(endpoint: &str, data_dir: &Path) {
+    CREDENTIALS
+        .lock()
+        .unwrap()
+        .insert(endpoint.to_string(), data_dir.join("credentials"));
+}
+
+/// `funnel ARGS` against the server at `endpoint`, as its operator.
 pub fn funnel(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(funnel_bin())
-        .args(args)
-        .env("FUNNEL_ENDPOINT", endpoint)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run funnel")
+    let mut command = Command::new(funnel_bin());
+    command.args(args).env("FUNNEL_ENDPOINT", endpoint);
+    if let Some(file) = CREDENTIALS.lock().unwrap().get(endpoint) {
+        command.env("FUNNEL_SHARED_CREDENTIALS_FILE", file);
+    }
+    command.stdin(Stdio::null()).output().expect("run funnel")
+}
+
+/// The operator's key of the server whose data dir is `data_dir`.
+pub fn operator(data_dir: &Path) -> funnel_client::Credentials {
+    funnel_client::Profile::read(&data_dir.join("credentials"), "default")
+        .expect("the credentials file reads")
+        .and_then(|profile| profile.credentials)
+        .expect("the server wrote the operator's key")
 }
 
 /// A `funnel up` child whose stderr is drained into a channel.
 pub struct Up {
     pub child: Child,
+    data_dir: PathBuf,
     lines: mpsc::Receiver<String>,
     pub seen: Vec<String>,
 }
@@ -66,6 +90,7 @@ impl Up {
         });
         Up {
             child,
+            data_dir: data_dir.to_path_buf(),
             lines,
             seen: Vec::new(),
         }
@@ -74,12 +99,14 @@ impl Up {
     /// Waits until the server is up; returns its endpoint.
     pub fn endpoint(&mut self) -> String {
         let ready = self.wait_for("funnel is up at ");
-        ready
+        let endpoint = ready
             .split("funnel is up at ")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .expect("endpoint in the ready line")
-            .to_string()
+            .to_string();
+        register(&endpoint, &self.data_dir);
+        endpoint
     }
 
     /// Waits for a stderr line containing `needle` (building the guests may

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use funnel_client::{Client, proto};
 
-use crate::common::repo_root;
+use crate::common::{operator, repo_root};
 
 /// A `funnel serve` child and every stderr line it wrote.
 struct Served {
@@ -143,7 +143,9 @@ async fn kill_9_mid_accept_and_mid_delivery_loses_no_accepted_event() {
     let code = recorder_code().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut first = Served::start(data_dir.path());
-    let client = Client::connect(&first.endpoint).await.expect("connect");
+    let client = Client::connect_with(&first.endpoint, Some(operator(data_dir.path())))
+        .await
+        .expect("connect");
     create(&client, "recorder", &code).await;
 
     // 16 publishers send events until the server dies under them. Each event
@@ -243,7 +245,9 @@ async fn kill_9_loses_no_acknowledged_publish() {
     let code = recorder_code().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut first = Served::start(data_dir.path());
-    let client = Client::connect(&first.endpoint).await.expect("connect");
+    let client = Client::connect_with(&first.endpoint, Some(operator(data_dir.path())))
+        .await
+        .expect("connect");
     let topic_arn = client.create_topic("orders").await.expect("topic");
     for name in ["rec1", "rec2"] {
         create(&client, name, &code).await;

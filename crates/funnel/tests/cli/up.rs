@@ -87,6 +87,10 @@ fn funnel_up_deploys_the_example_stack_and_the_cli_invokes_it() {
     let mut follow = Command::new(funnel_bin())
         .args(["logs", "tail", "hello", "--follow", "--filter", "Follower"])
         .env("FUNNEL_ENDPOINT", &endpoint)
+        .env(
+            "FUNNEL_SHARED_CREDENTIALS_FILE",
+            data_dir.path().join("credentials"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

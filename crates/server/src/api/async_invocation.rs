@@ -65,6 +65,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::PutFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
+        crate::iam::check(&request)?;
         self.put(request.into_inner(), true).await
     }
 
@@ -72,6 +73,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::PutFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
+        crate::iam::check(&request)?;
         self.put(request.into_inner(), false).await
     }
 
@@ -79,6 +81,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::GetFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let config = self
             .configs
@@ -90,6 +93,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::GetFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::DeleteFunctionEventInvokeConfigResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.configs
             .delete_event_invoke_config(&req.function_name, &req.qualifier)
@@ -103,6 +107,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let limit = crate::function::page_size(req.max_items, MAX_PAGE)?;
         let function = self.function_name(&req.function_name)?;
@@ -142,6 +147,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::RedriveDeadLettersRequest>,
     ) -> Result<Response<pb::RedriveDeadLettersResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let function = self
             .function_name(&req.function_name)?
@@ -162,6 +168,7 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::PurgeDeadLettersRequest>,
     ) -> Result<Response<pb::PurgeDeadLettersResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let function = self
             .function_name(&req.function_name)?
@@ -175,8 +182,9 @@ impl AsyncApi for AsyncService {
 
     async fn get_queue_stats(
         &self,
-        _request: Request<pb::GetQueueStatsRequest>,
+        request: Request<pb::GetQueueStatsRequest>,
     ) -> Result<Response<pb::QueueStats>, Status> {
+        crate::iam::check(&request)?;
         let stats = self.queue.stats();
         Ok(Response::new(pb::QueueStats {
             received: stats.received as i64,

@@ -81,6 +81,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::CreateBucketRequest>,
     ) -> Result<Response<pb::CreateBucketResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let path = (!req.path.is_empty()).then(|| Path::new(&req.path));
         let record = self.buckets.create_bucket(&req.bucket, path).await?;
@@ -94,6 +95,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::DeleteBucketRequest>,
     ) -> Result<Response<pb::DeleteBucketResponse>, Status> {
+        crate::iam::check(&request)?;
         self.buckets
             .delete_bucket(&request.into_inner().bucket)
             .await?;
@@ -102,8 +104,9 @@ impl BucketsApi for BucketsService {
 
     async fn list_buckets(
         &self,
-        _request: Request<pb::ListBucketsRequest>,
+        request: Request<pb::ListBucketsRequest>,
     ) -> Result<Response<pb::ListBucketsResponse>, Status> {
+        crate::iam::check(&request)?;
         let buckets = self
             .buckets
             .list_buckets()?
@@ -121,11 +124,14 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<Streaming<pb::PutObjectRequest>>,
     ) -> Result<Response<pb::PutObjectResponse>, Status> {
+        let caller = crate::iam::caller_of(request.extensions())?;
         let mut parts = request.into_inner();
         let first = parts
             .next()
             .await
             .ok_or_else(|| Error::InvalidArgument("PutObject got no message".into()))??;
+        // The first message names the object; the others must name the same.
+        crate::iam::authorize_resource(&caller, &first)?;
         let mut upload = self.buckets.begin_put(&first.bucket, &first.key).await?;
         upload.write(&first.body).await?;
         while let Some(part) = parts.next().await {
@@ -154,6 +160,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::GetObjectRequest>,
     ) -> Result<Response<Self::GetObjectStream>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (info, mut file) = self.buckets.get_object(&req.bucket, &req.key).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -197,6 +204,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::HeadObjectRequest>,
     ) -> Result<Response<pb::HeadObjectResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let info = self.buckets.head_object(&req.bucket, &req.key).await?;
         Ok(Response::new(pb::HeadObjectResponse {
@@ -210,6 +218,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::DeleteObjectRequest>,
     ) -> Result<Response<pb::DeleteObjectResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.buckets.delete_object(&req.bucket, &req.key).await?;
         Ok(Response::new(pb::DeleteObjectResponse {}))
@@ -219,6 +228,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::ListObjectsV2Request>,
     ) -> Result<Response<pb::ListObjectsV2Response>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let max_keys = usize::try_from(req.max_keys).map_err(|_| {
             Error::InvalidArgument(format!("MaxKeys {} must be 0-1000", req.max_keys))
@@ -263,6 +273,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::PutBucketNotificationConfigurationRequest>,
     ) -> Result<Response<pb::PutBucketNotificationConfigurationResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let configs = req
             .notification_configuration
@@ -295,6 +306,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::GetBucketNotificationConfigurationRequest>,
     ) -> Result<Response<pb::NotificationConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let records = self
             .buckets
             .get_notifications(&request.into_inner().bucket)?;

@@ -68,6 +68,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PutRuleRequest>,
     ) -> Result<Response<pb::PutRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let rule_arn = self
             .schedules
@@ -86,6 +87,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DescribeRuleRequest>,
     ) -> Result<Response<pb::DescribeRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         let rule = self.schedules.describe_rule(&request.into_inner().name)?;
         let catch_up = rule.catch_up;
         let r = self.rule(rule);
@@ -105,6 +107,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::ListRulesRequest>,
     ) -> Result<Response<pb::ListRulesResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let limit = usize::try_from(r.limit)
             .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
@@ -121,6 +124,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::EnableRuleRequest>,
     ) -> Result<Response<pb::EnableRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         self.schedules
             .enable_rule(&request.into_inner().name)
             .await?;
@@ -131,6 +135,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DisableRuleRequest>,
     ) -> Result<Response<pb::DisableRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         self.schedules
             .disable_rule(&request.into_inner().name)
             .await?;
@@ -141,6 +146,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DeleteRuleRequest>,
     ) -> Result<Response<pb::DeleteRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         self.schedules
             .delete_rule(&request.into_inner().name)
             .await?;
@@ -151,6 +157,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PutTargetsRequest>,
     ) -> Result<Response<pb::PutTargetsResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let targets = r
             .targets
@@ -173,6 +180,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::RemoveTargetsRequest>,
     ) -> Result<Response<pb::RemoveTargetsResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let (failed_entry_count, failed_entries) =
             failed(self.schedules.remove_targets(&r.rule, &r.ids).await?);
@@ -186,6 +194,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::ListTargetsByRuleRequest>,
     ) -> Result<Response<pb::ListTargetsByRuleResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let limit = usize::try_from(r.limit)
             .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
@@ -207,6 +216,7 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PreviewScheduleRequest>,
     ) -> Result<Response<pb::PreviewScheduleResponse>, Status> {
+        crate::iam::check(&request)?;
         let r = request.into_inner();
         let subject = match (r.schedule_expression.is_empty(), r.name.is_empty()) {
             (false, true) => r.schedule_expression,
@@ -252,8 +262,9 @@ impl ClockService {
 impl ClockApi for ClockService {
     async fn get_clock(
         &self,
-        _request: Request<pb::GetClockRequest>,
+        request: Request<pb::GetClockRequest>,
     ) -> Result<Response<pb::GetClockResponse>, Status> {
+        crate::iam::check(&request)?;
         let kind = if self.timekeeper.clock().is_manual() {
             "virtual"
         } else {
@@ -269,6 +280,7 @@ impl ClockApi for ClockService {
         &self,
         request: Request<pb::AdvanceClockRequest>,
     ) -> Result<Response<pb::AdvanceClockResponse>, Status> {
+        crate::iam::check(&request)?;
         let by = i64::try_from(request.into_inner().milliseconds)
             .map_err(|_| Error::InvalidParameterValue("Milliseconds is too large".into()))?;
         let target = self.timekeeper.clock().wall_ms().saturating_add(by);
@@ -283,6 +295,7 @@ impl ClockApi for ClockService {
         &self,
         request: Request<pb::SetClockRequest>,
     ) -> Result<Response<pb::SetClockResponse>, Status> {
+        crate::iam::check(&request)?;
         let time = parse_time("Time", &request.into_inner().time)?;
         let invocations = self.timekeeper.advance_to(time.timestamp_millis()).await?;
         Ok(Response::new(pb::SetClockResponse {

@@ -119,6 +119,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::CreateFunctionRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .functions
@@ -150,6 +151,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionRequest>,
     ) -> Result<Response<pb::GetFunctionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self.functions.get(&req.function_name, &req.qualifier)?;
         Ok(Response::new(pb::GetFunctionResponse {
@@ -165,6 +167,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListFunctionsRequest>,
     ) -> Result<Response<pb::ListFunctionsResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) = self.functions.list(&req.marker, req.max_items)?;
         Ok(Response::new(pb::ListFunctionsResponse {
@@ -177,6 +180,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateFunctionCodeRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .functions
@@ -193,6 +197,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateFunctionConfigurationRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let changes = ConfigChanges {
             description: req.description,
@@ -218,6 +223,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::DeleteFunctionRequest>,
     ) -> Result<Response<pb::DeleteFunctionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.functions
             .delete(&req.function_name, &req.qualifier)
@@ -229,6 +235,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PublishVersionRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let version = self
             .functions
@@ -246,6 +253,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListVersionsByFunctionRequest>,
     ) -> Result<Response<pb::ListVersionsByFunctionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) =
             self.functions
@@ -260,6 +268,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::CreateAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let change = AliasChange {
             function_version: Some(req.function_version),
@@ -280,6 +289,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let alias = self.functions.get_alias(&req.function_name, &req.name)?;
         Ok(Response::new(self.alias(alias)))
@@ -289,6 +299,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let change = AliasChange {
             function_version: req.function_version,
@@ -309,6 +320,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::DeleteAliasRequest>,
     ) -> Result<Response<pb::DeleteAliasResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.functions
             .delete_alias(&req.function_name, &req.name)
@@ -320,6 +332,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListAliasesRequest>,
     ) -> Result<Response<pb::ListAliasesResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) = self.functions.list_aliases(
             &req.function_name,
@@ -337,6 +350,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PutFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::Concurrency>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let reserved = self
             .functions
@@ -351,6 +365,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::Concurrency>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let reserved = self
             .functions
@@ -364,6 +379,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::DeleteFunctionConcurrencyResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.functions
             .delete_function_concurrency(&req.function_name)
@@ -375,6 +391,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PutProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let view = self
             .dispatcher
@@ -395,6 +412,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let view = self
             .dispatcher
@@ -410,6 +428,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::DeleteProvisionedConcurrencyConfigResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.dispatcher
             .delete_provisioned_concurrency(&req.function_name, &req.qualifier)
@@ -421,8 +440,9 @@ impl FunctionsApi for FunctionsService {
 
     async fn get_account_settings(
         &self,
-        _request: Request<pb::GetAccountSettingsRequest>,
+        request: Request<pb::GetAccountSettingsRequest>,
     ) -> Result<Response<pb::GetAccountSettingsResponse>, Status> {
+        crate::iam::check(&request)?;
         let usage = self.functions.account_usage();
         let functions = self.functions.count()?;
         Ok(Response::new(pb::GetAccountSettingsResponse {
@@ -440,6 +460,7 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::InvokeRequest>,
     ) -> Result<Response<pb::InvokeResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let result = self
             .dispatcher

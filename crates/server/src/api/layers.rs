@@ -54,6 +54,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::PublishLayerVersionRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .layers
@@ -72,6 +73,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::GetLayerVersionRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .layers
@@ -83,6 +85,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::GetLayerVersionByArnRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
+        crate::iam::check(&request)?;
         let record = self
             .layers
             .get_layer_version_by_arn(&request.into_inner().arn)?;
@@ -93,6 +96,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::ListLayersRequest>,
     ) -> Result<Response<pb::ListLayersResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) =
             self.layers
@@ -115,6 +119,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::ListLayerVersionsRequest>,
     ) -> Result<Response<pb::ListLayerVersionsResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) = self.layers.list_layer_versions(
             &req.layer_name,
@@ -132,6 +137,7 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::DeleteLayerVersionRequest>,
     ) -> Result<Response<pb::DeleteLayerVersionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.layers
             .delete_layer_version(&req.layer_name, req.version_number)

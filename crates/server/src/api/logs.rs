@@ -53,6 +53,7 @@ impl LogsApi for LogsService {
         &self,
         request: Request<pb::GetLogEventsRequest>,
     ) -> Result<Response<pb::GetLogEventsResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         if req.log_stream_name.is_empty() {
             return Err(Error::InvalidParameterValue("logStreamName is required".into()).into());
@@ -89,6 +90,7 @@ impl LogsApi for LogsService {
         &self,
         request: Request<pb::FilterLogEventsRequest>,
     ) -> Result<Response<pb::FilterLogEventsResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let query = Query {
             streams: req.log_stream_names,
@@ -124,7 +126,18 @@ impl LogsApi for LogsService {
         &self,
         request: Request<pb::StartLiveTailRequest>,
     ) -> Result<Response<Self::StartLiveTailStream>, Status> {
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
+        // A tail reads every group it names: each must be allowed.
+        for group in req.log_group_identifiers.iter().skip(1) {
+            crate::iam::authorize_resource(
+                &caller,
+                &pb::StartLiveTailRequest {
+                    log_group_identifiers: vec![group.clone()],
+                    ..Default::default()
+                },
+            )?;
+        }
         let pattern = Pattern::parse(&req.log_event_filter_pattern);
         let mut live = self.logs.subscribe();
         let stop = self.stop.clone();

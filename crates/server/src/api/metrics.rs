@@ -22,6 +22,7 @@ impl MetricsApi for MetricsService {
         &self,
         request: Request<pb::GetMetricsRequest>,
     ) -> Result<Response<pb::GetMetricsResponse>, Status> {
+        crate::iam::check(&request)?;
         let function = request.into_inner().function_name;
         let text = self.metrics.render();
         let open_metrics = if function.is_empty() {

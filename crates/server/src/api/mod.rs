@@ -6,6 +6,7 @@ mod async_invocation;
 mod buckets;
 mod events;
 mod functions;
+mod iam;
 mod layers;
 mod logs;
 mod metrics;
@@ -16,6 +17,7 @@ pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
 pub use events::{ClockService, EventsService};
 pub use functions::FunctionsService;
+pub use iam::{IamService, StsService};
 pub use layers::LayersService;
 pub use logs::LogsService;
 pub use metrics::MetricsService;
@@ -52,15 +54,28 @@ impl From<Error> for Status {
             | Error::InvalidArgument(_)
             | Error::InvalidParameter(_)
             | Error::BatchRequest(..)
-            | Error::Validation(_) => Code::InvalidArgument,
-            Error::ResourceConflict(_) | Error::BucketAlreadyOwnedByYou(_) => Code::AlreadyExists,
-            Error::PreconditionFailed(_) | Error::BucketNotEmpty(_) => Code::FailedPrecondition,
+            | Error::Validation(_)
+            | Error::MalformedPolicyDocument(_) => Code::InvalidArgument,
+            Error::ResourceConflict(_)
+            | Error::BucketAlreadyOwnedByYou(_)
+            | Error::EntityAlreadyExists(_) => Code::AlreadyExists,
+            Error::PreconditionFailed(_)
+            | Error::BucketNotEmpty(_)
+            | Error::DeleteConflict(_)
+            | Error::UnmodifiableEntity(_) => Code::FailedPrecondition,
+            Error::MissingAuthenticationToken(_) | Error::UnrecognizedClient(_) => {
+                Code::Unauthenticated
+            }
+            Error::AccessDenied(_) => Code::PermissionDenied,
             Error::ResourceNotFound(_)
             | Error::ProvisionedConcurrencyConfigNotFound(_)
             | Error::NoSuchBucket(_)
             | Error::NoSuchKey(_)
-            | Error::NotFound(_) => Code::NotFound,
-            Error::Throttled { .. } | Error::LimitExceeded(_) => Code::ResourceExhausted,
+            | Error::NotFound(_)
+            | Error::NoSuchEntity(_) => Code::NotFound,
+            Error::Throttled { .. } | Error::LimitExceeded(_) | Error::Throttling(_) => {
+                Code::ResourceExhausted
+            }
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
         };

@@ -22,6 +22,7 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::AddPermissionRequest>,
     ) -> Result<Response<pb::AddPermissionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let permission = PermissionRequest {
             statement_id: req.statement_id,
@@ -41,6 +42,7 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::RemovePermissionRequest>,
     ) -> Result<Response<pb::RemovePermissionResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.policies
             .remove_permission(&req.function_name, &req.qualifier, &req.statement_id)
@@ -52,6 +54,7 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (policy, revision_id) = self
             .policies

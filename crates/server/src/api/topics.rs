@@ -53,6 +53,9 @@ impl TopicsApi for TopicsService {
         request: Request<tonic::Streaming<pb::PublishRequest>>,
     ) -> Result<Response<Self::PublishStreamStream>, Status> {
         use tokio_stream::StreamExt as _;
+        let caller = crate::iam::caller_of(request.extensions())?;
+        // Each message names its topic: each is authorized on its own.
+        caller.authorizes_each_message();
         let mut incoming = request.into_inner();
         // Publishes run concurrently (their flushes are shared); answers go
         // back in order through a bounded line of their tasks.
@@ -63,7 +66,9 @@ impl TopicsApi for TopicsService {
             while let Some(next) = incoming.next().await {
                 let Ok(req) = next else { break };
                 let topics = topics.clone();
+                let allowed = crate::iam::authorize_resource(&caller, &req);
                 let task = tokio::spawn(async move {
+                    allowed?;
                     topics
                         .publish(
                             &req.topic_arn,
@@ -110,6 +115,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::CreateTopicRequest>,
     ) -> Result<Response<pb::CreateTopicResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let topic_arn = self
             .topics
@@ -122,6 +128,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::DeleteTopicRequest>,
     ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
+        crate::iam::check(&request)?;
         self.topics
             .delete_topic(&request.into_inner().topic_arn)
             .await?;
@@ -132,6 +139,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
+        crate::iam::check(&request)?;
         let (arns, next_token) = self.topics.list_topics(&request.into_inner().next_token)?;
         Ok(Response::new(pb::ListTopicsResponse {
             topics: arns
@@ -146,6 +154,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::GetTopicAttributesRequest>,
     ) -> Result<Response<pb::GetTopicAttributesResponse>, Status> {
+        crate::iam::check(&request)?;
         let attributes = self
             .topics
             .get_topic_attributes(&request.into_inner().topic_arn)?;
@@ -158,6 +167,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SetTopicAttributesRequest>,
     ) -> Result<Response<pb::SetTopicAttributesResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.topics
             .set_topic_attributes(&req.topic_arn, &req.attribute_name, &req.attribute_value)
@@ -169,6 +179,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<pb::SubscribeResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let subscription_arn = self
             .topics
@@ -186,6 +197,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::UnsubscribeRequest>,
     ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
+        crate::iam::check(&request)?;
         self.topics
             .unsubscribe(&request.into_inner().subscription_arn)
             .await?;
@@ -196,6 +208,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::ListSubscriptionsByTopicRequest>,
     ) -> Result<Response<pb::ListSubscriptionsByTopicResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next_token) = self
             .topics
@@ -220,6 +233,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::GetSubscriptionAttributesRequest>,
     ) -> Result<Response<pb::GetSubscriptionAttributesResponse>, Status> {
+        crate::iam::check(&request)?;
         let attributes = self
             .topics
             .get_subscription_attributes(&request.into_inner().subscription_arn)?;
@@ -232,6 +246,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SetSubscriptionAttributesRequest>,
     ) -> Result<Response<pb::SetSubscriptionAttributesResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         self.topics
             .set_subscription_attributes(
@@ -247,6 +262,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::PublishRequest>,
     ) -> Result<Response<pb::PublishResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let published = self
             .topics
@@ -266,6 +282,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::PublishBatchRequest>,
     ) -> Result<Response<pb::PublishBatchResponse>, Status> {
+        crate::iam::check(&request)?;
         let req = request.into_inner();
         let entries = req
             .publish_batch_request_entries

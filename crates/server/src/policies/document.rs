@@ -284,41 +284,64 @@ fn parse_principal(principal: &str) -> Result<Principal> {
 /// hold more colons) is matched on its own, where `*` matches any run of
 /// characters and `?` any one, so a wildcard never reaches into the next
 /// part. A pattern with no colon (`*`) is matched against the whole value.
-fn arn_like(pattern: &str, arn: &str) -> bool {
+pub(crate) fn arn_like(pattern: &str, arn: &str) -> bool {
     if !pattern.contains(':') {
         return wildcard(pattern, arn);
     }
-    let patterns: Vec<&str> = pattern.splitn(6, ':').collect();
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    patterns.len() == parts.len()
-        && patterns
-            .iter()
-            .zip(&parts)
-            .all(|(pattern, part)| wildcard(pattern, part))
+    let mut patterns = pattern.splitn(6, ':');
+    let mut parts = arn.splitn(6, ':');
+    loop {
+        match (patterns.next(), parts.next()) {
+            (None, None) => return true,
+            (Some(pattern), Some(part)) if wildcard(pattern, part) => {}
+            _ => return false,
+        }
+    }
 }
 
 /// `*` matches any run of characters, `?` any one.
-fn wildcard(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        matches(pattern.as_bytes(), text.as_bytes(), |p, c| p == c)
+    } else {
+        let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+        matches(&p, &s, |p, c| p == c)
+    }
+}
+
+/// [`wildcard`], ignoring ASCII case (IAM's action names).
+pub(crate) fn wildcard_ignore_case(pattern: &str, text: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
     let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    // Classic wildcard matching with one backtrack point.
+    matches(&p, &s, |p: &char, c: &char| p.eq_ignore_ascii_case(c))
+}
+
+/// Wildcard matching with one backtrack point: `*` and `?` in `p`.
+fn matches<T: Copy + PartialEq + From<u8>>(p: &[T], s: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
+    let (star, any) = (T::from(b'*'), T::from(b'?'));
     let (mut pi, mut si) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
+    let mut backtrack: Option<(usize, usize)> = None;
     while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+        if pi < p.len() && p[pi] != star && (p[pi] == any || eq(&p[pi], &s[si])) {
             pi += 1;
             si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, si));
+        } else if pi < p.len() && p[pi] == star {
+            backtrack = Some((pi, si));
             pi += 1;
-        } else if let Some((star_p, star_s)) = star {
+        } else if let Some((star_p, star_s)) = backtrack {
             pi = star_p + 1;
             si = star_s + 1;
-            star = Some((star_p, star_s + 1));
+            backtrack = Some((star_p, star_s + 1));
         } else {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use funnel_store::Store;
 
 pub use cache::PolicyCache;
 pub use document::{Caller, PermissionRequest, Policy, Statement};
+pub(crate) use document::{arn_like, wildcard, wildcard_ignore_case};
 
 use crate::error::{Error, Result};
 use crate::function::Naming;

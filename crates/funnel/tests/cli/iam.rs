@@ -1,0 +1,139 @@
+//! Credentials as a new user meets them: `funnel up` in a folder writes
+//! `.funnel/credentials`, and the CLI run in that folder finds the key and
+//! the endpoint there with no flag and no variable; `iam` verbs print aws's
+//! JSON.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{funnel_bin, ok};
+
+/// `funnel ARGS` in `dir`, with none of the variables that would point it
+/// elsewhere.
+fn funnel_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(funnel_bin());
+    command.current_dir(dir).args(args).stdin(Stdio::null());
+    for var in [
+        "FUNNEL_ENDPOINT",
+        "FUNNEL_PROFILE",
+        "FUNNEL_ACCESS_KEY_ID",
+        "FUNNEL_SECRET_ACCESS_KEY",
+        "FUNNEL_SHARED_CREDENTIALS_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    // No ~/.funnel/credentials of the machine's user either.
+    command.env("HOME", dir.join("home"));
+    command.envs(env.iter().copied());
+    command.output().expect("run funnel")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(ok(out).trim()).expect("JSON on stdout")
+}
+
+#[test]
+fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Command::new(funnel_bin())
+        .current_dir(dir.path())
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("funnel up");
+    let mut lines = BufReader::new(up.stderr.take().expect("stderr")).lines();
+    let mut said = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let ready = line.contains("funnel is up at ");
+        said.push(line);
+        if ready {
+            break;
+        }
+    }
+    // Keep reading: a closed pipe would end the server at its next log line.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(
+        said.last()
+            .is_some_and(|l| l.contains(".funnel/credentials")),
+        "{said:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .expect("exists")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(".funnel"), 0o700);
+        assert_eq!(mode(".funnel/credentials"), 0o600);
+        assert_eq!(mode(".funnel/master.key"), 0o600);
+    }
+
+    let me = json(&funnel_in(dir.path(), &["sts", "get-caller-identity"], &[]));
+    assert_eq!(me["Account"], "000000000000");
+    assert_eq!(me["Arn"], "arn:funnel:iam::000000000000:user/operator");
+
+    let created = json(&funnel_in(
+        dir.path(),
+        &["iam", "create-user", "--user-name", "alice"],
+        &[],
+    ));
+    assert_eq!(created["User"]["UserName"], "alice");
+    ok(&funnel_in(
+        dir.path(),
+        &[
+            "iam",
+            "attach-user-policy",
+            "--user-name",
+            "alice",
+            "--policy-arn",
+            "arn:funnel:iam::aws:policy/FunnelReadOnly",
+        ],
+        &[],
+    ));
+    let key = json(&funnel_in(
+        dir.path(),
+        &["iam", "create-access-key", "--user-name", "alice"],
+        &[],
+    ));
+    let id = key["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let secret = key["AccessKey"]["SecretAccessKey"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    assert_eq!(key["AccessKey"]["Status"], "Active");
+
+    // The environment pair wins over the file: alice reads but cannot write.
+    let as_alice = [
+        ("FUNNEL_ACCESS_KEY_ID", id.as_str()),
+        ("FUNNEL_SECRET_ACCESS_KEY", secret.as_str()),
+    ];
+    let me = json(&funnel_in(
+        dir.path(),
+        &["sts", "get-caller-identity"],
+        &as_alice,
+    ));
+    assert_eq!(me["Arn"], "arn:funnel:iam::000000000000:user/alice");
+    let denied = funnel_in(dir.path(), &["topic", "create", "t"], &as_alice);
+    assert!(!denied.status.success());
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(
+        stderr.contains("AccessDeniedException: User: arn:funnel:iam::000000000000:user/alice is not authorized to perform: sns:CreateTopic"),
+        "{stderr}"
+    );
+
+    // A profile that is not there is an error naming it.
+    let missing = funnel_in(dir.path(), &["--profile", "nope", "function", "list"], &[]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("\"nope\""));
+    let _ = up.kill();
+    let _ = up.wait();
+}

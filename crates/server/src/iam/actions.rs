@@ -1,0 +1,476 @@
+//! Which IAM action each gRPC method is, and which resource (ARN) each
+//! request acts on. One table: authentication reads the action from the
+//! method's path; the handler names the resource from the request.
+
+use funnel_proto::v1 as pb;
+
+use crate::function::Naming;
+
+/// gRPC method path → IAM action. A method missing here is refused (a
+/// test checks that every method of every service is here).
+pub const ACTIONS: &[(&str, &str)] = &[
+    (
+        "/funnel.v1.Functions/CreateFunction",
+        "lambda:CreateFunction",
+    ),
+    ("/funnel.v1.Functions/GetFunction", "lambda:GetFunction"),
+    ("/funnel.v1.Functions/ListFunctions", "lambda:ListFunctions"),
+    (
+        "/funnel.v1.Functions/UpdateFunctionCode",
+        "lambda:UpdateFunctionCode",
+    ),
+    (
+        "/funnel.v1.Functions/UpdateFunctionConfiguration",
+        "lambda:UpdateFunctionConfiguration",
+    ),
+    (
+        "/funnel.v1.Functions/DeleteFunction",
+        "lambda:DeleteFunction",
+    ),
+    (
+        "/funnel.v1.Functions/PublishVersion",
+        "lambda:PublishVersion",
+    ),
+    (
+        "/funnel.v1.Functions/ListVersionsByFunction",
+        "lambda:ListVersionsByFunction",
+    ),
+    ("/funnel.v1.Functions/CreateAlias", "lambda:CreateAlias"),
+    ("/funnel.v1.Functions/GetAlias", "lambda:GetAlias"),
+    ("/funnel.v1.Functions/UpdateAlias", "lambda:UpdateAlias"),
+    ("/funnel.v1.Functions/DeleteAlias", "lambda:DeleteAlias"),
+    ("/funnel.v1.Functions/ListAliases", "lambda:ListAliases"),
+    (
+        "/funnel.v1.Functions/PutFunctionConcurrency",
+        "lambda:PutFunctionConcurrency",
+    ),
+    (
+        "/funnel.v1.Functions/GetFunctionConcurrency",
+        "lambda:GetFunctionConcurrency",
+    ),
+    (
+        "/funnel.v1.Functions/DeleteFunctionConcurrency",
+        "lambda:DeleteFunctionConcurrency",
+    ),
+    (
+        "/funnel.v1.Functions/PutProvisionedConcurrencyConfig",
+        "lambda:PutProvisionedConcurrencyConfig",
+    ),
+    (
+        "/funnel.v1.Functions/GetProvisionedConcurrencyConfig",
+        "lambda:GetProvisionedConcurrencyConfig",
+    ),
+    (
+        "/funnel.v1.Functions/DeleteProvisionedConcurrencyConfig",
+        "lambda:DeleteProvisionedConcurrencyConfig",
+    ),
+    (
+        "/funnel.v1.Functions/GetAccountSettings",
+        "lambda:GetAccountSettings",
+    ),
+    ("/funnel.v1.Functions/Invoke", "lambda:InvokeFunction"),
+    (
+        "/funnel.v1.AsyncInvocation/PutFunctionEventInvokeConfig",
+        "lambda:PutFunctionEventInvokeConfig",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/UpdateFunctionEventInvokeConfig",
+        "lambda:UpdateFunctionEventInvokeConfig",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/GetFunctionEventInvokeConfig",
+        "lambda:GetFunctionEventInvokeConfig",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/DeleteFunctionEventInvokeConfig",
+        "lambda:DeleteFunctionEventInvokeConfig",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/ListDeadLetters",
+        "funnel:ListDeadLetters",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/RedriveDeadLetters",
+        "funnel:RedriveDeadLetters",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/PurgeDeadLetters",
+        "funnel:PurgeDeadLetters",
+    ),
+    (
+        "/funnel.v1.AsyncInvocation/GetQueueStats",
+        "funnel:GetQueueStats",
+    ),
+    (
+        "/funnel.v1.Layers/PublishLayerVersion",
+        "lambda:PublishLayerVersion",
+    ),
+    (
+        "/funnel.v1.Layers/GetLayerVersion",
+        "lambda:GetLayerVersion",
+    ),
+    (
+        "/funnel.v1.Layers/GetLayerVersionByArn",
+        "lambda:GetLayerVersion",
+    ),
+    ("/funnel.v1.Layers/ListLayers", "lambda:ListLayers"),
+    (
+        "/funnel.v1.Layers/ListLayerVersions",
+        "lambda:ListLayerVersions",
+    ),
+    (
+        "/funnel.v1.Layers/DeleteLayerVersion",
+        "lambda:DeleteLayerVersion",
+    ),
+    (
+        "/funnel.v1.Permissions/AddPermission",
+        "lambda:AddPermission",
+    ),
+    (
+        "/funnel.v1.Permissions/RemovePermission",
+        "lambda:RemovePermission",
+    ),
+    ("/funnel.v1.Permissions/GetPolicy", "lambda:GetPolicy"),
+    ("/funnel.v1.Buckets/CreateBucket", "s3:CreateBucket"),
+    ("/funnel.v1.Buckets/DeleteBucket", "s3:DeleteBucket"),
+    ("/funnel.v1.Buckets/ListBuckets", "s3:ListAllMyBuckets"),
+    ("/funnel.v1.Buckets/PutObject", "s3:PutObject"),
+    ("/funnel.v1.Buckets/GetObject", "s3:GetObject"),
+    ("/funnel.v1.Buckets/HeadObject", "s3:GetObject"),
+    ("/funnel.v1.Buckets/DeleteObject", "s3:DeleteObject"),
+    ("/funnel.v1.Buckets/ListObjectsV2", "s3:ListBucket"),
+    (
+        "/funnel.v1.Buckets/PutBucketNotificationConfiguration",
+        "s3:PutBucketNotification",
+    ),
+    (
+        "/funnel.v1.Buckets/GetBucketNotificationConfiguration",
+        "s3:GetBucketNotification",
+    ),
+    ("/funnel.v1.Topics/CreateTopic", "sns:CreateTopic"),
+    ("/funnel.v1.Topics/DeleteTopic", "sns:DeleteTopic"),
+    ("/funnel.v1.Topics/ListTopics", "sns:ListTopics"),
+    (
+        "/funnel.v1.Topics/GetTopicAttributes",
+        "sns:GetTopicAttributes",
+    ),
+    (
+        "/funnel.v1.Topics/SetTopicAttributes",
+        "sns:SetTopicAttributes",
+    ),
+    ("/funnel.v1.Topics/Subscribe", "sns:Subscribe"),
+    ("/funnel.v1.Topics/Unsubscribe", "sns:Unsubscribe"),
+    (
+        "/funnel.v1.Topics/ListSubscriptionsByTopic",
+        "sns:ListSubscriptionsByTopic",
+    ),
+    (
+        "/funnel.v1.Topics/GetSubscriptionAttributes",
+        "sns:GetSubscriptionAttributes",
+    ),
+    (
+        "/funnel.v1.Topics/SetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+    ),
+    ("/funnel.v1.Topics/Publish", "sns:Publish"),
+    ("/funnel.v1.Topics/PublishBatch", "sns:Publish"),
+    ("/funnel.v1.Topics/PublishStream", "sns:Publish"),
+    ("/funnel.v1.Events/PutRule", "events:PutRule"),
+    ("/funnel.v1.Events/DescribeRule", "events:DescribeRule"),
+    ("/funnel.v1.Events/ListRules", "events:ListRules"),
+    ("/funnel.v1.Events/EnableRule", "events:EnableRule"),
+    ("/funnel.v1.Events/DisableRule", "events:DisableRule"),
+    ("/funnel.v1.Events/DeleteRule", "events:DeleteRule"),
+    ("/funnel.v1.Events/PutTargets", "events:PutTargets"),
+    ("/funnel.v1.Events/RemoveTargets", "events:RemoveTargets"),
+    (
+        "/funnel.v1.Events/ListTargetsByRule",
+        "events:ListTargetsByRule",
+    ),
+    (
+        "/funnel.v1.Events/PreviewSchedule",
+        "funnel:PreviewSchedule",
+    ),
+    ("/funnel.v1.Clock/GetClock", "funnel:GetClock"),
+    ("/funnel.v1.Clock/AdvanceClock", "funnel:AdvanceClock"),
+    ("/funnel.v1.Clock/SetClock", "funnel:SetClock"),
+    ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
+    ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
+    ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
+    ("/funnel.v1.Metrics/GetMetrics", "cloudwatch:GetMetricData"),
+    ("/funnel.v1.Iam/CreateUser", "iam:CreateUser"),
+    ("/funnel.v1.Iam/GetUser", "iam:GetUser"),
+    ("/funnel.v1.Iam/DeleteUser", "iam:DeleteUser"),
+    ("/funnel.v1.Iam/ListUsers", "iam:ListUsers"),
+    ("/funnel.v1.Iam/CreateAccessKey", "iam:CreateAccessKey"),
+    ("/funnel.v1.Iam/UpdateAccessKey", "iam:UpdateAccessKey"),
+    ("/funnel.v1.Iam/DeleteAccessKey", "iam:DeleteAccessKey"),
+    ("/funnel.v1.Iam/ListAccessKeys", "iam:ListAccessKeys"),
+    ("/funnel.v1.Iam/AttachUserPolicy", "iam:AttachUserPolicy"),
+    ("/funnel.v1.Iam/DetachUserPolicy", "iam:DetachUserPolicy"),
+    (
+        "/funnel.v1.Iam/ListAttachedUserPolicies",
+        "iam:ListAttachedUserPolicies",
+    ),
+    ("/funnel.v1.Iam/PutUserPolicy", "iam:PutUserPolicy"),
+    ("/funnel.v1.Iam/GetUserPolicy", "iam:GetUserPolicy"),
+    ("/funnel.v1.Iam/DeleteUserPolicy", "iam:DeleteUserPolicy"),
+    ("/funnel.v1.Iam/ListUserPolicies", "iam:ListUserPolicies"),
+    ("/funnel.v1.Sts/GetCallerIdentity", "sts:GetCallerIdentity"),
+];
+
+/// Methods that need no credential at all.
+pub fn is_open(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
+}
+
+/// The IAM action of a method path.
+pub fn action_of(path: &str) -> Option<&'static str> {
+    ACTIONS
+        .iter()
+        .find(|(method, _)| *method == path)
+        .map(|(_, action)| *action)
+}
+
+/// Actions every authenticated caller may take whatever its policies say
+/// (AWS's `sts:GetCallerIdentity` needs no permission).
+pub fn needs_no_permission(action: &str) -> bool {
+    action == "sts:GetCallerIdentity"
+}
+
+/// Where a request is made from: the caller's account and region, and its
+/// user name (what an empty `UserName` means).
+pub struct Scope<'a> {
+    pub naming: &'a Naming,
+    pub user_name: &'a str,
+}
+
+impl Scope<'_> {
+    /// A function's ARN, qualified as the call is; a name that does not
+    /// parse is used as it is (the call then fails on the name).
+    pub fn function(&self, name: &str, qualifier: &str) -> String {
+        let qualifier = (!qualifier.is_empty()).then_some(qualifier);
+        match self.naming.parse_function(name) {
+            Ok(function) => self
+                .naming
+                .function_arn(&function.name, function.qualifier.as_deref().or(qualifier)),
+            Err(_) => self.naming.function_arn(name, qualifier),
+        }
+    }
+
+    fn layer(&self, name: &str, version: Option<i64>) -> String {
+        if name.starts_with("arn:") {
+            return name.to_string();
+        }
+        let base = format!(
+            "arn:funnel:lambda:{}:{}:layer:{name}",
+            self.naming.region, self.naming.account_id
+        );
+        match version {
+            Some(version) => format!("{base}:{version}"),
+            None => base,
+        }
+    }
+
+    fn topic(&self, arn_or_name: &str) -> String {
+        if arn_or_name.starts_with("arn:") {
+            arn_or_name.to_string()
+        } else {
+            self.naming.topic_arn(arn_or_name)
+        }
+    }
+
+    fn log_group(&self, group: &str) -> String {
+        if group.starts_with("arn:") {
+            return group.to_string();
+        }
+        format!(
+            "arn:funnel:logs:{}:{}:log-group:{group}",
+            self.naming.region, self.naming.account_id
+        )
+    }
+
+    fn user(&self, name: &str) -> String {
+        let name = if name.is_empty() {
+            self.user_name
+        } else {
+            name
+        };
+        format!("arn:funnel:iam::{}:user/{name}", self.naming.account_id)
+    }
+}
+
+/// What a request acts on, as an ARN (`*` when it acts on no one thing:
+/// lists, account settings, the clock).
+pub trait Resource {
+    fn resource(&self, scope: &Scope) -> String;
+}
+
+fn bucket(name: &str) -> String {
+    format!("arn:funnel:s3:::{name}")
+}
+
+fn object(bucket: &str, key: &str) -> String {
+    format!("arn:funnel:s3:::{bucket}/{key}")
+}
+
+macro_rules! resources {
+    ($($ty:ident => |$r:ident, $s:ident| $body:expr;)*) => {
+        $(impl Resource for pb::$ty {
+            fn resource(&self, $s: &Scope) -> String {
+                let $r = self;
+                $body
+            }
+        })*
+    };
+}
+
+resources! {
+    CreateFunctionRequest => |r, s| s.function(&r.function_name, "");
+    GetFunctionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    ListFunctionsRequest => |_r, _s| "*".into();
+    UpdateFunctionCodeRequest => |r, s| s.function(&r.function_name, "");
+    UpdateFunctionConfigurationRequest => |r, s| s.function(&r.function_name, "");
+    DeleteFunctionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    PublishVersionRequest => |r, s| s.function(&r.function_name, "");
+    ListVersionsByFunctionRequest => |r, s| s.function(&r.function_name, "");
+    CreateAliasRequest => |r, s| s.function(&r.function_name, "");
+    GetAliasRequest => |r, s| s.function(&r.function_name, "");
+    UpdateAliasRequest => |r, s| s.function(&r.function_name, "");
+    DeleteAliasRequest => |r, s| s.function(&r.function_name, "");
+    ListAliasesRequest => |r, s| s.function(&r.function_name, "");
+    PutFunctionConcurrencyRequest => |r, s| s.function(&r.function_name, "");
+    GetFunctionConcurrencyRequest => |r, s| s.function(&r.function_name, "");
+    PutProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    GetProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    GetAccountSettingsRequest => |_r, _s| "*".into();
+    InvokeRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    PutFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    GetFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    ListDeadLettersRequest => |r, s| s.function(&r.function_name, "");
+    RedriveDeadLettersRequest => |r, s| s.function(&r.function_name, "");
+    PurgeDeadLettersRequest => |r, s| s.function(&r.function_name, "");
+    GetQueueStatsRequest => |_r, _s| "*".into();
+    PublishLayerVersionRequest => |r, s| s.layer(&r.layer_name, None);
+    GetLayerVersionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
+    GetLayerVersionByArnRequest => |r, _s| r.arn.clone();
+    ListLayersRequest => |_r, _s| "*".into();
+    ListLayerVersionsRequest => |r, s| s.layer(&r.layer_name, None);
+    DeleteLayerVersionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
+    AddPermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    RemovePermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    GetPolicyRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    CreateBucketRequest => |r, _s| bucket(&r.bucket);
+    DeleteBucketRequest => |r, _s| bucket(&r.bucket);
+    ListBucketsRequest => |_r, _s| "*".into();
+    PutObjectRequest => |r, _s| object(&r.bucket, &r.key);
+    GetObjectRequest => |r, _s| object(&r.bucket, &r.key);
+    HeadObjectRequest => |r, _s| object(&r.bucket, &r.key);
+    DeleteObjectRequest => |r, _s| object(&r.bucket, &r.key);
+    ListObjectsV2Request => |r, _s| bucket(&r.bucket);
+    PutBucketNotificationConfigurationRequest => |r, _s| bucket(&r.bucket);
+    GetBucketNotificationConfigurationRequest => |r, _s| bucket(&r.bucket);
+    CreateTopicRequest => |r, s| s.topic(&r.name);
+    DeleteTopicRequest => |r, s| s.topic(&r.topic_arn);
+    ListTopicsRequest => |_r, _s| "*".into();
+    GetTopicAttributesRequest => |r, s| s.topic(&r.topic_arn);
+    SetTopicAttributesRequest => |r, s| s.topic(&r.topic_arn);
+    SubscribeRequest => |r, s| s.topic(&r.topic_arn);
+    UnsubscribeRequest => |r, _s| r.subscription_arn.clone();
+    ListSubscriptionsByTopicRequest => |r, s| s.topic(&r.topic_arn);
+    GetSubscriptionAttributesRequest => |r, _s| r.subscription_arn.clone();
+    SetSubscriptionAttributesRequest => |r, _s| r.subscription_arn.clone();
+    PublishRequest => |r, s| s.topic(&r.topic_arn);
+    PublishBatchRequest => |r, s| s.topic(&r.topic_arn);
+    PutRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    DescribeRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    ListRulesRequest => |_r, _s| "*".into();
+    EnableRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    DisableRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    DeleteRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    PutTargetsRequest => |r, s| s.naming.rule_arn(&r.rule);
+    RemoveTargetsRequest => |r, s| s.naming.rule_arn(&r.rule);
+    ListTargetsByRuleRequest => |r, s| s.naming.rule_arn(&r.rule);
+    PreviewScheduleRequest => |_r, _s| "*".into();
+    GetClockRequest => |_r, _s| "*".into();
+    AdvanceClockRequest => |_r, _s| "*".into();
+    SetClockRequest => |_r, _s| "*".into();
+    GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
+    FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
+    GetMetricsRequest => |r, s| if r.function_name.is_empty() { "*".into() } else { s.function(&r.function_name, "") };
+    CreateUserRequest => |r, s| s.user(&r.user_name);
+    GetUserRequest => |r, s| s.user(&r.user_name);
+    DeleteUserRequest => |r, s| s.user(&r.user_name);
+    ListUsersRequest => |_r, s| format!("arn:funnel:iam::{}:user/*", s.naming.account_id);
+    CreateAccessKeyRequest => |r, s| s.user(&r.user_name);
+    UpdateAccessKeyRequest => |r, s| s.user(&r.user_name);
+    DeleteAccessKeyRequest => |r, s| s.user(&r.user_name);
+    ListAccessKeysRequest => |r, s| s.user(&r.user_name);
+    AttachUserPolicyRequest => |r, s| s.user(&r.user_name);
+    DetachUserPolicyRequest => |r, s| s.user(&r.user_name);
+    ListAttachedUserPoliciesRequest => |r, s| s.user(&r.user_name);
+    PutUserPolicyRequest => |r, s| s.user(&r.user_name);
+    GetUserPolicyRequest => |r, s| s.user(&r.user_name);
+    DeleteUserPolicyRequest => |r, s| s.user(&r.user_name);
+    ListUserPoliciesRequest => |r, s| s.user(&r.user_name);
+    GetCallerIdentityRequest => |_r, _s| "*".into();
+}
+
+/// A live tail's resource: its first log group (each group is checked).
+impl Resource for pb::StartLiveTailRequest {
+    fn resource(&self, scope: &Scope) -> String {
+        self.log_group_identifiers
+            .first()
+            .map_or_else(|| "*".into(), |group| scope.log_group(group))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use prost::Message as _;
+
+    use super::*;
+
+    /// Every method of every service has an action, and no action names a
+    /// method that does not exist.
+    #[test]
+    fn every_method_has_an_action() {
+        let set = prost_types::FileDescriptorSet::decode(funnel_proto::FILE_DESCRIPTOR_SET)
+            .expect("descriptor set");
+        let methods: BTreeSet<String> = set
+            .file
+            .iter()
+            .flat_map(|file| {
+                let package = file.package().to_string();
+                file.service.iter().flat_map(move |service| {
+                    let package = package.clone();
+                    service.method.iter().map(move |method| {
+                        format!("/{package}.{}/{}", service.name(), method.name())
+                    })
+                })
+            })
+            .collect();
+        let listed: BTreeSet<String> = ACTIONS.iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(methods, listed);
+        assert_eq!(listed.len(), ACTIONS.len(), "a method is listed twice");
+    }
+
+    /// docs/api.md gives each method's action, as this table does.
+    #[test]
+    fn the_api_doc_lists_each_action() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md"),
+        )
+        .expect("docs/api.md");
+        for (path, action) in ACTIONS {
+            let method = path.rsplit('/').next().unwrap();
+            let row = format!("| `{method}`");
+            let listed = doc
+                .lines()
+                .any(|line| line.starts_with(&row) && line.contains(&format!("| `{action}` |")));
+            assert!(listed, "docs/api.md has no row for {method} with {action}");
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! Who is calling, and what they may do: accounts, users, access keys and
+//! identity policies (IAM's model), the authentication of every call and
+//! the authorization of every action.
+//!
+//! - `seal`: the master key that seals secrets and keys code MACs.
+//! - `policy`: identity policy documents and their evaluation; the
+//!   managed policies.
+//! - `actions`: each gRPC method's IAM action, each request's resource.
+//! - `authn`: the tower layer that authenticates every call.
+//! - `users`: creating and changing users, keys and policies.
+//! - `credentials`: the aws-shaped credentials file the server writes.
+//!
+//! Authentication is a lookup in an in-memory directory (rebuilt on every
+//! identity write, which are rare) and a constant-time comparison; no
+//! password hashing on the hot path: secrets are 40 random characters.
+
+pub mod actions;
+mod authn;
+pub mod credentials;
+pub mod policy;
+pub mod seal;
+mod users;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use funnel_runtime::Clock;
+use funnel_store::{AccessKeyRecord, Store};
+use subtle::ConstantTimeEq as _;
+
+pub use actions::{Resource, Scope};
+pub use authn::AuthLayer;
+use policy::IdentityPolicy;
+use seal::MasterKey;
+
+use crate::error::{Error, Result};
+use crate::function::Naming;
+
+/// The account every install starts with (and where a data dir written
+/// before accounts existed keeps its resources).
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+/// The bootstrap user of the default account: may do anything.
+pub const OPERATOR: &str = "operator";
+
+/// Failed authentications one source address may make in a window before
+/// every call from it is refused until the window ends.
+const MAX_FAILURES: u32 = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Who a call is made as: the user behind an access key.
+pub struct Principal {
+    pub account_id: String,
+    pub user_name: String,
+    pub user_id: String,
+    /// `arn:funnel:iam::<account>:user/<name>`.
+    pub arn: String,
+    /// The region and account the caller's names resolve in.
+    pub naming: Naming,
+    /// The operator may do anything (as AWS's root user).
+    pub operator: bool,
+    secret: Vec<u8>,
+    active: bool,
+    policies: Vec<Arc<IdentityPolicy>>,
+}
+
+/// An authenticated call: set on the request by [`AuthLayer`], read by
+/// the handler that names the resource.
+#[derive(Clone)]
+pub struct Caller {
+    pub principal: Arc<Principal>,
+    pub action: &'static str,
+    pub source_ip: Option<IpAddr>,
+    pub secure: bool,
+    /// Set once the handler has authorized the call (checked by the layer).
+    authorized: Arc<AtomicBool>,
+}
+
+#[derive(Clone)]
+pub struct Identities {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    key: MasterKey,
+    naming: Naming,
+    clock: Clock,
+    /// Access key id → its user, with the secret and the policies.
+    directory: RwLock<Arc<HashMap<String, Arc<Principal>>>>,
+    /// Identity writes, one at a time.
+    writes: Mutex<()>,
+    failures: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+struct Failures {
+    since: Duration,
+    count: u32,
+}
+
+impl Identities {
+    /// Opens the identities in `store`, creating the default account and
+    /// its operator (with one access key) on first start.
+    pub fn open(
+        store: Store,
+        key: MasterKey,
+        naming: Naming,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let identities = Identities {
+            inner: Arc::new(Inner {
+                store,
+                key,
+                naming,
+                clock,
+                directory: RwLock::new(Arc::default()),
+                writes: Mutex::new(()),
+                failures: Mutex::new(HashMap::new()),
+            }),
+        };
+        identities.bootstrap()?;
+        identities.reload().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(identities)
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn key(&self) -> &MasterKey {
+        &self.inner.key
+    }
+
+    /// Rebuilds the directory from the store.
+    fn reload(&self) -> Result<()> {
+        let store = &self.inner.store;
+        let mut users = HashMap::new();
+        for user in store.all_users()? {
+            let mut policies = Vec::new();
+            for arn in &user.attached {
+                if let Some((_, document)) = policy::MANAGED.iter().find(|(a, _)| a == arn) {
+                    policies.push(Arc::new(parse_trusted(document)?));
+                }
+            }
+            for document in user.inline.values() {
+                policies.push(Arc::new(parse_trusted(document)?));
+            }
+            users.insert(
+                (user.account_id.clone(), user.name.clone()),
+                (user, policies),
+            );
+        }
+        let mut directory = HashMap::new();
+        for key in store.access_keys()? {
+            let Some((user, policies)) =
+                users.get(&(key.account_id.clone(), key.user_name.clone()))
+            else {
+                continue;
+            };
+            let secret = self.unseal(&key)?;
+            directory.insert(
+                key.access_key_id.clone(),
+                Arc::new(Principal {
+                    arn: user_arn(&user.account_id, &user.name),
+                    naming: Naming {
+                        region: self.inner.naming.region.clone(),
+                        account_id: user.account_id.clone(),
+                    },
+                    operator: user.account_id == DEFAULT_ACCOUNT && user.name == OPERATOR,
+                    account_id: user.account_id.clone(),
+                    user_name: user.name.clone(),
+                    user_id: user.user_id.clone(),
+                    secret,
+                    active: key.status == "Active",
+                    policies: policies.clone(),
+                }),
+            );
+        }
+        *self
+            .inner
+            .directory
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
+        Ok(())
+    }
+
+    fn unseal(&self, key: &AccessKeyRecord) -> Result<Vec<u8>> {
+        self.inner
+            .key
+            .unseal(&key.sealed_secret, key.access_key_id.as_bytes())
+            .ok_or_else(|| {
+                Error::Service(format!(
+                    "the secret of access key {} does not open with this master key (was the \
+                     master key replaced?)",
+                    key.access_key_id
+                ))
+            })
+    }
+
+    /// Who `authorization` (`Bearer <id>:<secret>`) names, if the key is
+    /// known, active and the secret matches. Failures count against
+    /// `from`; past [`MAX_FAILURES`] in a window, every call from there is
+    /// refused until the window ends.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&[u8]>,
+        from: Option<IpAddr>,
+    ) -> Result<Arc<Principal>> {
+        if let Some(ip) = from {
+            self.throttled(ip)?;
+        }
+        let Some(header) = authorization else {
+            return Err(Error::MissingAuthenticationToken(
+                "Missing Authentication Token: send `authorization: Bearer <AccessKeyId>:<SecretAccessKey>` \
+                 metadata (the CLI and funnel-client read ./.funnel/credentials, ~/.funnel/credentials \
+                 or FUNNEL_ACCESS_KEY_ID/FUNNEL_SECRET_ACCESS_KEY)"
+                    .into(),
+            ));
+        };
+        let found = std::str::from_utf8(header)
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|token| token.trim().split_once(':'))
+            .and_then(|(id, secret)| {
+                let principal = self
+                    .inner
+                    .directory
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(id)
+                    .cloned()?;
+                let matches: bool = principal.secret.ct_eq(secret.as_bytes()).into();
+                (matches && principal.active).then_some(principal)
+            });
+        match found {
+            Some(principal) => Ok(principal),
+            None => {
+                if let Some(ip) = from {
+                    self.failed(ip);
+                }
+                Err(Error::UnrecognizedClient(
+                    "The security token included in the request is invalid.".into(),
+                ))
+            }
+        }
+    }
+
+    fn throttled(&self, ip: IpAddr) -> Result<()> {
+        let failures = self
+            .inner
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = failures.get(&ip) {
+            let elapsed = self.inner.clock.now().saturating_sub(f.since);
+            if f.count >= MAX_FAILURES && elapsed < FAILURE_WINDOW {
+                return Err(Error::Throttling(format!(
+                    "Rate exceeded: {} failed authentications from {ip}; retry in {} s",
+                    f.count,
+                    (FAILURE_WINDOW - elapsed).as_secs().max(1)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(&self, ip: IpAddr) {
+        let now = self.inner.clock.now();
+        let mut failures = self
+            .inner
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if failures.len() > 10_000 {
+            failures.retain(|_, f| now.saturating_sub(f.since) < FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert(Failures {
+            since: now,
+            count: 0,
+        });
+        if now.saturating_sub(entry.since) >= FAILURE_WINDOW {
+            *entry = Failures {
+                since: now,
+                count: 0,
+            };
+        }
+        entry.count += 1;
+        if entry.count == MAX_FAILURES {
+            tracing::warn!(%ip, "too many failed authentications; refusing calls from it for a while");
+        }
+    }
+}
+
+/// Whether `caller` may take its action on `resource`; the refusal is
+/// AWS's `AccessDeniedException` text.
+pub fn authorize(caller: &Caller, resource: &str) -> Result<()> {
+    caller.authorized.store(true, Ordering::Relaxed);
+    let principal = &caller.principal;
+    if principal.operator || actions::needs_no_permission(caller.action) {
+        return Ok(());
+    }
+    let request = policy::Request {
+        action: caller.action,
+        resource,
+        user_name: &principal.user_name,
+        user_id: &principal.user_id,
+        account: &principal.account_id,
+        user_arn: &principal.arn,
+        source_ip: caller.source_ip,
+        secure_transport: caller.secure,
+        region: &principal.naming.region,
+    };
+    if policy::allows(principal.policies.iter().map(|p| p.as_ref()), &request) {
+        Ok(())
+    } else {
+        Err(Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: {} on resource: {resource}",
+            principal.arn, caller.action
+        )))
+    }
+}
+
+/// Authorizes `request` (authenticated by [`AuthLayer`]) on the resource
+/// it names; returns the caller.
+pub fn check<T: Resource>(request: &tonic::Request<T>) -> Result<Caller> {
+    let caller = caller_of(request.extensions())?;
+    let resource = request.get_ref().resource(&Scope {
+        naming: &caller.principal.naming,
+        user_name: &caller.principal.user_name,
+    });
+    authorize(&caller, &resource)?;
+    Ok(caller)
+}
+
+/// Authorizes `caller` on what `message` names (for streams, where the
+/// resource is in a message rather than in the request).
+pub fn authorize_resource<T: Resource>(caller: &Caller, message: &T) -> Result<()> {
+    let resource = message.resource(&Scope {
+        naming: &caller.principal.naming,
+        user_name: &caller.principal.user_name,
+    });
+    authorize(caller, &resource)
+}
+
+/// The caller [`AuthLayer`] put on a request.
+pub fn caller_of(extensions: &tonic::Extensions) -> Result<Caller> {
+    extensions
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Error::MissingAuthenticationToken("Missing Authentication Token".into()))
+}
+
+pub fn user_arn(account_id: &str, name: &str) -> String {
+    format!("arn:funnel:iam::{account_id}:user/{name}")
+}
+
+/// A stored document was checked when it was put; one that no longer
+/// parses is a corrupt store.
+fn parse_trusted(document: &str) -> Result<IdentityPolicy> {
+    IdentityPolicy::parse(document)
+        .map_err(|e| Error::Service(format!("a stored identity policy is invalid: {e}")))
+}
