@@ -93,6 +93,9 @@ struct Inner {
     /// Identity writes, one at a time.
     writes: Mutex<()>,
     failures: Mutex<HashMap<IpAddr, Failures>>,
+    /// Whether any failure was ever recorded: until then no call takes the
+    /// `failures` lock (it would serialize every call).
+    any_failure: AtomicBool,
 }
 
 struct Failures {
@@ -118,6 +121,7 @@ impl Identities {
                 directory: RwLock::new(Arc::default()),
                 writes: Mutex::new(()),
                 failures: Mutex::new(HashMap::new()),
+                any_failure: AtomicBool::new(false),
             }),
         };
         identities.bootstrap()?;
@@ -248,6 +252,9 @@ impl Identities {
     }
 
     fn throttled(&self, ip: IpAddr) -> Result<()> {
+        if !self.inner.any_failure.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let failures = self
             .inner
             .failures
@@ -267,6 +274,7 @@ impl Identities {
     }
 
     fn failed(&self, ip: IpAddr) {
+        self.inner.any_failure.store(true, Ordering::Relaxed);
         let now = self.inner.clock.now();
         let mut failures = self
             .inner
