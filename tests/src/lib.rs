@@ -129,10 +129,12 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
         .await
         .expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
-    let credentials_file = config.data_dir.join(funnel_server::CREDENTIALS_FILE);
     let server = Server::open_with_clock(config, clock)
         .await
         .expect("server opens");
+    let credentials_file = server
+        .write_credentials(listener.local_addr().expect("local addr"))
+        .expect("credentials written");
     let operator = operator_credentials(&credentials_file);
     let startup_cache = server.cache_stats();
     let runtime = server.runtime();

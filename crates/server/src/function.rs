@@ -247,6 +247,18 @@ impl Naming {
         Ok(name)
     }
 
+    /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]`.
+    pub fn layer_arn(&self, name: &str, version: Option<impl std::fmt::Display>) -> String {
+        let base = format!(
+            "arn:funnel:lambda:{}:{}:layer:{name}",
+            self.region, self.account_id
+        );
+        match version {
+            Some(v) => format!("{base}:{v}"),
+            None => base,
+        }
+    }
+
     pub fn function_arn(&self, name: &str, qualifier: Option<&str>) -> String {
         let base = format!(
             "arn:funnel:lambda:{}:{}:function:{name}",

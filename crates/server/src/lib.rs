@@ -245,8 +245,6 @@ impl Server {
             clock.clone(),
         )
         .context("opening the identities")?;
-        // The operator's profile; `serve` adds the endpoint.
-        identities.write_credentials(&config.data_dir.join(CREDENTIALS_FILE), None, None)?;
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
         tracing::info!(

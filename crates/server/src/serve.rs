@@ -314,7 +314,7 @@ impl Server {
         };
         let written =
             self.identities
-                .write_credentials(&path, Some(&format!("http://{reachable}")), None)?;
+                .write_credentials(&path, &format!("http://{reachable}"), None)?;
         if !written {
             tracing::warn!("the operator has no active access key: no credentials file written");
         }

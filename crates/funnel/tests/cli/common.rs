@@ -47,10 +47,7 @@ pub fn funnel(endpoint: &str, args: &[&str]) -> Output {
 
 /// The operator's key of the server whose data dir is `data_dir`.
 pub fn operator(data_dir: &Path) -> funnel_client::Credentials {
-    funnel_client::Profile::read(&data_dir.join("credentials"), "default")
-        .expect("the credentials file reads")
-        .and_then(|profile| profile.credentials)
-        .expect("the server wrote the operator's key")
+    funnel_tests::operator_credentials(&data_dir.join("credentials"))
 }
 
 /// A `funnel up` child whose stderr is drained into a channel.

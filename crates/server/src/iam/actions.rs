@@ -262,14 +262,7 @@ impl Scope<'_> {
         if name.starts_with("arn:") {
             return name.to_string();
         }
-        let base = format!(
-            "arn:funnel:lambda:{}:{}:layer:{name}",
-            self.naming.region, self.naming.account_id
-        );
-        match version {
-            Some(version) => format!("{base}:{version}"),
-            None => base,
-        }
+        self.naming.layer_arn(name, version)
     }
 
     fn topic(&self, arn_or_name: &str) -> String {
@@ -280,7 +273,7 @@ impl Scope<'_> {
         }
     }
 
-    fn log_group(&self, group: &str) -> String {
+    pub fn log_group(&self, group: &str) -> String {
         if group.starts_with("arn:") {
             return group.to_string();
         }

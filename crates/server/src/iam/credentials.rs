@@ -30,7 +30,7 @@ impl Identities {
     pub fn write_credentials(
         &self,
         path: &Path,
-        endpoint: Option<&str>,
+        endpoint: &str,
         ca_bundle: Option<&Path>,
     ) -> anyhow::Result<bool> {
         let Some((id, secret)) = self.operator_key()? else {
@@ -45,7 +45,7 @@ impl Identities {
         let values = [
             ("aws_access_key_id", Some(id.as_str())),
             ("aws_secret_access_key", Some(secret.as_str())),
-            ("endpoint", endpoint),
+            ("endpoint", Some(endpoint)),
             ("ca_bundle", ca_bundle.as_deref()),
         ];
         let text = set_profile(&existing, "default", &values);

@@ -334,22 +334,24 @@ pub fn authorize(caller: &Caller, resource: &str) -> Result<()> {
 /// it names; returns the caller.
 pub fn check<T: Resource>(request: &tonic::Request<T>) -> Result<Caller> {
     let caller = caller_of(request.extensions())?;
-    let resource = request.get_ref().resource(&Scope {
-        naming: &caller.principal.naming,
-        user_name: &caller.principal.user_name,
-    });
-    authorize(&caller, &resource)?;
+    authorize_resource(&caller, request.get_ref())?;
     Ok(caller)
 }
 
 /// Authorizes `caller` on what `message` names (for streams, where the
 /// resource is in a message rather than in the request).
 pub fn authorize_resource<T: Resource>(caller: &Caller, message: &T) -> Result<()> {
-    let resource = message.resource(&Scope {
-        naming: &caller.principal.naming,
-        user_name: &caller.principal.user_name,
-    });
-    authorize(caller, &resource)
+    authorize(caller, &message.resource(&caller.scope()))
+}
+
+impl Caller {
+    /// Where the caller's names resolve: its account and region, its user.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            naming: &self.principal.naming,
+            user_name: &self.principal.user_name,
+        }
+    }
 }
 
 /// The caller [`AuthLayer`] put on a request.

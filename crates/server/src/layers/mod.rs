@@ -359,15 +359,7 @@ impl Layers {
 
     /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]`.
     pub fn layer_arn(&self, name: &str, version: Option<u32>) -> String {
-        let naming = &self.naming;
-        let base = format!(
-            "arn:funnel:lambda:{}:{}:layer:{name}",
-            naming.region, naming.account_id
-        );
-        match version {
-            Some(v) => format!("{base}:{v}"),
-            None => base,
-        }
+        self.naming.layer_arn(name, version)
     }
 
     /// A layer name, or a layer (version) ARN of this region and account.

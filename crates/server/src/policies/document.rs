@@ -301,24 +301,35 @@ pub(crate) fn arn_like(pattern: &str, arn: &str) -> bool {
 
 /// `*` matches any run of characters, `?` any one.
 pub(crate) fn wildcard(pattern: &str, text: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    if pattern.is_ascii() && text.is_ascii() {
-        matches(pattern.as_bytes(), text.as_bytes(), |p, c| p == c)
-    } else {
-        let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-        matches(&p, &s, |p, c| p == c)
-    }
+    wildcard_by(pattern, text, false)
 }
 
 /// [`wildcard`], ignoring ASCII case (IAM's action names).
 pub(crate) fn wildcard_ignore_case(pattern: &str, text: &str) -> bool {
+    wildcard_by(pattern, text, true)
+}
+
+/// Bytes when both are ASCII (no allocation: this runs on every call's
+/// authorization), characters otherwise.
+fn wildcard_by(pattern: &str, text: &str, ignore_case: bool) -> bool {
     if pattern == "*" {
         return true;
     }
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    matches(&p, &s, |p: &char, c: &char| p.eq_ignore_ascii_case(c))
+    if pattern.is_ascii() && text.is_ascii() {
+        let (p, s) = (pattern.as_bytes(), text.as_bytes());
+        if ignore_case {
+            matches(p, s, u8::eq_ignore_ascii_case)
+        } else {
+            matches(p, s, |a, b| a == b)
+        }
+    } else {
+        let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+        if ignore_case {
+            matches(&p, &s, char::eq_ignore_ascii_case)
+        } else {
+            matches(&p, &s, |a, b| a == b)
+        }
+    }
 }
 
 /// Wildcard matching with one backtrack point: `*` and `?` in `p`.
