@@ -78,6 +78,9 @@ pub fn guest(guest: Guest) -> Vec<u8> {
 /// A server running in this process on an ephemeral port.
 pub struct TestServer {
     pub endpoint: String,
+    /// What an `https` endpoint is checked against (a self-signed server's
+    /// CA).
+    pub ca_bundle: Option<PathBuf>,
     /// A client signed in as the operator.
     pub client: Client,
     /// The operator's key, as the server wrote it to its credentials file.
@@ -128,10 +131,11 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let endpoint = format!("http://{}", listener.local_addr().expect("local addr"));
     let server = Server::open_with_clock(config, clock)
         .await
         .expect("server opens");
+    let endpoint = server.endpoint(listener.local_addr().expect("local addr"));
+    let ca_bundle = server.ca_bundle().map(Path::to_path_buf);
     let credentials_file = server
         .write_credentials(listener.local_addr().expect("local addr"))
         .expect("credentials written");
@@ -146,11 +150,17 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     let task = tokio::spawn(server.serve(listener, async {
         let _ = stopped.await;
     }));
-    let client = Client::connect_with(&endpoint, Some(operator.clone()))
+    let profile = Profile {
+        credentials: Some(operator.clone()),
+        ca_bundle: ca_bundle.clone(),
+        ..Profile::default()
+    };
+    let client = Client::connect_profile(&endpoint, &profile)
         .await
         .expect("client connects");
     TestServer {
         endpoint,
+        ca_bundle,
         client,
         operator,
         startup_cache,
@@ -188,7 +198,12 @@ impl TestServer {
 
     /// A client signed with `credentials` (none: no `authorization`).
     pub async fn client_as(&self, credentials: Option<Credentials>) -> Client {
-        Client::connect_with(&self.endpoint, credentials)
+        let profile = Profile {
+            credentials,
+            ca_bundle: self.ca_bundle.clone(),
+            ..Profile::default()
+        };
+        Client::connect_profile(&self.endpoint, &profile)
             .await
             .expect("client connects")
     }

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use cli::{Cli, Command, ServeArgs};
-use funnel_server::{Config, Server};
+use funnel_server::Server;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -70,28 +70,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(args.serve, stack.as_deref()).await
         }
         command => {
-            crate::cli::run_client(cli.endpoint.as_deref(), cli.profile.as_deref(), command).await
+            let target = cli::Target {
+                endpoint: cli.endpoint.as_deref(),
+                profile: cli.profile.as_deref(),
+                ca_bundle: cli.ca_bundle.as_deref(),
+            };
+            cli::run_client(target, command).await
         }
     }
 }
 
 async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
-    let mut config = Config::with_data_dir(&args.data_dir);
-    config.metrics.listen = args.metrics_listen;
-    config.master_key_file = args.master_key_file.clone();
+    let config = args.config();
+    config.check_listener(args.listen)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
     let server = Server::open_with_clock(config, args.clock.clock()).await?;
+    let endpoint = server.endpoint(listener.local_addr()?);
     let credentials_file = server.write_credentials(listener.local_addr()?)?;
     let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
     if let Some(stack) = stack {
         let deployed = async {
-            let credentials = funnel_client::Profile::read(&credentials_file, "default")
+            let profile = funnel_client::Profile::read(&credentials_file, "default")
                 .map_err(anyhow::Error::msg)?
-                .and_then(|profile| profile.credentials);
-            let client = funnel_client::Client::connect_with(&endpoint, credentials).await?;
+                .unwrap_or_default();
+            let client = funnel_client::Client::connect_profile(&endpoint, &profile).await?;
             stack::deploy(&client, stack).await
         };
         match deployed.await {

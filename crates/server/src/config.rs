@@ -21,6 +21,10 @@ pub struct Config {
     /// The master key that seals secrets (64 hex digits); default
     /// `<data_dir>/master.key`, made on first start.
     pub master_key_file: Option<PathBuf>,
+    /// TLS on the API port.
+    pub tls: TlsConfig,
+    /// Serve a non-loopback address without TLS (a lab network).
+    pub insecure_listen: bool,
     /// How long shutdown waits for in-flight calls before giving up on them.
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
@@ -37,6 +41,19 @@ pub struct Config {
 pub struct MetricsConfig {
     /// Where to serve `GET /metrics` (OpenMetrics text); off when unset.
     pub listen: Option<std::net::SocketAddr>,
+    /// The bearer token scrapers send (`Authorization: Bearer <token>`);
+    /// required for a non-loopback `listen`.
+    pub token: Option<String>,
+}
+
+/// TLS on the API port: a certificate and key (PEM), or a self-signed set
+/// made once in the data dir.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub self_signed: bool,
 }
 
 /// Lambda's concurrency accounting.
@@ -100,6 +117,8 @@ impl Default for Config {
             region: "local".into(),
             account_id: "000000000000".into(),
             master_key_file: None,
+            tls: TlsConfig::default(),
+            insecure_listen: false,
             shutdown_grace: Duration::from_secs(30),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
@@ -124,6 +143,13 @@ impl Config {
             data_dir: data_dir.into(),
             ..Config::default()
         }
+    }
+
+    /// Refuses a non-loopback API listener without TLS (unless
+    /// `insecure_listen`): every call carries an access key.
+    pub fn check_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+        let tls = self.tls.self_signed || self.tls.cert.is_some();
+        crate::tls::check_listener(addr, tls, self.insecure_listen)
     }
 
     /// Checks every field; the error names the field and what is wrong.
@@ -166,6 +192,17 @@ impl Config {
             (MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&self.runtime.max_memory_mb),
             "runtime.max_memory_mb must be {MIN_MEMORY_MB}..={MAX_MEMORY_MB}, got {}",
             self.runtime.max_memory_mb
+        );
+        if let Some(addr) = self.metrics.listen {
+            anyhow::ensure!(
+                addr.ip().is_loopback() || self.metrics.token.is_some(),
+                "metrics on {addr} (not loopback) need a token: pass --metrics-token, which \
+                 scrapers send as `Authorization: Bearer <token>`"
+            );
+        }
+        anyhow::ensure!(
+            self.metrics.token.as_ref().is_none_or(|t| !t.is_empty()),
+            "metrics.token must not be empty"
         );
         Ok(())
     }

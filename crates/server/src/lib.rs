@@ -11,6 +11,8 @@
 //! - `config`: the server's configuration, validated before anything starts.
 //! - `serve`: running a server: the API, the background tasks under one
 //!   guard, the ordered drain at shutdown.
+//! - `tls`: the API port's certificate (given, or self-signed into the data
+//!   dir) and the rule that a non-loopback listener needs TLS.
 //! - `concurrency`: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
 //! - `error`: the API's typed errors, each with its AWS error name.
@@ -90,6 +92,7 @@ mod router;
 mod schedules;
 mod serve;
 mod timekeeper;
+mod tls;
 mod topics;
 
 use std::sync::Arc;
@@ -135,6 +138,8 @@ pub struct Server {
     topics: topics::Topics,
     schedules: schedules::Schedules,
     identities: iam::Identities,
+    /// The API port's certificate, when it serves TLS.
+    tls: Option<tls::Tls>,
     /// What guests publish through; the runtime holds it weakly (the
     /// topics hold the runtime), so the server's drop ends both.
     _publisher: Arc<dyn funnel_runtime::TopicPublisher>,
@@ -152,6 +157,7 @@ impl Server {
     pub async fn open_with_clock(config: Config, clock: Clock) -> anyhow::Result<Server> {
         config.validate().context("invalid configuration")?;
         create_private_dir(&config.data_dir)?;
+        let tls = tls::Tls::load(&config.tls, &config.data_dir).context("setting up TLS")?;
         let master_key = iam::seal::MasterKey::load_or_create(
             &config.data_dir,
             config.master_key_file.as_deref(),
@@ -269,6 +275,7 @@ impl Server {
             topics,
             schedules,
             identities,
+            tls,
             _publisher: publisher,
         })
     }
@@ -343,4 +350,18 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Replaces `path` with `text`, readable by the owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }

@@ -371,6 +371,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     metrics: Metrics,
+    token: Option<String>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     use http_body_util::Full;
@@ -389,8 +390,28 @@ pub async fn serve_http(
         };
         let Ok((stream, _)) = accepted else { continue };
         let metrics = metrics.clone();
+        let expected = token.as_ref().map(|token| format!("Bearer {token}"));
         let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
-            let response = if request.uri().path() == "/metrics" {
+            let presented = request
+                .headers()
+                .get(hyper::header::AUTHORIZATION)
+                .map(|value| value.as_bytes());
+            let allowed = expected.as_ref().is_none_or(|expected| {
+                presented.is_some_and(|presented| {
+                    bool::from(subtle::ConstantTimeEq::ct_eq(
+                        expected.as_bytes(),
+                        presented,
+                    ))
+                })
+            });
+            let response = if !allowed {
+                Response::builder()
+                    .status(StatusCode::UNAUTHORIZED)
+                    .header(hyper::header::WWW_AUTHENTICATE, "Bearer")
+                    .body(Full::new(Bytes::from_static(
+                        b"unauthorized: send Authorization: Bearer <the --metrics-token>\n",
+                    )))
+            } else if request.uri().path() == "/metrics" {
                 Response::builder()
                     .header("content-type", CONTENT_TYPE)
                     .body(Full::new(Bytes::from(metrics.render())))

@@ -88,6 +88,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         // Everything that can fail, before anything starts.
+        self.check_listener(addr)?;
         let metrics_listener = match self.config.metrics.listen {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
@@ -150,6 +151,7 @@ impl Server {
             background.tracker.spawn(metrics::serve_http(
                 listener,
                 self.metrics.clone(),
+                self.config.metrics.token.clone(),
                 deliveries_stop.clone(),
             ));
         }
@@ -178,8 +180,17 @@ impl Server {
                 deliveries_stop.cancel();
             }
         });
-        let server = tonic::transport::Server::builder()
-            .layer(crate::iam::AuthLayer::new(self.identities.clone(), false))
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &self.tls {
+            builder = builder
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(tls.identity.clone()))
+                .context("configuring TLS")?;
+        }
+        let server = builder
+            .layer(crate::iam::AuthLayer::new(
+                self.identities.clone(),
+                self.tls.is_some(),
+            ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
@@ -305,20 +316,45 @@ impl Server {
         &self,
         addr: std::net::SocketAddr,
     ) -> anyhow::Result<std::path::PathBuf> {
+        // Never hand out an endpoint that `serve` will refuse.
+        self.check_listener(addr)?;
         let path = self.config.data_dir.join(crate::CREDENTIALS_FILE);
+        let written = self.identities.write_credentials(
+            &path,
+            &self.endpoint(addr),
+            self.tls.as_ref().and_then(|tls| tls.ca_bundle.as_deref()),
+        )?;
+        if !written {
+            tracing::warn!("the operator has no active access key: no credentials file written");
+        }
+        Ok(path)
+    }
+}
+
+impl Server {
+    /// The URL a client on this machine reaches a listener on `addr` at:
+    /// `https` when the port serves TLS; an unspecified address
+    /// (`0.0.0.0`) is reached through loopback.
+    pub fn endpoint(&self, addr: std::net::SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         let reachable = match addr.ip() {
             ip if ip.is_unspecified() => {
                 std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
             }
             _ => addr,
         };
-        let written =
-            self.identities
-                .write_credentials(&path, &format!("http://{reachable}"), None)?;
-        if !written {
-            tracing::warn!("the operator has no active access key: no credentials file written");
-        }
-        Ok(path)
+        format!("{scheme}://{reachable}")
+    }
+
+    /// The CA bundle clients must trust, when funnel made the certificate.
+    pub fn ca_bundle(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(|tls| tls.ca_bundle.as_deref())
+    }
+
+    /// Refuses a non-loopback listener without TLS (unless
+    /// `insecure_listen`).
+    fn check_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+        self.config.check_listener(addr)
     }
 }
 

@@ -4,6 +4,7 @@
 //! and `ca_bundle`).
 //!
 //! - `FUNNEL_ACCESS_KEY_ID` and `FUNNEL_SECRET_ACCESS_KEY`;
+//! - `FUNNEL_CA_BUNDLE` before the profile's `ca_bundle`;
 //! - else the profile (`FUNNEL_PROFILE`, else `default`) in the first file
 //!   that exists of `FUNNEL_SHARED_CREDENTIALS_FILE`,
 //!   `./.funnel/credentials` (where `funnel up` writes the operator's) and
@@ -94,6 +95,9 @@ impl Profile {
         };
         if let Some(credentials) = Credentials::from_env() {
             found.credentials = Some(credentials);
+        }
+        if let Some(bundle) = std::env::var_os("FUNNEL_CA_BUNDLE").filter(|b| !b.is_empty()) {
+            found.ca_bundle = Some(bundle.into());
         }
         Ok(found)
     }

@@ -54,7 +54,7 @@ use funnel_proto::v1::permissions_client::PermissionsClient;
 use funnel_proto::v1::sts_client::StsClient;
 use funnel_proto::v1::topics_client::TopicsClient;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 /// The generated API messages (`funnel.v1`).
 pub use funnel_proto::v1 as proto;
@@ -64,6 +64,19 @@ pub use tonic::Code;
 const ERROR_TYPE_KEY: &str = "x-amzn-errortype";
 /// Matches the server's limit, so large code uploads and 6 MB responses fit.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// `err` and its sources, `: `-separated (a transport error alone says
+/// only "transport error").
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 /// A failed call: the gRPC code, the AWS error name when the server gave
 /// one (`ResourceNotFoundException`, ...), and the message.
@@ -152,14 +165,15 @@ impl tonic::service::Interceptor for Auth {
 
 impl Client {
     /// Connects to `endpoint`, e.g. `http://127.0.0.1:7878`, with the
-    /// credentials found as the aws CLI finds them ([`Profile::discover`]).
+    /// credentials (and CA bundle) found as the aws CLI finds them
+    /// ([`Profile::discover`]).
     pub async fn connect(endpoint: impl Into<String>) -> Result<Client> {
         let profile = Profile::discover(None).map_err(|message| Error {
             code: Code::Unauthenticated,
             error_type: None,
             message,
         })?;
-        Client::connect_with(endpoint, profile.credentials).await
+        Client::connect_profile(endpoint, &profile).await
     }
 
     /// Connects to `endpoint` with these credentials (none: only health
@@ -168,8 +182,21 @@ impl Client {
         endpoint: impl Into<String>,
         credentials: Option<Credentials>,
     ) -> Result<Client> {
+        let profile = Profile {
+            credentials,
+            ..Profile::default()
+        };
+        Client::connect_profile(endpoint, &profile).await
+    }
+
+    /// Connects to `endpoint` with a profile's credentials; an `https`
+    /// endpoint is trusted through the profile's `ca_bundle` (PEM), else
+    /// through the system's roots. The profile's own `endpoint` is not
+    /// used.
+    pub async fn connect_profile(endpoint: impl Into<String>, profile: &Profile) -> Result<Client> {
         let endpoint = endpoint.into();
-        let header = credentials
+        let header = profile
+            .credentials
             .as_ref()
             .map(Credentials::header)
             .transpose()
@@ -184,11 +211,28 @@ impl Client {
             error_type: None,
             message,
         };
-        let channel = Endpoint::from_shared(endpoint.clone())
-            .map_err(|e| unavailable(format!("invalid endpoint {endpoint:?}: {e}")))?
-            .connect()
-            .await
-            .map_err(|e| unavailable(format!("cannot connect to funnel at {endpoint}: {e}")))?;
+        let mut target = Endpoint::from_shared(endpoint.clone())
+            .map_err(|e| unavailable(format!("invalid endpoint {endpoint:?}: {e}")))?;
+        if endpoint.starts_with("https://") {
+            let tls = match &profile.ca_bundle {
+                Some(bundle) => {
+                    let pem = std::fs::read(bundle).map_err(|e| {
+                        unavailable(format!("reading the CA bundle {}: {e}", bundle.display()))
+                    })?;
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                }
+                None => ClientTlsConfig::new().with_native_roots(),
+            };
+            target = target
+                .tls_config(tls)
+                .map_err(|e| unavailable(format!("TLS for {endpoint}: {e}")))?;
+        }
+        let channel = target.connect().await.map_err(|e| {
+            unavailable(format!(
+                "cannot connect to funnel at {endpoint}: {}",
+                with_causes(&e)
+            ))
+        })?;
         Ok(Client {
             functions: FunctionsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)

@@ -28,4 +28,5 @@ mod security;
 mod shutdown;
 mod topic_publishing;
 mod topics;
+mod transport;
 mod versions;

@@ -53,6 +53,7 @@ async fn metrics_count_what_happened() {
     tokio::spawn(funnel_server::serve_metrics(
         listener,
         server.metrics.clone(),
+        None,
         stop.clone(),
     ));
     server.create("echo", guests::ECHO).await;

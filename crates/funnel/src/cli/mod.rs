@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read as _, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -46,6 +46,11 @@ pub struct Cli {
     /// ~/.funnel/credentials.
     #[arg(long, global = true, env = "FUNNEL_PROFILE")]
     pub profile: Option<String>,
+    /// The CA certificates (PEM) an https endpoint is checked against
+    /// (default: FUNNEL_CA_BUNDLE, the profile's `ca_bundle`, else the
+    /// system's roots).
+    #[arg(long, global = true)]
+    pub ca_bundle: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -171,6 +176,48 @@ pub struct ServeArgs {
     /// default: DATA_DIR/master.key, made on first start.
     #[arg(long, env = "FUNNEL_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// `self-signed`: serve TLS with a certificate made once into
+    /// DATA_DIR/tls (its CA goes into the credentials file as `ca_bundle`).
+    #[arg(long, value_enum, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: Option<TlsMode>,
+    /// Serve TLS with this certificate chain (PEM); with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS (access keys then
+    /// cross the network in clear text: a lab network only).
+    #[arg(long)]
+    pub insecure_listen: bool,
+    /// The bearer token /metrics requires (needed for a non-loopback
+    /// --metrics-listen).
+    #[arg(long, env = "FUNNEL_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
+}
+
+/// `--tls`'s one mode (a certificate of one's own goes through
+/// `--tls-cert`/`--tls-key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsMode {
+    SelfSigned,
+}
+
+impl ServeArgs {
+    /// The server configuration these flags ask for.
+    pub fn config(&self) -> funnel_server::Config {
+        let mut config = funnel_server::Config::with_data_dir(&self.data_dir);
+        config.metrics.listen = self.metrics_listen;
+        config.metrics.token = self.metrics_token.clone();
+        config.master_key_file = self.master_key_file.clone();
+        config.tls = funnel_server::config::TlsConfig {
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            self_signed: self.tls == Some(TlsMode::SelfSigned),
+        };
+        config.insecure_listen = self.insecure_listen;
+        config
+    }
 }
 
 /// Which clock the server runs on.
@@ -452,24 +499,32 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
+/// Where a client verb connects, from the global flags.
+pub struct Target<'a> {
+    pub endpoint: Option<&'a str>,
+    pub profile: Option<&'a str>,
+    pub ca_bundle: Option<&'a Path>,
+}
+
 /// Connects as the aws CLI would: credentials from the environment or the
-/// profile; the endpoint from the flag, the profile, or the default.
-pub async fn connect(endpoint: Option<&str>, profile: Option<&str>) -> anyhow::Result<Client> {
-    let found = funnel_client::Profile::discover(profile).map_err(anyhow::Error::msg)?;
-    let endpoint = endpoint
+/// profile; the endpoint and CA bundle from the flag, then the environment
+/// or the profile, else the default.
+pub async fn connect(target: Target<'_>) -> anyhow::Result<Client> {
+    let mut found = funnel_client::Profile::discover(target.profile).map_err(anyhow::Error::msg)?;
+    let endpoint = target
+        .endpoint
         .map(str::to_string)
-        .or(found.endpoint)
+        .or(found.endpoint.take())
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-    Ok(Client::connect_with(endpoint, found.credentials).await?)
+    if let Some(bundle) = target.ca_bundle {
+        found.ca_bundle = Some(bundle.to_path_buf());
+    }
+    Ok(Client::connect_profile(endpoint, &found).await?)
 }
 
 /// Runs a client verb (everything but `serve`/`up`).
-pub async fn run_client(
-    endpoint: Option<&str>,
-    profile: Option<&str>,
-    command: Command,
-) -> anyhow::Result<()> {
-    let client = connect(endpoint, profile).await?;
+pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<()> {
+    let client = connect(target).await?;
     match command {
         Command::Iam(command) => iam::iam(&client, command).await,
         Command::Sts(command) => iam::sts(&client, command).await,

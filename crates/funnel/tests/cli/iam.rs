@@ -32,12 +32,12 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(ok(out).trim()).expect("JSON on stdout")
 }
 
-#[test]
-fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// `funnel up ARGS` in `dir`, once it says it is up; and that line.
+fn up_in(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
     let mut up = Command::new(funnel_bin())
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args(["up", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -54,11 +54,15 @@ fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
     }
     // Keep reading: a closed pipe would end the server at its next log line.
     std::thread::spawn(move || lines.for_each(drop));
-    assert!(
-        said.last()
-            .is_some_and(|l| l.contains(".funnel/credentials")),
-        "{said:?}"
-    );
+    let ready = said.pop().unwrap_or_default();
+    assert!(ready.contains(".funnel/credentials"), "{said:?} {ready}");
+    (up, ready)
+}
+
+#[test]
+fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut up, _) = up_in(dir.path(), &[]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -136,4 +140,50 @@ fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("\"nope\""));
     let _ = up.kill();
     let _ = up.wait();
+}
+
+#[test]
+fn with_tls_self_signed_the_cli_trusts_the_bundle_it_is_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut up, ready) = up_in(dir.path(), &["--tls", "self-signed"]);
+    assert!(
+        ready.contains("funnel is up at https://127.0.0.1:"),
+        "{ready}"
+    );
+    let credentials = std::fs::read_to_string(dir.path().join(".funnel/credentials")).unwrap();
+    assert!(credentials.contains("endpoint = https://"), "{credentials}");
+    assert!(credentials.contains("ca_bundle = /"), "{credentials}");
+
+    // The profile's endpoint and bundle: no flag needed.
+    let me = json(&funnel_in(dir.path(), &["sts", "get-caller-identity"], &[]));
+    assert_eq!(me["Arn"], "arn:funnel:iam::000000000000:user/operator");
+    // A bundle that does not hold the server's CA is refused.
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, "").unwrap();
+    let refused = funnel_in(
+        dir.path(),
+        &["sts", "get-caller-identity"],
+        &[("FUNNEL_CA_BUNDLE", other.to_str().unwrap())],
+    );
+    assert!(!refused.status.success());
+    // --ca-bundle wins over the variable.
+    let bundle = dir.path().join(".funnel/tls/ca.pem");
+    ok(&funnel_in(
+        dir.path(),
+        &["--ca-bundle", bundle.to_str().unwrap(), "function", "list"],
+        &[("FUNNEL_CA_BUNDLE", other.to_str().unwrap())],
+    ));
+    let _ = up.kill();
+    let _ = up.wait();
+}
+
+#[test]
+fn serving_beyond_loopback_without_tls_is_refused_before_anything_is_made() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = funnel_in(dir.path(), &["serve", "--listen", "0.0.0.0:0"], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without TLS"), "{stderr}");
+    assert!(stderr.contains("--insecure-listen"), "{stderr}");
+    assert!(!dir.path().join(".funnel").exists());
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use tonic::transport::server::TcpConnectInfo;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use super::{Caller, Identities, actions};
 use crate::error::Error;
@@ -120,9 +120,14 @@ where
 }
 
 fn source_ip<B>(request: &http::Request<B>) -> Option<IpAddr> {
-    request
-        .extensions()
+    let extensions = request.extensions();
+    extensions
         .get::<TcpConnectInfo>()
+        .or_else(|| {
+            extensions
+                .get::<TlsConnectInfo<TcpConnectInfo>>()
+                .map(TlsConnectInfo::get_ref)
+        })
         .and_then(|info| info.remote_addr())
         .map(|addr| addr.ip())
 }

@@ -3,7 +3,6 @@
 //! endpoint it serves on (and the CA bundle, with TLS). Written 0600; the
 //! other profiles in it, and other keys of `[default]`, are left alone.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -49,7 +48,7 @@ impl Identities {
             ("ca_bundle", ca_bundle.as_deref()),
         ];
         let text = set_profile(&existing, "default", &values);
-        write_private(path, &text)
+        crate::write_private(path, &text)
             .with_context(|| format!("writing the credentials file {}", path.display()))?;
         Ok(true)
     }
@@ -98,19 +97,6 @@ fn set_profile(text: &str, profile: &str, values: &[(&str, Option<&str>)]) -> St
     let mut text = out.join("\n");
     text.push('\n');
     text
-}
-
-/// Replaces `path` with `text`, readable by the owner only.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

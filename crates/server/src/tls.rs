@@ -1,0 +1,196 @@
+//! TLS on the API port: a certificate the operator gives
+//! (`--tls-cert`/`--tls-key`), or one made once with rcgen into the data
+//! dir (`--tls self-signed`), and the rule that keeps access keys off a
+//! network in clear text: a non-loopback listener needs TLS unless the
+//! operator says the network is a lab (`--insecure-listen`).
+//!
+//! The self-signed set is a small CA of its own (`tls/ca.pem`, the bundle
+//! clients trust; its key is thrown away once the server certificate is
+//! signed) and the server's certificate and key (`tls/cert.pem`,
+//! `tls/key.pem`, 0600). Delete `tls/` to make a new set (e.g. for
+//! another host name).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use tonic::transport::Identity;
+
+use crate::config::TlsConfig;
+
+/// The folder of the self-signed set, under the data dir.
+const SELF_SIGNED_DIR: &str = "tls";
+
+/// The API port's certificate, ready for tonic.
+pub(crate) struct Tls {
+    pub identity: Identity,
+    /// What clients must trust, when funnel made the certificate (an
+    /// absolute path: it goes into the credentials file).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Tls {
+    /// The certificate `config` asks for, if any (made on first use for
+    /// `self_signed`).
+    pub fn load(config: &TlsConfig, data_dir: &Path) -> anyhow::Result<Option<Tls>> {
+        match (&config.cert, &config.key, config.self_signed) {
+            (None, None, false) => Ok(None),
+            (Some(cert), Some(key), false) => {
+                let read = |path: &Path, what: &str| {
+                    std::fs::read(path)
+                        .with_context(|| format!("reading the TLS {what} {}", path.display()))
+                };
+                Ok(Some(Tls {
+                    identity: Identity::from_pem(read(cert, "certificate")?, read(key, "key")?),
+                    ca_bundle: None,
+                }))
+            }
+            (None, None, true) => self_signed(&data_dir.join(SELF_SIGNED_DIR)).map(Some),
+            (_, _, true) => {
+                anyhow::bail!("--tls self-signed and --tls-cert/--tls-key cannot be used together")
+            }
+            _ => anyhow::bail!("--tls-cert and --tls-key go together: give both"),
+        }
+    }
+}
+
+/// Refuses to serve access keys in clear text beyond this machine.
+pub(crate) fn check_listener(addr: SocketAddr, tls: bool, insecure: bool) -> anyhow::Result<()> {
+    if tls || insecure || addr.ip().is_loopback() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {addr} without TLS: every call carries an access key, which \
+         would cross the network in clear text. Serve TLS with `--tls self-signed` (clients \
+         trust the ca_bundle written to the credentials file) or `--tls-cert FILE --tls-key \
+         FILE`; or, on a lab network you trust, pass `--insecure-listen`"
+    )
+}
+
+/// Loads the set in `dir`, or makes it.
+fn self_signed(dir: &Path) -> anyhow::Result<Tls> {
+    let ca = dir.join("ca.pem");
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    if !(ca.is_file() && cert.is_file() && key.is_file()) {
+        make_self_signed(dir, &ca, &cert, &key)?;
+    }
+    let identity = Identity::from_pem(
+        std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?,
+        std::fs::read(&key).with_context(|| format!("reading {}", key.display()))?,
+    );
+    let ca_bundle = std::path::absolute(&ca)
+        .with_context(|| format!("resolving the path of {}", ca.display()))?;
+    Ok(Tls {
+        identity,
+        ca_bundle: Some(ca_bundle),
+    })
+}
+
+fn make_self_signed(dir: &Path, ca: &Path, cert: &Path, key: &Path) -> anyhow::Result<()> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    crate::create_private_dir(dir)?;
+    let host = host_name();
+    let mut ca_params = CertificateParams::new(Vec::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    ca_params.distinguished_name.push(
+        DnType::CommonName,
+        format!(
+            "funnel local CA ({})",
+            host.as_deref().unwrap_or("localhost")
+        ),
+    );
+    let ca_cert = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    names.extend(host);
+    let mut params = CertificateParams::new(names)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "funnel".to_string());
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_key = KeyPair::generate()?;
+    let server_cert = params.signed_by(&server_key, &ca_cert)?;
+
+    crate::write_private(key, &server_key.serialize_pem())
+        .with_context(|| format!("writing {}", key.display()))?;
+    crate::write_private(cert, &server_cert.pem())
+        .with_context(|| format!("writing {}", cert.display()))?;
+    // Written last: its presence says the set is whole.
+    crate::write_private(ca, &ca_cert.pem())
+        .with_context(|| format!("writing {}", ca.display()))?;
+    tracing::info!(dir = %dir.display(), "made a self-signed TLS certificate");
+    Ok(())
+}
+
+/// This machine's host name, when it is a valid DNS name.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())?;
+    let name = name.trim().to_ascii_lowercase();
+    let valid = !name.is_empty()
+        && name != "localhost"
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    valid.then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_goes_without_tls() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(check_listener(at("127.0.0.1:1"), false, false).is_ok());
+        assert!(check_listener(at("[::1]:1"), false, false).is_ok());
+        let refused = check_listener(at("0.0.0.0:1"), false, false).unwrap_err();
+        assert!(
+            refused.to_string().contains("--insecure-listen"),
+            "{refused}"
+        );
+        assert!(check_listener(at("0.0.0.0:1"), true, false).is_ok());
+        assert!(check_listener(at("10.0.0.1:1"), false, true).is_ok());
+    }
+
+    #[test]
+    fn the_self_signed_set_is_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TlsConfig {
+            self_signed: true,
+            ..TlsConfig::default()
+        };
+        let first = Tls::load(&config, dir.path()).unwrap().unwrap();
+        let bundle = first.ca_bundle.unwrap();
+        let ca = std::fs::read(&bundle).unwrap();
+        assert!(String::from_utf8_lossy(&ca).starts_with("-----BEGIN CERTIFICATE-----"));
+        let again = Tls::load(&config, dir.path()).unwrap().unwrap();
+        assert_eq!(std::fs::read(again.ca_bundle.unwrap()).unwrap(), ca);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("tls/key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn cert_and_key_go_together() {
+        let config = TlsConfig {
+            cert: Some("c.pem".into()),
+            ..TlsConfig::default()
+        };
+        let err = Tls::load(&config, Path::new(".")).err().unwrap();
+        assert!(err.to_string().contains("give both"), "{err}");
+    }
+}

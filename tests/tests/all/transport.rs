@@ -1,0 +1,212 @@
+//! The boundary on the wire: TLS with funnel's self-signed bundle, the
+//! refusal of a non-loopback listener without TLS, and the bearer token
+//! of a `/metrics` endpoint.
+
+use std::io::{Read as _, Write as _};
+
+use funnel_client::{Client, Credentials, Profile};
+use funnel_tests::{start_server_with, test_config};
+
+/// Only over TLS may this user list functions.
+const SECURE_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+
+#[tokio::test]
+async fn tls_with_the_self_signed_bundle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.tls.self_signed = true;
+    let server = start_server_with(config).await;
+    assert!(
+        server.endpoint.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.endpoint
+    );
+    let bundle = server.ca_bundle.clone().expect("a CA bundle");
+    assert_eq!(
+        bundle,
+        std::path::absolute(dir.path().join("tls/ca.pem")).unwrap()
+    );
+
+    // The credentials file says where and how to connect, as the CLI reads it.
+    let profile = Profile::read(&dir.path().join("credentials"), "default")
+        .expect("reads")
+        .expect("a default profile");
+    assert_eq!(profile.endpoint.as_deref(), Some(server.endpoint.as_str()));
+    assert_eq!(profile.ca_bundle.as_deref(), Some(bundle.as_path()));
+    let operator = Client::connect_profile(&server.endpoint, &profile)
+        .await
+        .expect("connects over TLS");
+    operator
+        .get_caller_identity()
+        .await
+        .expect("the operator's key works over TLS");
+
+    // The listener is TLS: aws:SecureTransport holds.
+    server.client.create_user("tls-only").await.expect("user");
+    server
+        .client
+        .put_user_policy("tls-only", "secure", SECURE_ONLY)
+        .await
+        .expect("policy");
+    let key = server
+        .client
+        .create_access_key("tls-only")
+        .await
+        .expect("key");
+    let user = server
+        .client_as(Some(Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+        )))
+        .await;
+    user.list_functions("", None)
+        .await
+        .expect("allowed over TLS");
+    // The same policy over plain text (loopback) allows nothing.
+    let plain = funnel_tests::start_server().await;
+    plain.client.create_user("tls-only").await.expect("user");
+    plain
+        .client
+        .put_user_policy("tls-only", "secure", SECURE_ONLY)
+        .await
+        .expect("policy");
+    let key = plain
+        .client
+        .create_access_key("tls-only")
+        .await
+        .expect("key");
+    let err = plain
+        .client_as(Some(Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+        )))
+        .await
+        .list_functions("", None)
+        .await
+        .expect_err("denied without TLS");
+    assert_eq!(err.error_type.as_deref(), Some("AccessDeniedException"));
+    plain.stop().await;
+
+    // Without the bundle the server's certificate is not trusted, and plain
+    // HTTP/2 gets no answer from the TLS port.
+    let untrusted = Profile {
+        credentials: profile.credentials.clone(),
+        ..Profile::default()
+    };
+    let result = match Client::connect_profile(&server.endpoint, &untrusted).await {
+        Ok(client) => client.get_caller_identity().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    let err = result.expect_err("an untrusted certificate");
+    assert!(
+        err.message.to_ascii_lowercase().contains("certificate"),
+        "{err}"
+    );
+    let plain = server.endpoint.replace("https://", "http://");
+    let result = match Client::connect_profile(&plain, &untrusted).await {
+        Ok(client) => client.get_caller_identity().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    result.expect_err("plain text to a TLS port");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_non_loopback_listener_needs_tls() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = funnel_server::Server::open(test_config(dir.path()))
+        .await
+        .expect("opens");
+    let refused = server
+        .write_credentials(addr)
+        .expect_err("no credentials for a port that will not serve");
+    assert!(
+        format!("{refused:#}").contains("--insecure-listen"),
+        "{refused:#}"
+    );
+    let err = server
+        .serve(listener, std::future::pending())
+        .await
+        .expect_err("refused");
+    let message = format!("{err:#}");
+    assert!(message.contains("without TLS"), "{message}");
+    assert!(message.contains("--tls self-signed"), "{message}");
+
+    // On a lab network the operator may say so.
+    let mut config = test_config(dir.path());
+    config.insecure_listen = true;
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = funnel_server::Server::open(config).await.expect("opens");
+    let file = server.write_credentials(addr).expect("written");
+    let operator = funnel_tests::operator_credentials(&file);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let client = Client::connect_with(format!("http://127.0.0.1:{}", addr.port()), Some(operator))
+        .await
+        .expect("connects");
+    client.get_caller_identity().await.expect("serves");
+    let _ = stop.send(());
+    serving.await.expect("task").expect("stopped cleanly");
+}
+
+/// `GET /metrics` with this `authorization` header: the status line and
+/// the body.
+fn scrape(addr: std::net::SocketAddr, authorization: Option<&str>) -> (String, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let header = authorization.map_or(String::new(), |value| format!("Authorization: {value}\r\n"));
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{header}Connection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[tokio::test]
+async fn metrics_with_a_token_need_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server_with(test_config(dir.path())).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(funnel_server::serve_metrics(
+        listener,
+        server.metrics.clone(),
+        Some("s3cret".into()),
+        stop.clone(),
+    ));
+    let scraped = tokio::task::spawn_blocking(move || {
+        [None, Some("Bearer wrong"), Some("Bearer s3cret")].map(|auth| scrape(addr, auth))
+    })
+    .await
+    .expect("scrapes");
+    assert!(scraped[0].0.contains(" 401 "), "{:?}", scraped[0]);
+    assert!(scraped[1].0.contains(" 401 "), "{:?}", scraped[1]);
+    assert!(scraped[2].0.contains(" 200 "), "{:?}", scraped[2]);
+    assert!(scraped[2].1.contains("# EOF"), "{}", scraped[2].1);
+    stop.cancel();
+
+    // A non-loopback /metrics without a token does not start.
+    let mut config = test_config(dir.path());
+    config.metrics.listen = Some("0.0.0.0:0".parse().unwrap());
+    let err = config.validate().expect_err("refused");
+    assert!(format!("{err}").contains("--metrics-token"), "{err}");
+    server.stop().await;
+}
