@@ -60,7 +60,9 @@ async fn nth_start(server: &TestServer, n: usize) -> anyhow::Result<u128> {
 pub async fn measure() -> anyhow::Result<BucketRows> {
     let data = tempfile::tempdir()?;
     let folder = tempfile::tempdir()?;
-    let server = start_server_with(test_config(data.path())).await;
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.path().to_path_buf());
+    let server = start_server_with(config).await;
     server.create("rec", guests::RECORDER).await;
     server.allow("rec", "s3", "s3.amazonaws.com", "").await;
     let path = folder.path().to_string_lossy().into_owned();

@@ -320,6 +320,8 @@ async fn main() -> anyhow::Result<()> {
         &dir.path().join("bench-runtime"),
         Clock::system(),
         std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
+        // A throwaway install: any key authenticates its compiled code.
+        funnel_runtime::CodeKey::new([0; 32]),
     )?;
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))

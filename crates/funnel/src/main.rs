@@ -81,7 +81,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
-    let config = args.config();
+    let mut config = args.config();
+    if let Some(stack) = stack {
+        // The stack's buckets are folders next to it.
+        let folder = match stack.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        config.buckets.roots.push(folder.to_path_buf());
+    }
     config.check_listener(args.listen)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

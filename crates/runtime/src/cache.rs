@@ -4,20 +4,50 @@
 //! `<engine>` hashes everything that makes compiled code compatible with this
 //! engine (wasmtime version, target, settings). A file from another engine is
 //! simply never looked up; a corrupt one is recompiled and replaced.
+//!
+//! Compiled code is native code the process runs, so a file is loaded only
+//! if it is one this install wrote: it starts with a keyed MAC
+//! (HMAC-SHA256, under a key the server derives from its master key) over
+//! its name and its bytes. A planted file, a file copied from another
+//! function's name, or one written by another install fails the check and
+//! is recompiled. The file is read once, checked, and deserialized from
+//! those same bytes.
 
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::CodeError;
 
+/// What a compiled-code file starts with, before its MAC.
+const MAGIC: &[u8; 8] = b"FNLCWSM1";
+const MAC_LEN: usize = 32;
+
+/// The key compiled-code files are authenticated with.
+#[derive(Clone)]
+pub struct CodeKey([u8; 32]);
+
+impl CodeKey {
+    pub fn new(bytes: [u8; 32]) -> CodeKey {
+        CodeKey(bytes)
+    }
+}
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey(<hidden>)")
+    }
+}
+
 pub struct CodeCache {
     dir: PathBuf,
     engine_key: String,
+    key: CodeKey,
 }
 
 /// How a component was obtained.
@@ -30,16 +60,44 @@ pub enum Load {
 }
 
 impl CodeCache {
-    pub fn new(dir: PathBuf, engine: &Engine) -> std::io::Result<Self> {
+    pub fn new(dir: PathBuf, engine: &Engine, key: CodeKey) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         Ok(CodeCache {
             dir,
             engine_key: engine_key(engine),
+            key,
         })
     }
 
+    fn name(&self, sha256: &str) -> String {
+        format!("{sha256}-{}.cwasm", self.engine_key)
+    }
+
     fn path(&self, sha256: &str) -> PathBuf {
-        self.dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
+        self.dir.join(self.name(sha256))
+    }
+
+    /// The MAC of a file named `name` holding `body`.
+    fn mac(&self, name: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key.0).expect("HMAC takes keys of any length");
+        mac.update(&(name.len() as u64).to_be_bytes());
+        mac.update(name.as_bytes());
+        mac
+    }
+
+    /// The compiled bytes of the file `name` holds, if this install wrote
+    /// it.
+    fn authentic<'b>(&self, name: &str, file: &'b [u8]) -> Option<&'b [u8]> {
+        let rest = file.strip_prefix(MAGIC.as_slice())?;
+        if rest.len() < MAC_LEN {
+            return None;
+        }
+        let (tag, body) = rest.split_at(MAC_LEN);
+        let mut mac = self.mac(name);
+        mac.update(body);
+        mac.verify_slice(tag).ok()?;
+        Some(body)
     }
 
     /// Loads `sha256`'s compiled component, compiling `code` on a miss.
@@ -53,18 +111,32 @@ impl CodeCache {
         code: impl FnOnce() -> Result<Cow<'a, [u8]>, CodeError>,
     ) -> Result<(Component, Load), CodeError> {
         let path = self.path(sha256);
-        if path.exists() {
-            // SAFETY: the file is one we wrote ourselves, under the data dir,
-            // with this engine's compatibility key in its name;
-            // `deserialize_file` still checks the header and fails cleanly on
-            // a mismatch, which falls through to a recompile below.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, Load::Hit)),
-                Err(err) => tracing::warn!(
-                    path = %path.display(), cause = %err,
-                    "compiled code unusable; recompiling"
+        match std::fs::read(&path) {
+            Ok(file) => match self.authentic(&self.name(sha256), &file) {
+                // SAFETY: these bytes are ones this install serialized
+                // (their MAC, under a key only this install holds, says
+                // so), for this engine (its compatibility key is in the
+                // name the MAC covers); `deserialize` still checks the
+                // header and fails cleanly on a mismatch, which falls
+                // through to a recompile below.
+                Some(body) => match unsafe { Component::deserialize(engine, body) } {
+                    Ok(component) => return Ok((component, Load::Hit)),
+                    Err(err) => tracing::warn!(
+                        path = %path.display(), cause = %err,
+                        "compiled code unusable; recompiling"
+                    ),
+                },
+                None => tracing::warn!(
+                    path = %path.display(),
+                    "compiled code not written by this install (its MAC does not match); \
+                     recompiling"
                 ),
-            }
+            },
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => tracing::warn!(
+                path = %path.display(), cause = %err,
+                "compiled code unreadable; recompiling"
+            ),
         }
         let code = code()?;
         let component = Component::new(engine, &code)
@@ -76,7 +148,7 @@ impl CodeCache {
     /// costs a recompile later, so it is logged, not returned.
     pub fn store(&self, sha256: &str, component: &Component) {
         let path = self.path(sha256);
-        if let Err(err) = write_atomically(&path, component) {
+        if let Err(err) = self.write_atomically(&self.name(sha256), &path, component) {
             tracing::warn!(path = %path.display(), cause = %err, "could not cache compiled code");
         }
     }
@@ -92,14 +164,27 @@ impl CodeCache {
     }
 }
 
-fn write_atomically(path: &Path, component: &Component) -> anyhow::Result<()> {
-    let bytes = component
-        .serialize()
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+impl CodeCache {
+    fn write_atomically(
+        &self,
+        name: &str,
+        path: &Path,
+        component: &Component,
+    ) -> anyhow::Result<()> {
+        let body = component
+            .serialize()
+            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let mut mac = self.mac(name);
+        mac.update(&body);
+        let mut file = Vec::with_capacity(MAGIC.len() + MAC_LEN + body.len());
+        file.extend_from_slice(MAGIC);
+        file.extend_from_slice(&mac.finalize().into_bytes());
+        file.extend_from_slice(&body);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, file)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
 }
 
 /// Sixteen hex digits naming this engine's compiled-code compatibility.

@@ -49,7 +49,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use cache::CodeCache;
-pub use cache::Load;
+pub use cache::{CodeKey, Load};
 use engine::{build_engine, spawn_epoch_ticker};
 use environment::{Environment, StartError};
 pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
@@ -245,6 +245,7 @@ impl Runtime {
         data_dir: &std::path::Path,
         clock: Clock,
         background_output: OutputSink,
+        code_key: CodeKey,
     ) -> anyhow::Result<Runtime> {
         let cache_dir = data_dir.join("compiled");
         let environments_dir = data_dir.join("environments");
@@ -263,7 +264,7 @@ impl Runtime {
             |host| host,
         )
         .map_err(|e| anyhow::anyhow!("linking funnel:function: {e:#}"))?;
-        let cache = CodeCache::new(cache_dir.clone(), &engine).map_err(|e| {
+        let cache = CodeCache::new(cache_dir.clone(), &engine, code_key).map_err(|e| {
             anyhow::anyhow!(
                 "creating the compiled-code cache {}: {e}",
                 cache_dir.display()

@@ -33,6 +33,16 @@ pub struct Config {
     pub queue: QueueConfig,
     pub concurrency: ConcurrencyConfig,
     pub metrics: MetricsConfig,
+    pub buckets: BucketsConfig,
+}
+
+/// Where bucket folders may lie.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BucketsConfig {
+    /// Folders under which the operator may put a bucket (besides the data
+    /// dir's `buckets`).
+    pub roots: Vec<PathBuf>,
 }
 
 /// The Prometheus endpoint.
@@ -125,6 +135,7 @@ impl Default for Config {
             queue: QueueConfig::default(),
             concurrency: ConcurrencyConfig::default(),
             metrics: MetricsConfig::default(),
+            buckets: BucketsConfig::default(),
         }
     }
 }

@@ -122,6 +122,9 @@ use registry::Registry;
 /// The operator's credentials, in the data dir (aws CLI's INI shape).
 pub const CREDENTIALS_FILE: &str = "credentials";
 
+/// The label of the key compiled-code files are authenticated with.
+const COMPILED_CODE_KEY: &str = "funnel compiled-code MAC v1";
+
 /// A funnel server, opened and ready to serve.
 pub struct Server {
     config: Config,
@@ -190,6 +193,7 @@ impl Server {
             &config.data_dir,
             clock.clone(),
             shutdown_output,
+            funnel_runtime::CodeKey::new(master_key.derive(COMPILED_CODE_KEY)),
         )?;
         let naming = Naming {
             region: config.region.clone(),
@@ -227,10 +231,12 @@ impl Server {
         let buckets = buckets::Buckets::new(
             store.clone(),
             &config.data_dir,
+            &config.buckets.roots,
             router.clone(),
             functions.naming().clone(),
             clock.clone(),
-        );
+        )
+        .context("setting up the bucket roots")?;
         let schedules = schedules::Schedules::new(
             store.clone(),
             Arc::new(store.clone()),

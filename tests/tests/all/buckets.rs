@@ -53,7 +53,9 @@ async fn allow_s3(server: &TestServer) {
 async fn wired(configs: Vec<proto::LambdaFunctionConfiguration>) -> Wired {
     let data = tempfile::tempdir().expect("temp dir");
     let folder = tempfile::tempdir().expect("temp dir");
-    let server = start_server_with(test_config(data.path())).await;
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.path().to_path_buf());
+    let server = start_server_with(config).await;
     server.create("rec", guests::RECORDER).await;
     allow_s3(&server).await;
     let path = folder.path().to_string_lossy().into_owned();
@@ -297,7 +299,9 @@ async fn changes_made_while_stopped_fire_once_after_restart() {
 
     write(&folder, "new.txt", b"new");
     std::fs::remove_file(folder.join("gone.txt")).unwrap();
-    let server = start_server_with(test_config(data.path())).await;
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.clone());
+    let server = start_server_with(config).await;
     wait_for(&server, "ObjectCreated:Put", "new.txt").await;
     wait_for(&server, "ObjectRemoved:Delete", "gone.txt").await;
     // A file written after the restart comes after the rescan.
@@ -322,7 +326,9 @@ async fn changes_made_while_stopped_fire_once_after_restart() {
 async fn notifications_need_permission_and_a_removed_permission_stops_deliveries() {
     let data = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
-    let server = start_server_with(test_config(data.path())).await;
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.path().to_path_buf());
+    let server = start_server_with(config).await;
     server.create("rec", guests::RECORDER).await;
     let path = folder.path().to_string_lossy().into_owned();
     server

@@ -8,6 +8,7 @@ mod async_invoke;
 mod bucket_access;
 mod buckets;
 mod concurrency;
+mod confinement;
 mod environments;
 mod functions;
 mod grpc;

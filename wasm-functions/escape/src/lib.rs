@@ -23,7 +23,38 @@ fn attempt(results: &mut Map<String, Value>, name: &str, result: std::io::Result
     results.insert(name.to_string(), value);
 }
 
-fn escape(_event: Value, _ctx: Context) -> Result<Value, Error> {
+/// `{"plant": BUCKET}`: plants links out of a bucket granted read-write
+/// (`escape -> ../../..`, `passwd -> /etc/passwd`) and reads through them.
+fn plant(bucket: &str) -> Value {
+    let mut r = Map::new();
+    let root = format!("/buckets/{bucket}");
+    attempt(
+        &mut r,
+        "symlink escape -> ../../..",
+        symlink("../../..", &format!("{root}/escape")).map(|()| "planted".into()),
+    );
+    attempt(
+        &mut r,
+        "symlink passwd -> /etc/passwd",
+        symlink("/etc/passwd", &format!("{root}/passwd")).map(|()| "planted".into()),
+    );
+    attempt(
+        &mut r,
+        "read escape/etc/passwd",
+        std::fs::read_to_string(format!("{root}/escape/etc/passwd")).map(|s| s.len().to_string()),
+    );
+    attempt(
+        &mut r,
+        "read passwd",
+        std::fs::read_to_string(format!("{root}/passwd")).map(|s| s.len().to_string()),
+    );
+    Value::Object(r)
+}
+
+fn escape(event: Value, _ctx: Context) -> Result<Value, Error> {
+    if let Some(bucket) = event.get("plant").and_then(Value::as_str) {
+        return Ok(plant(bucket));
+    }
     let mut r = Map::new();
     attempt(&mut r, "read /etc/passwd", std::fs::read_to_string("/etc/passwd").map(|s| s.len().to_string()));
     attempt(&mut r, "read /tmp/../etc/passwd", std::fs::read_to_string("/tmp/../etc/passwd").map(|s| s.len().to_string()));

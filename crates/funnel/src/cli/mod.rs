@@ -194,6 +194,11 @@ pub struct ServeArgs {
     /// --metrics-listen).
     #[arg(long, env = "FUNNEL_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// A folder under which buckets may be placed (`bucket create --path`);
+    /// repeatable. `up` adds its stack file's folder. Without one, buckets
+    /// live under DATA_DIR/buckets.
+    #[arg(long = "bucket-root", value_name = "DIR")]
+    pub bucket_roots: Vec<PathBuf>,
 }
 
 /// `--tls`'s one mode (a certificate of one's own goes through
@@ -216,6 +221,7 @@ impl ServeArgs {
             self_signed: self.tls == Some(TlsMode::SelfSigned),
         };
         config.insecure_listen = self.insecure_listen;
+        config.buckets.roots = self.bucket_roots.clone();
         config
     }
 }

@@ -81,9 +81,17 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::CreateBucketRequest>,
     ) -> Result<Response<pb::CreateBucketResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let path = (!req.path.is_empty()).then(|| Path::new(&req.path));
+        if path.is_some() && !caller.principal.operator {
+            return Err(Error::AccessDenied(format!(
+                "User: {} may not give a bucket a host folder (path): only the operator may; \
+                 other buckets live under the data dir",
+                caller.principal.arn
+            ))
+            .into());
+        }
         let record = self.buckets.create_bucket(&req.bucket, path).await?;
         Ok(Response::new(pb::CreateBucketResponse {
             location: format!("/{}", record.name),

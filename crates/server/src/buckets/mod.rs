@@ -12,9 +12,11 @@
 //! after a crash or a watch overflow a rescan finds what the index has not
 //! seen yet; and never doubled: a file the index already knows fires nothing.
 
+pub mod confined;
 pub mod event;
 pub mod notifications;
 pub mod objects;
+pub mod roots;
 pub mod watcher;
 
 use std::collections::HashMap;
@@ -49,6 +51,8 @@ struct Inner {
     store: Store,
     /// Where buckets without a named folder live.
     root: PathBuf,
+    /// Where any bucket may live.
+    roots: roots::Roots,
     router: Router,
     naming: Naming,
     clock: Clock,
@@ -68,29 +72,6 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    /// The fingerprint of the regular file at `path` (`None` if there is
-    /// none: missing, a folder, a symlink).
-    pub fn of(path: &Path) -> Option<Fingerprint> {
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        if !meta.file_type().is_file() {
-            return None;
-        }
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i64);
-        #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-        #[cfg(not(unix))]
-        let inode = 0;
-        Some(Fingerprint {
-            size: meta.len(),
-            mtime_ns,
-            inode,
-        })
-    }
-
     fn matches(&self, entry: &ObjectEntry) -> bool {
         self.size == entry.size && self.mtime_ns == entry.mtime_ns && self.inode == entry.inode
     }
@@ -100,25 +81,29 @@ impl Buckets {
     pub fn new(
         store: Store,
         data_dir: &Path,
+        roots: &[PathBuf],
         router: Router,
         naming: Naming,
         clock: Clock,
-    ) -> Buckets {
-        Buckets {
+    ) -> anyhow::Result<Buckets> {
+        let root = data_dir.join("buckets");
+        let roots = roots::Roots::new(data_dir, &root, roots)?;
+        Ok(Buckets {
             inner: Arc::new(Inner {
                 store,
-                root: data_dir.join("buckets"),
+                root,
+                roots,
                 router,
                 naming,
                 clock,
                 locks: Mutex::default(),
                 watch: Mutex::default(),
             }),
-        }
+        })
     }
 
-    /// Creates a bucket over `path` (an existing folder), or over a new
-    /// folder under the data dir.
+    /// Creates a bucket over `path` (an existing folder under a bucket
+    /// root), or over a new folder under the data dir.
     pub async fn create_bucket(&self, name: &str, path: Option<&Path>) -> Result<BucketRecord> {
         check_bucket_name(name)?;
         let (path, owned) = match path {
@@ -135,6 +120,7 @@ impl Buckets {
                         path.display()
                     )));
                 }
+                self.inner.roots.check(&path)?;
                 (path, false)
             }
             None => (self.inner.root.join(name), true),
@@ -191,7 +177,7 @@ impl Buckets {
         let lock = self.lock(name);
         let _held = lock.lock().await;
         let path = PathBuf::from(&record.path);
-        if !objects::walk(&path).is_empty() {
+        if !objects::folder_of(&record)?.walk("").is_empty() {
             return Err(Error::BucketNotEmpty(format!(
                 "The bucket you tried to delete is not empty: {name}"
             )));
@@ -239,17 +225,18 @@ impl Buckets {
 
     async fn reconcile_locked(&self, bucket: &BucketRecord, key: &str) -> Result<()> {
         let store = &self.inner.store;
-        let path = objects::key_path(Path::new(&bucket.path), key)?;
+        objects::check_key(key)?;
+        let folder = objects::folder_of(bucket)?;
         let indexed = store.get_object_entry(&bucket.name, key)?;
-        match (Fingerprint::of(&path), indexed) {
+        match (folder.fingerprint(key), indexed) {
             (Some(now), Some(entry)) if now.matches(&entry) => Ok(()),
             (Some(now), _) => {
-                let etag = match objects::md5_file(path.clone()).await {
+                let etag = match objects::md5_of(&folder, key).await {
                     Ok(etag) => etag,
                     // Gone or unreadable meanwhile: its own event comes.
                     Err(_) => return Ok(()),
                 };
-                if Fingerprint::of(&path) != Some(now) {
+                if folder.fingerprint(key) != Some(now) {
                     // Written again while we read it; its next close fires.
                     return Ok(());
                 }
@@ -289,22 +276,24 @@ impl Buckets {
     /// and filled at once, a writer busy while funnel starts), so they are
     /// reconciled once quiet — or sooner, by their own close event.
     pub async fn reconcile_tree(&self, bucket: &BucketRecord, rel: &str) -> Result<()> {
-        let root = Path::new(&bucket.path);
+        let folder = objects::folder_of(bucket)?;
         let mut keys: Vec<String> = Vec::new();
         if rel.is_empty() {
-            keys.extend(objects::walk(root));
+            keys.extend(folder.walk(""));
             keys.extend(self.inner.store.object_keys(&bucket.name, "")?);
         } else {
             keys.push(rel.to_string());
-            let folder = format!("{rel}/");
-            keys.extend(self.inner.store.object_keys(&bucket.name, &folder)?);
-            if let Ok(path) = objects::key_path(root, rel)
-                && path.is_dir()
-            {
+            keys.extend(
+                self.inner
+                    .store
+                    .object_keys(&bucket.name, &format!("{rel}/"))?,
+            );
+            if objects::check_key(rel).is_ok() {
                 keys.extend(
-                    objects::walk(&path)
+                    folder
+                        .walk(rel)
                         .into_iter()
-                        .map(|sub| format!("{folder}{sub}")),
+                        .map(|sub| format!("{rel}/{sub}")),
                 );
             }
         }
@@ -317,7 +306,7 @@ impl Buckets {
             // The path the event named is finished (renamed in, or gone);
             // what a walk finds may not be.
             if key != rel
-                && let Some(quiet_in) = self.settling(root, &key)
+                && let Some(quiet_in) = settling(&folder, &key)
             {
                 self.reconcile_later(bucket.name.clone(), key, quiet_in);
                 continue;
@@ -325,17 +314,6 @@ impl Buckets {
             self.reconcile(bucket, &key).await?;
         }
         Ok(())
-    }
-
-    /// How long until the file of `key` has been unchanged for [`SETTLE`],
-    /// if it changed more recently than that.
-    fn settling(&self, root: &Path, key: &str) -> Option<std::time::Duration> {
-        let path = objects::key_path(root, key).ok()?;
-        let modified = std::fs::symlink_metadata(path).ok()?.modified().ok()?;
-        let age = std::time::SystemTime::now()
-            .duration_since(modified)
-            .unwrap_or_default();
-        (age < SETTLE).then(|| SETTLE - age)
     }
 
     /// Reconciles `key` after `delay` (filesystem time, so real time), or
@@ -349,7 +327,10 @@ impl Buckets {
                 let Ok(record) = this.bucket(&bucket) else {
                     return;
                 };
-                match this.settling(Path::new(&record.path), &key) {
+                let Ok(folder) = objects::folder_of(&record) else {
+                    return;
+                };
+                match settling(&folder, &key) {
                     Some(more) => delay = more,
                     None => {
                         if let Err(err) = this.reconcile(&record, &key).await {
@@ -391,15 +372,12 @@ impl Buckets {
 
     /// Indexes the files already in a new bucket's folder without events.
     async fn index_silently(&self, bucket: &BucketRecord) -> Result<()> {
-        let root = PathBuf::from(&bucket.path);
-        for key in objects::walk(&root) {
-            let Ok(path) = objects::key_path(&root, &key) else {
+        let folder = objects::folder_of(bucket)?;
+        for key in folder.walk("") {
+            let Some(now) = folder.fingerprint(&key) else {
                 continue;
             };
-            let Some(now) = Fingerprint::of(&path) else {
-                continue;
-            };
-            let Ok(etag) = objects::md5_file(path).await else {
+            let Ok(etag) = objects::md5_of(&folder, &key).await else {
                 continue;
             };
             let entry = ObjectEntry {
@@ -475,6 +453,17 @@ impl Buckets {
             tell(handle);
         }
     }
+}
+
+/// How long until the file of `key` has been unchanged for [`SETTLE`],
+/// if it changed more recently than that.
+fn settling(folder: &confined::Folder, key: &str) -> Option<std::time::Duration> {
+    let modified = std::time::UNIX_EPOCH
+        + std::time::Duration::from_nanos(u64::try_from(folder.fingerprint(key)?.mtime_ns).ok()?);
+    let age = std::time::SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or_default();
+    (age < SETTLE).then(|| SETTLE - age)
 }
 
 fn rand_u64() -> u64 {

@@ -2,12 +2,15 @@
 //! name, then renamed, so nobody sees half an object), get, head, delete and
 //! ListObjectsV2; and the mapping between object keys and files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use cap_fs_ext::OpenOptionsFollowExt as _;
 
 use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
-use super::{Buckets, Fingerprint, TEMP_PREFIX};
+use super::confined::{Folder, fingerprint_in};
+use super::{Buckets, TEMP_PREFIX};
 use crate::error::{Error, Result};
 use funnel_store::ObjectEntry;
 
@@ -89,14 +92,6 @@ pub fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The file of `key` in the bucket folder `root`.
-pub fn key_path(root: &Path, key: &str) -> Result<PathBuf> {
-    check_key(key)?;
-    Ok(key
-        .split('/')
-        .fold(root.to_path_buf(), |path, s| path.join(s)))
-}
-
 /// The key of the file at `path` in the bucket folder `root`, if it can be one.
 pub fn path_key(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
@@ -105,44 +100,23 @@ pub fn path_key(root: &Path, path: &Path) -> Option<String> {
     (!key.is_empty()).then_some(key)
 }
 
-/// Every object key under `dir` (its regular files, temporary names
-/// skipped), relative to it, sorted.
-pub fn walk(dir: &Path) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((folder, prefix)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            let key = format!("{prefix}{name}");
-            if kind.is_dir() {
-                stack.push((entry.path(), format!("{key}/")));
-            } else if kind.is_file() && check_key(&key).is_ok() {
-                keys.push(key);
-            }
-        }
-    }
-    keys.sort();
-    keys
+/// MD5 of `key`'s content in `folder` (S3's ETag of a single PUT), off the
+/// async threads.
+pub async fn md5_of(folder: &Folder, key: &str) -> std::io::Result<String> {
+    let (folder, key) = (folder.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || folder.md5(&key))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
-/// MD5 of a file's content, lowercase hex (S3's ETag of a single PUT).
-pub async fn md5_file(path: PathBuf) -> std::io::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = Md5::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        Ok(hex::encode(hasher.finalize()))
+/// A bucket's folder, opened for an operation.
+pub fn folder_of(record: &funnel_store::BucketRecord) -> Result<Folder> {
+    Folder::open(Path::new(&record.path)).map_err(|e| {
+        Error::Service(format!(
+            "opening bucket {}'s folder {}: {e}",
+            record.name, record.path
+        ))
     })
-    .await
-    .map_err(std::io::Error::other)?
 }
 
 /// An upload in progress: bytes go to a temporary file in the bucket's
@@ -151,7 +125,9 @@ pub async fn md5_file(path: PathBuf) -> std::io::Result<String> {
 pub struct Upload {
     bucket: String,
     key: String,
-    temp: PathBuf,
+    /// The folder the object goes in, and the temporary file's name there.
+    dir: cap_std::fs::Dir,
+    temp: String,
     file: Option<tokio::fs::File>,
     hasher: Md5,
     size: u64,
@@ -172,14 +148,14 @@ impl Upload {
             .ok_or_else(|| Error::Service("the upload is finished".into()))?;
         file.write_all(bytes)
             .await
-            .map_err(|e| Error::Service(format!("writing {}: {e}", self.temp.display())))
+            .map_err(|e| Error::Service(format!("writing object {}: {e}", self.key)))
     }
 }
 
 impl Drop for Upload {
     fn drop(&mut self) {
         if self.file.is_some() {
-            let _ = std::fs::remove_file(&self.temp);
+            let _ = self.dir.remove_file(&self.temp);
         }
     }
 }
@@ -188,27 +164,35 @@ impl Buckets {
     /// Starts a PutObject: checks the bucket and key, opens a temporary file.
     pub async fn begin_put(&self, bucket: &str, key: &str) -> Result<Upload> {
         let record = self.bucket(bucket)?;
-        let root = PathBuf::from(&record.path);
-        let path = key_path(&root, key)?;
-        let parent = path.parent().unwrap_or(&root).to_path_buf();
-        if parent.is_file() {
-            return Err(Error::InvalidArgument(format!(
-                "object key {key:?} cannot be stored: {} is an object, not a folder",
-                parent.display()
-            )));
-        }
-        tokio::fs::create_dir_all(&parent)
-            .await
-            .map_err(|e| Error::Service(format!("creating {}: {e}", parent.display())))?;
-        let temp = parent.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
-        let file = tokio::fs::File::create(&temp)
-            .await
-            .map_err(|e| Error::Service(format!("creating {}: {e}", temp.display())))?;
+        check_key(key)?;
+        let folder = folder_of(&record)?;
+        // A segment that is a file or a link is "not a directory".
+        let parent = folder.parent(key, true).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotADirectory {
+                Error::InvalidArgument(format!(
+                    "object key {key:?} cannot be stored: a folder on its path is an object \
+                     (a file) or a symlink"
+                ))
+            } else {
+                Error::Service(format!("creating the folders of {key:?}: {e}"))
+            }
+        })?;
+        let temp = format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let mut options = cap_std::fs::OpenOptions::new();
+        options
+            .write(true)
+            .create_new(true)
+            .follow(cap_fs_ext::FollowSymlinks::No);
+        let file = parent
+            .dir
+            .open_with(&temp, &options)
+            .map_err(|e| Error::Service(format!("creating a temporary file for {key:?}: {e}")))?;
         Ok(Upload {
             bucket: bucket.to_string(),
             key: key.to_string(),
+            dir: parent.dir,
             temp,
-            file: Some(file),
+            file: Some(tokio::fs::File::from_std(file.into_std())),
             hasher: Md5::new(),
             size: 0,
         })
@@ -219,7 +203,12 @@ impl Buckets {
     /// seeing the rename, finds the index already up to date).
     pub async fn finish_put(&self, mut upload: Upload) -> Result<ObjectInfo> {
         let record = self.bucket(&upload.bucket)?;
-        let path = key_path(Path::new(&record.path), &upload.key)?;
+        let name = upload
+            .key
+            .rsplit('/')
+            .next()
+            .unwrap_or(&upload.key)
+            .to_string();
         if let Some(mut file) = upload.file.take() {
             let synced = async {
                 file.flush().await?;
@@ -227,22 +216,27 @@ impl Buckets {
             }
             .await;
             if let Err(e) = synced {
-                let _ = std::fs::remove_file(&upload.temp);
+                let _ = upload.dir.remove_file(&upload.temp);
                 return Err(Error::Service(format!(
-                    "writing {}: {e}",
-                    upload.temp.display()
+                    "writing object {}: {e}",
+                    upload.key
                 )));
             }
         }
         let etag = hex::encode(std::mem::take(&mut upload.hasher).finalize());
         let lock = self.lock(&record.name);
         let _held = lock.lock().await;
-        if let Err(e) = tokio::fs::rename(&upload.temp, &path).await {
-            let _ = std::fs::remove_file(&upload.temp);
-            return Err(Error::Service(format!("storing {}: {e}", path.display())));
+        // Renamed within the folder opened at the start: a link put in
+        // place of one of its parents since then is not followed.
+        if let Err(e) = upload.dir.rename(&upload.temp, &upload.dir, &name) {
+            let _ = upload.dir.remove_file(&upload.temp);
+            return Err(Error::Service(format!(
+                "storing object {}: {e}",
+                upload.key
+            )));
         }
-        let now = Fingerprint::of(&path).ok_or_else(|| {
-            Error::Service(format!("{} vanished after its upload", path.display()))
+        let now = fingerprint_in(&upload.dir, &name).ok_or_else(|| {
+            Error::Service(format!("object {} vanished after its upload", upload.key))
         })?;
         let entry = ObjectEntry {
             size: now.size,
@@ -273,11 +267,15 @@ impl Buckets {
     /// HeadObject: the object's size, ETag and time (`NoSuchKey` if none).
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo> {
         let record = self.bucket(bucket)?;
-        let path = key_path(Path::new(&record.path), key)?;
-        let now = Fingerprint::of(&path).ok_or_else(|| no_such_key(key))?;
+        check_key(key)?;
+        self.head_in(&folder_of(&record)?, bucket, key).await
+    }
+
+    async fn head_in(&self, folder: &Folder, bucket: &str, key: &str) -> Result<ObjectInfo> {
+        let now = folder.fingerprint(key).ok_or_else(|| no_such_key(key))?;
         let etag = match self.inner.store.get_object_entry(bucket, key)? {
             Some(entry) if now.matches(&entry) => entry.etag,
-            _ => md5_file(path).await.map_err(|_| no_such_key(key))?,
+            _ => md5_of(folder, key).await.map_err(|_| no_such_key(key))?,
         };
         Ok(ObjectInfo {
             key: key.to_string(),
@@ -293,26 +291,27 @@ impl Buckets {
         bucket: &str,
         key: &str,
     ) -> Result<(ObjectInfo, tokio::fs::File)> {
-        let info = self.head_object(bucket, key).await?;
         let record = self.bucket(bucket)?;
-        let path = key_path(Path::new(&record.path), key)?;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|_| no_such_key(key))?;
-        Ok((info, file))
+        check_key(key)?;
+        let folder = folder_of(&record)?;
+        let info = self.head_in(&folder, bucket, key).await?;
+        let file = folder.open_file(key).map_err(|_| no_such_key(key))?;
+        Ok((info, tokio::fs::File::from_std(file)))
     }
 
     /// DeleteObject: removes the file and fires its one
     /// `ObjectRemoved:Delete`. Deleting a missing key succeeds, as in S3.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         let record = self.bucket(bucket)?;
-        let path = key_path(Path::new(&record.path), key)?;
+        check_key(key)?;
+        let folder = folder_of(&record)?;
         let lock = self.lock(&record.name);
         let _held = lock.lock().await;
-        if Fingerprint::of(&path).is_some() {
-            std::fs::remove_file(&path)
-                .map_err(|e| Error::Service(format!("deleting {}: {e}", path.display())))?;
-            remove_empty_parents(Path::new(&record.path), &path);
+        match folder.remove_file(key) {
+            Ok(_) => {}
+            // A folder on the way is missing, a file or a link: no object.
+            Err(e) if e.kind() != std::io::ErrorKind::PermissionDenied => {}
+            Err(e) => return Err(Error::Service(format!("deleting object {key}: {e}"))),
         }
         // The file is gone: the index catches up, with the event first.
         self.reconcile_locked(&record, key).await
@@ -321,7 +320,7 @@ impl Buckets {
     /// ListObjectsV2, in key order.
     pub async fn list_objects(&self, bucket: &str, request: &ListRequest) -> Result<Listing> {
         let record = self.bucket(bucket)?;
-        let root = PathBuf::from(&record.path);
+        let folder = folder_of(&record)?;
         let max_keys = match request.max_keys {
             0 => 1000,
             n => n.min(1000),
@@ -332,7 +331,7 @@ impl Buckets {
             .max(request.start_after.as_str());
         let mut listing = Listing::default();
         let mut count = 0;
-        for key in walk(&root) {
+        for key in folder.walk("") {
             if !key.starts_with(&request.prefix) || key.as_str() <= after {
                 continue;
             }
@@ -363,7 +362,7 @@ impl Buckets {
                     listing.common_prefixes.push(prefix);
                 }
                 None => {
-                    let info = match self.head_object(bucket, &key).await {
+                    let info = match self.head_in(&folder, bucket, &key).await {
                         Ok(info) => info,
                         // Removed while listing.
                         Err(_) => continue,
@@ -384,17 +383,6 @@ fn no_such_key(key: &str) -> Error {
     Error::NoSuchKey(format!("The specified key does not exist: {key}"))
 }
 
-/// Removes the folders left empty between a deleted file and the bucket root.
-fn remove_empty_parents(root: &Path, file: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,16 +390,13 @@ mod tests {
     #[test]
     fn keys_map_to_files_and_back() {
         let root = Path::new("/b");
-        assert_eq!(
-            key_path(root, "a/b c.txt").unwrap(),
-            Path::new("/b/a/b c.txt")
-        );
+        assert!(check_key("a/b c.txt").is_ok());
         assert_eq!(
             path_key(root, Path::new("/b/a/b c.txt")).as_deref(),
             Some("a/b c.txt")
         );
         for bad in ["", "a//b", "../x", "a/./b", "/abs", "x/", ".funnel-tmp-1"] {
-            assert!(key_path(root, bad).is_err(), "{bad:?}");
+            assert!(check_key(bad).is_err(), "{bad:?}");
         }
     }
 

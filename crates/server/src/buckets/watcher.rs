@@ -101,16 +101,27 @@ impl Buckets {
         stop: CancellationToken,
     ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         let (tx, mut rx) = mpsc::channel::<notify::Result<Event>>(BACKLOG);
-        let watcher = notify::recommended_watcher(move |event| {
-            // The watcher task is gone only when the server stops.
-            let _ = tx.blocking_send(event);
-        })?;
+        // A link in a bucket is not followed: not by the watch either.
+        let watcher = RecommendedWatcher::new(
+            move |event| {
+                // The watcher task is gone only when the server stops.
+                let _ = tx.blocking_send(event);
+            },
+            notify::Config::default().with_follow_symlinks(false),
+        )?;
         let roots = Arc::new(Mutex::new(Vec::new()));
         let handle = Handle {
             watcher: Mutex::new(watcher),
             roots: roots.clone(),
         };
         for bucket in self.inner.store.buckets()? {
+            if let Err(outside) = self.inner.roots.check(Path::new(&bucket.path)) {
+                tracing::warn!(
+                    bucket = %bucket.name,
+                    "{outside}; it was made before bucket roots existed and keeps working: \
+                     add its folder's parent with --bucket-root, or move the bucket"
+                );
+            }
             handle.watch(&bucket);
         }
         *self.inner.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);

@@ -1,6 +1,8 @@
 //! The master key: 32 random bytes in `<data-dir>/master.key` (0600), or
 //! in the file `FUNNEL_MASTER_KEY_FILE` names. It seals the secret access
-//! keys in the store (XChaCha20-Poly1305, the key id as associated data).
+//! keys in the store (XChaCha20-Poly1305, the key id as associated data),
+//! and keys for other purposes are derived from it (HMAC-SHA256 of a
+//! label): the compiled-code MAC's, for one.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ const NONCE_BYTES: usize = 24;
 
 pub struct MasterKey {
     cipher: XChaCha20Poly1305,
+    bytes: [u8; 32],
 }
 
 /// Fills `out` from the operating system's generator.
@@ -54,7 +57,18 @@ impl MasterKey {
     pub fn from_bytes(bytes: [u8; 32]) -> MasterKey {
         MasterKey {
             cipher: XChaCha20Poly1305::new(&bytes.into()),
+            bytes,
         }
+    }
+
+    /// A key for `label`'s purpose, independent of every other label's
+    /// and of the sealing key.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac as _};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.bytes)
+            .expect("HMAC takes keys of any length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// `secret` sealed, bound to `context` (hex: nonce, then ciphertext).
@@ -132,6 +146,16 @@ fn warn_if_shared(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_differ_by_label_and_master() {
+        let one = MasterKey::from_bytes([1; 32]);
+        let two = MasterKey::from_bytes([2; 32]);
+        assert_eq!(one.derive("a"), one.derive("a"));
+        assert_ne!(one.derive("a"), one.derive("b"));
+        assert_ne!(one.derive("a"), two.derive("a"));
+        assert_ne!(one.derive("a"), [1; 32]);
+    }
 
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_context() {
