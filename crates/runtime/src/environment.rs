@@ -190,7 +190,15 @@ impl Environment {
             .as_millis() as u64;
         let context = wit::Context {
             request_id: call.request_id.clone(),
-            function_name: self.config.function_name.clone(),
+            // Another account's function is keyed `<account>:<name>` (no
+            // function name holds a ':'): the guest sees its name.
+            function_name: self
+                .config
+                .function_name
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             function_version: self.config.function_version.clone(),
             invoked_function_arn: call.invoked_function_arn,
             memory_limit_in_mb: self.config.memory_mb,

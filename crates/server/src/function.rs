@@ -138,7 +138,12 @@ pub fn validate_environment(variables: &BTreeMap<String, String>) -> Result<()> 
 #[derive(Debug, Clone)]
 pub struct Naming {
     pub region: String,
+    /// The account names resolve in (a caller's; the home account for the
+    /// server's own naming).
     pub account_id: String,
+    /// The server's home account: its resources' keys are their names
+    /// ([`crate::tenancy`]).
+    pub home: String,
 }
 
 /// A function named by a caller: its name and the qualifier, if the ARN or
@@ -190,22 +195,62 @@ pub fn valid_rule_name(name: &str) -> bool {
 
 /// Where an async invocation's record goes (`OnSuccess`/`OnFailure`):
 /// told apart once, from the ARN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination<'a> {
     /// A function ARN (checked when it is used: the function may be
     /// created later).
     Function(&'a str),
-    /// A topic of this server, by name.
-    Topic(&'a str),
+    /// A topic of this server, by key.
+    Topic(String),
 }
 
 impl Naming {
-    /// What `arn` names as a destination: a topic ARN of this server, or a
-    /// function ARN; anything else is refused with the shapes accepted.
+    /// The server's naming: names resolve in the home account.
+    pub fn home(region: &str, home: &str) -> Naming {
+        Naming {
+            region: region.into(),
+            account_id: home.into(),
+            home: home.into(),
+        }
+    }
+
+    /// This naming, with names resolving in `account`.
+    pub fn for_account(&self, account: &str) -> Naming {
+        Naming {
+            account_id: account.into(),
+            ..self.clone()
+        }
+    }
+
+    /// The key of `name` in the account names resolve in.
+    pub fn key(&self, name: &str) -> String {
+        crate::tenancy::key(&self.home, &self.account_id, name)
+    }
+
+    /// The key of `name` in `account`.
+    pub fn key_in(&self, account: &str, name: &str) -> String {
+        crate::tenancy::key(&self.home, account, name)
+    }
+
+    /// The account a key belongs to.
+    pub fn account_of<'k>(&'k self, key: &'k str) -> &'k str {
+        crate::tenancy::split(key).0.unwrap_or(&self.home)
+    }
+
+    /// Whether `key` belongs to the account names resolve in.
+    pub fn owns(&self, key: &str) -> bool {
+        crate::tenancy::belongs(&self.home, &self.account_id, key)
+    }
+
+    /// What `arn` names as a destination: a topic ARN of this server (its
+    /// key), or a function ARN; anything else is refused with the shapes
+    /// accepted.
     pub fn destination<'a>(&self, arn: &'a str) -> Result<Destination<'a>> {
-        let topics = format!("arn:funnel:sns:{}:{}:", self.region, self.account_id);
-        if let Some(topic) = arn.strip_prefix(&topics) {
-            return Ok(Destination::Topic(topic));
+        let topics = format!("arn:funnel:sns:{}:", self.region);
+        if let Some((account, topic)) = arn.strip_prefix(&topics).and_then(|r| r.split_once(':'))
+            && crate::tenancy::is_account_id(account)
+        {
+            return Ok(Destination::Topic(self.key_in(account, topic)));
         }
         if !arn.starts_with("arn:") || !arn.contains(":lambda:") {
             return Err(Error::InvalidParameterValue(format!(
@@ -216,53 +261,69 @@ impl Naming {
         Ok(Destination::Function(arn))
     }
 
-    /// `arn:funnel:events:<region>:<account>:rule/<name>`.
-    pub fn rule_arn(&self, name: &str) -> String {
-        format!(
-            "arn:funnel:events:{}:{}:rule/{name}",
-            self.region, self.account_id
-        )
+    /// The account and name of a key, for an ARN.
+    fn arn_parts<'k>(&'k self, key: &'k str) -> (&'k str, &'k str) {
+        let (account, name) = crate::tenancy::split(key);
+        (account.unwrap_or(&self.home), name)
     }
 
-    pub fn topic_arn(&self, name: &str) -> String {
-        format!("arn:funnel:sns:{}:{}:{name}", self.region, self.account_id)
+    /// `arn:funnel:events:<region>:<account>:rule/<name>` of a rule's key.
+    pub fn rule_arn(&self, key: &str) -> String {
+        let (account, name) = self.arn_parts(key);
+        format!("arn:funnel:events:{}:{account}:rule/{name}", self.region)
     }
 
-    /// The topic name in a topic ARN of this server, or a bare name; the
+    /// The ARN of a topic's key.
+    pub fn topic_arn(&self, key: &str) -> String {
+        let (account, name) = self.arn_parts(key);
+        format!("arn:funnel:sns:{}:{account}:{name}", self.region)
+    }
+
+    /// The key of the topic a topic ARN of this server names (any
+    /// account), or of a bare name (in the account names resolve in); the
     /// error says what is wrong (SNS's `InvalidParameter` text).
-    pub fn topic_name<'a>(&self, arn_or_name: &'a str) -> std::result::Result<&'a str, String> {
-        let prefix = self.topic_arn("");
-        let name = match arn_or_name.strip_prefix(&prefix) {
-            Some(name) => name,
+    pub fn topic_name(&self, arn_or_name: &str) -> std::result::Result<String, String> {
+        let prefix = format!("arn:funnel:sns:{}:", self.region);
+        let (account, name) = match arn_or_name.strip_prefix(&prefix) {
+            Some(rest) => match rest.split_once(':') {
+                Some((account, name)) if crate::tenancy::is_account_id(account) => (account, name),
+                _ => {
+                    return Err(format!(
+                        "Invalid parameter: TopicArn {arn_or_name:?} is not a topic ARN \
+                         ({prefix}ACCOUNT:NAME)"
+                    ));
+                }
+            },
             None if arn_or_name.contains(':') => {
                 return Err(format!(
-                    "Invalid parameter: TopicArn {arn_or_name:?} is not a topic of this server ({prefix}NAME)"
+                    "Invalid parameter: TopicArn {arn_or_name:?} is not a topic of this server ({prefix}ACCOUNT:NAME)"
                 ));
             }
-            None => arn_or_name,
+            None => (self.account_id.as_str(), arn_or_name),
         };
         if !valid_topic_name(name) {
             return Err(INVALID_TOPIC_NAME.into());
         }
-        Ok(name)
+        Ok(self.key_in(account, name))
     }
 
-    /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]`.
-    pub fn layer_arn(&self, name: &str, version: Option<impl std::fmt::Display>) -> String {
-        let base = format!(
-            "arn:funnel:lambda:{}:{}:layer:{name}",
-            self.region, self.account_id
-        );
+    /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]` of a
+    /// layer's key.
+    pub fn layer_arn(&self, key: &str, version: Option<impl std::fmt::Display>) -> String {
+        let (account, name) = self.arn_parts(key);
+        let base = format!("arn:funnel:lambda:{}:{account}:layer:{name}", self.region);
         match version {
             Some(v) => format!("{base}:{v}"),
             None => base,
         }
     }
 
-    pub fn function_arn(&self, name: &str, qualifier: Option<&str>) -> String {
+    /// The ARN of a function's key.
+    pub fn function_arn(&self, key: &str, qualifier: Option<&str>) -> String {
+        let (account, name) = self.arn_parts(key);
         let base = format!(
-            "arn:funnel:lambda:{}:{}:function:{name}",
-            self.region, self.account_id
+            "arn:funnel:lambda:{}:{account}:function:{name}",
+            self.region
         );
         match qualifier {
             Some(q) => format!("{base}:{q}"),
@@ -270,25 +331,30 @@ impl Naming {
         }
     }
 
-    /// Reads a FunctionName as Lambda accepts it: `name`, `name:qualifier`,
-    /// `account:function:name[:qualifier]`, or a full ARN of this region and
-    /// account.
+    /// `arn:funnel:s3:::<name>` of a home bucket's key (S3's shape);
+    /// another account's carries it: `arn:funnel:s3::<account>:<name>`.
+    pub fn bucket_arn(&self, key: &str) -> String {
+        crate::buckets::event::bucket_arn(key)
+    }
+
+    /// Reads a FunctionName as Lambda accepts it: `name`, `name:qualifier`
+    /// (in the account names resolve in), `account:function:name[:qualifier]`,
+    /// or a full ARN of this region (any account). The ref's name is the
+    /// function's key.
     pub fn parse_function(&self, input: &str) -> Result<FunctionRef> {
         let invalid = |why: &str| {
             Error::InvalidParameterValue(format!("FunctionName {input:?} is invalid: {why}"))
         };
         let parts: Vec<&str> = input.split(':').collect();
-        let (name, qualifier) = match parts.as_slice() {
-            [name] => (*name, None),
-            [name, qualifier] => (*name, Some(*qualifier)),
+        let own = self.account_id.as_str();
+        let (account, name, qualifier) = match parts.as_slice() {
+            [name] => (own, *name, None),
+            [name, qualifier] => (own, *name, Some(*qualifier)),
             [account, "function", name, rest @ ..] if rest.len() <= 1 => {
-                if *account != self.account_id {
-                    return Err(invalid(&format!(
-                        "account {account} is not this server's ({})",
-                        self.account_id
-                    )));
+                if !crate::tenancy::is_account_id(account) {
+                    return Err(invalid(&format!("{account} is not a 12-digit account id")));
                 }
-                (*name, rest.first().copied())
+                (*account, *name, rest.first().copied())
             }
             [
                 "arn",
@@ -303,13 +369,14 @@ impl Naming {
                 if *partition != "funnel" && *partition != "aws" {
                     return Err(invalid("the ARN's partition must be funnel"));
                 }
-                if *region != self.region || *account != self.account_id {
+                if *region != self.region || !crate::tenancy::is_account_id(account) {
                     return Err(invalid(&format!(
-                        "the ARN names region {region} and account {account}; this server is {} and {}",
-                        self.region, self.account_id
+                        "the ARN names region {region} and account {account}; this server's \
+                         region is {} and accounts are 12 digits",
+                        self.region
                     )));
                 }
-                (*name, rest.first().copied())
+                (*account, *name, rest.first().copied())
             }
             _ => {
                 return Err(invalid(
@@ -322,7 +389,7 @@ impl Naming {
             return Err(invalid("the qualifier after ':' is empty"));
         }
         Ok(FunctionRef {
-            name: name.to_string(),
+            name: self.key_in(account, name),
             qualifier: qualifier.map(str::to_string),
         })
     }
@@ -351,10 +418,7 @@ mod tests {
     use super::*;
 
     fn naming() -> Naming {
-        Naming {
-            region: "local".into(),
-            account_id: "000000000000".into(),
-        }
+        Naming::home("local", "000000000000")
     }
 
     #[test]
@@ -381,6 +445,28 @@ mod tests {
         assert_eq!(
             n.parse_function(&arn).unwrap(),
             plain("thumbs", Some("$LATEST"))
+        );
+        // Another account's function: its key, and back to its ARN.
+        let team = "arn:funnel:lambda:local:111111111111:function:thumbs";
+        assert_eq!(
+            n.parse_function(team).unwrap(),
+            plain("111111111111:thumbs", None)
+        );
+        assert_eq!(n.function_arn("111111111111:thumbs", None), team);
+        let theirs = n.for_account("111111111111");
+        assert_eq!(
+            theirs.parse_function("thumbs").unwrap(),
+            plain("111111111111:thumbs", None)
+        );
+        assert_eq!(n.topic_name("t").unwrap(), "t");
+        assert_eq!(theirs.topic_name("t").unwrap(), "111111111111:t");
+        assert_eq!(
+            n.topic_name("arn:funnel:sns:local:111111111111:t").unwrap(),
+            "111111111111:t"
+        );
+        assert_eq!(
+            n.topic_arn("111111111111:t"),
+            "arn:funnel:sns:local:111111111111:t"
         );
     }
 

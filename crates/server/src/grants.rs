@@ -32,15 +32,30 @@ pub enum Proposed<'a> {
     Grants(&'a str, &'a BTreeMap<String, String>),
 }
 
-/// Checks a function's bucket grants: known buckets, `read` or `read-write`.
-pub fn check_bucket_access(store: &Store, access: &BTreeMap<String, String>) -> Result<()> {
+/// The key of bucket `name` granted to the function `function` (a key):
+/// grants name buckets of the function's own account.
+pub fn bucket_key(naming: &Naming, function: &str, name: &str) -> String {
+    naming.key_in(naming.account_of(function), name)
+}
+
+/// Checks the bucket grants of `function` (a key): buckets of its account
+/// that exist, `read` or `read-write`.
+pub fn check_bucket_access(
+    store: &Store,
+    naming: &Naming,
+    function: &str,
+    access: &BTreeMap<String, String>,
+) -> Result<()> {
     for (bucket, mode) in access {
         if mode != READ && mode != READ_WRITE {
             return Err(Error::InvalidParameterValue(format!(
                 "BucketAccess for {bucket} must be {READ:?} or {READ_WRITE:?}, not {mode:?}"
             )));
         }
-        if store.get_bucket(bucket)?.is_none() {
+        if store
+            .get_bucket(&bucket_key(naming, function, bucket))?
+            .is_none()
+        {
             return Err(Error::InvalidParameterValue(format!(
                 "BucketAccess names bucket {bucket}, which does not exist"
             )));
@@ -92,20 +107,32 @@ pub fn find_trigger_loop(
                 edges
                     .entry(format!("function {}", function.name))
                     .or_default()
-                    .insert(format!("bucket {bucket}"));
+                    .insert(format!(
+                        "bucket {}",
+                        bucket_key(naming, &function.name, bucket)
+                    ));
             }
         }
     }
     Ok(find_cycle(&edges))
 }
 
-/// Topic grants as stored: names, each once, in the order given.
-pub fn topic_access(naming: &Naming, topics: &[String]) -> Result<Vec<String>> {
+/// The topic grants of `function` (a key) as stored: names of topics of
+/// its own account, each once, in the order given.
+pub fn topic_access(naming: &Naming, function: &str, topics: &[String]) -> Result<Vec<String>> {
+    let own = naming.for_account(naming.account_of(function));
     let mut names: Vec<String> = Vec::with_capacity(topics.len());
     for topic in topics {
-        let name = naming.topic_name(topic).map_err(|why| {
+        let key = own.topic_name(topic).map_err(|why| {
             Error::InvalidParameterValue(format!("TopicAccess names {topic:?}: {why}"))
         })?;
+        if !own.owns(&key) {
+            return Err(Error::InvalidParameterValue(format!(
+                "TopicAccess names {topic:?}, a topic of another account: a function publishes \
+                 to its own account's topics"
+            )));
+        }
+        let name = crate::tenancy::name(&key);
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }

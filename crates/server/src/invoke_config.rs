@@ -202,7 +202,7 @@ impl InvokeConfigs {
     /// topic must exist.
     fn check_destination(&self, destination: &str) -> Result<()> {
         match self.registry.naming().destination(destination)? {
-            Destination::Topic(topic) => match self.store.get_topic(topic)? {
+            Destination::Topic(topic) => match self.store.get_topic(&topic)? {
                 Some(_) => Ok(()),
                 None => Err(Error::InvalidParameterValue(format!(
                     "Destination {destination}: the topic does not exist"

@@ -18,6 +18,8 @@
 //! - `error`: the API's typed errors, each with its AWS error name.
 //! - `function`: Lambda's limits and naming rules; ARNs (`Naming`), the
 //!   `Destination` an ARN names, paging.
+//! - `tenancy`: accounts as tenants: resource keys (`<account>:<name>`
+//!   outside the home account) and back to names.
 //! - `iam`: who is calling and what they may do: users, access keys
 //!   (sealed by the master key), identity policies, the authentication
 //!   layer in front of every service and each method's IAM action.
@@ -91,6 +93,7 @@ mod registry;
 mod router;
 mod schedules;
 mod serve;
+mod tenancy;
 mod timekeeper;
 mod tls;
 mod topics;
@@ -195,10 +198,7 @@ impl Server {
             shutdown_output,
             funnel_runtime::CodeKey::new(master_key.derive(COMPILED_CODE_KEY)),
         )?;
-        let naming = Naming {
-            region: config.region.clone(),
-            account_id: config.account_id.clone(),
-        };
+        let naming = Naming::home(&config.region, &config.account_id);
         let layers = Layers::new(
             store.clone(),
             naming,
@@ -257,6 +257,7 @@ impl Server {
             clock.clone(),
         )
         .context("opening the identities")?;
+        identities.set_resource_policies(Arc::new(policies.clone()));
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
         tracing::info!(

@@ -6,15 +6,50 @@ use crate::{Client, Result, proto};
 
 impl Client {
     pub async fn create_user(&self, user_name: &str) -> Result<proto::User> {
+        self.create_user_in(user_name, "").await
+    }
+
+    /// A user in another account (the operator only); `account_id` empty:
+    /// the caller's.
+    pub async fn create_user_in(&self, user_name: &str, account_id: &str) -> Result<proto::User> {
         let response = self
             .iam
             .clone()
             .create_user(proto::CreateUserRequest {
                 user_name: user_name.into(),
+                account_id: account_id.into(),
             })
             .await?
             .into_inner();
         Ok(response.user.unwrap_or_default())
+    }
+
+    /// A new account with its admin user and that user's key (the
+    /// operator only).
+    pub async fn create_account(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<proto::CreateAccountResponse> {
+        Ok(self
+            .iam
+            .clone()
+            .create_account(proto::CreateAccountRequest {
+                account_id: account_id.into(),
+                name: name.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<proto::Account>> {
+        Ok(self
+            .iam
+            .clone()
+            .list_accounts(proto::ListAccountsRequest {})
+            .await?
+            .into_inner()
+            .accounts)
     }
 
     pub async fn get_user(&self, user_name: &str) -> Result<proto::User> {

@@ -27,6 +27,7 @@ mod revisions;
 mod schedules;
 mod security;
 mod shutdown;
+mod tenancy;
 mod topic_publishing;
 mod topics;
 mod transport;

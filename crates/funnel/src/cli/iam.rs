@@ -14,6 +14,9 @@ pub enum IamCommand {
     CreateUser {
         #[arg(long)]
         user_name: String,
+        /// Another account's (the operator only).
+        #[arg(long)]
+        account_id: Option<String>,
     },
     /// Print a user (yours without --user-name).
     GetUser {
@@ -96,6 +99,21 @@ pub enum IamCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account (the operator only); prints its admin user and
+    /// that user's access key (the secret is shown once).
+    Create {
+        /// Twelve digits.
+        #[arg(long)]
+        account_id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List the accounts (the operator sees all; others, their own).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StsCommand {
     /// Print who the calls are made as: Account, Arn, UserId.
     GetCallerIdentity,
@@ -125,8 +143,13 @@ fn document(text: &str) -> anyhow::Result<String> {
 pub async fn iam(client: &Client, command: IamCommand) -> anyhow::Result<()> {
     let name = |n: Option<String>| n.unwrap_or_default();
     match command {
-        IamCommand::CreateUser { user_name } => {
-            let user = client.create_user(&user_name).await?;
+        IamCommand::CreateUser {
+            user_name,
+            account_id,
+        } => {
+            let user = client
+                .create_user_in(&user_name, account_id.as_deref().unwrap_or_default())
+                .await?;
             print_json(&json!({ "User": user_json(&user) }))
         }
         IamCommand::GetUser { user_name } => {
@@ -222,6 +245,41 @@ pub async fn iam(client: &Client, command: IamCommand) -> anyhow::Result<()> {
         IamCommand::ListUserPolicies { user_name } => {
             let names = client.list_user_policies(&user_name).await?;
             print_json(&json!({ "PolicyNames": names }))
+        }
+    }
+}
+
+fn account_json(account: &proto::Account) -> Value {
+    json!({
+        "Id": account.account_id,
+        "Name": account.name,
+        "CreateDate": account.create_date,
+    })
+}
+
+pub async fn account(client: &Client, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create { account_id, name } => {
+            let created = client.create_account(&account_id, &name).await?;
+            let account = created.account.unwrap_or_default();
+            let user = created.user.unwrap_or_default();
+            let key = created.access_key.unwrap_or_default();
+            print_json(&json!({
+                "Account": account_json(&account),
+                "User": user_json(&user),
+                "AccessKey": {
+                    "UserName": key.user_name,
+                    "AccessKeyId": key.access_key_id,
+                    "Status": key.status,
+                    "SecretAccessKey": key.secret_access_key,
+                    "CreateDate": key.create_date,
+                },
+            }))
+        }
+        AccountCommand::List => {
+            let accounts = client.list_accounts().await?;
+            let accounts: Vec<Value> = accounts.iter().map(account_json).collect();
+            print_json(&json!({ "Accounts": accounts }))
         }
     }
 }

@@ -108,6 +108,9 @@ pub enum Command {
     /// Who the CLI is calling as (as `aws sts`).
     #[command(subcommand)]
     Sts(iam::StsCommand),
+    /// Accounts, the tenant unit (the operator creates them).
+    #[command(subcommand)]
+    Account(iam::AccountCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -534,6 +537,7 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
     match command {
         Command::Iam(command) => iam::iam(&client, command).await,
         Command::Sts(command) => iam::sts(&client, command).await,
+        Command::Account(command) => iam::account(&client, command).await,
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
         Command::Alias(command) => releases::alias(&client, command).await,

@@ -65,24 +65,29 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::PutFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
-        crate::iam::check(&request)?;
-        self.put(request.into_inner(), true).await
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
+        self.put(req, true).await
     }
 
     async fn update_function_event_invoke_config(
         &self,
         request: Request<pb::PutFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
-        crate::iam::check(&request)?;
-        self.put(request.into_inner(), false).await
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
+        self.put(req, false).await
     }
 
     async fn get_function_event_invoke_config(
         &self,
         request: Request<pb::GetFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::FunctionEventInvokeConfig>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let config = self
             .configs
             .get_event_invoke_config(&req.function_name, &req.qualifier)?;
@@ -93,8 +98,9 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::GetFunctionEventInvokeConfigRequest>,
     ) -> Result<Response<pb::DeleteFunctionEventInvokeConfigResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.configs
             .delete_event_invoke_config(&req.function_name, &req.qualifier)
             .await?;
@@ -107,15 +113,32 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::ListDeadLettersRequest>,
     ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let limit = crate::function::page_size(req.max_items, MAX_PAGE)?;
         let function = self.function_name(&req.function_name)?;
-        let marker = (!req.marker.is_empty()).then_some(req.marker.as_str());
-        let mut page = self
-            .queue
-            .events()
-            .dead_letters(function.as_deref(), marker, limit + 1)?;
+        // One extra tells whether there is a next page; only the caller's
+        // account's letters are seen.
+        let mut page = Vec::new();
+        let mut marker = (!req.marker.is_empty()).then(|| req.marker.clone());
+        loop {
+            const BATCH: usize = 256;
+            let batch =
+                self.queue
+                    .events()
+                    .dead_letters(function.as_deref(), marker.as_deref(), BATCH)?;
+            let done = batch.len() < BATCH;
+            marker = batch.last().map(|(key, _)| key.clone());
+            page.extend(
+                batch
+                    .into_iter()
+                    .filter(|(_, letter)| caller.owns(&letter.event.function_name)),
+            );
+            if done || page.len() > limit {
+                break;
+            }
+        }
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|(key, _)| key.clone())
@@ -126,7 +149,7 @@ impl AsyncApi for AsyncService {
             .into_iter()
             .map(|(_, letter)| pb::DeadLetter {
                 request_id: letter.event.request_id,
-                function_name: letter.event.function_name,
+                function_name: crate::tenancy::name(&letter.event.function_name).to_string(),
                 qualifier: letter.event.qualifier,
                 condition: letter.condition,
                 approximate_invoke_count: letter.event.invoke_count as i32,
@@ -147,8 +170,9 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::RedriveDeadLettersRequest>,
     ) -> Result<Response<pb::RedriveDeadLettersResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let function = self
             .function_name(&req.function_name)?
             .ok_or_else(|| Error::InvalidParameterValue("FunctionName is required".into()))?;
@@ -168,8 +192,9 @@ impl AsyncApi for AsyncService {
         &self,
         request: Request<pb::PurgeDeadLettersRequest>,
     ) -> Result<Response<pb::PurgeDeadLettersResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let function = self
             .function_name(&req.function_name)?
             .ok_or_else(|| Error::InvalidParameterValue("FunctionName is required".into()))?;

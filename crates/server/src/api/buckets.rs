@@ -92,9 +92,12 @@ impl BucketsApi for BucketsService {
             ))
             .into());
         }
-        let record = self.buckets.create_bucket(&req.bucket, path).await?;
+        let record = self
+            .buckets
+            .create_bucket(&caller.key(&req.bucket), path)
+            .await?;
         Ok(Response::new(pb::CreateBucketResponse {
-            location: format!("/{}", record.name),
+            location: format!("/{}", crate::tenancy::name(&record.name)),
             path: record.path,
         }))
     }
@@ -103,9 +106,9 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::DeleteBucketRequest>,
     ) -> Result<Response<pb::DeleteBucketResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.buckets
-            .delete_bucket(&request.into_inner().bucket)
+            .delete_bucket(&caller.key(&request.into_inner().bucket))
             .await?;
         Ok(Response::new(pb::DeleteBucketResponse {}))
     }
@@ -114,13 +117,14 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::ListBucketsRequest>,
     ) -> Result<Response<pb::ListBucketsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let buckets = self
             .buckets
             .list_buckets()?
             .into_iter()
+            .filter(|b| caller.owns(&b.name))
             .map(|b| pb::Bucket {
-                name: b.name,
+                name: crate::tenancy::name(&b.name).to_string(),
                 creation_date: b.creation_date,
                 path: b.path,
             })
@@ -140,7 +144,10 @@ impl BucketsApi for BucketsService {
             .ok_or_else(|| Error::InvalidArgument("PutObject got no message".into()))??;
         // The first message names the object; the others must name the same.
         crate::iam::authorize_resource(&caller, &first)?;
-        let mut upload = self.buckets.begin_put(&first.bucket, &first.key).await?;
+        let mut upload = self
+            .buckets
+            .begin_put(&caller.key(&first.bucket), &first.key)
+            .await?;
         upload.write(&first.body).await?;
         while let Some(part) = parts.next().await {
             // A broken stream drops the upload, which removes its file.
@@ -168,9 +175,12 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::GetObjectRequest>,
     ) -> Result<Response<Self::GetObjectStream>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
-        let (info, mut file) = self.buckets.get_object(&req.bucket, &req.key).await?;
+        let (info, mut file) = self
+            .buckets
+            .get_object(&caller.key(&req.bucket), &req.key)
+            .await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             let mut first = Some(info);
@@ -212,9 +222,12 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::HeadObjectRequest>,
     ) -> Result<Response<pb::HeadObjectResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
-        let info = self.buckets.head_object(&req.bucket, &req.key).await?;
+        let info = self
+            .buckets
+            .head_object(&caller.key(&req.bucket), &req.key)
+            .await?;
         Ok(Response::new(pb::HeadObjectResponse {
             content_length: info.size as i64,
             e_tag: quoted(&info.etag),
@@ -226,9 +239,11 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::DeleteObjectRequest>,
     ) -> Result<Response<pb::DeleteObjectResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
-        self.buckets.delete_object(&req.bucket, &req.key).await?;
+        self.buckets
+            .delete_object(&caller.key(&req.bucket), &req.key)
+            .await?;
         Ok(Response::new(pb::DeleteObjectResponse {}))
     }
 
@@ -236,7 +251,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::ListObjectsV2Request>,
     ) -> Result<Response<pb::ListObjectsV2Response>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let max_keys = usize::try_from(req.max_keys).map_err(|_| {
             Error::InvalidArgument(format!("MaxKeys {} must be 0-1000", req.max_keys))
@@ -244,7 +259,7 @@ impl BucketsApi for BucketsService {
         let listing = self
             .buckets
             .list_objects(
-                &req.bucket,
+                &caller.key(&req.bucket),
                 &ListRequest {
                     prefix: req.prefix.clone(),
                     delimiter: req.delimiter.clone(),
@@ -281,30 +296,36 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::PutBucketNotificationConfigurationRequest>,
     ) -> Result<Response<pb::PutBucketNotificationConfigurationResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let configs = req
             .notification_configuration
             .unwrap_or_default()
             .lambda_function_configurations
             .into_iter()
-            .map(|c| LambdaConfiguration {
-                id: c.id,
-                function_arn: c.lambda_function_arn,
-                events: c.events,
-                filter_rules: c
-                    .filter
-                    .and_then(|f| f.key)
-                    .map(|k| {
-                        k.filter_rules
-                            .into_iter()
-                            .map(|r| (r.name, r.value))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+            .map(|c| {
+                // A bare name is the caller's account's function.
+                let function_arn = caller.function(&c.lambda_function_arn)?;
+                Ok::<_, Error>(LambdaConfiguration {
+                    id: c.id,
+                    function_arn,
+                    events: c.events,
+                    filter_rules: c
+                        .filter
+                        .and_then(|f| f.key)
+                        .map(|k| {
+                            k.filter_rules
+                                .into_iter()
+                                .map(|r| (r.name, r.value))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
             })
-            .collect();
-        self.buckets.put_notifications(&req.bucket, configs).await?;
+            .collect::<Result<Vec<_>, _>>()?;
+        self.buckets
+            .put_notifications(&caller.key(&req.bucket), configs)
+            .await?;
         Ok(Response::new(
             pb::PutBucketNotificationConfigurationResponse {},
         ))
@@ -314,10 +335,10 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::GetBucketNotificationConfigurationRequest>,
     ) -> Result<Response<pb::NotificationConfiguration>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let records = self
             .buckets
-            .get_notifications(&request.into_inner().bucket)?;
+            .get_notifications(&caller.key(&request.into_inner().bucket))?;
         Ok(Response::new(pb::NotificationConfiguration {
             lambda_function_configurations: records.into_iter().map(configuration).collect(),
         }))

@@ -25,7 +25,7 @@ impl EventsService {
     fn rule(&self, rule: RuleRecord) -> pb::Rule {
         pb::Rule {
             arn: self.schedules.rule_arn(&rule.name),
-            name: rule.name,
+            name: crate::tenancy::name(&rule.name).to_string(),
             schedule_expression: rule.schedule_expression,
             state: rule.state,
             description: rule.description,
@@ -68,12 +68,12 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PutRuleRequest>,
     ) -> Result<Response<pb::PutRuleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
         let rule_arn = self
             .schedules
             .put_rule(RuleInput {
-                name: r.name,
+                name: caller.key(&r.name),
                 schedule_expression: r.schedule_expression,
                 state: r.state,
                 description: r.description,
@@ -87,9 +87,12 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DescribeRuleRequest>,
     ) -> Result<Response<pb::DescribeRuleResponse>, Status> {
-        crate::iam::check(&request)?;
-        let rule = self.schedules.describe_rule(&request.into_inner().name)?;
+        let caller = crate::iam::check(&request)?;
+        let rule = self
+            .schedules
+            .describe_rule(&caller.key(&request.into_inner().name))?;
         let catch_up = rule.catch_up;
+        let created_by = caller.naming().account_of(&rule.name).to_string();
         let r = self.rule(rule);
         Ok(Response::new(pb::DescribeRuleResponse {
             name: r.name,
@@ -98,7 +101,7 @@ impl EventsApi for EventsService {
             state: r.state,
             description: r.description,
             event_bus_name: r.event_bus_name,
-            created_by: self.schedules.account_id().to_string(),
+            created_by,
             catch_up,
         }))
     }
@@ -107,15 +110,21 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::ListRulesRequest>,
     ) -> Result<Response<pb::ListRulesResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
         let limit = usize::try_from(r.limit)
             .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
-        let (rules, next) = self
-            .schedules
-            .list_rules(&r.name_prefix, &r.next_token, limit)?;
+        // Keys of the caller's account start with its key of the prefix
+        // (the home account's are filtered from every other's).
+        let (rules, next) =
+            self.schedules
+                .list_rules(&caller.key(&r.name_prefix), &r.next_token, limit)?;
         Ok(Response::new(pb::ListRulesResponse {
-            rules: rules.into_iter().map(|rule| self.rule(rule)).collect(),
+            rules: rules
+                .into_iter()
+                .filter(|rule| caller.owns(&rule.name))
+                .map(|rule| self.rule(rule))
+                .collect(),
             next_token: next.unwrap_or_default(),
         }))
     }
@@ -124,9 +133,9 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::EnableRuleRequest>,
     ) -> Result<Response<pb::EnableRuleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.schedules
-            .enable_rule(&request.into_inner().name)
+            .enable_rule(&caller.key(&request.into_inner().name))
             .await?;
         Ok(Response::new(pb::EnableRuleResponse {}))
     }
@@ -135,9 +144,9 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DisableRuleRequest>,
     ) -> Result<Response<pb::DisableRuleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.schedules
-            .disable_rule(&request.into_inner().name)
+            .disable_rule(&caller.key(&request.into_inner().name))
             .await?;
         Ok(Response::new(pb::DisableRuleResponse {}))
     }
@@ -146,9 +155,9 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::DeleteRuleRequest>,
     ) -> Result<Response<pb::DeleteRuleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.schedules
-            .delete_rule(&request.into_inner().name)
+            .delete_rule(&caller.key(&request.into_inner().name))
             .await?;
         Ok(Response::new(pb::DeleteRuleResponse {}))
     }
@@ -157,19 +166,31 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PutTargetsRequest>,
     ) -> Result<Response<pb::PutTargetsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
         let targets = r
             .targets
             .into_iter()
-            .map(|t| RuleTarget {
-                id: t.id,
-                arn: t.arn,
-                input: t.input,
+            .map(|t| {
+                // A bare function name is the caller's account's (one that
+                // cannot be read fails as its own entry).
+                let arn = if t.arn.starts_with("arn:") {
+                    t.arn
+                } else {
+                    caller.function(&t.arn).unwrap_or(t.arn)
+                };
+                RuleTarget {
+                    id: t.id,
+                    arn,
+                    input: t.input,
+                }
             })
             .collect();
-        let (failed_entry_count, failed_entries) =
-            failed(self.schedules.put_targets(&r.rule, targets).await?);
+        let (failed_entry_count, failed_entries) = failed(
+            self.schedules
+                .put_targets(&caller.key(&r.rule), targets)
+                .await?,
+        );
         Ok(Response::new(pb::PutTargetsResponse {
             failed_entry_count,
             failed_entries,
@@ -180,10 +201,13 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::RemoveTargetsRequest>,
     ) -> Result<Response<pb::RemoveTargetsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
-        let (failed_entry_count, failed_entries) =
-            failed(self.schedules.remove_targets(&r.rule, &r.ids).await?);
+        let (failed_entry_count, failed_entries) = failed(
+            self.schedules
+                .remove_targets(&caller.key(&r.rule), &r.ids)
+                .await?,
+        );
         Ok(Response::new(pb::RemoveTargetsResponse {
             failed_entry_count,
             failed_entries,
@@ -194,11 +218,13 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::ListTargetsByRuleRequest>,
     ) -> Result<Response<pb::ListTargetsByRuleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
         let limit = usize::try_from(r.limit)
             .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
-        let (targets, next) = self.schedules.list_targets(&r.rule, &r.next_token, limit)?;
+        let (targets, next) =
+            self.schedules
+                .list_targets(&caller.key(&r.rule), &r.next_token, limit)?;
         Ok(Response::new(pb::ListTargetsByRuleResponse {
             targets: targets
                 .into_iter()

@@ -32,7 +32,7 @@ impl FunctionsService {
                 (record.version != LATEST).then_some(record.version.as_str()),
             ),
             code_sha256: Registry::code_sha256_base64(&record),
-            function_name: record.name,
+            function_name: crate::tenancy::name(&record.name).to_string(),
             description: record.description,
             memory_size: record.memory_size as i32,
             timeout: record.timeout as i32,
@@ -119,12 +119,20 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::CreateFunctionRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
+        let named = caller.naming().parse_function(&req.function_name)?;
+        if named.qualifier.is_some() {
+            return Err(crate::error::Error::InvalidParameterValue(format!(
+                "FunctionName {:?} is invalid: a new function has no qualifier",
+                req.function_name
+            ))
+            .into());
+        }
         let record = self
             .functions
             .create(NewFunction {
-                name: req.function_name,
+                name: named.name,
                 code: req.code.map(|c| c.zip_file).unwrap_or_default(),
                 description: req.description,
                 memory_size: req.memory_size,
@@ -151,8 +159,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionRequest>,
     ) -> Result<Response<pb::GetFunctionResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let record = self.functions.get(&req.function_name, &req.qualifier)?;
         Ok(Response::new(pb::GetFunctionResponse {
             code: Some(pb::FunctionCodeLocation {
@@ -167,9 +176,11 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListFunctionsRequest>,
     ) -> Result<Response<pb::ListFunctionsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
-        let (page, next) = self.functions.list(&req.marker, req.max_items)?;
+        let (page, next) = self
+            .functions
+            .list(&req.marker, req.max_items, |key| caller.owns(key))?;
         Ok(Response::new(pb::ListFunctionsResponse {
             functions: page.into_iter().map(|r| self.configuration(r)).collect(),
             next_marker: next.unwrap_or_default(),
@@ -180,8 +191,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateFunctionCodeRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let record = self
             .functions
             .update_code(
@@ -197,8 +209,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateFunctionConfigurationRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let changes = ConfigChanges {
             description: req.description,
             memory_size: req.memory_size,
@@ -223,8 +236,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::DeleteFunctionRequest>,
     ) -> Result<Response<pb::DeleteFunctionResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.functions
             .delete(&req.function_name, &req.qualifier)
             .await?;
@@ -235,8 +249,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PublishVersionRequest>,
     ) -> Result<Response<pb::FunctionConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let version = self
             .functions
             .publish_version(
@@ -253,8 +268,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListVersionsByFunctionRequest>,
     ) -> Result<Response<pb::ListVersionsByFunctionResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let (page, next) =
             self.functions
                 .list_versions(&req.function_name, &req.marker, req.max_items)?;
@@ -268,8 +284,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::CreateAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let change = AliasChange {
             function_version: Some(req.function_version),
             description: Some(req.description),
@@ -289,8 +306,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let alias = self.functions.get_alias(&req.function_name, &req.name)?;
         Ok(Response::new(self.alias(alias)))
     }
@@ -299,8 +317,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::UpdateAliasRequest>,
     ) -> Result<Response<pb::AliasConfiguration>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let change = AliasChange {
             function_version: req.function_version,
             description: req.description,
@@ -320,8 +339,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::DeleteAliasRequest>,
     ) -> Result<Response<pb::DeleteAliasResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.functions
             .delete_alias(&req.function_name, &req.name)
             .await?;
@@ -332,8 +352,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::ListAliasesRequest>,
     ) -> Result<Response<pb::ListAliasesResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let (page, next) = self.functions.list_aliases(
             &req.function_name,
             &req.function_version,
@@ -350,8 +371,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PutFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::Concurrency>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let reserved = self
             .functions
             .put_function_concurrency(&req.function_name, req.reserved_concurrent_executions)
@@ -365,8 +387,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::Concurrency>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let reserved = self
             .functions
             .get_function_concurrency(&req.function_name)?;
@@ -379,8 +402,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetFunctionConcurrencyRequest>,
     ) -> Result<Response<pb::DeleteFunctionConcurrencyResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.functions
             .delete_function_concurrency(&req.function_name)
             .await?;
@@ -391,8 +415,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::PutProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let view = self
             .dispatcher
             .put_provisioned_concurrency(
@@ -412,8 +437,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::ProvisionedConcurrencyConfig>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let view = self
             .dispatcher
             .get_provisioned_concurrency(&req.function_name, &req.qualifier)?;
@@ -428,8 +454,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetProvisionedConcurrencyConfigRequest>,
     ) -> Result<Response<pb::DeleteProvisionedConcurrencyConfigResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.dispatcher
             .delete_provisioned_concurrency(&req.function_name, &req.qualifier)
             .await?;
@@ -442,9 +469,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::GetAccountSettingsRequest>,
     ) -> Result<Response<pb::GetAccountSettingsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let usage = self.functions.account_usage();
-        let functions = self.functions.count()?;
+        let functions = self.functions.count(|key| caller.owns(key))?;
         Ok(Response::new(pb::GetAccountSettingsResponse {
             account_limit: Some(pb::AccountLimit {
                 concurrent_executions: usage.account_limit as i32,
@@ -460,8 +487,9 @@ impl FunctionsApi for FunctionsService {
         &self,
         request: Request<pb::InvokeRequest>,
     ) -> Result<Response<pb::InvokeResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let result = self
             .dispatcher
             .invoke(Invocation {

@@ -4,7 +4,7 @@
 use funnel_proto::v1 as pb;
 use funnel_proto::v1::iam_server::Iam as IamApi;
 use funnel_proto::v1::sts_server::Sts as StsApi;
-use funnel_store::{AccessKeyRecord, UserRecord};
+use funnel_store::{AccessKeyRecord, AccountRecord, UserRecord};
 use tonic::{Request, Response, Status};
 
 use crate::iam::{self, Identities, policy};
@@ -29,6 +29,14 @@ fn user(record: UserRecord) -> pb::User {
     }
 }
 
+fn account(record: AccountRecord) -> pb::Account {
+    pb::Account {
+        account_id: record.id,
+        name: record.name,
+        create_date: record.create_date,
+    }
+}
+
 fn key_metadata(key: AccessKeyRecord) -> pb::AccessKeyMetadata {
     pb::AccessKeyMetadata {
         user_name: key.user_name,
@@ -45,11 +53,52 @@ impl IamApi for IamService {
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::CreateUserResponse>, Status> {
         let caller = iam::check(&request)?;
+        let req = request.get_ref();
+        let account = (!req.account_id.is_empty()).then_some(req.account_id.as_str());
         let created = self
             .identities
-            .create_user(&caller.principal, &request.get_ref().user_name)?;
+            .create_user(&caller.principal, &req.user_name, account)?;
         Ok(Response::new(pb::CreateUserResponse {
             user: Some(user(created)),
+        }))
+    }
+
+    async fn create_account(
+        &self,
+        request: Request<pb::CreateAccountRequest>,
+    ) -> Result<Response<pb::CreateAccountResponse>, Status> {
+        let caller = iam::check(&request)?;
+        if !caller.principal.operator {
+            return Err(crate::error::Error::AccessDenied(format!(
+                "User: {} is not authorized to perform: funnel:CreateAccount: only the operator \
+                 creates accounts",
+                caller.principal.arn
+            ))
+            .into());
+        }
+        let req = request.into_inner();
+        let (created, admin, key) = self.identities.create_account(&req.account_id, &req.name)?;
+        Ok(Response::new(pb::CreateAccountResponse {
+            account: Some(account(created)),
+            user: Some(user(admin)),
+            access_key: Some(pb::AccessKey {
+                user_name: key.record.user_name,
+                access_key_id: key.record.access_key_id,
+                status: key.record.status,
+                secret_access_key: key.secret,
+                create_date: key.record.create_date,
+            }),
+        }))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let caller = iam::check(&request)?;
+        let accounts = self.identities.list_accounts(&caller.principal)?;
+        Ok(Response::new(pb::ListAccountsResponse {
+            accounts: accounts.into_iter().map(account).collect(),
         }))
     }
 

@@ -54,12 +54,12 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::PublishLayerVersionRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .layers
             .publish_layer_version(NewLayerVersion {
-                layer_name: req.layer_name,
+                layer_name: caller.layer(&req.layer_name),
                 zip: req.content.map(|c| c.zip_file).unwrap_or_default(),
                 description: req.description,
                 compatible_runtimes: req.compatible_runtimes,
@@ -73,11 +73,11 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::GetLayerVersionRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let record = self
             .layers
-            .get_layer_version(&req.layer_name, req.version_number)?;
+            .get_layer_version(&caller.layer(&req.layer_name), req.version_number)?;
         Ok(Response::new(self.layer_version(record)))
     }
 
@@ -96,15 +96,16 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::ListLayersRequest>,
     ) -> Result<Response<pb::ListLayersResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) =
             self.layers
                 .list_layers(&req.compatible_runtime, &req.marker, req.max_items)?;
         let layers = page
             .into_iter()
+            .filter(|newest| caller.owns(&newest.name))
             .map(|newest| pb::LayersListItem {
-                layer_name: newest.name.clone(),
+                layer_name: crate::tenancy::name(&newest.name).to_string(),
                 layer_arn: self.layers.layer_arn(&newest.name, None),
                 latest_matching_version: Some(self.list_item(newest)),
             })
@@ -119,10 +120,10 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::ListLayerVersionsRequest>,
     ) -> Result<Response<pb::ListLayerVersionsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next) = self.layers.list_layer_versions(
-            &req.layer_name,
+            &caller.layer(&req.layer_name),
             &req.compatible_runtime,
             &req.marker,
             req.max_items,
@@ -137,10 +138,10 @@ impl LayersApi for LayersService {
         &self,
         request: Request<pb::DeleteLayerVersionRequest>,
     ) -> Result<Response<pb::DeleteLayerVersionResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         self.layers
-            .delete_layer_version(&req.layer_name, req.version_number)
+            .delete_layer_version(&caller.layer(&req.layer_name), req.version_number)
             .await?;
         Ok(Response::new(pb::DeleteLayerVersionResponse {}))
     }

@@ -53,7 +53,7 @@ impl LogsApi for LogsService {
         &self,
         request: Request<pb::GetLogEventsRequest>,
     ) -> Result<Response<pb::GetLogEventsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         if req.log_stream_name.is_empty() {
             return Err(Error::InvalidParameterValue("logStreamName is required".into()).into());
@@ -69,7 +69,7 @@ impl LogsApi for LogsService {
         };
         let (events, next) = self
             .logs
-            .read(group_name(&req.log_group_name)?, &query)
+            .read(&caller.log_group(group_name(&req.log_group_name)?), &query)
             .await?;
         Ok(Response::new(pb::GetLogEventsResponse {
             next_forward_token: next
@@ -90,7 +90,7 @@ impl LogsApi for LogsService {
         &self,
         request: Request<pb::FilterLogEventsRequest>,
     ) -> Result<Response<pb::FilterLogEventsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let query = Query {
             streams: req.log_stream_names,
@@ -103,7 +103,7 @@ impl LogsApi for LogsService {
         };
         let (events, next) = self
             .logs
-            .read(group_name(&req.log_group_name)?, &query)
+            .read(&caller.log_group(group_name(&req.log_group_name)?), &query)
             .await?;
         Ok(Response::new(pb::FilterLogEventsResponse {
             events: events
@@ -132,6 +132,11 @@ impl LogsApi for LogsService {
         for group in req.log_group_identifiers.iter().skip(1) {
             crate::iam::authorize(&caller, &caller.scope().log_group(group))?;
         }
+        let groups: Vec<String> = req
+            .log_group_identifiers
+            .iter()
+            .map(|group| caller.log_group(group))
+            .collect();
         let pattern = Pattern::parse(&req.log_event_filter_pattern);
         let mut live = self.logs.subscribe();
         let stop = self.stop.clone();
@@ -149,8 +154,9 @@ impl LogsApi for LogsService {
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
-                let wanted = (req.log_group_identifiers.is_empty()
-                    || req.log_group_identifiers.contains(&event.group))
+                // Only the caller's account's groups are ever seen.
+                let wanted = caller.owns(&event.group)
+                    && (groups.is_empty() || groups.contains(&event.group))
                     && (req.log_stream_names.is_empty()
                         || req.log_stream_names.contains(&event.stream))
                     && pattern.matches(&event.message);
@@ -160,7 +166,7 @@ impl LogsApi for LogsService {
                 let update = pb::LiveTailSessionUpdate {
                     session_results: vec![pb::LiveTailSessionLogEvent {
                         log_stream_name: event.stream.clone(),
-                        log_group_identifier: event.group.clone(),
+                        log_group_identifier: crate::tenancy::name(&event.group).to_string(),
                         message: event.message.clone(),
                         timestamp: event.timestamp,
                         ingestion_time: event.ingestion_time,

@@ -22,8 +22,9 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::AddPermissionRequest>,
     ) -> Result<Response<pb::AddPermissionResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let permission = PermissionRequest {
             statement_id: req.statement_id,
             action: req.action,
@@ -42,8 +43,9 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::RemovePermissionRequest>,
     ) -> Result<Response<pb::RemovePermissionResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         self.policies
             .remove_permission(&req.function_name, &req.qualifier, &req.statement_id)
             .await?;
@@ -54,8 +56,9 @@ impl PermissionsApi for PermissionsService {
         &self,
         request: Request<pb::GetPolicyRequest>,
     ) -> Result<Response<pb::GetPolicyResponse>, Status> {
-        crate::iam::check(&request)?;
-        let req = request.into_inner();
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
         let (policy, revision_id) = self
             .policies
             .get_policy(&req.function_name, &req.qualifier)?;

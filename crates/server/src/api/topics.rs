@@ -66,12 +66,13 @@ impl TopicsApi for TopicsService {
             while let Some(next) = incoming.next().await {
                 let Ok(req) = next else { break };
                 let topics = topics.clone();
-                let allowed = crate::iam::authorize_resource(&caller, &req);
+                let allowed = crate::iam::authorize_resource(&caller, &req)
+                    .and_then(|()| caller.topic(&req.topic_arn));
                 let task = tokio::spawn(async move {
-                    allowed?;
+                    let topic_arn = allowed?;
                     topics
                         .publish(
-                            &req.topic_arn,
+                            &topic_arn,
                             &req.message,
                             req.subject.as_deref(),
                             &attributes(req.message_attributes),
@@ -115,11 +116,11 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::CreateTopicRequest>,
     ) -> Result<Response<pb::CreateTopicResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let topic_arn = self
             .topics
-            .create_topic(&req.name, req.attributes.into_iter().collect())
+            .create_topic(&caller.key(&req.name), req.attributes.into_iter().collect())
             .await?;
         Ok(Response::new(pb::CreateTopicResponse { topic_arn }))
     }
@@ -128,9 +129,9 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::DeleteTopicRequest>,
     ) -> Result<Response<pb::DeleteTopicResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.topics
-            .delete_topic(&request.into_inner().topic_arn)
+            .delete_topic(&caller.topic(&request.into_inner().topic_arn)?)
             .await?;
         Ok(Response::new(pb::DeleteTopicResponse {}))
     }
@@ -139,11 +140,17 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let (arns, next_token) = self.topics.list_topics(&request.into_inner().next_token)?;
         Ok(Response::new(pb::ListTopicsResponse {
             topics: arns
                 .into_iter()
+                .filter(|arn| {
+                    caller
+                        .naming()
+                        .topic_name(arn)
+                        .is_ok_and(|key| caller.owns(&key))
+                })
                 .map(|topic_arn| pb::Topic { topic_arn })
                 .collect(),
             next_token,
@@ -154,10 +161,10 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::GetTopicAttributesRequest>,
     ) -> Result<Response<pb::GetTopicAttributesResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let attributes = self
             .topics
-            .get_topic_attributes(&request.into_inner().topic_arn)?;
+            .get_topic_attributes(&caller.topic(&request.into_inner().topic_arn)?)?;
         Ok(Response::new(pb::GetTopicAttributesResponse {
             attributes: attributes.into_iter().collect(),
         }))
@@ -167,10 +174,14 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SetTopicAttributesRequest>,
     ) -> Result<Response<pb::SetTopicAttributesResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         self.topics
-            .set_topic_attributes(&req.topic_arn, &req.attribute_name, &req.attribute_value)
+            .set_topic_attributes(
+                &caller.topic(&req.topic_arn)?,
+                &req.attribute_name,
+                &req.attribute_value,
+            )
             .await?;
         Ok(Response::new(pb::SetTopicAttributesResponse {}))
     }
@@ -179,14 +190,19 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<pb::SubscribeResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let subscription_arn = self
             .topics
             .subscribe(
-                &req.topic_arn,
+                &caller.topic(&req.topic_arn)?,
                 &req.protocol,
-                &req.endpoint,
+                // A bare function name is the caller's account's.
+                &if req.protocol == "lambda" {
+                    caller.function(&req.endpoint)?
+                } else {
+                    req.endpoint.clone()
+                },
                 &req.attributes.into_iter().collect(),
             )
             .await?;
@@ -208,11 +224,11 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::ListSubscriptionsByTopicRequest>,
     ) -> Result<Response<pb::ListSubscriptionsByTopicResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let (page, next_token) = self
             .topics
-            .list_subscriptions(&req.topic_arn, &req.next_token)?;
+            .list_subscriptions(&caller.topic(&req.topic_arn)?, &req.next_token)?;
         let subscriptions = page
             .iter()
             .map(|s| pb::Subscription {
@@ -262,12 +278,12 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::PublishRequest>,
     ) -> Result<Response<pb::PublishResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let published = self
             .topics
             .publish(
-                &req.topic_arn,
+                &caller.topic(&req.topic_arn)?,
                 &req.message,
                 req.subject.as_deref(),
                 &attributes(req.message_attributes),
@@ -282,7 +298,7 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::PublishBatchRequest>,
     ) -> Result<Response<pb::PublishBatchResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let entries = req
             .publish_batch_request_entries
@@ -294,7 +310,10 @@ impl TopicsApi for TopicsService {
                 attributes: attributes(e.message_attributes),
             })
             .collect();
-        let (done, failed) = self.topics.publish_batch(&req.topic_arn, entries).await?;
+        let (done, failed) = self
+            .topics
+            .publish_batch(&caller.topic(&req.topic_arn)?, entries)
+            .await?;
         Ok(Response::new(pb::PublishBatchResponse {
             successful: done
                 .into_iter()

@@ -39,10 +39,14 @@ pub struct ObjectEvent<'a> {
     pub request_id: &'a str,
 }
 
-/// The bucket's ARN. The partition is `funnel`, not `aws`, by this project's
-/// naming convention.
+/// The ARN of a bucket's key: S3's `arn:funnel:s3:::<name>` in the home
+/// account, `arn:funnel:s3::<account>:<name>` in another. The partition
+/// is `funnel`, not `aws`, by this project's naming convention.
 pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:funnel:s3:::{bucket}")
+    match crate::tenancy::split(bucket) {
+        (Some(account), name) => format!("arn:funnel:s3::{account}:{name}"),
+        (None, name) => format!("arn:funnel:s3:::{name}"),
+    }
 }
 
 /// Encodes an object key the way S3 writes it into a notification.
@@ -101,7 +105,7 @@ pub fn notification(event: &ObjectEvent) -> Value {
                 "s3SchemaVersion": "1.0",
                 "configurationId": event.configuration_id,
                 "bucket": {
-                    "name": event.bucket,
+                    "name": crate::tenancy::name(event.bucket),
                     "ownerIdentity": { "principalId": event.account_id },
                     "arn": bucket_arn(event.bucket),
                 },

@@ -105,7 +105,8 @@ impl Buckets {
     /// Creates a bucket over `path` (an existing folder under a bucket
     /// root), or over a new folder under the data dir.
     pub async fn create_bucket(&self, name: &str, path: Option<&Path>) -> Result<BucketRecord> {
-        check_bucket_name(name)?;
+        // The key: the name, in its account.
+        check_bucket_name(crate::tenancy::name(name))?;
         let (path, owned) = match path {
             Some(path) => {
                 let path = std::fs::canonicalize(path).map_err(|e| {
@@ -405,10 +406,11 @@ impl Buckets {
     ) -> Result<()> {
         let source_arn = event::bucket_arn(&bucket.name);
         let naming = &self.inner.naming;
+        let owner = naming.account_of(&bucket.name);
         let caller = Caller {
             service: S3_PRINCIPAL,
             source_arn: &source_arn,
-            source_account: &naming.account_id,
+            source_account: owner,
         };
         for config in bucket
             .notifications
@@ -426,7 +428,7 @@ impl Buckets {
                 event_time_ms: self.inner.clock.wall_ms(),
                 configuration_id: &config.id,
                 region: &naming.region,
-                account_id: &naming.account_id,
+                account_id: owner,
                 request_id: &request_id,
             });
             let routed = self

@@ -152,7 +152,7 @@ impl Buckets {
         let caller = Caller {
             service: S3_PRINCIPAL,
             source_arn: &source_arn,
-            source_account: &self.inner.naming.account_id,
+            source_account: self.inner.naming.account_of(bucket),
         };
         let unable = |why: String| {
             Error::InvalidArgument(format!(

@@ -287,7 +287,8 @@ impl Dispatcher {
             .iter()
             .filter_map(|(name, mode)| {
                 // A bucket deleted since the grant is simply not there.
-                let bucket = self.store.get_bucket(name).ok()??;
+                let key = crate::grants::bucket_key(self.functions.naming(), &record.name, name);
+                let bucket = self.store.get_bucket(&key).ok()??;
                 Some(funnel_runtime::BucketMount {
                     name: name.clone(),
                     path: bucket.path.into(),
@@ -320,7 +321,11 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     environment.extend([
-        ("AWS_LAMBDA_FUNCTION_NAME".into(), record.name.clone()),
+        // The guest sees its name; the key stays the server's.
+        (
+            "AWS_LAMBDA_FUNCTION_NAME".into(),
+            crate::tenancy::name(&record.name).to_string(),
+        ),
         ("AWS_LAMBDA_FUNCTION_VERSION".into(), record.version.clone()),
         (
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
@@ -328,7 +333,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         ),
         (
             "AWS_LAMBDA_LOG_GROUP_NAME".into(),
-            crate::logs::log_group(&record.name),
+            funnel_proto::log_group(crate::tenancy::name(&record.name)),
         ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into()),
         ("AWS_REGION".into(), region.to_string()),

@@ -198,6 +198,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
     ("/funnel.v1.Metrics/GetMetrics", "cloudwatch:GetMetricData"),
+    ("/funnel.v1.Iam/CreateAccount", "funnel:CreateAccount"),
+    ("/funnel.v1.Iam/ListAccounts", "funnel:ListAccounts"),
     ("/funnel.v1.Iam/CreateUser", "iam:CreateUser"),
     ("/funnel.v1.Iam/GetUser", "iam:GetUser"),
     ("/funnel.v1.Iam/DeleteUser", "iam:DeleteUser"),
@@ -262,14 +264,14 @@ impl Scope<'_> {
         if name.starts_with("arn:") {
             return name.to_string();
         }
-        self.naming.layer_arn(name, version)
+        self.naming.layer_arn(&self.naming.key(name), version)
     }
 
     fn topic(&self, arn_or_name: &str) -> String {
         if arn_or_name.starts_with("arn:") {
             arn_or_name.to_string()
         } else {
-            self.naming.topic_arn(arn_or_name)
+            self.naming.topic_arn(&self.naming.key(arn_or_name))
         }
     }
 
@@ -299,12 +301,18 @@ pub trait Resource {
     fn resource(&self, scope: &Scope) -> String;
 }
 
-fn bucket(name: &str) -> String {
-    format!("arn:funnel:s3:::{name}")
-}
+impl Scope<'_> {
+    fn bucket(&self, name: &str) -> String {
+        self.naming.bucket_arn(&self.naming.key(name))
+    }
 
-fn object(bucket: &str, key: &str) -> String {
-    format!("arn:funnel:s3:::{bucket}/{key}")
+    fn object(&self, bucket: &str, key: &str) -> String {
+        format!("{}/{key}", self.bucket(bucket))
+    }
+
+    fn rule(&self, name: &str) -> String {
+        self.naming.rule_arn(&self.naming.key(name))
+    }
 }
 
 macro_rules! resources {
@@ -353,16 +361,16 @@ resources! {
     AddPermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     RemovePermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetPolicyRequest => |r, s| s.function(&r.function_name, &r.qualifier);
-    CreateBucketRequest => |r, _s| bucket(&r.bucket);
-    DeleteBucketRequest => |r, _s| bucket(&r.bucket);
+    CreateBucketRequest => |r, s| s.bucket(&r.bucket);
+    DeleteBucketRequest => |r, s| s.bucket(&r.bucket);
     ListBucketsRequest => |_r, _s| "*".into();
-    PutObjectRequest => |r, _s| object(&r.bucket, &r.key);
-    GetObjectRequest => |r, _s| object(&r.bucket, &r.key);
-    HeadObjectRequest => |r, _s| object(&r.bucket, &r.key);
-    DeleteObjectRequest => |r, _s| object(&r.bucket, &r.key);
-    ListObjectsV2Request => |r, _s| bucket(&r.bucket);
-    PutBucketNotificationConfigurationRequest => |r, _s| bucket(&r.bucket);
-    GetBucketNotificationConfigurationRequest => |r, _s| bucket(&r.bucket);
+    PutObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    GetObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    HeadObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    DeleteObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    ListObjectsV2Request => |r, s| s.bucket(&r.bucket);
+    PutBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
+    GetBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     CreateTopicRequest => |r, s| s.topic(&r.name);
     DeleteTopicRequest => |r, s| s.topic(&r.topic_arn);
     ListTopicsRequest => |_r, _s| "*".into();
@@ -375,15 +383,15 @@ resources! {
     SetSubscriptionAttributesRequest => |r, _s| r.subscription_arn.clone();
     PublishRequest => |r, s| s.topic(&r.topic_arn);
     PublishBatchRequest => |r, s| s.topic(&r.topic_arn);
-    PutRuleRequest => |r, s| s.naming.rule_arn(&r.name);
-    DescribeRuleRequest => |r, s| s.naming.rule_arn(&r.name);
+    PutRuleRequest => |r, s| s.rule(&r.name);
+    DescribeRuleRequest => |r, s| s.rule(&r.name);
     ListRulesRequest => |_r, _s| "*".into();
-    EnableRuleRequest => |r, s| s.naming.rule_arn(&r.name);
-    DisableRuleRequest => |r, s| s.naming.rule_arn(&r.name);
-    DeleteRuleRequest => |r, s| s.naming.rule_arn(&r.name);
-    PutTargetsRequest => |r, s| s.naming.rule_arn(&r.rule);
-    RemoveTargetsRequest => |r, s| s.naming.rule_arn(&r.rule);
-    ListTargetsByRuleRequest => |r, s| s.naming.rule_arn(&r.rule);
+    EnableRuleRequest => |r, s| s.rule(&r.name);
+    DisableRuleRequest => |r, s| s.rule(&r.name);
+    DeleteRuleRequest => |r, s| s.rule(&r.name);
+    PutTargetsRequest => |r, s| s.rule(&r.rule);
+    RemoveTargetsRequest => |r, s| s.rule(&r.rule);
+    ListTargetsByRuleRequest => |r, s| s.rule(&r.rule);
     PreviewScheduleRequest => |_r, _s| "*".into();
     GetClockRequest => |_r, _s| "*".into();
     AdvanceClockRequest => |_r, _s| "*".into();
@@ -391,7 +399,9 @@ resources! {
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     GetMetricsRequest => |r, s| if r.function_name.is_empty() { "*".into() } else { s.function(&r.function_name, "") };
-    CreateUserRequest => |r, s| s.user(&r.user_name);
+    CreateAccountRequest => |_r, _s| "*".into();
+    ListAccountsRequest => |_r, _s| "*".into();
+    CreateUserRequest => |r, s| if r.account_id.is_empty() { s.user(&r.user_name) } else { format!("arn:funnel:iam::{}:user/{}", r.account_id, r.user_name) };
     GetUserRequest => |r, s| s.user(&r.user_name);
     DeleteUserRequest => |r, s| s.user(&r.user_name);
     ListUsersRequest => |_r, s| format!("arn:funnel:iam::{}:user/*", s.naming.account_id);

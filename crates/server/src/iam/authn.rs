@@ -98,6 +98,7 @@ where
         let authorized = Arc::new(AtomicBool::new(false));
         request.extensions_mut().insert(Caller {
             principal,
+            resource_policies: self.layer.identities.resource_policies(),
             action,
             source_ip,
             secure: self.layer.secure,

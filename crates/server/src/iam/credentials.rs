@@ -7,15 +7,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::{DEFAULT_ACCOUNT, Identities, OPERATOR};
+use super::{Identities, OPERATOR};
 
 impl Identities {
     /// The operator's first active key: (id, secret).
     pub fn operator_key(&self) -> anyhow::Result<Option<(String, String)>> {
         for key in self.store().access_keys()? {
-            if key.account_id == DEFAULT_ACCOUNT
-                && key.user_name == OPERATOR
-                && key.status == "Active"
+            if key.account_id == self.home() && key.user_name == OPERATOR && key.status == "Active"
             {
                 let secret = self.unseal(&key).map_err(|e| anyhow::anyhow!("{e}"))?;
                 return Ok(Some((key.access_key_id, String::from_utf8(secret)?)));

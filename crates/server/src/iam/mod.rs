@@ -39,9 +39,6 @@ use seal::MasterKey;
 use crate::error::{Error, Result};
 use crate::function::Naming;
 
-/// The account every install starts with (and where a data dir written
-/// before accounts existed keeps its resources).
-pub const DEFAULT_ACCOUNT: &str = "000000000000";
 /// The bootstrap user of the default account: may do anything.
 pub const OPERATOR: &str = "operator";
 
@@ -66,11 +63,38 @@ pub struct Principal {
     policies: Vec<Arc<IdentityPolicy>>,
 }
 
+/// What lets another account's caller act on a resource: its resource
+/// policy (a function's `AddPermission` statements naming that account).
+pub trait ResourcePolicies: Send + Sync {
+    /// Whether a statement on `resource` (an ARN) lets `account` take
+    /// `action`.
+    fn allows_account(&self, account: &str, action: &str, resource: &str) -> bool;
+}
+
+/// No resource policy at all (until the server has set its own).
+struct NoResourcePolicies;
+
+impl ResourcePolicies for NoResourcePolicies {
+    fn allows_account(&self, _: &str, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+/// Actions on the whole server rather than on an account's resources: the
+/// home account's only.
+const SERVER_WIDE: &[&str] = &[
+    "funnel:AdvanceClock",
+    "funnel:SetClock",
+    "funnel:CreateAccount",
+];
+
 /// An authenticated call: set on the request by [`AuthLayer`], read by
 /// the handler that names the resource.
 #[derive(Clone)]
 pub struct Caller {
     pub principal: Arc<Principal>,
+    /// Resource policies, for callers from another account.
+    pub(crate) resource_policies: Arc<dyn ResourcePolicies>,
     pub action: &'static str,
     pub source_ip: Option<IpAddr>,
     pub secure: bool,
@@ -93,6 +117,7 @@ struct Inner {
     /// Identity writes, one at a time.
     writes: Mutex<()>,
     failures: Mutex<HashMap<IpAddr, Failures>>,
+    resource_policies: std::sync::OnceLock<Arc<dyn ResourcePolicies>>,
     /// Whether any failure was ever recorded: until then no call takes the
     /// `failures` lock (it would serialize every call).
     any_failure: AtomicBool,
@@ -121,6 +146,7 @@ impl Identities {
                 directory: RwLock::new(Arc::default()),
                 writes: Mutex::new(()),
                 failures: Mutex::new(HashMap::new()),
+                resource_policies: std::sync::OnceLock::new(),
                 any_failure: AtomicBool::new(false),
             }),
         };
@@ -131,6 +157,24 @@ impl Identities {
 
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// What cross-account calls are checked against (set once, when the
+    /// services exist; later calls are ignored).
+    pub fn set_resource_policies(&self, policies: Arc<dyn ResourcePolicies>) {
+        let _ = self.inner.resource_policies.set(policies);
+    }
+
+    /// The server's home account (where the operator is).
+    pub fn home(&self) -> &str {
+        &self.inner.naming.home
+    }
+
+    pub(crate) fn resource_policies(&self) -> Arc<dyn ResourcePolicies> {
+        match self.inner.resource_policies.get() {
+            Some(policies) => policies.clone(),
+            None => Arc::new(NoResourcePolicies),
+        }
     }
 
     pub(crate) fn key(&self) -> &MasterKey {
@@ -168,11 +212,8 @@ impl Identities {
                 key.access_key_id.clone(),
                 Arc::new(Principal {
                     arn: user_arn(&user.account_id, &user.name),
-                    naming: Naming {
-                        region: self.inner.naming.region.clone(),
-                        account_id: user.account_id.clone(),
-                    },
-                    operator: user.account_id == DEFAULT_ACCOUNT && user.name == OPERATOR,
+                    naming: self.inner.naming.for_account(&user.account_id),
+                    operator: user.account_id == self.inner.naming.home && user.name == OPERATOR,
                     account_id: user.account_id.clone(),
                     user_name: user.name.clone(),
                     user_id: user.user_id.clone(),
@@ -309,6 +350,30 @@ pub fn authorize(caller: &Caller, resource: &str) -> Result<()> {
     if principal.operator || actions::needs_no_permission(caller.action) {
         return Ok(());
     }
+    let denied = |why: &str| {
+        Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: {} on resource: {resource}{why}",
+            principal.arn, caller.action
+        ))
+    };
+    if SERVER_WIDE.contains(&caller.action) && principal.account_id != principal.naming.home {
+        return Err(denied(
+            " because it acts on the whole server, which only the home account may",
+        ));
+    }
+    // Another account's resource: its resource policy must name the
+    // caller's account too (Lambda's cross-account AddPermission).
+    if let Some(owner) = crate::tenancy::arn_account(resource)
+        && owner != principal.account_id
+        && !caller
+            .resource_policies
+            .allows_account(&principal.account_id, caller.action, resource)
+    {
+        return Err(denied(&format!(
+            " because no resource-based policy allows the {} action",
+            caller.action
+        )));
+    }
     let request = policy::Request {
         action: caller.action,
         resource,
@@ -323,10 +388,7 @@ pub fn authorize(caller: &Caller, resource: &str) -> Result<()> {
     if policy::allows(principal.policies.iter().map(|p| p.as_ref()), &request) {
         Ok(())
     } else {
-        Err(Error::AccessDenied(format!(
-            "User: {} is not authorized to perform: {} on resource: {resource}",
-            principal.arn, caller.action
-        )))
+        Err(denied(""))
     }
 }
 
@@ -345,6 +407,70 @@ pub fn authorize_resource<T: Resource>(caller: &Caller, message: &T) -> Result<(
 }
 
 impl Caller {
+    /// How the caller's names resolve: in its own account.
+    pub fn naming(&self) -> &Naming {
+        &self.principal.naming
+    }
+
+    /// A FunctionName as the caller gives it (a name, `name:qualifier`,
+    /// or an ARN), as an ARN: a bare name is the caller's account's.
+    pub fn function(&self, input: &str) -> Result<String> {
+        if input.is_empty() {
+            // Nothing named: the service says what is missing.
+            return Ok(String::new());
+        }
+        let naming = self.naming();
+        let function = naming.parse_function(input)?;
+        Ok(naming.function_arn(&function.name, function.qualifier.as_deref()))
+    }
+
+    /// A TopicArn as the caller gives it (an ARN, or a bare name of the
+    /// caller's account), as an ARN.
+    pub fn topic(&self, arn_or_name: &str) -> Result<String> {
+        if arn_or_name.is_empty() {
+            return Ok(String::new());
+        }
+        let naming = self.naming();
+        let key = naming
+            .topic_name(arn_or_name)
+            .map_err(Error::InvalidParameter)?;
+        Ok(naming.topic_arn(&key))
+    }
+
+    /// A LayerName as the caller gives it (a name of the caller's account,
+    /// or an ARN), as an ARN.
+    pub fn layer(&self, name_or_arn: &str) -> String {
+        if name_or_arn.is_empty() || name_or_arn.starts_with("arn:") {
+            return name_or_arn.to_string();
+        }
+        self.naming().layer_arn(&self.key(name_or_arn), None::<u32>)
+    }
+
+    /// The key of a log group the caller names (a name of its account, or
+    /// an ARN `arn:funnel:logs:<region>:<account>:log-group:<name>`).
+    pub fn log_group(&self, name_or_arn: &str) -> String {
+        let from_arn = crate::tenancy::arn_account(name_or_arn).zip(
+            name_or_arn
+                .split_once(":log-group:")
+                .map(|(_, name)| name.trim_end_matches(":*")),
+        );
+        match from_arn {
+            Some((account, name)) => self.naming().key_in(account, name),
+            None => self.key(name_or_arn),
+        }
+    }
+
+    /// The key of a name in the caller's account (a bucket, a rule, a log
+    /// group, a layer).
+    pub fn key(&self, name: &str) -> String {
+        self.naming().key(name)
+    }
+
+    /// Whether a key is the caller's account's.
+    pub fn owns(&self, key: &str) -> bool {
+        self.naming().owns(key)
+    }
+
     /// Where the caller's names resolve: its account and region, its user.
     pub fn scope(&self) -> Scope<'_> {
         Scope {

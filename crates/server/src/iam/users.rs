@@ -7,8 +7,11 @@ use funnel_store::{AccessKeyRecord, AccountRecord, UserRecord};
 
 use super::policy::{self, IdentityPolicy};
 use super::seal::random;
-use super::{DEFAULT_ACCOUNT, Identities, OPERATOR, Principal};
+use super::{Identities, OPERATOR, Principal};
 use crate::error::{Error, Result};
+
+/// The user `CreateAccount` makes in a new account.
+pub const ADMIN: &str = "admin";
 
 /// IAM's limit of access keys per user.
 const MAX_KEYS: usize = 2;
@@ -23,20 +26,17 @@ impl Identities {
     /// First start: the default account, its operator and one key.
     pub(super) fn bootstrap(&self) -> anyhow::Result<()> {
         let store = self.store();
-        if store.get_account(DEFAULT_ACCOUNT)?.is_none() {
+        let home = self.home().to_string();
+        if store.get_account(&home)?.is_none() {
             store.create_account(&AccountRecord {
-                id: DEFAULT_ACCOUNT.into(),
+                id: home.clone(),
                 name: "default".into(),
                 create_date: now(),
             })?;
         }
-        if store.get_user(DEFAULT_ACCOUNT, OPERATOR)?.is_none() {
-            store.create_user(&new_user(
-                DEFAULT_ACCOUNT,
-                OPERATOR,
-                vec![policy::FULL_ACCESS.into()],
-            ))?;
-            self.new_key(DEFAULT_ACCOUNT, OPERATOR)?;
+        if store.get_user(&home, OPERATOR)?.is_none() {
+            store.create_user(&new_user(&home, OPERATOR, vec![policy::FULL_ACCESS.into()]))?;
+            self.new_key(&home, OPERATOR)?;
             store.flush()?;
             tracing::info!("created the operator user and its access key");
         }
@@ -64,10 +64,69 @@ impl Identities {
             .ok_or_else(|| no_user(name))
     }
 
-    pub fn create_user(&self, caller: &Principal, name: &str) -> Result<UserRecord> {
-        validate_name("UserName", name, 64)?;
+    /// A new account, its admin user (with `FunnelFullAccess`) and that
+    /// user's first key.
+    pub fn create_account(
+        &self,
+        id: &str,
+        name: &str,
+    ) -> Result<(AccountRecord, UserRecord, NewKey)> {
+        if !crate::tenancy::is_account_id(id) {
+            return Err(Error::Validation(format!(
+                "AccountId {id:?} must be 12 digits"
+            )));
+        }
+        if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+            return Err(Error::Validation(format!(
+                "Name {name:?} must be 1-50 characters"
+            )));
+        }
         self.write(|| {
-            let user = new_user(&caller.account_id, name, Vec::new());
+            let account = AccountRecord {
+                id: id.into(),
+                name: name.into(),
+                create_date: now(),
+            };
+            self.store().create_account(&account).map_err(|e| match e {
+                funnel_store::StoreError::AlreadyExists(_) => {
+                    Error::EntityAlreadyExists(format!("Account {id} already exists."))
+                }
+                other => other.into(),
+            })?;
+            let admin = new_user(id, ADMIN, vec![policy::FULL_ACCESS.into()]);
+            self.store().create_user(&admin)?;
+            let key = self.new_key(id, ADMIN)?;
+            tracing::info!(account = id, name, "created an account and its admin");
+            Ok((account, admin, key))
+        })
+    }
+
+    /// The operator sees every account; anyone else, their own.
+    pub fn list_accounts(&self, caller: &Principal) -> Result<Vec<AccountRecord>> {
+        let mut accounts = self.store().accounts()?;
+        if !caller.operator {
+            accounts.retain(|a| a.id == caller.account_id);
+        }
+        Ok(accounts)
+    }
+
+    /// A new user in the caller's account, or (the operator only, checked
+    /// by authorization) in `account`, which must exist.
+    pub fn create_user(
+        &self,
+        caller: &Principal,
+        name: &str,
+        account: Option<&str>,
+    ) -> Result<UserRecord> {
+        validate_name("UserName", name, 64)?;
+        let account_id = account.unwrap_or(&caller.account_id);
+        if self.store().get_account(account_id)?.is_none() {
+            return Err(Error::NoSuchEntity(format!(
+                "The account {account_id} cannot be found."
+            )));
+        }
+        self.write(|| {
+            let user = new_user(account_id, name, Vec::new());
             self.store().create_user(&user).map_err(|e| match e {
                 funnel_store::StoreError::AlreadyExists(_) => {
                     Error::EntityAlreadyExists(format!("User with name {name} already exists."))
@@ -80,7 +139,7 @@ impl Identities {
 
     pub fn delete_user(&self, caller: &Principal, name: &str) -> Result<()> {
         let user = self.user(caller, name)?;
-        if user.account_id == DEFAULT_ACCOUNT && user.name == OPERATOR {
+        if user.account_id == self.home() && user.name == OPERATOR {
             return Err(Error::UnmodifiableEntity(
                 "The operator cannot be deleted.".into(),
             ));

@@ -362,12 +362,13 @@ impl Layers {
         self.naming.layer_arn(name, version)
     }
 
-    /// A layer name, or a layer (version) ARN of this region and account.
+    /// A layer name (the home account's), or a layer (version) ARN of this
+    /// region (any account): the layer's key and the version.
     fn parse_layer(&self, input: &str) -> Result<(String, Option<u32>)> {
         let naming = &self.naming;
         let parts: Vec<&str> = input.split(':').collect();
-        let (name, version) = match parts.as_slice() {
-            [name] => (*name, None),
+        let (account, name, version) = match parts.as_slice() {
+            [name] => (naming.account_id.as_str(), *name, None),
             [
                 "arn",
                 partition,
@@ -380,14 +381,14 @@ impl Layers {
             ] if rest.len() <= 1 => {
                 if !matches!(*partition, "funnel" | "aws")
                     || *region != naming.region
-                    || *account != naming.account_id
+                    || !crate::tenancy::is_account_id(account)
                 {
                     return Err(Error::InvalidParameterValue(format!(
-                        "Layer ARN {input:?} is not of this server (region {}, account {})",
-                        naming.region, naming.account_id
+                        "Layer ARN {input:?} is not of this server (region {}, 12-digit accounts)",
+                        naming.region
                     )));
                 }
-                (*name, rest.first().copied())
+                (*account, *name, rest.first().copied())
             }
             _ => {
                 return Err(Error::InvalidParameterValue(format!(
@@ -405,7 +406,7 @@ impl Layers {
                 })
             })
             .transpose()?;
-        Ok((name.to_string(), version))
+        Ok((naming.key_in(account, name), version))
     }
 
     fn layer_not_found(&self, name: &str, version: u32) -> Error {

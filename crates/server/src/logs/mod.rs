@@ -19,7 +19,15 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use format::{invocation_log, tail};
-pub use funnel_proto::log_group;
+
+/// The key of a function's log group, from the function's key:
+/// `/aws/lambda/<name>`, in the function's account.
+pub fn log_group(function: &str) -> String {
+    match crate::tenancy::split(function) {
+        (Some(account), name) => format!("{account}:{}", funnel_proto::log_group(name)),
+        (None, name) => funnel_proto::log_group(name),
+    }
+}
 pub use pattern::Pattern;
 
 use crate::error::{Error, Result};

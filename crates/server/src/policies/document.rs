@@ -116,6 +116,14 @@ impl Policy {
         self.statement.iter().any(|s| s.allows(caller))
     }
 
+    /// Whether some statement lets `account`'s callers take `action`
+    /// (Lambda's cross-account `AddPermission --principal <account>`).
+    pub fn allows_account(&self, account: &str, action: &str) -> bool {
+        self.statement
+            .iter()
+            .any(|s| s.allows_account(account, action))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -212,6 +220,23 @@ impl Statement {
             resource: resource.into(),
             condition,
         })
+    }
+
+    fn allows_account(&self, account: &str, action: &str) -> bool {
+        let principal = match &self.principal {
+            Principal::Anyone(any) => any == "*",
+            Principal::Account { aws } => {
+                aws.strip_prefix("arn:")
+                    .and_then(|rest| rest.split_once(":iam::"))
+                    .and_then(|(_, rest)| rest.strip_suffix(":root"))
+                    == Some(account)
+            }
+            Principal::Service { .. } => false,
+        };
+        let allowed = self.action == action || self.action == "lambda:*";
+        // A statement limited to a source (an event's) is not an account's.
+        let unconditional = self.condition.is_empty();
+        self.effect == "Allow" && principal && allowed && unconditional
     }
 
     fn allows(&self, caller: Caller<'_>) -> bool {

@@ -121,17 +121,23 @@ impl Policies {
     /// (an unqualified name checks the function's policy; a version or an
     /// alias checks that one's).
     pub fn allows(&self, function_name: &str, qualifier: &str, caller: Caller<'_>) -> Result<bool> {
+        Ok(self
+            .cached(function_name, qualifier)?
+            .is_some_and(|policy| policy.allows(caller)))
+    }
+
+    /// The policy of a function, version or alias, from the cache.
+    fn cached(&self, function_name: &str, qualifier: &str) -> Result<Option<Arc<Policy>>> {
         let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
         let key = (name, qualifier);
-        let policy = match self.cache.get(&key) {
+        Ok(match self.cache.get(&key) {
             (Some(policy), _) => policy,
             (None, generation) => {
                 let policy = self.stored_policy(&key.0, &key.1)?.map(Arc::new);
                 self.cache.insert(key, policy.clone(), generation);
                 policy
             }
-        };
-        Ok(policy.is_some_and(|policy| policy.allows(caller)))
+        })
     }
 
     fn stored_policy(&self, name: &str, qualifier: &str) -> Result<Option<Policy>> {
@@ -143,6 +149,21 @@ impl Policies {
                 })
             })
             .transpose()
+    }
+}
+
+impl crate::iam::ResourcePolicies for Policies {
+    fn allows_account(&self, account: &str, action: &str, resource: &str) -> bool {
+        // Only functions have resource policies (a layer's permissions
+        // are not kept yet): anything else is refused.
+        let Ok(function) = self.naming.parse_function(resource) else {
+            return false;
+        };
+        let qualifier = function.qualifier.as_deref().unwrap_or_default();
+        self.cached(&function.name, qualifier)
+            .ok()
+            .flatten()
+            .is_some_and(|policy| policy.allows_account(account, action))
     }
 }
 

@@ -119,8 +119,14 @@ impl Registry {
     }
 
     /// How many functions there are.
-    pub fn count(&self) -> Result<usize> {
-        Ok(self.store.all_functions()?.len())
+    /// How many functions `owns` (keys of one account).
+    pub fn count(&self, owns: impl Fn(&str) -> bool) -> Result<usize> {
+        Ok(self
+            .store
+            .all_functions()?
+            .iter()
+            .filter(|f| owns(&f.name))
+            .count())
     }
 
     /// The account's concurrency gate (reserved concurrency is set here).
@@ -152,12 +158,13 @@ impl Registry {
     }
 
     pub async fn create(&self, new: NewFunction) -> Result<FunctionRecord> {
-        function::validate_name(&new.name)?;
+        // The key: the name, in its account.
+        function::validate_name(crate::tenancy::name(&new.name))?;
         function::validate_description(&new.description)?;
         function::validate_environment(&new.environment)?;
         function::validate_runtime(&new.runtime, &new.handler)?;
-        grants::check_bucket_access(&self.store, &new.bucket_access)?;
-        let topic_access = grants::topic_access(&self.naming, &new.topic_access)?;
+        grants::check_bucket_access(&self.store, &self.naming, &new.name, &new.bucket_access)?;
+        let topic_access = grants::topic_access(&self.naming, &new.name, &new.topic_access)?;
         if let Some(cycle) = grants::find_trigger_loop(
             &self.store,
             &self.naming,
@@ -185,6 +192,7 @@ impl Registry {
         }
         let code_size = new.code.len() as u64;
         let layers = self.layers.resolve(&new.layers)?;
+        self.check_layer_accounts(&new.name, &layers)?;
         crate::layers::check_total_size(code_size, &layers)?;
         let (code_sha256, code) = self.prepare_new_code(new.code).await?;
         let _code = self.code_lock.lock().await;
@@ -271,15 +279,27 @@ impl Registry {
     }
 
     /// One page of functions in name order, and the marker of the next.
+    /// A page of the functions `owns` (keys of one account), in key order.
     pub fn list(
         &self,
         marker: &str,
         max_items: Option<i32>,
+        owns: impl Fn(&str) -> bool,
     ) -> Result<(Vec<FunctionRecord>, Option<String>)> {
+        const BATCH: usize = 256;
         let limit = crate::function::page_size(max_items, MAX_PAGE)?;
-        let after = (!marker.is_empty()).then_some(marker);
+        let mut after = (!marker.is_empty()).then(|| marker.to_string());
         // One extra tells whether there is a next page.
-        let mut page = self.store.list_functions(after, limit + 1)?;
+        let mut page = Vec::new();
+        loop {
+            let batch = self.store.list_functions(after.as_deref(), BATCH)?;
+            let done = batch.len() < BATCH;
+            after = batch.last().map(|f| f.name.clone());
+            page.extend(batch.into_iter().filter(|f| owns(&f.name)));
+            if done || page.len() > limit {
+                break;
+            }
+        }
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|f| f.name.clone())
@@ -346,10 +366,10 @@ impl Registry {
         let topic_access = changes
             .topic_access
             .as_deref()
-            .map(|topics| grants::topic_access(&self.naming, topics))
+            .map(|topics| grants::topic_access(&self.naming, &target.name, topics))
             .transpose()?;
         if let Some(access) = &changes.bucket_access {
-            grants::check_bucket_access(&self.store, access)?;
+            grants::check_bucket_access(&self.store, &self.naming, &target.name, access)?;
             if let Some(cycle) = grants::find_trigger_loop(
                 &self.store,
                 &self.naming,
@@ -376,6 +396,7 @@ impl Registry {
             .map(|arns| self.layers.resolve(arns))
             .transpose()?;
         if let Some(layers) = &layers {
+            self.check_layer_accounts(&target.name, layers)?;
             let current = self
                 .store
                 .get_function(&target.name)?
@@ -553,6 +574,27 @@ impl Registry {
             Some(alias) if aliases::validate_alias_name(alias).is_ok() => Ok(target),
             Some(_) => Err(self.not_found(&target)),
         }
+    }
+
+    /// A function runs its own account's layers: another account's needs
+    /// that account's `AddLayerVersionPermission`, which funnel does not
+    /// keep yet.
+    fn check_layer_accounts(
+        &self,
+        function: &str,
+        layers: &[funnel_store::LayerRef],
+    ) -> Result<()> {
+        let own = self.naming.account_of(function);
+        for layer in layers {
+            if crate::tenancy::arn_account(&layer.arn) != Some(own) {
+                return Err(Error::AccessDenied(format!(
+                    "Account {own} is not authorized to perform: lambda:GetLayerVersion on \
+                     resource: {}: a function uses its own account's layers",
+                    layer.arn
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Lambda's range, and what this server's instance pool can hold.

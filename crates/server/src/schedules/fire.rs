@@ -188,17 +188,18 @@ impl Schedules {
         for Due { at_ms, rule } in &due {
             self.inner.claims.claim(&rule.name, *at_ms)?;
             let rule_arn = naming.rule_arn(&rule.name);
+            let owner = naming.account_of(&rule.name);
             let caller = Caller {
                 service: super::EVENTS_PRINCIPAL,
                 source_arn: &rule_arn,
-                source_account: &naming.account_id,
+                source_account: owner,
             };
             tracing::debug!(rule = %rule.name, at = %ms_to_time(*at_ms), "rule fired");
             for target in &rule.targets {
                 let payload = target.input.clone().unwrap_or_else(|| {
                     event::scheduled_event(
                         &uuid::Uuid::new_v4().to_string(),
-                        &naming.account_id,
+                        owner,
                         &naming.region,
                         &rule_arn,
                         ms_to_time(*at_ms),

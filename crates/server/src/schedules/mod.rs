@@ -106,10 +106,6 @@ impl Schedules {
         self.inner.naming.rule_arn(name)
     }
 
-    pub fn account_id(&self) -> &str {
-        &self.inner.naming.account_id
-    }
-
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }
@@ -420,7 +416,9 @@ fn page_limit(limit: usize) -> usize {
     if limit == 0 { PAGE } else { limit.min(PAGE) }
 }
 
-fn check_name(name: &str) -> Result<()> {
+/// A rule's key: its name, in its account.
+fn check_name(key: &str) -> Result<()> {
+    let name = crate::tenancy::name(key);
     if valid_rule_name(name) {
         Ok(())
     } else {

@@ -18,11 +18,15 @@ impl TopicPublisher for Topics {
                 code: err.aws_name().to_string(),
                 message: err.message().to_string(),
             };
-            let name = self
+            // The function's names resolve in its own account.
+            let own = self
                 .naming
+                .for_account(self.naming.account_of(&request.function_name));
+            let key = own
                 .topic_name(&request.topic)
                 .map_err(|why| refused(Error::InvalidParameter(why)))?;
-            if !request.granted.iter().any(|granted| granted == name) {
+            let name = crate::tenancy::name(&key);
+            if !own.owns(&key) || !request.granted.iter().any(|granted| granted == name) {
                 return Err(PublishError {
                     code: "AuthorizationErrorException".into(),
                     message: format!(
@@ -43,7 +47,7 @@ impl TopicPublisher for Topics {
                     (a.name, value)
                 })
                 .collect();
-            let topic_arn = self.topic_arn(name);
+            let topic_arn = self.topic_arn(&key);
             let published = self
                 .publish_in_chain(
                     &topic_arn,

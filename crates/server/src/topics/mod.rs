@@ -85,18 +85,18 @@ impl Topics {
             .topic_name(arn_or_name)
             .map_err(Error::InvalidParameter)?;
         self.store
-            .get_topic(name)?
+            .get_topic(&name)?
             .ok_or_else(|| Error::NotFound("Topic does not exist".into()))
     }
 
-    /// Creates a topic; an existing one with the same attributes is
-    /// returned as it is, as SNS does.
+    /// Creates the topic `name` (a key); an existing one with the same
+    /// attributes is returned as it is, as SNS does.
     pub async fn create_topic(
         &self,
         name: &str,
         attributes: BTreeMap<String, String>,
     ) -> Result<String> {
-        if !crate::function::valid_topic_name(name) {
+        if !crate::function::valid_topic_name(crate::tenancy::name(name)) {
             return Err(Error::InvalidParameter(
                 crate::function::INVALID_TOPIC_NAME.into(),
             ));
@@ -152,7 +152,10 @@ impl Topics {
         let subscriptions = self.store.subscriptions(&topic.name)?.len();
         let mut attributes = topic.attributes.clone();
         attributes.insert("TopicArn".into(), self.topic_arn(&topic.name));
-        attributes.insert("Owner".into(), self.naming.account_id.clone());
+        attributes.insert(
+            "Owner".into(),
+            self.naming.account_of(&topic.name).to_string(),
+        );
         attributes
             .entry("DisplayName".into())
             .or_insert_with(String::new);
@@ -290,7 +293,7 @@ impl Topics {
             ("TopicArn".into(), self.topic_arn(&s.topic)),
             ("Protocol".into(), s.protocol.clone()),
             ("Endpoint".into(), s.endpoint.clone()),
-            ("Owner".into(), self.naming.account_id.clone()),
+            ("Owner".into(), self.naming.account_of(&s.topic).to_string()),
             ("PendingConfirmation".into(), "false".into()),
             ("ConfirmationWasAuthenticated".into(), "true".into()),
             ("FilterPolicyScope".into(), s.filter_policy_scope.clone()),

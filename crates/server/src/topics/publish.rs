@@ -191,7 +191,7 @@ impl Topics {
         let caller = Caller {
             service: SNS_PRINCIPAL,
             source_arn: &topic_arn,
-            source_account: &self.naming.account_id,
+            source_account: self.naming.account_of(&topic.name),
         };
         let for_filter: BTreeMap<String, filter::Attribute> = attributes
             .iter()
