@@ -98,7 +98,7 @@ impl InvokeConfigs {
             .flatten()
             .filter(|d| !d.is_empty())
         {
-            self.check_destination(destination)?;
+            self.check_destination(&name, destination)?;
         }
         let _code = self.code_lock.lock().await;
         let mut config = match self.store.get_event_invoke_config(&name, &qualifier)? {
@@ -198,18 +198,29 @@ impl InvokeConfigs {
         Ok((target.name, qualifier))
     }
 
-    /// A destination is a function ARN or a topic ARN of this server; a
-    /// topic must exist.
-    fn check_destination(&self, destination: &str) -> Result<()> {
-        match self.registry.naming().destination(destination)? {
-            Destination::Topic(topic) => match self.store.get_topic(&topic)? {
-                Some(_) => Ok(()),
-                None => Err(Error::InvalidParameterValue(format!(
-                    "Destination {destination}: the topic does not exist"
-                ))),
-            },
-            Destination::Function(_) => Ok(()),
+    /// A destination of `function` (a key) is a function ARN or a topic
+    /// ARN of this server, in the function's own account; a topic must
+    /// exist.
+    fn check_destination(&self, function: &str, destination: &str) -> Result<()> {
+        let naming = self.registry.naming();
+        let key = match naming.destination(destination)? {
+            Destination::Topic(topic) => {
+                if self.store.get_topic(&topic)?.is_none() {
+                    return Err(Error::InvalidParameterValue(format!(
+                        "Destination {destination}: the topic does not exist"
+                    )));
+                }
+                topic
+            }
+            Destination::Function(arn) => naming.parse_function(arn)?.name,
+        };
+        if naming.account_of(&key) != naming.account_of(function) {
+            return Err(Error::InvalidParameterValue(format!(
+                "Destination {destination} is another account's: a function's destinations are \
+                 in its own account"
+            )));
         }
+        Ok(())
     }
 
     fn config_not_found(&self, name: &str, qualifier: &str) -> Error {

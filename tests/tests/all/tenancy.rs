@@ -143,6 +143,23 @@ async fn another_account_sees_nothing_and_names_nothing_of_ours() {
         })
         .await,
     );
+    // Nor send its function's failures there.
+    let err = refused(
+        b.put_function_event_invoke_config(proto::PutFunctionEventInvokeConfigRequest {
+            function_name: "listener".into(),
+            destination_config: Some(proto::DestinationConfig {
+                on_failure: Some(proto::OnFailure {
+                    destination: topic.clone(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await,
+        Code::InvalidArgument,
+        "InvalidParameterValueException",
+    );
+    assert!(err.message.contains("another account"), "{err}");
     // Server-wide actions are the home account's; accounts, the operator's.
     denied(b.advance_clock(std::time::Duration::from_secs(1)).await);
     denied(b.create_account("222222222222", "c").await);

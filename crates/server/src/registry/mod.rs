@@ -717,7 +717,10 @@ pub(crate) fn stale_revision(read_with: &str) -> Error {
 }
 
 fn already_exists(name: &str) -> Error {
-    Error::ResourceConflict(format!("Function already exist: {name}"))
+    Error::ResourceConflict(format!(
+        "Function already exist: {}",
+        crate::tenancy::name(name)
+    ))
 }
 
 /// Lambda's `LastModified` format: `2026-11-26T17:40:32.123+0000`.
