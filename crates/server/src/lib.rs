@@ -257,7 +257,10 @@ impl Server {
             clock.clone(),
         )
         .context("opening the identities")?;
-        identities.set_resource_policies(Arc::new(policies.clone()));
+        identities.set_resource_policies(Arc::new(policies::ResourcePolicies {
+            functions: policies.clone(),
+            layers: layers.clone(),
+        }));
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
         tracing::info!(

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{FunctionRecord, Result, Store, StoreError, decode, encode};
 
-/// A published layer version: immutable once written.
+/// A published layer version: immutable once written, but for its
+/// permission policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerVersionRecord {
     pub name: String,
@@ -24,6 +25,10 @@ pub struct LayerVersionRecord {
     pub code_size: u64,
     /// The size of its files, unpacked.
     pub unpacked_size: u64,
+    /// `AddLayerVersionPermission`'s statements: the policy document
+    /// Lambda returns, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 impl Store {
@@ -59,6 +64,26 @@ impl Store {
             .get(layer_key(name, version))?
             .map(|value| decode(name, &value))
             .transpose()
+    }
+
+    /// Replaces a layer version's policy (`None` removes it); the version
+    /// must exist.
+    pub fn set_layer_version_policy(
+        &self,
+        name: &str,
+        version: u32,
+        policy: Option<&str>,
+    ) -> Result<()> {
+        let key = layer_key(name, version);
+        let mut record: LayerVersionRecord = self
+            .layers
+            .get(&key)?
+            .map(|value| decode(name, &value))
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("{name}:{version}")))?;
+        record.policy = policy.map(str::to_string);
+        self.layers.insert(key, encode(&record))?;
+        Ok(())
     }
 
     /// A layer's versions, oldest first.

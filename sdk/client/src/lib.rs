@@ -795,6 +795,48 @@ impl Client {
         Ok(())
     }
 
+    /// Shares a layer version with an account (or `*`); returns the
+    /// statement (JSON) and the policy's revision.
+    pub async fn add_layer_version_permission(
+        &self,
+        request: proto::AddLayerVersionPermissionRequest,
+    ) -> Result<proto::AddLayerVersionPermissionResponse> {
+        Ok(self
+            .layers
+            .clone()
+            .add_layer_version_permission(request)
+            .await?
+            .into_inner())
+    }
+
+    pub async fn remove_layer_version_permission(
+        &self,
+        request: proto::RemoveLayerVersionPermissionRequest,
+    ) -> Result<()> {
+        self.layers
+            .clone()
+            .remove_layer_version_permission(request)
+            .await?;
+        Ok(())
+    }
+
+    /// A layer version's policy document and its revision.
+    pub async fn get_layer_version_policy(
+        &self,
+        layer_name: &str,
+        version_number: i64,
+    ) -> Result<proto::GetLayerVersionPolicyResponse> {
+        Ok(self
+            .layers
+            .clone()
+            .get_layer_version_policy(proto::GetLayerVersionPolicyRequest {
+                layer_name: layer_name.into(),
+                version_number,
+            })
+            .await?
+            .into_inner())
+    }
+
     pub async fn invoke(&self, request: proto::InvokeRequest) -> Result<proto::InvokeResponse> {
         Ok(self.functions.clone().invoke(request).await?.into_inner())
     }

@@ -272,3 +272,86 @@ async fn accounts_are_the_operators_to_make() {
     assert_eq!(server.client.list_accounts().await.unwrap().len(), 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_layer_is_shared_with_another_account_only_when_its_account_says_so() {
+    let server = start_server().await;
+    let published = server
+        .client
+        .publish_layer_version(funnel_tests::layer_request(
+            "shared",
+            funnel_tests::zip_of(&[("config.json", b"{}")]),
+        ))
+        .await
+        .expect("publish");
+    let arn = published.layer_version_arn.clone();
+    assert!(arn.contains(":000000000000:layer:shared:1"), "{arn}");
+    let b = team(&server).await;
+    let with_layer = || {
+        let mut request = create_request("uses-layer", guest(guests::ECHO));
+        request.layers = vec![arn.clone()];
+        request
+    };
+    let err = denied(b.create_function(with_layer()).await);
+    assert!(err.message.contains("AddLayerVersionPermission"), "{err}");
+    denied(b.get_layer_version_by_arn(&arn).await);
+
+    let added = server
+        .client
+        .add_layer_version_permission(proto::AddLayerVersionPermissionRequest {
+            layer_name: "shared".into(),
+            version_number: 1,
+            statement_id: "team-b".into(),
+            action: "lambda:GetLayerVersion".into(),
+            principal: TEAM.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("share");
+    assert!(added.statement.contains(TEAM), "{}", added.statement);
+    let policy = server
+        .client
+        .get_layer_version_policy("shared", 1)
+        .await
+        .expect("policy");
+    assert_eq!(policy.revision_id, added.revision_id);
+    // A stale revision is refused.
+    refused(
+        server
+            .client
+            .remove_layer_version_permission(proto::RemoveLayerVersionPermissionRequest {
+                layer_name: "shared".into(),
+                version_number: 1,
+                statement_id: "team-b".into(),
+                revision_id: "00000000-0000-0000-0000-000000000000".into(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        "PreconditionFailedException",
+    );
+    b.get_layer_version_by_arn(&arn)
+        .await
+        .expect("readable once shared");
+    b.create_function(with_layer())
+        .await
+        .expect("usable once shared");
+    // Shared to read and run with; not to change.
+    denied(b.delete_layer_version(&arn, 1).await);
+    // A service is not an account.
+    refused(
+        server
+            .client
+            .add_layer_version_permission(proto::AddLayerVersionPermissionRequest {
+                layer_name: "shared".into(),
+                version_number: 1,
+                statement_id: "s3".into(),
+                action: "lambda:GetLayerVersion".into(),
+                principal: "s3.amazonaws.com".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "InvalidParameterValueException",
+    );
+    server.stop().await;
+}

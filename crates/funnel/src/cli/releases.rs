@@ -181,6 +181,32 @@ pub enum LayerCommand {
     },
     /// Delete a layer version (functions using it keep working).
     Delete { name: String, version: i64 },
+    /// Share a layer version with another account (or every account:
+    /// --principal '*'), as `aws lambda add-layer-version-permission`.
+    AddPermission {
+        name: String,
+        version: i64,
+        #[arg(long)]
+        statement_id: String,
+        /// A 12-digit account id, or *.
+        #[arg(long)]
+        principal: String,
+        #[arg(long, default_value = "lambda:GetLayerVersion")]
+        action: String,
+        #[arg(long)]
+        revision_id: Option<String>,
+    },
+    /// Remove one statement of a layer version's policy.
+    RemovePermission {
+        name: String,
+        version: i64,
+        #[arg(long)]
+        statement_id: String,
+        #[arg(long)]
+        revision_id: Option<String>,
+    },
+    /// Print a layer version's policy.
+    GetPolicy { name: String, version: i64 },
 }
 
 pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Result<()> {
@@ -266,6 +292,55 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
         }
         LayerCommand::Delete { name, version } => {
             client.delete_layer_version(&name, version).await?;
+            Ok(())
+        }
+        LayerCommand::AddPermission {
+            name,
+            version,
+            statement_id,
+            principal,
+            action,
+            revision_id,
+        } => {
+            let added = client
+                .add_layer_version_permission(proto::AddLayerVersionPermissionRequest {
+                    layer_name: name,
+                    version_number: version,
+                    statement_id,
+                    action,
+                    principal,
+                    revision_id: revision_id.unwrap_or_default(),
+                    ..Default::default()
+                })
+                .await?;
+            println!(
+                "{}",
+                serde_json::json!({"Statement": added.statement, "RevisionId": added.revision_id})
+            );
+            Ok(())
+        }
+        LayerCommand::RemovePermission {
+            name,
+            version,
+            statement_id,
+            revision_id,
+        } => {
+            client
+                .remove_layer_version_permission(proto::RemoveLayerVersionPermissionRequest {
+                    layer_name: name,
+                    version_number: version,
+                    statement_id,
+                    revision_id: revision_id.unwrap_or_default(),
+                })
+                .await?;
+            Ok(())
+        }
+        LayerCommand::GetPolicy { name, version } => {
+            let policy = client.get_layer_version_policy(&name, version).await?;
+            println!(
+                "{}",
+                serde_json::json!({"Policy": policy.policy, "RevisionId": policy.revision_id})
+            );
             Ok(())
         }
     }

@@ -5,7 +5,7 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::layers_server::Layers as LayersApi;
 use tonic::{Request, Response, Status};
 
-use crate::layers::{Layers, NewLayerVersion};
+use crate::layers::{LayerPermission, Layers, NewLayerVersion};
 use funnel_store::LayerVersionRecord;
 
 pub struct LayersService {
@@ -144,5 +144,62 @@ impl LayersApi for LayersService {
             .delete_layer_version(&caller.layer(&req.layer_name), req.version_number)
             .await?;
         Ok(Response::new(pb::DeleteLayerVersionResponse {}))
+    }
+
+    async fn add_layer_version_permission(
+        &self,
+        request: Request<pb::AddLayerVersionPermissionRequest>,
+    ) -> Result<Response<pb::AddLayerVersionPermissionResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let req = request.into_inner();
+        let (statement, revision_id) = self
+            .layers
+            .add_layer_version_permission(
+                &caller.layer(&req.layer_name),
+                req.version_number,
+                LayerPermission {
+                    statement_id: &req.statement_id,
+                    action: &req.action,
+                    principal: &req.principal,
+                    revision_id: &req.revision_id,
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::AddLayerVersionPermissionResponse {
+            statement,
+            revision_id,
+        }))
+    }
+
+    async fn remove_layer_version_permission(
+        &self,
+        request: Request<pb::RemoveLayerVersionPermissionRequest>,
+    ) -> Result<Response<pb::RemoveLayerVersionPermissionResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let req = request.into_inner();
+        self.layers
+            .remove_layer_version_permission(
+                &caller.layer(&req.layer_name),
+                req.version_number,
+                &req.statement_id,
+                &req.revision_id,
+            )
+            .await?;
+        Ok(Response::new(pb::RemoveLayerVersionPermissionResponse {}))
+    }
+
+    async fn get_layer_version_policy(
+        &self,
+        request: Request<pb::GetLayerVersionPolicyRequest>,
+    ) -> Result<Response<pb::GetLayerVersionPolicyResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let req = request.into_inner();
+        let (policy, revision_id) = self
+            .layers
+            .get_layer_version_policy(&caller.layer(&req.layer_name), req.version_number)?;
+        Ok(Response::new(pb::GetLayerVersionPolicyResponse {
+            policy,
+            revision_id,
+        }))
     }
 }

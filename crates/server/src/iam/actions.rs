@@ -123,6 +123,18 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "lambda:DeleteLayerVersion",
     ),
     (
+        "/funnel.v1.Layers/AddLayerVersionPermission",
+        "lambda:AddLayerVersionPermission",
+    ),
+    (
+        "/funnel.v1.Layers/RemoveLayerVersionPermission",
+        "lambda:RemoveLayerVersionPermission",
+    ),
+    (
+        "/funnel.v1.Layers/GetLayerVersionPolicy",
+        "lambda:GetLayerVersionPolicy",
+    ),
+    (
         "/funnel.v1.Permissions/AddPermission",
         "lambda:AddPermission",
     ),
@@ -358,6 +370,9 @@ resources! {
     ListLayersRequest => |_r, _s| "*".into();
     ListLayerVersionsRequest => |r, s| s.layer(&r.layer_name, None);
     DeleteLayerVersionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
+    AddLayerVersionPermissionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
+    RemoveLayerVersionPermissionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
+    GetLayerVersionPolicyRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
     AddPermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     RemovePermissionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetPolicyRequest => |r, s| s.function(&r.function_name, &r.qualifier);

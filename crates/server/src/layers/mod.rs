@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 mod archive;
+mod permissions;
+pub use permissions::LayerPermission;
 mod views;
 
 pub use archive::{ArchiveError, MAX_UNZIPPED_BYTES};
@@ -148,6 +150,7 @@ impl Layers {
             content_sha256: sha256,
             code_size: zip.len() as u64,
             unpacked_size,
+            policy: None,
         };
         let _code = self.code_lock.lock().await;
         let record = self.store.publish_layer_version(record, &zip)?;

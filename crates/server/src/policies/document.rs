@@ -172,16 +172,7 @@ impl Statement {
     /// function (or version or alias) `resource`.
     pub fn from_request(request: &PermissionRequest, resource: &str) -> Result<Statement> {
         let sid = &request.statement_id;
-        if sid.is_empty()
-            || sid.len() > 100
-            || !sid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        {
-            return Err(Error::InvalidParameterValue(format!(
-                "StatementId {sid:?} must be 1-100 characters of letters, digits, '-', '_' and '.'"
-            )));
-        }
+        check_sid(sid)?;
         if request.action != INVOKE_FUNCTION && request.action != "lambda:*" {
             return Err(Error::InvalidParameterValue(format!(
                 "Action {:?} is not supported: funnel's resource policies grant {INVOKE_FUNCTION}",
@@ -219,6 +210,39 @@ impl Statement {
             action: INVOKE_FUNCTION.into(),
             resource: resource.into(),
             condition,
+        })
+    }
+
+    /// `AddLayerVersionPermission`'s statement: an account (or `*`) may
+    /// `lambda:GetLayerVersion` the layer version `resource`.
+    pub fn for_layer(
+        sid: &str,
+        action: &str,
+        principal: &str,
+        resource: &str,
+    ) -> Result<Statement> {
+        check_sid(sid)?;
+        if action != GET_LAYER_VERSION {
+            return Err(Error::InvalidParameterValue(format!(
+                "Action {action:?} is not supported: a layer version's permission grants \
+                 {GET_LAYER_VERSION}"
+            )));
+        }
+        let principal = match parse_principal(principal)? {
+            Principal::Service { service } => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "Principal {service:?}: a layer version is shared with an account or *"
+                )));
+            }
+            other => other,
+        };
+        Ok(Statement {
+            sid: sid.into(),
+            effect: "Allow".into(),
+            principal,
+            action: GET_LAYER_VERSION.into(),
+            resource: resource.into(),
+            condition: Condition::default(),
         })
     }
 
@@ -260,6 +284,23 @@ impl Statement {
             .is_none_or(|pattern| arn_like(pattern, caller.source_arn));
         self.effect == "Allow" && principal && action && account && arn
     }
+}
+
+/// The action a layer version's statements grant.
+pub const GET_LAYER_VERSION: &str = "lambda:GetLayerVersion";
+
+fn check_sid(sid: &str) -> Result<()> {
+    if sid.is_empty()
+        || sid.len() > 100
+        || !sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(Error::InvalidParameterValue(format!(
+            "StatementId {sid:?} must be 1-100 characters of letters, digits, '-', '_' and '.'"
+        )));
+    }
+    Ok(())
 }
 
 fn is_account(text: &str) -> bool {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use funnel_store::Store;
 
 pub use cache::PolicyCache;
-pub use document::{Caller, PermissionRequest, Policy, Statement};
+pub use document::{Caller, GET_LAYER_VERSION, PermissionRequest, Policy, Statement};
 pub(crate) use document::{arn_like, wildcard, wildcard_ignore_case};
 
 use crate::error::{Error, Result};
@@ -152,10 +152,28 @@ impl Policies {
     }
 }
 
-impl crate::iam::ResourcePolicies for Policies {
+/// Every resource policy another account's caller may be let in by: a
+/// function's (`AddPermission`) and a layer version's
+/// (`AddLayerVersionPermission`).
+pub struct ResourcePolicies {
+    pub functions: Policies,
+    pub layers: crate::layers::Layers,
+}
+
+impl crate::iam::ResourcePolicies for ResourcePolicies {
     fn allows_account(&self, account: &str, action: &str, resource: &str) -> bool {
-        // Only functions have resource policies (a layer's permissions
-        // are not kept yet): anything else is refused.
+        if resource.contains(":layer:") {
+            return self.layers.allows_account(resource, account, action);
+        }
+        self.functions.allows_account(account, action, resource)
+    }
+}
+
+impl Policies {
+    /// Whether the function (or version or alias) `resource` (an ARN) has
+    /// a statement letting `account` take `action`.
+    fn allows_account(&self, account: &str, action: &str, resource: &str) -> bool {
+        // Anything that is not a function has no policy here: refused.
         let Ok(function) = self.naming.parse_function(resource) else {
             return false;
         };

@@ -576,9 +576,8 @@ impl Registry {
         }
     }
 
-    /// A function runs its own account's layers: another account's needs
-    /// that account's `AddLayerVersionPermission`, which funnel does not
-    /// keep yet.
+    /// A function runs its own account's layers, and another account's
+    /// that that account shared with it (`AddLayerVersionPermission`).
     fn check_layer_accounts(
         &self,
         function: &str,
@@ -586,10 +585,11 @@ impl Registry {
     ) -> Result<()> {
         let own = self.naming.account_of(function);
         for layer in layers {
-            if crate::tenancy::arn_account(&layer.arn) != Some(own) {
+            if !self.layers.usable_by(&layer.arn, own) {
                 return Err(Error::AccessDenied(format!(
                     "Account {own} is not authorized to perform: lambda:GetLayerVersion on \
-                     resource: {}: a function uses its own account's layers",
+                     resource: {}: the layer's account has not shared it \
+                     (AddLayerVersionPermission)",
                     layer.arn
                 )));
             }
