@@ -170,12 +170,15 @@ impl Server {
         )?;
         let db_dir = config.data_dir.join("db");
         let started = Instant::now();
-        let store = tokio::task::spawn_blocking({
+        let (store, migrated) = tokio::task::spawn_blocking({
             let db_dir = db_dir.clone();
-            move || Store::open(&db_dir)
+            move || funnel_store::open_migrated(&db_dir)
         })
         .await?
         .with_context(|| format!("opening the database in {}", db_dir.display()))?;
+        for step in migrated {
+            tracing::info!(step, "migrated the data dir");
+        }
         let logs = Logs::start(store.clone(), clock.clone(), config.logs.retention());
         let shutdown_output: funnel_runtime::OutputSink = {
             let logs = logs.clone();

@@ -42,6 +42,8 @@
 //! - `users`: account id, NUL, user name → [`UserRecord`] (with its
 //!   identity policies)
 //! - `access_keys`: access key id → [`AccessKeyRecord`] (the secret sealed)
+//! - `meta`: `schema_version` → the schema version (u64, big-endian; see
+//!   [`open_migrated`])
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -62,6 +64,7 @@ mod policies;
 mod queue;
 mod releases;
 mod rules;
+mod schema;
 mod topics;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
@@ -72,6 +75,7 @@ pub use queue::{
     due_ms_of,
 };
 pub use rules::{RuleRecord, RuleTarget};
+pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use topics::{SubscriptionRecord, TopicRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +91,12 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// The data dir was written by a newer funnel.
+    #[error(
+        "the data dir is at schema version {found}, newer than this funnel's {supported}: \
+         open it with the funnel that wrote it"
+    )]
+    Newer { found: u32, supported: u32 },
     /// An update named a RevisionId that is no longer the record's.
     #[error("revision {given} of {key} is stale")]
     StaleRevision { key: String, given: String },
@@ -262,6 +272,7 @@ pub struct Store {
     accounts: sled::Tree,
     users: sled::Tree,
     access_keys: sled::Tree,
+    meta: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -332,6 +343,7 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             access_keys: db.open_tree("access_keys")?,
+            meta: db.open_tree("meta")?,
             queued: std::sync::Arc::new(queued.into()),
             db,
         })

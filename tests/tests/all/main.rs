@@ -31,4 +31,5 @@ mod tenancy;
 mod topic_publishing;
 mod topics;
 mod transport;
+mod upgrade;
 mod versions;

@@ -86,8 +86,11 @@ impl Buckets {
         naming: Naming,
         clock: Clock,
     ) -> anyhow::Result<Buckets> {
-        let root = data_dir.join("buckets");
-        let roots = roots::Roots::new(data_dir, &root, roots)?;
+        let roots = roots::Roots::new(data_dir, &data_dir.join("buckets"), roots)?;
+        // Absolute: a bucket's folder must not depend on the working
+        // directory the server was started in.
+        let root = roots.own().to_path_buf();
+        relocate_owned(&store, &root)?;
         Ok(Buckets {
             inner: Arc::new(Inner {
                 store,
@@ -455,6 +458,21 @@ impl Buckets {
             tell(handle);
         }
     }
+}
+
+/// Points each bucket funnel made at its folder under `root`: a data dir
+/// that was moved (or was given as a relative path by an earlier funnel)
+/// keeps its buckets.
+fn relocate_owned(store: &Store, root: &Path) -> anyhow::Result<()> {
+    for mut bucket in store.buckets()? {
+        let folder = root.join(&bucket.name);
+        if bucket.owned && Path::new(&bucket.path) != folder {
+            tracing::info!(bucket = %bucket.name, from = %bucket.path, to = %folder.display(), "the bucket's folder moved with the data dir");
+            bucket.path = folder.to_string_lossy().into_owned();
+            store.put_bucket(&bucket)?;
+        }
+    }
+    Ok(())
 }
 
 /// How long until the file of `key` has been unchanged for [`SETTLE`],

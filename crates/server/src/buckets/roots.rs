@@ -39,6 +39,11 @@ impl Roots {
         })
     }
 
+    /// The data dir's `buckets` folder (canonical).
+    pub fn own(&self) -> &Path {
+        &self.own
+    }
+
     /// Whether a bucket may live in `folder` (canonical); the refusal
     /// names the roots.
     pub fn check(&self, folder: &Path) -> Result<()> {
