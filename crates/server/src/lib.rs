@@ -22,7 +22,8 @@
 //!   outside the home account) and back to names.
 //! - `iam`: who is calling and what they may do: users, access keys
 //!   (sealed by the master key), identity policies, the authentication
-//!   layer in front of every service and each method's IAM action.
+//!   layer in front of every service, each method's IAM action, accounts
+//!   and cross-account resource policies.
 //!
 //! The control plane, one service per concept, each handed to what uses it:
 //!
@@ -50,7 +51,9 @@
 //!   deliveries with Lambda's retries, maximum age, destinations, dead
 //!   letters; provisioned concurrency.
 //! - `buckets`: S3-style buckets over folders: the object API, notification
-//!   configurations, S3's event JSON, and the watcher with its object index.
+//!   configurations, S3's event JSON, and the watcher with its object index;
+//!   folders confined to the bucket roots, keys resolved beneath them
+//!   without following links.
 //! - `topics`: SNS-style topics: subscriptions with filter policies,
 //!   publishes fanned out durably to async invocations with SNS's event; the
 //!   guest's `funnel:function/topics` import.
