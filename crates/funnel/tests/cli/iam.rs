@@ -134,6 +134,58 @@ fn the_cli_finds_the_operator_in_the_folder_funnel_up_ran_in() {
         "{stderr}"
     );
 
+    // The operator makes an account; its admin's key works at once.
+    let account = json(&funnel_in(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "--account-id",
+            "111111111111",
+            "--name",
+            "team-a",
+        ],
+        &[],
+    ));
+    assert_eq!(account["Account"]["Id"], "111111111111");
+    assert_eq!(
+        account["User"]["Arn"],
+        "arn:funnel:iam::111111111111:user/admin"
+    );
+    let team = [
+        (
+            "FUNNEL_ACCESS_KEY_ID",
+            account["AccessKey"]["AccessKeyId"].as_str().expect("id"),
+        ),
+        (
+            "FUNNEL_SECRET_ACCESS_KEY",
+            account["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .expect("secret"),
+        ),
+    ];
+    let me = json(&funnel_in(
+        dir.path(),
+        &["sts", "get-caller-identity"],
+        &team,
+    ));
+    assert_eq!(me["Account"], "111111111111");
+    // alice cannot make accounts.
+    let refused = funnel_in(
+        dir.path(),
+        &[
+            "account",
+            "create",
+            "--account-id",
+            "222222222222",
+            "--name",
+            "x",
+        ],
+        &as_alice,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("AccessDeniedException"));
+
     // A profile that is not there is an error naming it.
     let missing = funnel_in(dir.path(), &["--profile", "nope", "function", "list"], &[]);
     assert!(!missing.status.success());
