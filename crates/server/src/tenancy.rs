@@ -25,9 +25,12 @@ pub fn name(key: &str) -> &str {
     split(key).1
 }
 
-/// The key of `name` in `account`, given the home account.
+/// The key of `name` in `account`, given the home account. A name that
+/// holds a `:` (never a valid one) is prefixed even in the home account, so
+/// `111111111111:photos` named by a home caller is not that account's key:
+/// it stays the caller's, and its service refuses the name.
 pub fn key(home: &str, account: &str, name: &str) -> String {
-    if account == home {
+    if account == home && !name.contains(':') {
         name.to_string()
     } else {
         format!("{account}:{name}")
@@ -65,6 +68,10 @@ mod tests {
     fn keys_say_their_account() {
         assert_eq!(key(HOME, HOME, "hello"), "hello");
         assert_eq!(key(HOME, TEAM, "hello"), "111111111111:hello");
+        // A name cannot reach into another account.
+        let injected = key(HOME, HOME, "111111111111:hello");
+        assert_eq!(split(&injected), (Some(HOME), "111111111111:hello"));
+        assert!(!belongs(HOME, TEAM, &injected));
         assert_eq!(split("hello"), (None, "hello"));
         assert_eq!(split("111111111111:hello"), (Some(TEAM), "hello"));
         assert_eq!(name("111111111111:/aws/lambda/x"), "/aws/lambda/x");

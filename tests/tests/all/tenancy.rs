@@ -181,6 +181,31 @@ async fn another_account_sees_nothing_and_names_nothing_of_ours() {
         .map(|f| f.function_name)
         .collect();
     assert_eq!(names, ["hello", "listener"]);
+    // A home-account user cannot name B's resources with B's key either.
+    let alice = server.member("alice", "FunnelFullAccess").await;
+    let alice = server.client_as(Some(alice)).await;
+    refused(
+        alice.create_bucket("111111111111:photos", None).await,
+        Code::InvalidArgument,
+        "InvalidBucketName",
+    );
+    refused(
+        alice.get_object("111111111111:photos", "x").await,
+        Code::NotFound,
+        "NoSuchBucket",
+    );
+    refused(
+        alice.create_topic("111111111111:orders").await,
+        Code::InvalidArgument,
+        "InvalidParameterException",
+    );
+    let theirs = alice
+        .filter_log_events(logs("111111111111:/aws/lambda/hello"))
+        .await;
+    assert!(
+        theirs.as_ref().map_or(true, |r| r.events.is_empty()),
+        "{theirs:?}"
+    );
     let ours: Vec<String> = server
         .client
         .list_all_functions()
