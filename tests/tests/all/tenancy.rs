@@ -162,6 +162,7 @@ async fn another_account_sees_nothing_and_names_nothing_of_ours() {
     assert!(err.message.contains("another account"), "{err}");
     // Server-wide actions are the home account's; accounts, the operator's.
     denied(b.advance_clock(std::time::Duration::from_secs(1)).await);
+    denied(b.get_queue_stats().await);
     denied(b.create_account("222222222222", "c").await);
     // B's names are its own: the same names, other resources.
     b.create_function(create_request("hello", guest(guests::ECHO)))

@@ -86,6 +86,8 @@ const SERVER_WIDE: &[&str] = &[
     "funnel:AdvanceClock",
     "funnel:SetClock",
     "funnel:CreateAccount",
+    // Counts over every account's events.
+    "funnel:GetQueueStats",
 ];
 
 /// An authenticated call: set on the request by [`AuthLayer`], read by
