@@ -307,6 +307,16 @@ impl Naming {
         Ok(self.key_in(account, name))
     }
 
+    /// A SubscriptionArn (`<topic ARN>:<id>`, or `<topic name>:<id>` in
+    /// the account names resolve in) as a full ARN of the topic's account.
+    pub fn subscription(&self, arn: &str) -> std::result::Result<String, String> {
+        let (topic, id) = arn
+            .rsplit_once(':')
+            .ok_or_else(|| format!("Invalid parameter: SubscriptionArn {arn:?}"))?;
+        let key = self.topic_name(topic)?;
+        Ok(format!("{}:{id}", self.topic_arn(&key)))
+    }
+
     /// `arn:funnel:lambda:<region>:<account>:layer:<name>[:<version>]` of a
     /// layer's key.
     pub fn layer_arn(&self, key: &str, version: Option<impl std::fmt::Display>) -> String {

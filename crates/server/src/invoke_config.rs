@@ -203,21 +203,20 @@ impl InvokeConfigs {
     /// exist.
     fn check_destination(&self, function: &str, destination: &str) -> Result<()> {
         let naming = self.registry.naming();
-        let key = match naming.destination(destination)? {
-            Destination::Topic(topic) => {
-                if self.store.get_topic(&topic)?.is_none() {
-                    return Err(Error::InvalidParameterValue(format!(
-                        "Destination {destination}: the topic does not exist"
-                    )));
-                }
-                topic
-            }
-            Destination::Function(arn) => naming.parse_function(arn)?.name,
+        let (key, topic) = match naming.destination(destination)? {
+            Destination::Topic(topic) => (topic, true),
+            Destination::Function(arn) => (naming.parse_function(arn)?.name, false),
         };
+        // The account first: whether another's topic exists is not told.
         if naming.account_of(&key) != naming.account_of(function) {
             return Err(Error::InvalidParameterValue(format!(
                 "Destination {destination} is another account's: a function's destinations are \
                  in its own account"
+            )));
+        }
+        if topic && self.store.get_topic(&key)?.is_none() {
+            return Err(Error::InvalidParameterValue(format!(
+                "Destination {destination}: the topic does not exist"
             )));
         }
         Ok(())

@@ -381,3 +381,121 @@ async fn a_layer_is_shared_with_another_account_only_when_its_account_says_so() 
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_edges_between_accounts_are_closed() {
+    let server = start_server().await;
+    server.create("hello", guests::HELLO).await;
+    server.create("rec", guests::RECORDER).await;
+    let topic = server.client.create_topic("orders").await.expect("topic");
+    server
+        .allow("rec", "sns", "sns.amazonaws.com", &topic)
+        .await;
+    let subscription = server
+        .client
+        .subscribe(proto::SubscribeRequest {
+            topic_arn: topic.clone(),
+            protocol: "lambda".into(),
+            endpoint: "rec".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("subscribe");
+    server
+        .client
+        .put_schedule("nightly", "rate(1 day)")
+        .await
+        .expect("rule");
+    let b = team(&server).await;
+
+    // A subscription named by its topic's bare name is B's topic's, not
+    // ours; by its full ARN it is refused.
+    let id = subscription.rsplit(':').next().unwrap();
+    refused(
+        b.unsubscribe(&format!("orders:{id}")).await,
+        Code::NotFound,
+        "NotFoundException",
+    );
+    denied(b.unsubscribe(&subscription).await);
+    denied(b.get_subscription_attributes(&subscription).await);
+    assert_eq!(
+        server
+            .client
+            .list_subscriptions_by_topic(&topic)
+            .await
+            .expect("still there")
+            .len(),
+        1
+    );
+    // Our rule's schedule is ours.
+    refused(
+        b.preview_schedule(proto::PreviewScheduleRequest {
+            name: "nightly".into(),
+            ..Default::default()
+        })
+        .await,
+        Code::NotFound,
+        "ResourceNotFoundException",
+    );
+
+    // A statement for a service without SourceAccount is for our own
+    // account's buckets, topics and rules only.
+    server
+        .allow("hello", "s3-any", "s3.amazonaws.com", "")
+        .await;
+    b.create_bucket("drop", None).await.expect("B's bucket");
+    refused(
+        b.put_bucket_notification_configuration(
+            "drop",
+            proto::NotificationConfiguration {
+                lambda_function_configurations: vec![proto::LambdaFunctionConfiguration {
+                    id: "x".into(),
+                    lambda_function_arn: A_HELLO.into(),
+                    events: vec!["s3:ObjectCreated:*".into()],
+                    filter: None,
+                }],
+            },
+        )
+        .await,
+        Code::InvalidArgument,
+        "InvalidArgument",
+    );
+
+    // A shared layer version shares that version only.
+    for content in [b"1".as_slice(), b"2"] {
+        server
+            .client
+            .publish_layer_version(funnel_tests::layer_request(
+                "lib",
+                funnel_tests::zip_of(&[("v", content)]),
+            ))
+            .await
+            .expect("publish");
+    }
+    server
+        .client
+        .add_layer_version_permission(proto::AddLayerVersionPermissionRequest {
+            layer_name: "lib".into(),
+            version_number: 1,
+            statement_id: "everyone".into(),
+            action: "lambda:GetLayerVersion".into(),
+            principal: "*".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("share version 1");
+    let v1 = "arn:funnel:lambda:local:000000000000:layer:lib:1";
+    b.get_layer_version(v1, 1).await.expect("shared");
+    denied(b.get_layer_version(v1, 2).await);
+    // A missing version and an unshared one are refused alike.
+    let mut request = create_request("uses-lib", guest(guests::ECHO));
+    request.layers = vec!["arn:funnel:lambda:local:000000000000:layer:lib:2".into()];
+    let unshared = denied(b.create_function(request.clone()).await);
+    request.layers = vec!["arn:funnel:lambda:local:000000000000:layer:lib:9".into()];
+    let missing = denied(b.create_function(request).await);
+    assert_eq!(
+        unshared.message.replace(":2", ":N"),
+        missing.message.replace(":9", ":N")
+    );
+    server.stop().await;
+}

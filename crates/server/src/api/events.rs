@@ -116,15 +116,14 @@ impl EventsApi for EventsService {
             .map_err(|_| Error::Validation(format!("Limit must be 1-100, got {}", r.limit)))?;
         // Keys of the caller's account start with its key of the prefix
         // (the home account's are filtered from every other's).
-        let (rules, next) =
-            self.schedules
-                .list_rules(&caller.key(&r.name_prefix), &r.next_token, limit)?;
+        let (rules, next) = self.schedules.list_rules(
+            &caller.key(&r.name_prefix),
+            &r.next_token,
+            limit,
+            |key| caller.owns(key),
+        )?;
         Ok(Response::new(pb::ListRulesResponse {
-            rules: rules
-                .into_iter()
-                .filter(|rule| caller.owns(&rule.name))
-                .map(|rule| self.rule(rule))
-                .collect(),
+            rules: rules.into_iter().map(|rule| self.rule(rule)).collect(),
             next_token: next.unwrap_or_default(),
         }))
     }
@@ -242,11 +241,11 @@ impl EventsApi for EventsService {
         &self,
         request: Request<pb::PreviewScheduleRequest>,
     ) -> Result<Response<pb::PreviewScheduleResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
         let subject = match (r.schedule_expression.is_empty(), r.name.is_empty()) {
             (false, true) => r.schedule_expression,
-            (true, false) => r.name,
+            (true, false) => caller.key(&r.name),
             _ => {
                 return Err(
                     Error::Validation("give either ScheduleExpression or Name".into()).into(),

@@ -98,12 +98,14 @@ impl LayersApi for LayersService {
     ) -> Result<Response<pb::ListLayersResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
-        let (page, next) =
-            self.layers
-                .list_layers(&req.compatible_runtime, &req.marker, req.max_items)?;
+        let (page, next) = self.layers.list_layers(
+            &req.compatible_runtime,
+            &req.marker,
+            req.max_items,
+            |key| caller.owns(key),
+        )?;
         let layers = page
             .into_iter()
-            .filter(|newest| caller.owns(&newest.name))
             .map(|newest| pb::LayersListItem {
                 layer_name: crate::tenancy::name(&newest.name).to_string(),
                 layer_arn: self.layers.layer_arn(&newest.name, None),

@@ -141,16 +141,12 @@ impl TopicsApi for TopicsService {
         request: Request<pb::ListTopicsRequest>,
     ) -> Result<Response<pb::ListTopicsResponse>, Status> {
         let caller = crate::iam::check(&request)?;
-        let (arns, next_token) = self.topics.list_topics(&request.into_inner().next_token)?;
+        let (arns, next_token) = self
+            .topics
+            .list_topics(&request.into_inner().next_token, |key| caller.owns(key))?;
         Ok(Response::new(pb::ListTopicsResponse {
             topics: arns
                 .into_iter()
-                .filter(|arn| {
-                    caller
-                        .naming()
-                        .topic_name(arn)
-                        .is_ok_and(|key| caller.owns(&key))
-                })
                 .map(|topic_arn| pb::Topic { topic_arn })
                 .collect(),
             next_token,
@@ -213,9 +209,9 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::UnsubscribeRequest>,
     ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         self.topics
-            .unsubscribe(&request.into_inner().subscription_arn)
+            .unsubscribe(&caller.subscription(&request.into_inner().subscription_arn)?)
             .await?;
         Ok(Response::new(pb::UnsubscribeResponse {}))
     }
@@ -249,10 +245,10 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::GetSubscriptionAttributesRequest>,
     ) -> Result<Response<pb::GetSubscriptionAttributesResponse>, Status> {
-        crate::iam::check(&request)?;
-        let attributes = self
-            .topics
-            .get_subscription_attributes(&request.into_inner().subscription_arn)?;
+        let caller = crate::iam::check(&request)?;
+        let attributes = self.topics.get_subscription_attributes(
+            &caller.subscription(&request.into_inner().subscription_arn)?,
+        )?;
         Ok(Response::new(pb::GetSubscriptionAttributesResponse {
             attributes: attributes.into_iter().collect(),
         }))
@@ -262,11 +258,11 @@ impl TopicsApi for TopicsService {
         &self,
         request: Request<pb::SetSubscriptionAttributesRequest>,
     ) -> Result<Response<pb::SetSubscriptionAttributesResponse>, Status> {
-        crate::iam::check(&request)?;
+        let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         self.topics
             .set_subscription_attributes(
-                &req.subscription_arn,
+                &caller.subscription(&req.subscription_arn)?,
                 &req.attribute_name,
                 &req.attribute_value,
             )

@@ -160,6 +160,12 @@ impl Buckets {
                 config.function_arn
             ))
         };
+        // Another account's function: whether it exists is not told.
+        let theirs = self
+            .inner
+            .naming
+            .parse_function(&config.function_arn)
+            .is_ok_and(|f| self.inner.naming.account_of(&f.name) != caller.source_account);
         match self
             .inner
             .router
@@ -167,6 +173,12 @@ impl Buckets {
             .allows(&config.function_arn, "", caller)
         {
             Ok(true) => {}
+            Ok(false) | Err(_) if theirs => {
+                return Err(unable(format!(
+                    "the function's resource policy does not let {S3_PRINCIPAL} invoke it for \
+                     {source_arn}, or it does not exist"
+                )));
+            }
             Ok(false) => {
                 return Err(unable(format!(
                     "its resource policy does not let {S3_PRINCIPAL} invoke it for {source_arn} \

@@ -272,9 +272,32 @@ impl Scope<'_> {
         }
     }
 
+    /// The unqualified function's ARN, for an action on the whole
+    /// function (a qualifier in the name is not what it acts on).
+    fn whole_function(&self, name: &str) -> String {
+        match self.naming.parse_function(name) {
+            Ok(function) => self.naming.function_arn(&function.name, None),
+            Err(_) => self.naming.function_arn(name, None),
+        }
+    }
+
+    /// A subscription's full ARN (its topic's account), or what was given.
+    fn subscription(&self, arn: &str) -> String {
+        self.naming
+            .subscription(arn)
+            .unwrap_or_else(|_| arn.to_string())
+    }
+
     fn layer(&self, name: &str, version: Option<i64>) -> String {
-        if name.starts_with("arn:") {
-            return name.to_string();
+        if let Some(arn) = name.strip_prefix("arn:") {
+            // The version read is the request's, not the ARN's.
+            return match version {
+                Some(v) => {
+                    let base: Vec<&str> = arn.split(':').take(6).collect();
+                    format!("arn:{}:{v}", base.join(":"))
+                }
+                None => name.to_string(),
+            };
         }
         self.naming.layer_arn(&self.naming.key(name), version)
     }
@@ -339,30 +362,30 @@ macro_rules! resources {
 }
 
 resources! {
-    CreateFunctionRequest => |r, s| s.function(&r.function_name, "");
+    CreateFunctionRequest => |r, s| s.whole_function(&r.function_name);
     GetFunctionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     ListFunctionsRequest => |_r, _s| "*".into();
-    UpdateFunctionCodeRequest => |r, s| s.function(&r.function_name, "");
-    UpdateFunctionConfigurationRequest => |r, s| s.function(&r.function_name, "");
+    UpdateFunctionCodeRequest => |r, s| s.whole_function(&r.function_name);
+    UpdateFunctionConfigurationRequest => |r, s| s.whole_function(&r.function_name);
     DeleteFunctionRequest => |r, s| s.function(&r.function_name, &r.qualifier);
-    PublishVersionRequest => |r, s| s.function(&r.function_name, "");
-    ListVersionsByFunctionRequest => |r, s| s.function(&r.function_name, "");
-    CreateAliasRequest => |r, s| s.function(&r.function_name, "");
-    GetAliasRequest => |r, s| s.function(&r.function_name, "");
-    UpdateAliasRequest => |r, s| s.function(&r.function_name, "");
-    DeleteAliasRequest => |r, s| s.function(&r.function_name, "");
-    ListAliasesRequest => |r, s| s.function(&r.function_name, "");
-    PutFunctionConcurrencyRequest => |r, s| s.function(&r.function_name, "");
-    GetFunctionConcurrencyRequest => |r, s| s.function(&r.function_name, "");
+    PublishVersionRequest => |r, s| s.whole_function(&r.function_name);
+    ListVersionsByFunctionRequest => |r, s| s.whole_function(&r.function_name);
+    CreateAliasRequest => |r, s| s.whole_function(&r.function_name);
+    GetAliasRequest => |r, s| s.whole_function(&r.function_name);
+    UpdateAliasRequest => |r, s| s.whole_function(&r.function_name);
+    DeleteAliasRequest => |r, s| s.whole_function(&r.function_name);
+    ListAliasesRequest => |r, s| s.whole_function(&r.function_name);
+    PutFunctionConcurrencyRequest => |r, s| s.whole_function(&r.function_name);
+    GetFunctionConcurrencyRequest => |r, s| s.whole_function(&r.function_name);
     PutProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetAccountSettingsRequest => |_r, _s| "*".into();
     InvokeRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     PutFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
-    ListDeadLettersRequest => |r, s| s.function(&r.function_name, "");
-    RedriveDeadLettersRequest => |r, s| s.function(&r.function_name, "");
-    PurgeDeadLettersRequest => |r, s| s.function(&r.function_name, "");
+    ListDeadLettersRequest => |r, s| s.whole_function(&r.function_name);
+    RedriveDeadLettersRequest => |r, s| s.whole_function(&r.function_name);
+    PurgeDeadLettersRequest => |r, s| s.whole_function(&r.function_name);
     GetQueueStatsRequest => |_r, _s| "*".into();
     PublishLayerVersionRequest => |r, s| s.layer(&r.layer_name, None);
     GetLayerVersionRequest => |r, s| s.layer(&r.layer_name, Some(r.version_number));
@@ -392,10 +415,10 @@ resources! {
     GetTopicAttributesRequest => |r, s| s.topic(&r.topic_arn);
     SetTopicAttributesRequest => |r, s| s.topic(&r.topic_arn);
     SubscribeRequest => |r, s| s.topic(&r.topic_arn);
-    UnsubscribeRequest => |r, _s| r.subscription_arn.clone();
+    UnsubscribeRequest => |r, s| s.subscription(&r.subscription_arn);
     ListSubscriptionsByTopicRequest => |r, s| s.topic(&r.topic_arn);
-    GetSubscriptionAttributesRequest => |r, _s| r.subscription_arn.clone();
-    SetSubscriptionAttributesRequest => |r, _s| r.subscription_arn.clone();
+    GetSubscriptionAttributesRequest => |r, s| s.subscription(&r.subscription_arn);
+    SetSubscriptionAttributesRequest => |r, s| s.subscription(&r.subscription_arn);
     PublishRequest => |r, s| s.topic(&r.topic_arn);
     PublishBatchRequest => |r, s| s.topic(&r.topic_arn);
     PutRuleRequest => |r, s| s.rule(&r.name);
@@ -407,13 +430,13 @@ resources! {
     PutTargetsRequest => |r, s| s.rule(&r.rule);
     RemoveTargetsRequest => |r, s| s.rule(&r.rule);
     ListTargetsByRuleRequest => |r, s| s.rule(&r.rule);
-    PreviewScheduleRequest => |_r, _s| "*".into();
+    PreviewScheduleRequest => |r, s| if r.name.is_empty() { "*".into() } else { s.rule(&r.name) };
     GetClockRequest => |_r, _s| "*".into();
     AdvanceClockRequest => |_r, _s| "*".into();
     SetClockRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
-    GetMetricsRequest => |r, s| if r.function_name.is_empty() { "*".into() } else { s.function(&r.function_name, "") };
+    GetMetricsRequest => |r, s| if r.function_name.is_empty() { "*".into() } else { s.whole_function(&r.function_name) };
     CreateAccountRequest => |_r, _s| "*".into();
     ListAccountsRequest => |_r, _s| "*".into();
     CreateUserRequest => |r, s| if r.account_id.is_empty() { s.user(&r.user_name) } else { format!("arn:funnel:iam::{}:user/{}", r.account_id, r.user_name) };

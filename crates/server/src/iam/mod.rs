@@ -439,6 +439,14 @@ impl Caller {
         Ok(naming.topic_arn(&key))
     }
 
+    /// A SubscriptionArn as the caller gives it, as a full ARN of its
+    /// topic's account.
+    pub fn subscription(&self, arn: &str) -> Result<String> {
+        self.naming()
+            .subscription(arn)
+            .map_err(Error::InvalidParameter)
+    }
+
     /// A LayerName as the caller gives it (a name of the caller's account,
     /// or an ARN), as an ARN.
     pub fn layer(&self, name_or_arn: &str) -> String {

@@ -187,11 +187,14 @@ impl Layers {
         compatible_runtime: &str,
         marker: &str,
         max_items: Option<i32>,
+        owns: impl Fn(&str) -> bool,
     ) -> Result<(Vec<LayerVersionRecord>, Option<String>)> {
         let limit = crate::function::page_size(max_items, MAX_PAGE)?;
         let mut newest: BTreeMap<String, LayerVersionRecord> = BTreeMap::new();
         for version in self.store.all_layer_versions()? {
-            if matches_runtime(&version, compatible_runtime) {
+            // Only the caller's account's layers, before paging: a marker
+            // never names another account's.
+            if owns(&version.name) && matches_runtime(&version, compatible_runtime) {
                 newest.insert(version.name.clone(), version);
             }
         }
@@ -257,7 +260,10 @@ impl Layers {
 
     /// The layer versions named by `arns`, checked as Lambda checks a
     /// function's layer list.
-    pub(crate) fn resolve(&self, arns: &[String]) -> Result<Vec<LayerRef>> {
+    /// The layer versions `arns` name, for a function of `account`: its
+    /// own account's, or another's shared with it (one that is not is
+    /// refused alike whether it exists or not).
+    pub(crate) fn resolve(&self, arns: &[String], account: &str) -> Result<Vec<LayerRef>> {
         if arns.len() > MAX_LAYERS {
             return Err(Error::InvalidParameterValue(format!(
                 "Layers lists {} layers: a function can use at most {MAX_LAYERS}",
@@ -277,15 +283,25 @@ impl Layers {
                     "Two different versions of the same layer are not allowed: {name}"
                 )));
             }
-            let version = self
-                .store
-                .get_layer_version(&name, number)?
-                .ok_or_else(|| {
-                    Error::InvalidParameterValue(format!(
-                        "Layer version {} does not exist.",
-                        self.layer_arn(&name, Some(number))
-                    ))
-                })?;
+            let record = self.store.get_layer_version(&name, number)?;
+            if self.naming.account_of(&name) != account
+                && !record
+                    .as_ref()
+                    .is_some_and(|r| permissions::shared_with(r, account))
+            {
+                return Err(Error::AccessDenied(format!(
+                    "Account {account} is not authorized to perform: lambda:GetLayerVersion on \
+                     resource: {}: the layer's account has not shared it \
+                     (AddLayerVersionPermission)",
+                    self.layer_arn(&name, Some(number))
+                )));
+            }
+            let version = record.ok_or_else(|| {
+                Error::InvalidParameterValue(format!(
+                    "Layer version {} does not exist.",
+                    self.layer_arn(&name, Some(number))
+                ))
+            })?;
             layers.push(LayerRef {
                 arn: self.layer_arn(&name, Some(number)),
                 content_sha256: version.content_sha256,

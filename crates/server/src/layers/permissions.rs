@@ -88,12 +88,11 @@ impl Layers {
         }
         matches!(policy_of(&record), Ok(Some(policy)) if policy.allows_account(account, action))
     }
+}
 
-    /// Whether a function of `account` may run with the layer version
-    /// `arn` (its own account's, or one shared with it).
-    pub fn usable_by(&self, arn: &str, account: &str) -> bool {
-        self.allows_account(arn, account, GET_LAYER_VERSION)
-    }
+/// Whether `record`'s policy shares it with `account`.
+pub(super) fn shared_with(record: &LayerVersionRecord, account: &str) -> bool {
+    matches!(policy_of(record), Ok(Some(policy)) if policy.allows_account(account, GET_LAYER_VERSION))
 }
 
 fn policy_of(record: &LayerVersionRecord) -> Result<Option<Policy>> {

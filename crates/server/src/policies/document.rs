@@ -111,9 +111,10 @@ impl Policy {
         }
     }
 
-    /// Whether some statement lets `caller` invoke.
-    pub fn allows(&self, caller: Caller<'_>) -> bool {
-        self.statement.iter().any(|s| s.allows(caller))
+    /// Whether some statement lets `caller` invoke a function of account
+    /// `owner`.
+    pub fn allows(&self, caller: Caller<'_>, owner: &str) -> bool {
+        self.statement.iter().any(|s| s.allows(caller, owner))
     }
 
     /// Whether some statement lets `account`'s callers take `action`
@@ -263,7 +264,7 @@ impl Statement {
         self.effect == "Allow" && principal && allowed && unconditional
     }
 
-    fn allows(&self, caller: Caller<'_>) -> bool {
+    fn allows(&self, caller: Caller<'_>, owner: &str) -> bool {
         let principal = match &self.principal {
             Principal::Anyone(any) => any == "*",
             Principal::Service { service } => service == caller.service,
@@ -272,11 +273,13 @@ impl Statement {
             Principal::Account { .. } => false,
         };
         let action = self.action == INVOKE_FUNCTION || self.action == "lambda:*";
-        let account = self
-            .condition
-            .string_equals
-            .get(SOURCE_ACCOUNT)
-            .is_none_or(|account| account == caller.source_account);
+        // Without a SourceAccount, a service's events come from the
+        // function's own account only: another account's bucket, topic or
+        // rule needs a statement that names it.
+        let account = match self.condition.string_equals.get(SOURCE_ACCOUNT) {
+            Some(account) => account == caller.source_account,
+            None => caller.source_account == owner,
+        };
         let arn = self
             .condition
             .arn_like
@@ -483,15 +486,15 @@ mod tests {
                 .unwrap(),
             )
             .unwrap();
-        assert!(policy.allows(s3("arn:funnel:s3:::photos")));
-        assert!(!policy.allows(s3("arn:funnel:s3:::other")));
+        assert!(policy.allows(s3("arn:funnel:s3:::photos"), "000000000000"));
+        assert!(!policy.allows(s3("arn:funnel:s3:::other"), "000000000000"));
         let sns = Caller {
             service: "sns.amazonaws.com",
             ..s3("arn:funnel:s3:::photos")
         };
-        assert!(!policy.allows(sns));
+        assert!(!policy.allows(sns, "000000000000"));
         policy.remove("s3").unwrap();
-        assert!(!policy.allows(s3("arn:funnel:s3:::photos")));
+        assert!(!policy.allows(s3("arn:funnel:s3:::photos"), "000000000000"));
         assert!(policy.remove("s3").is_err());
     }
 
@@ -535,7 +538,7 @@ mod tests {
             )
             .unwrap();
         assert!(
-            !policy.allows(s3("arn:funnel:s3:::photos")),
+            !policy.allows(s3("arn:funnel:s3:::photos"), "000000000000"),
             "another account's bucket"
         );
     }

@@ -121,9 +121,13 @@ impl Policies {
     /// (an unqualified name checks the function's policy; a version or an
     /// alias checks that one's).
     pub fn allows(&self, function_name: &str, qualifier: &str, caller: Caller<'_>) -> Result<bool> {
+        let owner = self
+            .naming
+            .account_of(&self.naming.parse_function(function_name)?.name)
+            .to_string();
         Ok(self
             .cached(function_name, qualifier)?
-            .is_some_and(|policy| policy.allows(caller)))
+            .is_some_and(|policy| policy.allows(caller, &owner)))
     }
 
     /// The policy of a function, version or alias, from the cache.

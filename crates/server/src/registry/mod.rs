@@ -191,8 +191,9 @@ impl Registry {
             return Err(already_exists(&new.name));
         }
         let code_size = new.code.len() as u64;
-        let layers = self.layers.resolve(&new.layers)?;
-        self.check_layer_accounts(&new.name, &layers)?;
+        let layers = self
+            .layers
+            .resolve(&new.layers, self.naming.account_of(&new.name))?;
         crate::layers::check_total_size(code_size, &layers)?;
         let (code_sha256, code) = self.prepare_new_code(new.code).await?;
         let _code = self.code_lock.lock().await;
@@ -393,10 +394,12 @@ impl Registry {
         let layers = changes
             .layers
             .as_deref()
-            .map(|arns| self.layers.resolve(arns))
+            .map(|arns| {
+                self.layers
+                    .resolve(arns, self.naming.account_of(&target.name))
+            })
             .transpose()?;
         if let Some(layers) = &layers {
-            self.check_layer_accounts(&target.name, layers)?;
             let current = self
                 .store
                 .get_function(&target.name)?
@@ -574,27 +577,6 @@ impl Registry {
             Some(alias) if aliases::validate_alias_name(alias).is_ok() => Ok(target),
             Some(_) => Err(self.not_found(&target)),
         }
-    }
-
-    /// A function runs its own account's layers, and another account's
-    /// that that account shared with it (`AddLayerVersionPermission`).
-    fn check_layer_accounts(
-        &self,
-        function: &str,
-        layers: &[funnel_store::LayerRef],
-    ) -> Result<()> {
-        let own = self.naming.account_of(function);
-        for layer in layers {
-            if !self.layers.usable_by(&layer.arn, own) {
-                return Err(Error::AccessDenied(format!(
-                    "Account {own} is not authorized to perform: lambda:GetLayerVersion on \
-                     resource: {}: the layer's account has not shared it \
-                     (AddLayerVersionPermission)",
-                    layer.arn
-                )));
-            }
-        }
-        Ok(())
     }
 
     /// Lambda's range, and what this server's instance pool can hold.

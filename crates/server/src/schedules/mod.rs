@@ -199,17 +199,28 @@ impl Schedules {
 
     /// Rules whose names start with `prefix`, a page at a time: the page
     /// and the token of the next one.
+    /// A page of the rules `owns` (keys of one account) whose keys start
+    /// with `prefix`; the next token is a key of the same account.
     pub fn list_rules(
         &self,
         prefix: &str,
         next_token: &str,
         limit: usize,
+        owns: impl Fn(&str) -> bool,
     ) -> Result<(Vec<RuleRecord>, Option<String>)> {
+        const BATCH: usize = 256;
         let limit = page_limit(limit);
-        let mut page = self
-            .inner
-            .store
-            .rules_with_prefix(prefix, next_token, limit + 1)?;
+        let mut page = Vec::new();
+        let mut after = next_token.to_string();
+        loop {
+            let batch = self.inner.store.rules_with_prefix(prefix, &after, BATCH)?;
+            let done = batch.len() < BATCH;
+            after = batch.last().map(|r| r.name.clone()).unwrap_or_default();
+            page.extend(batch.into_iter().filter(|r| owns(&r.name)));
+            if done || page.len() > limit {
+                break;
+            }
+        }
         let next = (page.len() > limit).then(|| {
             page.truncate(limit);
             page.last().map(|r| r.name.clone()).unwrap_or_default()

@@ -135,8 +135,25 @@ impl Topics {
     }
 
     /// A page of topic ARNs and the token of the next one.
-    pub fn list_topics(&self, next_token: &str) -> Result<(Vec<String>, String)> {
-        let page = self.store.topics(next_token, PAGE + 1)?;
+    /// A page of the topics `owns` (keys of one account): their ARNs and
+    /// the next token (a key of the same account).
+    pub fn list_topics(
+        &self,
+        next_token: &str,
+        owns: impl Fn(&str) -> bool,
+    ) -> Result<(Vec<String>, String)> {
+        const BATCH: usize = 256;
+        let mut page = Vec::new();
+        let mut after = next_token.to_string();
+        loop {
+            let batch = self.store.topics(&after, BATCH)?;
+            let done = batch.len() < BATCH;
+            after = batch.last().map(|t| t.name.clone()).unwrap_or_default();
+            page.extend(batch.into_iter().filter(|t| owns(&t.name)));
+            if done || page.len() > PAGE {
+                break;
+            }
+        }
         let more = page.len() > PAGE;
         let names: Vec<String> = page.into_iter().take(PAGE).map(|t| t.name).collect();
         let next = if more {
