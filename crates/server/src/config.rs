@@ -63,6 +63,9 @@ pub struct MetricsConfig {
 pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// What clients must trust for `cert` (written into the credentials
+    /// file); none: the system's roots.
+    pub ca_bundle: Option<PathBuf>,
     pub self_signed: bool,
 }
 

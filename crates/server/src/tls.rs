@@ -33,6 +33,9 @@ impl Tls {
     /// The certificate `config` asks for, if any (made on first use for
     /// `self_signed`).
     pub fn load(config: &TlsConfig, data_dir: &Path) -> anyhow::Result<Option<Tls>> {
+        if config.ca_bundle.is_some() && config.cert.is_none() {
+            anyhow::bail!("--tls-ca-bundle goes with --tls-cert and --tls-key");
+        }
         match (&config.cert, &config.key, config.self_signed) {
             (None, None, false) => Ok(None),
             (Some(cert), Some(key), false) => {
@@ -40,9 +43,18 @@ impl Tls {
                     std::fs::read(path)
                         .with_context(|| format!("reading the TLS {what} {}", path.display()))
                 };
+                let ca_bundle = config
+                    .ca_bundle
+                    .as_deref()
+                    .map(|bundle| {
+                        read(bundle, "CA bundle")?;
+                        std::path::absolute(bundle)
+                            .with_context(|| format!("resolving the path of {}", bundle.display()))
+                    })
+                    .transpose()?;
                 Ok(Some(Tls {
                     identity: Identity::from_pem(read(cert, "certificate")?, read(key, "key")?),
-                    ca_bundle: None,
+                    ca_bundle,
                 }))
             }
             (None, None, true) => self_signed(&data_dir.join(SELF_SIGNED_DIR)).map(Some),

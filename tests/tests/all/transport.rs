@@ -112,6 +112,54 @@ async fn tls_with_the_self_signed_bundle() {
 }
 
 #[tokio::test]
+async fn tls_with_a_certificate_of_ones_own() {
+    // A certificate and key made elsewhere (here: another server's
+    // self-signed set), given as files.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(elsewhere.path());
+    config.tls.self_signed = true;
+    let maker = start_server_with(config).await;
+    maker.stop().await;
+    let tls = elsewhere.path().join("tls");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.tls.cert = Some(tls.join("cert.pem"));
+    config.tls.key = Some(tls.join("key.pem"));
+    // What clients must trust, for the credentials file.
+    config.tls.ca_bundle = Some(tls.join("ca.pem"));
+    let server = start_server_with(config).await;
+    assert!(
+        server.endpoint.starts_with("https://"),
+        "{}",
+        server.endpoint
+    );
+    assert_eq!(server.ca_bundle, Some(tls.join("ca.pem")));
+    let profile = Profile {
+        credentials: Some(server.operator.clone()),
+        ca_bundle: Some(tls.join("ca.pem")),
+        ..Profile::default()
+    };
+    Client::connect_profile(&server.endpoint, &profile)
+        .await
+        .expect("connects")
+        .get_caller_identity()
+        .await
+        .expect("trusted through the bundle it is given");
+    // Without it, the system's roots do not know this CA.
+    let untrusted = Profile {
+        credentials: Some(server.operator.clone()),
+        ..Profile::default()
+    };
+    let refused = match Client::connect_profile(&server.endpoint, &untrusted).await {
+        Ok(client) => client.get_caller_identity().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    refused.expect_err("an unknown issuer");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_non_loopback_listener_needs_tls() {
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0")

@@ -189,6 +189,10 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The CA certificates (PEM) clients need to trust --tls-cert, written
+    /// as `ca_bundle` in the credentials file (default: the system's roots).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_ca_bundle: Option<PathBuf>,
     /// Listen on a non-loopback address without TLS (access keys then
     /// cross the network in clear text: a lab network only).
     #[arg(long)]
@@ -221,6 +225,7 @@ impl ServeArgs {
         config.tls = funnel_server::config::TlsConfig {
             cert: self.tls_cert.clone(),
             key: self.tls_key.clone(),
+            ca_bundle: self.tls_ca_bundle.clone(),
             self_signed: self.tls == Some(TlsMode::SelfSigned),
         };
         config.insecure_listen = self.insecure_listen;
