@@ -23,6 +23,9 @@ pub struct RuntimeConfig {
     pub idle_timeout: Duration,
     /// Threads that run guests, apart from the API's; default: one per CPU.
     pub guest_threads: Option<usize>,
+    /// Files and folders an environment's `/tmp` may hold (besides its
+    /// size): a million empty files cost no bytes, but they cost inodes.
+    pub tmp_max_entries: u64,
 }
 
 impl RuntimeConfig {
@@ -40,6 +43,7 @@ impl Default for RuntimeConfig {
             max_memory_mb: MAX_MEMORY_MB,
             idle_timeout: Duration::from_secs(600),
             guest_threads: None,
+            tmp_max_entries: 10_000,
         }
     }
 }

@@ -105,6 +105,7 @@ impl Environment {
                 function_name: config.function_name.clone(),
                 granted: config.topics.clone().into(),
             },
+            inner.tmp_max_entries,
         )
         .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);
@@ -219,6 +220,7 @@ impl Environment {
                 result: Err(tmp_exceeded(
                     &call.request_id,
                     self.config.ephemeral_storage_mb,
+                    self.store.data().tmp.max_entries,
                 )),
                 duration,
                 poisoned: true,
@@ -297,7 +299,11 @@ impl Environment {
             return out_of_memory(request_id, self.config.memory_mb);
         }
         if host.tmp.exceeded {
-            return tmp_exceeded(request_id, self.config.ephemeral_storage_mb);
+            return tmp_exceeded(
+                request_id,
+                self.config.ephemeral_storage_mb,
+                host.tmp.max_entries,
+            );
         }
         exit_error(request_id, err)
     }
@@ -313,11 +319,11 @@ fn timed_out(request_id: &str, timeout: Duration) -> GuestError {
     )
 }
 
-fn tmp_exceeded(request_id: &str, storage_mb: u32) -> GuestError {
+fn tmp_exceeded(request_id: &str, storage_mb: u32, max_entries: u64) -> GuestError {
     GuestError::unhandled(
         "Runtime.EphemeralStorageExceeded",
         format!(
-            "RequestId: {request_id} Error: /tmp exceeded the function's ephemeral storage of {storage_mb} MB"
+            "RequestId: {request_id} Error: /tmp exceeded the function's ephemeral storage of {storage_mb} MB or {max_entries} files"
         ),
     )
 }
@@ -359,8 +365,8 @@ fn init_failure(host: &Host, err: wasmtime::Error) -> GuestError {
         return GuestError::unhandled(
             "Runtime.EphemeralStorageExceeded",
             format!(
-                "Init phase: /tmp exceeded its ephemeral storage of {} bytes",
-                host.tmp.limit
+                "Init phase: /tmp exceeded its ephemeral storage of {} bytes or {} files",
+                host.tmp.limit, host.tmp.max_entries
             ),
         );
     }

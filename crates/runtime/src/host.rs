@@ -35,7 +35,10 @@ pub struct Host {
 /// guest can overshoot by what it writes between two checks.
 pub struct TmpQuota {
     pub path: std::path::PathBuf,
+    /// Bytes.
     pub limit: u64,
+    /// Files and folders.
+    pub max_entries: u64,
     pub exceeded: bool,
     ticks: u32,
 }
@@ -55,30 +58,37 @@ impl TmpQuota {
 
     /// Measures /tmp now; true if it is over its cap.
     pub fn check(&mut self) -> bool {
-        if !self.exceeded && tree_size(&self.path) > self.limit {
-            self.exceeded = true;
+        if !self.exceeded {
+            let (bytes, entries) = tree_size(&self.path, self.max_entries);
+            self.exceeded = bytes > self.limit || entries > self.max_entries;
         }
         self.exceeded
     }
 }
 
-/// Bytes of all files under `dir` (apparent sizes; symlinks not followed).
-fn tree_size(dir: &Path) -> u64 {
-    let mut total = 0;
+/// Bytes of all files under `dir` (apparent sizes; symlinks not followed)
+/// and how many files and folders there are; the walk stops once there
+/// are more than `max_entries`, so its cost is bounded too.
+fn tree_size(dir: &Path, max_entries: u64) -> (u64, u64) {
+    let (mut bytes, mut count) = (0, 0u64);
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for entry in entries.flatten() {
+            count += 1;
+            if count > max_entries {
+                return (bytes, count);
+            }
             match entry.metadata() {
                 Ok(meta) if meta.is_dir() => pending.push(entry.path()),
-                Ok(meta) => total += meta.len(),
+                Ok(meta) => bytes += meta.len(),
                 Err(_) => {}
             }
         }
     }
-    total
+    (bytes, count)
 }
 
 impl Host {
@@ -90,6 +100,7 @@ impl Host {
         output: GuestOutput,
         tmp: &Path,
         publishing: super::publish::Publishing,
+        tmp_max_entries: u64,
     ) -> anyhow::Result<Self> {
         let memory_bytes = config.memory_mb as usize * 1024 * 1024;
         let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
@@ -135,6 +146,7 @@ impl Host {
             tmp: TmpQuota {
                 path: tmp.to_path_buf(),
                 limit: tmp_limit,
+                max_entries: tmp_max_entries,
                 exceeded: false,
                 ticks: 0,
             },

@@ -97,6 +97,8 @@ struct Inner {
     pools: Pools,
     clock: Clock,
     idle_timeout: Duration,
+    /// Entries an environment's `/tmp` may hold.
+    tmp_max_entries: u64,
     /// Each environment's /tmp is a folder under here.
     environments_dir: PathBuf,
     next_environment: AtomicU64,
@@ -282,6 +284,7 @@ impl Runtime {
                 pools: Pools::default(),
                 clock,
                 idle_timeout: config.idle_timeout,
+                tmp_max_entries: config.tmp_max_entries,
                 environments_dir,
                 next_environment: AtomicU64::new(0),
                 instance_key: std::time::SystemTime::now()

@@ -83,6 +83,8 @@ pub mod config;
 mod dispatch;
 mod error;
 mod function;
+#[cfg(test)]
+mod fuzz;
 mod grants;
 mod iam;
 mod invocation;

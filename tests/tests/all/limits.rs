@@ -164,6 +164,36 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
     let out = server.invoke("fill-all", r#"{"mb": 1}"#).await;
     assert_eq!(json_of(&out), json!({"written_mb": 1, "error": null}));
 
+    // Empty files cost no bytes but inodes: past 10,000 entries the call
+    // fails the same way, while another function keeps answering.
+    server
+        .create_with_timeout("inodes", guests::INODEHOG, 60)
+        .await;
+    server.create("hello", guests::HELLO).await;
+    let (hog, hello) = tokio::join!(server.invoke("inodes", "{}"), async {
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(server.invoke("hello", r#"{"name":"Ada"}"#).await);
+        }
+        answers
+    });
+    let body = json_of(&hog);
+    assert_eq!(hog.function_error, "Unhandled", "{body}");
+    assert_eq!(
+        body["errorType"], "Runtime.EphemeralStorageExceeded",
+        "{body}"
+    );
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("or 10000 files"),
+        "{body}"
+    );
+    for answer in hello {
+        assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
+    }
+
     server.create("escape", guests::ESCAPE).await;
     let out = server.invoke("escape", "{}").await;
     let attempts = json_of(&out);

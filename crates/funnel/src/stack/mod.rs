@@ -45,6 +45,8 @@ use sha2::{Digest, Sha256};
 use funnel_server::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
 pub mod buckets;
+#[cfg(test)]
+mod fuzz;
 pub mod rules;
 pub mod topics;
 use buckets::BucketSpec;

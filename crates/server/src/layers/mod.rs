@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-mod archive;
+pub(crate) mod archive;
 mod permissions;
 pub use permissions::LayerPermission;
 mod views;
