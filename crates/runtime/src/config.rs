@@ -26,6 +26,11 @@ pub struct RuntimeConfig {
     /// Files and folders an environment's `/tmp` may hold (besides its
     /// size): a million empty files cost no bytes, but they cost inodes.
     pub tmp_max_entries: u64,
+    /// Handles (open files and folders, streams, pollables) an environment
+    /// may hold at once; past it the call fails
+    /// (`Runtime.TooManyOpenFiles`) and the environment is retired, so a
+    /// guest that leaks them never starves the host.
+    pub max_handles: usize,
 }
 
 impl RuntimeConfig {
@@ -44,6 +49,7 @@ impl Default for RuntimeConfig {
             idle_timeout: Duration::from_secs(600),
             guest_threads: None,
             tmp_max_entries: 10_000,
+            max_handles: 1024,
         }
     }
 }

@@ -106,6 +106,7 @@ impl Environment {
                 granted: config.topics.clone().into(),
             },
             inner.tmp_max_entries,
+            inner.max_handles,
         )
         .map_err(|e| StartError::System(format!("{e:#}")))?;
         let mut store = wasmtime::Store::new(&inner.engine, host);
@@ -376,6 +377,19 @@ fn init_failure(host: &Host, err: wasmtime::Error) -> GuestError {
 }
 
 fn exit_error(request_id: &str, err: wasmtime::Error) -> GuestError {
+    // The handle cap (`ResourceTable`'s capacity): the guest's own failure.
+    if err
+        .chain()
+        .any(|cause| cause.to_string() == "resource table has no free keys")
+    {
+        return GuestError::unhandled(
+            "Runtime.TooManyOpenFiles",
+            format!(
+                "RequestId: {request_id} Error: the function holds too many open files, \
+                 streams and handles (runtime.max_handles)"
+            ),
+        );
+    }
     if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return GuestError::unhandled(
             "Runtime.ExitError",

@@ -101,6 +101,7 @@ impl Host {
         tmp: &Path,
         publishing: super::publish::Publishing,
         tmp_max_entries: u64,
+        max_handles: usize,
     ) -> anyhow::Result<Self> {
         let memory_bytes = config.memory_mb as usize * 1024 * 1024;
         let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
@@ -135,7 +136,11 @@ impl Host {
         }
         Ok(Host {
             wasi: wasi.build(),
-            table: ResourceTable::new(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(max_handles);
+                table
+            },
             limits: Limits {
                 limit: memory_bytes,
                 peak: 0,

@@ -99,6 +99,8 @@ struct Inner {
     idle_timeout: Duration,
     /// Entries an environment's `/tmp` may hold.
     tmp_max_entries: u64,
+    /// Handles an environment may hold at once.
+    max_handles: usize,
     /// Each environment's /tmp is a folder under here.
     environments_dir: PathBuf,
     next_environment: AtomicU64,
@@ -285,6 +287,7 @@ impl Runtime {
                 clock,
                 idle_timeout: config.idle_timeout,
                 tmp_max_entries: config.tmp_max_entries,
+                max_handles: config.max_handles,
                 environments_dir,
                 next_environment: AtomicU64::new(0),
                 instance_key: std::time::SystemTime::now()

@@ -194,6 +194,31 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
         assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
     }
 
+    // Open files kept open: past the handle cap the call fails, the
+    // environment (and its handles) is retired, hello keeps answering.
+    server.create_with_timeout("fds", guests::FDHOG, 60).await;
+    let out = server.invoke("fds", r#"{"keep": 100}"#).await;
+    assert_eq!(json_of(&out), json!({"opened": 100, "error": null}));
+    let (hog, hello) = tokio::join!(server.invoke("fds", "{}"), async {
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(server.invoke("hello", r#"{"name":"Ada"}"#).await);
+        }
+        answers
+    });
+    let body = json_of(&hog);
+    assert_eq!(hog.function_error, "Unhandled", "{body}");
+    assert_eq!(body["errorType"], "Runtime.TooManyOpenFiles", "{body}");
+    for answer in hello {
+        assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
+    }
+    let out = server.invoke("fds", r#"{"keep": 100}"#).await;
+    assert_eq!(
+        json_of(&out),
+        json!({"opened": 100, "error": null}),
+        "a new environment, with its handles free"
+    );
+
     server.create("escape", guests::ESCAPE).await;
     let out = server.invoke("escape", "{}").await;
     let attempts = json_of(&out);
