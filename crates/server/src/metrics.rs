@@ -378,17 +378,40 @@ pub async fn serve_http(
     use hyper::body::Bytes;
     use hyper::{Response, StatusCode};
 
-    // Scrapers are few: at most this many connections at once.
-    let connections = Arc::new(tokio::sync::Semaphore::new(16));
+    // Scrapers are few: at most this many connections at once, none of
+    // them idle for long (a request's head must come within
+    // HEADER_TIMEOUT, one request per connection, a connection lives
+    // CONNECTION_LIFETIME at most), so idle sockets cannot hold the
+    // endpoint.
+    const CONNECTIONS: usize = 16;
+    const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+    const CONNECTION_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+    // An accept that fails (out of file descriptors) is retried after a
+    // pause, not in a busy loop.
+    const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+    let connections = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
     loop {
-        let Ok(permit) = connections.clone().acquire_owned().await else {
-            return;
+        let permit = tokio::select! {
+            () = stop.cancelled() => return,
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
         };
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                tracing::warn!(cause = %err, "/metrics cannot accept a connection");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                }
+            }
+        };
         let metrics = metrics.clone();
         let expected = token.as_ref().map(|token| format!("Bearer {token}"));
         let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
@@ -425,9 +448,12 @@ pub async fn serve_http(
         let stop = stop.clone();
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .keep_alive(false)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             tokio::select! {
-                _ = connection => {}
+                _ = tokio::time::timeout(CONNECTION_LIFETIME, connection) => {}
                 () = stop.cancelled() => {}
             }
             drop(permit);

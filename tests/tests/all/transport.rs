@@ -210,6 +210,10 @@ async fn a_non_loopback_listener_needs_tls() {
 /// the body.
 fn scrape(addr: std::net::SocketAddr, authorization: Option<&str>) -> (String, String) {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    // A scrape that gets no answer fails rather than hangs.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("read timeout");
     let header = authorization.map_or(String::new(), |value| format!("Authorization: {value}\r\n"));
     write!(
         stream,
@@ -256,5 +260,40 @@ async fn metrics_with_a_token_need_it() {
     config.metrics.listen = Some("0.0.0.0:0".parse().unwrap());
     let err = config.validate().expect_err("refused");
     assert!(format!("{err}").contains("--metrics-token"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idle_sockets_do_not_hold_the_metrics_endpoint() {
+    let server = funnel_tests::start_server().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(funnel_server::serve_metrics(
+        listener,
+        server.metrics.clone(),
+        None,
+        stop.clone(),
+    ));
+    let scraped = tokio::task::spawn_blocking(move || {
+        // More idle connections than the endpoint serves at once, sending
+        // nothing: their time runs out and a scraper gets through.
+        let idle: Vec<_> = (0..32)
+            .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+            .collect();
+        let started = std::time::Instant::now();
+        let answer = scrape(addr, None);
+        drop(idle);
+        (answer, started.elapsed())
+    })
+    .await
+    .expect("scrapes");
+    let ((status, body), waited) = scraped;
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("# EOF"), "{body}");
+    assert!(waited < std::time::Duration::from_secs(20), "{waited:?}");
+    stop.cancel();
     server.stop().await;
 }
