@@ -66,6 +66,8 @@ pub trait EventQueue: Send + Sync {
     ) -> Result<usize>;
     /// Deletes every dead letter of `function_name`.
     fn purge_dead_letters(&self, function_name: &str) -> Result<usize>;
+    /// Deletes the dead letters that failed before `before_ms`.
+    fn expire_dead_letters(&self, before_ms: i64) -> Result<usize>;
     /// Makes every write made before the call durable.
     fn flush(&self) -> BackendFuture<'_, ()>;
 }
@@ -161,6 +163,10 @@ impl EventQueue for Store {
 
     fn purge_dead_letters(&self, function_name: &str) -> Result<usize> {
         Ok(Store::purge_dead_letters(self, function_name)?)
+    }
+
+    fn expire_dead_letters(&self, before_ms: i64) -> Result<usize> {
+        Ok(Store::expire_dead_letters(self, before_ms)?)
     }
 
     fn flush(&self) -> BackendFuture<'_, ()> {

@@ -34,6 +34,25 @@ pub struct Config {
     pub concurrency: ConcurrencyConfig,
     pub metrics: MetricsConfig,
     pub buckets: BucketsConfig,
+    pub dlq: DlqConfig,
+}
+
+/// Dead letters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DlqConfig {
+    /// Dead letters older than this are deleted (hours in the config file;
+    /// default 14 days, SQS's longest retention).
+    #[serde(with = "hours")]
+    pub retention: Duration,
+}
+
+impl Default for DlqConfig {
+    fn default() -> Self {
+        DlqConfig {
+            retention: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
 }
 
 /// Where bucket folders may lie.
@@ -139,6 +158,7 @@ impl Default for Config {
             concurrency: ConcurrencyConfig::default(),
             metrics: MetricsConfig::default(),
             buckets: BucketsConfig::default(),
+            dlq: DlqConfig::default(),
         }
     }
 }

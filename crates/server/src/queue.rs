@@ -155,6 +155,28 @@ impl AsyncQueue {
         &self.inner.clock
     }
 
+    /// Deletes the dead letters older than `retention` on the queue's
+    /// clock (as SQS drops messages past its retention); returns how many.
+    pub fn expire_dead_letters(&self, retention: std::time::Duration) -> usize {
+        let before = self
+            .inner
+            .clock
+            .wall_ms()
+            .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        match self.events().expire_dead_letters(before) {
+            Ok(expired) => {
+                if expired > 0 {
+                    tracing::info!(expired, "expired dead letters");
+                }
+                expired
+            }
+            Err(err) => {
+                tracing::error!(cause = %err, "could not expire dead letters");
+                0
+            }
+        }
+    }
+
     /// Writes an event and returns once it is durable.
     pub async fn accept(&self, mut event: QueuedEvent) -> Result<()> {
         let now = self.inner.clock.wall_ms();

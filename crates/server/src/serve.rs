@@ -203,6 +203,8 @@ impl Server {
         background.tracker.spawn(housekeeping(
             self.runtime.clone(),
             self.logs.clone(),
+            self.queue.clone(),
+            self.config.dlq.retention,
             stop.clone(),
         ));
 
@@ -358,8 +360,15 @@ impl Server {
     }
 }
 
-/// Retires idle environments and applies the log retention, until `stop`.
-async fn housekeeping(runtime: Runtime, logs: Logs, stop: CancellationToken) {
+/// Retires idle environments and applies the log and dead-letter
+/// retentions, until `stop`.
+async fn housekeeping(
+    runtime: Runtime,
+    logs: Logs,
+    queue: crate::AsyncQueue,
+    dlq_retention: Duration,
+    stop: CancellationToken,
+) {
     for round in 1u32.. {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -371,6 +380,9 @@ async fn housekeeping(runtime: Runtime, logs: Logs, stop: CancellationToken) {
         }
         if round % RETENTION_EVERY == 0 {
             logs.enforce_retention().await;
+            let queue = queue.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || queue.expire_dead_letters(dlq_retention)).await;
         }
     }
 }

@@ -549,6 +549,23 @@ impl Store {
         Ok(moved)
     }
 
+    /// Deletes the dead letters that failed before `before_ms` (wall ms);
+    /// returns how many.
+    pub fn expire_dead_letters(&self, before_ms: i64) -> Result<usize> {
+        let mut expired = 0;
+        for entry in self.dead_letters.iter() {
+            let (key, value) = entry?;
+            let Ok(letter) = decode::<DeadLetter>("dead_letters", &value) else {
+                continue;
+            };
+            if letter.failed_ms < before_ms {
+                self.dead_letters.remove(key)?;
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
     /// Deletes a function's dead letters; returns how many.
     pub fn purge_dead_letters(&self, function_name: &str) -> Result<usize> {
         let mut purged = 0;

@@ -507,3 +507,49 @@ async fn without_failures_each_event_runs_exactly_once() {
         (200, 200, 0)
     );
 }
+
+#[tokio::test]
+async fn dead_letters_expire_after_the_retention() {
+    let server = start_server().await;
+    let clock = server.runtime.clock().clone();
+    server.create("flaky", guests::FAIL).await;
+    server
+        .client
+        .put_function_event_invoke_config(proto::PutFunctionEventInvokeConfigRequest {
+            function_name: "flaky".into(),
+            maximum_event_age_in_seconds: Some(60),
+            ..Default::default()
+        })
+        .await
+        .expect("put config");
+    server
+        .client
+        .invoke(event("flaky", r#"{"id":1}"#))
+        .await
+        .expect("invoke");
+    wait_for_starts(&server, "flaky", 1).await;
+    clock.advance(Duration::from_secs(60));
+    eventually("a dead letter", || async {
+        let page = server
+            .client
+            .list_dead_letters("flaky", "", None)
+            .await
+            .ok()?;
+        (page.dead_letters.len() == 1).then_some(())
+    })
+    .await;
+    // The default retention: 14 days, on the server's clock.
+    let retention = funnel_server::config::DlqConfig::default().retention;
+    assert_eq!(retention, Duration::from_secs(14 * 24 * 3600));
+    clock.advance(retention - Duration::from_secs(1));
+    assert_eq!(server.queue.expire_dead_letters(retention), 0, "not yet");
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(server.queue.expire_dead_letters(retention), 1);
+    let page = server
+        .client
+        .list_dead_letters("flaky", "", None)
+        .await
+        .expect("list");
+    assert!(page.dead_letters.is_empty(), "{page:?}");
+    server.stop().await;
+}
