@@ -108,6 +108,15 @@ impl Folder {
         Ok(true)
     }
 
+    /// [`Folder::walk`] on a blocking thread: a big bucket's walk never
+    /// holds an API worker.
+    pub async fn walk_blocking(&self, prefix: &str) -> Vec<String> {
+        let (folder, prefix) = (self.clone(), prefix.to_string());
+        tokio::task::spawn_blocking(move || folder.walk(&prefix))
+            .await
+            .unwrap_or_default()
+    }
+
     /// Every object key under the folder `prefix` (a key's folder part;
     /// empty for the whole bucket): regular files with names that can be
     /// keys, temporary names skipped, symlinks neither listed nor

@@ -181,7 +181,11 @@ impl Buckets {
         let lock = self.lock(name);
         let _held = lock.lock().await;
         let path = PathBuf::from(&record.path);
-        if !objects::folder_of(&record)?.walk("").is_empty() {
+        if !objects::folder_of(&record)?
+            .walk_blocking("")
+            .await
+            .is_empty()
+        {
             return Err(Error::BucketNotEmpty(format!(
                 "The bucket you tried to delete is not empty: {name}"
             )));
@@ -283,7 +287,7 @@ impl Buckets {
         let folder = objects::folder_of(bucket)?;
         let mut keys: Vec<String> = Vec::new();
         if rel.is_empty() {
-            keys.extend(folder.walk(""));
+            keys.extend(folder.walk_blocking("").await);
             keys.extend(self.inner.store.object_keys(&bucket.name, "")?);
         } else {
             keys.push(rel.to_string());
@@ -295,7 +299,8 @@ impl Buckets {
             if objects::check_key(rel).is_ok() {
                 keys.extend(
                     folder
-                        .walk(rel)
+                        .walk_blocking(rel)
+                        .await
                         .into_iter()
                         .map(|sub| format!("{rel}/{sub}")),
                 );
@@ -377,7 +382,7 @@ impl Buckets {
     /// Indexes the files already in a new bucket's folder without events.
     async fn index_silently(&self, bucket: &BucketRecord) -> Result<()> {
         let folder = objects::folder_of(bucket)?;
-        for key in folder.walk("") {
+        for key in folder.walk_blocking("").await {
             let Some(now) = folder.fingerprint(&key) else {
                 continue;
             };

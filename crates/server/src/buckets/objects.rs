@@ -331,7 +331,7 @@ impl Buckets {
             .max(request.start_after.as_str());
         let mut listing = Listing::default();
         let mut count = 0;
-        for key in folder.walk("") {
+        for key in folder.walk_blocking("").await {
             if !key.starts_with(&request.prefix) || key.as_str() <= after {
                 continue;
             }
