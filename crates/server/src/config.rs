@@ -35,6 +35,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub buckets: BucketsConfig,
     pub dlq: DlqConfig,
+    pub quotas: crate::quotas::QuotasConfig,
 }
 
 /// Dead letters.
@@ -159,6 +160,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             buckets: BucketsConfig::default(),
             dlq: DlqConfig::default(),
+            quotas: crate::quotas::QuotasConfig::default(),
         }
     }
 }

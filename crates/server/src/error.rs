@@ -64,6 +64,10 @@ pub enum Error {
     Validation(String),
     #[error("LimitExceededException: {0}")]
     LimitExceeded(String),
+    /// An account's quota (`quotas.*`): the service's error name and the
+    /// message.
+    #[error("{0}: {1}")]
+    QuotaExceeded(&'static str, String),
     /// IAM's and STS's errors: who the caller is, what it may do, and
     /// users, keys and identity policies.
     #[error("MissingAuthenticationTokenException: {0}")]
@@ -114,7 +118,7 @@ impl Error {
             Error::InvalidArgument(_) => "InvalidArgument",
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
-            Error::BatchRequest(name, _) => name,
+            Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
             Error::Validation(_) => "ValidationException",
             Error::LimitExceeded(_) => "LimitExceededException",
             Error::Throttled { .. } => "TooManyRequestsException",
@@ -152,6 +156,7 @@ impl Error {
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)
+            | Error::QuotaExceeded(_, m)
             | Error::Validation(m)
             | Error::LimitExceeded(m)
             | Error::MissingAuthenticationToken(m)

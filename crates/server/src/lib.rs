@@ -37,6 +37,8 @@
 //!   registry only through the `Targets` port it implements.
 //! - `invoke_config`: the `InvokeConfigs` service:
 //!   `FunctionEventInvokeConfig` (retries, age, destinations).
+//! - `quotas`: per-account caps on functions, layer versions, topics,
+//!   subscriptions, rules and buckets.
 //! - `grants`: what a guest is granted (buckets, topics) and the guard
 //!   against trigger loops.
 //!
@@ -94,6 +96,7 @@ mod logs;
 mod metrics;
 mod policies;
 mod queue;
+mod quotas;
 mod registry;
 mod router;
 mod schedules;

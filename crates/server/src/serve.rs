@@ -258,6 +258,7 @@ impl Server {
             permissions_server::PermissionsServer, sts_server::StsServer,
             topics_server::TopicsServer,
         };
+        let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
         let timekeeper = timekeeper::Timekeeper::new(
             self.queue.clock().clone(),
             self.schedules.clone(),
@@ -268,12 +269,13 @@ impl Server {
             FunctionsServer::new(api::FunctionsService::new(
                 self.functions.clone(),
                 dispatcher,
+                quotas.clone(),
             ))
             .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(api::MAX_MESSAGE_BYTES),
         )
         .add_service(
-            LayersServer::new(api::LayersService::new(self.layers.clone()))
+            LayersServer::new(api::LayersService::new(self.layers.clone(), quotas.clone()))
                 .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
         )
         .add_service(AsyncInvocationServer::new(api::AsyncService::new(
@@ -287,14 +289,19 @@ impl Server {
             self.policies.clone(),
         )))
         .add_service(
-            BucketsServer::new(api::BucketsService::new(self.buckets.clone()))
-                .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
+            BucketsServer::new(api::BucketsService::new(
+                self.buckets.clone(),
+                quotas.clone(),
+            ))
+            .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
         )
         .add_service(TopicsServer::new(api::TopicsService::new(
             self.topics.clone(),
+            quotas.clone(),
         )))
         .add_service(EventsServer::new(api::EventsService::new(
             self.schedules.clone(),
+            quotas,
         )))
         .add_service(ClockServer::new(api::ClockService::new(timekeeper)))
         .add_service(IamServer::new(api::IamService::new(

@@ -499,3 +499,60 @@ async fn the_edges_between_accounts_are_closed() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn each_account_has_its_own_quotas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = funnel_tests::test_config(dir.path());
+    config.quotas.topics = 2;
+    config.quotas.buckets = 1;
+    config.quotas.rules = 1;
+    config.quotas.functions = 1;
+    let server = funnel_tests::start_server_with(config).await;
+    let exhausted = |result: Result<String, Error>, name: &str| {
+        let err = refused(result, Code::ResourceExhausted, name);
+        assert!(err.message.contains("quota"), "{err}");
+    };
+    let client = &server.client;
+    client.create_topic("a").await.expect("a");
+    client.create_topic("b").await.expect("b");
+    exhausted(
+        client.create_topic("c").await,
+        "TopicLimitExceededException",
+    );
+    client
+        .create_topic("a")
+        .await
+        .expect("an existing topic is returned");
+    client.create_bucket("one", None).await.expect("bucket");
+    exhausted(
+        client.create_bucket("two", None).await.map(|b| b.location),
+        "TooManyBuckets",
+    );
+    client
+        .put_schedule("r1", "rate(1 day)")
+        .await
+        .expect("rule");
+    client
+        .put_schedule("r1", "rate(2 days)")
+        .await
+        .expect("an existing rule is updated");
+    exhausted(
+        client.put_schedule("r2", "rate(1 day)").await,
+        "LimitExceededException",
+    );
+    server.create("f1", guests::ECHO).await;
+    exhausted(
+        client
+            .create_function(create_request("f2", guest(guests::ECHO)))
+            .await
+            .map(|f| f.function_name),
+        "CodeStorageExceededException",
+    );
+    // Another account has its own.
+    let b = team(&server).await;
+    b.create_topic("a").await.expect("B's a");
+    b.create_topic("b").await.expect("B's b");
+    b.create_bucket("one", None).await.expect("B's bucket");
+    server.stop().await;
+}

@@ -22,11 +22,12 @@ type ObjectStream = Pin<Box<dyn Stream<Item = Result<pb::GetObjectResponse, Stat
 
 pub struct BucketsService {
     buckets: Buckets,
+    quotas: crate::quotas::Quotas,
 }
 
 impl BucketsService {
-    pub fn new(buckets: Buckets) -> Self {
-        BucketsService { buckets }
+    pub fn new(buckets: Buckets, quotas: crate::quotas::Quotas) -> Self {
+        BucketsService { buckets, quotas }
     }
 }
 
@@ -92,6 +93,7 @@ impl BucketsApi for BucketsService {
             ))
             .into());
         }
+        self.quotas.bucket(&caller)?;
         let record = self
             .buckets
             .create_bucket(&caller.key(&req.bucket), path)

@@ -15,11 +15,12 @@ use funnel_store::{RuleRecord, RuleTarget};
 
 pub struct EventsService {
     schedules: Schedules,
+    quotas: crate::quotas::Quotas,
 }
 
 impl EventsService {
-    pub fn new(schedules: Schedules) -> Self {
-        EventsService { schedules }
+    pub fn new(schedules: Schedules, quotas: crate::quotas::Quotas) -> Self {
+        EventsService { schedules, quotas }
     }
 
     fn rule(&self, rule: RuleRecord) -> pb::Rule {
@@ -70,6 +71,10 @@ impl EventsApi for EventsService {
     ) -> Result<Response<pb::PutRuleResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let r = request.into_inner();
+        // Putting an existing rule updates it, quota or not.
+        if self.schedules.describe_rule(&caller.key(&r.name)).is_err() {
+            self.quotas.rule(&caller)?;
+        }
         let rule_arn = self
             .schedules
             .put_rule(RuleInput {

@@ -14,13 +14,15 @@ use funnel_store::{AliasRecord, FunctionRecord};
 pub struct FunctionsService {
     functions: Registry,
     dispatcher: Dispatcher,
+    quotas: crate::quotas::Quotas,
 }
 
 impl FunctionsService {
-    pub fn new(functions: Registry, dispatcher: Dispatcher) -> Self {
+    pub fn new(functions: Registry, dispatcher: Dispatcher, quotas: crate::quotas::Quotas) -> Self {
         FunctionsService {
             functions,
             dispatcher,
+            quotas,
         }
     }
 
@@ -122,6 +124,7 @@ impl FunctionsApi for FunctionsService {
         let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
         let named = caller.naming().parse_function(&req.function_name)?;
+        self.quotas.function(&caller)?;
         if named.qualifier.is_some() {
             return Err(crate::error::Error::InvalidParameterValue(format!(
                 "FunctionName {:?} is invalid: a new function has no qualifier",

@@ -10,11 +10,12 @@ use funnel_store::LayerVersionRecord;
 
 pub struct LayersService {
     layers: Layers,
+    quotas: crate::quotas::Quotas,
 }
 
 impl LayersService {
-    pub fn new(layers: Layers) -> Self {
-        LayersService { layers }
+    pub fn new(layers: Layers, quotas: crate::quotas::Quotas) -> Self {
+        LayersService { layers, quotas }
     }
 
     fn layer_version(&self, record: LayerVersionRecord) -> pb::LayerVersion {
@@ -55,6 +56,7 @@ impl LayersApi for LayersService {
         request: Request<pb::PublishLayerVersionRequest>,
     ) -> Result<Response<pb::LayerVersion>, Status> {
         let caller = crate::iam::check(&request)?;
+        self.quotas.layer_version(&caller)?;
         let req = request.into_inner();
         let record = self
             .layers

@@ -73,9 +73,10 @@ impl From<Error> for Status {
             | Error::NoSuchKey(_)
             | Error::NotFound(_)
             | Error::NoSuchEntity(_) => Code::NotFound,
-            Error::Throttled { .. } | Error::LimitExceeded(_) | Error::Throttling(_) => {
-                Code::ResourceExhausted
-            }
+            Error::Throttled { .. }
+            | Error::LimitExceeded(_)
+            | Error::Throttling(_)
+            | Error::QuotaExceeded(..) => Code::ResourceExhausted,
             Error::Service(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
         };

@@ -11,11 +11,12 @@ use crate::topics::{BatchEntry, Topics};
 
 pub struct TopicsService {
     topics: Topics,
+    quotas: crate::quotas::Quotas,
 }
 
 impl TopicsService {
-    pub fn new(topics: Topics) -> Self {
-        TopicsService { topics }
+    pub fn new(topics: Topics, quotas: crate::quotas::Quotas) -> Self {
+        TopicsService { topics, quotas }
     }
 }
 
@@ -118,6 +119,10 @@ impl TopicsApi for TopicsService {
     ) -> Result<Response<pb::CreateTopicResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
+        // Creating an existing topic returns it, quota or not.
+        if self.topics.topic(&caller.topic(&req.name)?).is_err() {
+            self.quotas.topic(&caller)?;
+        }
         let topic_arn = self
             .topics
             .create_topic(&caller.key(&req.name), req.attributes.into_iter().collect())
@@ -188,6 +193,7 @@ impl TopicsApi for TopicsService {
     ) -> Result<Response<pb::SubscribeResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
+        self.quotas.subscription(&caller)?;
         let subscription_arn = self
             .topics
             .subscribe(
