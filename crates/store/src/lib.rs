@@ -44,6 +44,8 @@
 //! - `access_keys`: access key id → [`AccessKeyRecord`] (the secret sealed)
 //! - `meta`: `schema_version` → the schema version (u64, big-endian; see
 //!   [`open_migrated`])
+//! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
+//!   did not decode, set aside
 //!
 //! Durability: sled 0.34's `flush` writes and waits for the data (it survives
 //! a killed process) but does not flush the disk cache; a power loss may lose
@@ -61,6 +63,7 @@ mod identity;
 mod layers;
 mod logs;
 mod policies;
+mod quarantine;
 mod queue;
 mod releases;
 mod rules;
@@ -70,6 +73,7 @@ mod topics;
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
+pub use quarantine::Quarantined;
 pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,
@@ -273,6 +277,7 @@ pub struct Store {
     users: sled::Tree,
     access_keys: sled::Tree,
     meta: sled::Tree,
+    quarantine: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -344,6 +349,7 @@ impl Store {
             users: db.open_tree("users")?,
             access_keys: db.open_tree("access_keys")?,
             meta: db.open_tree("meta")?,
+            quarantine: db.open_tree("quarantine")?,
             queued: std::sync::Arc::new(queued.into()),
             db,
         })

@@ -305,16 +305,26 @@ impl Store {
     }
 
     /// Up to `limit` entries due at or before `now_ms`, oldest due first.
+    /// Up to `limit` events due by `now_ms`, earliest first. One that does
+    /// not decode is quarantined and skipped: it never stops the rest.
     pub fn due_events(&self, now_ms: i64, limit: usize) -> Result<Vec<(QueueKey, Queued)>> {
         let end = queue_key(now_ms, u64::MAX);
-        self.queue
-            .range(..=end)
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((key.to_vec(), decode_entry(&value)?))
-            })
-            .collect()
+        let mut due = Vec::new();
+        for entry in self.queue.range(..=end) {
+            if due.len() == limit {
+                break;
+            }
+            let (key, value) = entry?;
+            match decode_entry(&value) {
+                Ok(queued) => due.push((key.to_vec(), queued)),
+                Err(err) => {
+                    self.quarantine(&self.queue, "queue", &key, &value, &err)?;
+                    // It was counted as one invocation at open.
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(due)
     }
 
     /// Whether the event at `slot` is (still) queued.
@@ -347,9 +357,10 @@ impl Store {
         for value in queue.iter().values() {
             let value = value?;
             count += match value.first() {
-                Some(&GROUP_TAG) => match decode_entry(&value)? {
-                    Queued::Group(group) => group.targets.len() as i64,
-                    Queued::Event(_) => 1,
+                // One that does not decode is quarantined when it is due.
+                Some(&GROUP_TAG) => match decode_entry(&value) {
+                    Ok(Queued::Group(group)) => group.targets.len() as i64,
+                    Ok(Queued::Event(_)) | Err(_) => 1,
                 },
                 _ => 1,
             };

@@ -65,3 +65,39 @@ fn several_groups_are_queued_together() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.queue_depth(), 3);
 }
+
+#[test]
+fn an_undecodable_event_is_quarantined_and_the_rest_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let store = Store::open(&db).unwrap();
+    // Garbage at the head of the queue (and a group that does not decode),
+    // then a good group behind it.
+    store
+        .queue
+        .insert(queue_key(1, 1), b"not json".as_slice())
+        .unwrap();
+    store
+        .queue
+        .insert(queue_key(2, 2), [&[GROUP_TAG][..], b"{"].concat())
+        .unwrap();
+    store.enqueue_groups(3, &[group(&["good"])]).unwrap();
+    store.flush().unwrap();
+    drop(store);
+
+    // Opening counts it without failing; the scan sets both aside.
+    let store = Store::open(&db).unwrap();
+    assert_eq!(members(&store), ["good"]);
+    let set_aside = store.quarantined().unwrap();
+    assert_eq!(set_aside.len(), 2, "{set_aside:?}");
+    assert!(set_aside.iter().all(|q| q.tree == "queue"));
+    assert_eq!(set_aside[0].bytes, hex::encode(b"not json"));
+    assert!(
+        set_aside[0].error.contains("queue"),
+        "{}",
+        set_aside[0].error
+    );
+    // Gone from the queue: the next scan finds only the good one.
+    assert_eq!(store.due_events(i64::MAX, 10).unwrap().len(), 1);
+    assert_eq!(store.queue_depth(), 1);
+}
