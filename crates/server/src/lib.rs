@@ -231,8 +231,12 @@ impl Server {
         );
         let configs = InvokeConfigs::new(functions.clone(), store.clone());
         let loaded = functions.load_all().await.context("loading functions")?;
-        let metrics =
-            metrics::Metrics::new(functions.gate().clone(), queue.clone(), runtime.clone());
+        let metrics = metrics::Metrics::new(
+            functions.gate().clone(),
+            queue.clone(),
+            runtime.clone(),
+            store.clone(),
+        );
         let router = router::Router::new(
             functions.clone(),
             policies.clone(),
@@ -278,6 +282,7 @@ impl Server {
             data_dir = %config.data_dir.display(),
             functions = loaded,
             queued_events = store.queue_depth(),
+            quarantined = store.quarantined_total(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "opened"
         );

@@ -77,7 +77,9 @@ struct Inner {
     account_concurrent: Gauge,
     unreserved_concurrent: Gauge,
     queue_depth: Gauge,
+    quarantined: Counter,
     gate: Gate,
+    store: funnel_store::Store,
     queue: AsyncQueue,
     runtime: Runtime,
 }
@@ -95,7 +97,12 @@ pub struct Ran<'a> {
 }
 
 impl Metrics {
-    pub fn new(gate: Gate, queue: AsyncQueue, runtime: Runtime) -> Metrics {
+    pub fn new(
+        gate: Gate,
+        queue: AsyncQueue,
+        runtime: Runtime,
+        store: funnel_store::Store,
+    ) -> Metrics {
         let mut registry = Registry::with_prefix("funnel");
         macro_rules! family {
             ($name:literal, $help:literal) => {{
@@ -205,6 +212,13 @@ impl Metrics {
             "Events in the async queue (due or waiting for a retry)",
             queue_depth.clone(),
         );
+        let quarantined = Counter::default();
+        registry.register(
+            "records_quarantined",
+            "Stored records that did not decode, set aside since the server started \
+             (funnel admin quarantine list)",
+            quarantined.clone(),
+        );
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -229,7 +243,9 @@ impl Metrics {
                 account_concurrent,
                 unreserved_concurrent,
                 queue_depth,
+                quarantined,
                 gate,
+                store,
                 queue,
                 runtime,
             }),
@@ -342,6 +358,10 @@ impl Metrics {
         m.unreserved_concurrent
             .set(i64::from(usage.unreserved_limit));
         m.queue_depth.set(m.queue.stats().depth as i64);
+        m.quarantined.inner().fetch_max(
+            m.store.quarantined_total(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         // Versions whose provisioned concurrency is gone drop out.
         m.provisioned_concurrent.clear();
         m.provisioned_utilization.clear();

@@ -252,11 +252,11 @@ impl Server {
     /// The gRPC services (health and reflection aside).
     fn api(&self, dispatcher: Dispatcher, stop: CancellationToken) -> tonic::service::Routes {
         use funnel_proto::v1::{
-            async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
-            clock_server::ClockServer, events_server::EventsServer, iam_server::IamServer,
-            layers_server::LayersServer, logs_server::LogsServer, metrics_server::MetricsServer,
-            permissions_server::PermissionsServer, sts_server::StsServer,
-            topics_server::TopicsServer,
+            admin_server::AdminServer, async_invocation_server::AsyncInvocationServer,
+            buckets_server::BucketsServer, clock_server::ClockServer, events_server::EventsServer,
+            iam_server::IamServer, layers_server::LayersServer, logs_server::LogsServer,
+            metrics_server::MetricsServer, permissions_server::PermissionsServer,
+            sts_server::StsServer, topics_server::TopicsServer,
         };
         let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
         let timekeeper = timekeeper::Timekeeper::new(
@@ -308,6 +308,7 @@ impl Server {
             self.identities.clone(),
         )))
         .add_service(StsServer::new(api::StsService))
+        .add_service(AdminServer::new(api::AdminService::new(self.store.clone())))
         // Live tails end when the server stops, so they never hold shutdown.
         .add_service(LogsServer::new(api::LogsService::new(
             self.logs.clone(),

@@ -280,6 +280,8 @@ pub struct Store {
     quarantine: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Records set aside since the open (see `quarantine`).
+    quarantined_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long [`Store::open`] waits for a database another handle is
@@ -294,7 +296,8 @@ fn is_locked(err: &std::io::Error) -> bool {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`.
+    /// Opens (or creates) the database under `dir`, setting aside any
+    /// record that does not decode (see `quarantine`).
     ///
     /// sled locks the database file while a handle lives, and lets go of
     /// it a moment after the last handle is dropped (its background writes
@@ -323,7 +326,7 @@ impl Store {
         };
         let queue = db.open_tree("queue")?;
         let queued = Store::count_queued(&queue)?;
-        Ok(Store {
+        let store = Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
             versions: db.open_tree("versions")?,
@@ -351,8 +354,11 @@ impl Store {
             meta: db.open_tree("meta")?,
             quarantine: db.open_tree("quarantine")?,
             queued: std::sync::Arc::new(queued.into()),
+            quarantined_total: Default::default(),
             db,
-        })
+        };
+        store.sweep()?;
+        Ok(store)
     }
 
     /// Makes every write so far durable (see the module docs for how far).

@@ -77,7 +77,13 @@ impl Store {
         'records: for entry in entries {
             let (key, value) = entry?;
             let record_id = hex::encode(&key[prefix.len()..]);
-            let record: LogRecord = decode(group, &value)?;
+            let record: LogRecord = match decode(group, &value) {
+                Ok(record) => record,
+                Err(err) => {
+                    self.quarantine(&self.logs, "logs", &key, &value, &err)?;
+                    continue;
+                }
+            };
             let mut lines: Vec<(usize, &String)> = record.lines.iter().enumerate().collect();
             if !scan.from_head {
                 lines.reverse();

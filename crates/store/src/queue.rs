@@ -244,7 +244,7 @@ fn encode_group(group: &QueuedGroup) -> Vec<u8> {
     value
 }
 
-fn decode_entry(value: &[u8]) -> Result<Queued> {
+pub(crate) fn decode_entry(value: &[u8]) -> Result<Queued> {
     match value.split_first() {
         Some((&GROUP_TAG, rest)) => Ok(Queued::Group(decode("queue", rest)?)),
         _ => Ok(Queued::Event(decode("queue", value)?)),
@@ -319,8 +319,6 @@ impl Store {
                 Ok(queued) => due.push((key.to_vec(), queued)),
                 Err(err) => {
                     self.quarantine(&self.queue, "queue", &key, &value, &err)?;
-                    // It was counted as one invocation at open.
-                    self.queued.fetch_sub(1, Ordering::Relaxed);
                 }
             }
         }
@@ -357,7 +355,7 @@ impl Store {
         for value in queue.iter().values() {
             let value = value?;
             count += match value.first() {
-                // One that does not decode is quarantined when it is due.
+                // One that does not decode is set aside by the open sweep.
                 Some(&GROUP_TAG) => match decode_entry(&value) {
                     Ok(Queued::Group(group)) => group.targets.len() as i64,
                     Ok(Queued::Event(_)) | Err(_) => 1,

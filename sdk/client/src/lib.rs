@@ -30,6 +30,7 @@
 
 use std::fmt;
 
+mod admin;
 mod buckets;
 mod credentials;
 mod events;
@@ -41,6 +42,7 @@ pub use buckets::Object;
 pub use credentials::{Credentials, Profile};
 pub use events::Target;
 
+use funnel_proto::v1::admin_client::AdminClient;
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
@@ -140,6 +142,7 @@ pub struct Client {
     clock: ClockClient<Transport>,
     iam: IamClient<Transport>,
     sts: StsClient<Transport>,
+    admin: AdminClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -252,6 +255,8 @@ impl Client {
             clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
             iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
             sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
+            admin: AdminClient::with_interceptor(channel.clone(), auth.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
             buckets: BucketsClient::with_interceptor(channel, auth)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

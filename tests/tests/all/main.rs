@@ -9,6 +9,7 @@ mod bucket_access;
 mod buckets;
 mod concurrency;
 mod confinement;
+mod corruption;
 mod environments;
 mod functions;
 mod grpc;

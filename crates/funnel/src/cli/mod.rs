@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
+mod admin;
 mod asynchronous;
 mod buckets;
 mod code;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Accounts, the tenant unit (the operator creates them).
     #[command(subcommand)]
     Account(iam::AccountCommand),
+    /// Operating the install: records set aside in the quarantine.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Deploy a stack file (idempotent).
     Deploy {
         /// The stack file, e.g. funnel.toml.
@@ -543,6 +547,7 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Iam(command) => iam::iam(&client, command).await,
         Command::Sts(command) => iam::sts(&client, command).await,
         Command::Account(command) => iam::account(&client, command).await,
+        Command::Admin(command) => admin::admin(&client, command).await,
         Command::Function(command) => function(&client, command).await,
         Command::Invoke(args) => invoke(&client, args).await,
         Command::Alias(command) => releases::alias(&client, command).await,

@@ -2,6 +2,7 @@
 //! calls on the domain handles; typed errors become `tonic::Status` here
 //! and nowhere else.
 
+mod admin;
 mod async_invocation;
 mod buckets;
 mod events;
@@ -13,6 +14,7 @@ mod metrics;
 mod permissions;
 mod topics;
 
+pub use admin::AdminService;
 pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
 pub use events::{ClockService, EventsService};

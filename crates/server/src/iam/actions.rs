@@ -204,6 +204,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "funnel:PreviewSchedule",
     ),
     ("/funnel.v1.Clock/GetClock", "funnel:GetClock"),
+    ("/funnel.v1.Admin/ListQuarantined", "funnel:ListQuarantined"),
+    ("/funnel.v1.Admin/DropQuarantined", "funnel:DropQuarantined"),
     ("/funnel.v1.Clock/AdvanceClock", "funnel:AdvanceClock"),
     ("/funnel.v1.Clock/SetClock", "funnel:SetClock"),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
@@ -432,6 +434,8 @@ resources! {
     ListTargetsByRuleRequest => |r, s| s.rule(&r.rule);
     PreviewScheduleRequest => |r, s| if r.name.is_empty() { "*".into() } else { s.rule(&r.name) };
     GetClockRequest => |_r, _s| "*".into();
+    ListQuarantinedRequest => |_r, _s| "*".into();
+    DropQuarantinedRequest => |_r, _s| "*".into();
     AdvanceClockRequest => |_r, _s| "*".into();
     SetClockRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);

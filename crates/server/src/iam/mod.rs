@@ -88,6 +88,9 @@ const SERVER_WIDE: &[&str] = &[
     "funnel:CreateAccount",
     // Counts over every account's events.
     "funnel:GetQueueStats",
+    // The whole store's damaged records.
+    "funnel:ListQuarantined",
+    "funnel:DropQuarantined",
 ];
 
 /// An authenticated call: set on the request by [`AuthLayer`], read by
