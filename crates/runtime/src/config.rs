@@ -31,9 +31,22 @@ pub struct RuntimeConfig {
     /// (`Runtime.TooManyOpenFiles`) and the environment is retired, so a
     /// guest that leaks them never starves the host.
     pub max_handles: usize,
+    /// The memory every live environment may take together, in MB: each
+    /// counts its function's whole `MemorySize` from its start to its
+    /// retirement. A cold start past it retires idle environments, waits
+    /// briefly for one, then is throttled. Default: 75% of the machine's
+    /// RAM.
+    pub memory_budget_mb: Option<u64>,
 }
 
 impl RuntimeConfig {
+    /// The memory budget in MB: the configured one, or 75% of the
+    /// machine's RAM (none when it cannot be read).
+    pub fn memory_budget_mb(&self) -> Option<u64> {
+        self.memory_budget_mb
+            .or_else(|| machine_memory_mb().map(|mb| mb / 4 * 3))
+    }
+
     pub fn guest_threads(&self) -> usize {
         self.guest_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
@@ -50,8 +63,17 @@ impl Default for RuntimeConfig {
             guest_threads: None,
             tmp_max_entries: 10_000,
             max_handles: 1024,
+            memory_budget_mb: None,
         }
     }
+}
+
+/// The machine's RAM in MB (Linux's `MemTotal`).
+fn machine_memory_mb() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
 }
 
 /// A duration given in whole seconds in a config file

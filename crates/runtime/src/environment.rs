@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::UpdateDeadline;
 
 use super::bindings::{self, funnel::function::types as wit};
@@ -15,7 +14,8 @@ use super::host::Host;
 use super::output::GuestOutput;
 use super::publish;
 use super::{
-    Call, EnvironmentConfig, ErrorKind, GuestError, MAX_RESPONSE_BYTES, Prepared, Runtime,
+    Admission, Call, EnvironmentConfig, ErrorKind, GuestError, MAX_RESPONSE_BYTES, Prepared,
+    Runtime,
 };
 
 /// Lambda's bound on the Init phase.
@@ -42,7 +42,7 @@ pub struct Environment {
     /// retired for idleness or to free a slot.
     pub provisioned: bool,
     _tmp: tempfile::TempDir,
-    _slot: OwnedSemaphorePermit,
+    _admission: Admission,
 }
 
 /// What a call did, and whether the environment can serve again.
@@ -74,7 +74,7 @@ impl Environment {
         runtime: &Runtime,
         prepared: &Prepared,
         config: Arc<EnvironmentConfig>,
-        slot: OwnedSemaphorePermit,
+        admission: Admission,
     ) -> Result<(Environment, Duration), StartError> {
         let started = Instant::now();
         let inner = &runtime.inner;
@@ -171,7 +171,7 @@ impl Environment {
                 invocations: 0,
                 provisioned: false,
                 _tmp: tmp,
-                _slot: slot,
+                _admission: admission,
             },
             init_duration,
         ))

@@ -143,6 +143,7 @@ impl Host {
             },
             limits: Limits {
                 limit: memory_bytes,
+                total: 0,
                 peak: 0,
                 denied: false,
             },
@@ -170,11 +171,15 @@ impl WasiView for Host {
     }
 }
 
-/// Caps the guest's linear memory at the function's `MemorySize` and
-/// remembers the peak (Lambda's "Max Memory Used") and whether a growth was
-/// refused (which the guest usually reports as a bare `unreachable` trap).
+/// Caps the guest's linear memories, all of them together, at the
+/// function's `MemorySize` (a component may define several: each is
+/// counted), and remembers the peak of their sum (Lambda's "Max Memory
+/// Used") and whether a growth was refused (which the guest usually
+/// reports as a bare `unreachable` trap).
 pub struct Limits {
     pub limit: usize,
+    /// The bytes of every memory of the instance, now.
+    pub total: usize,
     pub peak: usize,
     pub denied: bool,
 }
@@ -182,15 +187,18 @@ pub struct Limits {
 impl ResourceLimiter for Limits {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+        // A new memory is a growth from 0.
+        let total = (self.total - current.min(self.total)).saturating_add(desired);
+        if total > self.limit {
             self.denied = true;
             return Ok(false);
         }
-        self.peak = self.peak.max(desired);
+        self.total = total;
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 

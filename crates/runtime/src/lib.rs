@@ -16,6 +16,7 @@
 //! - `threads`: the threads guests run on.
 //! - `publish`: the `funnel:function/topics` import, handed to the
 //!   [`TopicPublisher`] port the server sets.
+//! - `wasi`: the WASI a guest gets (no `wasi:sockets`).
 //! - [`clock`]: the one clock every time-based behaviour runs on.
 //! - [`config`]: the `[runtime]` settings ([`RuntimeConfig`]).
 //! - `floor` (feature `floor`): bare wasmtime, the benchmark's baseline.
@@ -36,6 +37,7 @@ mod output;
 mod pool;
 mod publish;
 mod threads;
+mod wasi;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -76,6 +78,18 @@ pub fn bucket_guest_path(bucket: &str) -> String {
     format!("/buckets/{bucket}")
 }
 
+/// How long a cold start waits for a busy environment to give back memory
+/// of the budget before it is throttled, and how often it looks.
+const MEMORY_WAIT: Duration = Duration::from_millis(200);
+const MEMORY_POLL: Duration = Duration::from_millis(5);
+
+/// What a live environment holds: an instance slot and its memory of the
+/// host budget, given back when it is retired.
+pub(crate) struct Admission {
+    _slot: OwnedSemaphorePermit,
+    _memory: OwnedSemaphorePermit,
+}
+
 /// The largest response a function may return, as Lambda's sync limit.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
@@ -93,6 +107,10 @@ struct Inner {
     /// One permit per instance slot of the pooling allocator; an
     /// environment holds one for its whole life, idle or busy.
     slots: Arc<Semaphore>,
+    /// One permit per MB of the host memory budget; an environment holds
+    /// its `MemorySize` for its whole life.
+    memory: Arc<Semaphore>,
+    memory_budget_mb: u64,
     max_instances: u32,
     pools: Pools,
     clock: Clock,
@@ -138,6 +156,12 @@ pub enum CodeError {
 pub enum InvokeError {
     #[error("all {0} execution slots are busy")]
     Busy(u32),
+    /// Live environments hold the whole host memory budget.
+    #[error(
+        "starting an environment of {memory_mb} MB would exceed the host memory budget of \
+         {budget_mb} MB (runtime.memory_budget_mb)"
+    )]
+    MemoryBudget { memory_mb: u32, budget_mb: u64 },
     #[error("could not start an instance: {0}")]
     Instantiate(String),
 }
@@ -260,9 +284,12 @@ impl Runtime {
         std::fs::create_dir_all(&environments_dir)
             .map_err(|e| anyhow::anyhow!("creating {}: {e}", environments_dir.display()))?;
         let engine = build_engine(config)?;
+        let memory_budget_mb = config
+            .memory_budget_mb()
+            .unwrap_or(u64::MAX)
+            .min(Semaphore::MAX_PERMITS as u64);
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
+        wasi::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e:#}"))?;
         bindings::Handler::add_to_linker::<Host, wasmtime::component::HasSelf<Host>>(
             &mut linker,
             |host| host,
@@ -282,6 +309,8 @@ impl Runtime {
                 cache,
                 prepared: Mutex::new(HashMap::new()),
                 slots: Arc::new(Semaphore::new(config.max_instances as usize)),
+                memory: Arc::new(Semaphore::new(memory_budget_mb as usize)),
+                memory_budget_mb,
                 max_instances: config.max_instances,
                 pools: Pools::default(),
                 clock,
@@ -374,9 +403,17 @@ impl Runtime {
     }
 
     fn link(&self, component: &Component) -> Result<Prepared, CodeError> {
-        let pre = self.inner.linker.instantiate_pre(component).map_err(|e| {
+        let pre = if wasi::wants_socket_stubs(component) {
+            let mut linker = self.inner.linker.clone();
+            wasi::stub_sockets(&mut linker, component)
+                .and_then(|()| linker.instantiate_pre(component))
+        } else {
+            self.inner.linker.instantiate_pre(component)
+        };
+        let pre = pre.map_err(|e| {
             CodeError::Invalid(format!(
-                "the component imports something funnel does not provide (only WASI 0.2 and funnel:function/topics are available): {e:#}"
+                "the component imports something funnel does not provide (only WASI 0.2 without \
+                 wasi:sockets, and funnel:function/topics, are available): {e:#}"
             ))
         })?;
         let pre = bindings::HandlerPre::new(pre).map_err(|e| {
@@ -429,8 +466,8 @@ impl Runtime {
         let (mut environment, init_duration) = match checkout.warm {
             Some(environment) => (environment, None),
             None => {
-                let slot = self.slot().await?;
-                match Environment::start(self, &prepared, checkout.config, slot).await {
+                let admission = self.admit(checkout.config.memory_mb).await?;
+                match Environment::start(self, &prepared, checkout.config, admission).await {
                     Ok((environment, init)) => (environment, Some(init)),
                     Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
                     Err(StartError::Guest {
@@ -486,18 +523,47 @@ impl Runtime {
         Ok(outcome)
     }
 
-    /// An instance slot for a cold start; when all are taken by idle
-    /// environments, the least recently used one is retired to free one.
-    async fn slot(&self) -> Result<OwnedSemaphorePermit, InvokeError> {
-        loop {
+    /// An instance slot and `memory_mb` of the memory budget for a cold
+    /// start. When idle environments hold them, the least recently used
+    /// are retired to free them; when busy ones hold the memory, a start
+    /// waits up to [`MEMORY_WAIT`] for one to come back, then is refused.
+    async fn admit(&self, memory_mb: u32) -> Result<Admission, InvokeError> {
+        let slot = loop {
             if let Ok(slot) = self.inner.slots.clone().try_acquire_owned() {
-                return Ok(slot);
+                break slot;
             }
             match self.inner.pools.take_least_recently_used() {
                 Some(idle) => idle.shutdown(self.inner.background_output.clone()).await,
                 None => return Err(InvokeError::Busy(self.inner.max_instances)),
             }
+        };
+        let refused = InvokeError::MemoryBudget {
+            memory_mb,
+            budget_mb: self.inner.memory_budget_mb,
+        };
+        if u64::from(memory_mb) > self.inner.memory_budget_mb {
+            // No retirement would make room.
+            return Err(refused);
         }
+        let give_up = Instant::now() + MEMORY_WAIT;
+        loop {
+            if let Ok(memory) = self.inner.memory.clone().try_acquire_many_owned(memory_mb) {
+                return Ok(Admission {
+                    _slot: slot,
+                    _memory: memory,
+                });
+            }
+            match self.inner.pools.take_least_recently_used() {
+                Some(idle) => idle.shutdown(self.inner.background_output.clone()).await,
+                None if Instant::now() < give_up => tokio::time::sleep(MEMORY_POLL).await,
+                None => return Err(refused),
+            }
+        }
+    }
+
+    /// The memory budget's MB not held by a live environment.
+    pub fn memory_available_mb(&self) -> u64 {
+        self.inner.memory.available_permits() as u64
     }
 
     /// Keeps `count` provisioned environments of `config`'s function
@@ -535,8 +601,8 @@ impl Runtime {
         prepared: &Prepared,
         config: Arc<EnvironmentConfig>,
     ) -> Result<(String, Vec<u8>), InvokeError> {
-        let slot = self.slot().await?;
-        let mut environment = match Environment::start(self, prepared, config, slot).await {
+        let admission = self.admit(config.memory_mb).await?;
+        let mut environment = match Environment::start(self, prepared, config, admission).await {
             Ok((environment, _)) => environment,
             Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
             Err(StartError::Guest { error, .. }) => {

@@ -15,11 +15,16 @@ use std::sync::{Arc, Mutex};
 /// Lambda keeps this much of the account limit unreserved.
 pub const MIN_UNRESERVED: u32 = 100;
 
-/// Why a call was throttled, as Lambda's `Reason`.
+/// Why a call was throttled, as Lambda's `Reason` (the variants are its
+/// names, hence the shared postfix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 pub enum Throttle {
     ConcurrentInvocationLimitExceeded,
     ReservedFunctionConcurrentInvocationLimitExceeded,
+    /// funnel's own: live environments hold the host memory budget
+    /// (`runtime.memory_budget_mb`).
+    HostMemoryBudgetExceeded,
 }
 
 impl Throttle {
@@ -29,6 +34,7 @@ impl Throttle {
             Throttle::ReservedFunctionConcurrentInvocationLimitExceeded => {
                 "ReservedFunctionConcurrentInvocationLimitExceeded"
             }
+            Throttle::HostMemoryBudgetExceeded => "HostMemoryBudgetExceeded",
         }
     }
 }

@@ -232,6 +232,22 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
             assert!(result.starts_with("denied"), "{attempt} escaped: {result}");
         }
     }
+    // No wasi:sockets is linked: opening a socket fails the invocation,
+    // and the function keeps working.
+    let out = server.invoke("escape", r#"{"network": true}"#).await;
+    let body = json_of(&out);
+    assert_eq!(out.function_error, "Unhandled", "connected? {body}");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("wasi:sockets"),
+        "{body}"
+    );
+    assert_eq!(
+        json_of(&server.invoke("escape", "{}").await)["write /tmp/inside.txt (allowed)"],
+        "ok: written"
+    );
     server.stop().await;
 }
 

@@ -13,6 +13,7 @@ mod corruption;
 mod environments;
 mod functions;
 mod grpc;
+mod host_memory;
 mod invoke;
 mod layers;
 mod limits;

@@ -1,5 +1,7 @@
 //! Tries to read and write outside /tmp in every way it can; returns what
-//! happened to each attempt ("ok" means it escaped).
+//! happened to each attempt ("ok" means it escaped). With
+//! `{"network": true}` it tries to open a TCP connection instead (funnel
+//! links no `wasi:sockets`: the attempt traps).
 use funnel_function::{Context, Error, Value};
 use serde_json::{Map, json};
 
@@ -55,6 +57,11 @@ fn escape(event: Value, _ctx: Context) -> Result<Value, Error> {
     if let Some(bucket) = event.get("plant").and_then(Value::as_str) {
         return Ok(plant(bucket));
     }
+    if event.get("network") == Some(&Value::Bool(true)) {
+        let mut r = Map::new();
+        attempt(&mut r, "connect 127.0.0.1:22", std::net::TcpStream::connect("127.0.0.1:22").map(|_| "connected".into()));
+        return Ok(Value::Object(r));
+    }
     let mut r = Map::new();
     attempt(&mut r, "read /etc/passwd", std::fs::read_to_string("/etc/passwd").map(|s| s.len().to_string()));
     attempt(&mut r, "read /tmp/../etc/passwd", std::fs::read_to_string("/tmp/../etc/passwd").map(|s| s.len().to_string()));
@@ -85,7 +92,6 @@ fn escape(event: Value, _ctx: Context) -> Result<Value, Error> {
             .and_then(|()| std::fs::read_to_string("/tmp/abs"))
             .map(|s| s.len().to_string()),
     );
-    attempt(&mut r, "connect 127.0.0.1:22", std::net::TcpStream::connect("127.0.0.1:22").map(|_| "connected".into()));
     attempt(&mut r, "write /tmp/inside.txt (allowed)", std::fs::write("/tmp/inside.txt", b"fine").map(|()| "written".into()));
     Ok(Value::Object(r))
 }

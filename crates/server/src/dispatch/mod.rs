@@ -237,6 +237,14 @@ impl Dispatcher {
                     retry_after_seconds: 1,
                 }
             }
+            InvokeError::MemoryBudget { .. } => {
+                self.metrics.throttled(&record.name);
+                tracing::warn!(function = %record.name, cause = %err, "throttled");
+                Error::Throttled {
+                    reason: crate::concurrency::Throttle::HostMemoryBudgetExceeded.reason(),
+                    retry_after_seconds: 1,
+                }
+            }
             InvokeError::Instantiate(why) => Error::Service(why),
         })?;
 
