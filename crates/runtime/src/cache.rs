@@ -48,6 +48,8 @@ pub struct CodeCache {
     dir: PathBuf,
     engine_key: String,
     key: CodeKey,
+    /// How long a compile may take (see `bounds`).
+    compile_timeout: std::time::Duration,
 }
 
 /// How a component was obtained.
@@ -60,12 +62,18 @@ pub enum Load {
 }
 
 impl CodeCache {
-    pub fn new(dir: PathBuf, engine: &Engine, key: CodeKey) -> std::io::Result<Self> {
+    pub fn new(
+        dir: PathBuf,
+        engine: &Engine,
+        key: CodeKey,
+        compile_timeout: std::time::Duration,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         Ok(CodeCache {
             dir,
             engine_key: engine_key(engine),
             key,
+            compile_timeout,
         })
     }
 
@@ -139,8 +147,7 @@ impl CodeCache {
             ),
         }
         let code = code()?;
-        let component = Component::new(engine, &code)
-            .map_err(|e| CodeError::Invalid(format!("the code is not a valid component: {e:#}")))?;
+        let component = crate::bounds::compile(engine, &code, self.compile_timeout)?;
         Ok((component, Load::Miss))
     }
 

@@ -37,6 +37,10 @@ pub struct RuntimeConfig {
     /// briefly for one, then is throttled. Default: 75% of the machine's
     /// RAM.
     pub memory_budget_mb: Option<u64>,
+    /// How long compiling an uploaded component may take (seconds in the
+    /// config file); past it the upload is refused as a compile bomb.
+    #[serde(with = "seconds")]
+    pub compile_timeout: Duration,
 }
 
 impl RuntimeConfig {
@@ -64,6 +68,7 @@ impl Default for RuntimeConfig {
             tmp_max_entries: 10_000,
             max_handles: 1024,
             memory_budget_mb: None,
+            compile_timeout: Duration::from_secs(300),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! - `engine`: the `Engine`: component model, async, epoch
 //!   interruption, pooling allocator.
 //! - `cache`: the compiled-code cache on disk ([`Load`]).
+//! - `bounds`: what uploaded code may ask of the compiler, measured before
+//!   it compiles ([`measure_code`]), and the compile's deadline.
 //! - `environment`, `host`: an execution environment and its store state
 //!   (WASI context, `/tmp`, limits).
 //! - `pool`: warm environments per function version, provisioned ones.
@@ -25,6 +27,7 @@
 //! callers hand it code bytes, an [`EnvironmentConfig`] and a [`Call`],
 //! and get back an [`Outcome`].
 
+mod bounds;
 mod cache;
 pub mod clock;
 pub mod config;
@@ -50,6 +53,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+pub use bounds::{Measure, check as measure_code};
 use cache::CodeCache;
 pub use cache::{CodeKey, Load};
 use engine::{build_engine, spawn_epoch_ticker};
@@ -295,12 +299,13 @@ impl Runtime {
             |host| host,
         )
         .map_err(|e| anyhow::anyhow!("linking funnel:function: {e:#}"))?;
-        let cache = CodeCache::new(cache_dir.clone(), &engine, code_key).map_err(|e| {
-            anyhow::anyhow!(
-                "creating the compiled-code cache {}: {e}",
-                cache_dir.display()
-            )
-        })?;
+        let cache = CodeCache::new(cache_dir.clone(), &engine, code_key, config.compile_timeout)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "creating the compiled-code cache {}: {e}",
+                    cache_dir.display()
+                )
+            })?;
         spawn_epoch_ticker(&engine)?;
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -362,6 +367,7 @@ impl Runtime {
         let (component, load) = self.inner.cache.load(&self.inner.engine, sha256, || {
             let code = code()?;
             check_header(&code)?;
+            bounds::check(&code)?;
             Ok(code)
         })?;
         let prepared = Arc::new(self.link(&component)?);

@@ -7,6 +7,7 @@ mod aliases;
 mod async_invoke;
 mod bucket_access;
 mod buckets;
+mod compile_bomb;
 mod concurrency;
 mod confinement;
 mod corruption;
