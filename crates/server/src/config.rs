@@ -28,6 +28,8 @@ pub struct Config {
     /// How long shutdown waits for in-flight calls before giving up on them.
     #[serde(with = "seconds")]
     pub shutdown_grace: Duration,
+    /// The API port's connections and calls.
+    pub api: ApiConfig,
     pub runtime: RuntimeConfig,
     pub logs: LogsConfig,
     pub queue: QueueConfig,
@@ -36,6 +38,41 @@ pub struct Config {
     pub buckets: BucketsConfig,
     pub dlq: DlqConfig,
     pub quotas: crate::quotas::QuotasConfig,
+}
+
+/// The API port's limits: a client (or many) cannot hold more of the
+/// server than these.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Connections open at once; past it the listener waits for one to
+    /// close before it accepts another.
+    pub max_connections: usize,
+    /// Calls in flight on one connection (HTTP/2 streams).
+    pub max_concurrent_streams: u32,
+    /// How long a call may take to answer (seconds in the config file;
+    /// default 16 minutes: a 900 s invoke and its start). A live tail's
+    /// stream outlasts it: the bound is on its answer's start.
+    #[serde(with = "seconds")]
+    pub request_timeout: Duration,
+    /// HTTP/2 pings to an idle connection, and how long an answer may take
+    /// before the connection is dropped (seconds).
+    #[serde(with = "seconds")]
+    pub keepalive_interval: Duration,
+    #[serde(with = "seconds")]
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_connections: 1024,
+            max_concurrent_streams: 256,
+            request_timeout: Duration::from_secs(960),
+            keepalive_interval: Duration::from_secs(60),
+            keepalive_timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 /// Dead letters.
@@ -153,6 +190,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             insecure_listen: false,
             shutdown_grace: Duration::from_secs(30),
+            api: ApiConfig::default(),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
             queue: QueueConfig::default(),
@@ -215,6 +253,15 @@ impl Config {
             "concurrency.account_limit must be at least {}, got {}",
             crate::concurrency::MIN_UNRESERVED,
             self.concurrency.account_limit
+        );
+        anyhow::ensure!(
+            self.api.max_connections >= 1
+                && self.api.max_concurrent_streams >= 1
+                && !self.api.request_timeout.is_zero()
+                && !self.api.keepalive_interval.is_zero()
+                && !self.api.keepalive_timeout.is_zero(),
+            "api.max_connections, api.max_concurrent_streams, api.request_timeout and the \
+             keepalive times must be positive"
         );
         anyhow::ensure!(
             !self.logs.retention.is_zero() && self.logs.max_group_mb > 0,

@@ -13,6 +13,7 @@
 //!   guard, the ordered drain at shutdown.
 //! - `tls`: the API port's certificate (given, or self-signed into the data
 //!   dir) and the rule that a non-loopback listener needs TLS.
+//! - `connections`: the API port's connection cap.
 //! - `concurrency`: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
 //! - `error`: the API's typed errors, each with its AWS error name.
@@ -82,6 +83,7 @@ mod backend;
 mod buckets;
 mod concurrency;
 pub mod config;
+mod connections;
 mod dispatch;
 mod error;
 mod function;

@@ -180,7 +180,13 @@ impl Server {
                 deliveries_stop.cancel();
             }
         });
-        let mut builder = tonic::transport::Server::builder();
+        let api = self.config.api;
+        let mut builder = tonic::transport::Server::builder()
+            .max_concurrent_streams(Some(api.max_concurrent_streams))
+            .timeout(api.request_timeout)
+            .http2_keepalive_interval(Some(api.keepalive_interval))
+            .http2_keepalive_timeout(Some(api.keepalive_timeout))
+            .tcp_keepalive(Some(api.keepalive_interval));
         if let Some(tls) = &self.tls {
             builder = builder
                 .tls_config(tonic::transport::ServerTlsConfig::new().identity(tls.identity.clone()))
@@ -195,7 +201,10 @@ impl Server {
             .serve_with_incoming_shutdown(
                 // No Nagle: a response written in pieces must not wait for
                 // the client's delayed ACK (~40 ms a call).
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                crate::connections::limit(
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    api.max_connections,
+                ),
                 stop.clone().cancelled_owned(),
             );
         tracing::info!(%addr, "serving");

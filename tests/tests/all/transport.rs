@@ -297,3 +297,68 @@ async fn idle_sockets_do_not_hold_the_metrics_endpoint() {
     stop.cancel();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = funnel_tests::test_config(dir.path());
+    config.api.max_connections = 2;
+    config.api.request_timeout = Duration::from_secs(1);
+    let server = funnel_tests::start_server_with(config).await;
+    // The test's own client holds one connection; a second fits.
+    let second = server.client_as(Some(server.operator.clone())).await;
+    second
+        .get_clock()
+        .await
+        .expect("the second connection is served");
+    // A third waits for one of them to close.
+    let third = tokio::spawn({
+        let endpoint = server.endpoint.clone();
+        let operator = server.operator.clone();
+        async move {
+            let profile = funnel_client::Profile {
+                credentials: Some(operator),
+                ..Default::default()
+            };
+            let client = funnel_client::Client::connect_profile(&endpoint, &profile).await?;
+            client.get_clock().await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served at once"
+    );
+    drop(second);
+    let answered = tokio::time::timeout(Duration::from_secs(20), third)
+        .await
+        .expect("served once the second closed")
+        .expect("task");
+    answered.expect("the third connection's call");
+
+    // A call that outlasts api.request_timeout is answered with an error
+    // (and stopped); the server keeps serving.
+    server
+        .create_with_timeout("spin", funnel_tests::guests::SPIN, 10)
+        .await;
+    let started = std::time::Instant::now();
+    let out = server
+        .client
+        .invoke(funnel_tests::invoke_request("spin", "{}"))
+        .await;
+    let err = out.expect_err("past the request timeout").to_string();
+    assert!(err.to_lowercase().contains("timeout"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    server.create("hello", funnel_tests::guests::HELLO).await;
+    let out = server.invoke("hello", r#"{"name":"Ada"}"#).await;
+    assert_eq!(
+        funnel_tests::json_of(&out),
+        serde_json::json!({"message": "Hello, Ada!"})
+    );
+    server.stop().await;
+}
