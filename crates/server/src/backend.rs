@@ -40,6 +40,8 @@ pub trait EventQueue: Send + Sync {
     fn next_due_ms(&self) -> Result<Option<i64>>;
     /// How many invocations are queued.
     fn depth(&self) -> usize;
+    /// How many invocations each function has queued (a scan).
+    fn queued_by_function(&self) -> Result<std::collections::HashMap<String, u64>>;
     /// Removes a delivered event (one of its own; group members go through
     /// [`TopicMessages::remove_members`]).
     fn ack(&self, slot: &Slot) -> Result<()>;
@@ -118,6 +120,10 @@ impl EventQueue for Store {
 
     fn depth(&self) -> usize {
         Store::queue_depth(self)
+    }
+
+    fn queued_by_function(&self) -> Result<std::collections::HashMap<String, u64>> {
+        Ok(Store::queued_by_function(self)?)
     }
 
     fn ack(&self, slot: &Slot) -> Result<()> {

@@ -144,12 +144,37 @@ impl Default for ConcurrencyConfig {
 }
 
 /// The async invocation queue.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// Async events delivered at once; default: `runtime.max_instances`, at
     /// most 64. 0 accepts events but delivers none (for benchmarks).
     pub workers: Option<usize>,
+    /// Invocations one function may have waiting; past it an async invoke
+    /// or a publish to it is throttled.
+    pub max_events_per_function: u64,
+    /// Invocations one account's functions may have waiting, together.
+    pub max_events_per_account: u64,
+}
+
+impl QueueConfig {
+    pub fn caps(&self) -> crate::queue::QueueCaps {
+        crate::queue::QueueCaps {
+            per_function: self.max_events_per_function,
+            per_account: self.max_events_per_account,
+        }
+    }
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        let caps = crate::queue::QueueCaps::default();
+        QueueConfig {
+            workers: None,
+            max_events_per_function: caps.per_function,
+            max_events_per_account: caps.per_account,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -203,6 +203,7 @@ impl Server {
             Arc::new(store.clone()),
             clock.clone(),
             config.queue_workers(),
+            config.queue.caps(),
         );
         let runtime = Runtime::new(
             &config.runtime,

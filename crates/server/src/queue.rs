@@ -19,6 +19,10 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+mod caps;
+
+pub use caps::QueueCaps;
+
 use crate::backend::{EventQueue, TopicMessages};
 use crate::error::{Error, Result};
 use funnel_runtime::Clock;
@@ -58,6 +62,9 @@ struct Inner {
     closed: CancellationToken,
     committer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     acker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    caps: QueueCaps,
+    /// What the queue held per function when it was last counted.
+    census: tokio::sync::Mutex<Option<caps::Census>>,
 }
 
 #[derive(Default)]
@@ -110,6 +117,7 @@ impl AsyncQueue {
         messages: Arc<dyn TopicMessages>,
         clock: Clock,
         workers: usize,
+        caps: QueueCaps,
     ) -> AsyncQueue {
         let (commits, requests) = mpsc::channel(4096);
         let stats = Stats::default();
@@ -137,6 +145,8 @@ impl AsyncQueue {
                 committer: Mutex::new(Some(committer)),
                 acks,
                 acker: Mutex::new(Some(acker)),
+                caps,
+                census: tokio::sync::Mutex::new(None),
             }),
         }
     }

@@ -130,12 +130,15 @@ impl Router {
     }
 
     /// Queues groups (each one message for its targets) atomically;
-    /// returns once they are durable.
+    /// returns once they are durable. Refused whole when a target's
+    /// function or account has its queue cap waiting already.
     pub async fn accept_groups(&self, groups: Vec<QueuedGroup>) -> Result<()> {
         let functions: Vec<String> = groups
             .iter()
             .flat_map(|g| g.targets.iter().map(|t| t.function_name.clone()))
             .collect();
+        let keys: Vec<&str> = functions.iter().map(String::as_str).collect();
+        self.queue.check_room(&keys).await?;
         self.queue.accept_groups(groups).await?;
         for function in functions {
             self.metrics.async_received(&function);

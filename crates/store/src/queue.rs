@@ -349,6 +349,39 @@ impl Store {
         self.queued.load(Ordering::Relaxed).max(0) as usize
     }
 
+    /// How many invocations each function has queued (a scan of the whole
+    /// queue: for the depth caps, when the queue is deep). A group counts
+    /// once for each of its targets' functions.
+    pub fn queued_by_function(&self) -> Result<std::collections::HashMap<String, u64>> {
+        /// An event's function, without keeping the rest.
+        #[derive(Deserialize)]
+        struct Head {
+            function_name: String,
+        }
+        #[derive(Deserialize)]
+        struct GroupHead {
+            targets: Vec<Head>,
+        }
+        let mut counts = std::collections::HashMap::new();
+        for value in self.queue.iter().values() {
+            let value = value?;
+            let functions = match value.split_first() {
+                Some((&GROUP_TAG, rest)) => match serde_json::from_slice::<GroupHead>(rest) {
+                    Ok(group) => group.targets,
+                    Err(_) => continue,
+                },
+                _ => match serde_json::from_slice::<Head>(&value) {
+                    Ok(head) => vec![head],
+                    Err(_) => continue,
+                },
+            };
+            for head in functions {
+                *counts.entry(head.function_name).or_insert(0) += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Counts the queue's invocations (at open; later writes keep count).
     pub(super) fn count_queued(queue: &sled::Tree) -> Result<i64> {
         let mut count = 0;

@@ -25,6 +25,7 @@ mod permissions;
 mod provisioned;
 mod python;
 mod python_client;
+mod queue_caps;
 mod restart;
 mod revisions;
 mod schedules;

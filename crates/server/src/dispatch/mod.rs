@@ -158,6 +158,7 @@ impl Dispatcher {
                     String::from_utf8_lossy(&payload).into_owned(),
                     client_context,
                 );
+                self.queue.check_room(&[target.name.as_str()]).await?;
                 self.queue.accept(queued).await?;
                 self.metrics.async_received(&target.name);
                 Ok(InvokeResult {
