@@ -30,6 +30,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The API port's connections and calls.
     pub api: ApiConfig,
+    pub store: StoreConfig,
     pub runtime: RuntimeConfig,
     pub logs: LogsConfig,
     pub queue: QueueConfig,
@@ -72,6 +73,21 @@ impl Default for ApiConfig {
             keepalive_interval: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(20),
         }
+    }
+}
+
+/// The store and its disk.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Below this much free space (MB) on the data dir's disk, calls that
+    /// write are refused (`InsufficientStorageException`).
+    pub min_free_mb: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { min_free_mb: 256 }
     }
 }
 
@@ -216,6 +232,7 @@ impl Default for Config {
             insecure_listen: false,
             shutdown_grace: Duration::from_secs(30),
             api: ApiConfig::default(),
+            store: StoreConfig::default(),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
             queue: QueueConfig::default(),

@@ -14,6 +14,7 @@
 //! - `tls`: the API port's certificate (given, or self-signed into the data
 //!   dir) and the rule that a non-loopback listener needs TLS.
 //! - `connections`: the API port's connection cap.
+//! - `disk`: the free-disk floor below which calls that write are refused.
 //! - `concurrency`: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
 //! - `error`: the API's typed errors, each with its AWS error name.
@@ -84,6 +85,7 @@ mod buckets;
 mod concurrency;
 pub mod config;
 mod connections;
+mod disk;
 mod dispatch;
 mod error;
 mod function;

@@ -196,6 +196,7 @@ impl Server {
             .layer(crate::iam::AuthLayer::new(
                 self.identities.clone(),
                 self.tls.is_some(),
+                crate::disk::DiskFloor::new(&self.config.data_dir, self.config.store.min_free_mb),
             ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(

@@ -11,6 +11,7 @@ mod compile_bomb;
 mod concurrency;
 mod confinement;
 mod corruption;
+mod disk_full;
 mod environments;
 mod functions;
 mod grpc;

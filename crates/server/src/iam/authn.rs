@@ -20,12 +20,18 @@ use crate::error::Error;
 pub struct AuthLayer {
     identities: Identities,
     secure: bool,
+    /// Calls that write are refused below it.
+    disk: crate::disk::DiskFloor,
 }
 
 impl AuthLayer {
     /// `secure`: the listener speaks TLS (what `aws:SecureTransport` says).
-    pub fn new(identities: Identities, secure: bool) -> Self {
-        AuthLayer { identities, secure }
+    pub fn new(identities: Identities, secure: bool, disk: crate::disk::DiskFloor) -> Self {
+        AuthLayer {
+            identities,
+            secure,
+            disk,
+        }
     }
 }
 
@@ -95,6 +101,11 @@ where
             Ok(principal) => principal,
             Err(err) => return refused(err),
         };
+        if crate::disk::writes(action)
+            && let Err(err) = self.layer.disk.check()
+        {
+            return refused(err);
+        }
         let authorized = Arc::new(AtomicBool::new(false));
         request.extensions_mut().insert(Caller {
             principal,
