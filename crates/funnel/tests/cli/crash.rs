@@ -17,20 +17,28 @@ use funnel_client::{Client, proto};
 use crate::common::{operator, repo_root};
 
 /// A `funnel serve` child and every stderr line it wrote.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    endpoint: String,
-    lines: Arc<Mutex<Vec<String>>>,
+    pub(crate) endpoint: String,
+    pub(crate) lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Served {
     fn start(data_dir: &Path) -> Served {
+        Served::start_with(data_dir, &[])
+    }
+
+    /// `funnel serve` on `data_dir` with `flags` besides, logging every
+    /// queued and delivered event (dispatch, topics, buckets, schedules).
+    pub(crate) fn start_with(data_dir: &Path, flags: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_funnel"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .env(
                 "FUNNEL_LOG",
-                "info,funnel_server::dispatch=debug,funnel_server::topics=debug",
+                "info,funnel_server::dispatch=debug,funnel_server::topics=debug,\
+                 funnel_server::buckets=debug,funnel_server::schedules=debug",
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -63,7 +71,7 @@ impl Served {
     }
 
     /// `(message_id, request_id)` of every topic fan-out the server queued.
-    fn fanned_out(&self) -> Vec<(String, String)> {
+    pub(crate) fn fanned_out(&self) -> Vec<(String, String)> {
         let field = |line: &str, name: &str| {
             line.split_whitespace()
                 .find_map(|f| f.strip_prefix(name))
@@ -79,7 +87,7 @@ impl Served {
     }
 
     /// Request ids the server says it delivered, with how many times.
-    fn delivered(&self) -> BTreeMap<String, usize> {
+    pub(crate) fn delivered(&self) -> BTreeMap<String, usize> {
         let mut seen = BTreeMap::new();
         for line in self.lines.lock().unwrap().iter() {
             if !line.contains("delivered async event") {
@@ -95,7 +103,7 @@ impl Served {
         seen
     }
 
-    fn kill_9(&mut self) {
+    pub(crate) fn kill_9(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
     }
@@ -109,7 +117,7 @@ impl Drop for Served {
 }
 
 /// The recorder guest's component, built (once per run) for the binary.
-async fn recorder_code() -> Vec<u8> {
+pub(crate) async fn recorder_code() -> Vec<u8> {
     let built = tokio::task::spawn_blocking(|| {
         let root = repo_root();
         funnel_build::rust::build(
@@ -125,7 +133,7 @@ async fn recorder_code() -> Vec<u8> {
 }
 
 /// Creates function `name` from `code`.
-async fn create(client: &Client, name: &str, code: &[u8]) {
+pub(crate) async fn create(client: &Client, name: &str, code: &[u8]) {
     client
         .create_function(proto::CreateFunctionRequest {
             function_name: name.into(),

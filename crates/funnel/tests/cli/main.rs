@@ -8,11 +8,14 @@
 //!   language from the command line, as the README shows them.
 //! - `crash`: the async queue survives SIGKILL (every accepted event is
 //!   delivered at least once).
+//! - `chaos`: SIGKILL at random moments under mixed load, several times;
+//!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod buckets;
+mod chaos;
 mod common;
 mod crash;
 mod iam;
