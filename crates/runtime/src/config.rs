@@ -41,6 +41,10 @@ pub struct RuntimeConfig {
     /// config file); past it the upload is refused as a compile bomb.
     #[serde(with = "seconds")]
     pub compile_timeout: Duration,
+    /// The share of the instance slots (`max_instances`) one function
+    /// without reserved concurrency may run at once, 0 to 1 (read by the
+    /// server's concurrency gate).
+    pub max_share: f64,
 }
 
 impl RuntimeConfig {
@@ -49,6 +53,12 @@ impl RuntimeConfig {
     pub fn memory_budget_mb(&self) -> Option<u64> {
         self.memory_budget_mb
             .or_else(|| machine_memory_mb().map(|mb| mb / 4 * 3))
+    }
+
+    /// The most one function without a reservation may run at once: its
+    /// share of the instance slots, at least one.
+    pub fn share_limit(&self) -> u32 {
+        ((f64::from(self.max_instances) * self.max_share).ceil() as u32).max(1)
     }
 
     pub fn guest_threads(&self) -> usize {
@@ -69,6 +79,7 @@ impl Default for RuntimeConfig {
             max_handles: 1024,
             memory_budget_mb: None,
             compile_timeout: Duration::from_secs(300),
+            max_share: 0.5,
         }
     }
 }

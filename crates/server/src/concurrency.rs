@@ -25,6 +25,9 @@ pub enum Throttle {
     /// funnel's own: live environments hold the host memory budget
     /// (`runtime.memory_budget_mb`).
     HostMemoryBudgetExceeded,
+    /// funnel's own: a function without reserved concurrency already runs
+    /// its fair share of the instance slots (`runtime.max_share`).
+    FunctionShareLimitExceeded,
 }
 
 impl Throttle {
@@ -35,6 +38,7 @@ impl Throttle {
                 "ReservedFunctionConcurrentInvocationLimitExceeded"
             }
             Throttle::HostMemoryBudgetExceeded => "HostMemoryBudgetExceeded",
+            Throttle::FunctionShareLimitExceeded => "FunctionShareLimitExceeded",
         }
     }
 }
@@ -47,17 +51,23 @@ pub struct Gate {
 
 struct State {
     account_limit: u32,
+    /// The most one function without a reservation may run at once (its
+    /// fair share of the instance slots).
+    share_limit: u32,
     /// Reservations by function name: (reserved, running).
     reserved: HashMap<String, (u32, u32)>,
     total_reserved: u32,
     unreserved_running: u32,
+    /// Functions without a reservation: how many of each run.
+    unreserved_by_function: HashMap<String, u32>,
 }
 
 /// A running invocation's place; released when dropped.
 pub struct Permit {
     gate: Gate,
-    /// `Some` when it counts against the function's reservation.
-    reserved_for: Option<String>,
+    function: String,
+    /// It counts against the function's reservation.
+    reserved: bool,
 }
 
 /// The account's numbers right now.
@@ -70,15 +80,23 @@ pub struct Usage {
 }
 
 impl Gate {
-    pub fn new(account_limit: u32) -> Gate {
+    /// `share_limit`: the most one function without a reservation may run.
+    pub fn new(account_limit: u32, share_limit: u32) -> Gate {
         Gate {
             inner: Arc::new(Mutex::new(State {
                 account_limit,
+                share_limit: share_limit.max(1),
                 reserved: HashMap::new(),
                 total_reserved: 0,
                 unreserved_running: 0,
+                unreserved_by_function: HashMap::new(),
             })),
         }
+    }
+
+    /// The most one function without a reservation may run at once.
+    pub fn share_limit(&self) -> u32 {
+        self.state().share_limit
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -95,17 +113,29 @@ impl Gate {
             *running += 1;
             return Ok(Permit {
                 gate: self.clone(),
-                reserved_for: Some(function.to_string()),
+                function: function.to_string(),
+                reserved: true,
             });
         }
         let pool = state.account_limit - state.total_reserved;
         if state.unreserved_running >= pool {
             return Err(Throttle::ConcurrentInvocationLimitExceeded);
         }
+        let share_limit = state.share_limit;
+        match state.unreserved_by_function.get_mut(function) {
+            Some(running) if *running >= share_limit => {
+                return Err(Throttle::FunctionShareLimitExceeded);
+            }
+            Some(running) => *running += 1,
+            None => {
+                state.unreserved_by_function.insert(function.to_string(), 1);
+            }
+        }
         state.unreserved_running += 1;
         Ok(Permit {
             gate: self.clone(),
-            reserved_for: None,
+            function: function.to_string(),
+            reserved: false,
         })
     }
 
@@ -162,13 +192,18 @@ impl Gate {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut state = self.gate.state();
-        match &self.reserved_for {
-            Some(function) => {
-                if let Some((_, running)) = state.reserved.get_mut(function) {
-                    *running = running.saturating_sub(1);
-                }
+        if self.reserved {
+            if let Some((_, running)) = state.reserved.get_mut(&self.function) {
+                *running = running.saturating_sub(1);
             }
-            None => state.unreserved_running = state.unreserved_running.saturating_sub(1),
+            return;
+        }
+        state.unreserved_running = state.unreserved_running.saturating_sub(1);
+        if let Some(running) = state.unreserved_by_function.get_mut(&self.function) {
+            *running = running.saturating_sub(1);
+            if *running == 0 {
+                state.unreserved_by_function.remove(&self.function);
+            }
         }
     }
 }
@@ -179,7 +214,7 @@ mod tests {
 
     #[test]
     fn reservations_are_a_floor_and_a_cap() {
-        let gate = Gate::new(102);
+        let gate = Gate::new(102, 1000);
         gate.set_reserved("a", Some(2)).unwrap();
         let a: Vec<_> = (0..2).map(|_| gate.try_acquire("a").unwrap()).collect();
         assert_eq!(
@@ -200,7 +235,7 @@ mod tests {
 
     #[test]
     fn at_least_100_stay_unreserved() {
-        let gate = Gate::new(150);
+        let gate = Gate::new(150, 1000);
         assert!(gate.set_reserved("a", Some(51)).is_err());
         gate.set_reserved("a", Some(50)).unwrap();
         assert!(gate.set_reserved("b", Some(1)).is_err());
@@ -210,5 +245,23 @@ mod tests {
         assert_eq!(gate.usage().unreserved_limit, 140);
         gate.set_reserved("z", Some(0)).unwrap();
         assert!(gate.try_acquire("z").is_err(), "0 throttles every call");
+    }
+
+    #[test]
+    fn a_function_without_a_reservation_gets_its_share() {
+        let gate = Gate::new(1000, 3);
+        let a: Vec<_> = (0..3).map(|_| gate.try_acquire("a").unwrap()).collect();
+        assert_eq!(
+            gate.try_acquire("a").err(),
+            Some(Throttle::FunctionShareLimitExceeded)
+        );
+        let _b = gate
+            .try_acquire("b")
+            .expect("another function has its own share");
+        gate.set_reserved("c", Some(5)).unwrap();
+        let c: Vec<_> = (0..5).map(|_| gate.try_acquire("c").unwrap()).collect();
+        assert_eq!(c.len(), 5, "a reservation is not capped by the share");
+        drop(a);
+        assert!(gate.try_acquire("a").is_ok(), "the share comes back");
     }
 }

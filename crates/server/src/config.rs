@@ -297,6 +297,11 @@ impl Config {
             self.concurrency.account_limit
         );
         anyhow::ensure!(
+            self.runtime.max_share > 0.0 && self.runtime.max_share <= 1.0,
+            "runtime.max_share must be above 0 and at most 1, got {}",
+            self.runtime.max_share
+        );
+        anyhow::ensure!(
             self.api.max_connections >= 1
                 && self.api.max_concurrent_streams >= 1
                 && !self.api.request_timeout.is_zero()

@@ -225,7 +225,10 @@ impl Server {
             runtime.clone(),
             config.runtime.max_memory_mb,
             layers.clone(),
-            concurrency::Gate::new(config.concurrency.account_limit),
+            concurrency::Gate::new(
+                config.concurrency.account_limit,
+                config.runtime.share_limit(),
+            ),
         );
         let policies = Policies::new(
             store.clone(),

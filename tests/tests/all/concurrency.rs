@@ -33,7 +33,55 @@ async fn server_with_account_limit(limit: u32, instances: u32) -> (TestServer, t
     config.concurrency.account_limit = limit;
     config.runtime.max_instances = instances;
     config.runtime.max_memory_mb = 128;
+    // These are about the account's limits: one function may take every
+    // instance slot.
+    config.runtime.max_share = 1.0;
     (start_server_with(config).await, dir)
+}
+
+#[tokio::test]
+async fn a_function_without_a_reservation_runs_at_most_its_share() {
+    // 8 instance slots, half each at most.
+    let server = start_server().await;
+    server.create("b", guests::RECORDER).await;
+    server.create("c", guests::RECORDER).await;
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            let client = server.client.clone();
+            tokio::spawn(async move { client.invoke(slow("b", 1_000)).await })
+        })
+        .collect();
+    eventually("4 calls of b running", || async {
+        (server.gate.usage().unreserved_running == 4).then_some(())
+    })
+    .await;
+    let err = server.client.invoke(slow("b", 0)).await.unwrap_err();
+    assert_throttled(&err, "FunctionShareLimitExceeded");
+    // Another function still gets its turn.
+    server.client.invoke(slow("c", 0)).await.expect("c runs");
+    // Provisioned concurrency beyond the share is refused.
+    server
+        .client
+        .publish_version(proto::PublishVersionRequest {
+            function_name: "b".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("version");
+    let refused = server
+        .client
+        .put_provisioned_concurrency_config("b", "1", 5)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("runtime.max_share"),
+        "{}",
+        refused.message
+    );
+    for call in busy {
+        call.await.expect("task").expect("b's call");
+    }
+    server.stop().await;
 }
 
 #[tokio::test]

@@ -66,6 +66,7 @@ impl Dispatcher {
             usage
                 .unreserved_limit
                 .saturating_sub(crate::concurrency::MIN_UNRESERVED)
+                .min(self.gate.share_limit())
                 .max(1),
         );
         let count = u32::try_from(count)
@@ -74,7 +75,8 @@ impl Dispatcher {
             .ok_or_else(|| {
                 Error::InvalidParameterValue(format!(
                     "ProvisionedConcurrentExecutions {count} is out of range: it must be between 1 and {most} \
-                     (the function's reserved concurrency, or what the account leaves unreserved)"
+                     (the function's reserved concurrency, or what the account leaves unreserved, \
+                     at most its share of the instance slots, runtime.max_share)"
                 ))
             })?;
         self.store.set_provisioned(&name, &qualifier, Some(count))?;
