@@ -313,6 +313,10 @@ async fn main() -> anyhow::Result<()> {
     let runtime_config = funnel_runtime::RuntimeConfig {
         max_instances: (IDLE_ENVIRONMENTS + 16) as u32,
         max_memory_mb: 1024,
+        // 1,000 idle environments of 128 MB each are 125 GB of MemorySize:
+        // the host budget (75% of RAM by default) would retire most of
+        // them. What is measured here is what an idle one really costs.
+        memory_budget_mb: Some(u64::from(u32::MAX)),
         ..Default::default()
     };
     let runtime = Runtime::new(

@@ -65,6 +65,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, None).await,
         Command::Build(args) => tokio::task::spawn_blocking(move || args.run()).await?,
+        Command::Admin(cli::AdminCommand::Restore { from, data_dir }) => {
+            cli::restore(from, data_dir).await
+        }
         Command::Up(args) => {
             let stack = args.stack.is_file().then_some(args.stack);
             serve(args.serve, stack.as_deref()).await

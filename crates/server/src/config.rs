@@ -163,8 +163,8 @@ impl Default for ConcurrencyConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
-    /// Async events delivered at once; default: `runtime.max_instances`, at
-    /// most 64. 0 accepts events but delivers none (for benchmarks).
+    /// Async events delivered at once; default: one function's share of
+    /// `runtime.max_instances` (`runtime.max_share`), at most 64. 0 accepts events but delivers none (for benchmarks).
     pub workers: Option<usize>,
     /// Invocations one function may have waiting; past it an async invoke
     /// or a publish to it is throttled.
@@ -246,11 +246,13 @@ impl Default for Config {
 }
 
 impl Config {
-    /// How many async deliveries run at once.
+    /// How many async deliveries run at once: by default one function's
+    /// share of the instance slots (so a flood of one function's events
+    /// is not throttled by its own share and put off), at most 64.
     pub fn queue_workers(&self) -> usize {
         self.queue
             .workers
-            .unwrap_or_else(|| (self.runtime.max_instances as usize).min(64))
+            .unwrap_or_else(|| (self.runtime.share_limit() as usize).min(64))
     }
 
     /// Config with `data_dir`, everything else default.

@@ -14,6 +14,8 @@
 //! - `tls`: the API port's certificate (given, or self-signed into the data
 //!   dir) and the rule that a non-loopback listener needs TLS.
 //! - `connections`: the API port's connection cap.
+//! - [`backup`]: a backup of a running server, and a data dir rebuilt
+//!   from one.
 //! - `disk`: the free-disk floor below which calls that write are refused.
 //! - `concurrency`: the account's concurrency gate: reserved concurrency
 //!   (floor and cap), the unreserved pool, throttle reasons.
@@ -81,6 +83,7 @@
 
 mod api;
 mod backend;
+pub mod backup;
 mod buckets;
 mod concurrency;
 pub mod config;

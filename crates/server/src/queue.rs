@@ -64,7 +64,9 @@ struct Inner {
     acker: Mutex<Option<tokio::task::JoinHandle<()>>>,
     caps: QueueCaps,
     /// What the queue held per function when it was last counted.
-    census: tokio::sync::Mutex<Option<caps::Census>>,
+    census: Mutex<Option<caps::Census>>,
+    /// A census is being taken.
+    census_running: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -146,7 +148,8 @@ impl AsyncQueue {
                 acks,
                 acker: Mutex::new(Some(acker)),
                 caps,
-                census: tokio::sync::Mutex::new(None),
+                census: Mutex::new(None),
+                census_running: Default::default(),
             }),
         }
     }

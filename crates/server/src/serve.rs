@@ -318,7 +318,14 @@ impl Server {
             self.identities.clone(),
         )))
         .add_service(StsServer::new(api::StsService))
-        .add_service(AdminServer::new(api::AdminService::new(self.store.clone())))
+        .add_service(AdminServer::new(api::AdminService::new(
+            self.store.clone(),
+            self.config.data_dir.clone(),
+            self.config
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| self.config.data_dir.join("master.key")),
+        )))
         // Live tails end when the server stops, so they never hold shutdown.
         .add_service(LogsServer::new(api::LogsService::new(
             self.logs.clone(),

@@ -57,6 +57,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 mod buckets;
+mod export;
 #[cfg(feature = "floor")]
 pub mod floor;
 mod identity;
@@ -282,6 +283,9 @@ pub struct Store {
     queued: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// Records set aside since the open (see `quarantine`).
     quarantined_total: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Held (read) by a redrive, (written) by an export while it reads
+    /// the queue and the dead letters (see `export`).
+    moves: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 /// How long [`Store::open`] waits for a database another handle is
@@ -355,6 +359,7 @@ impl Store {
             quarantine: db.open_tree("quarantine")?,
             queued: std::sync::Arc::new(queued.into()),
             quarantined_total: Default::default(),
+            moves: Default::default(),
             db,
         };
         store.sweep()?;

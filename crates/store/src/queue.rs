@@ -563,6 +563,7 @@ impl Store {
         due_ms: i64,
         received_ms: i64,
     ) -> Result<usize> {
+        let _moving = self.moves.read().unwrap_or_else(|e| e.into_inner());
         let mut moved = 0;
         for (key, letter) in self.dead_letters(Some(function_name), None, usize::MAX)? {
             if !ids.is_empty() && !ids.contains(&letter.event.request_id) {

@@ -5,6 +5,7 @@
 
 mod aliases;
 mod async_invoke;
+mod backup;
 mod bucket_access;
 mod buckets;
 mod compile_bomb;

@@ -25,6 +25,7 @@ mod releases;
 mod rules;
 mod topics;
 
+pub use admin::{AdminCommand, restore};
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
 pub use releases::{AliasCommand, LayerCommand, zip_folder};
 
@@ -112,7 +113,8 @@ pub enum Command {
     /// Accounts, the tenant unit (the operator creates them).
     #[command(subcommand)]
     Account(iam::AccountCommand),
-    /// Operating the install: records set aside in the quarantine.
+    /// Operating the install: records set aside in the quarantine, backups
+    /// and restores.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Deploy a stack file (idempotent).

@@ -8,12 +8,15 @@
 //!   language from the command line, as the README shows them.
 //! - `crash`: the async queue survives SIGKILL (every accepted event is
 //!   delivered at least once).
+//! - `admin`: a backup taken from the command line, restored into a new
+//!   data dir that then serves.
 //! - `chaos`: SIGKILL at random moments under mixed load, several times;
 //!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
 //! - `common`: starting `funnel up` and calling the CLI.
 
+mod admin;
 mod buckets;
 mod chaos;
 mod common;

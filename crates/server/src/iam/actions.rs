@@ -206,6 +206,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Clock/GetClock", "funnel:GetClock"),
     ("/funnel.v1.Admin/ListQuarantined", "funnel:ListQuarantined"),
     ("/funnel.v1.Admin/DropQuarantined", "funnel:DropQuarantined"),
+    ("/funnel.v1.Admin/Backup", "funnel:Backup"),
     ("/funnel.v1.Clock/AdvanceClock", "funnel:AdvanceClock"),
     ("/funnel.v1.Clock/SetClock", "funnel:SetClock"),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
@@ -436,6 +437,7 @@ resources! {
     GetClockRequest => |_r, _s| "*".into();
     ListQuarantinedRequest => |_r, _s| "*".into();
     DropQuarantinedRequest => |_r, _s| "*".into();
+    BackupRequest => |_r, _s| "*".into();
     AdvanceClockRequest => |_r, _s| "*".into();
     SetClockRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);

@@ -91,6 +91,8 @@ const SERVER_WIDE: &[&str] = &[
     // The whole store's damaged records.
     "funnel:ListQuarantined",
     "funnel:DropQuarantined",
+    // The whole install, every account's.
+    "funnel:Backup",
 ];
 
 /// An authenticated call: set on the request by [`AuthLayer`], read by

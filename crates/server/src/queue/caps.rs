@@ -7,10 +7,13 @@
 //! The queue counts only its total as it goes; while that total is below
 //! the smaller cap no function or account can be past one, and nothing
 //! more is done. Above it, the caps are checked against a census of the
-//! queue (a scan, at most one a second) plus what was let in since: an
-//! over-count until the next census, never an under-count.
+//! queue plus what was let in since (an over-count until the next census).
+//! A census is a scan, taken in the background about once a second while
+//! checks go on against the last one: accepts never wait for a scan but
+//! the first.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -68,6 +71,19 @@ impl Census {
 }
 
 impl AsyncQueue {
+    fn lock_census(&self) -> std::sync::MutexGuard<'_, Option<Census>> {
+        self.inner.census.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts the queue's invocations per function (a scan, on a blocking
+    /// thread).
+    async fn count_queue(&self) -> Result<HashMap<String, u64>> {
+        let events = self.inner.events.clone();
+        tokio::task::spawn_blocking(move || events.queued_by_function())
+            .await
+            .map_err(|e| Error::Service(format!("counting the queue: {e}")))?
+    }
+
     /// Refuses new invocations of `functions` (keys, one per invocation)
     /// when their function or account would pass its cap; counts them in
     /// otherwise.
@@ -78,17 +94,29 @@ impl AsyncQueue {
         if depth + incoming <= caps.per_function.min(caps.per_account) {
             return Ok(());
         }
-        let mut census = self.inner.census.lock().await;
-        if census
-            .as_ref()
-            .is_none_or(|c| c.taken.elapsed() >= CENSUS_AGE)
-        {
-            let events = self.inner.events.clone();
-            let counts = tokio::task::spawn_blocking(move || events.queued_by_function())
-                .await
-                .map_err(|e| Error::Service(format!("counting the queue: {e}")))??;
-            *census = Some(Census::new(counts));
+        let age = self.lock_census().as_ref().map(|c| c.taken.elapsed());
+        match age {
+            None => {
+                let counts = self.count_queue().await?;
+                let mut census = self.lock_census();
+                if census.is_none() {
+                    *census = Some(Census::new(counts));
+                }
+            }
+            Some(age) if age >= CENSUS_AGE => {
+                if !self.inner.census_running.swap(true, Ordering::AcqRel) {
+                    let queue = self.clone();
+                    tokio::spawn(async move {
+                        if let Ok(counts) = queue.count_queue().await {
+                            *queue.lock_census() = Some(Census::new(counts));
+                        }
+                        queue.inner.census_running.store(false, Ordering::Release);
+                    });
+                }
+            }
+            Some(_) => {}
         }
+        let mut census = self.lock_census();
         let Some(census) = census.as_mut() else {
             return Ok(());
         };
