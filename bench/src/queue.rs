@@ -2,6 +2,7 @@
 //! insert+flush, end-to-end dispatch of `echo` against the sync warm
 //! throughput, and resident memory with 1,000,000 queued events.
 
+use funnel_server::config::Durability;
 use funnel_tests::guests;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,8 @@ pub const QUEUED_EVENTS: usize = 1_000_000;
 pub struct QueueRows {
     /// Accepted events per second at c=32 (each answered only once durable).
     pub accept_rate: f64,
+    /// The same with `store.durability = "power"` (every flush fsyncs).
+    pub power_accept_rate: f64,
     /// sled: one insert then one flush, per event, one writer.
     pub sled_serial_rate: f64,
     /// sled: insert then flush per event, 32 writers at once.
@@ -78,39 +81,10 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
 
     // Accepts, with nothing delivering them.
     let data = dir.path().join("accept");
-    let mut config = test_config(&data);
-    config.runtime.max_instances = 64;
-    config.queue.workers = Some(0);
-    let server = start_server_with(config).await;
-    server.create("echo", guests::ECHO).await;
-    let mut clients = Vec::new();
-    // A user whose policy is evaluated on every call, as a team's would be.
-    let member = server.member("bench", "FunnelFullAccess").await;
-    for _ in 0..CONNECTIONS {
-        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
-    }
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
-    let started = Instant::now();
-    let senders: Vec<_> = (0..CONCURRENCY)
-        .map(|w| {
-            let (client, done) = (clients[w % CONNECTIONS].clone(), done.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let out = client.invoke(event("echo")).await.expect("accept");
-                    assert_eq!(out.status_code, 202);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for sender in senders {
-        sender.await?;
-    }
-    let accepted = done.load(Ordering::Relaxed);
-    let accept_rate = accepted as f64 / started.elapsed().as_secs_f64();
-    let flushes = server.queue.stats().flushes;
-    server.stop().await;
+    let (accept_rate, accepted, flushes) = accepts(&data, Durability::Process).await?;
+    eprintln!("bench: durable accepts at c={CONCURRENCY}, store.durability = power");
+    let (power_accept_rate, _, _) =
+        accepts(&dir.path().join("accept-power"), Durability::Power).await?;
 
     eprintln!("bench: dispatching {accepted} queued events");
     // The same data dir with deliveries on: how fast the queue drains.
@@ -148,6 +122,7 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
     server.stop().await;
     Ok(QueueRows {
         accept_rate,
+        power_accept_rate,
         sled_serial_rate,
         sled_concurrent_rate,
         accepted,
@@ -156,4 +131,47 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
         queued_rss_total_kib,
         flushes,
     })
+}
+
+/// Async accepts at c=32 for THROUGHPUT_SECS into a new server over
+/// `data` (nothing delivers them): the rate, how many, and the flushes.
+async fn accepts(
+    data: &std::path::Path,
+    durability: Durability,
+) -> anyhow::Result<(f64, u64, u64)> {
+    let mut config = test_config(data);
+    config.runtime.max_instances = 64;
+    config.queue.workers = Some(0);
+    config.store.durability = durability;
+    let server = start_server_with(config).await;
+    server.create("echo", guests::ECHO).await;
+    let mut clients = Vec::new();
+    // A user whose policy is evaluated on every call, as a team's would be.
+    let member = server.member("bench", "FunnelFullAccess").await;
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
+    }
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
+    let started = Instant::now();
+    let senders: Vec<_> = (0..CONCURRENCY)
+        .map(|w| {
+            let (client, done) = (clients[w % CONNECTIONS].clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let out = client.invoke(event("echo")).await.expect("accept");
+                    assert_eq!(out.status_code, 202);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await?;
+    }
+    let accepted = done.load(Ordering::Relaxed);
+    let rate = accepted as f64 / started.elapsed().as_secs_f64();
+    let flushes = server.queue.stats().flushes;
+    server.stop().await;
+    Ok((rate, accepted, flushes))
 }

@@ -83,11 +83,29 @@ pub struct StoreConfig {
     /// Below this much free space (MB) on the data dir's disk, calls that
     /// write are refused (`InsufficientStorageException`).
     pub min_free_mb: u64,
+    /// What an acknowledged write survives.
+    pub durability: Durability,
+}
+
+/// What an acknowledged write survives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// The process being killed (sled's flush: written, not yet through
+    /// the disk's cache).
+    #[default]
+    Process,
+    /// A power cut too: every flush also fsyncs the store's files and
+    /// folder, and an object's folder after its rename.
+    Power,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { min_free_mb: 256 }
+        StoreConfig {
+            min_free_mb: 256,
+            durability: Durability::Process,
+        }
     }
 }
 

@@ -194,6 +194,7 @@ impl Server {
         for step in migrated {
             tracing::info!(step, "migrated the data dir");
         }
+        store.set_power_durability(config.store.durability == config::Durability::Power);
         let logs = Logs::start(store.clone(), clock.clone(), config.logs.retention());
         let shutdown_output: funnel_runtime::OutputSink = {
             let logs = logs.clone();

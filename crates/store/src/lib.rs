@@ -47,9 +47,13 @@
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
-//! Durability: sled 0.34's `flush` writes and waits for the data (it survives
-//! a killed process) but does not flush the disk cache; a power loss may lose
-//! the last writes. Control-plane writes flush before they are acknowledged.
+//! Durability: sled 0.34's `flush` writes and waits for the data
+//! (`sync_file_range`: it survives a killed process) but does not flush
+//! the disk's cache; a power loss may lose the last writes. With
+//! [`Store::set_power_durability`] every flush also fsyncs sled's files and
+//! their folder, so what was flushed survives a power cut, at a cost the
+//! benchmark measures. Control-plane writes flush before they are
+//! acknowledged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -286,6 +290,9 @@ pub struct Store {
     /// Held (read) by a redrive, (written) by an export while it reads
     /// the queue and the dead letters (see `export`).
     moves: std::sync::Arc<std::sync::RwLock<()>>,
+    /// The database's folder, and whether a flush also fsyncs its files.
+    dir: std::sync::Arc<std::path::PathBuf>,
+    power: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long [`Store::open`] waits for a database another handle is
@@ -360,6 +367,8 @@ impl Store {
             queued: std::sync::Arc::new(queued.into()),
             quarantined_total: Default::default(),
             moves: Default::default(),
+            dir: std::sync::Arc::new(dir.to_path_buf()),
+            power: Default::default(),
             db,
         };
         store.sweep()?;
@@ -369,11 +378,41 @@ impl Store {
     /// Makes every write so far durable (see the module docs for how far).
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
-        Ok(())
+        self.sync_if_power()
     }
 
     pub async fn flush_async(&self) -> Result<()> {
         self.db.flush_async().await?;
+        self.sync_if_power()
+    }
+
+    /// From now on, every flush also fsyncs sled's files and folder
+    /// (`store.durability = "power"`).
+    pub fn set_power_durability(&self, on: bool) {
+        self.power.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether flushes fsync (see [`Store::set_power_durability`]).
+    pub fn power_durability(&self) -> bool {
+        self.power.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn sync_if_power(&self) -> Result<()> {
+        if !self.power.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let sync = |path: &Path| std::fs::File::open(path).and_then(|f| f.sync_all());
+        for name in ["db", "conf"] {
+            let path = self.dir.join(name);
+            if path.exists() {
+                sync(&path).map_err(sled::Error::Io)?;
+            }
+        }
+        let blobs = self.dir.join("blobs");
+        if blobs.is_dir() {
+            sync(&blobs).map_err(sled::Error::Io)?;
+        }
+        sync(&self.dir).map_err(sled::Error::Io)?;
         Ok(())
     }
 

@@ -49,3 +49,39 @@ async fn functions_survive_a_restart_and_load_from_the_compiled_cache() {
     assert_eq!(json_of(&out), json!({"a": 1}));
     third.stop().await;
 }
+
+#[tokio::test]
+async fn with_power_durability_everything_is_fsynced_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.store.durability = funnel_server::config::Durability::Power;
+    config.queue.workers = Some(0);
+    let first = start_server_with(config.clone()).await;
+    first.create("hello", guests::HELLO).await;
+    first
+        .client
+        .create_bucket("photos", None)
+        .await
+        .expect("bucket");
+    first
+        .client
+        .put_object("photos", "a.txt", b"kept".to_vec())
+        .await
+        .expect("put");
+    let mut event = funnel_tests::invoke_request("hello", "{}");
+    event.invocation_type = "Event".into();
+    first.client.invoke(event).await.expect("accepted");
+    first.stop().await;
+
+    let second = start_server_with(config).await;
+    assert_eq!(second.queue.stats().depth, 1, "the accepted event");
+    let object = second
+        .client
+        .get_object("photos", "a.txt")
+        .await
+        .expect("the object");
+    assert_eq!(object.body, b"kept");
+    let out = second.invoke("hello", r#"{"name":"Ada"}"#).await;
+    assert_eq!(json_of(&out), json!({"message": "Hello, Ada!"}));
+    second.stop().await;
+}

@@ -235,6 +235,19 @@ impl Buckets {
                 upload.key
             )));
         }
+        if self.inner.store.power_durability() {
+            // The rename itself, through a power cut.
+            let synced = upload
+                .dir
+                .open(".")
+                .and_then(|folder| folder.into_std().sync_all());
+            if let Err(e) = synced {
+                return Err(Error::Service(format!(
+                    "storing object {}: {e}",
+                    upload.key
+                )));
+            }
+        }
         let now = fingerprint_in(&upload.dir, &name).ok_or_else(|| {
             Error::Service(format!("object {} vanished after its upload", upload.key))
         })?;
