@@ -128,8 +128,71 @@ impl Store {
             .collect()
     }
 
+    /// The index's entries of `bucket` whose keys start with `prefix` and
+    /// sort after `after` (bytes of a key, or past one), in key order.
+    pub fn object_entries_after<'a>(
+        &'a self,
+        bucket: &str,
+        prefix: &str,
+        after: &[u8],
+    ) -> impl Iterator<Item = Result<(String, ObjectEntry)>> + 'a {
+        use std::ops::Bound;
+        let start = object_key(bucket, prefix);
+        let mut past = object_key(bucket, "");
+        past.extend_from_slice(after);
+        let lower = if past >= start {
+            Bound::Excluded(past)
+        } else {
+            Bound::Included(start.clone())
+        };
+        let skip = bucket.len() + 1;
+        self.objects
+            .range::<Vec<u8>, _>((lower, Bound::Unbounded))
+            .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&start)))
+            .map(move |entry| {
+                let (key, value) = entry?;
+                let key = String::from_utf8_lossy(&key[skip..]).into_owned();
+                let entry = decode(&key, &value)?;
+                Ok((key, entry))
+            })
+    }
+
     /// A fresh S3 `sequencer`: increasing, 16 uppercase hex digits.
     pub fn next_sequencer(&self) -> Result<String> {
         Ok(format!("{:016X}", self.db.generate_id()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_after_a_key_within_a_prefix_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let entry = ObjectEntry {
+            size: 1,
+            mtime_ns: 0,
+            inode: 0,
+            etag: "e".into(),
+            sequencer: String::new(),
+        };
+        for key in ["a/1", "a/2", "a/b/3", "b/1", "c"] {
+            store.put_object_entry("bk", key, &entry).unwrap();
+        }
+        store.put_object_entry("other", "a/9", &entry).unwrap();
+        let keys = |prefix: &str, after: &[u8]| -> Vec<String> {
+            store
+                .object_entries_after("bk", prefix, after)
+                .map(|e| e.unwrap().0)
+                .collect()
+        };
+        assert_eq!(keys("", b""), ["a/1", "a/2", "a/b/3", "b/1", "c"]);
+        assert_eq!(keys("a/", b""), ["a/1", "a/2", "a/b/3"]);
+        assert_eq!(keys("a/", b"a/1"), ["a/2", "a/b/3"]);
+        // Past a whole prefix: the step a delimiter's roll-up takes.
+        assert_eq!(keys("", "a/\u{10FFFF}".as_bytes()), ["b/1", "c"]);
+        assert_eq!(keys("b", b"zzz"), Vec::<String>::new());
     }
 }

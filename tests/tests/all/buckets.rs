@@ -504,6 +504,19 @@ async fn the_object_api_fires_once_per_put_and_delete() {
     // events before it may finish in any order, so wait for each.
     write(w.folder.path(), "marker", b"m");
     wait_for(&w.server, "ObjectCreated:Put", "marker").await;
+    // Listing reads the object index, which the watcher keeps: a file
+    // written into the folder is listed once it was seen.
+    let listed = client
+        .list_objects_v2(proto::ListObjectsV2Request {
+            bucket: "photos".into(),
+            prefix: "mark".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let keys: Vec<_> = listed.contents.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, ["marker"]);
+    assert_eq!(listed.contents[0].size, 1);
     wait_for(&w.server, "ObjectCreated:Put", "docs/big+file.bin").await;
     wait_for(&w.server, "ObjectCreated:Put", "docs/b.txt").await;
     wait_for(&w.server, "ObjectCreated:Put", "top.txt").await;

@@ -147,6 +147,12 @@ async fn a_planted_symlink_reaches_nothing_outside_its_bucket() {
             "NoSuchKey",
         );
     }
+    // Listing reads the object index: the file is there once the watcher
+    // saw it, and the links never are.
+    funnel_tests::eventually("the file is indexed", || async {
+        (!listed(&server, "shared").await.is_empty()).then_some(())
+    })
+    .await;
     assert_eq!(listed(&server, "shared").await, vec!["real/note.txt"]);
     // Writing through the link is refused; deleting through it removes
     // nothing.

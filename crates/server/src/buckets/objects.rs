@@ -332,22 +332,42 @@ impl Buckets {
 
     /// ListObjectsV2, in key order.
     pub async fn list_objects(&self, bucket: &str, request: &ListRequest) -> Result<Listing> {
-        let record = self.bucket(bucket)?;
-        let folder = folder_of(&record)?;
-        let max_keys = match request.max_keys {
-            0 => 1000,
-            n => n.min(1000),
-        };
-        let after = request
-            .continuation_token
-            .as_str()
-            .max(request.start_after.as_str());
-        let mut listing = Listing::default();
-        let mut count = 0;
-        for key in folder.walk_blocking("").await {
-            if !key.starts_with(&request.prefix) || key.as_str() <= after {
-                continue;
-            }
+        self.bucket(bucket)?;
+        let (store, bucket, request) = (
+            self.inner.store.clone(),
+            bucket.to_string(),
+            request.clone(),
+        );
+        tokio::task::spawn_blocking(move || list_from_index(&store, &bucket, &request))
+            .await
+            .map_err(|e| Error::Service(format!("listing: {e}")))?
+    }
+}
+
+/// A page of ListObjectsV2, from the object index (kept by the watcher and
+/// every put and delete): a range read of one page, never a walk of the
+/// folder. A prefix that `delimiter` rolls up is stepped over in one seek.
+fn list_from_index(
+    store: &funnel_store::Store,
+    bucket: &str,
+    request: &ListRequest,
+) -> Result<Listing> {
+    let max_keys = match request.max_keys {
+        0 => 1000,
+        n => n.min(1000),
+    };
+    let mut after = request
+        .continuation_token
+        .as_str()
+        .max(request.start_after.as_str())
+        .as_bytes()
+        .to_vec();
+    let mut listing = Listing::default();
+    let mut count = 0;
+    'pages: loop {
+        let mut stepped_over = false;
+        for entry in store.object_entries_after(bucket, &request.prefix, &after) {
+            let (key, entry) = entry?;
             let rest = &key[request.prefix.len()..];
             let common = (!request.delimiter.is_empty())
                 .then(|| rest.find(&request.delimiter))
@@ -359,37 +379,38 @@ impl Buckets {
                         &rest[..at + request.delimiter.len()]
                     )
                 });
-            if let Some(prefix) = &common
-                && listing.common_prefixes.last() == Some(prefix)
-            {
-                continue;
-            }
             if count == max_keys {
                 listing.is_truncated = true;
-                break;
+                break 'pages;
             }
             count += 1;
             match common {
                 Some(prefix) => {
                     listing.next_continuation_token = format!("{prefix}\u{10FFFF}");
+                    after = listing.next_continuation_token.as_bytes().to_vec();
                     listing.common_prefixes.push(prefix);
+                    stepped_over = true;
+                    break;
                 }
                 None => {
-                    let info = match self.head_in(&folder, bucket, &key).await {
-                        Ok(info) => info,
-                        // Removed while listing.
-                        Err(_) => continue,
-                    };
                     listing.next_continuation_token = key.clone();
-                    listing.contents.push(info);
+                    listing.contents.push(ObjectInfo {
+                        key,
+                        size: entry.size,
+                        etag: entry.etag,
+                        last_modified_ns: entry.mtime_ns,
+                    });
                 }
             }
         }
-        if !listing.is_truncated {
-            listing.next_continuation_token.clear();
+        if !stepped_over {
+            break;
         }
-        Ok(listing)
     }
+    if !listing.is_truncated {
+        listing.next_continuation_token.clear();
+    }
+    Ok(listing)
 }
 
 fn no_such_key(key: &str) -> Error {
