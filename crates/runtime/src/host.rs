@@ -41,26 +41,70 @@ pub struct TmpQuota {
     pub max_entries: u64,
     pub exceeded: bool,
     ticks: u32,
+    /// What the measurements made off the guest's thread found.
+    probe: std::sync::Arc<TmpProbe>,
 }
 
-/// Check /tmp's size every this many epoch ticks.
+/// A measurement of /tmp running on a blocking thread, and what it found.
+#[derive(Default)]
+struct TmpProbe {
+    running: std::sync::atomic::AtomicBool,
+    over: std::sync::atomic::AtomicBool,
+}
+
+/// Measure /tmp every this many epoch ticks while the guest runs.
 const TMP_CHECK_TICKS: u32 = 5;
 
 impl TmpQuota {
-    /// Called on every epoch tick; true once /tmp is over its cap.
+    pub fn new(path: &Path, limit: u64, max_entries: u64) -> TmpQuota {
+        TmpQuota {
+            path: path.to_path_buf(),
+            limit,
+            max_entries,
+            exceeded: false,
+            ticks: 0,
+            probe: Default::default(),
+        }
+    }
+
+    /// Called on every epoch tick; true once /tmp is over its cap. The
+    /// walk runs on a blocking thread, never on the guest's: a tick starts
+    /// one (if none is running) and reads what the last one found.
     pub fn tick(&mut self) -> bool {
+        use std::sync::atomic::Ordering;
         self.ticks += 1;
-        if self.ticks.is_multiple_of(TMP_CHECK_TICKS) {
-            self.check();
+        if self.probe.over.load(Ordering::Relaxed) {
+            self.exceeded = true;
+        }
+        if !self.exceeded
+            && self.ticks.is_multiple_of(TMP_CHECK_TICKS)
+            && !self.probe.running.swap(true, Ordering::AcqRel)
+        {
+            let (probe, path) = (self.probe.clone(), self.path.clone());
+            let (limit, max_entries) = (self.limit, self.max_entries);
+            let measure = move || {
+                let (bytes, entries) = tree_size(&path, max_entries);
+                if bytes > limit || entries > max_entries {
+                    probe.over.store(true, Ordering::Relaxed);
+                }
+                probe.running.store(false, Ordering::Release);
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn_blocking(measure)),
+                Err(_) => measure(),
+            }
         }
         self.exceeded
     }
 
-    /// Measures /tmp now; true if it is over its cap.
+    /// Measures /tmp now (after a call, so what it wrote last counts too);
+    /// true if it is over its cap.
     pub fn check(&mut self) -> bool {
         if !self.exceeded {
             let (bytes, entries) = tree_size(&self.path, self.max_entries);
-            self.exceeded = bytes > self.limit || entries > self.max_entries;
+            self.exceeded = bytes > self.limit
+                || entries > self.max_entries
+                || self.probe.over.load(std::sync::atomic::Ordering::Relaxed);
         }
         self.exceeded
     }
@@ -149,13 +193,7 @@ impl Host {
             },
             deadline: Instant::now(),
             timed_out: false,
-            tmp: TmpQuota {
-                path: tmp.to_path_buf(),
-                limit: tmp_limit,
-                max_entries: tmp_max_entries,
-                exceeded: false,
-                ticks: 0,
-            },
+            tmp: TmpQuota::new(tmp, tmp_limit, tmp_max_entries),
             publishing,
             chain_depth: 0,
         })
