@@ -60,7 +60,7 @@ struct Inner {
     /// events change together.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Tells the watcher about buckets created and deleted.
-    watch: Mutex<Option<watcher::Handle>>,
+    watch: Mutex<Option<Arc<watcher::Handle>>>,
 }
 
 /// What the index says of a file, measured from the filesystem.
@@ -169,7 +169,8 @@ impl Buckets {
         // What is already in a user's folder is indexed, not announced: no
         // configuration can hear of it yet.
         self.index_silently(&record).await?;
-        self.tell_watcher(|w| w.watch(&record));
+        let watched = record.clone();
+        self.tell_watcher(move |w| w.watch(&watched)).await;
         tracing::info!(bucket = name, path = %record.path, "created bucket");
         Ok(record)
     }
@@ -190,7 +191,8 @@ impl Buckets {
                 "The bucket you tried to delete is not empty: {name}"
             )));
         }
-        self.tell_watcher(|w| w.unwatch(&record));
+        let unwatched = record.clone();
+        self.tell_watcher(move |w| w.unwatch(&unwatched)).await;
         self.inner.store.delete_bucket(name)?;
         self.inner.store.flush_async().await?;
         if record.owned {
@@ -452,15 +454,17 @@ impl Buckets {
     }
 
     /// Tells the watcher (once it runs) about a bucket created or deleted.
-    fn tell_watcher(&self, tell: impl FnOnce(&watcher::Handle)) {
-        if let Some(handle) = self
+    /// On a blocking thread: a recursive watch of a big folder adds a
+    /// watch per subfolder.
+    async fn tell_watcher(&self, tell: impl FnOnce(&watcher::Handle) + Send + 'static) {
+        let handle = self
             .inner
             .watch
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            tell(handle);
+            .clone();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || tell(&handle)).await;
         }
     }
 }

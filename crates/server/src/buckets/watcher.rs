@@ -124,7 +124,7 @@ impl Buckets {
             }
             handle.watch(&bucket);
         }
-        *self.inner.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        *self.inner.watch.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handle));
         let buckets = self.clone();
         Ok(tokio::spawn(async move {
             buckets.rescan_all().await;
