@@ -1,7 +1,8 @@
 //! A full disk: the data dir on a small tmpfs, filled past the free-disk
 //! floor. Writes are refused with a clear error, reads still answer,
 //! nothing acknowledged is lost, and writes come back when space does.
-//! (Mounting needs root: elsewhere the test is skipped, loudly.)
+//! (Mounting needs root: elsewhere the test is skipped, loudly, even
+//! under CI.)
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,12 @@ async fn a_full_disk_refuses_writes_keeps_what_was_acknowledged_and_recovers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mount = match Tmpfs::mount(&dir.path().join("disk"), 160) {
         Ok(mount) => mount,
-        Err(why) => return funnel_tests::skip("the disk-full test (mounting a tmpfs)", &why),
+        // The issue allows this one a loud skip even under CI: mounting
+        // needs a privilege a CI container may not grant.
+        Err(why) => {
+            eprintln!("\n==== SKIPPED: the disk-full test could not mount a tmpfs: {why} ====\n");
+            return;
+        }
     };
     let data = mount.0.join("data");
     let mut config = test_config(&data);
