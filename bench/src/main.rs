@@ -201,6 +201,11 @@ struct Row {
     target: &'static str,
 }
 
+/// The allocator the `funnel` binary uses (see its `main.rs`), so the
+/// rows are what the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--topics-only") {
@@ -309,6 +314,21 @@ async fn main() -> anyhow::Result<()> {
         })
         .await
     };
+
+    if std::env::args().any(|a| a == "--invoke-only") {
+        println!(
+            "warm invoke p50 {} vs empty RPC {} ({:.2}×); p99 {} vs {}; c=32 {:.0}/s vs empty RPC {:.0}/s ({:.2}×)",
+            us(invoke_lat.p50),
+            us(empty_lat.p50),
+            invoke_lat.p50.as_secs_f64() / empty_lat.p50.as_secs_f64(),
+            us(invoke_lat.p99),
+            us(empty_lat.p99),
+            invoke_tp,
+            empty_tp,
+            invoke_tp / empty_tp
+        );
+        return Ok(());
+    }
 
     // 3. In-process: our runtime's warm call vs bare wasmtime.
     let runtime_config = funnel_runtime::RuntimeConfig {
