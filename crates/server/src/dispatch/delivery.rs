@@ -122,10 +122,13 @@ impl Dispatcher {
             .run(
                 &target,
                 &record,
-                event.request_id.clone(),
-                event.payload.clone().into_bytes(),
-                event.client_context.clone(),
-                event.chain_depth,
+                super::RunCall {
+                    request_id: event.request_id.clone(),
+                    payload: event.payload.clone().into_bytes(),
+                    client_context: event.client_context.clone(),
+                    chain_depth: event.chain_depth,
+                    tail: false,
+                },
             )
             .await;
         match ran {

@@ -75,6 +75,17 @@ pub struct Dispatcher {
     abort: CancellationToken,
 }
 
+/// One invocation for [`Dispatcher::run`].
+pub(crate) struct RunCall {
+    pub request_id: String,
+    pub payload: Vec<u8>,
+    pub client_context: Option<String>,
+    /// Invocations before this one in its chain of triggers.
+    pub chain_depth: u32,
+    /// Build the log tail (`LogType=Tail`).
+    pub tail: bool,
+}
+
 impl Dispatcher {
     pub fn new(parts: Parts, abort: CancellationToken) -> Self {
         let Parts {
@@ -172,29 +183,35 @@ impl Dispatcher {
             }
             invocation::InvocationType::RequestResponse => {
                 let request_id = uuid::Uuid::new_v4().to_string();
-                let mut result = self
-                    .run(&target, &record, request_id, payload, client_context, 0)
-                    .await?;
-                if !tail {
-                    result.log_result = None;
-                }
-                Ok(result)
+                let call = RunCall {
+                    request_id,
+                    payload,
+                    client_context,
+                    chain_depth: 0,
+                    tail,
+                };
+                self.run(&target, &record, call).await
             }
         }
     }
 
     /// Runs one invocation of a resolved function in an execution
     /// environment, records its log, and shapes Lambda's result (with the
-    /// log tail in `log_result`).
+    /// log tail in `log_result` when `tail` asks for it: only then is it
+    /// built).
     pub(crate) async fn run(
         &self,
         target: &FunctionRef,
         record: &FunctionRecord,
-        request_id: String,
-        payload: Vec<u8>,
-        client_context: Option<String>,
-        chain_depth: u32,
+        call: RunCall,
     ) -> Result<InvokeResult> {
+        let RunCall {
+            request_id,
+            payload,
+            client_context,
+            chain_depth,
+            tail,
+        } = call;
         let prepared = self.functions.prepared(record).await?;
         let _permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
             self.metrics.throttled(&record.name);
@@ -278,7 +295,8 @@ impl Dispatcher {
         Ok(InvokeResult {
             status_code: 200,
             function_error,
-            log_result: Some(base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
+            log_result: tail
+                .then(|| base64::engine::general_purpose::STANDARD.encode(logs::tail(&log))),
             payload,
             executed_version: record.version.clone(),
             request_id,
