@@ -246,6 +246,71 @@ impl TestServer {
             .unwrap_or_else(|err| panic!("creating {name}: {err}"))
     }
 
+    /// Creates function `name` from `code` with a MemorySize and Timeout.
+    pub async fn create_sized(
+        &self,
+        name: &str,
+        code: Vec<u8>,
+        memory_mb: i32,
+        seconds: i32,
+    ) -> proto::FunctionConfiguration {
+        let mut request = create_request(name, code);
+        request.memory_size = Some(memory_mb);
+        request.timeout = Some(seconds);
+        self.client
+            .create_function(request)
+            .await
+            .unwrap_or_else(|err| panic!("creating {name}: {err}"))
+    }
+
+    /// Account `account_id`, made by the operator, and a client signed in
+    /// as its admin.
+    pub async fn account_client(&self, account_id: &str, name: &str) -> Client {
+        let created = self
+            .client
+            .create_account(account_id, name)
+            .await
+            .unwrap_or_else(|err| panic!("creating account {account_id}: {err}"));
+        let key = created.access_key.expect("the admin's key");
+        self.client_as(Some(Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+        )))
+        .await
+    }
+
+    /// Runs `work` while `hello` (created here) is invoked five times, and
+    /// asserts that every one of those answered; returns what `work` did.
+    pub async fn while_hello_answers<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        if self.client.get_function("hello").await.is_err() {
+            self.create("hello", guests::HELLO).await;
+        }
+        let (done, answers) = tokio::join!(work, async {
+            let mut answers = Vec::new();
+            for _ in 0..5 {
+                answers.push(self.invoke("hello", r#"{"name":"Ada"}"#).await);
+            }
+            answers
+        });
+        for answer in answers {
+            assert_eq!(
+                json_of(&answer),
+                serde_json::json!({"message": "Hello, Ada!"}),
+                "hello stopped answering"
+            );
+        }
+        done
+    }
+
+    /// How many invocations of `function` started (its log's START lines).
+    pub async fn starts(&self, function: &str) -> usize {
+        self.log_messages(function)
+            .await
+            .iter()
+            .filter(|e| e.message.starts_with("START "))
+            .count()
+    }
+
     /// Every event of `function`'s log group, oldest first, following pages.
     pub async fn log_messages(&self, function: &str) -> Vec<proto::FilteredLogEvent> {
         let mut all = Vec::new();

@@ -33,15 +33,6 @@ async fn records(server: &TestServer, function: &str) -> Vec<Value> {
 }
 
 /// How many times `function` has started an invocation.
-async fn starts(server: &TestServer, function: &str) -> usize {
-    server
-        .log_messages(function)
-        .await
-        .iter()
-        .filter(|e| e.message.starts_with("START "))
-        .count()
-}
-
 async fn wait_for_records(server: &TestServer, function: &str, n: usize) -> Vec<Value> {
     eventually(&format!("{n} records of {function}"), || async {
         let found = records(server, function).await;
@@ -52,7 +43,7 @@ async fn wait_for_records(server: &TestServer, function: &str, n: usize) -> Vec<
 
 async fn wait_for_starts(server: &TestServer, function: &str, n: usize) {
     eventually(&format!("{n} invocations of {function}"), || async {
-        (starts(server, function).await >= n).then_some(())
+        (server.starts(function).await >= n).then_some(())
     })
     .await;
 }
@@ -133,7 +124,7 @@ async fn events_are_accepted_with_202_and_delivered() {
         assert_eq!(err.error_type.as_deref(), Some(error), "{name} {payload}");
     }
     settle().await;
-    assert_eq!(starts(&server, "recorder").await, 2, "nothing else ran");
+    assert_eq!(server.starts("recorder").await, 2, "nothing else ran");
 }
 
 #[tokio::test]
@@ -165,13 +156,13 @@ async fn function_errors_are_retried_after_one_then_two_minutes() {
     wait_for_starts(&server, "failing", 1).await;
     clock.advance(Duration::from_secs(59));
     settle().await;
-    assert_eq!(starts(&server, "failing").await, 1, "not before a minute");
+    assert_eq!(server.starts("failing").await, 1, "not before a minute");
     clock.advance(Duration::from_secs(1));
     wait_for_starts(&server, "failing", 2).await;
     clock.advance(Duration::from_secs(119));
     settle().await;
     assert_eq!(
-        starts(&server, "failing").await,
+        server.starts("failing").await,
         2,
         "not before two more minutes"
     );
@@ -200,7 +191,7 @@ async fn function_errors_are_retried_after_one_then_two_minutes() {
     // No fourth attempt, and nothing left behind.
     clock.advance(Duration::from_secs(600));
     settle().await;
-    assert_eq!(starts(&server, "failing").await, 3);
+    assert_eq!(server.starts("failing").await, 3);
     let letters = server
         .client
         .list_dead_letters("", "", None)
@@ -285,7 +276,7 @@ async fn aged_out_events_go_to_the_dead_letters_and_can_be_redriven() {
     })
     .await;
     assert_eq!(
-        starts(&server, "flaky").await,
+        server.starts("flaky").await,
         2,
         "no retry after the age ran out"
     );
@@ -459,7 +450,7 @@ async fn accepted_events_survive_a_restart() {
         ids.push(out.request_id);
     }
     settle().await;
-    assert_eq!(starts(&server, "recorder").await, 0);
+    assert_eq!(server.starts("recorder").await, 0);
     server.stop().await;
     // ...and the next start delivers every event.
     let server = start_server_with(test_config(dir.path())).await;

@@ -10,15 +10,6 @@ use funnel_client::proto;
 use funnel_tests::topics::{allow_sns, publish, subscribe, wait_for_message};
 use funnel_tests::{eventually, guests, json_of, start_server_with, test_config};
 
-async fn starts(server: &funnel_tests::TestServer, function: &str) -> usize {
-    server
-        .log_messages(function)
-        .await
-        .iter()
-        .filter(|e| e.message.starts_with("START "))
-        .count()
-}
-
 #[tokio::test]
 async fn a_bad_record_in_every_tree_is_set_aside_and_the_rest_delivered() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -35,7 +26,7 @@ async fn a_bad_record_in_every_tree_is_set_aside_and_the_rest_delivered() {
     event.invocation_type = "Event".into();
     first.client.invoke(event).await.expect("accepted");
     eventually("the first attempt", || async {
-        (starts(&first, "failing").await == 1).then_some(())
+        (first.starts("failing").await == 1).then_some(())
     })
     .await;
     first.stop().await;
@@ -82,7 +73,7 @@ async fn a_bad_record_in_every_tree_is_set_aside_and_the_rest_delivered() {
     // answer, publishes are delivered.
     second.runtime.clock().advance(Duration::from_secs(61));
     eventually("the queued retry", || async {
-        (starts(&second, "failing").await >= 2).then_some(())
+        (second.starts("failing").await >= 2).then_some(())
     })
     .await;
     let out = second.invoke("hello", r#"{"name":"Ada"}"#).await;
@@ -117,17 +108,7 @@ async fn a_bad_record_in_every_tree_is_set_aside_and_the_rest_delivered() {
         swept.len()
     );
     // The quarantine is the server's: another account may not look.
-    let other = client
-        .create_account("111111111111", "other")
-        .await
-        .expect("account");
-    let key = other.access_key.expect("key");
-    let other = second
-        .client_as(Some(funnel_client::Credentials::new(
-            key.access_key_id,
-            key.secret_access_key,
-        )))
-        .await;
+    let other = second.account_client("111111111111", "other").await;
     let refused = other.list_quarantined().await;
     assert!(
         refused.is_err_and(|e| e.to_string().contains("AccessDenied")),

@@ -5,8 +5,7 @@
 
 use funnel_client::proto;
 use funnel_tests::{
-    create_request, guest, guests, json_of, log_of, report_of, start_server, start_server_with,
-    test_config,
+    guest, guests, json_of, log_of, report_of, start_server, start_server_with, test_config,
 };
 use serde_json::json;
 
@@ -17,44 +16,19 @@ fn multimem() -> Vec<u8> {
     wat::parse_file(&path).unwrap_or_else(|e| panic!("assembling {}: {e}", path.display()))
 }
 
-async fn create(
-    server: &funnel_tests::TestServer,
-    name: &str,
-    code: Vec<u8>,
-    memory: i32,
-    timeout: i32,
-) {
-    let mut request = create_request(name, code);
-    request.memory_size = Some(memory);
-    request.timeout = Some(timeout);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
-}
-
 #[tokio::test]
 async fn every_memory_of_a_component_counts_against_its_memory_size() {
     let server = start_server().await;
-    create(&server, "multimem", multimem(), 128, 10).await;
-    server.create("hello", guests::HELLO).await;
-    let (hog, hello) = tokio::join!(server.invoke("multimem", "{}"), async {
-        let mut answers = Vec::new();
-        for _ in 0..5 {
-            answers.push(server.invoke("hello", r#"{"name":"Ada"}"#).await);
-        }
-        answers
-    });
+    server.create_sized("multimem", multimem(), 128, 10).await;
+    let hog = server
+        .while_hello_answers(server.invoke("multimem", "{}"))
+        .await;
     let body = json_of(&hog);
     assert_eq!(hog.function_error, "Unhandled", "{body}");
     assert_eq!(body["errorType"], "Runtime.OutOfMemory", "{body}");
     // Two memories of ~51 MB each: Max Memory Used is their sum.
     let used = report_of(&log_of(&hog)).max_memory_used_mb;
     assert!((100..=128).contains(&used), "Max Memory Used {used} MB");
-    for answer in hello {
-        assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
-    }
     server.stop().await;
 }
 
@@ -64,9 +38,15 @@ async fn live_environments_share_the_host_memory_budget() {
     let mut config = test_config(dir.path());
     config.runtime.memory_budget_mb = Some(400);
     let server = start_server_with(config).await;
-    create(&server, "spin", guest(guests::SPIN), 256, 2).await;
-    create(&server, "hello", guest(guests::HELLO), 128, 3).await;
-    create(&server, "echo", guest(guests::ECHO), 256, 3).await;
+    server
+        .create_sized("spin", guest(guests::SPIN), 256, 2)
+        .await;
+    server
+        .create_sized("hello", guest(guests::HELLO), 128, 3)
+        .await;
+    server
+        .create_sized("echo", guest(guests::ECHO), 256, 3)
+        .await;
 
     // hello (128 MB) and echo (256 MB) fit the 400 MB together.
     server.invoke("hello", r#"{"name":"Ada"}"#).await;
@@ -105,7 +85,9 @@ async fn live_environments_share_the_host_memory_budget() {
     assert_eq!(json_of(&out), json!([3]));
 
     // A MemorySize beyond the whole budget is refused at once.
-    create(&server, "huge", guest(guests::HELLO), 512, 3).await;
+    server
+        .create_sized("huge", guest(guests::HELLO), 512, 3)
+        .await;
     let refused = server
         .client
         .invoke(proto::InvokeRequest {

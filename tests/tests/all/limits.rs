@@ -8,27 +8,12 @@ use funnel_client::proto;
 use funnel_tests::{create_request, guest, json_of, log_of, report_of, start_server};
 use serde_json::json;
 
-async fn create(
-    server: &funnel_tests::TestServer,
-    name: &str,
-    guest_name: guests::Guest,
-    memory: i32,
-    timeout: i32,
-) {
-    let mut request = create_request(name, guest(guest_name));
-    request.memory_size = Some(memory);
-    request.timeout = Some(timeout);
-    server
-        .client
-        .create_function(request)
-        .await
-        .expect("create");
-}
-
 #[tokio::test]
 async fn memory_size_is_obeyed_and_enforced() {
     let server = start_server().await;
-    create(&server, "hog", guests::MEMHOG, 128, 10).await;
+    server
+        .create_sized("hog", guest(guests::MEMHOG), 128, 10)
+        .await;
     let out = server.invoke("hog", r#"{"mb": 64}"#).await;
     assert_eq!(json_of(&out), json!({"allocated_mb": 64}), "within 128 MB");
     let used = report_of(&log_of(&out)).max_memory_used_mb;
@@ -47,7 +32,9 @@ async fn memory_size_is_obeyed_and_enforced() {
     );
 
     // A bigger MemorySize allows more.
-    create(&server, "big-hog", guests::MEMHOG, 512, 10).await;
+    server
+        .create_sized("big-hog", guest(guests::MEMHOG), 512, 10)
+        .await;
     let out = server.invoke("big-hog", r#"{"mb": 300}"#).await;
     assert_eq!(json_of(&out), json!({"allocated_mb": 300}));
     server.create("echo", guests::ECHO).await;
@@ -63,11 +50,15 @@ async fn memory_size_is_obeyed_and_enforced() {
 async fn timeout_is_obeyed_and_enforced() {
     let server = start_server().await;
     // A call well within its timeout finishes.
-    create(&server, "deep", guests::DEEP, 128, 1).await;
+    server
+        .create_sized("deep", guest(guests::DEEP), 128, 1)
+        .await;
     let out = server.invoke("deep", r#"{"depth": 100}"#).await;
     assert_eq!(json_of(&out), json!({"depth": 100}));
 
-    create(&server, "spin", guests::SPIN, 128, 1).await;
+    server
+        .create_sized("spin", guest(guests::SPIN), 128, 1)
+        .await;
     let out = server.invoke("spin", "{}").await;
     assert_eq!(out.function_error, "Unhandled");
     let body = json_of(&out);
@@ -94,7 +85,9 @@ async fn timeout_is_obeyed_and_enforced() {
 #[tokio::test]
 async fn unbounded_recursion_traps_cleanly() {
     let server = start_server().await;
-    create(&server, "deep", guests::DEEP, 128, 5).await;
+    server
+        .create_sized("deep", guest(guests::DEEP), 128, 5)
+        .await;
     let out = server.invoke("deep", r#"{"depth": 2000}"#).await;
     assert_eq!(
         json_of(&out),
@@ -169,14 +162,9 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
     server
         .create_with_timeout("inodes", guests::INODEHOG, 60)
         .await;
-    server.create("hello", guests::HELLO).await;
-    let (hog, hello) = tokio::join!(server.invoke("inodes", "{}"), async {
-        let mut answers = Vec::new();
-        for _ in 0..5 {
-            answers.push(server.invoke("hello", r#"{"name":"Ada"}"#).await);
-        }
-        answers
-    });
+    let hog = server
+        .while_hello_answers(server.invoke("inodes", "{}"))
+        .await;
     let body = json_of(&hog);
     assert_eq!(hog.function_error, "Unhandled", "{body}");
     assert_eq!(
@@ -190,28 +178,16 @@ async fn tmp_is_writable_and_nothing_else_is_reachable() {
             .contains("or 10000 files"),
         "{body}"
     );
-    for answer in hello {
-        assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
-    }
 
     // Open files kept open: past the handle cap the call fails, the
     // environment (and its handles) is retired, hello keeps answering.
     server.create_with_timeout("fds", guests::FDHOG, 60).await;
     let out = server.invoke("fds", r#"{"keep": 100}"#).await;
     assert_eq!(json_of(&out), json!({"opened": 100, "error": null}));
-    let (hog, hello) = tokio::join!(server.invoke("fds", "{}"), async {
-        let mut answers = Vec::new();
-        for _ in 0..5 {
-            answers.push(server.invoke("hello", r#"{"name":"Ada"}"#).await);
-        }
-        answers
-    });
+    let hog = server.while_hello_answers(server.invoke("fds", "{}")).await;
     let body = json_of(&hog);
     assert_eq!(hog.function_error, "Unhandled", "{body}");
     assert_eq!(body["errorType"], "Runtime.TooManyOpenFiles", "{body}");
-    for answer in hello {
-        assert_eq!(json_of(&answer), json!({"message": "Hello, Ada!"}));
-    }
     let out = server.invoke("fds", r#"{"keep": 100}"#).await;
     assert_eq!(
         json_of(&out),
@@ -295,8 +271,12 @@ async fn echo_keeps_answering_while_spin_and_memhog_misbehave() {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     let server = start_server().await;
-    create(&server, "spin", guests::SPIN, 128, 1).await;
-    create(&server, "hog", guests::MEMHOG, 128, 5).await;
+    server
+        .create_sized("spin", guest(guests::SPIN), 128, 1)
+        .await;
+    server
+        .create_sized("hog", guest(guests::MEMHOG), 128, 5)
+        .await;
     server.create("echo", guests::ECHO).await;
 
     let stop = Arc::new(AtomicBool::new(false));

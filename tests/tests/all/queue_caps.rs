@@ -70,17 +70,7 @@ async fn a_function_and_an_account_may_have_only_so_many_events_waiting() {
     assert_eq!(json_of(&out), serde_json::json!({"message": "Hello, Ada!"}));
 
     // Another account has caps of its own.
-    let created = client
-        .create_account("111111111111", "other")
-        .await
-        .expect("account");
-    let key = created.access_key.expect("key");
-    let other = server
-        .client_as(Some(funnel_client::Credentials::new(
-            key.access_key_id,
-            key.secret_access_key,
-        )))
-        .await;
+    let other = server.account_client("111111111111", "other").await;
     other
         .create_function(funnel_tests::create_request(
             "one",
