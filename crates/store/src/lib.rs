@@ -335,8 +335,6 @@ impl Store {
                 opened => break opened?,
             }
         };
-        let queue = db.open_tree("queue")?;
-        let queued = Store::count_queued(&queue)?;
         let store = Store {
             functions: db.open_tree("functions")?,
             code: db.open_tree("code")?,
@@ -347,7 +345,7 @@ impl Store {
             layers: db.open_tree("layers")?,
             layer_names: db.open_tree("layer_names")?,
             layer_content: db.open_tree("layer_content")?,
-            queue,
+            queue: db.open_tree("queue")?,
             dead_letters: db.open_tree("dead_letters")?,
             event_invoke_configs: db.open_tree("event_invoke_configs")?,
             function_concurrency: db.open_tree("function_concurrency")?,
@@ -364,7 +362,8 @@ impl Store {
             access_keys: db.open_tree("access_keys")?,
             meta: db.open_tree("meta")?,
             quarantine: db.open_tree("quarantine")?,
-            queued: std::sync::Arc::new(queued.into()),
+            // Counted by the sweep below.
+            queued: Default::default(),
             quarantined_total: Default::default(),
             moves: Default::default(),
             dir: std::sync::Arc::new(dir.to_path_buf()),

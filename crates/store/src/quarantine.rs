@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::Queued;
 use super::queue::decode_entry;
 use super::{
     AccessKeyRecord, AccountRecord, AliasRecord, BucketRecord, DeadLetter, EventInvokeConfig,
@@ -32,7 +33,8 @@ pub struct Quarantined {
     pub bytes: String,
 }
 
-/// How a tree's values are checked.
+/// How a tree's values are checked; a good one's invocations (a queue
+/// entry's, to count the queue; 1 elsewhere).
 enum Shape {
     Json(fn(&[u8]) -> Result<(), String>),
     /// A u64, big-endian.
@@ -48,15 +50,19 @@ fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<(), String> {
 }
 
 impl Shape {
-    fn check(&self, value: &[u8]) -> Result<(), String> {
+    fn check(&self, value: &[u8]) -> Result<i64, String> {
         match self {
-            Shape::Json(check) => check(value),
-            Shape::Counter if value.len() == 8 => Ok(()),
+            Shape::Json(check) => check(value).map(|()| 1),
+            Shape::Counter if value.len() == 8 => Ok(1),
             Shape::Counter => Err(format!(
                 "expected an 8-byte big-endian number, found {} bytes",
                 value.len()
             )),
-            Shape::Queue => decode_entry(value).map(|_| ()).map_err(|e| e.to_string()),
+            Shape::Queue => match decode_entry(value) {
+                Ok(Queued::Group(group)) => Ok(group.targets.len() as i64),
+                Ok(Queued::Event(_)) => Ok(1),
+                Err(e) => Err(e.to_string()),
+            },
         }
     }
 }
@@ -130,20 +136,26 @@ impl Store {
     }
 
     /// Sets aside every record of the swept trees that does not decode
-    /// (run by [`Store::open`]); returns how many were.
+    /// and counts the queue's invocations as it reads it (run by
+    /// [`Store::open`]); returns how many were set aside.
     pub(crate) fn sweep(&self) -> Result<usize> {
         let mut moved = 0;
         for (tree, name, shape) in self.swept() {
             let mut bad = Vec::new();
+            let mut good = 0;
             for entry in tree.iter() {
                 let (key, value) = entry?;
-                if let Err(error) = shape.check(&value) {
-                    bad.push((key, value, error));
+                match shape.check(&value) {
+                    Ok(invocations) => good += invocations,
+                    Err(error) => bad.push((key, value, error)),
                 }
             }
             for (key, value, error) in bad {
                 self.quarantine(tree, name, &key, &value, &error)?;
                 moved += 1;
+            }
+            if matches!(shape, Shape::Queue) {
+                self.queued.store(good, Ordering::Relaxed);
             }
         }
         Ok(moved)
@@ -174,8 +186,8 @@ impl Store {
         self.quarantine
             .insert(quarantine_key(tree_name, key), encode(&record))?;
         tree.remove(key)?;
-        // A queue entry that does not decode was counted as one
-        // invocation at open.
+        // A queue entry that does not decode counts as one invocation
+        // (the sweep counts only good ones and sets the count after).
         if tree_name == "queue" {
             self.queued.fetch_sub(1, Ordering::Relaxed);
         }

@@ -382,23 +382,6 @@ impl Store {
         Ok(counts)
     }
 
-    /// Counts the queue's invocations (at open; later writes keep count).
-    pub(super) fn count_queued(queue: &sled::Tree) -> Result<i64> {
-        let mut count = 0;
-        for value in queue.iter().values() {
-            let value = value?;
-            count += match value.first() {
-                // One that does not decode is set aside by the open sweep.
-                Some(&GROUP_TAG) => match decode_entry(&value) {
-                    Ok(Queued::Group(group)) => group.targets.len() as i64,
-                    Ok(Queued::Event(_)) | Err(_) => 1,
-                },
-                _ => 1,
-            };
-        }
-        Ok(count)
-    }
-
     /// Removes several delivered members of the group at `key` in one
     /// write (the group goes with its last). A compare-and-swap on the one
     /// key, retried if the group changed underneath: unlike a transaction
