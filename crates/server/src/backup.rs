@@ -26,6 +26,8 @@ use sha2::{Digest, Sha256};
 
 use funnel_store::Store;
 
+use crate::buckets::confined::Folder;
+
 const MAGIC: &[u8; 8] = b"FNLBAK01";
 const RECORD: u8 = 1;
 const FILE: u8 = 2;
@@ -95,11 +97,20 @@ pub fn write(store: &Store, sources: &Sources<'_>, out: impl Write) -> anyhow::R
                 tracing::warn!(bucket = %bucket.name, path = %bucket.path, "the bucket's folder is not under the data dir: its files are not in the backup");
                 continue;
             };
-            for (file, content) in files_under(&sources.data_dir.join(rel))? {
-                let rel = file
-                    .strip_prefix(sources.data_dir)
-                    .context("a bucket file outside its folder")?;
-                write_file(&mut out, BUCKET_FILE, &rel.to_string_lossy(), &content)?;
+            // The bucket's own walk and reads: no link is followed, and
+            // uploads in progress are not objects.
+            let Ok(folder) = Folder::open(Path::new(&bucket.path)) else {
+                continue;
+            };
+            for key in folder.walk("") {
+                // A file deleted meanwhile is simply not in the backup.
+                let Ok(mut file) = folder.open_file(&key) else {
+                    continue;
+                };
+                let mut content = Vec::new();
+                file.read_to_end(&mut content)?;
+                let path = rel.join(&key);
+                write_file(&mut out, BUCKET_FILE, &path.to_string_lossy(), &content)?;
                 summary.files += 1;
             }
         }
@@ -131,33 +142,6 @@ fn write_file(out: &mut impl Write, kind: u8, rel: &str, content: &[u8]) -> io::
     write_short(out, rel.as_bytes())?;
     out.write_all(&(content.len() as u64).to_be_bytes())?;
     out.write_all(content)
-}
-
-/// Every regular file under `dir` (links are not followed), with its
-/// bytes.
-fn files_under(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
-    let mut found = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = match std::fs::read_dir(&folder) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(err).with_context(|| format!("reading {}", folder.display())),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                folders.push(entry.path());
-            } else if kind.is_file() {
-                // A file deleted meanwhile is simply not in the backup.
-                if let Ok(content) = std::fs::read(entry.path()) {
-                    found.push((entry.path(), content));
-                }
-            }
-        }
-    }
-    Ok(found)
 }
 
 /// Reads what [`write`] wrote, hashing it.
