@@ -302,6 +302,26 @@ impl TestServer {
         done
     }
 
+    /// Serves this server's `/metrics` on a port of its own (with
+    /// `token`, scrapers must send it); its address, and what stops it.
+    pub async fn serve_metrics(
+        &self,
+        token: Option<&str>,
+    ) -> (std::net::SocketAddr, tokio_util::sync::CancellationToken) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(funnel_server::serve_metrics(
+            listener,
+            self.metrics.clone(),
+            token.map(str::to_string),
+            stop.clone(),
+        ));
+        (addr, stop)
+    }
+
     /// How many invocations of `function` started (its log's START lines).
     pub async fn starts(&self, function: &str) -> usize {
         self.log_messages(function)
@@ -509,4 +529,25 @@ where
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// `GET /metrics` over a plain TCP connection, as a scraper sends it, with
+/// this `authorization` header: the response's head and body. A scrape
+/// that gets no answer fails rather than hangs.
+pub fn scrape_metrics(addr: std::net::SocketAddr, authorization: Option<&str>) -> (String, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("read timeout");
+    let header = authorization.map_or(String::new(), |value| format!("Authorization: {value}\r\n"));
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{header}Connection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    (head.to_string(), body.to_string())
 }

@@ -2,29 +2,20 @@
 //! endpoint as Prometheus does, and read over gRPC.
 
 use funnel_tests::guests;
-use std::io::{Read as _, Write as _};
 
 use funnel_client::proto;
 use funnel_tests::{eventually, start_server};
 
 /// `GET /metrics` over a plain TCP connection, as a scraper sends it.
 fn scrape(addr: std::net::SocketAddr) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let (head, body) = funnel_tests::scrape_metrics(addr, None);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
         head.to_ascii_lowercase()
             .contains("content-type: application/openmetrics-text"),
         "{head}"
     );
-    body.to_string()
+    body
 }
 
 /// The value of the series `name{function="function"}` (0 when absent).
@@ -45,17 +36,7 @@ fn account(text: &str, name: &str) -> f64 {
 #[tokio::test]
 async fn metrics_count_what_happened() {
     let server = start_server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(funnel_server::serve_metrics(
-        listener,
-        server.metrics.clone(),
-        None,
-        stop.clone(),
-    ));
+    let (addr, stop) = server.serve_metrics(None).await;
     server.create("echo", guests::ECHO).await;
     server.create("fail", guests::FAIL).await;
     for _ in 0..3 {

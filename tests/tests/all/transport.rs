@@ -2,8 +2,6 @@
 //! refusal of a non-loopback listener without TLS, and the bearer token
 //! of a `/metrics` endpoint.
 
-use std::io::{Read as _, Write as _};
-
 use funnel_client::{Client, Credentials, Profile};
 use funnel_tests::{start_server_with, test_config};
 
@@ -209,41 +207,15 @@ async fn a_non_loopback_listener_needs_tls() {
 /// `GET /metrics` with this `authorization` header: the status line and
 /// the body.
 fn scrape(addr: std::net::SocketAddr, authorization: Option<&str>) -> (String, String) {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    // A scrape that gets no answer fails rather than hangs.
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .expect("read timeout");
-    let header = authorization.map_or(String::new(), |value| format!("Authorization: {value}\r\n"));
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{header}Connection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
-    (
-        head.lines().next().unwrap_or_default().to_string(),
-        body.to_string(),
-    )
+    let (head, body) = funnel_tests::scrape_metrics(addr, authorization);
+    (head.lines().next().unwrap_or_default().to_string(), body)
 }
 
 #[tokio::test]
 async fn metrics_with_a_token_need_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = start_server_with(test_config(dir.path())).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(funnel_server::serve_metrics(
-        listener,
-        server.metrics.clone(),
-        Some("s3cret".into()),
-        stop.clone(),
-    ));
+    let (addr, stop) = server.serve_metrics(Some("s3cret")).await;
     let scraped = tokio::task::spawn_blocking(move || {
         [None, Some("Bearer wrong"), Some("Bearer s3cret")].map(|auth| scrape(addr, auth))
     })
@@ -266,17 +238,7 @@ async fn metrics_with_a_token_need_it() {
 #[tokio::test]
 async fn idle_sockets_do_not_hold_the_metrics_endpoint() {
     let server = funnel_tests::start_server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(funnel_server::serve_metrics(
-        listener,
-        server.metrics.clone(),
-        None,
-        stop.clone(),
-    ));
+    let (addr, stop) = server.serve_metrics(None).await;
     let scraped = tokio::task::spawn_blocking(move || {
         // More idle connections than the endpoint serves at once, sending
         // nothing: their time runs out and a scraper gets through.
