@@ -34,30 +34,24 @@ async fn backup_then_restore_from_the_command_line() {
     first.kill_9();
 
     let second_dir = dir.path().join("second");
-    let restored = json(&funnel(
-        "http://127.0.0.1:9",
-        &[
-            "admin",
-            "restore",
-            "--from",
-            file.to_str().unwrap(),
-            "--data-dir",
-            second_dir.to_str().unwrap(),
-        ],
-    ));
+    // No server: the endpoint is never called.
+    let restore = || {
+        funnel(
+            "http://127.0.0.1:9",
+            &[
+                "admin",
+                "restore",
+                "--from",
+                file.to_str().unwrap(),
+                "--data-dir",
+                second_dir.to_str().unwrap(),
+            ],
+        )
+    };
+    let restored = json(&restore());
     assert!(restored["Records"].as_u64().unwrap() > 0, "{restored}");
     // Into a folder in use: refused, saying why.
-    let again = funnel(
-        "http://127.0.0.1:9",
-        &[
-            "admin",
-            "restore",
-            "--from",
-            file.to_str().unwrap(),
-            "--data-dir",
-            second_dir.to_str().unwrap(),
-        ],
-    );
+    let again = restore();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 
