@@ -321,10 +321,10 @@ impl Server {
         .add_service(AdminServer::new(api::AdminService::new(
             self.store.clone(),
             self.config.data_dir.clone(),
-            self.config
-                .master_key_file
-                .clone()
-                .unwrap_or_else(|| self.config.data_dir.join("master.key")),
+            crate::iam::seal::MasterKey::path(
+                &self.config.data_dir,
+                self.config.master_key_file.as_deref(),
+            ),
         )))
         // Live tails end when the server stops, so they never hold shutdown.
         .add_service(LogsServer::new(api::LogsService::new(

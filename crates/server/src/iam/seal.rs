@@ -26,19 +26,19 @@ pub fn random(out: &mut [u8]) {
 }
 
 impl MasterKey {
+    /// Where the key is: `file` when the operator named one, else
+    /// `<data_dir>/master.key`.
+    pub fn path(data_dir: &Path, file: Option<&Path>) -> PathBuf {
+        file.map_or_else(|| data_dir.join("master.key"), Path::to_path_buf)
+    }
+
     /// Reads the key from `file` (which must exist), or from
     /// `<data_dir>/master.key`, made on first use.
     pub fn load_or_create(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<MasterKey> {
-        let path = match file {
-            Some(file) => file.to_path_buf(),
-            None => {
-                let path = data_dir.join("master.key");
-                if !path.exists() {
-                    create(&path)?;
-                }
-                path
-            }
-        };
+        let path = MasterKey::path(data_dir, file);
+        if file.is_none() && !path.exists() {
+            create(&path)?;
+        }
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading the master key {}", path.display()))?;
         let bytes: [u8; 32] = hex::decode(text.trim())
