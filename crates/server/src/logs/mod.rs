@@ -3,20 +3,19 @@
 //! per line. Events are stored in sled, bounded by a retention (age and
 //! bytes per group), and can be read back, filtered, or tailed live.
 //!
-//! Recording never blocks an invocation: lines go to one writer task over a
-//! bounded queue (a full queue drops the lines and counts them), which
-//! batches them into the store and publishes them to live tails. Readers
-//! first wait for the writer to catch up, so a caller sees its own calls'
-//! logs.
+//! Recording never blocks an invocation: lines go onto a bounded queue (a
+//! full queue drops the lines and counts them) that one writer thread
+//! stores in batches and publishes to live tails (`writer`). Readers first
+//! wait for the writer to catch up, so a caller sees its own calls' logs.
 
 mod format;
 mod pattern;
+mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
 
 pub use format::{invocation_log, tail};
 
@@ -32,10 +31,9 @@ pub use pattern::Pattern;
 
 use crate::error::{Error, Result};
 use funnel_runtime::Clock;
-use funnel_store::{LogEvent, LogRecord, LogScan, Store, log_event_id};
+use funnel_store::{LogEvent, LogScan, Store};
+use writer::{Control, Queue};
 
-/// Invocations' logs waiting to be written.
-const QUEUE: usize = 4096;
 /// Live-tail subscribers that fall this far behind miss events.
 const LIVE_BUFFER: usize = 4096;
 /// The most events one read returns, as CloudWatch.
@@ -77,13 +75,6 @@ pub struct Query {
     pub from_head: bool,
 }
 
-enum Command {
-    Append { group: String, record: LogRecord },
-    Sync(oneshot::Sender<()>),
-    Prune(oneshot::Sender<usize>),
-    Close(oneshot::Sender<()>),
-}
-
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Logs {
@@ -93,49 +84,33 @@ pub struct Logs {
 struct Inner {
     store: Store,
     clock: Clock,
-    commands: mpsc::Sender<Command>,
+    queue: Arc<Queue>,
     live: broadcast::Sender<Arc<Record>>,
-    dropped: Arc<AtomicU64>,
 }
 
-/// What the writer task holds: no command sender, so the task ends when
-/// the last [`Logs`] handle is dropped (and the store with it).
-struct Writer {
-    store: Store,
-    clock: Clock,
-    live: broadcast::Sender<Arc<Record>>,
-    dropped: Arc<AtomicU64>,
-    retention: Retention,
+impl Drop for Inner {
+    /// The last handle is gone: the writer stores what is queued and stops.
+    fn drop(&mut self) {
+        self.queue.shut();
+    }
 }
 
 impl Logs {
-    /// Starts the writer task (on the current tokio runtime).
+    /// Starts the writer thread.
     pub fn start(store: Store, clock: Clock, retention: Retention) -> Logs {
-        let (commands, queue) = mpsc::channel(QUEUE);
         let (live, _) = broadcast::channel(LIVE_BUFFER);
-        let dropped = Arc::new(AtomicU64::new(0));
-        let writer = Writer {
+        let queue = writer::start(writer::Writer {
             store: store.clone(),
             clock: clock.clone(),
             live: live.clone(),
-            dropped: dropped.clone(),
             retention,
-        };
-        // The writer gets a thread of its own: storing is synchronous sled
-        // work that must not take an API worker from requests.
-        let spawned = std::thread::Builder::new()
-            .name("funnel-logs".into())
-            .spawn(move || write(writer, queue));
-        if let Err(err) = spawned {
-            tracing::error!(cause = %err, "cannot start the log writer; log lines will be dropped");
-        }
+        });
         Logs {
             inner: Arc::new(Inner {
                 store,
                 clock,
-                commands,
+                queue,
                 live,
-                dropped,
             }),
         }
     }
@@ -144,39 +119,18 @@ impl Logs {
     /// now. Never waits: if the writer is too far behind, the lines are
     /// dropped and counted.
     pub fn record(&self, group: &str, stream: &str, log: &[u8]) {
-        let now = self.inner.clock.wall_ms();
-        let lines: Vec<String> = String::from_utf8_lossy(log)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        if lines.is_empty() {
-            return;
-        }
-        let count = lines.len() as u64;
-        let command = Command::Append {
-            group: group.to_string(),
-            record: LogRecord {
-                stream: stream.to_string(),
-                timestamp: now,
-                ingestion_time: now,
-                lines,
-            },
-        };
-        if self.inner.commands.try_send(command).is_err() {
-            let dropped = self.inner.dropped.fetch_add(count, Ordering::Relaxed) + count;
-            tracing::warn!(group, dropped, "log writer is behind; dropped log lines");
-        }
+        self.inner.queue.record(group, stream, log);
     }
 
     /// Log lines dropped because the writer was behind, since start.
     pub fn dropped(&self) -> u64 {
-        self.inner.dropped.load(Ordering::Relaxed)
+        self.inner.queue.dropped()
     }
 
     /// Waits until everything recorded so far is stored.
     pub async fn sync(&self) {
         let (done, wait) = oneshot::channel();
-        if self.inner.commands.send(Command::Sync(done)).await.is_ok() {
+        if self.inner.queue.control(Control::Sync(done)) {
             let _ = wait.await;
         }
     }
@@ -242,16 +196,10 @@ impl Logs {
     }
 
     /// Applies the retention now (it also runs periodically); returns how
-    /// many events were deleted.
+    /// many chunks of events were deleted.
     pub async fn enforce_retention(&self) -> usize {
         let (done, wait) = oneshot::channel();
-        if self
-            .inner
-            .commands
-            .send(Command::Prune(done))
-            .await
-            .is_err()
-        {
+        if !self.inner.queue.control(Control::Prune(done)) {
             return 0;
         }
         wait.await.unwrap_or(0)
@@ -265,114 +213,8 @@ impl Logs {
     /// lines recorded afterwards are dropped and counted.
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
-        if self.inner.commands.send(Command::Close(done)).await.is_ok() {
+        if self.inner.queue.control(Control::Close(done)) {
             let _ = wait.await;
         }
     }
-}
-
-/// The writer: batches appends into the store, publishes them live, and
-/// applies the retention when asked. The only task that writes logs.
-fn write(inner: Writer, mut queue: mpsc::Receiver<Command>) {
-    while let Some(command) = queue.blocking_recv() {
-        let mut pending = Vec::new();
-        let mut other = None;
-        match command {
-            Command::Append { group, record } => pending.push((group, record)),
-            command => other = Some(command),
-        }
-        // Batch whatever else is already queued, up to the next non-append.
-        while other.is_none() && pending.len() < 1024 {
-            match queue.try_recv() {
-                Ok(Command::Append { group, record }) => pending.push((group, record)),
-                Ok(command) => other = Some(command),
-                Err(_) => break,
-            }
-        }
-        append(&inner, pending);
-        match other {
-            None => {}
-            Some(Command::Close(done)) => {
-                queue.close();
-                let mut rest = Vec::new();
-                while let Ok(command) = queue.try_recv() {
-                    if let Command::Append { group, record } = command {
-                        rest.push((group, record));
-                    }
-                }
-                append(&inner, rest);
-                drop(inner);
-                let _ = done.send(());
-                return;
-            }
-            Some(Command::Sync(done)) => {
-                let _ = done.send(());
-            }
-            Some(Command::Prune(done)) => {
-                let _ = done.send(prune(&inner));
-            }
-            Some(Command::Append { .. }) => unreachable!("appends are batched above"),
-        }
-    }
-}
-
-/// Stores records, one batch per group, and publishes their lines live.
-fn append(inner: &Writer, pending: Vec<(String, LogRecord)>) {
-    let mut by_group: std::collections::HashMap<String, Vec<LogRecord>> =
-        std::collections::HashMap::new();
-    for (group, record) in pending {
-        by_group.entry(group).or_default().push(record);
-    }
-    for (group, records) in by_group {
-        match inner.store.append_log_records(&group, &records) {
-            Ok(ids) => {
-                if inner.live.receiver_count() == 0 {
-                    continue;
-                }
-                for (record_id, record) in ids.iter().zip(records) {
-                    for (index, message) in record.lines.into_iter().enumerate() {
-                        let _ = inner.live.send(Arc::new(Record {
-                            group: group.clone(),
-                            id: log_event_id(record_id, index),
-                            stream: record.stream.clone(),
-                            timestamp: record.timestamp,
-                            ingestion_time: record.ingestion_time,
-                            message,
-                        }));
-                    }
-                }
-            }
-            Err(err) => {
-                let lines: usize = records.iter().map(|r| r.lines.len()).sum();
-                inner.dropped.fetch_add(lines as u64, Ordering::Relaxed);
-                tracing::error!(group, cause = %err, "could not store log events");
-            }
-        }
-    }
-}
-
-fn prune(inner: &Writer) -> usize {
-    let retention = inner.retention;
-    let before = inner.clock.wall_ms() - retention.max_age.as_millis() as i64;
-    let groups = match inner.store.log_groups() {
-        Ok(groups) => groups,
-        Err(err) => {
-            tracing::error!(cause = %err, "could not list log groups");
-            return 0;
-        }
-    };
-    let mut removed = 0;
-    for (group, _) in groups {
-        match inner
-            .store
-            .prune_log_events(&group, before, retention.max_group_bytes)
-        {
-            Ok(n) => removed += n,
-            Err(err) => tracing::error!(group, cause = %err, "could not apply log retention"),
-        }
-    }
-    if removed > 0 {
-        tracing::debug!(removed, "log retention deleted events");
-    }
-    removed
 }

@@ -1,0 +1,87 @@
+//! 10,000 idle warm environments of `hello`: what they cost in resident
+//! memory beyond the guests' own linear memory, and how long they take to
+//! start (each a cold start with its call, one after another).
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use funnel_runtime::{Runtime, RuntimeConfig};
+use funnel_server::Clock;
+use funnel_tests::{guest, guests};
+
+use crate::{call_with, environment_config, rss_kib};
+
+pub(crate) const ENVIRONMENTS: usize = 10_000;
+
+pub(crate) struct Idle {
+    /// Wall time to start all of them.
+    pub started_in: Duration,
+    /// Resident memory they added, in KiB.
+    pub rss_kib: u64,
+    /// Their guests' linear memory, in KiB.
+    pub guest_kib: u64,
+}
+
+impl Idle {
+    /// Resident memory beyond the guests' linear memory, in KiB.
+    pub fn beyond_guest_kib(&self) -> u64 {
+        self.rss_kib.saturating_sub(self.guest_kib)
+    }
+}
+
+pub(crate) async fn measure(dir: &Path) -> anyhow::Result<Idle> {
+    let hello = guest(guests::HELLO);
+    let config = RuntimeConfig {
+        max_instances: (ENVIRONMENTS + 16) as u32,
+        // Their slots reserve address space for this much each.
+        max_memory_mb: 128,
+        // 10,000 environments of 128 MB are 1.2 TB of MemorySize: what is
+        // measured is what idle ones really cost, not the budget's refusal.
+        memory_budget_mb: Some(u64::from(u32::MAX)),
+        // None retires before the rows are read.
+        idle_timeout: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let runtime = Runtime::new(
+        &config,
+        &dir.join("idle-runtime"),
+        Clock::system(),
+        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
+        funnel_runtime::CodeKey::new([0; 32]),
+    )?;
+    let prepared = runtime
+        .prepare("bench-hello", || Ok(Cow::Borrowed(&hello)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    let mut guest_bytes = 0;
+    for i in 0..ENVIRONMENTS {
+        let outcome = runtime
+            .invoke(
+                &prepared,
+                environment_config(&format!("idle-{i}"), "bench-hello", 128),
+                call_with(br#"{"name":"idle"}"#),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("environment {i}: {e}"))?;
+        if let Err(err) = outcome.result {
+            anyhow::bail!("environment {i}: {}: {}", err.error_type, err.error_message);
+        }
+        anyhow::ensure!(outcome.init_duration.is_some(), "a cold start");
+        guest_bytes += outcome.max_memory_used;
+    }
+    let started_in = started.elapsed();
+    let rss_after = rss_kib();
+    anyhow::ensure!(
+        runtime.idle_environments() == ENVIRONMENTS,
+        "{} of {ENVIRONMENTS} environments stayed idle",
+        runtime.idle_environments()
+    );
+    runtime.retire_all().await;
+    Ok(Idle {
+        started_in,
+        rss_kib: rss_after.saturating_sub(rss_before),
+        guest_kib: guest_bytes / 1024,
+    })
+}
