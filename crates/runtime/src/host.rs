@@ -29,10 +29,11 @@ pub struct Host {
     pub chain_depth: u32,
 }
 
-/// The environment's /tmp and its size cap (`EphemeralStorage`). The size
-/// is checked while the guest runs (every few epoch ticks) and after each
-/// call; past the cap the call fails and the environment is retired. A
-/// guest can overshoot by what it writes between two checks.
+/// The environment's /tmp and its size cap (`EphemeralStorage`). Once the
+/// guest has taken its preopened directories (before that it cannot reach
+/// /tmp), the size is checked while the guest runs (every few epoch ticks)
+/// and after each call; past the cap the call fails and the environment is
+/// retired. A guest can overshoot by what it writes between two checks.
 pub struct TmpQuota {
     pub path: std::path::PathBuf,
     /// Bytes.
@@ -40,6 +41,9 @@ pub struct TmpQuota {
     /// Files and folders.
     pub max_entries: u64,
     pub exceeded: bool,
+    /// The guest has taken its preopened directories: until then it
+    /// cannot have touched /tmp, and /tmp is not measured.
+    pub reachable: bool,
     ticks: u32,
     /// What the measurements made off the guest's thread found.
     probe: std::sync::Arc<TmpProbe>,
@@ -62,6 +66,7 @@ impl TmpQuota {
             limit,
             max_entries,
             exceeded: false,
+            reachable: false,
             ticks: 0,
             probe: Default::default(),
         }
@@ -77,6 +82,7 @@ impl TmpQuota {
             self.exceeded = true;
         }
         if !self.exceeded
+            && self.reachable
             && self.ticks.is_multiple_of(TMP_CHECK_TICKS)
             && !self.probe.running.swap(true, Ordering::AcqRel)
         {
@@ -100,7 +106,7 @@ impl TmpQuota {
     /// Measures /tmp now (after a call, so what it wrote last counts too);
     /// true if it is over its cap.
     pub fn check(&mut self) -> bool {
-        if !self.exceeded {
+        if !self.exceeded && self.reachable {
             let (bytes, entries) = tree_size(&self.path, self.max_entries);
             self.exceeded = bytes > self.limit
                 || entries > self.max_entries
@@ -197,6 +203,18 @@ impl Host {
             publishing,
             chain_depth: 0,
         })
+    }
+}
+
+impl crate::wasi::HasPreopens for Host {
+    fn preopens(&mut self) -> crate::wasi::PreopensView<'_> {
+        crate::wasi::PreopensView {
+            fs: wasmtime_wasi::filesystem::WasiFilesystemCtxView {
+                ctx: self.wasi.filesystem(),
+                table: &mut self.table,
+            },
+            asked: &mut self.tmp.reachable,
+        }
     }
 }
 

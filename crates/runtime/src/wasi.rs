@@ -12,7 +12,9 @@ use wasmtime::component::{Component, HasData, Linker, ResourceTable, ResourceTyp
 use wasmtime_wasi::WasiView;
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+use wasmtime_wasi::filesystem::{
+    Descriptor, WasiFilesystem, WasiFilesystemCtxView, WasiFilesystemView,
+};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
 use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
 use wasmtime_wasi_io::bindings::wasi::io;
@@ -41,19 +43,49 @@ const SOCKET_RESOURCES: &[&str] = &[
 
 struct Io;
 
+/// `wasi:filesystem/preopens` as the guest reaches it: the filesystem's
+/// own, plus a note that the guest asked. Until it asks, a guest holds no
+/// descriptor at all (WASI 0.2 has no other way to one), so its `/tmp`
+/// cannot have changed and need not be measured after its calls.
+pub struct PreopensView<'a> {
+    pub fs: WasiFilesystemCtxView<'a>,
+    /// Set when the guest takes its preopened directories.
+    pub asked: &'a mut bool,
+}
+
+/// A store's data that can lend a [`PreopensView`].
+pub trait HasPreopens: WasiView {
+    fn preopens(&mut self) -> PreopensView<'_>;
+}
+
+struct Preopens;
+
+impl HasData for Preopens {
+    type Data<'a> = PreopensView<'a>;
+}
+
+impl filesystem::preopens::Host for PreopensView<'_> {
+    fn get_directories(
+        &mut self,
+    ) -> wasmtime::Result<Vec<(wasmtime::component::Resource<Descriptor>, String)>> {
+        *self.asked = true;
+        filesystem::preopens::Host::get_directories(&mut self.fs)
+    }
+}
+
 impl HasData for Io {
     type Data<'a> = &'a mut ResourceTable;
 }
 
 /// Links WASI 0.2 without `wasi:sockets`.
-pub fn add_to_linker<T: WasiView>(l: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: HasPreopens>(l: &mut Linker<T>) -> wasmtime::Result<()> {
     io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
     io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
     io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
     clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, |t| t.clocks())?;
     clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, |t| t.clocks())?;
     filesystem::types::add_to_linker::<T, WasiFilesystem>(l, |t| t.filesystem())?;
-    filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, |t| t.filesystem())?;
+    filesystem::preopens::add_to_linker::<T, Preopens>(l, |t| t.preopens())?;
     random::random::add_to_linker::<T, WasiRandom>(l, |t| t.random())?;
     random::insecure::add_to_linker::<T, WasiRandom>(l, |t| t.random())?;
     random::insecure_seed::add_to_linker::<T, WasiRandom>(l, |t| t.random())?;
