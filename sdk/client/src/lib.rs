@@ -29,6 +29,7 @@
 //! snake case). Errors keep the AWS error name ([`Error::error_type`]).
 
 use std::fmt;
+use std::sync::Arc;
 
 mod admin;
 mod buckets;
@@ -126,10 +127,25 @@ impl From<tonic::Status> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A connection to one funnel server. Cheap to clone; clones share the
-/// connection.
+/// A connection to one funnel server. Cheap to clone (one reference
+/// count); clones share the connection.
 #[derive(Clone)]
 pub struct Client {
+    services: Arc<Services>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+/// The client of each service, over one connection. Nothing of it is
+/// public: a [`Client`]'s methods call them.
+#[doc(hidden)]
+pub struct Services {
     functions: FunctionsClient<Transport>,
     asynchronous: AsyncInvocationClient<Transport>,
     layers: LayersClient<Transport>,
@@ -237,29 +253,34 @@ impl Client {
             ))
         })?;
         Ok(Client {
-            functions: FunctionsClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            asynchronous: AsyncInvocationClient::with_interceptor(channel.clone(), auth.clone())
+            services: Arc::new(Services {
+                functions: FunctionsClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                asynchronous: AsyncInvocationClient::with_interceptor(
+                    channel.clone(),
+                    auth.clone(),
+                )
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            layers: LayersClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            logs: LogsClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            metrics: MetricsClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
-            topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
-            events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
-            clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
-            iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
-            sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
-            admin: AdminClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            buckets: BucketsClient::with_interceptor(channel, auth)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                layers: LayersClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                logs: LogsClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                metrics: MetricsClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
+                topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
+                events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
+                clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
+                iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
+                sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
+                admin: AdminClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                buckets: BucketsClient::with_interceptor(channel, auth)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            }),
         })
     }
 
