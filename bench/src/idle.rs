@@ -26,6 +26,41 @@ pub(crate) struct Idle {
     pub guest_kib: u64,
 }
 
+/// Measures in a process of its own (this bench, `--idle-child`): the
+/// other rows' freed memory, reused, would hide what these take, and their
+/// engines' mappings would count against the kernel's vm.max_map_count.
+pub(crate) fn measure_apart() -> anyhow::Result<Idle> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("--idle-child")
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    anyhow::ensure!(out.status.success(), "the idle-environments child failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<u64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("the idle-environments child said {text:?}: {e}"))?;
+    let [started_us, rss_kib, guest_kib] = numbers[..] else {
+        anyhow::bail!("the idle-environments child said {text:?}");
+    };
+    Ok(Idle {
+        started_in: Duration::from_micros(started_us),
+        rss_kib,
+        guest_kib,
+    })
+}
+
+/// What `--idle-child` prints for [`measure_apart`].
+pub(crate) fn print_for_parent(idle: &Idle) {
+    println!(
+        "{} {} {}",
+        idle.started_in.as_micros(),
+        idle.rss_kib,
+        idle.guest_kib
+    );
+}
+
 pub(crate) async fn measure(dir: &Path) -> anyhow::Result<Idle> {
     let hello = guest(guests::HELLO);
     let config = RuntimeConfig {

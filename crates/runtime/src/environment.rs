@@ -136,9 +136,17 @@ impl Environment {
             match tokio::time::timeout(bound, prepared.pre.instantiate_async(&mut store)).await {
                 Ok(Ok(handler)) => handler,
                 Ok(Err(err)) if !store.data().timed_out && !store.data().limits.denied => {
-                    return Err(StartError::System(format!(
-                        "could not start an instance: {err:#}"
-                    )));
+                    let err = format!("{err:#}");
+                    // The usual cause once the pool is large: the kernel's
+                    // cap on memory mappings, not memory.
+                    let hint = if err.contains("os error 12") {
+                        " (if memory is not short, the kernel's vm.max_map_count may be: each \
+                         live environment takes a few memory mappings)"
+                    } else {
+                        ""
+                    };
+                    // (InvokeError::Instantiate says "could not start an instance".)
+                    return Err(StartError::System(format!("{err}{hint}")));
                 }
                 Ok(Err(err)) => {
                     let error = init_failure(store.data(), err);
