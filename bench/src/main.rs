@@ -314,8 +314,14 @@ async fn main() -> anyhow::Result<()> {
     }
 
     if std::env::args().any(|a| a == "--profile-invoke") {
-        // Only warm invokes (c=1, then c=32), for a profiler to attach to.
-        let lat = latency(LATENCY_CALLS, || invoke(&clients[0])).await;
+        // Only warm invokes (c=1, then c=32), for a profiler to attach to;
+        // with --c1, c=1 for as long as c=32 would take too.
+        let calls = if std::env::args().any(|a| a == "--c1") {
+            LATENCY_CALLS * 5
+        } else {
+            LATENCY_CALLS
+        };
+        let lat = latency(calls, || invoke(&clients[0])).await;
         let rate = throughput(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move { invoke(&c).await }
@@ -361,6 +367,29 @@ async fn main() -> anyhow::Result<()> {
     };
 
     if std::env::args().any(|a| a == "--invoke-only") {
+        // Where a c=1 invoke's time goes, layer by layer: funnel's own
+        // transport (its health check: no authentication), then an
+        // authenticated call that reads one record, then Invoke.
+        let own_health = Health::new(
+            tonic::transport::Endpoint::from_shared(server.endpoint.clone())?
+                .connect()
+                .await?,
+        );
+        let transport_lat = latency(LATENCY_CALLS, || check(&own_health)).await;
+        let authenticated_lat = latency(LATENCY_CALLS, || async {
+            clients[0]
+                .get_function_concurrency("echo")
+                .await
+                .expect("GetFunctionConcurrency");
+        })
+        .await;
+        println!(
+            "c=1 p50 by layer: empty RPC {}; funnel's transport (health check) {}; + authentication, IAM and a registry read (GetFunctionConcurrency) {}; Invoke {}",
+            us(empty_lat.p50),
+            us(transport_lat.p50),
+            us(authenticated_lat.p50),
+            us(invoke_lat.p50)
+        );
         println!(
             "warm invoke p50 {} vs empty RPC {} ({:.2}×); p99 {} vs {}; c=32 {:.0}/s vs empty RPC {:.0}/s ({:.2}×)",
             us(invoke_lat.p50),
