@@ -65,14 +65,11 @@ async fn measure_one(
     }
     runtime.retire_all().await;
     let mut warm = Vec::with_capacity(WARM_CALLS);
+    let config = environment_config(&format!("{name}-warm"), name, 256);
     for _ in 0..WARM_CALLS {
         let started = Instant::now();
         let outcome = runtime
-            .invoke(
-                &prepared,
-                environment_config(&format!("{name}-warm"), name, 256),
-                call_with(PAYLOAD),
-            )
+            .invoke(&prepared, config.clone(), call_with(PAYLOAD))
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
         warm.push(started.elapsed());

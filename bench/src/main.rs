@@ -119,13 +119,17 @@ pub(crate) fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn echo_config(name: &str) -> EnvironmentConfig {
+fn echo_config(name: &str) -> std::sync::Arc<EnvironmentConfig> {
     environment_config(name, "bench-echo", 128)
 }
 
 /// An environment of `function` running the code prepared as `code`.
-pub(crate) fn environment_config(function: &str, code: &str, memory_mb: u32) -> EnvironmentConfig {
-    EnvironmentConfig {
+pub(crate) fn environment_config(
+    function: &str,
+    code: &str,
+    memory_mb: u32,
+) -> std::sync::Arc<EnvironmentConfig> {
+    std::sync::Arc::new(EnvironmentConfig {
         function_name: function.into(),
         function_version: "$LATEST".into(),
         code_sha256: code.into(),
@@ -136,7 +140,7 @@ pub(crate) fn environment_config(function: &str, code: &str, memory_mb: u32) -> 
         opt_dir: None,
         buckets: Vec::new(),
         topics: Vec::new(),
-    }
+    })
 }
 
 fn call() -> Call {
@@ -425,11 +429,13 @@ async fn main() -> anyhow::Result<()> {
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // One config for every warm call, as the server keeps one per record.
+    let warm = echo_config("warm");
     let warm_lat = latency(LATENCY_CALLS, || {
-        let (runtime, prepared) = (runtime.clone(), prepared.clone());
+        let (runtime, prepared, warm) = (runtime.clone(), prepared.clone(), warm.clone());
         async move {
             let outcome = runtime
-                .invoke(&prepared, echo_config("warm"), call())
+                .invoke(&prepared, warm, call())
                 .await
                 .expect("invoke");
             assert!(outcome.result.is_ok());

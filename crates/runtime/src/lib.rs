@@ -442,7 +442,7 @@ impl Runtime {
     pub async fn invoke(
         &self,
         prepared: &Arc<Prepared>,
-        config: EnvironmentConfig,
+        config: Arc<EnvironmentConfig>,
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let (runtime, prepared) = (self.clone(), prepared.clone());
@@ -463,7 +463,7 @@ impl Runtime {
     async fn invoke_here(
         &self,
         prepared: Arc<Prepared>,
-        config: EnvironmentConfig,
+        config: Arc<EnvironmentConfig>,
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let checkout = self.inner.pools.checkout(config);

@@ -88,8 +88,9 @@ impl Pools {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes an idle environment for `config`, if there is one.
-    pub fn checkout(&self, config: EnvironmentConfig) -> Checkout {
+    /// Takes an idle environment for `config`, if there is one. A caller
+    /// that hands the same `Arc` each time saves the comparison.
+    pub fn checkout(&self, config: Arc<EnvironmentConfig>) -> Checkout {
         let key = (
             config.function_name.clone(),
             config.function_version.clone(),
@@ -98,12 +99,13 @@ impl Pools {
         let entry = entries.entry(key).or_default();
         let mut stale = Vec::new();
         let current = match &entry.config {
-            Some(current) if **current == config => current.clone(),
+            Some(current) if Arc::ptr_eq(current, &config) || **current == *config => {
+                current.clone()
+            }
             _ => {
                 stale = entry.take_everything();
-                let current = Arc::new(config);
-                entry.config = Some(current.clone());
-                current
+                entry.config = Some(config.clone());
+                config
             }
         };
         let warm = entry.provisioned.pop().or_else(|| entry.idle.pop());
@@ -175,7 +177,7 @@ impl Pools {
         &self,
         config: EnvironmentConfig,
     ) -> (Arc<EnvironmentConfig>, Vec<Environment>) {
-        let checkout = self.checkout(config);
+        let checkout = self.checkout(Arc::new(config));
         let mut stale = checkout.stale;
         if let Some(warm) = checkout.warm
             && let Some(back) = self.checkin(warm)

@@ -40,6 +40,14 @@ pub struct RefusedLabel {
 }
 
 type PerFunction<M> = Family<FunctionLabel, M>;
+
+/// Handles on one function's series (each shares its value with the
+/// family's).
+struct CallSeries {
+    invocations: Counter,
+    duration: Histogram,
+    concurrent: Gauge,
+}
 type PerVersion<M> = Family<VersionLabel, M>;
 type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
 
@@ -55,6 +63,8 @@ pub struct Metrics {
 }
 
 struct Inner {
+    /// Each function's series that every call touches, looked up once.
+    calls: std::sync::RwLock<std::collections::HashMap<String, Arc<CallSeries>>>,
     registry: Registry,
     invocations: PerFunction<Counter>,
     errors: PerFunction<Counter>,
@@ -221,6 +231,7 @@ impl Metrics {
         );
         Metrics {
             inner: Arc::new(Inner {
+                calls: Default::default(),
                 registry,
                 invocations,
                 errors,
@@ -252,6 +263,32 @@ impl Metrics {
         }
     }
 
+    /// `function`'s series that every call touches: from the families the
+    /// first time, then from a map read without allocating.
+    fn call_series(&self, function: &str) -> Arc<CallSeries> {
+        let m = &self.inner;
+        if let Some(found) = m
+            .calls
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(function)
+        {
+            return found.clone();
+        }
+        let label = Self::label(function);
+        let series = Arc::new(CallSeries {
+            invocations: m.invocations.get_or_create(&label).clone(),
+            duration: m.duration.get_or_create(&label).clone(),
+            concurrent: m.concurrent.get_or_create(&label).clone(),
+        });
+        m.calls
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(function.to_string())
+            .or_insert(series)
+            .clone()
+    }
+
     fn label(function: &str) -> FunctionLabel {
         FunctionLabel {
             function: function.to_string(),
@@ -259,15 +296,17 @@ impl Metrics {
     }
 
     pub fn ran(&self, ran: Ran<'_>) {
+        let series = self.call_series(ran.function);
+        series.invocations.inc();
+        series.duration.observe(ran.duration.as_secs_f64() * 1e3);
+        if !(ran.failed || ran.provisioned || ran.spillover || ran.init_duration.is_some()) {
+            return;
+        }
         let label = Self::label(ran.function);
         let m = &self.inner;
-        m.invocations.get_or_create(&label).inc();
         if ran.failed {
             m.errors.get_or_create(&label).inc();
         }
-        m.duration
-            .get_or_create(&label)
-            .observe(ran.duration.as_secs_f64() * 1e3);
         if ran.provisioned {
             m.provisioned_invocations.get_or_create(&label).inc();
         }
@@ -291,10 +330,7 @@ impl Metrics {
 
     /// One more (or, with `-1`, one fewer) invocation of `function` running.
     pub fn running(&self, function: &str, delta: i64) {
-        self.inner
-            .concurrent
-            .get_or_create(&Self::label(function))
-            .inc_by(delta);
+        self.call_series(function).concurrent.inc_by(delta);
     }
 
     pub fn async_received(&self, function: &str) {

@@ -11,6 +11,9 @@ mod provisioned;
 
 pub use provisioned::ProvisionedView;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use base64::Engine as _;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +76,19 @@ pub struct Dispatcher {
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
+    /// Environment configs already built, per function key: a warm call
+    /// hands the runtime the same `Arc` as the last one.
+    configs_built: Arc<Mutex<HashMap<String, Vec<BuiltConfig>>>>,
 }
+
+/// An environment config and the record it was built from.
+struct BuiltConfig {
+    record: Arc<FunctionRecord>,
+    config: Arc<EnvironmentConfig>,
+}
+
+/// Versions of one function whose configs are kept.
+const BUILT_PER_FUNCTION: usize = 8;
 
 /// One invocation for [`Dispatcher::run`].
 pub(crate) struct RunCall {
@@ -111,6 +126,7 @@ impl Dispatcher {
             topics,
             configs,
             abort,
+            configs_built: Arc::default(),
         }
     }
 
@@ -202,7 +218,7 @@ impl Dispatcher {
     pub(crate) async fn run(
         &self,
         target: &FunctionRef,
-        record: &FunctionRecord,
+        record: &Arc<FunctionRecord>,
         call: RunCall,
     ) -> Result<InvokeResult> {
         let RunCall {
@@ -226,7 +242,7 @@ impl Dispatcher {
             function: &record.name,
         };
         let naming = self.functions.naming();
-        let config = self.environment_config(record);
+        let config = self.shared_environment_config(record);
         let call = Call {
             request_id: request_id.clone(),
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
@@ -305,6 +321,34 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// What the environments of `record` are, built once per record: the
+    /// registry hands out one `Arc` per record until the function changes.
+    /// A function granted buckets is built each time (a bucket deleted
+    /// since the grant must disappear from its next environment).
+    fn shared_environment_config(&self, record: &Arc<FunctionRecord>) -> Arc<EnvironmentConfig> {
+        if !record.bucket_access.is_empty() {
+            return Arc::new(self.environment_config(record));
+        }
+        let mut built = self.configs_built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = built
+            .get(&record.name)
+            .and_then(|versions| versions.iter().find(|b| Arc::ptr_eq(&b.record, record)))
+        {
+            return found.config.clone();
+        }
+        let config = Arc::new(self.environment_config(record));
+        let versions = built.entry(record.name.clone()).or_default();
+        versions.retain(|b| b.record.version != record.version);
+        if versions.len() >= BUILT_PER_FUNCTION {
+            versions.remove(0);
+        }
+        versions.push(BuiltConfig {
+            record: record.clone(),
+            config: config.clone(),
+        });
+        config
+    }
+
     /// What the environments of `record` are.
     fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
         let mut config = environment_config(record, &self.functions.naming().region);

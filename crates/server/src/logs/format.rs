@@ -9,28 +9,29 @@ use funnel_runtime::{ErrorKind, Outcome};
 /// How much of a log `LogType=Tail` returns, as Lambda.
 pub const TAIL_BYTES: usize = 4 * 1024;
 
-/// The whole log of one invocation.
+/// The whole log of one invocation, written into one buffer.
 pub fn invocation_log(
     request_id: &str,
     version: &str,
     memory_mb: u32,
     outcome: &Outcome,
 ) -> Vec<u8> {
-    let mut log = format!("START RequestId: {request_id} Version: {version}\n").into_bytes();
+    let mut head = String::with_capacity(128);
+    let _ = writeln!(head, "START RequestId: {request_id} Version: {version}");
     if outcome.output_dropped > 0 {
-        log.extend(
-            format!(
-                "[funnel] {} earlier bytes of output were dropped\n",
-                outcome.output_dropped
-            )
-            .bytes(),
+        let _ = writeln!(
+            head,
+            "[funnel] {} earlier bytes of output were dropped",
+            outcome.output_dropped
         );
     }
+    let mut log = head.into_bytes();
+    log.reserve(outcome.output.len() + 320);
     log.extend_from_slice(&outcome.output);
     if !outcome.output.is_empty() && !outcome.output.ends_with(b"\n") {
         log.push(b'\n');
     }
-    let mut tail = String::new();
+    let mut tail = String::with_capacity(256);
     if let Err(err) = &outcome.result
         && err.kind == ErrorKind::Unhandled
     {
@@ -53,7 +54,7 @@ pub fn invocation_log(
         tail.push_str("Status: timeout");
     }
     tail.push('\n');
-    log.extend(tail.bytes());
+    log.extend_from_slice(tail.as_bytes());
     log
 }
 
