@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use funnel_runtime::{Runtime, RuntimeConfig};
-use funnel_server::Clock;
+use funnel_runtime::RuntimeConfig;
 use funnel_tests::{guest, guests};
 
 use crate::{call_with, environment_config, rss_kib};
@@ -74,13 +73,7 @@ pub(crate) async fn measure(dir: &Path) -> anyhow::Result<Idle> {
         idle_timeout: Duration::from_secs(3600),
         ..Default::default()
     };
-    let runtime = Runtime::new(
-        &config,
-        &dir.join("idle-runtime"),
-        Clock::system(),
-        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
-        funnel_runtime::CodeKey::new([0; 32]),
-    )?;
+    let runtime = crate::bench_runtime(&config, &dir.join("idle-runtime"))?;
     let prepared = runtime
         .prepare("bench-hello", || Ok(Cow::Borrowed(&hello)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use funnel_build::{self as packaging, Language};
 use funnel_runtime::Runtime;
-use funnel_server::Clock;
 
 use crate::{Latency, call_with, environment_config, percentiles};
 
@@ -104,14 +103,7 @@ pub async fn measure(data_dir: &std::path::Path) -> anyhow::Result<LanguageRows>
         max_memory_mb: 1024,
         ..Default::default()
     };
-    let runtime = Runtime::new(
-        &runtime_config,
-        &data_dir.join("language-runtime"),
-        Clock::system(),
-        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
-        // A throwaway install: any key authenticates its compiled code.
-        funnel_runtime::CodeKey::new([0; 32]),
-    )?;
+    let runtime = crate::bench_runtime(&runtime_config, &data_dir.join("language-runtime"))?;
     let rust = measure_one(&runtime, "hello", &funnel_tests::guest(guests::HELLO)).await?;
     let python = match built("hello-py", Language::Python) {
         Ok(code) => Ok(measure_one(&runtime, "hello-py", &code).await?),

@@ -123,6 +123,22 @@ fn echo_config(name: &str) -> std::sync::Arc<EnvironmentConfig> {
     environment_config(name, "bench-echo", 128)
 }
 
+/// A runtime of the bench's own in `dir` (no server around it), on the
+/// system clock; guests' background output is dropped.
+pub(crate) fn bench_runtime(
+    config: &funnel_runtime::RuntimeConfig,
+    dir: &std::path::Path,
+) -> anyhow::Result<Runtime> {
+    Runtime::new(
+        config,
+        dir,
+        Clock::system(),
+        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
+        // A throwaway install: any key authenticates its compiled code.
+        funnel_runtime::CodeKey::new([0; 32]),
+    )
+}
+
 /// An environment of `function` running the code prepared as `code`.
 pub(crate) fn environment_config(
     function: &str,
@@ -418,14 +434,7 @@ async fn main() -> anyhow::Result<()> {
         memory_budget_mb: Some(u64::from(u32::MAX)),
         ..Default::default()
     };
-    let runtime = Runtime::new(
-        &runtime_config,
-        &dir.path().join("bench-runtime"),
-        Clock::system(),
-        std::sync::Arc::new(|_: &str, _: &str, _: &[u8]| {}),
-        // A throwaway install: any key authenticates its compiled code.
-        funnel_runtime::CodeKey::new([0; 32]),
-    )?;
+    let runtime = bench_runtime(&runtime_config, &dir.path().join("bench-runtime"))?;
     let prepared = runtime
         .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
