@@ -229,6 +229,85 @@ struct Row {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Rows 3 to 5, in-process: our runtime's warm call against bare
+/// wasmtime, and 1,000 cold starts that stay alive and idle.
+struct InProcess {
+    warm: Latency,
+    bare: Latency,
+    cold: Latency,
+    per_env_kib: f64,
+    guest_memory: u64,
+    /// Process RSS before the cold starts and with their environments.
+    rss: (u64, u64),
+}
+
+async fn in_process(dir: &std::path::Path, echo: &[u8]) -> anyhow::Result<InProcess> {
+    // 3. In-process: our runtime's warm call vs bare wasmtime.
+    let runtime_config = funnel_runtime::RuntimeConfig {
+        max_instances: (IDLE_ENVIRONMENTS + 16) as u32,
+        max_memory_mb: 1024,
+        // 1,000 idle environments of 128 MB each are 125 GB of MemorySize:
+        // the host budget (75% of RAM by default) would retire most of
+        // them. What is measured here is what an idle one really costs.
+        memory_budget_mb: Some(u64::from(u32::MAX)),
+        ..Default::default()
+    };
+    let runtime = bench_runtime(&runtime_config, &dir.join("bench-runtime"))?;
+    let prepared = runtime
+        .prepare("bench-echo", || Ok(Cow::Borrowed(echo)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // One config for every warm call, as the server keeps one per record.
+    let warm = echo_config("warm");
+    let warm_lat = latency(LATENCY_CALLS, || {
+        let (runtime, prepared, warm) = (runtime.clone(), prepared.clone(), warm.clone());
+        async move {
+            let outcome = runtime
+                .invoke(&prepared, warm, call())
+                .await
+                .expect("invoke");
+            assert!(outcome.result.is_ok());
+        }
+    })
+    .await;
+    assert_eq!(
+        runtime.idle_environments(),
+        1,
+        "every warm call reused one environment"
+    );
+    let bare = funnel_runtime::floor::Bare::new(echo)?;
+    let bare_lat = latency(LATENCY_CALLS, || bare.call(PAYLOAD)).await;
+
+    // 4 and 5. Cold starts: each call names a new function, so each starts a
+    // new environment, and all of them stay alive and idle.
+    let rss_before = rss_kib();
+    let mut cold = Vec::with_capacity(IDLE_ENVIRONMENTS);
+    let mut guest_memory = 0;
+    for i in 0..IDLE_ENVIRONMENTS {
+        let started = Instant::now();
+        let outcome = runtime
+            .invoke(&prepared, echo_config(&format!("cold-{i}")), call())
+            .await
+            .expect("invoke");
+        cold.push(started.elapsed());
+        assert!(outcome.init_duration.is_some(), "a cold start");
+        guest_memory = outcome.max_memory_used;
+    }
+    let rss_after = rss_kib();
+    assert!(runtime.idle_environments() > IDLE_ENVIRONMENTS);
+    let cold_lat = percentiles(cold);
+    let per_env_kib = (rss_after.saturating_sub(rss_before)) as f64 / IDLE_ENVIRONMENTS as f64;
+    runtime.retire_all().await;
+
+    Ok(InProcess {
+        warm: warm_lat,
+        bare: bare_lat,
+        cold: cold_lat,
+        per_env_kib,
+        guest_memory,
+        rss: (rss_before, rss_after),
+    })
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--topics-only") {
@@ -410,6 +489,13 @@ async fn main() -> anyhow::Result<()> {
             us(authenticated_lat.p50),
             us(invoke_lat.p50)
         );
+        let inproc = in_process(dir.path(), &echo).await?;
+        println!(
+            "in-process: warm call p50 {}; cold start (new environment + call) p50 {} p99 {}",
+            us(inproc.warm.p50),
+            us(inproc.cold.p50),
+            us(inproc.cold.p99)
+        );
         println!(
             "warm invoke p50 {} vs empty RPC {} ({:.2}×); p99 {} vs {}; c=32 {:.0}/s vs empty RPC {:.0}/s ({:.2}×)",
             us(invoke_lat.p50),
@@ -424,61 +510,14 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    // 3. In-process: our runtime's warm call vs bare wasmtime.
-    let runtime_config = funnel_runtime::RuntimeConfig {
-        max_instances: (IDLE_ENVIRONMENTS + 16) as u32,
-        max_memory_mb: 1024,
-        // 1,000 idle environments of 128 MB each are 125 GB of MemorySize:
-        // the host budget (75% of RAM by default) would retire most of
-        // them. What is measured here is what an idle one really costs.
-        memory_budget_mb: Some(u64::from(u32::MAX)),
-        ..Default::default()
-    };
-    let runtime = bench_runtime(&runtime_config, &dir.path().join("bench-runtime"))?;
-    let prepared = runtime
-        .prepare("bench-echo", || Ok(Cow::Borrowed(&echo)))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    // One config for every warm call, as the server keeps one per record.
-    let warm = echo_config("warm");
-    let warm_lat = latency(LATENCY_CALLS, || {
-        let (runtime, prepared, warm) = (runtime.clone(), prepared.clone(), warm.clone());
-        async move {
-            let outcome = runtime
-                .invoke(&prepared, warm, call())
-                .await
-                .expect("invoke");
-            assert!(outcome.result.is_ok());
-        }
-    })
-    .await;
-    assert_eq!(
-        runtime.idle_environments(),
-        1,
-        "every warm call reused one environment"
-    );
-    let bare = funnel_runtime::floor::Bare::new(&echo)?;
-    let bare_lat = latency(LATENCY_CALLS, || bare.call(PAYLOAD)).await;
-
-    // 4 and 5. Cold starts: each call names a new function, so each starts a
-    // new environment, and all of them stay alive and idle.
-    let rss_before = rss_kib();
-    let mut cold = Vec::with_capacity(IDLE_ENVIRONMENTS);
-    let mut guest_memory = 0;
-    for i in 0..IDLE_ENVIRONMENTS {
-        let started = Instant::now();
-        let outcome = runtime
-            .invoke(&prepared, echo_config(&format!("cold-{i}")), call())
-            .await
-            .expect("invoke");
-        cold.push(started.elapsed());
-        assert!(outcome.init_duration.is_some(), "a cold start");
-        guest_memory = outcome.max_memory_used;
-    }
-    let rss_after = rss_kib();
-    assert!(runtime.idle_environments() > IDLE_ENVIRONMENTS);
-    let cold_lat = percentiles(cold);
-    let per_env_kib = (rss_after.saturating_sub(rss_before)) as f64 / IDLE_ENVIRONMENTS as f64;
-    runtime.retire_all().await;
+    let InProcess {
+        warm: warm_lat,
+        bare: bare_lat,
+        cold: cold_lat,
+        per_env_kib,
+        guest_memory,
+        rss: (rss_before, rss_after),
+    } = in_process(dir.path(), &echo).await?;
 
     // 6. Timeout precision: spin with a 1 s timeout.
     let mut spin = funnel_tests::create_request("spin", guest(guests::SPIN));

@@ -41,7 +41,6 @@ pub struct Environment {
     /// Started ahead of time for provisioned concurrency: kept warm, never
     /// retired for idleness or to free a slot.
     pub provisioned: bool,
-    _tmp: tempfile::TempDir,
     _admission: Admission,
 }
 
@@ -88,10 +87,6 @@ impl Environment {
             inner.instance_key,
             id
         );
-        let tmp = tempfile::Builder::new()
-            .prefix("env-")
-            .tempdir_in(&inner.environments_dir)
-            .map_err(|e| StartError::System(format!("creating /tmp for an environment: {e}")))?;
         let mut environment = config.environment.clone();
         environment.push(("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream.clone()));
         let output = GuestOutput::new(OUTPUT_CAPACITY);
@@ -99,7 +94,7 @@ impl Environment {
             &config,
             &environment,
             output.clone(),
-            tmp.path(),
+            inner.tmp_folders.clone(),
             publish::Publishing {
                 publisher: inner.publisher.get().cloned(),
                 function_name: config.function_name.clone(),
@@ -178,7 +173,6 @@ impl Environment {
                 last_used: Duration::ZERO,
                 invocations: 0,
                 provisioned: false,
-                _tmp: tmp,
                 _admission: admission,
             },
             init_duration,

@@ -35,14 +35,20 @@ pub struct Host {
 /// and after each call; past the cap the call fails and the environment is
 /// retired. A guest can overshoot by what it writes between two checks.
 pub struct TmpQuota {
+    /// Where a folder comes from when the guest first needs one.
+    folders: crate::tmp_folders::TmpFolders,
+    /// The folder, once made.
+    folder: Option<crate::tmp_folders::TmpFolder>,
+    /// Its path (empty until then).
     pub path: std::path::PathBuf,
     /// Bytes.
     pub limit: u64,
     /// Files and folders.
     pub max_entries: u64,
     pub exceeded: bool,
-    /// The guest has taken its preopened directories: until then it
-    /// cannot have touched /tmp, and /tmp is not measured.
+    /// The guest has taken its preopened directories (and its /tmp was
+    /// made): until then it cannot have touched /tmp, and /tmp is not
+    /// measured.
     pub reachable: bool,
     ticks: u32,
     /// What the measurements made off the guest's thread found.
@@ -60,9 +66,11 @@ struct TmpProbe {
 const TMP_CHECK_TICKS: u32 = 5;
 
 impl TmpQuota {
-    pub fn new(path: &Path, limit: u64, max_entries: u64) -> TmpQuota {
+    pub fn new(folders: crate::tmp_folders::TmpFolders, limit: u64, max_entries: u64) -> TmpQuota {
         TmpQuota {
-            path: path.to_path_buf(),
+            folders,
+            folder: None,
+            path: std::path::PathBuf::new(),
             limit,
             max_entries,
             exceeded: false,
@@ -101,6 +109,28 @@ impl TmpQuota {
             }
         }
         self.exceeded
+    }
+
+    /// A handle on /tmp for the guest: its folder, made the first time.
+    pub fn open(&mut self) -> wasmtime::Result<wasmtime_wasi::filesystem::Dir> {
+        use wasmtime_wasi::filesystem::{Dir, OpenMode};
+        if self.folder.is_none() {
+            let folder = self.folders.take().map_err(|e| {
+                wasmtime::Error::msg(format!("creating /tmp for an environment: {e}"))
+            })?;
+            self.path = folder.path().to_path_buf();
+            self.folder = Some(folder);
+            self.reachable = true;
+        }
+        let dir = std::fs::File::open(&self.path).map_err(|e| {
+            wasmtime::Error::msg(format!("opening {} as /tmp: {e}", self.path.display()))
+        })?;
+        Ok(Dir::new(
+            dir,
+            FsPerms::ReadWrite,
+            OpenMode::READ | OpenMode::WRITE,
+            false,
+        ))
     }
 
     /// Measures /tmp now (after a call, so what it wrote last counts too);
@@ -148,23 +178,20 @@ impl Host {
         config: &super::EnvironmentConfig,
         environment: &[(String, String)],
         output: GuestOutput,
-        tmp: &Path,
+        tmp_folders: crate::tmp_folders::TmpFolders,
         publishing: super::publish::Publishing,
         tmp_max_entries: u64,
         max_handles: usize,
     ) -> anyhow::Result<Self> {
         let memory_bytes = config.memory_mb as usize * 1024 * 1024;
         let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
-        // Only /tmp, /opt (read-only, when the function has layers) and the
-        // buckets granted to it are preopened, and no network is granted:
-        // the guest gets clocks, random, its env vars, its files and its
-        // captured output.
+        // Only /tmp (made when the guest first takes its preopened
+        // directories: see `wasi`), /opt (read-only, when the function has
+        // layers) and the buckets granted to it are preopened, and no
+        // network is granted: the guest gets clocks, random, its env vars,
+        // its files and its captured output.
         let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(environment)
-            .stdout(output.clone())
-            .stderr(output)
-            .preopened_dir(tmp, "/tmp", FsPerms::ReadWrite)
-            .map_err(|e| anyhow::anyhow!("opening {} as /tmp: {e:#}", tmp.display()))?;
+        wasi.envs(environment).stdout(output.clone()).stderr(output);
         if let Some(opt) = &config.opt_dir {
             wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)
                 .map_err(|e| anyhow::anyhow!("opening {} as /opt: {e:#}", opt.display()))?;
@@ -199,7 +226,7 @@ impl Host {
             },
             deadline: Instant::now(),
             timed_out: false,
-            tmp: TmpQuota::new(tmp, tmp_limit, tmp_max_entries),
+            tmp: TmpQuota::new(tmp_folders, tmp_limit, tmp_max_entries),
             publishing,
             chain_depth: 0,
         })
@@ -213,7 +240,7 @@ impl crate::wasi::HasPreopens for Host {
                 ctx: self.wasi.filesystem(),
                 table: &mut self.table,
             },
-            asked: &mut self.tmp.reachable,
+            tmp: &mut self.tmp,
         }
     }
 }

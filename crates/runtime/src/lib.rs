@@ -40,11 +40,12 @@ mod output;
 mod pool;
 mod publish;
 mod threads;
+mod tmp_folders;
 mod wasi;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::path::PathBuf;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -123,8 +124,8 @@ struct Inner {
     tmp_max_entries: u64,
     /// Handles an environment may hold at once.
     max_handles: usize,
-    /// Each environment's /tmp is a folder under here.
-    environments_dir: PathBuf,
+    /// Each environment's /tmp is a folder under here, made ahead.
+    tmp_folders: tmp_folders::TmpFolders,
     next_environment: AtomicU64,
     /// Distinguishes this runtime's log streams from an earlier run's.
     instance_key: u64,
@@ -322,7 +323,7 @@ impl Runtime {
                 idle_timeout: config.idle_timeout,
                 tmp_max_entries: config.tmp_max_entries,
                 max_handles: config.max_handles,
-                environments_dir,
+                tmp_folders: tmp_folders::TmpFolders::new(&environments_dir),
                 next_environment: AtomicU64::new(0),
                 instance_key: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -44,13 +44,13 @@ const SOCKET_RESOURCES: &[&str] = &[
 struct Io;
 
 /// `wasi:filesystem/preopens` as the guest reaches it: the filesystem's
-/// own, plus a note that the guest asked. Until it asks, a guest holds no
-/// descriptor at all (WASI 0.2 has no other way to one), so its `/tmp`
-/// cannot have changed and need not be measured after its calls.
+/// own (`/opt`, buckets) and `/tmp`, whose folder is made only now. Until
+/// it asks, a guest holds no descriptor at all (WASI 0.2 has no other way
+/// to one), so it has no `/tmp` to make, measure or delete; most guests
+/// never ask.
 pub struct PreopensView<'a> {
     pub fs: WasiFilesystemCtxView<'a>,
-    /// Set when the guest takes its preopened directories.
-    pub asked: &'a mut bool,
+    pub tmp: &'a mut crate::host::TmpQuota,
 }
 
 /// A store's data that can lend a [`PreopensView`].
@@ -68,8 +68,11 @@ impl filesystem::preopens::Host for PreopensView<'_> {
     fn get_directories(
         &mut self,
     ) -> wasmtime::Result<Vec<(wasmtime::component::Resource<Descriptor>, String)>> {
-        *self.asked = true;
-        filesystem::preopens::Host::get_directories(&mut self.fs)
+        let tmp = self.tmp.open()?;
+        let tmp = self.fs.table.push(Descriptor::Dir(tmp))?;
+        let mut directories = vec![(tmp, "/tmp".to_string())];
+        directories.extend(filesystem::preopens::Host::get_directories(&mut self.fs)?);
+        Ok(directories)
     }
 }
 

@@ -1,0 +1,113 @@
+//! Environments' `/tmp` folders, made ahead of the guests that need one.
+//!
+//! Making a folder allocates an inode, and on ext4 that grows slow once
+//! many have been deleted: profiled here after a day of starting and
+//! retiring environments, inode allocation (`find_get_block_common`,
+//! `recently_deleted`) was a third of a cold start. A guest gets its
+//! folder only when it first takes its preopened directories (most never
+//! do: see `wasi`), and then one made ahead of it on a blocking thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Empty folders kept ready.
+const KEEP: usize = 64;
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct TmpFolders {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    ready: Mutex<Vec<PathBuf>>,
+    next: AtomicU64,
+    refilling: AtomicBool,
+}
+
+/// One environment's `/tmp`: deleted when dropped.
+pub struct TmpFolder {
+    path: PathBuf,
+}
+
+impl TmpFolders {
+    /// Folders live under `dir` (which exists).
+    pub fn new(dir: &Path) -> TmpFolders {
+        TmpFolders {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                ready: Mutex::default(),
+                next: AtomicU64::new(0),
+                refilling: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// An empty folder: one made ahead, or a new one. Starts a refill in
+    /// the background when the ready ones run out.
+    pub fn take(&self) -> std::io::Result<TmpFolder> {
+        let ready = self.lock().pop();
+        let path = match ready {
+            Some(path) => path,
+            None => {
+                self.refill_later();
+                self.make()?
+            }
+        };
+        Ok(TmpFolder { path })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
+        self.inner.ready.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn make(&self) -> std::io::Result<PathBuf> {
+        let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let path = self.inner.dir.join(format!("env-{n:x}"));
+        std::fs::create_dir(&path)?;
+        Ok(path)
+    }
+
+    /// Makes folders up to [`KEEP`] on a blocking thread (one refill at a
+    /// time; none outside a tokio runtime).
+    fn refill_later(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.inner.refilling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let folders = self.clone();
+        drop(runtime.spawn_blocking(move || {
+            while folders.lock().len() < KEEP {
+                match folders.make() {
+                    Ok(path) => folders.lock().push(path),
+                    Err(err) => {
+                        tracing::warn!(cause = %err, "could not make a /tmp folder ahead");
+                        break;
+                    }
+                }
+            }
+            folders.inner.refilling.store(false, Ordering::Release);
+        }));
+    }
+}
+
+impl TmpFolder {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TmpFolder {
+    fn drop(&mut self) {
+        let path = &self.path;
+        if let Err(err) = std::fs::remove_dir_all(path)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), cause = %err, "could not delete an environment's /tmp");
+        }
+    }
+}
