@@ -16,9 +16,12 @@
 //! - `pool`: warm environments per function version, provisioned ones.
 //! - `output`: the guest's stdout/stderr capture.
 //! - `threads`: the threads guests run on.
+//! - `tmp_folders`: environments' `/tmp` folders, made ahead and given to
+//!   a guest when it first takes its preopened directories.
 //! - `publish`: the `funnel:function/topics` import, handed to the
 //!   [`TopicPublisher`] port the server sets.
-//! - `wasi`: the WASI a guest gets (no `wasi:sockets`).
+//! - `wasi`: the WASI a guest gets (no `wasi:sockets`; `/tmp` made on
+//!   first use).
 //! - [`clock`]: the one clock every time-based behaviour runs on.
 //! - [`config`]: the `[runtime]` settings ([`RuntimeConfig`]).
 //! - `floor` (feature `floor`): bare wasmtime, the benchmark's baseline.
