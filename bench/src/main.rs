@@ -510,14 +510,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let InProcess {
-        warm: warm_lat,
-        bare: bare_lat,
-        cold: cold_lat,
-        per_env_kib,
-        guest_memory,
-        rss: (rss_before, rss_after),
-    } = in_process(dir.path(), &echo).await?;
+    let inproc = in_process(dir.path(), &echo).await?;
 
     // 6. Timeout precision: spin with a 1 s timeout.
     let mut spin = funnel_tests::create_request("spin", guest(guests::SPIN));
@@ -567,34 +560,34 @@ async fn main() -> anyhow::Result<()> {
         },
         Row {
             name: "in-process warm call p50 (our runtime)",
-            value: us(warm_lat.p50),
+            value: us(inproc.warm.p50),
             baseline_name: "bare wasmtime instantiate+call p50",
-            baseline: us(bare_lat.p50),
-            ratio: warm_lat.p50.as_secs_f64() / bare_lat.p50.as_secs_f64(),
+            baseline: us(inproc.bare.p50),
+            ratio: inproc.warm.p50.as_secs_f64() / inproc.bare.p50.as_secs_f64(),
             target: "",
         },
         Row {
             name: "cold start p50 (new environment + call)",
-            value: us(cold_lat.p50),
+            value: us(inproc.cold.p50),
             baseline_name: "warm call p50",
-            baseline: us(warm_lat.p50),
-            ratio: cold_lat.p50.as_secs_f64() / warm_lat.p50.as_secs_f64(),
+            baseline: us(inproc.warm.p50),
+            ratio: inproc.cold.p50.as_secs_f64() / inproc.warm.p50.as_secs_f64(),
             target: "≤ 100 µs",
         },
         Row {
             name: "cold start p99",
-            value: us(cold_lat.p99),
+            value: us(inproc.cold.p99),
             baseline_name: "warm call p99",
-            baseline: us(warm_lat.p99),
-            ratio: cold_lat.p99.as_secs_f64() / warm_lat.p99.as_secs_f64(),
+            baseline: us(inproc.warm.p99),
+            ratio: inproc.cold.p99.as_secs_f64() / inproc.warm.p99.as_secs_f64(),
             target: "",
         },
         Row {
             name: "RSS per idle environment (1,000 alive)",
-            value: format!("{per_env_kib:.0} KiB"),
+            value: format!("{:.0} KiB", inproc.per_env_kib),
             baseline_name: "guest linear memory (reserved)",
-            baseline: format!("{} KiB", guest_memory / 1024),
-            ratio: per_env_kib / (guest_memory as f64 / 1024.0).max(1.0),
+            baseline: format!("{} KiB", inproc.guest_memory / 1024),
+            ratio: inproc.per_env_kib / (inproc.guest_memory as f64 / 1024.0).max(1.0),
             target: "≤ 400 KiB beyond guest memory",
         },
         Row {
@@ -611,10 +604,10 @@ async fn main() -> anyhow::Result<()> {
             baseline_name: "10,000 × cold start p50 (echo)",
             baseline: format!(
                 "{:.2} s",
-                cold_lat.p50.as_secs_f64() * idle::ENVIRONMENTS as f64
+                inproc.cold.p50.as_secs_f64() * idle::ENVIRONMENTS as f64
             ),
             ratio: idle.started_in.as_secs_f64()
-                / (cold_lat.p50.as_secs_f64() * idle::ENVIRONMENTS as f64),
+                / (inproc.cold.p50.as_secs_f64() * idle::ENVIRONMENTS as f64),
             target: "",
         },
         Row {
@@ -731,7 +724,9 @@ async fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "RSS: {rss_before} KiB before the cold starts, {rss_after} KiB with {IDLE_ENVIRONMENTS} idle environments; bench ran {:.0} s",
+        "RSS: {} KiB before the cold starts, {} KiB with {IDLE_ENVIRONMENTS} idle environments; bench ran {:.0} s",
+        inproc.rss.0,
+        inproc.rss.1,
         started.elapsed().as_secs_f64()
     );
     println!(
