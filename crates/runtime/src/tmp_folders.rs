@@ -1,9 +1,10 @@
 //! Environments' `/tmp` folders, made ahead of the guests that need one.
 //!
 //! Making a folder allocates an inode, and on ext4 that grows slow once
-//! many have been deleted: profiled here after a day of starting and
-//! retiring environments, inode allocation (`find_get_block_common`,
-//! `recently_deleted`) was a third of a cold start. A guest gets its
+//! many have been deleted: profiled here after some hours of tests and
+//! benchmarks starting and retiring environments, inode allocation
+//! (`find_get_block_common`, `recently_deleted`) was a third of a cold
+//! start. A guest gets its
 //! folder only when it first takes its preopened directories (most never
 //! do: see `wasi`), and then one made ahead of it on a blocking thread.
 
