@@ -37,7 +37,9 @@ pub struct Host {
 pub struct TmpQuota {
     /// Where a folder comes from when the guest first needs one.
     folders: crate::tmp_folders::TmpFolders,
-    /// The folder, once made.
+    /// The folder, made when the guest first takes its preopened
+    /// directories: until then it cannot have touched /tmp, and /tmp is
+    /// not measured.
     folder: Option<crate::tmp_folders::TmpFolder>,
     /// Its path (empty until then).
     pub path: std::path::PathBuf,
@@ -46,10 +48,6 @@ pub struct TmpQuota {
     /// Files and folders.
     pub max_entries: u64,
     pub exceeded: bool,
-    /// The guest has taken its preopened directories (and its /tmp was
-    /// made): until then it cannot have touched /tmp, and /tmp is not
-    /// measured.
-    pub reachable: bool,
     ticks: u32,
     /// What the measurements made off the guest's thread found.
     probe: std::sync::Arc<TmpProbe>,
@@ -74,7 +72,6 @@ impl TmpQuota {
             limit,
             max_entries,
             exceeded: false,
-            reachable: false,
             ticks: 0,
             probe: Default::default(),
         }
@@ -90,7 +87,7 @@ impl TmpQuota {
             self.exceeded = true;
         }
         if !self.exceeded
-            && self.reachable
+            && self.folder.is_some()
             && self.ticks.is_multiple_of(TMP_CHECK_TICKS)
             && !self.probe.running.swap(true, Ordering::AcqRel)
         {
@@ -120,7 +117,6 @@ impl TmpQuota {
             })?;
             self.path = folder.path().to_path_buf();
             self.folder = Some(folder);
-            self.reachable = true;
         }
         let dir = std::fs::File::open(&self.path).map_err(|e| {
             wasmtime::Error::msg(format!("opening {} as /tmp: {e}", self.path.display()))
@@ -136,7 +132,7 @@ impl TmpQuota {
     /// Measures /tmp now (after a call, so what it wrote last counts too);
     /// true if it is over its cap.
     pub fn check(&mut self) -> bool {
-        if !self.exceeded && self.reachable {
+        if !self.exceeded && self.folder.is_some() {
             let (bytes, entries) = tree_size(&self.path, self.max_entries);
             self.exceeded = bytes > self.limit
                 || entries > self.max_entries
