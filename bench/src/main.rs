@@ -123,6 +123,19 @@ fn echo_config(name: &str) -> std::sync::Arc<EnvironmentConfig> {
     environment_config(name, "bench-echo", 128)
 }
 
+/// CONNECTIONS connections to `server` as a member whose policy is
+/// evaluated on every call, as a team's would be.
+pub(crate) async fn member_clients(
+    server: &funnel_tests::TestServer,
+) -> anyhow::Result<Vec<Client>> {
+    let member = server.member("bench", "FunnelFullAccess").await;
+    let mut clients = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
+    }
+    Ok(clients)
+}
+
 /// A runtime of the bench's own in `dir` (no server around it), on the
 /// system clock; guests' background output is dropped.
 pub(crate) fn bench_runtime(
@@ -400,12 +413,9 @@ async fn main() -> anyhow::Result<()> {
     server.create("echo", guests::ECHO).await;
     let empty = empty_rpc_server().await?;
 
-    let mut clients = Vec::new();
+    let clients = member_clients(&server).await?;
     let mut health = Vec::new();
-    // A user whose policy is evaluated on every call, as a team's would be.
-    let member = server.member("bench", "FunnelFullAccess").await;
     for _ in 0..CONNECTIONS {
-        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
         let channel = tonic::transport::Endpoint::from_shared(empty.clone())?
             .connect()
             .await?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use funnel_client::{Client, proto};
+use funnel_client::proto;
 use funnel_tests::{guest, start_server_with, test_config};
 
 use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS, rss_kib};
@@ -145,12 +145,7 @@ async fn accepts(
     config.store.durability = durability;
     let server = start_server_with(config).await;
     server.create("echo", guests::ECHO).await;
-    let mut clients = Vec::new();
-    // A user whose policy is evaluated on every call, as a team's would be.
-    let member = server.member("bench", "FunnelFullAccess").await;
-    for _ in 0..CONNECTIONS {
-        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
-    }
+    let clients = crate::member_clients(&server).await?;
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
     let started = Instant::now();

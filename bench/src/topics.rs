@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use funnel_client::{Client, proto};
+use funnel_client::proto;
 use funnel_tests::topics::{allow_sns, subscribe};
 use funnel_tests::{TestServer, start_server_with, test_config};
 
@@ -61,12 +61,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     config.queue.workers = Some(0);
     let server = start_server_with(config).await;
     let topic_arn = wire(&server).await?;
-    let mut clients = Vec::new();
-    // A user whose policy is evaluated on every call, as a team's would be.
-    let member = server.member("bench", "FunnelFullAccess").await;
-    for _ in 0..CONNECTIONS {
-        clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
-    }
+    let clients = crate::member_clients(&server).await?;
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
     let started = Instant::now();
