@@ -40,6 +40,8 @@ pub struct RefusedLabel {
 }
 
 type PerFunction<M> = Family<FunctionLabel, M>;
+type PerVersion<M> = Family<VersionLabel, M>;
+type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
 
 /// Handles on one function's series (each shares its value with the
 /// family's).
@@ -48,8 +50,6 @@ struct CallSeries {
     duration: Histogram,
     concurrent: Gauge,
 }
-type PerVersion<M> = Family<VersionLabel, M>;
-type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
 
 fn ms_buckets() -> Histogram {
     // 0.1 ms to ~15 min.
