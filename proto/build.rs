@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/metrics.proto",
         "funnel/v1/permissions.proto",
         "funnel/v1/topics.proto",
+        "funnel/v1/urls.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

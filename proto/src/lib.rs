@@ -1,9 +1,9 @@
 //! funnel's contracts.
 //!
 //! - [`v1`]: the gRPC API generated from `funnel/v1/*.proto` (messages, and
-//!   the clients and servers of all thirteen services: `Functions`, `Layers`,
-//!   `AsyncInvocation`, `Permissions`, `Buckets`, `Topics`, `Events`,
-//!   `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`).
+//!   the clients and servers of all fourteen services: `Functions`,
+//!   `FunctionUrls`, `Layers`, `AsyncInvocation`, `Permissions`, `Buckets`,
+//!   `Topics`, `Events`, `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
 //! - [`log_group`]: the log group name of a function.

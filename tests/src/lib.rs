@@ -78,6 +78,8 @@ pub fn guest(guest: Guest) -> Vec<u8> {
 /// A server running in this process on an ephemeral port.
 pub struct TestServer {
     pub endpoint: String,
+    /// The HTTP door (function URLs), on a port of its own.
+    pub http: std::net::SocketAddr,
     /// What an `https` endpoint is checked against (a self-signed server's
     /// CA).
     pub ca_bundle: Option<PathBuf>,
@@ -134,9 +136,15 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let http = http_listener.local_addr().expect("local addr");
     let server = Server::open_with_clock(config, clock)
         .await
-        .expect("server opens");
+        .expect("server opens")
+        .with_http_listener(http_listener)
+        .expect("the HTTP door's listener");
     let endpoint = server.endpoint(listener.local_addr().expect("local addr"));
     let ca_bundle = server.ca_bundle().map(Path::to_path_buf);
     let credentials_file = server
@@ -163,6 +171,7 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
         .expect("client connects");
     TestServer {
         endpoint,
+        http,
         ca_bundle,
         client,
         operator,
@@ -550,4 +559,164 @@ pub fn scrape_metrics(addr: std::net::SocketAddr, authorization: Option<&str>) -
     stream.read_to_string(&mut response).expect("response");
     let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
     (head.to_string(), body.to_string())
+}
+
+/// An HTTP response as a client sees it.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Names lower-cased, in order, repeats kept.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of header `name`.
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "the body is not JSON ({err}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request to `addr` on a connection of its own (as curl
+/// sends it: `Host`, the given headers, `Content-Length` when there is a
+/// body), read to the end; fails rather than hangs.
+pub async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    // As curl does for a large body: ask first, so that a refusal (413)
+    // comes before the body is sent rather than in its middle.
+    let expect = body.len() > 1024 * 1024;
+    if expect {
+        head.push_str("Expect: 100-continue\r\n");
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("request head");
+    let mut raw = Vec::new();
+    let mut send = true;
+    if expect {
+        let mut first = [0u8; 1024];
+        let wait = std::time::Duration::from_secs(1);
+        if let Ok(Ok(n)) = tokio::time::timeout(wait, stream.read(&mut first)).await {
+            let answer = &first[..n];
+            if answer.starts_with(b"HTTP/1.1 100") {
+                let end = answer
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(n, |p| p + 4);
+                raw.extend_from_slice(&answer[end..]);
+            } else {
+                raw.extend_from_slice(answer);
+                send = false;
+            }
+        }
+    }
+    if send {
+        stream.write_all(body).await.expect("request body");
+    }
+    let read = async {
+        let mut buffer = [0u8; 64 * 1024];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .expect("an answer within a minute");
+    parse_http_response(&raw)
+}
+
+fn parse_http_response(raw: &[u8]) -> HttpResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A chunked body's bytes.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = raw.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size_text = String::from_utf8_lossy(&raw[..end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+            .expect("a chunk size");
+        if size == 0 {
+            return out;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
+    }
 }

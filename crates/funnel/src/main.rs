@@ -104,7 +104,20 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let server = Server::open_with_clock(config, args.clock.clock()).await?;
+    let http_listener = match args.http_listen {
+        cli::HttpListen::Off => None,
+        cli::HttpListen::At(addr) => {
+            config.check_http_listener(addr)?;
+            Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("listening for HTTP on {addr} (--http-listen; `off` for none)")
+            })?)
+        }
+    };
+    let http_addr = http_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let mut server = Server::open_with_clock(config, args.clock.clock()).await?;
+    if let Some(listener) = http_listener {
+        server = server.with_http_listener(listener)?;
+    }
     let endpoint = server.endpoint(listener.local_addr()?);
     let credentials_file = server.write_credentials(listener.local_addr()?)?;
     let serving = tokio::spawn(server.serve(listener, shutdown_signal()));
@@ -133,6 +146,9 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
             .join(funnel_server::CREDENTIALS_FILE)
             .display()
     );
+    if let Some(addr) = http_addr {
+        eprintln!("function URLs are served at http://{addr}/url/<url-id>/");
+    }
     serving.await.context("server task")?
 }
 

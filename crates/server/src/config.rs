@@ -30,6 +30,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The API port's connections and calls.
     pub api: ApiConfig,
+    /// The HTTP door (function URLs).
+    pub http: HttpConfig,
     pub store: StoreConfig,
     pub runtime: RuntimeConfig,
     pub logs: LogsConfig,
@@ -72,6 +74,37 @@ impl Default for ApiConfig {
             request_timeout: Duration::from_secs(960),
             keepalive_interval: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The HTTP door's limits: slow or many clients cannot hold more of the
+/// server than these.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Connections open at once; past it the listener waits for one to
+    /// close before it accepts another.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's head (seconds).
+    #[serde(with = "seconds")]
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body (seconds).
+    #[serde(with = "seconds")]
+    pub body_timeout: Duration,
+    /// The base of the URLs handed out (`https://fn.example.com`), when
+    /// clients reach the listener through a proxy or another name; by
+    /// default, the listener's own address.
+    pub public_url: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            public_url: None,
         }
     }
 }
@@ -250,6 +283,7 @@ impl Default for Config {
             insecure_listen: false,
             shutdown_grace: Duration::from_secs(30),
             api: ApiConfig::default(),
+            http: HttpConfig::default(),
             store: StoreConfig::default(),
             runtime: RuntimeConfig::default(),
             logs: LogsConfig::default(),
@@ -286,6 +320,21 @@ impl Config {
     pub fn check_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         let tls = self.tls.self_signed || self.tls.cert.is_some();
         crate::tls::check_listener(addr, tls, self.insecure_listen)
+    }
+
+    /// Refuses a non-loopback HTTP listener unless `insecure_listen`: the
+    /// HTTP door serves no TLS yet, and a URL of AuthType FUNNEL carries an
+    /// access key.
+    pub fn check_http_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+        if self.insecure_listen || addr.ip().is_loopback() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "refusing to serve HTTP on {addr}: the HTTP listener serves no TLS yet, and a \
+             function URL of AuthType FUNNEL carries an access key, which would cross the \
+             network in clear text. Keep --http-listen on loopback behind a TLS proxy, or, on \
+             a lab network you trust, pass `--insecure-listen`"
+        )
     }
 
     /// Checks every field; the error names the field and what is wrong.

@@ -303,6 +303,7 @@ proptest! {
         ],
         source_arn in prop_oneof![Just(String::new()), "arn:.{0,30}", ".{0,20}"],
         source_account in prop_oneof![Just(String::new()), "[0-9]{11,13}"],
+        url_auth_type in prop_oneof![Just(String::new()), Just("NONE".to_string()), ".{0,8}"],
         stored in json(),
     ) {
         use crate::policies::{Caller, PermissionRequest, Policy, Statement};
@@ -312,6 +313,7 @@ proptest! {
             principal: principal.clone(),
             source_arn: source_arn.clone(),
             source_account: source_account.clone(),
+            function_url_auth_type: url_auth_type,
         };
         let caller = Caller {
             service: "s3.amazonaws.com",
@@ -323,6 +325,7 @@ proptest! {
             policy.add(statement).expect("one statement fits");
             let _ = policy.allows(caller, "000000000000");
             let _ = policy.allows_account("111111111111", "lambda:InvokeFunction");
+            let _ = policy.allows_url("NONE");
         }
         let _ = Statement::for_layer(&request.statement_id, &action, &principal, "arn:funnel:lambda:local:000000000000:layer:l:1");
         if let Ok(policy) = serde_json::from_str::<Policy>(&stored) {

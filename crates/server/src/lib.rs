@@ -95,6 +95,7 @@ mod function;
 #[cfg(test)]
 mod fuzz;
 mod grants;
+mod http;
 mod iam;
 mod invocation;
 mod invoke_config;
@@ -112,6 +113,7 @@ mod tenancy;
 mod timekeeper;
 mod tls;
 mod topics;
+mod urls;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -159,6 +161,9 @@ pub struct Server {
     topics: topics::Topics,
     schedules: schedules::Schedules,
     identities: iam::Identities,
+    urls: urls::FunctionUrls,
+    /// The HTTP door's listener, when it has one.
+    http_listener: Option<tokio::net::TcpListener>,
     /// The API port's certificate, when it serves TLS.
     tls: Option<tls::Tls>,
     /// What guests publish through; the runtime holds it weakly (the
@@ -290,6 +295,11 @@ impl Server {
         }));
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
+        let urls = urls::FunctionUrls::new(
+            store.clone(),
+            functions.clone(),
+            config.http.public_url.clone(),
+        );
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
@@ -313,9 +323,33 @@ impl Server {
             topics,
             schedules,
             identities,
+            urls,
+            http_listener: None,
             tls,
             _publisher: publisher,
         })
+    }
+
+    /// Serves the HTTP door (function URLs) on `listener` too, from
+    /// [`Server::serve`] on. Refuses a non-loopback address unless
+    /// `insecure_listen` (the door serves no TLS yet).
+    pub fn with_http_listener(
+        mut self,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Server> {
+        let addr = listener.local_addr()?;
+        self.config.check_http_listener(addr)?;
+        if self.config.http.public_url.is_none() {
+            let reachable = match addr.ip() {
+                ip if ip.is_unspecified() => {
+                    std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+                }
+                _ => addr,
+            };
+            self.urls.set_base(format!("http://{reachable}"));
+        }
+        self.http_listener = Some(listener);
+        Ok(self)
     }
 
     /// The topics (a cheap handle).

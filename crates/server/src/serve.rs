@@ -55,7 +55,7 @@ impl Server {
     /// and flushes the database. If it cannot start, it stops what it
     /// started and releases the data dir before returning the error.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -64,7 +64,10 @@ impl Server {
             tracker: TaskTracker::new(),
         };
         let _stop_on_exit = background.stop.clone().drop_guard();
-        let served = self.run(&background, listener, shutdown).await;
+        let http_listener = self.http_listener.take();
+        let served = self
+            .run(&background, listener, http_listener, shutdown)
+            .await;
         background.stop().await;
         // Every call has finished or been stopped: run the idle
         // environments' shutdown hooks before the process goes, then
@@ -84,6 +87,7 @@ impl Server {
         &self,
         background: &Background,
         listener: TcpListener,
+        http_listener: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
@@ -160,6 +164,19 @@ impl Server {
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
+        if let Some(listener) = http_listener {
+            let door = crate::http::HttpDoor::new(crate::http::Parts {
+                urls: self.urls.clone(),
+                policies: self.policies.clone(),
+                identities: self.identities.clone(),
+                functions: self.functions.clone(),
+                dispatcher: dispatcher.clone(),
+                clock: self.queue.clock().clone(),
+                config: self.config.http.clone(),
+            });
+            tracing::info!(addr = %listener.local_addr()?, "serving HTTP (function URLs)");
+            background.tracker.spawn(door.serve(listener, stop.clone()));
+        }
         let routes = self
             .api(dispatcher, stop.clone())
             .add_service(health_server)
@@ -264,9 +281,10 @@ impl Server {
         use funnel_proto::v1::{
             admin_server::AdminServer, async_invocation_server::AsyncInvocationServer,
             buckets_server::BucketsServer, clock_server::ClockServer, events_server::EventsServer,
-            iam_server::IamServer, layers_server::LayersServer, logs_server::LogsServer,
-            metrics_server::MetricsServer, permissions_server::PermissionsServer,
-            sts_server::StsServer, topics_server::TopicsServer,
+            function_urls_server::FunctionUrlsServer, iam_server::IamServer,
+            layers_server::LayersServer, logs_server::LogsServer, metrics_server::MetricsServer,
+            permissions_server::PermissionsServer, sts_server::StsServer,
+            topics_server::TopicsServer,
         };
         let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
         let timekeeper = timekeeper::Timekeeper::new(
@@ -316,6 +334,9 @@ impl Server {
         .add_service(ClockServer::new(api::ClockService::new(timekeeper)))
         .add_service(IamServer::new(api::IamService::new(
             self.identities.clone(),
+        )))
+        .add_service(FunctionUrlsServer::new(api::FunctionUrlsService::new(
+            self.urls.clone(),
         )))
         .add_service(StsServer::new(api::StsService))
         .add_service(AdminServer::new(api::AdminService::new(

@@ -36,6 +36,8 @@ impl Store {
             ("function_concurrency", &self.function_concurrency),
             ("provisioned", &self.provisioned),
             ("policies", &self.policies),
+            ("function_urls", &self.function_urls),
+            ("url_ids", &self.url_ids),
             ("buckets", &self.buckets),
             ("objects", &self.objects),
             ("topics", &self.topics),

@@ -42,6 +42,9 @@
 //! - `users`: account id, NUL, user name → [`UserRecord`] (with its
 //!   identity policies)
 //! - `access_keys`: access key id → [`AccessKeyRecord`] (the secret sealed)
+//! - `function_urls`: function name, NUL, alias (empty for the function) →
+//!   [`FunctionUrlRecord`]
+//! - `url_ids`: URL id → [`UrlTarget`], the function URL it is
 //! - `meta`: `schema_version` → the schema version (u64, big-endian; see
 //!   [`open_migrated`])
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
@@ -74,6 +77,7 @@ mod releases;
 mod rules;
 mod schema;
 mod topics;
+mod urls;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
@@ -86,6 +90,7 @@ pub use queue::{
 pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use topics::{SubscriptionRecord, TopicRecord};
+pub use urls::{CorsRecord, FunctionUrlRecord, UrlTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -281,6 +286,8 @@ pub struct Store {
     accounts: sled::Tree,
     users: sled::Tree,
     access_keys: sled::Tree,
+    function_urls: sled::Tree,
+    url_ids: sled::Tree,
     meta: sled::Tree,
     quarantine: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
@@ -360,6 +367,8 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             users: db.open_tree("users")?,
             access_keys: db.open_tree("access_keys")?,
+            function_urls: db.open_tree("function_urls")?,
+            url_ids: db.open_tree("url_ids")?,
             meta: db.open_tree("meta")?,
             quarantine: db.open_tree("quarantine")?,
             // Counted by the sweep below.

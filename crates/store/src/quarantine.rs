@@ -132,6 +132,16 @@ impl Store {
                 "access_keys",
                 Shape::Json(json::<AccessKeyRecord>),
             ),
+            (
+                &self.function_urls,
+                "function_urls",
+                Shape::Json(json::<crate::FunctionUrlRecord>),
+            ),
+            (
+                &self.url_ids,
+                "url_ids",
+                Shape::Json(json::<crate::UrlTarget>),
+            ),
         ]
     }
 

@@ -38,6 +38,7 @@ mod events;
 mod iam;
 mod permissions;
 mod topics;
+mod urls;
 
 pub use buckets::Object;
 pub use credentials::{Credentials, Profile};
@@ -48,6 +49,7 @@ use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
+use funnel_proto::v1::function_urls_client::FunctionUrlsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::iam_client::IamClient;
 use funnel_proto::v1::layers_client::LayersClient;
@@ -152,6 +154,7 @@ pub struct Services {
     logs: LogsClient<Transport>,
     metrics: MetricsClient<Transport>,
     permissions: PermissionsClient<Transport>,
+    urls: FunctionUrlsClient<Transport>,
     buckets: BucketsClient<Transport>,
     topics: TopicsClient<Transport>,
     events: EventsClient<Transport>,
@@ -270,6 +273,7 @@ impl Client {
                 metrics: MetricsClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(MAX_MESSAGE_BYTES),
                 permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
+                urls: FunctionUrlsClient::with_interceptor(channel.clone(), auth.clone()),
                 topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),

@@ -24,6 +24,7 @@ mod permissions;
 mod releases;
 mod rules;
 mod topics;
+mod urls;
 
 pub use admin::{AdminCommand, restore};
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
@@ -173,6 +174,9 @@ pub struct ServeArgs {
     /// Where the database and compiled code live.
     #[arg(long, default_value = ".funnel")]
     pub data_dir: PathBuf,
+    /// Where the HTTP door (function URLs) listens; `off` for none.
+    #[arg(long, default_value = DEFAULT_HTTP_LISTEN, value_parser = parse_http_listen)]
+    pub http_listen: HttpListen,
     /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -212,6 +216,25 @@ pub struct ServeArgs {
     /// live under DATA_DIR/buckets.
     #[arg(long = "bucket-root", value_name = "DIR")]
     pub bucket_roots: Vec<PathBuf>,
+}
+
+/// Where the HTTP door listens by default.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:7879";
+
+/// `--http-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpListen {
+    Off,
+    At(SocketAddr),
+}
+
+fn parse_http_listen(s: &str) -> Result<HttpListen, String> {
+    if s == "off" {
+        return Ok(HttpListen::Off);
+    }
+    s.parse()
+        .map(HttpListen::At)
+        .map_err(|e| format!("{s:?} is not an address like 127.0.0.1:7879 (or `off`): {e}"))
 }
 
 /// `--tls`'s one mode (a certificate of one's own goes through
@@ -422,6 +445,30 @@ pub enum FunctionCommand {
         #[arg(long)]
         qualifier: Option<String>,
     },
+    /// Give the function (or an alias) a URL on the HTTP listener; prints
+    /// its FunctionUrl.
+    #[command(alias = "create-function-url-config")]
+    CreateUrlConfig(urls::UrlConfigArgs),
+    /// Show a function's (or alias's) URL config.
+    #[command(alias = "get-function-url-config")]
+    GetUrlConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// Change a URL config's AuthType, Cors or InvokeMode (the URL stays).
+    #[command(alias = "update-function-url-config")]
+    UpdateUrlConfig(urls::UrlConfigArgs),
+    /// Remove a function's (or alias's) URL.
+    #[command(alias = "delete-function-url-config")]
+    DeleteUrlConfig {
+        name: String,
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
+    /// List the URL configs of a function and its aliases.
+    #[command(alias = "list-function-url-configs")]
+    ListUrlConfigs { name: String },
     /// Show the function's resource policy.
     GetPolicy {
         name: String,
@@ -759,6 +806,18 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 .await?;
             Ok(())
         }
+        FunctionCommand::CreateUrlConfig(args) => urls::create(client, args).await,
+        FunctionCommand::GetUrlConfig { name, qualifier } => {
+            urls::get(client, &name, qualifier).await
+        }
+        FunctionCommand::UpdateUrlConfig(args) => urls::update(client, args).await,
+        FunctionCommand::DeleteUrlConfig { name, qualifier } => {
+            client
+                .delete_function_url_config(&name, &qualifier.unwrap_or_default())
+                .await?;
+            Ok(())
+        }
+        FunctionCommand::ListUrlConfigs { name } => urls::list(client, &name).await,
         FunctionCommand::GetPolicy { name, qualifier } => {
             permissions::get_policy(client, &name, &qualifier.unwrap_or_default()).await
         }

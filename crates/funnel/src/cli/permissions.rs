@@ -27,6 +27,10 @@ pub struct PermissionArgs {
     /// A version or alias (the function's own policy by default).
     #[arg(long)]
     pub qualifier: Option<String>,
+    /// With --action lambda:InvokeFunctionUrl: the URL AuthType the
+    /// statement is for (NONE lets anyone call a public URL).
+    #[arg(long)]
+    pub function_url_auth_type: Option<String>,
 }
 
 pub async fn add_permission(client: &Client, args: PermissionArgs) -> anyhow::Result<()> {
@@ -39,6 +43,7 @@ pub async fn add_permission(client: &Client, args: PermissionArgs) -> anyhow::Re
             source_arn: args.source_arn.unwrap_or_default(),
             source_account: args.source_account.unwrap_or_default(),
             qualifier: args.qualifier.unwrap_or_default(),
+            function_url_auth_type: args.function_url_auth_type.unwrap_or_default(),
         })
         .await?;
     // Lambda answers with the statement as a JSON string.

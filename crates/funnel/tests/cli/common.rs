@@ -70,6 +70,12 @@ impl Up {
             .current_dir(&root)
             .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            // Never the default port: tests run side by side.
+            .args(if flags.contains(&"--http-listen") {
+                &[][..]
+            } else {
+                &["--http-listen", "127.0.0.1:0"][..]
+            })
             .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -32,7 +32,14 @@ impl Served {
     /// queued and delivered event (dispatch, topics, buckets, schedules).
     pub(crate) fn start_with(data_dir: &Path, flags: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_funnel"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "off",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(flags)
             .env(

@@ -36,7 +36,13 @@ fn json(out: &Output) -> serde_json::Value {
 fn up_in(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
     let mut up = Command::new(funnel_bin())
         .current_dir(dir)
-        .args(["up", "--listen", "127.0.0.1:0"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -13,6 +13,7 @@ mod logs;
 mod metrics;
 mod permissions;
 mod topics;
+mod urls;
 
 pub use admin::AdminService;
 pub use async_invocation::AsyncService;
@@ -25,6 +26,7 @@ pub use logs::LogsService;
 pub use metrics::MetricsService;
 pub use permissions::PermissionsService;
 pub use topics::TopicsService;
+pub use urls::FunctionUrlsService;
 
 use tonic::Status;
 use tonic::metadata::MetadataValue;

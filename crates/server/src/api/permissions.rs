@@ -31,6 +31,7 @@ impl PermissionsApi for PermissionsService {
             principal: req.principal,
             source_arn: req.source_arn,
             source_account: req.source_account,
+            function_url_auth_type: req.function_url_auth_type,
         };
         let statement = self
             .policies

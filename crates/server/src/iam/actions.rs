@@ -70,6 +70,26 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("/funnel.v1.Functions/Invoke", "lambda:InvokeFunction"),
     (
+        "/funnel.v1.FunctionUrls/CreateFunctionUrlConfig",
+        "lambda:CreateFunctionUrlConfig",
+    ),
+    (
+        "/funnel.v1.FunctionUrls/GetFunctionUrlConfig",
+        "lambda:GetFunctionUrlConfig",
+    ),
+    (
+        "/funnel.v1.FunctionUrls/UpdateFunctionUrlConfig",
+        "lambda:UpdateFunctionUrlConfig",
+    ),
+    (
+        "/funnel.v1.FunctionUrls/DeleteFunctionUrlConfig",
+        "lambda:DeleteFunctionUrlConfig",
+    ),
+    (
+        "/funnel.v1.FunctionUrls/ListFunctionUrlConfigs",
+        "lambda:ListFunctionUrlConfigs",
+    ),
+    (
         "/funnel.v1.AsyncInvocation/PutFunctionEventInvokeConfig",
         "lambda:PutFunctionEventInvokeConfig",
     ),
@@ -384,6 +404,10 @@ resources! {
     GetProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetAccountSettingsRequest => |_r, _s| "*".into();
     InvokeRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    CreateFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    GetFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    UpdateFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    ListFunctionUrlConfigsRequest => |r, s| s.whole_function(&r.function_name);
     PutFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     ListDeadLettersRequest => |r, s| s.whole_function(&r.function_name);

@@ -184,6 +184,25 @@ impl Identities {
         }
     }
 
+    /// `principal` taking `action` outside the gRPC API (the HTTP door's
+    /// `AuthType FUNNEL`): what [`authorize`] checks.
+    pub fn caller(
+        &self,
+        principal: Arc<Principal>,
+        action: &'static str,
+        source_ip: Option<IpAddr>,
+        secure: bool,
+    ) -> Caller {
+        Caller {
+            principal,
+            resource_policies: self.resource_policies(),
+            action,
+            source_ip,
+            secure,
+            authorized: Arc::default(),
+        }
+    }
+
     pub(crate) fn key(&self) -> &MasterKey {
         &self.inner.key
     }

@@ -30,7 +30,7 @@ pub const MANAGED: &[(&str, &str)] = &[
     (
         INVOKE_ONLY,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[
-            "lambda:InvokeFunction","sns:Publish","s3:PutObject","s3:GetObject",
+            "lambda:InvokeFunction","lambda:InvokeFunctionUrl","sns:Publish","s3:PutObject","s3:GetObject",
             "logs:GetLogEvents","logs:FilterLogEvents","logs:StartLiveTail",
             "iam:GetUser","iam:ListAccessKeys"],"Resource":"*"}]}"#,
     ),

@@ -15,8 +15,15 @@ use crate::error::{Error, Result};
 /// Lambda's limit on a policy document, in bytes.
 pub const POLICY_LIMIT: usize = 20_480;
 
-/// The action every statement funnel keeps allows.
+/// The action a trigger's statements allow.
 pub const INVOKE_FUNCTION: &str = "lambda:InvokeFunction";
+
+/// The action a function URL's callers need.
+pub const INVOKE_FUNCTION_URL: &str = "lambda:InvokeFunctionUrl";
+
+/// The condition key that ties an `InvokeFunctionUrl` statement to the
+/// URL's AuthType.
+const FUNCTION_URL_AUTH_TYPE: &str = "lambda:FunctionUrlAuthType";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -100,6 +107,8 @@ pub struct PermissionRequest {
     pub principal: String,
     pub source_arn: String,
     pub source_account: String,
+    /// `NONE` or `FUNNEL`, with `lambda:InvokeFunctionUrl`.
+    pub function_url_auth_type: String,
 }
 
 impl Policy {
@@ -115,6 +124,23 @@ impl Policy {
     /// `owner`.
     pub fn allows(&self, caller: Caller<'_>, owner: &str) -> bool {
         self.statement.iter().any(|s| s.allows(caller, owner))
+    }
+
+    /// Whether some statement lets anyone call a function URL whose
+    /// AuthType is `auth_type` (Lambda's `Principal: "*"`,
+    /// `lambda:InvokeFunctionUrl` statement, with a
+    /// `lambda:FunctionUrlAuthType` condition that, when present, names it).
+    pub fn allows_url(&self, auth_type: &str) -> bool {
+        self.statement.iter().any(|s| {
+            let anyone = matches!(&s.principal, Principal::Anyone(any) if any == "*");
+            let action = s.action == INVOKE_FUNCTION_URL || s.action == "lambda:*";
+            let condition = s
+                .condition
+                .string_equals
+                .get(FUNCTION_URL_AUTH_TYPE)
+                .is_none_or(|wanted| wanted == auth_type);
+            s.effect == "Allow" && anyone && action && condition && s.condition.arn_like.is_empty()
+        })
     }
 
     /// Whether some statement lets `account`'s callers take `action`
@@ -174,14 +200,36 @@ impl Statement {
     pub fn from_request(request: &PermissionRequest, resource: &str) -> Result<Statement> {
         let sid = &request.statement_id;
         check_sid(sid)?;
-        if request.action != INVOKE_FUNCTION && request.action != "lambda:*" {
-            return Err(Error::InvalidParameterValue(format!(
-                "Action {:?} is not supported: funnel's resource policies grant {INVOKE_FUNCTION}",
-                request.action
-            )));
-        }
+        let action = match request.action.as_str() {
+            INVOKE_FUNCTION | "lambda:*" => INVOKE_FUNCTION,
+            INVOKE_FUNCTION_URL => INVOKE_FUNCTION_URL,
+            other => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "Action {other:?} is not supported: funnel's resource policies grant \
+                     {INVOKE_FUNCTION} or {INVOKE_FUNCTION_URL}"
+                )));
+            }
+        };
         let principal = parse_principal(&request.principal)?;
         let mut condition = Condition::default();
+        match (action, request.function_url_auth_type.as_str()) {
+            (_, "") => {}
+            (INVOKE_FUNCTION_URL, auth_type @ ("NONE" | "FUNNEL")) => {
+                condition
+                    .string_equals
+                    .insert(FUNCTION_URL_AUTH_TYPE.into(), auth_type.into());
+            }
+            (INVOKE_FUNCTION_URL, other) => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "FunctionUrlAuthType {other:?} is invalid: it must be NONE or FUNNEL"
+                )));
+            }
+            _ => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "FunctionUrlAuthType goes with Action {INVOKE_FUNCTION_URL} only"
+                )));
+            }
+        }
         if !request.source_account.is_empty() {
             if !is_account(&request.source_account) {
                 return Err(Error::InvalidParameterValue(format!(
@@ -208,7 +256,7 @@ impl Statement {
             sid: sid.clone(),
             effect: "Allow".into(),
             principal,
-            action: INVOKE_FUNCTION.into(),
+            action: action.into(),
             resource: resource.into(),
             condition,
         })
@@ -259,8 +307,14 @@ impl Statement {
             Principal::Service { .. } => false,
         };
         let allowed = self.action == action || self.action == "lambda:*";
-        // A statement limited to a source (an event's) is not an account's.
-        let unconditional = self.condition.is_empty();
+        // A statement limited to a source (an event's) is not an account's;
+        // one limited to a URL AuthType is (the URL checks its own).
+        let unconditional = self.condition.arn_like.is_empty()
+            && self
+                .condition
+                .string_equals
+                .keys()
+                .all(|key| key == FUNCTION_URL_AUTH_TYPE);
         self.effect == "Allow" && principal && allowed && unconditional
     }
 
@@ -437,6 +491,7 @@ mod tests {
             principal: principal.into(),
             source_arn: arn.into(),
             source_account: account.into(),
+            function_url_auth_type: String::new(),
         }
     }
 
@@ -556,6 +611,49 @@ mod tests {
         assert!(Statement::from_request(&bad, FUNCTION).is_err());
         bad = request("s3.amazonaws.com", "", "");
         bad.statement_id = "has space".into();
+        assert!(Statement::from_request(&bad, FUNCTION).is_err());
+    }
+
+    #[test]
+    fn a_public_url_needs_an_invoke_function_url_statement_for_anyone() {
+        let url = |principal: &str, auth_type: &str| {
+            let mut r = request(principal, "", "");
+            r.action = INVOKE_FUNCTION_URL.into();
+            r.function_url_auth_type = auth_type.into();
+            let mut policy = Policy::new();
+            policy
+                .add(Statement::from_request(&r, FUNCTION).unwrap())
+                .unwrap();
+            policy
+        };
+        let public = url("*", "NONE");
+        assert!(public.allows_url("NONE"));
+        assert!(!public.allows_url("FUNNEL"));
+        let json: serde_json::Value = serde_json::from_str(&public.to_json()).unwrap();
+        assert_eq!(json["Statement"][0]["Action"], "lambda:InvokeFunctionUrl");
+        assert_eq!(
+            json["Statement"][0]["Condition"]["StringEquals"]["lambda:FunctionUrlAuthType"],
+            "NONE"
+        );
+        assert!(url("*", "").allows_url("NONE"));
+        // An account is not everyone; an InvokeFunction statement is not a URL's.
+        assert!(!url("111122223333", "NONE").allows_url("NONE"));
+        assert!(url("111122223333", "FUNNEL").allows_account("111122223333", INVOKE_FUNCTION_URL));
+        let mut invoke = Policy::new();
+        invoke
+            .add(Statement::from_request(&request("*", "", ""), FUNCTION).unwrap())
+            .unwrap();
+        assert!(!invoke.allows_url("NONE"));
+        // Nor does a URL statement let a trigger in.
+        assert!(!public.allows(s3("arn:funnel:s3:::b"), "000000000000"));
+        let mut bad = request("*", "", "");
+        bad.function_url_auth_type = "NONE".into();
+        assert!(
+            Statement::from_request(&bad, FUNCTION).is_err(),
+            "needs the URL action"
+        );
+        bad.action = INVOKE_FUNCTION_URL.into();
+        bad.function_url_auth_type = "AWS_IAM2".into();
         assert!(Statement::from_request(&bad, FUNCTION).is_err());
     }
 

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use funnel_store::Store;
 
 pub use cache::PolicyCache;
-pub use document::{Caller, GET_LAYER_VERSION, PermissionRequest, Policy, Statement};
+pub use document::{
+    Caller, GET_LAYER_VERSION, INVOKE_FUNCTION_URL, PermissionRequest, Policy, Statement,
+};
 pub(crate) use document::{arn_like, wildcard, wildcard_ignore_case};
 
 use crate::error::{Error, Result};
@@ -130,10 +132,20 @@ impl Policies {
             .is_some_and(|policy| policy.allows(caller, &owner)))
     }
 
+    /// Whether the policy of a function (`qualifier` empty) or alias lets
+    /// anyone call its URL whose AuthType is `auth_type`.
+    pub fn allows_url(&self, function: &str, qualifier: &str, auth_type: &str) -> Result<bool> {
+        let policy = self.cached_at((function.to_string(), qualifier.to_string()))?;
+        Ok(policy.is_some_and(|policy| policy.allows_url(auth_type)))
+    }
+
     /// The policy of a function, version or alias, from the cache.
     fn cached(&self, function_name: &str, qualifier: &str) -> Result<Option<Arc<Policy>>> {
-        let (name, qualifier) = self.targets.policy_target(function_name, qualifier)?;
-        let key = (name, qualifier);
+        self.cached_at(self.targets.policy_target(function_name, qualifier)?)
+    }
+
+    /// The policy of (function key, qualifier), from the cache.
+    fn cached_at(&self, key: (String, String)) -> Result<Option<Arc<Policy>>> {
         Ok(match self.cache.get(&key) {
             (Some(policy), _) => policy,
             (None, generation) => {

@@ -125,6 +125,7 @@ impl Registry {
                 other => other.into(),
             })?;
         self.store.set_policy(&target.name, name, None)?;
+        self.store.delete_function_url(&target.name, name)?;
         self.policies.clear();
         self.store.flush_async().await?;
         Ok(())

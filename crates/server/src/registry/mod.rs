@@ -476,6 +476,7 @@ impl Registry {
                 self.store.delete_event_invoke_config(&target.name, None)?;
                 self.store.set_reserved_concurrency(&target.name, None)?;
                 self.store.delete_policies(&target.name)?;
+                self.store.delete_function_urls(&target.name)?;
                 self.policies.clear();
                 for (name, qualifier, _) in self.store.provisioned()? {
                     if name == target.name {

@@ -1,0 +1,510 @@
+//! The HTTP door: function URLs served over HTTP/1.1 on `--http-listen`.
+//! A request is found by its URL id (in the path, `/url/<url-id>/...`, or
+//! the host, `<url-id>.lambda-url.localhost`), checked against the URL's
+//! AuthType, turned into Lambda's payload format 2.0 event ([`event`]) and
+//! run like any invocation (same environments, limits, concurrency, logs
+//! and metrics); the answer becomes the response by Lambda's rules
+//! ([`response`]). CORS preflights are answered here ([`cors`]).
+//!
+//! Every response carries `x-amzn-RequestId`; for a request that ran, it is
+//! the invocation's request id (the one in the function's log).
+
+mod cors;
+mod event;
+mod response;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use funnel_runtime::Clock;
+use http::{HeaderValue, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::HttpConfig;
+use crate::dispatch::{Dispatcher, InvokeResult, RunCall};
+use crate::error::Error;
+use crate::function::MAX_SYNC_PAYLOAD_BYTES;
+use crate::iam::Identities;
+use crate::policies::{INVOKE_FUNCTION_URL, Policies};
+use crate::registry::Registry;
+use crate::urls::{AUTH_FUNNEL, FunctionUrls};
+use funnel_store::FunctionUrlRecord;
+use response::Answer;
+
+/// A request body larger than this is refused (413), as Lambda's 6 MB
+/// invoke payload.
+const MAX_BODY_BYTES: usize = MAX_SYNC_PAYLOAD_BYTES;
+
+/// What the door works with (handles, each cheap to clone).
+pub struct Parts {
+    pub urls: FunctionUrls,
+    pub policies: Policies,
+    pub identities: Identities,
+    pub functions: Registry,
+    pub dispatcher: Dispatcher,
+    pub clock: Clock,
+    pub config: HttpConfig,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct HttpDoor {
+    inner: Arc<Parts>,
+}
+
+impl HttpDoor {
+    pub fn new(parts: Parts) -> HttpDoor {
+        HttpDoor {
+            inner: Arc::new(parts),
+        }
+    }
+
+    /// Serves `listener` until `stop`; then lets the requests in flight
+    /// finish (their invocations are stopped by the dispatcher when the
+    /// shutdown grace runs out) and returns.
+    pub async fn serve(self, listener: TcpListener, stop: CancellationToken) {
+        const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+        let connections = Arc::new(tokio::sync::Semaphore::new(
+            self.inner.config.max_connections,
+        ));
+        let tracker = TaskTracker::new();
+        loop {
+            let permit = tokio::select! {
+                () = stop.cancelled() => break,
+                permit = connections.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let (stream, remote) = tokio::select! {
+                () = stop.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        tracing::warn!(cause = %err, "the HTTP listener cannot accept a connection");
+                        tokio::select! {
+                            () = stop.cancelled() => break,
+                            () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        }
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let door = self.clone();
+            let stop = stop.clone();
+            tracker.spawn(async move {
+                door.connection(stream, remote, stop).await;
+                drop(permit);
+            });
+        }
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    async fn connection(
+        &self,
+        stream: tokio::net::TcpStream,
+        remote: SocketAddr,
+        stop: CancellationToken,
+    ) {
+        let door = self.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let door = door.clone();
+            async move { Ok::<_, Infallible>(door.handle(request, remote).await) }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.inner.config.header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        tokio::pin!(connection);
+        let served = tokio::select! {
+            served = connection.as_mut() => served,
+            () = stop.cancelled() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(err) = served {
+            tracing::debug!(%remote, cause = %err, "HTTP connection ended");
+        }
+    }
+
+    async fn handle(
+        &self,
+        request: hyper::Request<Incoming>,
+        remote: SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let answer = self.answer(request, remote, &request_id).await;
+        let mut response = hyper::Response::new(Full::new(answer.body));
+        *response.status_mut() = answer.status;
+        let headers = response.headers_mut();
+        for (name, value) in answer.headers {
+            headers.append(name, value);
+        }
+        if let Ok(id) = HeaderValue::try_from(request_id) {
+            headers.insert("x-amzn-requestid", id);
+        }
+        response
+    }
+
+    async fn answer(
+        &self,
+        request: hyper::Request<Incoming>,
+        remote: SocketAddr,
+        request_id: &str,
+    ) -> Answer {
+        let (parts, body) = request.into_parts();
+        let Some(located) = locate(&parts) else {
+            return not_found();
+        };
+        let url = match self.inner.urls.by_id(&located.url_id) {
+            Ok(Some(url)) => url,
+            Ok(None) => return not_found(),
+            Err(err) => return failed(&err),
+        };
+        if let Some(cors) = &url.cors
+            && cors::is_preflight(&parts.method, &parts.headers)
+        {
+            return Answer {
+                status: StatusCode::OK,
+                headers: cors::preflight(cors, &parts.headers),
+                body: Bytes::new(),
+            };
+        }
+        let authorizer = match self.authorize(&url, &parts.headers, remote) {
+            Ok(authorizer) => authorizer,
+            Err(answer) => return answer,
+        };
+        let body = match read_body(&parts, body, self.inner.config.body_timeout).await {
+            Ok(body) => body,
+            Err(answer) => return answer,
+        };
+        let source_ip = remote.ip().to_string();
+        let event = event::v2(
+            &parts,
+            &body,
+            &event::Context {
+                request_id,
+                account_id: self.inner.functions.naming().account_of(&url.function),
+                api_id: &url.url_id,
+                domain_name: &located.domain,
+                domain_prefix: &url.url_id,
+                route_key: "$default",
+                raw_path: &located.raw_path,
+                source_ip: &source_ip,
+                path_parameters: None,
+                authorizer,
+                now: self.inner.clock.wall(),
+            },
+        );
+        let payload = event.to_string().into_bytes();
+        if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
+            return too_large();
+        }
+        let mut answer = self.invoke(&url, payload, request_id).await;
+        if let Some(cors) = &url.cors {
+            let set = cors::actual(cors, &parts.headers);
+            if !set.is_empty() {
+                answer
+                    .headers
+                    .retain(|(name, _)| !name.as_str().starts_with("access-control-"));
+                answer.headers.extend(set);
+            }
+        }
+        answer
+    }
+
+    /// Whether the caller may call `url`: for `NONE`, the function's
+    /// resource policy must let anyone; for `FUNNEL`, the access key in
+    /// `Authorization` must be valid and its user allowed
+    /// `lambda:InvokeFunctionUrl`. The caller's identity, as
+    /// `requestContext.authorizer`, when there is one.
+    fn authorize(
+        &self,
+        url: &FunctionUrlRecord,
+        headers: &http::HeaderMap,
+        remote: SocketAddr,
+    ) -> Result<Option<serde_json::Value>, Answer> {
+        if url.auth_type != AUTH_FUNNEL {
+            return match self.inner.policies.allows_url(
+                &url.function,
+                &url.qualifier,
+                &url.auth_type,
+            ) {
+                Ok(true) => Ok(None),
+                Ok(false) => {
+                    tracing::info!(function = %url.function, qualifier = %url.qualifier, "refused a URL request: the resource policy does not allow lambda:InvokeFunctionUrl for everyone");
+                    Err(forbidden("AccessDeniedException"))
+                }
+                Err(err) => Err(failed(&err)),
+            };
+        }
+        let authorization = headers.get(http::header::AUTHORIZATION);
+        let identities = &self.inner.identities;
+        let principal = identities
+            .authenticate(authorization.map(HeaderValue::as_bytes), Some(remote.ip()))
+            .map_err(|err| forbidden(err.aws_name()))?;
+        let caller = identities.caller(
+            principal.clone(),
+            INVOKE_FUNCTION_URL,
+            Some(remote.ip()),
+            false,
+        );
+        crate::iam::authorize(&caller, &self.inner.urls.function_arn(url))
+            .map_err(|err| forbidden(err.aws_name()))?;
+        let access_key = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| token.trim().split_once(':'))
+            .map(|(id, _)| id.to_string());
+        Ok(Some(json!({
+            "iam": {
+                "accessKey": access_key,
+                "accountId": principal.account_id,
+                "callerId": principal.user_id,
+                "cognitoIdentity": null,
+                "principalOrgId": null,
+                "userArn": principal.arn,
+                "userId": principal.user_id,
+            }
+        })))
+    }
+
+    /// Runs the URL's function with `payload` and shapes its answer.
+    async fn invoke(&self, url: &FunctionUrlRecord, payload: Vec<u8>, request_id: &str) -> Answer {
+        let naming = self.inner.functions.naming();
+        let found = self
+            .inner
+            .functions
+            .lookup(&naming.function_arn(&url.function, None), &url.qualifier);
+        let (target, record) = match found {
+            Ok(found) => found,
+            Err(Error::ResourceNotFound(_)) => return not_found(),
+            Err(err) => return failed(&err),
+        };
+        let call = RunCall {
+            request_id: request_id.to_string(),
+            payload,
+            client_context: None,
+            chain_depth: 0,
+            tail: false,
+        };
+        match self.inner.dispatcher.run(&target, &record, call).await {
+            Ok(result) => shape(&url.function, result),
+            Err(Error::Throttled {
+                reason,
+                retry_after_seconds,
+            }) => {
+                let mut answer =
+                    Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+                answer.headers.push((
+                    http::header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_seconds),
+                ));
+                answer.headers.push(error_type("TooManyRequestsException"));
+                if let Ok(reason) = HeaderValue::try_from(reason) {
+                    answer
+                        .headers
+                        .push((http::HeaderName::from_static("x-amzn-reason"), reason));
+                }
+                answer
+            }
+            Err(Error::ShuttingDown(_)) => {
+                Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            }
+            Err(err) => failed(&err),
+        }
+    }
+}
+
+/// A finished invocation as an HTTP answer: the function's response, or
+/// 502 (it failed or answered something that is not a response), or 504
+/// (it timed out).
+fn shape(function: &str, result: InvokeResult) -> Answer {
+    let Some(kind) = result.function_error else {
+        return match response::from_payload(result.payload) {
+            Ok(answer) => answer,
+            Err(response::Malformed(why)) => {
+                tracing::info!(function, request_id = %result.request_id, why, "the function's answer is not a valid HTTP response");
+                let mut answer = internal_error(StatusCode::BAD_GATEWAY);
+                answer.headers.push(error_type("Function.ResponseInvalid"));
+                answer
+            }
+        };
+    };
+    let error_name = serde_json::from_slice::<serde_json::Value>(&result.payload)
+        .ok()
+        .and_then(|v| v["errorType"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut answer = if error_name == "Sandbox.Timedout" {
+        Answer::message(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
+    } else {
+        internal_error(StatusCode::BAD_GATEWAY)
+    };
+    answer.headers.push((
+        http::HeaderName::from_static("x-amz-function-error"),
+        HeaderValue::from_static(kind),
+    ));
+    answer
+}
+
+/// Where a request is going: its URL id, the path below the URL's root,
+/// and the domain it was sent to.
+struct Located {
+    url_id: String,
+    raw_path: String,
+    domain: String,
+}
+
+/// `<url-id>.lambda-url.<anything>` as the host, or `/url/<url-id>/...`
+/// as the path.
+fn locate(parts: &http::request::Parts) -> Option<Located> {
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let path = parts.uri.path();
+    let hostname = host.split(':').next().unwrap_or_default();
+    if let Some((url_id, _)) = hostname.split_once(".lambda-url.") {
+        return Some(Located {
+            url_id: url_id.to_ascii_lowercase(),
+            raw_path: path.to_string(),
+            domain: hostname.to_string(),
+        });
+    }
+    let rest = path.strip_prefix("/url/")?;
+    let (url_id, below) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    Some(Located {
+        url_id: url_id.to_string(),
+        raw_path: below.to_string(),
+        domain: hostname.to_string(),
+    })
+}
+
+/// The request's body, at most [`MAX_BODY_BYTES`], read within `timeout`.
+async fn read_body(
+    parts: &http::request::Parts,
+    body: Incoming,
+    timeout: std::time::Duration,
+) -> Result<Bytes, Answer> {
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(err)) => Err(Answer::message(
+            StatusCode::BAD_REQUEST,
+            &format!("Bad Request: the body could not be read: {err}"),
+        )),
+        Err(_) => Err(Answer::message(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request Timeout",
+        )),
+    }
+}
+
+fn not_found() -> Answer {
+    Answer::message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+fn too_large() -> Answer {
+    let mut answer = Answer::message(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!(
+            "Request must be smaller than {MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+        ),
+    );
+    answer.headers.push(error_type("RequestTooLargeException"));
+    answer
+}
+
+/// Lambda's answer to a URL request it refuses: 403 `{"Message":"Forbidden"}`,
+/// with why in `x-amzn-ErrorType`.
+fn forbidden(why: &'static str) -> Answer {
+    let mut answer = Answer::json(StatusCode::FORBIDDEN, &json!({"Message": "Forbidden"}));
+    answer.headers.push(error_type(why));
+    answer
+}
+
+fn internal_error(status: StatusCode) -> Answer {
+    Answer::message(status, "Internal Server Error")
+}
+
+/// Something on funnel's side failed: a 500 naming the error type.
+fn failed(err: &Error) -> Answer {
+    tracing::warn!(cause = %err, "an HTTP request failed");
+    let mut answer = internal_error(StatusCode::INTERNAL_SERVER_ERROR);
+    answer.headers.push(error_type(err.aws_name()));
+    answer
+}
+
+fn error_type(name: &str) -> (http::HeaderName, HeaderValue) {
+    (
+        http::HeaderName::from_static("x-amzn-errortype"),
+        HeaderValue::try_from(name).unwrap_or(HeaderValue::from_static("ServiceException")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn located(uri: &str, host: Option<&str>) -> Option<(String, String, String)> {
+        let mut request = http::Request::get(uri);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        let parts = request.body(()).unwrap().into_parts().0;
+        locate(&parts).map(|l| (l.url_id, l.raw_path, l.domain))
+    }
+
+    #[test]
+    fn urls_are_found_by_path_or_by_host() {
+        let id = "abcdefghijklmnopqrstuvwxyz012345";
+        assert_eq!(
+            located(&format!("/url/{id}/users/42?x=1"), Some("127.0.0.1:7879")),
+            Some((id.into(), "/users/42".into(), "127.0.0.1".into()))
+        );
+        assert_eq!(
+            located(&format!("/url/{id}"), None).map(|l| l.1),
+            Some("/".into())
+        );
+        assert_eq!(
+            located(
+                "/users/42",
+                Some(&format!("{id}.lambda-url.localhost:7879"))
+            ),
+            Some((
+                id.into(),
+                "/users/42".into(),
+                format!("{id}.lambda-url.localhost")
+            ))
+        );
+        assert_eq!(located("/users/42", Some("127.0.0.1:7879")), None);
+    }
+}
