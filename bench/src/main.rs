@@ -19,9 +19,13 @@
 //! - a bucket: a file's close to the function starting, against an async
 //!   Invoke's send to the function starting;
 //! - durable publishes to a topic with 10 matching subscribers, against the
-//!   async accept rate; their deliveries, against the async dispatch rate.
+//!   async accept rate; their deliveries, against the async dispatch rate;
+//! - function URL requests (a JSON handler, a `wasi:http` component) at c=1
+//!   and c=32, against an empty hyper server; with `--wasmtime-serve`, the
+//!   component against `wasmtime serve` of it.
 
 mod buckets;
+mod http;
 mod idle;
 mod languages;
 mod queue;
@@ -362,6 +366,19 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", compile_note(&rows));
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--http-only") {
+        let http = http::measure().await?;
+        for row in http_rows(&http) {
+            println!(
+                "{}: {} (baseline {} {}, {:.3}×, target {})",
+                row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
+            );
+        }
+        if let Err(why) = &http.wasmtime_serve {
+            println!("wasmtime serve: not measured: {why}");
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--schedules-only") {
         let s = schedules::measure().await?;
         println!(
@@ -541,6 +558,7 @@ async fn main() -> anyhow::Result<()> {
     let topic = topics::measure().await?;
     let schedule = schedules::measure().await?;
     let langs = languages::measure(dir.path()).await?;
+    let http = http::measure().await?;
     let idle = idle::measure_apart()?;
 
     let mut rows = vec![
@@ -726,6 +744,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| measurement | value | baseline | baseline value | ratio | target |");
     println!("|---|---|---|---|---|---|");
     rows.extend(language_rows(&langs));
+    rows.extend(http_rows(&http));
     for row in rows {
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} |",
@@ -752,6 +771,9 @@ async fn main() -> anyhow::Result<()> {
     for (name, skipped) in language_skips(&langs) {
         println!("{name}: not measured: {skipped}");
     }
+    if let Err(why) = &http.wasmtime_serve {
+        println!("wasmtime serve: not measured: {why}");
+    }
     println!("{}", compile_note(&langs));
     println!(
         "schedules: {} fires of cron(* * * * ? *) on a clock {}× real time (a minute every {} ms)",
@@ -760,6 +782,61 @@ async fn main() -> anyhow::Result<()> {
         60_000 / schedules::FACTOR
     );
     Ok(())
+}
+
+/// The HTTP door's rows: each kind of handler against the empty hyper
+/// server, and the component against `wasmtime serve` when measured.
+fn http_rows(http: &http::Http) -> Vec<Row> {
+    let empty = &http.empty;
+    let mut rows = Vec::new();
+    for (name_rate, name_p50, measured) in [
+        (
+            "function URL req/s, JSON handler (http-answer), c=32",
+            "function URL p50, JSON handler (http-answer), c=1",
+            &http.json,
+        ),
+        (
+            "function URL req/s, wasi:http (http-hello), c=32",
+            "function URL p50, wasi:http (http-hello), c=1",
+            &http.component,
+        ),
+    ] {
+        rows.push(Row {
+            name: name_rate,
+            value: format!("{:.0}/s", measured.rate),
+            baseline_name: "empty hyper server, c=32",
+            baseline: format!("{:.0}/s", empty.rate),
+            ratio: measured.rate / empty.rate,
+            target: "≥ 0.6×",
+        });
+        rows.push(Row {
+            name: name_p50,
+            value: us(measured.latency.p50),
+            baseline_name: "empty hyper server p50",
+            baseline: us(empty.latency.p50),
+            ratio: measured.latency.p50.as_secs_f64() / empty.latency.p50.as_secs_f64(),
+            target: "≤ 1.5×",
+        });
+    }
+    if let Ok(serve) = &http.wasmtime_serve {
+        rows.push(Row {
+            name: "function URL req/s, wasi:http (http-hello), c=32",
+            value: format!("{:.0}/s", http.component.rate),
+            baseline_name: "wasmtime serve (an instance per request), c=32",
+            baseline: format!("{:.0}/s", serve.rate),
+            ratio: http.component.rate / serve.rate,
+            target: "≥ 3×",
+        });
+        rows.push(Row {
+            name: "function URL p50, wasi:http (http-hello), c=1",
+            value: us(http.component.latency.p50),
+            baseline_name: "wasmtime serve p50",
+            baseline: us(serve.latency.p50),
+            ratio: http.component.latency.p50.as_secs_f64() / serve.latency.p50.as_secs_f64(),
+            target: "",
+        });
+    }
+    rows
 }
 
 /// Lambda's Init Duration for its Python and Node.js runtimes (lambda-perf).

@@ -33,7 +33,7 @@ pub struct Environment {
     /// Lambda's log stream name for this environment.
     pub log_stream: String,
     store: wasmtime::Store<Host>,
-    handler: bindings::Handler,
+    exports: Exports,
     output: GuestOutput,
     /// When it last finished a call, on the runtime's clock.
     pub last_used: Duration,
@@ -42,6 +42,12 @@ pub struct Environment {
     /// retired for idleness or to free a slot.
     pub provisioned: bool,
     _admission: Admission,
+}
+
+/// What the instance exports: which kind of call it serves.
+enum Exports {
+    Handler(bindings::Handler),
+    Http(wasmtime_wasi_http::p2::bindings::Proxy),
 }
 
 /// What a call did, and whether the environment can serve again.
@@ -127,40 +133,53 @@ impl Environment {
             log_stream: log_stream.clone(),
         };
         let bound = INIT_TIMEOUT + HARD_STOP_SLACK;
-        let handler =
-            match tokio::time::timeout(bound, prepared.pre.instantiate_async(&mut store)).await {
-                Ok(Ok(handler)) => handler,
-                Ok(Err(err)) if !store.data().timed_out && !store.data().limits.denied => {
-                    let err = format!("{err:#}");
-                    // The usual cause once the pool is large: the kernel's
-                    // cap on memory mappings, not memory.
-                    let hint = if err.contains("os error 12") {
-                        " (if memory is not short, the kernel's vm.max_map_count may be: each \
+        let instantiated = async {
+            match &prepared.kind {
+                super::Kind::Handler(pre) => pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map(Exports::Handler),
+                super::Kind::Http(pre) => {
+                    pre.instantiate_async(&mut store).await.map(Exports::Http)
+                }
+            }
+        };
+        let exports = match tokio::time::timeout(bound, instantiated).await {
+            Ok(Ok(exports)) => exports,
+            Ok(Err(err)) if !store.data().timed_out && !store.data().limits.denied => {
+                let err = format!("{err:#}");
+                // The usual cause once the pool is large: the kernel's
+                // cap on memory mappings, not memory.
+                let hint = if err.contains("os error 12") {
+                    " (if memory is not short, the kernel's vm.max_map_count may be: each \
                          live environment takes a few memory mappings)"
-                    } else {
-                        ""
-                    };
-                    // (InvokeError::Instantiate says "could not start an instance".)
-                    return Err(StartError::System(format!("{err}{hint}")));
-                }
-                Ok(Err(err)) => {
-                    let error = init_failure(store.data(), err);
-                    return Err(guest_failure(&output, error));
-                }
-                Err(_) => return Err(guest_failure(&output, init_timed_out())),
-            };
-        let remaining = bound.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, handler.call_init(&mut store)).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => {
-                let error = GuestError::unhandled(&err.error_type, err.error_message);
-                return Err(guest_failure(&output, error));
+                } else {
+                    ""
+                };
+                // (InvokeError::Instantiate says "could not start an instance".)
+                return Err(StartError::System(format!("{err}{hint}")));
             }
             Ok(Err(err)) => {
                 let error = init_failure(store.data(), err);
                 return Err(guest_failure(&output, error));
             }
             Err(_) => return Err(guest_failure(&output, init_timed_out())),
+        };
+        // A wasi:http component has no init: its Init is the instantiation.
+        if let Exports::Handler(handler) = &exports {
+            let remaining = bound.saturating_sub(started.elapsed());
+            match tokio::time::timeout(remaining, handler.call_init(&mut store)).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(err))) => {
+                    let error = GuestError::unhandled(&err.error_type, err.error_message);
+                    return Err(guest_failure(&output, error));
+                }
+                Ok(Err(err)) => {
+                    let error = init_failure(store.data(), err);
+                    return Err(guest_failure(&output, error));
+                }
+                Err(_) => return Err(guest_failure(&output, init_timed_out())),
+            }
         }
         let init_duration = started.elapsed();
         Ok((
@@ -168,7 +187,7 @@ impl Environment {
                 config,
                 log_stream,
                 store,
-                handler,
+                exports,
                 output,
                 last_used: Duration::ZERO,
                 invocations: 0,
@@ -179,15 +198,36 @@ impl Environment {
         ))
     }
 
-    /// Runs one invocation, bounded by the function's timeout.
-    pub async fn call(&mut self, call: Call) -> Called {
-        let timeout = self.config.timeout;
+    /// Starts the clock on a call: its deadline, from now.
+    fn begin(&mut self, timeout: Duration) -> Instant {
         let started = Instant::now();
         self.store.data_mut().deadline = started + timeout;
-        self.store.data_mut().chain_depth = call.chain_depth;
         // Count epoch ticks from now: a deadline left over from an earlier
         // call would interrupt this one at its first check.
         self.store.set_epoch_deadline(1);
+        self.invocations += 1;
+        started
+    }
+
+    /// Runs one invocation, bounded by the function's timeout.
+    pub async fn call(&mut self, call: Call) -> Called {
+        let timeout = self.config.timeout;
+        if !matches!(self.exports, Exports::Handler(_)) {
+            return Called {
+                result: Err(GuestError::unhandled(
+                    "Runtime.InvalidEntrypoint",
+                    format!(
+                        "RequestId: {} Error: the function is a wasi:http component: it is \
+                         called over HTTP (its function URL or a route), not with an event",
+                        call.request_id
+                    ),
+                )),
+                duration: Duration::ZERO,
+                poisoned: false,
+            };
+        }
+        let started = self.begin(timeout);
+        self.store.data_mut().chain_depth = call.chain_depth;
         let deadline_ms = (SystemTime::now() + timeout)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -210,24 +250,14 @@ impl Environment {
             trace_id: call.trace_id,
             client_context: call.client_context,
         };
-        self.invocations += 1;
-        let pending = self
-            .handler
-            .call_handle(&mut self.store, &context, &call.payload);
+        let Exports::Handler(handler) = &self.exports else {
+            unreachable!("checked above");
+        };
+        let pending = handler.call_handle(&mut self.store, &context, &call.payload);
         let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
         let duration = started.elapsed();
-        // Writes since the last check count too: a call that leaves /tmp
-        // over its cap fails, even if it returned.
-        if self.store.data_mut().tmp.check() {
-            return Called {
-                result: Err(tmp_exceeded(
-                    &call.request_id,
-                    self.config.ephemeral_storage_mb,
-                    self.store.data().tmp.max_entries,
-                )),
-                duration,
-                poisoned: true,
-            };
+        if let Some(over) = self.over_tmp(&call.request_id, duration) {
+            return over;
         }
         let (result, poisoned) = match outcome {
             Ok(Ok(Ok(response))) if response.len() > MAX_RESPONSE_BYTES => (
@@ -258,6 +288,88 @@ impl Environment {
         }
     }
 
+    /// Writes since the last check count too: a call that leaves /tmp over
+    /// its cap fails, even if it returned.
+    fn over_tmp(&mut self, request_id: &str, duration: Duration) -> Option<Called> {
+        if !self.store.data_mut().tmp.check() {
+            return None;
+        }
+        Some(Called {
+            result: Err(tmp_exceeded(
+                request_id,
+                self.config.ephemeral_storage_mb,
+                self.store.data().tmp.max_entries,
+            )),
+            duration,
+            poisoned: true,
+        })
+    }
+
+    /// Hands one HTTP request to a `wasi:http` component, bounded by the
+    /// function's timeout. The response goes to `respond` as soon as the
+    /// guest sets it (its body streams from then on); this returns when
+    /// the guest's `handle` does.
+    pub async fn call_http(
+        &mut self,
+        call: crate::HttpCall,
+        respond: tokio::sync::oneshot::Sender<Result<http::Response<crate::HttpBody>, String>>,
+    ) -> Called {
+        if !matches!(self.exports, Exports::Http(_)) {
+            return Called {
+                result: Err(GuestError::unhandled(
+                    "Runtime.InvalidEntrypoint",
+                    format!(
+                        "RequestId: {} Error: the function is a JSON handler, not a wasi:http \
+                         component",
+                        call.request_id
+                    ),
+                )),
+                duration: Duration::ZERO,
+                poisoned: false,
+            };
+        }
+        let timeout = self.config.timeout;
+        let started = self.begin(timeout);
+        let resources =
+            crate::http::request_resources(self.store.data_mut(), call.request, respond);
+        let (request, outparam, set) = match resources {
+            Ok(resources) => resources,
+            Err(err) => {
+                return Called {
+                    result: Err(GuestError::unhandled(
+                        "Runtime.InvalidRequest",
+                        format!("RequestId: {} Error: {err:#}", call.request_id),
+                    )),
+                    duration: started.elapsed(),
+                    poisoned: false,
+                };
+            }
+        };
+        let Exports::Http(proxy) = &self.exports else {
+            unreachable!("checked above");
+        };
+        let pending =
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut self.store, request, outparam);
+        let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
+        let duration = started.elapsed();
+        if let Some(over) = self.over_tmp(&call.request_id, duration) {
+            return over;
+        }
+        let (result, poisoned) = match outcome {
+            Ok(Ok(())) if set.load(std::sync::atomic::Ordering::Acquire) => (Ok(Vec::new()), false),
+            Ok(Ok(())) => (Err(crate::http::no_response(&call.request_id)), false),
+            Ok(Err(err)) => (Err(self.classify(&call.request_id, err)), true),
+            Err(_) => (Err(timed_out(&call.request_id, timeout)), true),
+        };
+        Called {
+            result,
+            duration,
+            poisoned,
+        }
+    }
+
     /// The guest's output since the last take, and how many bytes of it were
     /// dropped for space.
     pub fn take_output(&self) -> (Vec<u8>, u64) {
@@ -275,15 +387,18 @@ impl Environment {
     pub async fn shutdown(mut self, sink: super::OutputSink) {
         self.store.data_mut().deadline = Instant::now() + SHUTDOWN_TIMEOUT;
         self.store.set_epoch_deadline(1);
-        let pending = self.handler.call_shutdown(&mut self.store);
-        match tokio::time::timeout(SHUTDOWN_TIMEOUT + HARD_STOP_SLACK, pending).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::debug!(
-                function = %self.config.function_name, cause = %format!("{err:#}"),
-                "shutdown hook failed"
-            ),
-            Err(_) => {
-                tracing::debug!(function = %self.config.function_name, "shutdown hook timed out")
+        // A wasi:http component has no shutdown hook.
+        if let Exports::Handler(handler) = &self.exports {
+            let pending = handler.call_shutdown(&mut self.store);
+            match tokio::time::timeout(SHUTDOWN_TIMEOUT + HARD_STOP_SLACK, pending).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::debug!(
+                    function = %self.config.function_name, cause = %format!("{err:#}"),
+                    "shutdown hook failed"
+                ),
+                Err(_) => {
+                    tracing::debug!(function = %self.config.function_name, "shutdown hook timed out")
+                }
             }
         }
         let (output, _) = self.output.take();

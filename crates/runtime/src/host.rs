@@ -27,6 +27,9 @@ pub struct Host {
     pub publishing: super::publish::Publishing,
     /// The current call's [`super::Call::chain_depth`].
     pub chain_depth: u32,
+    /// `wasi:http`'s state, for components of the `wasi:http/proxy` world.
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    http_hooks: crate::http::NoOutgoingRequests,
 }
 
 /// The environment's /tmp and its size cap (`EphemeralStorage`). Once the
@@ -225,7 +228,19 @@ impl Host {
             tmp: TmpQuota::new(tmp_folders, tmp_limit, tmp_max_entries),
             publishing,
             chain_depth: 0,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks: crate::http::NoOutgoingRequests,
         })
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for Host {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            hooks: &mut self.http_hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
     }
 }
 

@@ -39,6 +39,7 @@ mod environment;
 #[cfg(feature = "floor")]
 pub mod floor;
 mod host;
+mod http;
 mod output;
 mod pool;
 mod publish;
@@ -64,6 +65,7 @@ use engine::{build_engine, spawn_epoch_ticker};
 use environment::{Environment, StartError};
 pub use environment::{INIT_TIMEOUT, SHUTDOWN_TIMEOUT};
 use host::Host;
+pub use http::{BoxError, HttpBody, HttpCall, HttpInvocation};
 use pool::Pools;
 pub use pool::ProvisionedUsage;
 pub use publish::{GuestAttribute, GuestPublish, PublishError, PublishFuture, TopicPublisher};
@@ -96,6 +98,16 @@ const MEMORY_POLL: Duration = Duration::from_millis(5);
 pub(crate) struct Admission {
     _slot: OwnedSemaphorePermit,
     _memory: OwnedSemaphorePermit,
+}
+
+/// An environment ready for a call, or the outcome of a start that failed.
+enum Ready {
+    Environment {
+        environment: Environment,
+        init_duration: Option<Duration>,
+        spillover: bool,
+    },
+    Failed(Outcome),
 }
 
 /// The largest response a function may return, as Lambda's sync limit.
@@ -142,10 +154,27 @@ struct Inner {
     publisher: std::sync::OnceLock<std::sync::Weak<dyn TopicPublisher>>,
 }
 
-/// A component compiled, linked and checked against our world: ready to
-/// instantiate with no further compile or link work.
+/// A component compiled, linked and checked against one of the worlds a
+/// function may be: ready to instantiate with no further compile or link
+/// work.
 pub struct Prepared {
-    pre: bindings::HandlerPre<Host>,
+    kind: Kind,
+}
+
+/// Which world a component exports, found when it is linked.
+enum Kind {
+    /// `funnel:function/handler`: JSON in, JSON out.
+    Handler(bindings::HandlerPre<Host>),
+    /// `wasi:http/proxy`: an HTTP request in, a streamed response out.
+    Http(wasmtime_wasi_http::p2::bindings::ProxyPre<Host>),
+}
+
+impl Prepared {
+    /// Whether the component is a `wasi:http/incoming-handler` (served
+    /// over HTTP only) rather than a JSON handler.
+    pub fn is_http(&self) -> bool {
+        matches!(self.kind, Kind::Http(_))
+    }
 }
 
 /// Why code cannot become a function.
@@ -426,13 +455,20 @@ impl Runtime {
                  wasi:sockets, and funnel:function/topics, are available): {e:#}"
             ))
         })?;
-        let pre = bindings::HandlerPre::new(pre).map_err(|e| {
-            CodeError::Invalid(format!(
-                "the component does not export the funnel:function/handler world \
-                 (handle: func(context, event: list<u8>) -> result<list<u8>, function-error>): {e:#}"
-            ))
-        })?;
-        Ok(Prepared { pre })
+        let kind = match bindings::HandlerPre::new(pre.clone()) {
+            Ok(handler) => Kind::Handler(handler),
+            Err(handler_err) => match wasmtime_wasi_http::p2::bindings::ProxyPre::new(pre) {
+                Ok(proxy) => Kind::Http(proxy),
+                Err(_) => {
+                    return Err(CodeError::Invalid(format!(
+                        "the component exports neither the funnel:function/handler world \
+                         (handle: func(context, event: list<u8>) -> result<list<u8>, \
+                         function-error>) nor wasi:http/incoming-handler@0.2: {handler_err:#}"
+                    )));
+                }
+            },
+        };
+        Ok(Prepared { kind })
     }
 
     /// Runs one invocation in a warm environment of `config`, or a new one
@@ -470,38 +506,112 @@ impl Runtime {
         config: Arc<EnvironmentConfig>,
         call: Call,
     ) -> Result<Outcome, InvokeError> {
+        let (mut environment, init_duration, spillover) =
+            match self.ready(&prepared, config).await? {
+                Ready::Environment {
+                    environment,
+                    init_duration,
+                    spillover,
+                } => (environment, init_duration, spillover),
+                Ready::Failed(outcome) => return Ok(outcome),
+            };
+        let called = environment.call(call).await;
+        Ok(self.finish(prepared, environment, called, init_duration, spillover))
+    }
+
+    /// Hands one HTTP request to a `wasi:http` component in a warm
+    /// environment of `config`, or a new one. The call runs on the
+    /// runtime's guest threads; its response comes as soon as the guest
+    /// sets it, and its outcome once the guest's `handle` returns.
+    pub fn invoke_http(
+        &self,
+        prepared: &Arc<Prepared>,
+        config: Arc<EnvironmentConfig>,
+        call: HttpCall,
+    ) -> HttpInvocation {
+        let (respond, response) = tokio::sync::oneshot::channel();
+        let (runtime, prepared) = (self.clone(), prepared.clone());
+        let work = async move {
+            let (mut environment, init_duration, spillover) =
+                match runtime.ready(&prepared, config).await? {
+                    Ready::Environment {
+                        environment,
+                        init_duration,
+                        spillover,
+                    } => (environment, init_duration, spillover),
+                    Ready::Failed(outcome) => return Ok(outcome),
+                };
+            let called = environment.call_http(call, respond).await;
+            Ok(runtime.finish(prepared, environment, called, init_duration, spillover))
+        };
+        let mut task = AbortOnDrop(self.inner.guest_threads.spawn(work));
+        HttpInvocation {
+            response,
+            outcome: Box::pin(async move {
+                match (&mut task.0).await {
+                    Ok(outcome) => outcome,
+                    Err(err) => Err(InvokeError::Instantiate(format!(
+                        "the invocation task failed: {err}"
+                    ))),
+                }
+            }),
+        }
+    }
+
+    /// An environment for a call: a warm one, or one started now (a cold
+    /// start); or, when the guest's start failed, the call's outcome.
+    async fn ready(
+        &self,
+        prepared: &Arc<Prepared>,
+        config: Arc<EnvironmentConfig>,
+    ) -> Result<Ready, InvokeError> {
         let checkout = self.inner.pools.checkout(config);
         self.retire(checkout.stale);
         let spillover = checkout.spillover;
-        let (mut environment, init_duration) = match checkout.warm {
-            Some(environment) => (environment, None),
-            None => {
-                let admission = self.admit(checkout.config.memory_mb).await?;
-                match Environment::start(self, &prepared, checkout.config, admission).await {
-                    Ok((environment, init)) => (environment, Some(init)),
-                    Err(StartError::System(why)) => return Err(InvokeError::Instantiate(why)),
-                    Err(StartError::Guest {
-                        error,
-                        output,
-                        init_duration,
-                        log_stream,
-                    }) => {
-                        return Ok(Outcome {
-                            result: Err(error),
-                            output,
-                            output_dropped: 0,
-                            init_duration: Some(init_duration),
-                            duration: Duration::ZERO,
-                            max_memory_used: 0,
-                            log_stream,
-                            provisioned: false,
-                            spillover,
-                        });
-                    }
-                }
-            }
-        };
-        let called = environment.call(call).await;
+        if let Some(environment) = checkout.warm {
+            return Ok(Ready::Environment {
+                environment,
+                init_duration: None,
+                spillover,
+            });
+        }
+        let admission = self.admit(checkout.config.memory_mb).await?;
+        match Environment::start(self, prepared, checkout.config, admission).await {
+            Ok((environment, init)) => Ok(Ready::Environment {
+                environment,
+                init_duration: Some(init),
+                spillover,
+            }),
+            Err(StartError::System(why)) => Err(InvokeError::Instantiate(why)),
+            Err(StartError::Guest {
+                error,
+                output,
+                init_duration,
+                log_stream,
+            }) => Ok(Ready::Failed(Outcome {
+                result: Err(error),
+                output,
+                output_dropped: 0,
+                init_duration: Some(init_duration),
+                duration: Duration::ZERO,
+                max_memory_used: 0,
+                log_stream,
+                provisioned: false,
+                spillover,
+            })),
+        }
+    }
+
+    /// A call's outcome; the environment goes back to its pool, or, when
+    /// the call poisoned it, is dropped (and a provisioned one replaced).
+    fn finish(
+        &self,
+        prepared: Arc<Prepared>,
+        mut environment: Environment,
+        called: environment::Called,
+        init_duration: Option<Duration>,
+        spillover: bool,
+    ) -> Outcome {
         let (output, output_dropped) = environment.take_output();
         let outcome = Outcome {
             result: called.result,
@@ -530,7 +640,7 @@ impl Runtime {
                 self.retire(vec![stale]);
             }
         }
-        Ok(outcome)
+        outcome
     }
 
     /// An instance slot and `memory_mb` of the memory budget for a cold

@@ -1,5 +1,7 @@
 //! The WASI 0.2 a guest gets: every interface but `wasi:sockets`, which is
-//! not linked at all (no guest has network until a grant says so).
+//! not linked at all (no guest has network until a grant says so), and
+//! `wasi:http` for components of its `proxy` world (whose outgoing
+//! requests are refused, for the same reason).
 //!
 //! wasmtime-wasi links sockets with everything else, so the interfaces are
 //! linked here one by one. A component that imports `wasi:sockets` anyway
@@ -26,6 +28,7 @@ const PROVIDED: &[&str] = &[
     "wasi:filesystem/",
     "wasi:random/",
     "wasi:cli/",
+    "wasi:http/",
     "funnel:function/",
 ];
 
@@ -80,8 +83,12 @@ impl HasData for Io {
     type Data<'a> = &'a mut ResourceTable;
 }
 
-/// Links WASI 0.2 without `wasi:sockets`.
-pub fn add_to_linker<T: HasPreopens>(l: &mut Linker<T>) -> wasmtime::Result<()> {
+/// Links WASI 0.2 without `wasi:sockets`, with `wasi:http`'s types and
+/// an outgoing handler that refuses every request.
+pub fn add_to_linker<T: HasPreopens + wasmtime_wasi_http::WasiHttpView>(
+    l: &mut Linker<T>,
+) -> wasmtime::Result<()> {
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(l)?;
     io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
     io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
     io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;

@@ -149,7 +149,7 @@ async fn bad_code_is_refused_with_a_reason() {
         (
             "wrong",
             guest(guests::WRONG_WORLD),
-            "does not export the funnel:function/handler world",
+            "exports neither the funnel:function/handler world",
         ),
     ];
     for (name, code, why) in cases {

@@ -18,6 +18,7 @@ mod function_urls;
 mod functions;
 mod grpc;
 mod host_memory;
+mod http_components;
 mod invoke;
 mod layers;
 mod limits;

@@ -7,8 +7,10 @@
 //! with Lambda's retries, maximum age, destinations and dead letters.
 
 mod delivery;
+mod http;
 mod provisioned;
 
+pub(crate) use http::HttpRun;
 pub use provisioned::ProvisionedView;
 
 use std::collections::HashMap;
@@ -261,6 +263,18 @@ impl Dispatcher {
                 )));
             }
         };
+        self.settle(record, request_id, outcome, tail)
+    }
+
+    /// A finished invocation in Lambda's terms: its metrics and log
+    /// recorded, a refusal to start named as Lambda names it.
+    fn settle(
+        &self,
+        record: &FunctionRecord,
+        request_id: String,
+        outcome: std::result::Result<funnel_runtime::Outcome, InvokeError>,
+        tail: bool,
+    ) -> Result<InvokeResult> {
         let outcome = outcome.map_err(|err| match err {
             InvokeError::Busy(slots) => {
                 self.metrics.throttled(&record.name);

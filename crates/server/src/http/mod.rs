@@ -9,6 +9,7 @@
 //! Every response carries `x-amzn-RequestId`; for a request that ran, it is
 //! the invocation's request id (the one in the function's log).
 
+mod component;
 mod cors;
 mod event;
 mod response;
@@ -19,8 +20,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use funnel_runtime::Clock;
+use funnel_runtime::HttpBody;
 use http::{HeaderValue, StatusCode};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -140,17 +142,14 @@ impl HttpDoor {
         &self,
         request: hyper::Request<Incoming>,
         remote: SocketAddr,
-    ) -> hyper::Response<Full<Bytes>> {
+    ) -> hyper::Response<HttpBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let answer = self.answer(request, remote, &request_id).await;
-        let mut response = hyper::Response::new(Full::new(answer.body));
-        *response.status_mut() = answer.status;
-        let headers = response.headers_mut();
-        for (name, value) in answer.headers {
-            headers.append(name, value);
-        }
+        let mut response = match self.answer(request, remote, &request_id).await {
+            Reply::Buffered(answer) => answer.into_response(),
+            Reply::Streamed(response) => response,
+        };
         if let Ok(id) = HeaderValue::try_from(request_id) {
-            headers.insert("x-amzn-requestid", id);
+            response.headers_mut().insert("x-amzn-requestid", id);
         }
         response
     }
@@ -160,15 +159,15 @@ impl HttpDoor {
         request: hyper::Request<Incoming>,
         remote: SocketAddr,
         request_id: &str,
-    ) -> Answer {
+    ) -> Reply {
         let (parts, body) = request.into_parts();
         let Some(located) = locate(&parts) else {
-            return not_found();
+            return not_found().into();
         };
         let url = match self.inner.urls.by_id(&located.url_id) {
             Ok(Some(url)) => url,
-            Ok(None) => return not_found(),
-            Err(err) => return failed(&err),
+            Ok(None) => return not_found().into(),
+            Err(err) => return failed(&err).into(),
         };
         if let Some(cors) = &url.cors
             && cors::is_preflight(&parts.method, &parts.headers)
@@ -177,15 +176,66 @@ impl HttpDoor {
                 status: StatusCode::OK,
                 headers: cors::preflight(cors, &parts.headers),
                 body: Bytes::new(),
-            };
+            }
+            .into();
         }
         let authorizer = match self.authorize(&url, &parts.headers, remote) {
             Ok(authorizer) => authorizer,
-            Err(answer) => return answer,
+            Err(answer) => return answer.into(),
         };
+        let (target, record) = match self.function_of(&url) {
+            Ok(found) => found,
+            Err(answer) => return answer.into(),
+        };
+        let cors = url
+            .cors
+            .as_ref()
+            .map(|cors| cors::actual(cors, &parts.headers))
+            .unwrap_or_default();
+        let mut reply = match self.inner.functions.prepared(&record).await {
+            Ok(prepared) if prepared.is_http() => {
+                component::serve(self, parts, body, &located.raw_path, &record, request_id).await
+            }
+            Ok(_) => {
+                let caller = Caller { remote, authorizer };
+                self.json(
+                    parts,
+                    body,
+                    &located,
+                    &url,
+                    caller,
+                    (&target, &record),
+                    request_id,
+                )
+                .await
+            }
+            Err(err) => failed(&err).into(),
+        };
+        if !cors.is_empty() {
+            reply.set_cors(cors);
+        }
+        reply
+    }
+
+    /// A JSON handler's request: the body read whole, the 2.0 event, the
+    /// answer by Lambda's rules.
+    #[allow(clippy::too_many_arguments)]
+    async fn json(
+        &self,
+        parts: http::request::Parts,
+        body: Incoming,
+        located: &Located,
+        url: &FunctionUrlRecord,
+        Caller { remote, authorizer }: Caller,
+        (target, record): (
+            &crate::function::FunctionRef,
+            &Arc<funnel_store::FunctionRecord>,
+        ),
+        request_id: &str,
+    ) -> Reply {
         let body = match read_body(&parts, body, self.inner.config.body_timeout).await {
             Ok(body) => body,
-            Err(answer) => return answer,
+            Err(answer) => return answer.into(),
         };
         let source_ip = remote.ip().to_string();
         let event = event::v2(
@@ -207,19 +257,34 @@ impl HttpDoor {
         );
         let payload = event.to_string().into_bytes();
         if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
-            return too_large();
+            return too_large().into();
         }
-        let mut answer = self.invoke(&url, payload, request_id).await;
-        if let Some(cors) = &url.cors {
-            let set = cors::actual(cors, &parts.headers);
-            if !set.is_empty() {
-                answer
-                    .headers
-                    .retain(|(name, _)| !name.as_str().starts_with("access-control-"));
-                answer.headers.extend(set);
-            }
+        self.invoke(target, record, payload, request_id)
+            .await
+            .into()
+    }
+
+    /// The function (and version) a URL runs now.
+    fn function_of(
+        &self,
+        url: &FunctionUrlRecord,
+    ) -> Result<
+        (
+            crate::function::FunctionRef,
+            Arc<funnel_store::FunctionRecord>,
+        ),
+        Answer,
+    > {
+        let naming = self.inner.functions.naming();
+        match self
+            .inner
+            .functions
+            .lookup(&naming.function_arn(&url.function, None), &url.qualifier)
+        {
+            Ok(found) => Ok(found),
+            Err(Error::ResourceNotFound(_)) => Err(not_found()),
+            Err(err) => Err(failed(&err)),
         }
-        answer
     }
 
     /// Whether the caller may call `url`: for `NONE`, the function's
@@ -278,18 +343,14 @@ impl HttpDoor {
         })))
     }
 
-    /// Runs the URL's function with `payload` and shapes its answer.
-    async fn invoke(&self, url: &FunctionUrlRecord, payload: Vec<u8>, request_id: &str) -> Answer {
-        let naming = self.inner.functions.naming();
-        let found = self
-            .inner
-            .functions
-            .lookup(&naming.function_arn(&url.function, None), &url.qualifier);
-        let (target, record) = match found {
-            Ok(found) => found,
-            Err(Error::ResourceNotFound(_)) => return not_found(),
-            Err(err) => return failed(&err),
-        };
+    /// Runs a JSON handler with `payload` and shapes its answer.
+    async fn invoke(
+        &self,
+        target: &crate::function::FunctionRef,
+        record: &Arc<funnel_store::FunctionRecord>,
+        payload: Vec<u8>,
+        request_id: &str,
+    ) -> Answer {
         let call = RunCall {
             request_id: request_id.to_string(),
             payload,
@@ -297,30 +358,79 @@ impl HttpDoor {
             chain_depth: 0,
             tail: false,
         };
-        match self.inner.dispatcher.run(&target, &record, call).await {
-            Ok(result) => shape(&url.function, result),
-            Err(Error::Throttled {
-                reason,
-                retry_after_seconds,
-            }) => {
-                let mut answer =
-                    Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-                answer.headers.push((
-                    http::header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_seconds),
-                ));
-                answer.headers.push(error_type("TooManyRequestsException"));
-                if let Ok(reason) = HeaderValue::try_from(reason) {
-                    answer
-                        .headers
-                        .push((http::HeaderName::from_static("x-amzn-reason"), reason));
-                }
+        match self.inner.dispatcher.run(target, record, call).await {
+            Ok(result) => shape(&record.name, result),
+            Err(err) => refused(err),
+        }
+    }
+}
+
+/// Why an invocation did not run, as an HTTP answer.
+fn refused(err: Error) -> Answer {
+    match err {
+        Error::Throttled {
+            reason,
+            retry_after_seconds,
+        } => {
+            let mut answer = Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+            answer.headers.push((
+                http::header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds),
+            ));
+            answer.headers.push(error_type("TooManyRequestsException"));
+            if let Ok(reason) = HeaderValue::try_from(reason) {
                 answer
+                    .headers
+                    .push((http::HeaderName::from_static("x-amzn-reason"), reason));
             }
-            Err(Error::ShuttingDown(_)) => {
-                Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            answer
+        }
+        Error::ShuttingDown(_) => {
+            Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
+        Error::ResourceNotFound(_) => not_found(),
+        err => failed(&err),
+    }
+}
+
+/// Who sent a request: its address, and its identity when it gave one.
+struct Caller {
+    remote: SocketAddr,
+    authorizer: Option<serde_json::Value>,
+}
+
+/// What the door sends back: an answer made whole, or a component's
+/// response streaming as it is written.
+enum Reply {
+    Buffered(Answer),
+    Streamed(http::Response<HttpBody>),
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Reply {
+        Reply::Buffered(answer)
+    }
+}
+
+impl Reply {
+    /// A URL's CORS headers, in place of any the function set.
+    fn set_cors(&mut self, cors: Vec<(http::HeaderName, HeaderValue)>) {
+        let not_cors = |name: &http::HeaderName| !name.as_str().starts_with("access-control-");
+        match self {
+            Reply::Buffered(answer) => {
+                answer.headers.retain(|(name, _)| not_cors(name));
+                answer.headers.extend(cors);
             }
-            Err(err) => failed(&err),
+            Reply::Streamed(response) => {
+                let headers = response.headers_mut();
+                let names: Vec<_> = headers.keys().filter(|n| !not_cors(n)).cloned().collect();
+                for name in names {
+                    headers.remove(name);
+                }
+                for (name, value) in cors {
+                    headers.append(name, value);
+                }
+            }
         }
     }
 }

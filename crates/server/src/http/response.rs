@@ -28,6 +28,21 @@ impl Answer {
         }
     }
 
+    /// The response, with a body of the door's type.
+    pub fn into_response(self) -> http::Response<funnel_runtime::HttpBody> {
+        use http_body_util::BodyExt as _;
+        let body = http_body_util::Full::new(self.body)
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let mut response = http::Response::new(body);
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+
     /// `{"message": "<message>"}`, API Gateway's error body.
     pub fn message(status: http::StatusCode, message: &str) -> Answer {
         Answer::json(status, &serde_json::json!({ "message": message }))

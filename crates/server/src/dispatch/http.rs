@@ -1,0 +1,96 @@
+//! Running one request of a `wasi:http` component: the same gate, limits,
+//! metrics and log as any invocation, but the response streams to the
+//! client as the guest writes it, and the invocation is recorded when the
+//! guest's `handle` returns (in the background, so a client that goes
+//! away does not leave it unrecorded).
+
+use std::sync::Arc;
+
+use funnel_runtime::{HttpBody, HttpCall, HttpInvocation};
+use funnel_store::FunctionRecord;
+
+use super::{Dispatcher, InvokeResult, Running};
+use crate::error::{Error, Result};
+
+/// What a request to a `wasi:http` component came to.
+pub(crate) enum HttpRun {
+    /// The guest's response, streaming; its invocation finishes on its own.
+    Response(http::Response<HttpBody>),
+    /// The guest ended before it set a response (or set an error):
+    /// Lambda's result, which says why.
+    Failed(InvokeResult),
+}
+
+impl Dispatcher {
+    /// Hands `request` to the component of `record`.
+    pub(crate) async fn run_http(
+        &self,
+        record: &Arc<FunctionRecord>,
+        request_id: String,
+        request: http::Request<HttpBody>,
+    ) -> Result<HttpRun> {
+        let prepared = self.functions.prepared(record).await?;
+        let permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
+            self.metrics.throttled(&record.name);
+            Error::Throttled {
+                reason: throttle.reason(),
+                retry_after_seconds: 1,
+            }
+        })?;
+        self.metrics.running(&record.name, 1);
+        let config = self.shared_environment_config(record);
+        let HttpInvocation { response, outcome } = self.runtime.invoke_http(
+            &prepared,
+            config,
+            HttpCall {
+                request_id: request_id.clone(),
+                request,
+            },
+        );
+        let finishing = tokio::spawn({
+            let dispatcher = self.clone();
+            let record = record.clone();
+            async move {
+                let _permit = permit;
+                let _running = Running {
+                    metrics: &dispatcher.metrics,
+                    function: &record.name,
+                };
+                let outcome = tokio::select! {
+                    outcome = outcome => outcome,
+                    () = dispatcher.abort.cancelled() => {
+                        tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
+                        return Err(Error::ShuttingDown(format!(
+                            "the server is shutting down; invocation {request_id} was stopped"
+                        )));
+                    }
+                };
+                dispatcher.settle(&record, request_id, outcome, false)
+            }
+        });
+        let set = response.await;
+        match set {
+            Ok(Ok(response)) => Ok(HttpRun::Response(response)),
+            other => {
+                if let Ok(Err(why)) = &other {
+                    tracing::info!(function = %record.name, why, "the component answered with an error code");
+                }
+                match finishing.await {
+                    Ok(Ok(result)) if result.function_error.is_none() => {
+                        // It set an error code instead of a response.
+                        Ok(HttpRun::Failed(InvokeResult {
+                            function_error: Some("Unhandled"),
+                            payload: br#"{"errorType":"Runtime.ResponseError"}"#.to_vec(),
+                            ..result
+                        }))
+                    }
+                    Ok(Ok(result)) => Ok(HttpRun::Failed(result)),
+                    Ok(Err(err)) => Err(err),
+                    Err(join) => Err(Error::Service(format!(
+                        "the invocation task failed: {join}"
+                    ))),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `wasi:http/incoming-handler` components behind a function URL: served
+//! natively (streamed both ways), in warm environments under the same
+//! limits, concurrency and logs as any function.
+
+use funnel_client::proto;
+use funnel_tests::{TestServer, guests, http_request, json_of, start_server};
+
+/// `name` from `http-hello`, public, with a URL; the URL's path.
+async fn hello_url(server: &TestServer, name: &str) -> String {
+    server.create(name, guests::HTTP_HELLO).await;
+    server
+        .client
+        .add_permission(proto::AddPermissionRequest {
+            function_name: name.into(),
+            statement_id: "FunctionURLAllowPublicAccess".into(),
+            action: "lambda:InvokeFunctionUrl".into(),
+            principal: "*".into(),
+            function_url_auth_type: "NONE".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("add permission");
+    let config = server
+        .client
+        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
+            function_name: name.into(),
+            auth_type: "NONE".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create url");
+    config
+        .function_url
+        .strip_prefix(&format!("http://{}", server.http))
+        .expect("a URL on the HTTP door")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_wasi_http_component_answers_streamed_from_one_warm_instance() {
+    let server = start_server().await;
+    let root = hello_url(&server, "web").await;
+
+    let first = http_request(
+        server.http,
+        "GET",
+        &format!("{root}greet?who=ada"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(
+        first.text(),
+        "hello from wasi:http at /greet?who=ada\nreceived 0 bytes\n"
+    );
+    assert_eq!(first.header("content-type"), Some("text/plain"));
+    // Streamed as written: no length known up front.
+    assert_eq!(first.header("transfer-encoding"), Some("chunked"));
+    let request_id = first
+        .header("x-amzn-requestid")
+        .expect("x-amzn-RequestId")
+        .to_string();
+
+    // The request body streams in.
+    let body = vec![b'x'; 300_000];
+    let posted = http_request(server.http, "POST", &format!("{root}upload"), &[], &body).await;
+    assert_eq!(
+        posted.text(),
+        "hello from wasi:http at /upload\nreceived 300000 bytes\n"
+    );
+    // One instance served them all: warm reuse, not an instance per request.
+    let mut served = vec![first.header("x-instance-requests").unwrap().to_string()];
+    served.push(posted.header("x-instance-requests").unwrap().to_string());
+    for _ in 0..3 {
+        let again = http_request(server.http, "GET", &root, &[], b"").await;
+        served.push(again.header("x-instance-requests").unwrap().to_string());
+    }
+    assert_eq!(served, ["1", "2", "3", "4", "5"]);
+
+    // Logged as any invocation: START/END/REPORT each, one Init.
+    let log = server.log_messages("web").await;
+    let count = |prefix: &str| log.iter().filter(|e| e.message.starts_with(prefix)).count();
+    assert_eq!(count("START "), 5);
+    assert_eq!(count("END "), 5);
+    assert_eq!(count("REPORT "), 5);
+    let inits = log
+        .iter()
+        .filter(|e| e.message.starts_with("REPORT ") && e.message.contains("Init Duration"))
+        .count();
+    assert_eq!(inits, 1, "one Init per environment");
+    assert!(
+        log.iter()
+            .any(|e| e.message.starts_with("START ") && e.message.contains(&request_id)),
+        "the response's request id is the invocation's"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_wasi_http_component_keeps_the_limits_of_any_function() {
+    let server = start_server().await;
+    let root = hello_url(&server, "web").await;
+    server
+        .client
+        .put_function_concurrency("web", 0)
+        .await
+        .expect("reserve 0");
+    let throttled = http_request(server.http, "GET", &root, &[], b"").await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.header("retry-after"), Some("1"));
+    server
+        .client
+        .delete_function_concurrency("web")
+        .await
+        .expect("unreserve");
+    let big = vec![b'x'; 6 * 1024 * 1024 + 1];
+    let refused = http_request(server.http, "POST", &root, &[], &big).await;
+    assert_eq!(refused.status, 413);
+    // An event is not what it takes: a direct Invoke says so.
+    let invoked = server.invoke("web", "{}").await;
+    assert_eq!(invoked.function_error, "Unhandled");
+    assert_eq!(json_of(&invoked)["errorType"], "Runtime.InvalidEntrypoint");
+    assert_eq!(
+        http_request(server.http, "GET", &root, &[], b"")
+            .await
+            .status,
+        200
+    );
+    server.stop().await;
+}
