@@ -377,6 +377,10 @@ async fn main() -> anyhow::Result<()> {
         if let Err(why) = &http.wasmtime_serve {
             println!("wasmtime serve: not measured: {why}");
         }
+        println!(
+            "throttled (429) at c={CONCURRENCY}: JSON handler {}, wasi:http {}",
+            http.json.throttled, http.component.throttled
+        );
         return Ok(());
     }
     if std::env::args().any(|a| a == "--schedules-only") {
