@@ -322,17 +322,17 @@ impl Config {
         crate::tls::check_listener(addr, tls, self.insecure_listen)
     }
 
-    /// Refuses a non-loopback HTTP listener unless `insecure_listen`: the
-    /// HTTP door serves no TLS yet, and a URL of AuthType FUNNEL carries an
-    /// access key.
+    /// Refuses a non-loopback HTTP listener without TLS (unless
+    /// `insecure_listen`): a URL of AuthType FUNNEL carries an access key.
     pub fn check_http_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
-        if self.insecure_listen || addr.ip().is_loopback() {
+        let tls = self.tls.self_signed || self.tls.cert.is_some();
+        if tls || self.insecure_listen || addr.ip().is_loopback() {
             return Ok(());
         }
         anyhow::bail!(
-            "refusing to serve HTTP on {addr}: the HTTP listener serves no TLS yet, and a \
-             function URL of AuthType FUNNEL carries an access key, which would cross the \
-             network in clear text. Keep --http-listen on loopback behind a TLS proxy, or, on \
+            "refusing to serve HTTP on {addr} without TLS: a function URL of AuthType FUNNEL \
+             carries an access key, which would cross the network in clear text. Serve TLS \
+             (`--tls self-signed` or `--tls-cert FILE --tls-key FILE` cover both ports), or, on \
              a lab network you trust, pass `--insecure-listen`"
         )
     }

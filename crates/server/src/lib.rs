@@ -331,8 +331,8 @@ impl Server {
     }
 
     /// Serves the HTTP door (function URLs) on `listener` too, from
-    /// [`Server::serve`] on. Refuses a non-loopback address unless
-    /// `insecure_listen` (the door serves no TLS yet).
+    /// [`Server::serve`] on, with the API port's TLS when it has it.
+    /// Refuses a non-loopback address without TLS unless `insecure_listen`.
     pub fn with_http_listener(
         mut self,
         listener: tokio::net::TcpListener,
@@ -346,7 +346,8 @@ impl Server {
                 }
                 _ => addr,
             };
-            self.urls.set_base(format!("http://{reachable}"));
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            self.urls.set_base(format!("{scheme}://{reachable}"));
         }
         self.http_listener = Some(listener);
         Ok(self)

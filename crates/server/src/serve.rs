@@ -173,6 +173,7 @@ impl Server {
                 dispatcher: dispatcher.clone(),
                 clock: self.queue.clock().clone(),
                 config: self.config.http.clone(),
+                tls: self.tls.as_ref().map(|tls| tls.rustls.clone()),
             });
             tracing::info!(addr = %listener.local_addr()?, "serving HTTP (function URLs)");
             background.tracker.spawn(door.serve(listener, stop.clone()));

@@ -1,4 +1,4 @@
-//! TLS on the API port: a certificate the operator gives
+//! TLS on the API port and the HTTP door: a certificate the operator gives
 //! (`--tls-cert`/`--tls-key`), or one made once with rcgen into the data
 //! dir (`--tls self-signed`), and the rule that keeps access keys off a
 //! network in clear text: a non-loopback listener needs TLS unless the
@@ -21,9 +21,11 @@ use crate::config::TlsConfig;
 /// The folder of the self-signed set, under the data dir.
 const SELF_SIGNED_DIR: &str = "tls";
 
-/// The API port's certificate, ready for tonic.
+/// The API port's certificate, ready for tonic (and for the HTTP door).
 pub(crate) struct Tls {
     pub identity: Identity,
+    /// The same certificate chain and key for the HTTP door.
+    pub rustls: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
     /// What clients must trust, when funnel made the certificate (an
     /// absolute path: it goes into the credentials file).
     pub ca_bundle: Option<PathBuf>,
@@ -52,8 +54,10 @@ impl Tls {
                             .with_context(|| format!("resolving the path of {}", bundle.display()))
                     })
                     .transpose()?;
+                let (cert, key) = (read(cert, "certificate")?, read(key, "key")?);
                 Ok(Some(Tls {
-                    identity: Identity::from_pem(read(cert, "certificate")?, read(key, "key")?),
+                    rustls: rustls_config(&cert, &key)?,
+                    identity: Identity::from_pem(cert, key),
                     ca_bundle,
                 }))
             }
@@ -64,6 +68,37 @@ impl Tls {
             _ => anyhow::bail!("--tls-cert and --tls-key go together: give both"),
         }
     }
+}
+
+/// A rustls server config for the HTTP door from a PEM chain and key
+/// (HTTP/1.1 by ALPN).
+fn rustls_config(
+    cert: &[u8],
+    key: &[u8],
+) -> anyhow::Result<std::sync::Arc<tokio_rustls::rustls::ServerConfig>> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading the TLS certificate chain (PEM)")?;
+    anyhow::ensure!(
+        !chain.is_empty(),
+        "the TLS certificate file holds no certificate"
+    );
+    let key = PrivateKeyDer::from_pem_slice(key).context("reading the TLS key (PEM)")?;
+    // ring, as tonic's `tls-ring` on the API port (rustls marks it
+    // deprecated for lacking post-quantum key exchange; aws-lc is not
+    // built here).
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("choosing TLS versions")?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the TLS certificate and key do not go together")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(std::sync::Arc::new(config))
 }
 
 /// Refuses to serve access keys in clear text beyond this machine.
@@ -87,14 +122,15 @@ fn self_signed(dir: &Path) -> anyhow::Result<Tls> {
     if !(ca.is_file() && cert.is_file() && key.is_file()) {
         make_self_signed(dir, &ca, &cert, &key)?;
     }
-    let identity = Identity::from_pem(
-        std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?,
-        std::fs::read(&key).with_context(|| format!("reading {}", key.display()))?,
-    );
+    let cert = std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
+    let key = std::fs::read(&key).with_context(|| format!("reading {}", key.display()))?;
+    let rustls = rustls_config(&cert, &key)?;
+    let identity = Identity::from_pem(cert, key);
     let ca_bundle = std::path::absolute(&ca)
         .with_context(|| format!("resolving the path of {}", ca.display()))?;
     Ok(Tls {
         identity,
+        rustls,
         ca_bundle: Some(ca_bundle),
     })
 }

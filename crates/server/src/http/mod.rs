@@ -53,6 +53,8 @@ pub struct Parts {
     pub dispatcher: Dispatcher,
     pub clock: Clock,
     pub config: HttpConfig,
+    /// TLS, when the server has a certificate (the API port's).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// Cheap to clone.
@@ -102,7 +104,19 @@ impl HttpDoor {
             let door = self.clone();
             let stop = stop.clone();
             tracker.spawn(async move {
-                door.connection(stream, remote, stop).await;
+                match door.inner.tls.clone() {
+                    None => door.connection(stream, remote, stop).await,
+                    Some(tls) => {
+                        let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
+                        match tokio::time::timeout(door.inner.config.header_timeout, accept).await {
+                            Ok(Ok(stream)) => door.connection(stream, remote, stop).await,
+                            Ok(Err(err)) => {
+                                tracing::debug!(%remote, cause = %err, "TLS handshake failed");
+                            }
+                            Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+                        }
+                    }
+                }
                 drop(permit);
             });
         }
@@ -110,12 +124,12 @@ impl HttpDoor {
         tracker.wait().await;
     }
 
-    async fn connection(
-        &self,
-        stream: tokio::net::TcpStream,
-        remote: SocketAddr,
-        stop: CancellationToken,
-    ) {
+    /// Serves one connection (plain or TLS) until the client closes it or
+    /// `stop` (then its requests in flight finish first).
+    async fn connection<Io>(&self, stream: Io, remote: SocketAddr, stop: CancellationToken)
+    where
+        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let door = self.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let door = door.clone();
@@ -321,7 +335,7 @@ impl HttpDoor {
             principal.clone(),
             INVOKE_FUNCTION_URL,
             Some(remote.ip()),
-            false,
+            self.inner.tls.is_some(),
         );
         crate::iam::authorize(&caller, &self.inner.urls.function_arn(url))
             .map_err(|err| forbidden(err.aws_name()))?;
