@@ -31,6 +31,7 @@ mod python_client;
 mod queue_caps;
 mod restart;
 mod revisions;
+mod routes;
 mod schedules;
 mod security;
 mod shutdown;

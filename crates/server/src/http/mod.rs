@@ -1,17 +1,22 @@
-//! The HTTP door: function URLs served over HTTP/1.1 on `--http-listen`.
+//! The HTTP door: function URLs and routes served over HTTP/1.1 on
+//! `--http-listen`.
 //! A request is found by its URL id (in the path, `/url/<url-id>/...`, or
 //! the host, `<url-id>.lambda-url.localhost`), checked against the URL's
 //! AuthType, turned into Lambda's payload format 2.0 event ([`event`]) and
 //! run like any invocation (same environments, limits, concurrency, logs
 //! and metrics); the answer becomes the response by Lambda's rules
-//! ([`response`]). CORS preflights are answered here ([`cors`]).
+//! ([`response`]). CORS preflights are answered here ([`cors`]). A request
+//! that names no URL goes to an account's API routes ([`routes`]), whose
+//! payload format may be 1.0 ([`event_v1`]).
 //!
 //! Every response carries `x-amzn-RequestId`; for a request that ran, it is
 //! the invocation's request id (the one in the function's log).
 
 mod cors;
 mod event;
+mod event_v1;
 mod response;
+mod routes;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -36,7 +41,7 @@ use crate::policies::{INVOKE_FUNCTION_URL, Policies};
 use crate::registry::Registry;
 use crate::urls::{AUTH_FUNNEL, FunctionUrls};
 use funnel_store::FunctionUrlRecord;
-use response::Answer;
+use response::{Answer, Format};
 
 /// A request body larger than this is refused (413), as Lambda's 6 MB
 /// invoke payload.
@@ -45,6 +50,7 @@ const MAX_BODY_BYTES: usize = MAX_SYNC_PAYLOAD_BYTES;
 /// What the door works with (handles, each cheap to clone).
 pub struct Parts {
     pub urls: FunctionUrls,
+    pub apis: crate::apis::Apis,
     pub policies: Policies,
     pub identities: Identities,
     pub functions: Registry,
@@ -163,7 +169,7 @@ impl HttpDoor {
     ) -> Answer {
         let (parts, body) = request.into_parts();
         let Some(located) = locate(&parts) else {
-            return not_found();
+            return self.route(parts, body, remote, request_id).await;
         };
         let url = match self.inner.urls.by_id(&located.url_id) {
             Ok(Some(url)) => url,
@@ -209,7 +215,16 @@ impl HttpDoor {
         if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
             return too_large();
         }
-        let mut answer = self.invoke(&url, payload, request_id).await;
+        let mut answer = self
+            .invoke(
+                &url.function,
+                &url.qualifier,
+                payload,
+                request_id,
+                Format::V2,
+            )
+            .await
+            .unwrap_or_else(not_found);
         if let Some(cors) = &url.cors {
             let set = cors::actual(cors, &parts.headers);
             if !set.is_empty() {
@@ -278,17 +293,26 @@ impl HttpDoor {
         })))
     }
 
-    /// Runs the URL's function with `payload` and shapes its answer.
-    async fn invoke(&self, url: &FunctionUrlRecord, payload: Vec<u8>, request_id: &str) -> Answer {
+    /// Runs `function` (a key) at `qualifier` with `payload` and shapes
+    /// its answer by `format`'s rules; `None` when the function (or the
+    /// alias or version) does not exist.
+    async fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: Vec<u8>,
+        request_id: &str,
+        format: Format,
+    ) -> Option<Answer> {
         let naming = self.inner.functions.naming();
         let found = self
             .inner
             .functions
-            .lookup(&naming.function_arn(&url.function, None), &url.qualifier);
+            .lookup(&naming.function_arn(function, None), qualifier);
         let (target, record) = match found {
             Ok(found) => found,
-            Err(Error::ResourceNotFound(_)) => return not_found(),
-            Err(err) => return failed(&err),
+            Err(Error::ResourceNotFound(_)) => return None,
+            Err(err) => return Some(failed(&err)),
         };
         let call = RunCall {
             request_id: request_id.to_string(),
@@ -297,40 +321,42 @@ impl HttpDoor {
             chain_depth: 0,
             tail: false,
         };
-        match self.inner.dispatcher.run(&target, &record, call).await {
-            Ok(result) => shape(&url.function, result),
-            Err(Error::Throttled {
-                reason,
-                retry_after_seconds,
-            }) => {
-                let mut answer =
-                    Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-                answer.headers.push((
-                    http::header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_seconds),
-                ));
-                answer.headers.push(error_type("TooManyRequestsException"));
-                if let Ok(reason) = HeaderValue::try_from(reason) {
+        Some(
+            match self.inner.dispatcher.run(&target, &record, call).await {
+                Ok(result) => shape(function, result, format),
+                Err(Error::Throttled {
+                    reason,
+                    retry_after_seconds,
+                }) => {
+                    let mut answer =
+                        Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+                    answer.headers.push((
+                        http::header::RETRY_AFTER,
+                        HeaderValue::from(retry_after_seconds),
+                    ));
+                    answer.headers.push(error_type("TooManyRequestsException"));
+                    if let Ok(reason) = HeaderValue::try_from(reason) {
+                        answer
+                            .headers
+                            .push((http::HeaderName::from_static("x-amzn-reason"), reason));
+                    }
                     answer
-                        .headers
-                        .push((http::HeaderName::from_static("x-amzn-reason"), reason));
                 }
-                answer
-            }
-            Err(Error::ShuttingDown(_)) => {
-                Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-            }
-            Err(err) => failed(&err),
-        }
+                Err(Error::ShuttingDown(_)) => {
+                    Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+                }
+                Err(err) => failed(&err),
+            },
+        )
     }
 }
 
 /// A finished invocation as an HTTP answer: the function's response, or
 /// 502 (it failed or answered something that is not a response), or 504
 /// (it timed out).
-fn shape(function: &str, result: InvokeResult) -> Answer {
+fn shape(function: &str, result: InvokeResult, format: Format) -> Answer {
     let Some(kind) = result.function_error else {
-        return match response::from_payload(result.payload) {
+        return match response::from_payload(result.payload, format) {
             Ok(answer) => answer,
             Err(response::Malformed(why)) => {
                 tracing::info!(function, request_id = %result.request_id, why, "the function's answer is not a valid HTTP response");
@@ -367,18 +393,7 @@ struct Located {
 /// `<url-id>.lambda-url.<anything>` as the host, or `/url/<url-id>/...`
 /// as the path.
 fn locate(parts: &http::request::Parts) -> Option<Located> {
-    let host = parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
+    let host = host_of(parts);
     let path = parts.uri.path();
     let hostname = host.split(':').next().unwrap_or_default();
     if let Some((url_id, _)) = hostname.split_once(".lambda-url.") {
@@ -398,6 +413,23 @@ fn locate(parts: &http::request::Parts) -> Option<Located> {
         raw_path: below.to_string(),
         domain: hostname.to_string(),
     })
+}
+
+/// The host a request was sent to (`HOST[:PORT]`), from its URI or its
+/// `Host` header.
+fn host_of(parts: &http::request::Parts) -> String {
+    parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
 }
 
 /// The request's body, at most [`MAX_BODY_BYTES`], read within `timeout`.
