@@ -289,12 +289,9 @@ impl Apis {
         })
     }
 
-    /// The function ARN a route invokes (with its qualifier).
+    /// The ARN of the function a route invokes (its qualifier apart).
     pub fn target_arn(&self, record: &RouteRecord) -> String {
-        let qualifier = (!record.qualifier.is_empty()).then_some(record.qualifier.as_str());
-        self.functions
-            .naming()
-            .function_arn(&record.function, qualifier)
+        self.functions.naming().function_arn(&record.function, None)
     }
 }
 
