@@ -70,6 +70,9 @@ pub struct Apis {
     /// `http://HOST:PORT` of the HTTP listener.
     base: Arc<RwLock<String>>,
     home_api: String,
+    /// Route writes one at a time: the conflict check and the write it
+    /// allows are one step.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Apis {
@@ -84,6 +87,7 @@ impl Apis {
                 base.unwrap_or_else(|| crate::urls::DEFAULT_BASE.to_string()),
             )),
             home_api,
+            write_lock: Arc::default(),
         };
         apis.rebuild()?;
         Ok(apis)
@@ -146,6 +150,7 @@ impl Apis {
         }
         let account = naming.account_id.clone();
         let shape = parsed.shape();
+        let _writing = self.write_lock.lock().await;
         if let Some(taken) = self
             .store
             .routes(&account)?
@@ -216,6 +221,7 @@ impl Apis {
     /// Removes one of the caller's routes, named by id or by key.
     pub async fn delete(&self, naming: &Naming, route_id: &str, route_key: &str) -> Result<()> {
         let account = &naming.account_id;
+        let _writing = self.write_lock.lock().await;
         let key = match (route_id, route_key) {
             ("", "") => {
                 return Err(Error::BadRequest(
