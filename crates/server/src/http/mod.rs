@@ -321,33 +321,32 @@ impl HttpDoor {
             chain_depth: 0,
             tail: false,
         };
-        Some(
-            match self.inner.dispatcher.run(&target, &record, call).await {
-                Ok(result) => shape(function, result, format),
-                Err(Error::Throttled {
-                    reason,
-                    retry_after_seconds,
-                }) => {
-                    let mut answer =
-                        Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-                    answer.headers.push((
-                        http::header::RETRY_AFTER,
-                        HeaderValue::from(retry_after_seconds),
-                    ));
-                    answer.headers.push(error_type("TooManyRequestsException"));
-                    if let Ok(reason) = HeaderValue::try_from(reason) {
-                        answer
-                            .headers
-                            .push((http::HeaderName::from_static("x-amzn-reason"), reason));
-                    }
+        let answer = match self.inner.dispatcher.run(&target, &record, call).await {
+            Ok(result) => shape(function, result, format),
+            Err(Error::Throttled {
+                reason,
+                retry_after_seconds,
+            }) => {
+                let mut answer =
+                    Answer::message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+                answer.headers.push((
+                    http::header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_seconds),
+                ));
+                answer.headers.push(error_type("TooManyRequestsException"));
+                if let Ok(reason) = HeaderValue::try_from(reason) {
                     answer
+                        .headers
+                        .push((http::HeaderName::from_static("x-amzn-reason"), reason));
                 }
-                Err(Error::ShuttingDown(_)) => {
-                    Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
-                }
-                Err(err) => failed(&err),
-            },
-        )
+                answer
+            }
+            Err(Error::ShuttingDown(_)) => {
+                Answer::message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            }
+            Err(err) => failed(&err),
+        };
+        Some(answer)
     }
 }
 
