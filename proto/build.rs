@@ -9,6 +9,7 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "funnel/v1/admin.proto",
+        "funnel/v1/apis.proto",
         "funnel/v1/async.proto",
         "funnel/v1/buckets.proto",
         "funnel/v1/clock.proto",

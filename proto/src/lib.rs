@@ -1,8 +1,8 @@
 //! funnel's contracts.
 //!
 //! - [`v1`]: the gRPC API generated from `funnel/v1/*.proto` (messages, and
-//!   the clients and servers of all fourteen services: `Functions`,
-//!   `FunctionUrls`, `Layers`, `AsyncInvocation`, `Permissions`, `Buckets`,
+//!   the clients and servers of all fifteen services: `Functions`,
+//!   `FunctionUrls`, `Apis`, `Layers`, `AsyncInvocation`, `Permissions`, `Buckets`,
 //!   `Topics`, `Events`, `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.

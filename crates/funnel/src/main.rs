@@ -148,6 +148,9 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
     );
     if let Some(addr) = http_addr {
         eprintln!("function URLs are served at http://{addr}/url/<url-id>/");
+        eprintln!(
+            "routes are served at http://{addr}/ (funnel api get-routes, funnel api get-api)"
+        );
     }
     serving.await.context("server task")?
 }

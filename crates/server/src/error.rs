@@ -68,6 +68,11 @@ pub enum Error {
     /// message.
     #[error("{0}: {1}")]
     QuotaExceeded(&'static str, String),
+    /// API Gateway's errors, for routes.
+    #[error("BadRequestException: {0}")]
+    BadRequest(String),
+    #[error("ConflictException: {0}")]
+    Conflict(String),
     /// IAM's and STS's errors: who the caller is, what it may do, and
     /// users, keys and identity policies.
     #[error("MissingAuthenticationTokenException: {0}")]
@@ -121,6 +126,8 @@ impl Error {
             Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
             Error::Validation(_) => "ValidationException",
             Error::LimitExceeded(_) => "LimitExceededException",
+            Error::BadRequest(_) => "BadRequestException",
+            Error::Conflict(_) => "ConflictException",
             Error::Throttled { .. } => "TooManyRequestsException",
             Error::MissingAuthenticationToken(_) => "MissingAuthenticationTokenException",
             Error::UnrecognizedClient(_) => "UnrecognizedClientException",
@@ -159,6 +166,8 @@ impl Error {
             | Error::QuotaExceeded(_, m)
             | Error::Validation(m)
             | Error::LimitExceeded(m)
+            | Error::BadRequest(m)
+            | Error::Conflict(m)
             | Error::MissingAuthenticationToken(m)
             | Error::UnrecognizedClient(m)
             | Error::AccessDenied(m)

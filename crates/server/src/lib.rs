@@ -72,6 +72,14 @@
 //!   formatting, storage with retention, reads, filters, live tails.
 //! - `metrics`: Lambda's metrics per function and account, as OpenMetrics
 //!   text on `/metrics` and over gRPC.
+//! - `urls`: function URLs (`CreateFunctionUrlConfig` family): a function
+//!   or alias given an address on the HTTP listener.
+//! - `apis`: routes (API Gateway HTTP API's `CreateRoute` family), one
+//!   implicit API per account; route keys parsed and matched, the
+//!   matching table the HTTP door reads.
+//! - `http`: the HTTP door (hyper): function URLs and routes, Lambda's
+//!   payload format 2.0 and 1.0 events, answers shaped by Lambda's rules,
+//!   CORS, AuthType NONE/FUNNEL.
 //! - `api`: tonic services; typed errors become `tonic::Status` only here.
 //!
 //! Only what another crate uses is `pub`: [`Server`], [`Config`], [`Clock`],
@@ -82,6 +90,7 @@
 //! does both.
 
 mod api;
+mod apis;
 mod backend;
 pub mod backup;
 mod buckets;
@@ -162,6 +171,7 @@ pub struct Server {
     schedules: schedules::Schedules,
     identities: iam::Identities,
     urls: urls::FunctionUrls,
+    apis: apis::Apis,
     /// The HTTP door's listener, when it has one.
     http_listener: Option<tokio::net::TcpListener>,
     /// The API port's certificate, when it serves TLS.
@@ -300,6 +310,11 @@ impl Server {
             functions.clone(),
             config.http.public_url.clone(),
         );
+        let apis = apis::Apis::new(
+            store.clone(),
+            functions.clone(),
+            config.http.public_url.clone(),
+        )?;
         tracing::info!(
             data_dir = %config.data_dir.display(),
             functions = loaded,
@@ -324,6 +339,7 @@ impl Server {
             schedules,
             identities,
             urls,
+            apis,
             http_listener: None,
             tls,
             _publisher: publisher,
@@ -348,6 +364,7 @@ impl Server {
             };
             let scheme = if self.tls.is_some() { "https" } else { "http" };
             self.urls.set_base(format!("{scheme}://{reachable}"));
+            self.apis.set_base(format!("{scheme}://{reachable}"));
         }
         self.http_listener = Some(listener);
         Ok(self)

@@ -167,6 +167,7 @@ impl Server {
         if let Some(listener) = http_listener {
             let door = crate::http::HttpDoor::new(crate::http::Parts {
                 urls: self.urls.clone(),
+                apis: self.apis.clone(),
                 policies: self.policies.clone(),
                 identities: self.identities.clone(),
                 functions: self.functions.clone(),
@@ -175,7 +176,7 @@ impl Server {
                 config: self.config.http.clone(),
                 tls: self.tls.as_ref().map(|tls| tls.rustls.clone()),
             });
-            tracing::info!(addr = %listener.local_addr()?, "serving HTTP (function URLs)");
+            tracing::info!(addr = %listener.local_addr()?, "serving HTTP (function URLs and routes)");
             background.tracker.spawn(door.serve(listener, stop.clone()));
         }
         let routes = self
@@ -280,8 +281,9 @@ impl Server {
     /// The gRPC services (health and reflection aside).
     fn api(&self, dispatcher: Dispatcher, stop: CancellationToken) -> tonic::service::Routes {
         use funnel_proto::v1::{
-            admin_server::AdminServer, async_invocation_server::AsyncInvocationServer,
-            buckets_server::BucketsServer, clock_server::ClockServer, events_server::EventsServer,
+            admin_server::AdminServer, apis_server::ApisServer,
+            async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
+            clock_server::ClockServer, events_server::EventsServer,
             function_urls_server::FunctionUrlsServer, iam_server::IamServer,
             layers_server::LayersServer, logs_server::LogsServer, metrics_server::MetricsServer,
             permissions_server::PermissionsServer, sts_server::StsServer,
@@ -339,6 +341,7 @@ impl Server {
         .add_service(FunctionUrlsServer::new(api::FunctionUrlsService::new(
             self.urls.clone(),
         )))
+        .add_service(ApisServer::new(api::ApisService::new(self.apis.clone())))
         .add_service(StsServer::new(api::StsService))
         .add_service(AdminServer::new(api::AdminService::new(
             self.store.clone(),

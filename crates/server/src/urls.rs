@@ -217,8 +217,13 @@ const URL_ID_LEN: usize = 32;
 
 /// 32 lowercase letters and digits, as Lambda's URL ids.
 fn new_url_id() -> String {
+    random_id(URL_ID_LEN)
+}
+
+/// `len` random lowercase letters and digits (URL ids, route ids).
+pub(crate) fn random_id(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; URL_ID_LEN];
+    let mut bytes = vec![0u8; len];
     crate::iam::seal::random(&mut bytes);
     // 252 = 7 × 36: no value is likelier than another.
     bytes

@@ -38,6 +38,7 @@ impl Store {
             ("policies", &self.policies),
             ("function_urls", &self.function_urls),
             ("url_ids", &self.url_ids),
+            ("routes", &self.routes),
             ("buckets", &self.buckets),
             ("objects", &self.objects),
             ("topics", &self.topics),

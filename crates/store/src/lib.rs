@@ -45,6 +45,8 @@
 //! - `function_urls`: function name, NUL, alias (empty for the function) →
 //!   [`FunctionUrlRecord`]
 //! - `url_ids`: URL id → [`UrlTarget`], the function URL it is
+//! - `routes`: account id, NUL, route key → [`RouteRecord`] (an account's
+//!   API routes)
 //! - `meta`: `schema_version` → the schema version (u64, big-endian; see
 //!   [`open_migrated`])
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
@@ -74,6 +76,7 @@ mod policies;
 mod quarantine;
 mod queue;
 mod releases;
+mod routes;
 mod rules;
 mod schema;
 mod topics;
@@ -87,6 +90,7 @@ pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,
 };
+pub use routes::RouteRecord;
 pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use topics::{SubscriptionRecord, TopicRecord};
@@ -288,6 +292,7 @@ pub struct Store {
     access_keys: sled::Tree,
     function_urls: sled::Tree,
     url_ids: sled::Tree,
+    routes: sled::Tree,
     meta: sled::Tree,
     quarantine: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
@@ -369,6 +374,7 @@ impl Store {
             access_keys: db.open_tree("access_keys")?,
             function_urls: db.open_tree("function_urls")?,
             url_ids: db.open_tree("url_ids")?,
+            routes: db.open_tree("routes")?,
             meta: db.open_tree("meta")?,
             quarantine: db.open_tree("quarantine")?,
             // Counted by the sweep below.

@@ -142,6 +142,11 @@ impl Store {
                 "url_ids",
                 Shape::Json(json::<crate::UrlTarget>),
             ),
+            (
+                &self.routes,
+                "routes",
+                Shape::Json(json::<crate::RouteRecord>),
+            ),
         ]
     }
 

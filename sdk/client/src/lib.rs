@@ -32,6 +32,7 @@ use std::fmt;
 use std::sync::Arc;
 
 mod admin;
+mod apis;
 mod buckets;
 mod credentials;
 mod events;
@@ -45,6 +46,7 @@ pub use credentials::{Credentials, Profile};
 pub use events::Target;
 
 use funnel_proto::v1::admin_client::AdminClient;
+use funnel_proto::v1::apis_client::ApisClient;
 use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
@@ -155,6 +157,7 @@ pub struct Services {
     metrics: MetricsClient<Transport>,
     permissions: PermissionsClient<Transport>,
     urls: FunctionUrlsClient<Transport>,
+    apis: ApisClient<Transport>,
     buckets: BucketsClient<Transport>,
     topics: TopicsClient<Transport>,
     events: EventsClient<Transport>,
@@ -274,6 +277,7 @@ impl Client {
                     .max_decoding_message_size(MAX_MESSAGE_BYTES),
                 permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
                 urls: FunctionUrlsClient::with_interceptor(channel.clone(), auth.clone()),
+                apis: ApisClient::with_interceptor(channel.clone(), auth.clone()),
                 topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),

@@ -129,3 +129,26 @@ async fn a_wasi_http_component_keeps_the_limits_of_any_function() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_route_serves_a_wasi_http_component_too() {
+    let server = start_server().await;
+    server.create("web", guests::HTTP_HELLO).await;
+    server
+        .client
+        .create_route(proto::CreateRouteRequest {
+            route_key: "GET /files/{proxy+}".into(),
+            target: "web".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create route");
+    let answer = http_request(server.http, "GET", "/files/a/b.txt?v=2", &[], b"").await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.text(),
+        "hello from wasi:http at /files/a/b.txt?v=2\nreceived 0 bytes\n"
+    );
+    assert_eq!(server.starts("web").await, 1);
+    server.stop().await;
+}

@@ -32,6 +32,7 @@ mod python_client;
 mod queue_caps;
 mod restart;
 mod revisions;
+mod routes;
 mod schedules;
 mod security;
 mod shutdown;

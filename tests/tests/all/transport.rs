@@ -324,3 +324,78 @@ async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
     );
     server.stop().await;
 }
+
+/// The HTTP door serves TLS with the API port's certificate: a URL is
+/// `https`, curl trusting the bundle gets the function's answer, and a
+/// plain-text request gets no answer.
+#[tokio::test]
+async fn the_http_door_serves_tls_with_the_same_certificate() {
+    use funnel_client::proto;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.tls.self_signed = true;
+    let server = start_server_with(config).await;
+    server
+        .create("web", funnel_tests::guests::HTTP_ANSWER)
+        .await;
+    server
+        .client
+        .add_permission(proto::AddPermissionRequest {
+            function_name: "web".into(),
+            statement_id: "public".into(),
+            action: "lambda:InvokeFunctionUrl".into(),
+            principal: "*".into(),
+            function_url_auth_type: "NONE".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("add permission");
+    let url = server
+        .client
+        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
+            function_name: "web".into(),
+            auth_type: "NONE".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("create url")
+        .function_url;
+    assert!(
+        url.starts_with(&format!("https://{}/url/", server.http)),
+        "{url}"
+    );
+    let bundle = server.ca_bundle.clone().expect("a CA bundle");
+    let curl = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--cacert"])
+        .arg(&bundle)
+        .args(["-d", r#"{"statusCode":200,"body":"over tls"}"#])
+        .arg(&url)
+        .output()
+        .await;
+    let out = match curl {
+        Ok(out) => out,
+        Err(err) => return funnel_tests::skip("curl over TLS", &err),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "over tls");
+    let plain = {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(server.http).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        raw
+    };
+    assert!(
+        !plain.starts_with(b"HTTP/"),
+        "a plain-text request was served"
+    );
+    server.stop().await;
+}

@@ -16,6 +16,7 @@ use funnel_client::{Client, proto};
 use serde_json::{Value, json};
 
 mod admin;
+mod apis;
 mod asynchronous;
 mod buckets;
 mod code;
@@ -98,6 +99,10 @@ pub enum Command {
     /// sent to functions.
     #[command(subcommand)]
     Rule(rules::RuleCommand),
+    /// API Gateway-style routes: HTTP requests to functions by method and
+    /// path, on the account's API (as `aws apigatewayv2`).
+    #[command(subcommand)]
+    Api(apis::ApiCommand),
     /// The server's clock; a virtual one (funnel up --clock virtual) moves
     /// only when told.
     #[command(subcommand)]
@@ -606,6 +611,7 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Object(command) => buckets::object(&client, command).await,
         Command::Topic(command) => topics::topic(&client, command).await,
         Command::Rule(command) => rules::rule(&client, command).await,
+        Command::Api(command) => apis::api(&client, command).await,
         Command::Clock(command) => rules::clock(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);

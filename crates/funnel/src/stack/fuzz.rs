@@ -29,6 +29,12 @@ fn stack_text() -> impl Strategy<Value = String> {
         Just("env".to_string()),
         Just("filter_policy".to_string()),
         Just("input".to_string()),
+        Just("route_key".to_string()),
+        Just("payload_format_version".to_string()),
+        Just("qualifier".to_string()),
+        Just("auth_type".to_string()),
+        Just("cors".to_string()),
+        Just("url".to_string()),
         "[a-z_]{1,10}",
     ];
     let value = prop_oneof![
@@ -39,6 +45,11 @@ fn stack_text() -> impl Strategy<Value = String> {
         Just("{ photos = \"read\" }".to_string()),
         Just("{ \"2\" = 0.1 }".to_string()),
         Just("\"rate(1 hour)\"".to_string()),
+        Just("\"GET /hello/{name}\"".to_string()),
+        Just("\"1.0\"".to_string()),
+        Just("\"NONE\"".to_string()),
+        Just("{ allow_origins = [\"*\"], max_age = 300 }".to_string()),
+        Just("{ auth_type = \"FUNNEL\" }".to_string()),
         ".{0,8}",
     ];
     let table = prop_oneof![
@@ -51,6 +62,9 @@ fn stack_text() -> impl Strategy<Value = String> {
         Just("[[rule.target]]"),
         Just("[[layer]]"),
         Just("[[alias]]"),
+        Just("[[route]]"),
+        Just("[function.url]"),
+        Just("[function.url.cors]"),
         Just("[x]"),
     ];
     let line = prop_oneof![

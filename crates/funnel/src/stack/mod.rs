@@ -27,7 +27,8 @@
 //!
 //! Buckets and their notifications: see [`buckets`]; topics and their
 //! subscriptions: see [`topics`]; schedule rules and their targets: see
-//! [`rules`].
+//! [`rules`]; a function's URL (`[function.url]`): see [`urls`]; routes
+//! on the account's API: see [`routes`].
 //!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
@@ -47,11 +48,15 @@ use funnel_server::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIM
 pub mod buckets;
 #[cfg(test)]
 mod fuzz;
+pub mod routes;
 pub mod rules;
 pub mod topics;
+pub mod urls;
 use buckets::BucketSpec;
+use routes::RouteSpec;
 use rules::RuleSpec;
 use topics::TopicSpec;
+use urls::UrlSpec;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +75,8 @@ pub struct Stack {
     pub topics: Vec<TopicSpec>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleSpec>,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +150,8 @@ pub struct FunctionSpec {
     pub publish: bool,
     #[serde(default, rename = "alias")]
     pub aliases: Vec<AliasSpec>,
+    /// The function's URL on the HTTP listener.
+    pub url: Option<UrlSpec>,
 }
 
 /// What a deploy did to one function.
@@ -186,6 +195,9 @@ impl Stack {
             if !bucket_names.insert(b.name.as_str()) {
                 bail!("{}: bucket {:?} is declared twice", path.display(), b.name);
             }
+        }
+        if let Some(key) = routes::duplicate(&stack.routes) {
+            bail!("{}: route {key:?} is declared twice", path.display());
         }
         let mut names = BTreeSet::new();
         for f in &stack.functions {
@@ -273,6 +285,12 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
                 .with_context(|| format!("deploying alias {}:{}", spec.name, alias.name))?;
             changes.push((format!("alias {}:{}", spec.name, alias.name), change));
         }
+        if let Some(url) = &spec.url {
+            let done = urls::deploy_url(client, &spec.name, url)
+                .await
+                .with_context(|| format!("deploying the URL of function {}", spec.name))?;
+            changes.extend(done);
+        }
     }
     for spec in &stack.topics {
         let done = topics::deploy_topic(client, spec)
@@ -286,6 +304,11 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
             .with_context(|| format!("deploying rule {}", spec.name))?;
         changes.extend(done);
     }
+    changes.extend(
+        routes::deploy_routes(client, &stack.routes)
+            .await
+            .context("deploying routes")?,
+    );
     for spec in &stack.buckets {
         let done = buckets::deploy_notifications(client, spec)
             .await

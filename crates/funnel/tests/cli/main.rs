@@ -21,6 +21,7 @@ mod buckets;
 mod chaos;
 mod common;
 mod crash;
+mod http;
 mod iam;
 mod languages;
 mod rules;

@@ -3,6 +3,7 @@
 //! and nowhere else.
 
 mod admin;
+mod apis;
 mod async_invocation;
 mod buckets;
 mod events;
@@ -16,6 +17,7 @@ mod topics;
 mod urls;
 
 pub use admin::AdminService;
+pub use apis::ApisService;
 pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
 pub use events::{ClockService, EventsService};
@@ -59,8 +61,10 @@ impl From<Error> for Status {
             | Error::InvalidParameter(_)
             | Error::BatchRequest(..)
             | Error::Validation(_)
+            | Error::BadRequest(_)
             | Error::MalformedPolicyDocument(_) => Code::InvalidArgument,
             Error::ResourceConflict(_)
+            | Error::Conflict(_)
             | Error::BucketAlreadyOwnedByYou(_)
             | Error::EntityAlreadyExists(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_)

@@ -10,6 +10,7 @@ use funnel_store::FunctionRecord;
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 
+use super::response::Format;
 use super::{HttpDoor, MAX_BODY_BYTES, Reply, refused, shape, too_large};
 use crate::dispatch::HttpRun;
 
@@ -54,7 +55,7 @@ pub(super) async fn serve(
         Ok(HttpRun::Response(response)) => Reply::Streamed(
             response.map(|body| Limited::new(body, MAX_STREAMED_BYTES).boxed_unsync()),
         ),
-        Ok(HttpRun::Failed(result)) => shape(&record.name, result).into(),
+        Ok(HttpRun::Failed(result)) => shape(&record.name, result, Format::V2).into(),
         Err(err) => refused(err).into(),
     }
 }

@@ -105,19 +105,27 @@ pub fn v2(request: &http::request::Parts, body: &[u8], context: &Context<'_>) ->
             .expect("an object")
             .insert("authorizer".into(), authorizer.clone());
     }
-    if !body.is_empty() {
-        let content_type = request
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let (text, encoded) = match std::str::from_utf8(body) {
-            Ok(text) if is_textual(content_type) => (text.to_string(), false),
-            _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
-        };
+    if let Some((text, encoded)) = body_field(request, body) {
         fields.insert("body".into(), Value::String(text));
         fields.insert("isBase64Encoded".into(), Value::Bool(encoded));
     }
     event
+}
+
+/// The event's `body` and `isBase64Encoded`: text when it is UTF-8 of a
+/// textual type, else base64; `None` for an empty body.
+pub(super) fn body_field(request: &http::request::Parts, body: &[u8]) -> Option<(String, bool)> {
+    if body.is_empty() {
+        return None;
+    }
+    let content_type = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    Some(match std::str::from_utf8(body) {
+        Ok(text) if is_textual(content_type) => (text.to_string(), false),
+        _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    })
 }
 
 /// `a=1&a=2&b=x%20y` → `{"a": "1,2", "b": "x y"}`, as Lambda joins them.
@@ -137,7 +145,7 @@ fn query_parameters(raw: &str) -> Value {
     Value::Object(parameters)
 }
 
-fn protocol(version: http::Version) -> &'static str {
+pub(super) fn protocol(version: http::Version) -> &'static str {
     match version {
         http::Version::HTTP_09 => "HTTP/0.9",
         http::Version::HTTP_10 => "HTTP/1.0",
@@ -233,6 +241,46 @@ mod tests {
         assert_eq!(context["timeEpoch"], 1_583_348_638_390u64);
         assert_eq!(event["body"], "Hello from client!");
         assert_eq!(event["isBase64Encoded"], false);
+    }
+
+    /// AWS's documented HTTP API (route) request: the route key and path
+    /// parameters, and a handler's `aws_lambda_events` type reads it.
+    #[test]
+    fn the_documented_route_example() {
+        let request = http::Request::post("/my/path?parameter1=value1&parameter1=value2")
+            .header("header2", "value1")
+            .header("header2", "value2")
+            .header("user-agent", "agent")
+            .body(())
+            .unwrap();
+        let parameters = BTreeMap::from([("parameter1".to_string(), "value1".to_string())]);
+        let mut context = context("/my/path");
+        context.route_key = "POST /my/{parameter1}";
+        context.api_id = "api-id";
+        context.domain_name = "id.execute-api.us-east-1.amazonaws.com";
+        context.domain_prefix = "id";
+        context.path_parameters = Some(&parameters);
+        let event = v2(&parts(request), b"Hello from Lambda", &context);
+        assert_eq!(event["version"], "2.0");
+        assert_eq!(event["routeKey"], "POST /my/{parameter1}");
+        assert_eq!(event["rawPath"], "/my/path");
+        assert_eq!(event["headers"]["header2"], "value1,value2");
+        assert_eq!(event["pathParameters"], json!({"parameter1": "value1"}));
+        let c = &event["requestContext"];
+        assert_eq!(c["apiId"], "api-id");
+        assert_eq!(c["domainName"], "id.execute-api.us-east-1.amazonaws.com");
+        assert_eq!(c["domainPrefix"], "id");
+        assert_eq!(c["routeKey"], "POST /my/{parameter1}");
+        assert_eq!(c["stage"], "$default");
+        assert_eq!(event["body"], "Hello from Lambda");
+        let parsed: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+            serde_json::from_value(event).expect("an ApiGatewayV2httpRequest");
+        assert_eq!(parsed.route_key.as_deref(), Some("POST /my/{parameter1}"));
+        assert_eq!(parsed.path_parameters["parameter1"], "value1");
+        assert_eq!(
+            parsed.query_string_parameters.all("parameter1"),
+            Some(vec!["value1", "value2"])
+        );
     }
 
     #[test]

@@ -1,10 +1,16 @@
-//! The HTTP door: function URLs served over HTTP/1.1 on `--http-listen`.
+//! The HTTP door: function URLs and routes served over HTTP/1.1 on
+//! `--http-listen`.
 //! A request is found by its URL id (in the path, `/url/<url-id>/...`, or
 //! the host, `<url-id>.lambda-url.localhost`), checked against the URL's
 //! AuthType, turned into Lambda's payload format 2.0 event ([`event`]) and
 //! run like any invocation (same environments, limits, concurrency, logs
 //! and metrics); the answer becomes the response by Lambda's rules
-//! ([`response`]). CORS preflights are answered here ([`cors`]).
+//! ([`response`]). CORS preflights are answered here ([`cors`]). A request
+//! that names no URL goes to an account's API routes ([`routes`]), whose
+//! payload format may be 1.0 ([`event_v1`]). A `wasi:http` component gets
+//! the request itself instead of an event, streamed both ways
+//! ([`component`]). With a certificate (the API port's), the door serves
+//! TLS.
 //!
 //! Every response carries `x-amzn-RequestId`; for a request that ran, it is
 //! the invocation's request id (the one in the function's log).
@@ -12,15 +18,16 @@
 mod component;
 mod cors;
 mod event;
+mod event_v1;
 mod response;
+mod routes;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use funnel_runtime::Clock;
-use funnel_runtime::HttpBody;
+use funnel_runtime::{Clock, HttpBody};
 use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
@@ -38,7 +45,7 @@ use crate::policies::{INVOKE_FUNCTION_URL, Policies};
 use crate::registry::Registry;
 use crate::urls::{AUTH_FUNNEL, FunctionUrls};
 use funnel_store::FunctionUrlRecord;
-use response::Answer;
+use response::{Answer, Format};
 
 /// A request body larger than this is refused (413), as Lambda's 6 MB
 /// invoke payload.
@@ -47,6 +54,7 @@ const MAX_BODY_BYTES: usize = MAX_SYNC_PAYLOAD_BYTES;
 /// What the door works with (handles, each cheap to clone).
 pub struct Parts {
     pub urls: FunctionUrls,
+    pub apis: crate::apis::Apis,
     pub policies: Policies,
     pub identities: Identities,
     pub functions: Registry,
@@ -176,7 +184,7 @@ impl HttpDoor {
     ) -> Reply {
         let (parts, body) = request.into_parts();
         let Some(located) = locate(&parts) else {
-            return not_found().into();
+            return self.route(parts, body, remote, request_id).await;
         };
         let url = match self.inner.urls.by_id(&located.url_id) {
             Ok(Some(url)) => url,
@@ -197,8 +205,9 @@ impl HttpDoor {
             Ok(authorizer) => authorizer,
             Err(answer) => return answer.into(),
         };
-        let (target, record) = match self.function_of(&url) {
-            Ok(found) => found,
+        let resolved = match self.resolve(&url.function, &url.qualifier).await {
+            Ok(Some(resolved)) => resolved,
+            Ok(None) => return not_found().into(),
             Err(answer) => return answer.into(),
         };
         let cors = url
@@ -206,24 +215,21 @@ impl HttpDoor {
             .as_ref()
             .map(|cors| cors::actual(cors, &parts.headers))
             .unwrap_or_default();
-        let mut reply = match self.inner.functions.prepared(&record).await {
-            Ok(prepared) if prepared.is_http() => {
-                component::serve(self, parts, body, &located.raw_path, &record, request_id).await
-            }
-            Ok(_) => {
-                let caller = Caller { remote, authorizer };
-                self.json(
-                    parts,
-                    body,
-                    &located,
-                    &url,
-                    caller,
-                    (&target, &record),
-                    request_id,
-                )
-                .await
-            }
-            Err(err) => failed(&err).into(),
+        let mut reply = if resolved.component {
+            let raw_path = &located.raw_path;
+            component::serve(self, parts, body, raw_path, &resolved.record, request_id).await
+        } else {
+            self.json_url(
+                parts,
+                body,
+                &located,
+                &url,
+                (remote, authorizer),
+                &resolved,
+                request_id,
+            )
+            .await
+            .into()
         };
         if !cors.is_empty() {
             reply.set_cors(cors);
@@ -231,25 +237,22 @@ impl HttpDoor {
         reply
     }
 
-    /// A JSON handler's request: the body read whole, the 2.0 event, the
-    /// answer by Lambda's rules.
+    /// A JSON handler's URL request: the body read whole, the 2.0 event,
+    /// the answer by Lambda's rules.
     #[allow(clippy::too_many_arguments)]
-    async fn json(
+    async fn json_url(
         &self,
         parts: http::request::Parts,
         body: Incoming,
         located: &Located,
         url: &FunctionUrlRecord,
-        Caller { remote, authorizer }: Caller,
-        (target, record): (
-            &crate::function::FunctionRef,
-            &Arc<funnel_store::FunctionRecord>,
-        ),
+        (remote, authorizer): (SocketAddr, Option<serde_json::Value>),
+        resolved: &Resolved,
         request_id: &str,
-    ) -> Reply {
+    ) -> Answer {
         let body = match read_body(&parts, body, self.inner.config.body_timeout).await {
             Ok(body) => body,
-            Err(answer) => return answer.into(),
+            Err(answer) => return answer,
         };
         let source_ip = remote.ip().to_string();
         let event = event::v2(
@@ -271,34 +274,36 @@ impl HttpDoor {
         );
         let payload = event.to_string().into_bytes();
         if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
-            return too_large().into();
+            return too_large();
         }
-        self.invoke(target, record, payload, request_id)
-            .await
-            .into()
+        self.invoke(resolved, payload, request_id, Format::V2).await
     }
 
-    /// The function (and version) a URL runs now.
-    fn function_of(
-        &self,
-        url: &FunctionUrlRecord,
-    ) -> Result<
-        (
-            crate::function::FunctionRef,
-            Arc<funnel_store::FunctionRecord>,
-        ),
-        Answer,
-    > {
+    /// What `function` (a key) at `qualifier` runs now, and whether it is
+    /// a `wasi:http` component; `None` when the function (or the alias or
+    /// version) does not exist.
+    async fn resolve(&self, function: &str, qualifier: &str) -> Result<Option<Resolved>, Answer> {
         let naming = self.inner.functions.naming();
-        match self
+        let found = self
             .inner
             .functions
-            .lookup(&naming.function_arn(&url.function, None), &url.qualifier)
-        {
-            Ok(found) => Ok(found),
-            Err(Error::ResourceNotFound(_)) => Err(not_found()),
-            Err(err) => Err(failed(&err)),
-        }
+            .lookup(&naming.function_arn(function, None), qualifier);
+        let (target, record) = match found {
+            Ok(found) => found,
+            Err(Error::ResourceNotFound(_)) => return Ok(None),
+            Err(err) => return Err(failed(&err)),
+        };
+        let prepared = self
+            .inner
+            .functions
+            .prepared(&record)
+            .await
+            .map_err(|err| failed(&err))?;
+        Ok(Some(Resolved {
+            target,
+            component: prepared.is_http(),
+            record,
+        }))
     }
 
     /// Whether the caller may call `url`: for `NONE`, the function's
@@ -357,13 +362,14 @@ impl HttpDoor {
         })))
     }
 
-    /// Runs a JSON handler with `payload` and shapes its answer.
+    /// Runs a JSON handler with `payload` and shapes its answer by
+    /// `format`'s rules.
     async fn invoke(
         &self,
-        target: &crate::function::FunctionRef,
-        record: &Arc<funnel_store::FunctionRecord>,
+        resolved: &Resolved,
         payload: Vec<u8>,
         request_id: &str,
+        format: Format,
     ) -> Answer {
         let call = RunCall {
             request_id: request_id.to_string(),
@@ -372,11 +378,25 @@ impl HttpDoor {
             chain_depth: 0,
             tail: false,
         };
-        match self.inner.dispatcher.run(target, record, call).await {
-            Ok(result) => shape(&record.name, result),
+        let record = &resolved.record;
+        match self
+            .inner
+            .dispatcher
+            .run(&resolved.target, record, call)
+            .await
+        {
+            Ok(result) => shape(&record.name, result, format),
             Err(err) => refused(err),
         }
     }
+}
+
+/// What a URL or route runs now.
+struct Resolved {
+    target: crate::function::FunctionRef,
+    record: Arc<funnel_store::FunctionRecord>,
+    /// A `wasi:http` component (else a JSON handler).
+    component: bool,
 }
 
 /// Why an invocation did not run, as an HTTP answer.
@@ -407,12 +427,6 @@ fn refused(err: Error) -> Answer {
     }
 }
 
-/// Who sent a request: its address, and its identity when it gave one.
-struct Caller {
-    remote: SocketAddr,
-    authorizer: Option<serde_json::Value>,
-}
-
 /// What the door sends back: an answer made whole, or a component's
 /// response streaming as it is written.
 enum Reply {
@@ -429,16 +443,16 @@ impl From<Answer> for Reply {
 impl Reply {
     /// A URL's CORS headers, in place of any the function set.
     fn set_cors(&mut self, cors: Vec<(http::HeaderName, HeaderValue)>) {
-        let not_cors = |name: &http::HeaderName| !name.as_str().starts_with("access-control-");
+        let is_cors = |name: &http::HeaderName| name.as_str().starts_with("access-control-");
         match self {
             Reply::Buffered(answer) => {
-                answer.headers.retain(|(name, _)| not_cors(name));
+                answer.headers.retain(|(name, _)| !is_cors(name));
                 answer.headers.extend(cors);
             }
             Reply::Streamed(response) => {
                 let headers = response.headers_mut();
-                let names: Vec<_> = headers.keys().filter(|n| !not_cors(n)).cloned().collect();
-                for name in names {
+                let set: Vec<_> = headers.keys().filter(|n| is_cors(n)).cloned().collect();
+                for name in set {
                     headers.remove(name);
                 }
                 for (name, value) in cors {
@@ -452,9 +466,9 @@ impl Reply {
 /// A finished invocation as an HTTP answer: the function's response, or
 /// 502 (it failed or answered something that is not a response), or 504
 /// (it timed out).
-fn shape(function: &str, result: InvokeResult) -> Answer {
+fn shape(function: &str, result: InvokeResult, format: Format) -> Answer {
     let Some(kind) = result.function_error else {
-        return match response::from_payload(result.payload) {
+        return match response::from_payload(result.payload, format) {
             Ok(answer) => answer,
             Err(response::Malformed(why)) => {
                 tracing::info!(function, request_id = %result.request_id, why, "the function's answer is not a valid HTTP response");
@@ -491,18 +505,7 @@ struct Located {
 /// `<url-id>.lambda-url.<anything>` as the host, or `/url/<url-id>/...`
 /// as the path.
 fn locate(parts: &http::request::Parts) -> Option<Located> {
-    let host = parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_string())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
+    let host = host_of(parts);
     let path = parts.uri.path();
     let hostname = host.split(':').next().unwrap_or_default();
     if let Some((url_id, _)) = hostname.split_once(".lambda-url.") {
@@ -522,6 +525,23 @@ fn locate(parts: &http::request::Parts) -> Option<Located> {
         raw_path: below.to_string(),
         domain: hostname.to_string(),
     })
+}
+
+/// The host a request was sent to (`HOST[:PORT]`), from its URI or its
+/// `Host` header.
+fn host_of(parts: &http::request::Parts) -> String {
+    parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
 }
 
 /// The request's body, at most [`MAX_BODY_BYTES`], read within `timeout`.

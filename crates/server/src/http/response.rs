@@ -1,7 +1,10 @@
 //! What a JSON handler's answer becomes, by Lambda's rules for function
-//! URLs and HTTP APIs (payload format 2.0): an object with `statusCode`
+//! URLs and HTTP APIs. Payload format 2.0: an object with `statusCode`
 //! gives the status, `headers`, `cookies` and `body`; any other JSON is a
-//! 200 `application/json` with that JSON as its body.
+//! 200 `application/json` with that JSON as its body. Payload format 1.0
+//! (routes that ask for it): the answer must be an object with a valid
+//! `statusCode` (else a 502), with `headers`, `multiValueHeaders` and
+//! `body`.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -49,20 +52,31 @@ impl Answer {
     }
 }
 
+/// The payload format of the event sent, which sets the answer's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    V2,
+    V1,
+}
+
 /// Why a handler's answer is not a valid HTTP response (a 502).
 #[derive(Debug)]
 pub struct Malformed(pub String);
 
 /// The HTTP response a handler's `payload` (its JSON result) asks for.
-pub fn from_payload(payload: Vec<u8>) -> Result<Answer, Malformed> {
+pub fn from_payload(payload: Vec<u8>, format: Format) -> Result<Answer, Malformed> {
     let value: Value = serde_json::from_slice(&payload)
         .map_err(|e| Malformed(format!("the function's answer is not JSON: {e}")))?;
-    let Value::Object(mut fields) = value else {
-        return Ok(plain(payload));
+    let mut fields = match value {
+        Value::Object(fields) if fields.contains_key("statusCode") => fields,
+        _ if format == Format::V1 => {
+            return Err(Malformed(
+                "payload format 1.0 needs an object with statusCode".into(),
+            ));
+        }
+        _ => return Ok(plain(payload)),
     };
-    let Some(status) = fields.remove("statusCode") else {
-        return Ok(plain(payload));
-    };
+    let status = fields.remove("statusCode").unwrap_or_default();
     let status = status
         .as_u64()
         .and_then(|code| u16::try_from(code).ok())
@@ -90,7 +104,41 @@ pub fn from_payload(payload: Vec<u8>) -> Result<Answer, Malformed> {
         }
         Some(other) => return Err(Malformed(format!("headers must be an object, not {other}"))),
     }
-    match fields.remove("cookies") {
+    if format == Format::V1 {
+        match fields.remove("multiValueHeaders") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(given)) => {
+                for (name, values) in given {
+                    let Value::Array(values) = values else {
+                        return Err(Malformed(format!(
+                            "multiValueHeaders.{name} must be an array, not {values}"
+                        )));
+                    };
+                    let name = http::HeaderName::try_from(name.as_str())
+                        .map_err(|_| Malformed(format!("{name:?} is not a header name")))?;
+                    // A name in both maps: multiValueHeaders wins, as API Gateway.
+                    headers.retain(|(n, _)| *n != name);
+                    for value in values {
+                        let value = match value {
+                            Value::String(text) => text,
+                            other => other.to_string(),
+                        };
+                        let value = http::HeaderValue::try_from(value.as_str()).map_err(|_| {
+                            Malformed(format!("the value of header {name} is not valid"))
+                        })?;
+                        content_type |= name == http::header::CONTENT_TYPE;
+                        headers.push((name.clone(), value));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(Malformed(format!(
+                    "multiValueHeaders must be an object, not {other}"
+                )));
+            }
+        }
+    }
+    match fields.remove("cookies").filter(|_| format == Format::V2) {
         None | Some(Value::Null) => {}
         Some(Value::Array(cookies)) => {
             for cookie in cookies {
@@ -152,7 +200,7 @@ mod tests {
     use super::*;
 
     fn answer(json: &str) -> Answer {
-        from_payload(json.as_bytes().to_vec()).expect("a valid answer")
+        from_payload(json.as_bytes().to_vec(), Format::V2).expect("a valid answer")
     }
 
     fn header<'a>(answer: &'a Answer, name: &str) -> Vec<&'a str> {
@@ -207,8 +255,40 @@ mod tests {
             ),
             ("not json", "not JSON"),
         ] {
-            let err = from_payload(json.as_bytes().to_vec()).unwrap_err();
+            let err = from_payload(json.as_bytes().to_vec(), Format::V2).unwrap_err();
             assert!(err.0.contains(why), "{json}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn format_1_0_needs_a_status_and_reads_multi_value_headers() {
+        for json in [
+            r#"{"message":"hi"}"#,
+            r#""hello""#,
+            "42",
+            r#"{"statusCode": "200"}"#,
+        ] {
+            let err = from_payload(json.as_bytes().to_vec(), Format::V1).unwrap_err();
+            assert!(err.0.contains("statusCode"), "{json}: {}", err.0);
+        }
+        let a = from_payload(
+            br#"{"statusCode": 201, "headers": {"x-a": "1", "x-b": "1"},
+                 "multiValueHeaders": {"x-b": ["2", "3"]}, "body": "made",
+                 "cookies": ["ignored=1"]}"#
+                .to_vec(),
+            Format::V1,
+        )
+        .unwrap();
+        assert_eq!(a.status, 201);
+        assert_eq!(header(&a, "x-a"), ["1"]);
+        assert_eq!(header(&a, "x-b"), ["2", "3"]);
+        assert!(header(&a, "set-cookie").is_empty());
+        assert_eq!(a.body, "made");
+        let err = from_payload(
+            br#"{"statusCode": 200, "multiValueHeaders": {"x": "1"}}"#.to_vec(),
+            Format::V1,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("multiValueHeaders.x"), "{}", err.0);
     }
 }

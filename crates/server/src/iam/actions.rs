@@ -89,6 +89,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "/funnel.v1.FunctionUrls/ListFunctionUrlConfigs",
         "lambda:ListFunctionUrlConfigs",
     ),
+    ("/funnel.v1.Apis/CreateRoute", "apigateway:POST"),
+    ("/funnel.v1.Apis/GetRoutes", "apigateway:GET"),
+    ("/funnel.v1.Apis/DeleteRoute", "apigateway:DELETE"),
+    ("/funnel.v1.Apis/GetApi", "apigateway:GET"),
     (
         "/funnel.v1.AsyncInvocation/PutFunctionEventInvokeConfig",
         "lambda:PutFunctionEventInvokeConfig",
@@ -371,6 +375,19 @@ impl Scope<'_> {
     fn rule(&self, name: &str) -> String {
         self.naming.rule_arn(&self.naming.key(name))
     }
+
+    /// API Gateway's ARN of an API (`/apis/<id>`, the caller's when `id`
+    /// is empty), with `tail` (`/routes`) after it.
+    fn api(&self, id: &str, tail: &str) -> String {
+        let id = match id {
+            "" => crate::apis::api_id(&self.naming.account_id),
+            id => id.to_string(),
+        };
+        format!(
+            "arn:funnel:apigateway:{}::/apis/{id}{tail}",
+            self.naming.region
+        )
+    }
 }
 
 macro_rules! resources {
@@ -408,6 +425,10 @@ resources! {
     GetFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     UpdateFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     ListFunctionUrlConfigsRequest => |r, s| s.whole_function(&r.function_name);
+    CreateRouteRequest => |r, s| s.api(&r.api_id, "/routes");
+    GetRoutesRequest => |r, s| s.api(&r.api_id, "/routes");
+    DeleteRouteRequest => |r, s| s.api(&r.api_id, "/routes");
+    GetApiRequest => |r, s| s.api(&r.api_id, "");
     PutFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetFunctionEventInvokeConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     ListDeadLettersRequest => |r, s| s.whole_function(&r.function_name);

@@ -40,7 +40,7 @@ pub const MANAGED: &[(&str, &str)] = &[
             "lambda:Get*","lambda:List*","s3:Get*","s3:List*","sns:Get*","sns:List*",
             "events:Describe*","events:List*","logs:Get*","logs:FilterLogEvents",
             "logs:StartLiveTail","cloudwatch:GetMetricData","iam:Get*","iam:List*",
-            "funnel:Get*","funnel:List*","funnel:PreviewSchedule"],"Resource":"*"}]}"#,
+            "funnel:Get*","funnel:List*","funnel:PreviewSchedule","apigateway:GET"],"Resource":"*"}]}"#,
     ),
 ];
 

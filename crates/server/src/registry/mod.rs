@@ -723,8 +723,10 @@ impl crate::policies::Targets for Registry {
             None | Some(crate::function::LATEST) => String::new(),
             Some(q) => q.to_string(),
         };
-        // The function, and the version or alias named, must exist.
-        self.lookup(&target.name, &qualifier)?;
+        // The function, and the version or alias named, must exist. By
+        // ARN: a key of another account (`<account>:<name>`) would read as
+        // a name and a qualifier.
+        self.lookup(&self.naming.function_arn(&target.name, None), &qualifier)?;
         Ok((target.name, qualifier))
     }
 
