@@ -20,6 +20,9 @@
 //!   a guest when it first takes its preopened directories.
 //! - `publish`: the `funnel:function/topics` import, handed to the
 //!   [`TopicPublisher`] port the server sets.
+//! - `http`: `wasi:http/incoming-handler` components: a request handed to
+//!   a warm environment, its response streamed back ([`HttpCall`],
+//!   [`HttpInvocation`]); their outgoing requests refused.
 //! - `wasi`: the WASI a guest gets (no `wasi:sockets`; `/tmp` made on
 //!   first use).
 //! - [`clock`]: the one clock every time-based behaviour runs on.
@@ -27,8 +30,9 @@
 //! - `floor` (feature `floor`): bare wasmtime, the benchmark's baseline.
 //!
 //! It knows nothing about function records, the store or any transport:
-//! callers hand it code bytes, an [`EnvironmentConfig`] and a [`Call`],
-//! and get back an [`Outcome`].
+//! callers hand it code bytes, an [`EnvironmentConfig`] and a [`Call`] (or
+//! an [`HttpCall`] for a `wasi:http` component), and get back an
+//! [`Outcome`].
 
 mod bounds;
 mod cache;

@@ -79,7 +79,8 @@
 //!   matching table the HTTP door reads.
 //! - `http`: the HTTP door (hyper): function URLs and routes, Lambda's
 //!   payload format 2.0 and 1.0 events, answers shaped by Lambda's rules,
-//!   CORS, AuthType NONE/FUNNEL.
+//!   CORS, AuthType NONE/FUNNEL, TLS; `wasi:http` components served their
+//!   request streamed (`dispatch` runs them under the same gate and logs).
 //! - `api`: tonic services; typed errors become `tonic::Status` only here.
 //!
 //! Only what another crate uses is `pub`: [`Server`], [`Config`], [`Clock`],

@@ -31,6 +31,10 @@
 //! [`topics::publish`] or a [`topics::Message`] (subject, attributes); the
 //! call returns the MessageId once the message is durable.
 //!
+//! Behind a function URL or a route, a handler takes [`http::HttpRequest`]
+//! (Lambda's payload format 2.0; [`http::ProxyRequest`] for 1.0) and
+//! returns [`http::HttpResponse`] (or [`http::ProxyResponse`]).
+//!
 //! The crate builds for `wasm32-wasip2` and has no host-only dependencies.
 
 use std::fmt;
@@ -54,6 +58,7 @@ pub mod bindings {
 
 use bindings::funnel::function::types as wit;
 
+pub mod http;
 pub mod topics;
 
 /// What Lambda's context object carries, for one invocation.

@@ -1,19 +1,12 @@
 //! An HTTP JSON handler for a route like `GET /hello/{name}`: greets
-//! `pathParameters.name` (either payload format has it) in plain text.
-use funnel_function::{Context, Error, Value};
-use serde_json::json;
+//! `pathParameters.name` in plain text, with the SDK's typed 2.0 request
+//! and response.
+use funnel_function::http::{HttpRequest, HttpResponse};
+use funnel_function::{Context, Error};
 
-fn greet(event: Value, _ctx: Context) -> Result<Value, Error> {
-    let name = event
-        .get("pathParameters")
-        .and_then(|p| p.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("world");
-    Ok(json!({
-        "statusCode": 200,
-        "headers": {"content-type": "text/plain"},
-        "body": format!("Hello, {name}!"),
-    }))
+fn greet(request: HttpRequest, _ctx: Context) -> Result<HttpResponse, Error> {
+    let name = request.path_parameter("name").unwrap_or("world");
+    Ok(HttpResponse::text(200, format!("Hello, {name}!")))
 }
 
 funnel_function::handler!(greet);
