@@ -548,10 +548,20 @@ impl Runtime {
             let called = environment.call_http(call, respond).await;
             Ok(runtime.finish(prepared, environment, called, init_duration, spillover))
         };
-        let mut task = AbortOnDrop(self.inner.guest_threads.spawn(work));
+        let spawner = self.clone();
+        let mut work = Box::pin(work);
         HttpInvocation {
             response,
+            // As `invoke`: the first poll runs the guest right where the
+            // outcome is awaited (a request that does not yield ends
+            // there); once it yields, the rest moves to the guest threads.
             outcome: Box::pin(async move {
+                let first =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+                if let std::task::Poll::Ready(outcome) = first {
+                    return outcome;
+                }
+                let mut task = AbortOnDrop(spawner.inner.guest_threads.spawn(work));
                 match (&mut task.0).await {
                     Ok(outcome) => outcome,
                     Err(err) => Err(InvokeError::Instantiate(format!(

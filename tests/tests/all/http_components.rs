@@ -3,7 +3,7 @@
 //! limits, concurrency and logs as any function.
 
 use funnel_client::proto;
-use funnel_tests::{TestServer, guests, http_request, json_of, start_server};
+use funnel_tests::{TestServer, eventually, guests, http_request, json_of, start_server};
 
 /// `name` from `http-hello`, public, with a URL; the URL's path.
 async fn hello_url(server: &TestServer, name: &str) -> String {
@@ -62,6 +62,23 @@ async fn a_wasi_http_component_answers_streamed_from_one_warm_instance() {
         .expect("x-amzn-RequestId")
         .to_string();
 
+    // An invocation ends when the guest's handle returns, which may be a
+    // moment after its client has the whole response; until then its
+    // environment is busy, and a request in that moment starts another.
+    // Waiting for each one's REPORT makes the next one find it idle.
+    let reported = |n: usize| {
+        let server = &server;
+        eventually("the last request's REPORT", move || async move {
+            let log = server.log_messages("web").await;
+            let reports = log
+                .iter()
+                .filter(|e| e.message.starts_with("REPORT "))
+                .count();
+            (reports >= n).then_some(log)
+        })
+    };
+    reported(1).await;
+
     // The request body streams in.
     let body = vec![b'x'; 300_000];
     let posted = http_request(server.http, "POST", &format!("{root}upload"), &[], &body).await;
@@ -69,17 +86,21 @@ async fn a_wasi_http_component_answers_streamed_from_one_warm_instance() {
         posted.text(),
         "hello from wasi:http at /upload\nreceived 300000 bytes\n"
     );
+    reported(2).await;
     // One instance served them all: warm reuse, not an instance per request.
     let mut served = vec![first.header("x-instance-requests").unwrap().to_string()];
     served.push(posted.header("x-instance-requests").unwrap().to_string());
-    for _ in 0..3 {
+    for n in 3..=5 {
         let again = http_request(server.http, "GET", &root, &[], b"").await;
         served.push(again.header("x-instance-requests").unwrap().to_string());
+        reported(n).await;
     }
     assert_eq!(served, ["1", "2", "3", "4", "5"]);
 
-    // Logged as any invocation: START/END/REPORT each, one Init.
-    let log = server.log_messages("web").await;
+    // Logged as any invocation: START/END/REPORT each, one Init. (An
+    // invocation is recorded when the guest's handle returns, which may
+    // be a moment after its client has the whole response.)
+    let log = reported(5).await;
     let count = |prefix: &str| log.iter().filter(|e| e.message.starts_with(prefix)).count();
     assert_eq!(count("START "), 5);
     assert_eq!(count("END "), 5);
@@ -149,6 +170,9 @@ async fn a_route_serves_a_wasi_http_component_too() {
         answer.text(),
         "hello from wasi:http at /files/a/b.txt?v=2\nreceived 0 bytes\n"
     );
-    assert_eq!(server.starts("web").await, 1);
+    eventually("one START line", || async {
+        (server.starts("web").await == 1).then_some(())
+    })
+    .await;
     server.stop().await;
 }

@@ -39,7 +39,10 @@ impl Dispatcher {
         })?;
         self.metrics.running(&record.name, 1);
         let config = self.shared_environment_config(record);
-        let HttpInvocation { response, outcome } = self.runtime.invoke_http(
+        let HttpInvocation {
+            mut response,
+            mut outcome,
+        } = self.runtime.invoke_http(
             &prepared,
             config,
             HttpCall {
@@ -47,50 +50,74 @@ impl Dispatcher {
                 request,
             },
         );
-        let finishing = tokio::spawn({
-            let dispatcher = self.clone();
-            let record = record.clone();
-            async move {
-                let _permit = permit;
+        // The guest runs right here first: a request that does not yield
+        // (the common, short one) has set its response and written its
+        // body when this poll returns, and is recorded now.
+        let first =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(outcome.as_mut().poll(cx))).await;
+        let finished = match first {
+            std::task::Poll::Ready(result) => {
                 let _running = Running {
-                    metrics: &dispatcher.metrics,
+                    metrics: &self.metrics,
                     function: &record.name,
                 };
-                let outcome = tokio::select! {
-                    outcome = outcome => outcome,
-                    () = dispatcher.abort.cancelled() => {
-                        tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
-                        return Err(Error::ShuttingDown(format!(
-                            "the server is shutting down; invocation {request_id} was stopped"
-                        )));
+                let settled = self.settle(record, request_id, result, false);
+                drop(permit);
+                match response.try_recv() {
+                    Ok(Ok(response)) => return Ok(HttpRun::Response(response)),
+                    Ok(Err(why)) => {
+                        tracing::info!(function = %record.name, why, "the component answered with an error code");
                     }
-                };
-                dispatcher.settle(&record, request_id, outcome, false)
-            }
-        });
-        let set = response.await;
-        match set {
-            Ok(Ok(response)) => Ok(HttpRun::Response(response)),
-            other => {
-                if let Ok(Err(why)) = &other {
-                    tracing::info!(function = %record.name, why, "the component answered with an error code");
+                    Err(_) => {}
                 }
-                match finishing.await {
-                    Ok(Ok(result)) if result.function_error.is_none() => {
-                        // It set an error code instead of a response.
-                        Ok(HttpRun::Failed(InvokeResult {
-                            function_error: Some("Unhandled"),
-                            payload: br#"{"errorType":"Runtime.ResponseError"}"#.to_vec(),
-                            ..result
-                        }))
+                settled
+            }
+            std::task::Poll::Pending => {
+                // It yielded: the rest runs on the guest threads, recorded
+                // by a task of its own (a client that goes away does not
+                // stop it), while the response is awaited here.
+                let finishing = tokio::spawn({
+                    let dispatcher = self.clone();
+                    let record = record.clone();
+                    async move {
+                        let _permit = permit;
+                        let _running = Running {
+                            metrics: &dispatcher.metrics,
+                            function: &record.name,
+                        };
+                        let outcome = tokio::select! {
+                            outcome = outcome => outcome,
+                            () = dispatcher.abort.cancelled() => {
+                                tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
+                                return Err(Error::ShuttingDown(format!(
+                                    "the server is shutting down; invocation {request_id} was stopped"
+                                )));
+                            }
+                        };
+                        dispatcher.settle(&record, request_id, outcome, false)
                     }
-                    Ok(Ok(result)) => Ok(HttpRun::Failed(result)),
-                    Ok(Err(err)) => Err(err),
-                    Err(join) => Err(Error::Service(format!(
-                        "the invocation task failed: {join}"
-                    ))),
+                });
+                match response.await {
+                    Ok(Ok(response)) => return Ok(HttpRun::Response(response)),
+                    Ok(Err(why)) => {
+                        tracing::info!(function = %record.name, why, "the component answered with an error code");
+                    }
+                    Err(_) => {}
                 }
+                finishing
+                    .await
+                    .map_err(|join| Error::Service(format!("the invocation task failed: {join}")))?
             }
+        };
+        // No response: the outcome says why.
+        match finished? {
+            // It set an error code instead of a response.
+            result if result.function_error.is_none() => Ok(HttpRun::Failed(InvokeResult {
+                function_error: Some("Unhandled"),
+                payload: br#"{"errorType":"Runtime.ResponseError"}"#.to_vec(),
+                ..result
+            })),
+            result => Ok(HttpRun::Failed(result)),
         }
     }
 }
