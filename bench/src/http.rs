@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use funnel_client::proto;
 use funnel_tests::{guests, start_server_with, test_config};
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -175,30 +174,7 @@ pub async fn measure() -> anyhow::Result<Http> {
         ("hello", guests::HTTP_HELLO),
     ] {
         server.create(name, code).await;
-        server
-            .client
-            .add_permission(proto::AddPermissionRequest {
-                function_name: name.into(),
-                statement_id: "public".into(),
-                action: "lambda:InvokeFunctionUrl".into(),
-                principal: "*".into(),
-                function_url_auth_type: "NONE".into(),
-                ..Default::default()
-            })
-            .await?;
-        let url = server
-            .client
-            .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-                function_name: name.into(),
-                auth_type: "NONE".into(),
-                ..Default::default()
-            })
-            .await?;
-        let path = url
-            .function_url
-            .strip_prefix(&format!("http://{}", server.http))
-            .unwrap_or(&url.function_url)
-            .to_string();
+        let path = server.path_of(&server.public_url(name).await);
         paths.push(path);
     }
     let door = |path: &str, method, body: &'static [u8], expect| Target {

@@ -331,6 +331,49 @@ impl TestServer {
         (addr, stop)
     }
 
+    /// Lets anyone call `function`'s URL (Lambda's public-URL statement)
+    /// and gives it one of AuthType NONE; returns the URL config.
+    pub async fn public_url(&self, function: &str) -> proto::FunctionUrlConfig {
+        self.allow_public_url(function).await;
+        self.client
+            .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
+                function_name: function.into(),
+                auth_type: "NONE".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|err| panic!("giving {function} a URL: {err}"))
+    }
+
+    /// Adds Lambda's public-URL statement to `function`'s policy: anyone
+    /// may call its URL of AuthType NONE.
+    pub async fn allow_public_url(&self, function: &str) {
+        self.client
+            .add_permission(proto::AddPermissionRequest {
+                function_name: function.into(),
+                statement_id: "FunctionURLAllowPublicAccess".into(),
+                action: "lambda:InvokeFunctionUrl".into(),
+                principal: "*".into(),
+                function_url_auth_type: "NONE".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|err| panic!("letting anyone call {function}'s URL: {err}"));
+    }
+
+    /// The path of `url` on this server's HTTP door (`/url/<id>/`).
+    pub fn path_of(&self, url: &proto::FunctionUrlConfig) -> String {
+        let origin = format!(
+            "{}://{}",
+            url.function_url.split("://").next().unwrap_or("http"),
+            self.http
+        );
+        url.function_url
+            .strip_prefix(&origin)
+            .unwrap_or_else(|| panic!("{} is not on {origin}", url.function_url))
+            .to_string()
+    }
+
     /// How many invocations of `function` started (its log's START lines).
     pub async fn starts(&self, function: &str) -> usize {
         self.log_messages(function)

@@ -490,7 +490,19 @@ impl Runtime {
         call: Call,
     ) -> Result<Outcome, InvokeError> {
         let (runtime, prepared) = (self.clone(), prepared.clone());
-        let mut work = Box::pin(async move { runtime.invoke_here(prepared, config, call).await });
+        let work = Box::pin(async move { runtime.invoke_here(prepared, config, call).await });
+        self.clone().here_then_guest_threads(work).await
+    }
+
+    /// Polls `work` here once (a call that does not yield ends right
+    /// here); if it yielded, the rest runs on the guest threads, stopped
+    /// when the returned future is dropped.
+    async fn here_then_guest_threads(
+        self,
+        mut work: std::pin::Pin<
+            Box<dyn Future<Output = Result<Outcome, InvokeError>> + Send + 'static>,
+        >,
+    ) -> Result<Outcome, InvokeError> {
         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
         if let std::task::Poll::Ready(outcome) = first {
             return outcome;
@@ -548,27 +560,12 @@ impl Runtime {
             let called = environment.call_http(call, respond).await;
             Ok(runtime.finish(prepared, environment, called, init_duration, spillover))
         };
-        let spawner = self.clone();
-        let mut work = Box::pin(work);
         HttpInvocation {
             response,
             // As `invoke`: the first poll runs the guest right where the
             // outcome is awaited (a request that does not yield ends
             // there); once it yields, the rest moves to the guest threads.
-            outcome: Box::pin(async move {
-                let first =
-                    std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-                if let std::task::Poll::Ready(outcome) = first {
-                    return outcome;
-                }
-                let mut task = AbortOnDrop(spawner.inner.guest_threads.spawn(work));
-                match (&mut task.0).await {
-                    Ok(outcome) => outcome,
-                    Err(err) => Err(InvokeError::Instantiate(format!(
-                        "the invocation task failed: {err}"
-                    ))),
-                }
-            }),
+            outcome: Box::pin(self.clone().here_then_guest_threads(Box::pin(work))),
         }
     }
 

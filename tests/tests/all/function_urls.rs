@@ -15,24 +15,7 @@ async fn public_url(
     code: funnel_tests::Guest,
 ) -> proto::FunctionUrlConfig {
     server.create(name, code).await;
-    allow_public(server, name, "").await;
-    url(server, name, "", "NONE").await
-}
-
-async fn allow_public(server: &TestServer, name: &str, qualifier: &str) {
-    server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: name.into(),
-            statement_id: "FunctionURLAllowPublicAccess".into(),
-            action: "lambda:InvokeFunctionUrl".into(),
-            principal: "*".into(),
-            function_url_auth_type: "NONE".into(),
-            qualifier: qualifier.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("add permission");
+    server.public_url(name).await
 }
 
 async fn url(
@@ -51,17 +34,6 @@ async fn url(
         })
         .await
         .expect("create function url config")
-}
-
-/// The path part of a FunctionUrl (`/url/<id>/`), checking the rest.
-fn path_of(server: &TestServer, config: &proto::FunctionUrlConfig) -> String {
-    let prefix = format!("http://{}", server.http);
-    let path = config
-        .function_url
-        .strip_prefix(&prefix)
-        .unwrap_or_else(|| panic!("{} is not on {prefix}", config.function_url));
-    assert!(path.starts_with("/url/") && path.ends_with('/'), "{path}");
-    path.to_string()
 }
 
 fn url_id(config: &proto::FunctionUrlConfig) -> String {
@@ -99,7 +71,7 @@ async fn a_url_runs_the_function_with_lambdas_2_0_event() {
         config.function_arn,
         "arn:funnel:lambda:local:000000000000:function:web"
     );
-    let root = path_of(&server, &config);
+    let root = server.path_of(&config);
     let id = url_id(&config);
     assert_eq!(id.len(), 32);
 
@@ -208,7 +180,7 @@ async fn a_url_runs_the_function_with_lambdas_2_0_event() {
 async fn the_functions_answer_becomes_the_response() {
     let server = start_server().await;
     let config = public_url(&server, "web", guests::HTTP_ANSWER).await;
-    let root = path_of(&server, &config);
+    let root = server.path_of(&config);
 
     let made = post(
         &server,
@@ -248,7 +220,7 @@ async fn the_functions_answer_becomes_the_response() {
 async fn failures_timeouts_and_throttles_are_502_504_and_429() {
     let server = start_server().await;
     let failing = public_url(&server, "failing", guests::FAIL).await;
-    let answer = get(&server, &path_of(&server, &failing), &[]).await;
+    let answer = get(&server, &server.path_of(&failing), &[]).await;
     assert_eq!(answer.status, 502);
     assert_eq!(answer.json(), json!({"message": "Internal Server Error"}));
     assert_eq!(answer.header("x-amz-function-error"), Some("Handled"));
@@ -263,9 +235,9 @@ async fn failures_timeouts_and_throttles_are_502_504_and_429() {
         })
         .await
         .expect("create spin");
-    allow_public(&server, "spin", "").await;
+    server.allow_public_url("spin").await;
     let spinning = url(&server, "spin", "", "NONE").await;
-    let answer = get(&server, &path_of(&server, &spinning), &[]).await;
+    let answer = get(&server, &server.path_of(&spinning), &[]).await;
     assert_eq!(answer.status, 504, "{}", answer.text());
 
     let throttled = public_url(&server, "throttled", guests::ECHO).await;
@@ -274,7 +246,7 @@ async fn failures_timeouts_and_throttles_are_502_504_and_429() {
         .put_function_concurrency("throttled", 0)
         .await
         .expect("reserve 0");
-    let answer = get(&server, &path_of(&server, &throttled), &[]).await;
+    let answer = get(&server, &server.path_of(&throttled), &[]).await;
     assert_eq!(answer.status, 429);
     assert_eq!(answer.header("retry-after"), Some("1"));
     assert_eq!(
@@ -289,7 +261,7 @@ async fn auth_type_none_needs_the_policy_and_funnel_needs_an_allowed_key() {
     let server = start_server().await;
     server.create("open", guests::HTTP_ANSWER).await;
     let open = url(&server, "open", "", "NONE").await;
-    let root = path_of(&server, &open);
+    let root = server.path_of(&open);
     // No statement letting everyone in: Lambda's 403.
     let refused = get(&server, &root, &[]).await;
     assert_eq!(refused.status, 403);
@@ -297,12 +269,12 @@ async fn auth_type_none_needs_the_policy_and_funnel_needs_an_allowed_key() {
     // An InvokeFunction statement for everyone is not a URL's.
     server.allow("open", "everyone", "*", "").await;
     assert_eq!(get(&server, &root, &[]).await.status, 403);
-    allow_public(&server, "open", "").await;
+    server.allow_public_url("open").await;
     assert_eq!(get(&server, &root, &[]).await.status, 200);
 
     server.create("private", guests::HTTP_ANSWER).await;
     let private = url(&server, "private", "", "FUNNEL").await;
-    let root = path_of(&server, &private);
+    let root = server.path_of(&private);
     let bearer =
         |key: &Credentials| format!("Bearer {}:{}", key.access_key_id, key.secret_access_key);
     let missing = get(&server, &root, &[]).await;
@@ -338,7 +310,7 @@ async fn auth_type_none_needs_the_policy_and_funnel_needs_an_allowed_key() {
     assert_eq!(iam["userArn"], "arn:funnel:iam::000000000000:user/invoker");
     assert_eq!(iam["accountId"], "000000000000");
     // A public statement does not open a FUNNEL URL to everyone.
-    allow_public(&server, "private", "").await;
+    server.allow_public_url("private").await;
     assert_eq!(get(&server, &root, &[]).await.status, 403);
     server.stop().await;
 }
@@ -347,7 +319,7 @@ async fn auth_type_none_needs_the_policy_and_funnel_needs_an_allowed_key() {
 async fn cors_preflights_are_answered_without_running_the_function() {
     let server = start_server().await;
     server.create("api", guests::HTTP_ANSWER).await;
-    allow_public(&server, "api", "").await;
+    server.allow_public_url("api").await;
     let config = server
         .client
         .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
@@ -365,7 +337,7 @@ async fn cors_preflights_are_answered_without_running_the_function() {
         })
         .await
         .expect("create with CORS");
-    let root = path_of(&server, &config);
+    let root = server.path_of(&config);
     let preflight = http_request(
         server.http,
         "OPTIONS",
@@ -453,7 +425,7 @@ async fn unknown_paths_are_404_and_oversized_bodies_413() {
     let answer = http_request(
         server.http,
         "POST",
-        &path_of(&server, &config),
+        &server.path_of(&config),
         &[("content-type", "text/plain")],
         &big,
     )
@@ -473,7 +445,7 @@ async fn unknown_paths_are_404_and_oversized_bodies_413() {
     };
     assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage:?}");
     assert_eq!(
-        get(&server, &path_of(&server, &config), &[]).await.status,
+        get(&server, &server.path_of(&config), &[]).await.status,
         200
     );
     server.stop().await;
@@ -483,7 +455,7 @@ async fn unknown_paths_are_404_and_oversized_bodies_413() {
 async fn url_configs_are_lambdas_and_go_with_their_function() {
     let server = start_server().await;
     let config = public_url(&server, "web", guests::HTTP_ANSWER).await;
-    let root = path_of(&server, &config);
+    let root = server.path_of(&config);
     let client = &server.client;
 
     let again = client
@@ -637,10 +609,7 @@ async fn url_configs_are_lambdas_and_go_with_their_function() {
         gone.to_string().contains("ResourceNotFoundException"),
         "{gone}"
     );
-    assert_eq!(
-        get(&server, &path_of(&server, &live), &[]).await.status,
-        404
-    );
+    assert_eq!(get(&server, &server.path_of(&live), &[]).await.status, 404);
     client
         .delete_function_url_config("web", "")
         .await
@@ -661,7 +630,7 @@ async fn url_configs_are_lambdas_and_go_with_their_function() {
         .await
         .expect("delete function");
     assert_eq!(
-        get(&server, &path_of(&server, &remade), &[]).await.status,
+        get(&server, &server.path_of(&remade), &[]).await.status,
         404
     );
     let listed = client.list_function_url_configs("web", "", None).await;

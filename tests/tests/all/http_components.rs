@@ -8,32 +8,7 @@ use funnel_tests::{TestServer, eventually, guests, http_request, json_of, start_
 /// `name` from `http-hello`, public, with a URL; the URL's path.
 async fn hello_url(server: &TestServer, name: &str) -> String {
     server.create(name, guests::HTTP_HELLO).await;
-    server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: name.into(),
-            statement_id: "FunctionURLAllowPublicAccess".into(),
-            action: "lambda:InvokeFunctionUrl".into(),
-            principal: "*".into(),
-            function_url_auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("add permission");
-    let config = server
-        .client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: name.into(),
-            auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("create url");
-    config
-        .function_url
-        .strip_prefix(&format!("http://{}", server.http))
-        .expect("a URL on the HTTP door")
-        .to_string()
+    server.path_of(&server.public_url(name).await)
 }
 
 #[tokio::test]

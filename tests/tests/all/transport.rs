@@ -330,7 +330,6 @@ async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
 /// plain-text request gets no answer.
 #[tokio::test]
 async fn the_http_door_serves_tls_with_the_same_certificate() {
-    use funnel_client::proto;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(dir.path());
     config.tls.self_signed = true;
@@ -338,28 +337,7 @@ async fn the_http_door_serves_tls_with_the_same_certificate() {
     server
         .create("web", funnel_tests::guests::HTTP_ANSWER)
         .await;
-    server
-        .client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: "web".into(),
-            statement_id: "public".into(),
-            action: "lambda:InvokeFunctionUrl".into(),
-            principal: "*".into(),
-            function_url_auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("add permission");
-    let url = server
-        .client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "web".into(),
-            auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("create url")
-        .function_url;
+    let url = server.public_url("web").await.function_url;
     assert!(
         url.starts_with(&format!("https://{}/url/", server.http)),
         "{url}"

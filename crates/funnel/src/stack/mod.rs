@@ -327,7 +327,31 @@ async fn ensure_permission(
     principal: &str,
     source_arn: &str,
 ) -> anyhow::Result<Option<(String, String)>> {
-    let has_statement = match client.get_policy(function, "").await {
+    ensure_statement(
+        client,
+        proto::AddPermissionRequest {
+            function_name: function.into(),
+            statement_id: sid.into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: principal.into(),
+            source_arn: source_arn.into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Adds `statement` to its function's policy unless a statement of its id
+/// is there; returns the change.
+async fn ensure_statement(
+    client: &Client,
+    statement: proto::AddPermissionRequest,
+) -> anyhow::Result<Option<(String, String)>> {
+    let (function, sid) = (
+        statement.function_name.clone(),
+        statement.statement_id.clone(),
+    );
+    let has_statement = match client.get_policy(&function, "").await {
         Ok(policy) => policy.policy.contains(&format!("\"Sid\":\"{sid}\"")),
         Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => false,
         Err(err) => return Err(err.into()),
@@ -335,16 +359,7 @@ async fn ensure_permission(
     if has_statement {
         return Ok(None);
     }
-    client
-        .add_permission(proto::AddPermissionRequest {
-            function_name: function.into(),
-            statement_id: sid.into(),
-            action: "lambda:InvokeFunction".into(),
-            principal: principal.into(),
-            source_arn: source_arn.into(),
-            ..Default::default()
-        })
-        .await?;
+    client.add_permission(statement).await?;
     Ok(Some((
         format!("permission {function} {sid}"),
         "added".into(),

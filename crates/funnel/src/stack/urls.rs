@@ -109,26 +109,16 @@ async fn ensure_public(
     client: &Client,
     function: &str,
 ) -> anyhow::Result<Option<(String, String)>> {
-    let has_statement = match client.get_policy(function, "").await {
-        Ok(policy) => policy.policy.contains(&format!("\"Sid\":\"{PUBLIC_SID}\"")),
-        Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => false,
-        Err(err) => return Err(err.into()),
-    };
-    if has_statement {
-        return Ok(None);
-    }
-    client
-        .add_permission(proto::AddPermissionRequest {
+    super::ensure_statement(
+        client,
+        proto::AddPermissionRequest {
             function_name: function.into(),
             statement_id: PUBLIC_SID.into(),
             action: "lambda:InvokeFunctionUrl".into(),
             principal: "*".into(),
             function_url_auth_type: "NONE".into(),
             ..Default::default()
-        })
-        .await?;
-    Ok(Some((
-        format!("permission {function} {PUBLIC_SID}"),
-        "added".into(),
-    )))
+        },
+    )
+    .await
 }

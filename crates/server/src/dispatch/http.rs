@@ -30,14 +30,7 @@ impl Dispatcher {
         request: http::Request<HttpBody>,
     ) -> Result<HttpRun> {
         let prepared = self.functions.prepared(record).await?;
-        let permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
-            self.metrics.throttled(&record.name);
-            Error::Throttled {
-                reason: throttle.reason(),
-                retry_after_seconds: 1,
-            }
-        })?;
-        self.metrics.running(&record.name, 1);
+        let permit = self.admit(record)?;
         let config = self.shared_environment_config(record);
         let HttpInvocation {
             mut response,

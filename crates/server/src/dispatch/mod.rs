@@ -231,14 +231,7 @@ impl Dispatcher {
             tail,
         } = call;
         let prepared = self.functions.prepared(record).await?;
-        let _permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
-            self.metrics.throttled(&record.name);
-            Error::Throttled {
-                reason: throttle.reason(),
-                retry_after_seconds: 1,
-            }
-        })?;
-        self.metrics.running(&record.name, 1);
+        let _permit = self.admit(record)?;
         let _running = Running {
             metrics: &self.metrics,
             function: &record.name,
@@ -264,6 +257,20 @@ impl Dispatcher {
             }
         };
         self.settle(record, request_id, outcome, tail)
+    }
+
+    /// A place for one invocation of `record` in the account's concurrency
+    /// (counted as running from now), or Lambda's throttle.
+    fn admit(&self, record: &FunctionRecord) -> Result<crate::concurrency::Permit> {
+        let permit = self.gate.try_acquire(&record.name).map_err(|throttle| {
+            self.metrics.throttled(&record.name);
+            Error::Throttled {
+                reason: throttle.reason(),
+                retry_after_seconds: 1,
+            }
+        })?;
+        self.metrics.running(&record.name, 1);
+        Ok(permit)
     }
 
     /// A finished invocation in Lambda's terms: its metrics and log
