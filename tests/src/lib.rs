@@ -745,7 +745,7 @@ fn parse_http_response(raw: &[u8]) -> HttpResponse {
     }
 }
 
-/// A chunked body's bytes.
+/// A chunked body's bytes (those that came, if it was cut off).
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
@@ -759,6 +759,11 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
             return out;
         }
         let start = end + 2;
+        // A body cut off mid-chunk (the server gave up): what came.
+        if raw.len() < start + size + 2 {
+            out.extend_from_slice(&raw[start.min(raw.len())..]);
+            return out;
+        }
         out.extend_from_slice(&raw[start..start + size]);
         raw = &raw[start + size + 2..];
     }

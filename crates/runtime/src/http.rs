@@ -64,7 +64,25 @@ impl WasiHttpHooks for NoOutgoingRequests {
     > {
         Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
     }
+
+    /// Writes the host buffers before the guest must wait for the client:
+    /// with room for a few, a short response is written without the guest
+    /// yielding (a guest's `blocking-write-and-flush` waits for room after
+    /// each write). At most this many × [`OUTGOING_CHUNK_BYTES`] is held
+    /// on the host for one response.
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        OUTGOING_BUFFER_CHUNKS
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        OUTGOING_CHUNK_BYTES
+    }
 }
+
+/// Writes of a response body the host holds before the guest waits.
+const OUTGOING_BUFFER_CHUNKS: usize = 16;
+/// The most one write may carry (the guest's `check-write` says so).
+const OUTGOING_CHUNK_BYTES: usize = 64 * 1024;
 
 /// The resources of one request in `host`'s table: the incoming request
 /// and the outparam whose `set` sends the response to `respond`. The flag

@@ -151,3 +151,42 @@ async fn a_route_serves_a_wasi_http_component_too() {
     .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_big_response_streams_and_stops_at_20_mb() {
+    let server = start_server().await;
+    let root = hello_url(&server, "web").await;
+    let header = "hello from wasi:http at /?bytes=3000000\nreceived 0 bytes\n";
+    // More than the host buffers: the guest waits for the client as it writes.
+    let big = http_request(
+        server.http,
+        "GET",
+        &format!("{root}?bytes=3000000"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(big.status, 200);
+    assert_eq!(big.body.len(), header.len() + 3_000_000);
+    assert!(big.text().starts_with(header));
+    // Past Lambda's 20 MB streaming limit the response is cut off.
+    let cut = http_request(
+        server.http,
+        "GET",
+        &format!("{root}?bytes=25000000"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(cut.status, 200);
+    assert!(
+        cut.body.len() <= 20 * 1024 * 1024,
+        "{} bytes went out",
+        cut.body.len()
+    );
+    assert!(cut.body.len() < 25_000_000);
+    // The door and the function keep serving.
+    let after = http_request(server.http, "GET", &root, &[], b"").await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    server.stop().await;
+}

@@ -1,7 +1,8 @@
 //! A `wasi:http/incoming-handler` component (not a funnel JSON handler):
 //! answers `hello from wasi:http at <path>`, with how many bytes the
 //! request's body held, and in `x-instance-requests` how many requests
-//! this instance has served (a warm instance counts up).
+//! this instance has served (a warm instance counts up). With
+//! `?bytes=N` it streams N more bytes after the greeting.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasip2::exports::http::incoming_handler::Guest;
@@ -40,6 +41,21 @@ impl Guest for HttpHello {
         // Two writes: the response streams as it is written.
         let _ = stream.blocking_write_and_flush(format!("hello from wasi:http at {path}\n").as_bytes());
         let _ = stream.blocking_write_and_flush(format!("received {received} bytes\n").as_bytes());
+        // `?bytes=N`: N more bytes of `x`, 4 KiB per write (a big response,
+        // written faster than a client reads it).
+        let extra: usize = path
+            .split_once("bytes=")
+            .and_then(|(_, n)| n.split('&').next()?.parse().ok())
+            .unwrap_or(0);
+        let block = [b'x'; 4096];
+        let mut left = extra;
+        while left > 0 {
+            let n = left.min(block.len());
+            if stream.blocking_write_and_flush(&block[..n]).is_err() {
+                break;
+            }
+            left -= n;
+        }
         drop(stream);
         let _ = OutgoingBody::finish(body, None);
     }

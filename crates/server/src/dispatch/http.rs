@@ -70,24 +70,25 @@ impl Dispatcher {
                 // by a task of its own (a client that goes away does not
                 // stop it), while the response is awaited here.
                 let finishing = tokio::spawn({
-                    let dispatcher = self.clone();
+                    let recorder = self.recorder();
+                    let abort = self.abort.clone();
                     let record = record.clone();
                     async move {
                         let _permit = permit;
                         let _running = Running {
-                            metrics: &dispatcher.metrics,
+                            metrics: &recorder.metrics,
                             function: &record.name,
                         };
                         let outcome = tokio::select! {
                             outcome = outcome => outcome,
-                            () = dispatcher.abort.cancelled() => {
+                            () = abort.cancelled() => {
                                 tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
                                 return Err(Error::ShuttingDown(format!(
                                     "the server is shutting down; invocation {request_id} was stopped"
                                 )));
                             }
                         };
-                        dispatcher.settle(&record, request_id, outcome, false)
+                        recorder.settle(&record, request_id, outcome, false)
                     }
                 });
                 match response.await {

@@ -282,6 +282,86 @@ impl Dispatcher {
         outcome: std::result::Result<funnel_runtime::Outcome, InvokeError>,
         tail: bool,
     ) -> Result<InvokeResult> {
+        self.recorder().settle(record, request_id, outcome, tail)
+    }
+
+    /// What records finished invocations (cheap to clone).
+    fn recorder(&self) -> Recorder {
+        Recorder {
+            metrics: self.metrics.clone(),
+            logs: self.logs.clone(),
+        }
+    }
+}
+
+impl Dispatcher {
+    /// What the environments of `record` are, built once per record: the
+    /// registry hands out one `Arc` per record until the function changes.
+    /// A function granted buckets is built each time (a bucket deleted
+    /// since the grant must disappear from its next environment).
+    fn shared_environment_config(&self, record: &Arc<FunctionRecord>) -> Arc<EnvironmentConfig> {
+        if !record.bucket_access.is_empty() {
+            return Arc::new(self.environment_config(record));
+        }
+        let mut built = self.configs_built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = built
+            .get(&record.name)
+            .and_then(|versions| versions.iter().find(|b| Arc::ptr_eq(&b.record, record)))
+        {
+            return found.config.clone();
+        }
+        let config = Arc::new(self.environment_config(record));
+        let versions = built.entry(record.name.clone()).or_default();
+        versions.retain(|b| b.record.version != record.version);
+        if versions.len() >= BUILT_PER_FUNCTION {
+            versions.remove(0);
+        }
+        versions.push(BuiltConfig {
+            record: record.clone(),
+            config: config.clone(),
+        });
+        config
+    }
+
+    /// What the environments of `record` are.
+    fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
+        let mut config = environment_config(record, &self.functions.naming().region);
+        config.opt_dir = self.functions.layers().view_path(&record.layers);
+        config.buckets = record
+            .bucket_access
+            .iter()
+            .filter_map(|(name, mode)| {
+                // A bucket deleted since the grant is simply not there.
+                let key = crate::grants::bucket_key(self.functions.naming(), &record.name, name);
+                let bucket = self.store.get_bucket(&key).ok()??;
+                Some(funnel_runtime::BucketMount {
+                    name: name.clone(),
+                    path: bucket.path.into(),
+                    writable: mode == crate::grants::READ_WRITE,
+                })
+            })
+            .collect();
+        config
+    }
+}
+
+/// Records finished invocations: their metrics and logs.
+#[derive(Clone)]
+pub(crate) struct Recorder {
+    metrics: crate::metrics::Metrics,
+    logs: Logs,
+}
+
+impl Recorder {
+    /// A finished invocation in Lambda's terms: its metrics and log
+    /// recorded, a refusal to start named as Lambda names it.
+    fn settle(
+        &self,
+        record: &FunctionRecord,
+        request_id: String,
+        outcome: std::result::Result<funnel_runtime::Outcome, InvokeError>,
+        tail: bool,
+    ) -> Result<InvokeResult> {
         let outcome = outcome.map_err(|err| match err {
             InvokeError::Busy(slots) => {
                 self.metrics.throttled(&record.name);
@@ -338,57 +418,6 @@ impl Dispatcher {
             executed_version: record.version.clone(),
             request_id,
         })
-    }
-}
-
-impl Dispatcher {
-    /// What the environments of `record` are, built once per record: the
-    /// registry hands out one `Arc` per record until the function changes.
-    /// A function granted buckets is built each time (a bucket deleted
-    /// since the grant must disappear from its next environment).
-    fn shared_environment_config(&self, record: &Arc<FunctionRecord>) -> Arc<EnvironmentConfig> {
-        if !record.bucket_access.is_empty() {
-            return Arc::new(self.environment_config(record));
-        }
-        let mut built = self.configs_built.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = built
-            .get(&record.name)
-            .and_then(|versions| versions.iter().find(|b| Arc::ptr_eq(&b.record, record)))
-        {
-            return found.config.clone();
-        }
-        let config = Arc::new(self.environment_config(record));
-        let versions = built.entry(record.name.clone()).or_default();
-        versions.retain(|b| b.record.version != record.version);
-        if versions.len() >= BUILT_PER_FUNCTION {
-            versions.remove(0);
-        }
-        versions.push(BuiltConfig {
-            record: record.clone(),
-            config: config.clone(),
-        });
-        config
-    }
-
-    /// What the environments of `record` are.
-    fn environment_config(&self, record: &FunctionRecord) -> EnvironmentConfig {
-        let mut config = environment_config(record, &self.functions.naming().region);
-        config.opt_dir = self.functions.layers().view_path(&record.layers);
-        config.buckets = record
-            .bucket_access
-            .iter()
-            .filter_map(|(name, mode)| {
-                // A bucket deleted since the grant is simply not there.
-                let key = crate::grants::bucket_key(self.functions.naming(), &record.name, name);
-                let bucket = self.store.get_bucket(&key).ok()??;
-                Some(funnel_runtime::BucketMount {
-                    name: name.clone(),
-                    path: bucket.path.into(),
-                    writable: mode == crate::grants::READ_WRITE,
-                })
-            })
-            .collect();
-        config
     }
 }
 
