@@ -224,7 +224,8 @@ async fn wasmtime_serve(dir: &std::path::Path) -> Result<Measured, String> {
     };
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let child = tokio::process::Command::new("wasmtime")
-        .args(["serve", "--addr", &addr.to_string()])
+        // `-Scli`: the guest's std imports wasi:cli (as funnel gives it).
+        .args(["serve", "-Scli", "--addr", &addr.to_string()])
         .arg(&component)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
