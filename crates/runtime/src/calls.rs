@@ -15,12 +15,17 @@ use super::{
 
 /// An environment ready for a call, or the outcome of a start that failed.
 pub(crate) enum Ready {
-    Environment {
-        environment: Environment,
-        init_duration: Option<Duration>,
-        spillover: bool,
-    },
+    Environment(Live),
     Failed(Outcome),
+}
+
+/// An environment serving a call, and how it came to.
+pub(crate) struct Live {
+    environment: Environment,
+    /// `Some` on a cold start.
+    init_duration: Option<Duration>,
+    /// The version's provisioned environments were all busy.
+    spillover: bool,
 }
 
 impl Runtime {
@@ -71,17 +76,12 @@ impl Runtime {
         config: Arc<EnvironmentConfig>,
         call: Call,
     ) -> Result<Outcome, InvokeError> {
-        let (mut environment, init_duration, spillover) =
-            match self.ready(&prepared, config).await? {
-                Ready::Environment {
-                    environment,
-                    init_duration,
-                    spillover,
-                } => (environment, init_duration, spillover),
-                Ready::Failed(outcome) => return Ok(outcome),
-            };
-        let called = environment.call(call).await;
-        Ok(self.finish(prepared, environment, called, init_duration, spillover))
+        let mut live = match self.ready(&prepared, config).await? {
+            Ready::Environment(live) => live,
+            Ready::Failed(outcome) => return Ok(outcome),
+        };
+        let called = live.environment.call(call).await;
+        Ok(self.finish(prepared, live, called))
     }
 
     /// Hands one HTTP request to a `wasi:http` component in a warm
@@ -97,17 +97,12 @@ impl Runtime {
         let (respond, response) = tokio::sync::oneshot::channel();
         let (runtime, prepared) = (self.clone(), prepared.clone());
         let work = async move {
-            let (mut environment, init_duration, spillover) =
-                match runtime.ready(&prepared, config).await? {
-                    Ready::Environment {
-                        environment,
-                        init_duration,
-                        spillover,
-                    } => (environment, init_duration, spillover),
-                    Ready::Failed(outcome) => return Ok(outcome),
-                };
-            let called = environment.call_http(call, respond).await;
-            Ok(runtime.finish(prepared, environment, called, init_duration, spillover))
+            let mut live = match runtime.ready(&prepared, config).await? {
+                Ready::Environment(live) => live,
+                Ready::Failed(outcome) => return Ok(outcome),
+            };
+            let called = live.environment.call_http(call, respond).await;
+            Ok(runtime.finish(prepared, live, called))
         };
         HttpInvocation {
             response,
@@ -129,19 +124,19 @@ impl Runtime {
         self.retire(checkout.stale);
         let spillover = checkout.spillover;
         if let Some(environment) = checkout.warm {
-            return Ok(Ready::Environment {
+            return Ok(Ready::Environment(Live {
                 environment,
                 init_duration: None,
                 spillover,
-            });
+            }));
         }
         let admission = self.admit(checkout.config.memory_mb).await?;
         match Environment::start(self, prepared, checkout.config, admission).await {
-            Ok((environment, init)) => Ok(Ready::Environment {
+            Ok((environment, init)) => Ok(Ready::Environment(Live {
                 environment,
                 init_duration: Some(init),
                 spillover,
-            }),
+            })),
             Err(StartError::System(why)) => Err(InvokeError::Instantiate(why)),
             Err(StartError::Guest {
                 error,
@@ -164,14 +159,12 @@ impl Runtime {
 
     /// A call's outcome; the environment goes back to its pool, or, when
     /// the call poisoned it, is dropped (and a provisioned one replaced).
-    fn finish(
-        &self,
-        prepared: Arc<Prepared>,
-        mut environment: Environment,
-        called: environment::Called,
-        init_duration: Option<Duration>,
-        spillover: bool,
-    ) -> Outcome {
+    fn finish(&self, prepared: Arc<Prepared>, live: Live, called: environment::Called) -> Outcome {
+        let Live {
+            mut environment,
+            init_duration,
+            spillover,
+        } = live;
         let (output, output_dropped) = environment.take_output();
         let outcome = Outcome {
             result: called.result,

@@ -458,43 +458,25 @@ async fn url_configs_are_lambdas_and_go_with_their_function() {
     let root = server.path_of(&config);
     let client = &server.client;
 
-    let again = client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "web".into(),
-            auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        again.to_string().contains("ResourceConflictException"),
-        "{again}"
-    );
-    let bad = client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "web".into(),
-            qualifier: "live".into(),
-            auth_type: "AWS_IAM".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        bad.to_string().contains("ResourceNotFoundException"),
-        "{bad}"
-    );
-    let bad = client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "nope".into(),
-            auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        bad.to_string().contains("ResourceNotFoundException"),
-        "{bad}"
-    );
+    // What a create is refused with.
+    let refused = |function: &'static str, qualifier: String, auth_type: &'static str| async move {
+        client
+            .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
+                function_name: function.into(),
+                qualifier,
+                auth_type: auth_type.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+            .to_string()
+    };
+    let again = refused("web", String::new(), "NONE").await;
+    assert!(again.contains("ResourceConflictException"), "{again}");
+    let bad = refused("web", "live".into(), "AWS_IAM").await;
+    assert!(bad.contains("ResourceNotFoundException"), "{bad}");
+    let bad = refused("nope", String::new(), "NONE").await;
+    assert!(bad.contains("ResourceNotFoundException"), "{bad}");
 
     // An alias gets a URL of its own; a version cannot.
     let published = client
@@ -513,34 +495,13 @@ async fn url_configs_are_lambdas_and_go_with_their_function() {
         })
         .await
         .expect("alias");
-    let version = client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "web".into(),
-            qualifier: published.version.clone(),
-            auth_type: "NONE".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let version = refused("web", published.version.clone(), "NONE").await;
     assert!(
-        version
-            .to_string()
-            .contains("InvalidParameterValueException"),
+        version.contains("InvalidParameterValueException"),
         "{version}"
     );
-    let bad_type = client
-        .create_function_url_config(proto::CreateFunctionUrlConfigRequest {
-            function_name: "web".into(),
-            qualifier: "live".into(),
-            auth_type: "AWS_IAM".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        bad_type.to_string().contains("NONE or FUNNEL"),
-        "{bad_type}"
-    );
+    let bad_type = refused("web", "live".into(), "AWS_IAM").await;
+    assert!(bad_type.contains("NONE or FUNNEL"), "{bad_type}");
     let live = url(&server, "web", "live", "FUNNEL").await;
     assert_eq!(
         live.function_arn,

@@ -26,12 +26,7 @@ pub(super) async fn serve(
     record: &Arc<FunctionRecord>,
     request_id: &str,
 ) -> Reply {
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if super::declares_too_much(&parts) {
         return too_large().into();
     }
     let path_and_query = match parts.uri.query() {

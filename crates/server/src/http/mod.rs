@@ -452,18 +452,23 @@ fn host_of(parts: &http::request::Parts) -> String {
         .unwrap_or_default()
 }
 
+/// Whether the request's `Content-Length` is over [`MAX_BODY_BYTES`].
+fn declares_too_much(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+}
+
 /// The request's body, at most [`MAX_BODY_BYTES`], read within `timeout`.
 async fn read_body(
     parts: &http::request::Parts,
     body: Incoming,
     timeout: std::time::Duration,
 ) -> Result<Bytes, Answer> {
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if declares_too_much(parts) {
         return Err(too_large());
     }
     match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await {
