@@ -213,18 +213,11 @@ impl Environment {
     pub async fn call(&mut self, call: Call) -> Called {
         let timeout = self.config.timeout;
         if !matches!(self.exports, Exports::Handler(_)) {
-            return Called {
-                result: Err(GuestError::unhandled(
-                    "Runtime.InvalidEntrypoint",
-                    format!(
-                        "RequestId: {} Error: the function is a wasi:http component: it is \
-                         called over HTTP (its function URL or a route), not with an event",
-                        call.request_id
-                    ),
-                )),
-                duration: Duration::ZERO,
-                poisoned: false,
-            };
+            return wrong_entrypoint(
+                &call.request_id,
+                "the function is a wasi:http component: it is called over HTTP (its function \
+                 URL or a route), not with an event",
+            );
         }
         let started = self.begin(timeout);
         self.store.data_mut().chain_depth = call.chain_depth;
@@ -315,18 +308,10 @@ impl Environment {
         respond: tokio::sync::oneshot::Sender<Result<http::Response<crate::HttpBody>, String>>,
     ) -> Called {
         if !matches!(self.exports, Exports::Http(_)) {
-            return Called {
-                result: Err(GuestError::unhandled(
-                    "Runtime.InvalidEntrypoint",
-                    format!(
-                        "RequestId: {} Error: the function is a JSON handler, not a wasi:http \
-                         component",
-                        call.request_id
-                    ),
-                )),
-                duration: Duration::ZERO,
-                poisoned: false,
-            };
+            return wrong_entrypoint(
+                &call.request_id,
+                "the function is a JSON handler, not a wasi:http component",
+            );
         }
         let timeout = self.config.timeout;
         let started = self.begin(timeout);
@@ -424,6 +409,19 @@ impl Environment {
             );
         }
         exit_error(request_id, err)
+    }
+}
+
+/// A call of the kind the component does not serve: it fails, and the
+/// environment stays as it was.
+fn wrong_entrypoint(request_id: &str, why: &str) -> Called {
+    Called {
+        result: Err(GuestError::unhandled(
+            "Runtime.InvalidEntrypoint",
+            format!("RequestId: {request_id} Error: {why}"),
+        )),
+        duration: Duration::ZERO,
+        poisoned: false,
     }
 }
 

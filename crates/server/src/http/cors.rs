@@ -15,36 +15,39 @@ pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
 }
 
 /// The headers of a preflight's answer (none when the origin is not
-/// allowed: the browser then refuses the request).
+/// allowed: the browser then refuses the request): an answer's, and what
+/// may be asked for and for how long.
 pub fn preflight(cors: &CorsRecord, headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
-    let Some(origin) = allowed_origin(cors, headers) else {
-        return Vec::new();
-    };
-    let mut out = vec![(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)];
-    let mut add = |name: HeaderName, items: &[String]| {
-        if !items.is_empty()
-            && let Ok(value) = HeaderValue::try_from(items.join(","))
-        {
-            out.push((name, value));
-        }
-    };
-    add(header::ACCESS_CONTROL_ALLOW_METHODS, &cors.allow_methods);
-    add(header::ACCESS_CONTROL_ALLOW_HEADERS, &cors.allow_headers);
-    add(header::ACCESS_CONTROL_EXPOSE_HEADERS, &cors.expose_headers);
+    let mut out = actual(cors, headers);
+    if out.is_empty() {
+        return out;
+    }
+    push_list(
+        &mut out,
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        &cors.allow_methods,
+    );
+    push_list(
+        &mut out,
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        &cors.allow_headers,
+    );
     if cors.max_age > 0 {
         out.push((
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from(cors.max_age),
         ));
     }
-    if cors.allow_credentials {
-        out.push((
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        ));
-    }
-    out.push((header::VARY, HeaderValue::from_static("Origin")));
     out
+}
+
+/// `name: a,b,c` of `items`, when there are any.
+fn push_list(out: &mut Vec<(HeaderName, HeaderValue)>, name: HeaderName, items: &[String]) {
+    if !items.is_empty()
+        && let Ok(value) = HeaderValue::try_from(items.join(","))
+    {
+        out.push((name, value));
+    }
 }
 
 /// The headers an answer to `headers`'s origin gets.
@@ -53,11 +56,11 @@ pub fn actual(cors: &CorsRecord, headers: &HeaderMap) -> Vec<(HeaderName, Header
         return Vec::new();
     };
     let mut out = vec![(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)];
-    if !cors.expose_headers.is_empty()
-        && let Ok(value) = HeaderValue::try_from(cors.expose_headers.join(","))
-    {
-        out.push((header::ACCESS_CONTROL_EXPOSE_HEADERS, value));
-    }
+    push_list(
+        &mut out,
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        &cors.expose_headers,
+    );
     if cors.allow_credentials {
         out.push((
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
