@@ -24,7 +24,7 @@
 
 pub mod samples;
 
-use std::io::{BufRead, Seek};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
@@ -117,7 +117,8 @@ pub enum ThumbnailError {
 /// [`SIZES`]. The reader is read as the decoder needs it (a buffered file is
 /// not read into memory first, except by the JPEG decoder, which holds the
 /// compressed bytes).
-pub fn thumbnails(reader: impl BufRead + Seek) -> Result<Vec<Thumbnail>, ThumbnailError> {
+pub fn thumbnails(mut reader: impl BufRead + Seek) -> Result<Vec<Thumbnail>, ThumbnailError> {
+    let declared = declared_png_dimensions(&mut reader).map_err(ThumbnailError::Read)?;
     let mut reader = ImageReader::new(reader)
         .with_guessed_format()
         .map_err(ThumbnailError::Read)?;
@@ -132,29 +133,28 @@ pub fn thumbnails(reader: impl BufRead + Seek) -> Result<Vec<Thumbnail>, Thumbna
     let mut header_limits = Limits::no_limits();
     header_limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(header_limits);
-    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let mut decoder = reader.into_decoder().map_err(|e| match (e, declared) {
+        // On 32-bit targets (wasm32) the PNG decoder refuses a bomb while
+        // reading the header, whose output size overflows `usize`, before
+        // it tells the dimensions.
+        (ImageError::Limits(_), Some((width, height))) => too_large(width, height),
+        (e, _) => decode_error(e),
+    })?;
 
     let (width, height) = decoder.dimensions();
-    let too_large = || {
-        ThumbnailError::ImageTooLarge(format!(
-            "declared dimensions {width}x{height} exceed the decoder's limits \
-             (max {MAX_SIDE} px a side, {} MiB decoded)",
-            MAX_DECODED_BYTES >> 20
-        ))
-    };
     let mut limits = Limits::no_limits();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     decoder.set_limits(limits.clone()).map_err(|e| match e {
-        ImageError::Limits(_) => too_large(),
+        ImageError::Limits(_) => too_large(width, height),
         e => decode_error(e),
     })?;
     // `set_limits` checks the sides; the decoded buffer is checked here,
     // before `from_decoder` allocates it.
     limits
         .reserve(decoder.total_bytes())
-        .map_err(|_| too_large())?;
+        .map_err(|_| too_large(width, height))?;
 
     // A broken EXIF block costs the orientation, not the thumbnails.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -180,6 +180,30 @@ pub fn thumbnails(reader: impl BufRead + Seek) -> Result<Vec<Thumbnail>, Thumbna
     }
     thumbnails.reverse();
     Ok(thumbnails)
+}
+
+fn too_large(width: u32, height: u32) -> ThumbnailError {
+    ThumbnailError::ImageTooLarge(format!(
+        "declared dimensions {width}x{height} exceed the decoder's limits \
+         (max {MAX_SIDE} px a side, {} MiB decoded)",
+        MAX_DECODED_BYTES >> 20
+    ))
+}
+
+/// The width and height in a PNG's header (its first chunk, IHDR, by the
+/// spec), if `reader` holds a PNG; leaves `reader` where it was.
+fn declared_png_dimensions(
+    reader: &mut (impl BufRead + Seek),
+) -> std::io::Result<Option<(u32, u32)>> {
+    let start = reader.stream_position()?;
+    let mut head = Vec::with_capacity(24);
+    reader.by_ref().take(24).read_to_end(&mut head)?;
+    reader.seek(SeekFrom::Start(start))?;
+    if head.len() < 24 || !head.starts_with(b"\x89PNG\r\n\x1a\n") || &head[12..16] != b"IHDR" {
+        return Ok(None);
+    }
+    let be = |at: usize| u32::from_be_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    Ok(Some((be(16), be(20))))
 }
 
 /// The dimensions of `width`x`height` scaled to a long side of `max`,
