@@ -23,11 +23,15 @@
 //! - function URL requests (a JSON handler, a `wasi:http` component) at c=1
 //!   and c=32, against an empty hyper server; with `--wasmtime-serve`, the
 //!   component against `wasmtime serve` of it.
+//! - the image pipeline: thumbnails per second from 2 MP JPEGs dropped into
+//!   a bucket at c=2, and upload → three thumbnails p50/p99, against the
+//!   same resize code run natively here (`--pipeline-only` for these alone).
 
 mod buckets;
 mod http;
 mod idle;
 mod languages;
+mod pipeline;
 mod queue;
 mod schedules;
 mod topics;
@@ -383,6 +387,22 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--pipeline-only") {
+        let p = pipeline::measure().await?;
+        println!(
+            "images: {} distinct {:.1} MP JPEGs of ~{} KiB",
+            pipeline::IMAGES,
+            p.megapixels,
+            p.jpeg_kib
+        );
+        for row in pipeline::rows(&p) {
+            println!(
+                "{}: {} (baseline {} {}, {:.3}×, target {})",
+                row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
+            );
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--schedules-only") {
         let s = schedules::measure().await?;
         println!(
@@ -563,6 +583,7 @@ async fn main() -> anyhow::Result<()> {
     let schedule = schedules::measure().await?;
     let langs = languages::measure(dir.path()).await?;
     let http = http::measure().await?;
+    let images = pipeline::measure().await?;
     let idle = idle::measure_apart()?;
 
     let mut rows = vec![
@@ -749,6 +770,7 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|");
     rows.extend(language_rows(&langs));
     rows.extend(http_rows(&http));
+    rows.extend(pipeline::rows(&images));
     for row in rows {
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} |",

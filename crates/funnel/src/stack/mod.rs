@@ -27,8 +27,9 @@
 //!
 //! Buckets and their notifications: see [`buckets`]; topics and their
 //! subscriptions: see [`topics`]; schedule rules and their targets: see
-//! [`rules`]; a function's URL (`[function.url]`): see [`urls`]; routes
-//! on the account's API: see [`routes`].
+//! [`rules`]; a function's URL (`[function.url]`): see [`urls`]; its
+//! retries and destinations (`[function.event_invoke_config]`): see
+//! [`invoke_config`]; routes on the account's API: see [`routes`].
 //!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
@@ -48,11 +49,13 @@ use funnel_server::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIM
 pub mod buckets;
 #[cfg(test)]
 mod fuzz;
+pub mod invoke_config;
 pub mod routes;
 pub mod rules;
 pub mod topics;
 pub mod urls;
 use buckets::BucketSpec;
+use invoke_config::InvokeConfigSpec;
 use routes::RouteSpec;
 use rules::RuleSpec;
 use topics::TopicSpec;
@@ -152,6 +155,8 @@ pub struct FunctionSpec {
     pub aliases: Vec<AliasSpec>,
     /// The function's URL on the HTTP listener.
     pub url: Option<UrlSpec>,
+    /// Retries and destinations of its asynchronous calls.
+    pub event_invoke_config: Option<InvokeConfigSpec>,
 }
 
 /// What a deploy did to one function.
@@ -297,6 +302,15 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
             .await
             .with_context(|| format!("deploying topic {}", spec.name))?;
         changes.extend(done);
+    }
+    // After topics and functions: destinations name them.
+    for spec in &stack.functions {
+        if let Some(config) = &spec.event_invoke_config {
+            let done = invoke_config::deploy_invoke_config(client, &spec.name, config)
+                .await
+                .with_context(|| format!("deploying the event invoke config of {}", spec.name))?;
+            changes.extend(done);
+        }
     }
     for spec in &stack.rules {
         let done = rules::deploy_rule(client, spec)

@@ -14,6 +14,8 @@
 //!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
+//! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
+//!   catalog, routes, failures, memory and decoder limits).
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
@@ -23,6 +25,7 @@ mod common;
 mod crash;
 mod http;
 mod iam;
+mod image_pipeline;
 mod languages;
 mod rules;
 mod topics;
