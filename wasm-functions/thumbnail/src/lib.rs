@@ -13,7 +13,7 @@
 //! Returns `{"processed": [keys], "removed": [keys]}`. An image that cannot
 //! be made into thumbnails is a handled error named for why:
 //! `InvalidImage`, `ImageTooLarge`, or `NoSuchKey` when the upload was
-//! deleted before its event ran.
+//! deleted before its event ran; the log says `failed: <type>: <message>`.
 use std::fs::File;
 use std::io::{BufReader, ErrorKind};
 use std::time::Instant;
@@ -60,7 +60,10 @@ fn handle(event: Value, _ctx: Context) -> Result<Value, Error> {
             )
         })?;
         if event_name.starts_with("ObjectCreated:") {
-            make(&bucket, &key, &thumbnails_bucket, &topic)?;
+            // Logged here too: the error also goes to the OnFailure
+            // destination, but the function's own log should say why.
+            make(&bucket, &key, &thumbnails_bucket, &topic)
+                .inspect_err(|e| println!("failed: {e}"))?;
             processed.push(key);
         } else if event_name.starts_with("ObjectRemoved:") {
             remove(&key, &thumbnails_bucket)?;
