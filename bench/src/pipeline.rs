@@ -170,8 +170,8 @@ pub async fn measure() -> anyhow::Result<Pipeline> {
     let thumbnails = root.path().join("thumbnails");
 
     // Warm up: the first environments start.
-    for i in 0..CONCURRENCY {
-        upload(&uploads, &format!("warm{i}.jpg"), &images[i])?;
+    for (i, image) in images.iter().take(CONCURRENCY).enumerate() {
+        upload(&uploads, &format!("warm{i}.jpg"), image)?;
     }
     for i in 0..CONCURRENCY {
         wait_written(&thumbnails, &format!("warm{i}.jpg")).await?;

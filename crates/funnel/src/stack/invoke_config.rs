@@ -57,12 +57,12 @@ impl DestinationSpec {
 }
 
 /// Puts `function`'s event invoke config unless it is already as `spec`
-/// says; returns the change.
+/// says; returns what happened.
 pub async fn deploy_invoke_config(
     client: &Client,
     function: &str,
     spec: &InvokeConfigSpec,
-) -> anyhow::Result<Option<(String, String)>> {
+) -> anyhow::Result<(String, String)> {
     let on_success = match &spec.on_success {
         Some(d) => Some(d.arn(client).await?),
         None => None,
@@ -87,7 +87,7 @@ pub async fn deploy_invoke_config(
     let existed = match client.get_function_event_invoke_config(function, "").await {
         Ok(current) => {
             if same(&current, &request) {
-                return Ok(None);
+                return Ok((label, "unchanged".into()));
             }
             true
         }
@@ -95,10 +95,8 @@ pub async fn deploy_invoke_config(
         Err(err) => return Err(err.into()),
     };
     client.put_function_event_invoke_config(request).await?;
-    Ok(Some((
-        label,
-        if existed { "updated" } else { "created" }.into(),
-    )))
+    let change = if existed { "updated" } else { "created" };
+    Ok((label, change.into()))
 }
 
 /// Whether the stored config is what the request would store: unset

@@ -309,7 +309,7 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
             let done = invoke_config::deploy_invoke_config(client, &spec.name, config)
                 .await
                 .with_context(|| format!("deploying the event invoke config of {}", spec.name))?;
-            changes.extend(done);
+            changes.push(done);
         }
     }
     for spec in &stack.rules {

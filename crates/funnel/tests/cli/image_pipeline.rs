@@ -224,4 +224,21 @@ fn the_image_pipeline_makes_catalogues_serves_and_removes_thumbnails() {
         thumbnails(&thumbs, "huge-again.png"),
         [(128, 80), (512, 320), (1024, 640)]
     );
+
+    // Deploying the stack again puts the memory back and changes nothing else.
+    let out = funnel(&endpoint, &["deploy", stack.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("thumbnail: updated configuration"), "{said}");
+    assert!(said.contains("catalog: unchanged"), "{said}");
+    assert!(
+        said.contains("event invoke config thumbnail: unchanged"),
+        "{said}"
+    );
+    let config = ok(&funnel(
+        &endpoint,
+        &["function", "get-event-invoke-config", "thumbnail"],
+    ));
+    assert!(config.contains("image-failures"), "{config}");
+    assert!(config.contains(r#""MaximumRetryAttempts":0"#), "{config}");
 }
