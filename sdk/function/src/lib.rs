@@ -59,6 +59,7 @@ pub mod bindings {
 use bindings::funnel::function::types as wit;
 
 pub mod http;
+pub mod s3;
 pub mod topics;
 
 /// What Lambda's context object carries, for one invocation.

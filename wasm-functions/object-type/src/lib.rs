@@ -4,7 +4,6 @@
 //! `{"types": [{"bucket", "key", "contentType"}, ...]}` in record order.
 use aws_lambda_events::event::s3::S3Event;
 use funnel_function::{Context, Error, Value};
-use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -39,7 +38,7 @@ fn object_type(event: Value, _ctx: Context) -> Result<Types, Error> {
                 format!("Records[{index}].s3.object.key is missing"),
             )
         })?;
-        let key = decode_key(&raw_key).map_err(|e| {
+        let key = funnel_function::s3::decode_key(&raw_key).map_err(|e| {
             Error::new(
                 "InvalidEvent",
                 format!(
@@ -70,15 +69,6 @@ fn object_type(event: Value, _ctx: Context) -> Result<Types, Error> {
     Ok(Types { types })
 }
 
-/// Undoes S3's form encoding of object keys in events (Python's
-/// `urllib.parse.unquote_plus`): '+' is a space, `%XX` is a byte.
-fn decode_key(key: &str) -> Result<String, std::str::Utf8Error> {
-    // '+' first: a literal '+' in a key arrives as %2B, so it survives.
-    let spaced = key.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|key| key.into_owned())
-}
 
 /// The MIME type the bytes' magic number names; otherwise text if they look
 /// like text, else opaque bytes.
@@ -98,17 +88,6 @@ funnel_function::handler!(object_type);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_decoded_like_unquote_plus() {
-        assert_eq!(
-            decode_key("photos/my+cat.jpg").unwrap(),
-            "photos/my cat.jpg"
-        );
-        assert_eq!(decode_key("a%2Bb%20c%C3%A9.txt").unwrap(), "a+b cé.txt");
-        assert_eq!(decode_key("plain.txt").unwrap(), "plain.txt");
-        assert!(decode_key("bad%FF").is_err());
-    }
 
     #[test]
     fn content_type_comes_from_magic_numbers_then_text_then_bytes() {

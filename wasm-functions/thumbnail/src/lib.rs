@@ -21,7 +21,6 @@ use std::time::Instant;
 use aws_lambda_events::event::s3::S3Event;
 use funnel_function::topics::Message;
 use funnel_function::{Context, Error, Value};
-use percent_encoding::percent_decode_str;
 use pipeline_thumbnails::{SIZES, Thumbnail, ThumbnailError};
 use serde_json::json;
 
@@ -51,7 +50,7 @@ fn handle(event: Value, _ctx: Context) -> Result<Value, Error> {
             .object
             .key
             .ok_or_else(|| missing("s3.object.key"))?;
-        let key = decode_key(&raw_key).map_err(|e| {
+        let key = funnel_function::s3::decode_key(&raw_key).map_err(|e| {
             Error::new(
                 "InvalidEvent",
                 format!(
@@ -179,15 +178,6 @@ fn env_or(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-/// Undoes S3's form encoding of object keys in events (Python's
-/// `urllib.parse.unquote_plus`): '+' is a space, `%XX` is a byte.
-fn decode_key(key: &str) -> Result<String, std::str::Utf8Error> {
-    // '+' first: a literal '+' in a key arrives as %2B, so it survives.
-    let spaced = key.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|key| key.into_owned())
-}
 
 funnel_function::handler!(handle);
 
@@ -195,16 +185,6 @@ funnel_function::handler!(handle);
 mod tests {
     use super::*;
     use pipeline_thumbnails::Format;
-
-    #[test]
-    fn keys_are_decoded_like_unquote_plus() {
-        assert_eq!(
-            decode_key("photos/my+cat.jpg").unwrap(),
-            "photos/my cat.jpg"
-        );
-        assert_eq!(decode_key("a%2Bb%20c%C3%A9.jpg").unwrap(), "a+b cé.jpg");
-        assert!(decode_key("bad%FF").is_err());
-    }
 
     #[test]
     fn the_announcement_names_each_size() {

@@ -112,6 +112,16 @@ impl Up {
         endpoint
     }
 
+    /// Waits until the HTTP listener is announced; returns its address.
+    pub fn http_addr(&mut self) -> String {
+        let line = self.wait_for("function URLs are served at http://");
+        line.split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .expect("the HTTP address")
+            .to_string()
+    }
+
     /// Waits for a stderr line containing `needle` (building the guests may
     /// take a while on a cold machine).
     pub fn wait_for(&mut self, needle: &str) -> String {

@@ -64,13 +64,7 @@ fn funnel_up_serves_the_example_route_and_url_to_curl() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
     let endpoint = up.endpoint();
-    let line = up.wait_for("function URLs are served at http://");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("the HTTP address")
-        .to_string();
+    let addr = up.http_addr();
     assert!(
         up.seen
             .iter()

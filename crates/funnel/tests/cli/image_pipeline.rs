@@ -103,13 +103,7 @@ fn the_image_pipeline_makes_catalogues_serves_and_removes_thumbnails() {
         &["--stack", stack.to_str().expect("a UTF-8 path")],
     );
     let endpoint = up.endpoint();
-    let line = up.wait_for("routes are served at http://");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("the HTTP address")
-        .to_string();
+    let addr = up.http_addr();
     let last_deployed = "route GET /thumbnails/{size}/{key+}";
     if !up.seen.iter().any(|l| l.contains(last_deployed)) {
         up.wait_for(last_deployed);
