@@ -7,6 +7,8 @@
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
 //! - [`log_group`]: the log group name of a function.
+//! - [`json`]: Lambda's JSON shapes of the messages (what the CLI prints and
+//!   the AWS-compatible endpoint answers).
 //! - `wit/`: the `funnel:function` world that guests export; [`WIT_DIR`] is its
 //!   path for hosts and build tools that read it.
 
@@ -16,6 +18,8 @@
 pub mod v1 {
     tonic::include_proto!("funnel.v1");
 }
+
+pub mod json;
 
 /// Encoded `FileDescriptorSet` of every funnel proto.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -113,10 +113,28 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
             })?)
         }
     };
+    let aws_listener = match args.aws_listen {
+        cli::HttpListen::Off => None,
+        cli::HttpListen::At(addr) => {
+            config.check_aws_listener(addr)?;
+            Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("listening for AWS clients on {addr} (--aws-listen; `off` for none)")
+            })?)
+        }
+    };
     let http_addr = http_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let aws_addr = aws_listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let mut server = Server::open_with_clock(config, args.clock.clock()).await?;
+    let scheme = if args.tls.is_some() || args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     if let Some(listener) = http_listener {
         server = server.with_http_listener(listener)?;
+    }
+    if let Some(listener) = aws_listener {
+        server = server.with_aws_listener(listener)?;
     }
     let endpoint = server.endpoint(listener.local_addr()?);
     let credentials_file = server.write_credentials(listener.local_addr()?)?;
@@ -150,6 +168,14 @@ async fn serve(args: ServeArgs, stack: Option<&Path>) -> anyhow::Result<()> {
         eprintln!("function URLs are served at http://{addr}/url/<url-id>/");
         eprintln!(
             "routes are served at http://{addr}/ (funnel api get-routes, funnel api get-api)"
+        );
+    }
+    if let Some(addr) = aws_addr {
+        // The credentials file is the aws CLI's INI shape: it reads it as is.
+        eprintln!(
+            "for the aws CLI and SDKs: export AWS_ENDPOINT_URL={scheme}://{addr} \
+             AWS_SHARED_CREDENTIALS_FILE={} AWS_DEFAULT_REGION=local",
+            credentials_file.display()
         );
     }
     serving.await.context("server task")?

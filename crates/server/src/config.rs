@@ -337,6 +337,21 @@ impl Config {
         )
     }
 
+    /// The AWS endpoint's listener: beyond loopback only with TLS (or
+    /// `insecure_listen`): SigV4 signs requests but does not hide them.
+    pub fn check_aws_listener(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+        let tls = self.tls.self_signed || self.tls.cert.is_some();
+        if tls || self.insecure_listen || addr.ip().is_loopback() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "refusing to serve the AWS endpoint on {addr} without TLS: payloads, function code \
+             and answers would cross the network in clear text. Serve TLS (`--tls self-signed` \
+             or `--tls-cert FILE --tls-key FILE`), or, on a lab network you trust, pass \
+             `--insecure-listen`"
+        )
+    }
+
     /// Checks every field; the error names the field and what is wrong.
     pub fn validate(&self) -> anyhow::Result<()> {
         use crate::function::{MAX_MEMORY_MB, MIN_MEMORY_MB};

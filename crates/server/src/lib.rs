@@ -81,6 +81,11 @@
 //!   payload format 2.0 and 1.0 events, answers shaped by Lambda's rules,
 //!   CORS, AuthType NONE/FUNNEL, TLS; `wasi:http` components served their
 //!   request streamed (`dispatch` runs them under the same gate and logs).
+//! - `listen`: serving HTTP/1.1 for the doors that speak it: connection
+//!   cap, header timeout, TLS, the drain at shutdown.
+//! - `aws`: the AWS-compatible endpoint: SigV4 verified against the access
+//!   keys, each service's wire protocol adapted onto the same gRPC
+//!   handlers (Lambda's REST-JSON, STS's query protocol).
 //! - `api`: tonic services; typed errors become `tonic::Status` only here.
 //!
 //! Only what another crate uses is `pub`: [`Server`], [`Config`], [`Clock`],
@@ -92,6 +97,7 @@
 
 mod api;
 mod apis;
+mod aws;
 mod backend;
 pub mod backup;
 mod buckets;
@@ -110,6 +116,7 @@ mod iam;
 mod invocation;
 mod invoke_config;
 mod layers;
+mod listen;
 mod logs;
 mod metrics;
 mod policies;
@@ -175,6 +182,7 @@ pub struct Server {
     apis: apis::Apis,
     /// The HTTP door's listener, when it has one.
     http_listener: Option<tokio::net::TcpListener>,
+    aws_listener: Option<tokio::net::TcpListener>,
     /// The API port's certificate, when it serves TLS.
     tls: Option<tls::Tls>,
     /// What guests publish through; the runtime holds it weakly (the
@@ -342,6 +350,7 @@ impl Server {
             urls,
             apis,
             http_listener: None,
+            aws_listener: None,
             tls,
             _publisher: publisher,
         })
@@ -368,6 +377,18 @@ impl Server {
             self.apis.set_base(format!("{scheme}://{reachable}"));
         }
         self.http_listener = Some(listener);
+        Ok(self)
+    }
+
+    /// Serves the AWS-compatible endpoint (SigV4; the aws CLI and SDKs) on
+    /// `listener` too, with the API port's TLS when it has it. Refuses a
+    /// non-loopback address without TLS unless `insecure_listen`.
+    pub fn with_aws_listener(
+        mut self,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Server> {
+        self.config.check_aws_listener(listener.local_addr()?)?;
+        self.aws_listener = Some(listener);
         Ok(self)
     }
 

@@ -64,10 +64,11 @@ impl Server {
             tracker: TaskTracker::new(),
         };
         let _stop_on_exit = background.stop.clone().drop_guard();
-        let http_listener = self.http_listener.take();
-        let served = self
-            .run(&background, listener, http_listener, shutdown)
-            .await;
+        let doors = Doors {
+            http: self.http_listener.take(),
+            aws: self.aws_listener.take(),
+        };
+        let served = self.run(&background, listener, doors, shutdown).await;
         background.stop().await;
         // Every call has finished or been stopped: run the idle
         // environments' shutdown hooks before the process goes, then
@@ -87,7 +88,7 @@ impl Server {
         &self,
         background: &Background,
         listener: TcpListener,
-        http_listener: Option<TcpListener>,
+        doors: Doors,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
@@ -164,7 +165,26 @@ impl Server {
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
-        if let Some(listener) = http_listener {
+        if let Some(listener) = doors.aws {
+            let door = crate::aws::Door::new(crate::aws::Parts {
+                identities: self.identities.clone(),
+                functions: api::FunctionsService::new(
+                    self.functions.clone(),
+                    dispatcher.clone(),
+                    crate::quotas::Quotas::new(self.config.quotas, self.store.clone()),
+                ),
+                sts: api::StsService,
+                config: self.config.http.clone(),
+                tls: self.tls.as_ref().map(|tls| tls.rustls.clone()),
+                disk: crate::disk::DiskFloor::new(
+                    &self.config.data_dir,
+                    self.config.store.min_free_mb,
+                ),
+            });
+            tracing::info!(addr = %listener.local_addr()?, "serving the AWS-compatible endpoint");
+            background.tracker.spawn(door.serve(listener, stop.clone()));
+        }
+        if let Some(listener) = doors.http {
             let door = crate::http::HttpDoor::new(crate::http::Parts {
                 urls: self.urls.clone(),
                 apis: self.apis.clone(),
@@ -446,4 +466,10 @@ pub async fn run(
     let server = Server::open(config).await?;
     server.write_credentials(listener.local_addr()?)?;
     server.serve(listener, shutdown).await
+}
+
+/// The listeners of the doors besides the API port.
+struct Doors {
+    http: Option<TcpListener>,
+    aws: Option<TcpListener>,
 }

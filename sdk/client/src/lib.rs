@@ -915,4 +915,4 @@ impl Client {
     }
 }
 
-pub use funnel_proto::log_group;
+pub use funnel_proto::{json, log_group};

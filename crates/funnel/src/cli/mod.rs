@@ -4,7 +4,6 @@
 //! with their AWS error name, and any error — a function error included —
 //! exits non-zero.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -182,6 +181,10 @@ pub struct ServeArgs {
     /// Where the HTTP door (function URLs) listens; `off` for none.
     #[arg(long, default_value = DEFAULT_HTTP_LISTEN, value_parser = parse_http_listen)]
     pub http_listen: HttpListen,
+    /// Where the AWS-compatible endpoint (the aws CLI and SDKs, SigV4)
+    /// listens; `off` for none.
+    #[arg(long, default_value = DEFAULT_AWS_LISTEN, value_parser = parse_http_listen)]
+    pub aws_listen: HttpListen,
     /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -225,6 +228,7 @@ pub struct ServeArgs {
 
 /// Where the HTTP door listens by default.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:7879";
+pub const DEFAULT_AWS_LISTEN: &str = "127.0.0.1:7880";
 
 /// `--http-listen`: an address, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1011,37 +1015,10 @@ fn environment(vars: Vec<(String, String)>) -> proto::Environment {
 }
 
 /// A configuration with Lambda's field names, as `aws lambda` prints it.
+/// Lambda's JSON of a function's configuration (shared with the server's
+/// AWS endpoint).
 pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
-    let variables: BTreeMap<_, _> = c
-        .environment
-        .as_ref()
-        .map(|e| e.variables.iter().collect())
-        .unwrap_or_default();
-    json!({
-        "FunctionName": c.function_name,
-        "FunctionArn": c.function_arn,
-        "Description": c.description,
-        "Runtime": c.runtime,
-        "Handler": c.handler,
-        "MemorySize": c.memory_size,
-        "Timeout": c.timeout,
-        "EphemeralStorage": {"Size": c.ephemeral_storage.as_ref().map(|e| e.size)},
-        "Environment": {"Variables": variables},
-        "CodeSha256": c.code_sha256,
-        "CodeSize": c.code_size,
-        "LastModified": c.last_modified,
-        "Version": c.version,
-        "State": c.state,
-        "PackageType": c.package_type,
-        "RevisionId": c.revision_id,
-        "Layers": c
-            .layers
-            .iter()
-            .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
-            .collect::<Vec<_>>(),
-        "BucketAccess": c.bucket_access.as_ref().map(|a| &a.buckets),
-        "TopicAccess": c.topic_access.as_ref().map(|a| &a.topics),
-    })
+    funnel_client::json::configuration(c)
 }
 
 fn provisioned_json(c: &proto::ProvisionedConcurrencyConfig) -> Value {

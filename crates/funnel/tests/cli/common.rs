@@ -76,6 +76,11 @@ impl Up {
             } else {
                 &["--http-listen", "127.0.0.1:0"][..]
             })
+            .args(if flags.contains(&"--aws-listen") {
+                &[][..]
+            } else {
+                &["--aws-listen", "127.0.0.1:0"][..]
+            })
             .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -38,6 +38,8 @@ impl Served {
                 "127.0.0.1:0",
                 "--http-listen",
                 "off",
+                "--aws-listen",
+                "off",
                 "--data-dir",
             ])
             .arg(data_dir)

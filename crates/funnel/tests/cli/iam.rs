@@ -42,6 +42,8 @@ fn up_in(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) 
             "127.0.0.1:0",
             "--http-listen",
             "127.0.0.1:0",
+            "--aws-listen",
+            "127.0.0.1:0",
         ])
         .args(args)
         .stdin(Stdio::null())

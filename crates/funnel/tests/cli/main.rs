@@ -14,11 +14,13 @@
 //!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
+//! - `aws`: the real aws CLI against the AWS-compatible endpoint.
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
 //!   catalog, routes, failures, memory and decoder limits).
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
+mod aws;
 mod buckets;
 mod chaos;
 mod common;

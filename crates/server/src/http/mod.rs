@@ -24,7 +24,6 @@ mod event_v1;
 mod response;
 mod routes;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -36,7 +35,6 @@ use hyper::body::Incoming;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::config::HttpConfig;
 use crate::dispatch::{Dispatcher, RunCall};
@@ -85,84 +83,17 @@ impl HttpDoor {
     /// finish (their invocations are stopped by the dispatcher when the
     /// shutdown grace runs out) and returns.
     pub async fn serve(self, listener: TcpListener, stop: CancellationToken) {
-        const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
-        let connections = Arc::new(tokio::sync::Semaphore::new(
-            self.inner.config.max_connections,
-        ));
-        let tracker = TaskTracker::new();
-        loop {
-            let permit = tokio::select! {
-                () = stop.cancelled() => break,
-                permit = connections.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            let (stream, remote) = tokio::select! {
-                () = stop.cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        tracing::warn!(cause = %err, "the HTTP listener cannot accept a connection");
-                        tokio::select! {
-                            () = stop.cancelled() => break,
-                            () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
-                        }
-                    }
-                },
-            };
-            let _ = stream.set_nodelay(true);
-            let door = self.clone();
-            let stop = stop.clone();
-            tracker.spawn(async move {
-                match door.inner.tls.clone() {
-                    None => door.connection(stream, remote, stop).await,
-                    Some(tls) => {
-                        let accept = tokio_rustls::TlsAcceptor::from(tls).accept(stream);
-                        match tokio::time::timeout(door.inner.config.header_timeout, accept).await {
-                            Ok(Ok(stream)) => door.connection(stream, remote, stop).await,
-                            Ok(Err(err)) => {
-                                tracing::debug!(%remote, cause = %err, "TLS handshake failed");
-                            }
-                            Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
-                        }
-                    }
-                }
-                drop(permit);
-            });
-        }
-        tracker.close();
-        tracker.wait().await;
-    }
-
-    /// Serves one connection (plain or TLS) until the client closes it or
-    /// `stop` (then its requests in flight finish first).
-    async fn connection<Io>(&self, stream: Io, remote: SocketAddr, stop: CancellationToken)
-    where
-        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let door = self.clone();
-        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            let door = door.clone();
-            async move { Ok::<_, Infallible>(door.handle(request, remote).await) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(self.inner.config.header_timeout)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        tokio::pin!(connection);
-        let served = tokio::select! {
-            served = connection.as_mut() => served,
-            () = stop.cancelled() => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
+        let listening = crate::listen::Listening {
+            max_connections: self.inner.config.max_connections,
+            header_timeout: self.inner.config.header_timeout,
+            tls: self.inner.tls.clone(),
+            name: "HTTP",
         };
-        if let Err(err) = served {
-            tracing::debug!(%remote, cause = %err, "HTTP connection ended");
-        }
+        crate::listen::serve(listener, listening, self, stop).await;
     }
+}
 
+impl crate::listen::Handler for HttpDoor {
     async fn handle(
         &self,
         request: hyper::Request<Incoming>,
@@ -178,7 +109,9 @@ impl HttpDoor {
         }
         response
     }
+}
 
+impl HttpDoor {
     async fn answer(
         &self,
         request: hyper::Request<Incoming>,

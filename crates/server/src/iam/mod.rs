@@ -63,6 +63,13 @@ pub struct Principal {
     policies: Vec<Arc<IdentityPolicy>>,
 }
 
+impl Principal {
+    /// The access key's secret, for checking a signature made with it.
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+}
+
 /// What lets another account's caller act on a resource: its resource
 /// policy (a function's `AddPermission` statements naming that account).
 pub trait ResourcePolicies: Send + Sync {
@@ -318,6 +325,39 @@ impl Identities {
         }
     }
 
+    /// The user behind access key `id` (known and active), for a caller
+    /// that proves the secret itself (a SigV4 signature); an unknown key
+    /// counts as a failure from `from`.
+    pub fn signer(&self, id: &str, from: Option<IpAddr>) -> Result<Arc<Principal>> {
+        if let Some(ip) = from {
+            self.throttled(ip)?;
+        }
+        let found = self
+            .inner
+            .directory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .filter(|p| p.active)
+            .cloned();
+        found.ok_or_else(|| {
+            if let Some(ip) = from {
+                self.failed(ip);
+            }
+            Error::UnrecognizedClient(
+                "The security token included in the request is invalid.".into(),
+            )
+        })
+    }
+
+    /// A signature that did not verify: counts against `from` as a failed
+    /// authentication.
+    pub fn signature_failed(&self, from: Option<IpAddr>) {
+        if let Some(ip) = from {
+            self.failed(ip);
+        }
+    }
+
     fn throttled(&self, ip: IpAddr) -> Result<()> {
         if !self.inner.any_failure.load(Ordering::Relaxed) {
             return Ok(());
@@ -433,6 +473,12 @@ pub fn authorize_resource<T: Resource>(caller: &Caller, message: &T) -> Result<(
 }
 
 impl Caller {
+    /// Whether a handler authorized the call (a door that calls handlers
+    /// itself checks it, as [`AuthLayer`] does).
+    pub fn was_authorized(&self) -> bool {
+        self.authorized.load(Ordering::Relaxed)
+    }
+
     /// How the caller's names resolve: in its own account.
     pub fn naming(&self) -> &Naming {
         &self.principal.naming
