@@ -165,15 +165,11 @@ impl Server {
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
+        let services = self.services(dispatcher.clone(), stop.clone());
         if let Some(listener) = doors.aws {
             let door = crate::aws::Door::new(crate::aws::Parts {
                 identities: self.identities.clone(),
-                functions: api::FunctionsService::new(
-                    self.functions.clone(),
-                    dispatcher.clone(),
-                    crate::quotas::Quotas::new(self.config.quotas, self.store.clone()),
-                ),
-                sts: api::StsService,
+                services: services.clone(),
                 config: self.config.http.clone(),
                 tls: self.tls.as_ref().map(|tls| tls.rustls.clone()),
                 disk: crate::disk::DiskFloor::new(
@@ -199,8 +195,8 @@ impl Server {
             tracing::info!(addr = %listener.local_addr()?, "serving HTTP (function URLs and routes)");
             background.tracker.spawn(door.serve(listener, stop.clone()));
         }
-        let routes = self
-            .api(dispatcher, stop.clone())
+        let routes = services
+            .routes()
             .add_service(health_server)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
@@ -298,17 +294,9 @@ impl Server {
         }
     }
 
-    /// The gRPC services (health and reflection aside).
-    fn api(&self, dispatcher: Dispatcher, stop: CancellationToken) -> tonic::service::Routes {
-        use funnel_proto::v1::{
-            admin_server::AdminServer, apis_server::ApisServer,
-            async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
-            clock_server::ClockServer, events_server::EventsServer,
-            function_urls_server::FunctionUrlsServer, iam_server::IamServer,
-            layers_server::LayersServer, logs_server::LogsServer, metrics_server::MetricsServer,
-            permissions_server::PermissionsServer, sts_server::StsServer,
-            topics_server::TopicsServer,
-        };
+    /// The gRPC handlers, made once: the API port serves them, and the AWS
+    /// endpoint calls the same instances.
+    fn services(&self, dispatcher: Dispatcher, stop: CancellationToken) -> api::Services {
         let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
         let timekeeper = timekeeper::Timekeeper::new(
             self.queue.clock().clone(),
@@ -316,66 +304,41 @@ impl Server {
             self.queue.clone(),
             self.runtime.clone(),
         );
-        tonic::service::Routes::new(
-            FunctionsServer::new(api::FunctionsService::new(
+        api::Services {
+            functions: Arc::new(api::FunctionsService::new(
                 self.functions.clone(),
                 dispatcher,
                 quotas.clone(),
-            ))
-            .max_decoding_message_size(api::MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(api::MAX_MESSAGE_BYTES),
-        )
-        .add_service(
-            LayersServer::new(api::LayersService::new(self.layers.clone(), quotas.clone()))
-                .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
-        )
-        .add_service(AsyncInvocationServer::new(api::AsyncService::new(
-            self.configs.clone(),
-            self.queue.clone(),
-        )))
-        .add_service(MetricsServer::new(api::MetricsService::new(
-            self.metrics.clone(),
-        )))
-        .add_service(PermissionsServer::new(api::PermissionsService::new(
-            self.policies.clone(),
-        )))
-        .add_service(
-            BucketsServer::new(api::BucketsService::new(
+            )),
+            layers: Arc::new(api::LayersService::new(self.layers.clone(), quotas.clone())),
+            asynchronous: Arc::new(api::AsyncService::new(
+                self.configs.clone(),
+                self.queue.clone(),
+            )),
+            metrics: Arc::new(api::MetricsService::new(self.metrics.clone())),
+            permissions: Arc::new(api::PermissionsService::new(self.policies.clone())),
+            buckets: Arc::new(api::BucketsService::new(
                 self.buckets.clone(),
                 quotas.clone(),
-            ))
-            .max_decoding_message_size(api::MAX_MESSAGE_BYTES),
-        )
-        .add_service(TopicsServer::new(api::TopicsService::new(
-            self.topics.clone(),
-            quotas.clone(),
-        )))
-        .add_service(EventsServer::new(api::EventsService::new(
-            self.schedules.clone(),
-            quotas,
-        )))
-        .add_service(ClockServer::new(api::ClockService::new(timekeeper)))
-        .add_service(IamServer::new(api::IamService::new(
-            self.identities.clone(),
-        )))
-        .add_service(FunctionUrlsServer::new(api::FunctionUrlsService::new(
-            self.urls.clone(),
-        )))
-        .add_service(ApisServer::new(api::ApisService::new(self.apis.clone())))
-        .add_service(StsServer::new(api::StsService))
-        .add_service(AdminServer::new(api::AdminService::new(
-            self.store.clone(),
-            self.config.data_dir.clone(),
-            crate::iam::seal::MasterKey::path(
-                &self.config.data_dir,
-                self.config.master_key_file.as_deref(),
-            ),
-        )))
-        // Live tails end when the server stops, so they never hold shutdown.
-        .add_service(LogsServer::new(api::LogsService::new(
-            self.logs.clone(),
-            stop,
-        )))
+            )),
+            topics: Arc::new(api::TopicsService::new(self.topics.clone(), quotas.clone())),
+            events: Arc::new(api::EventsService::new(self.schedules.clone(), quotas)),
+            clock: Arc::new(api::ClockService::new(timekeeper)),
+            iam: Arc::new(api::IamService::new(self.identities.clone())),
+            urls: Arc::new(api::FunctionUrlsService::new(self.urls.clone())),
+            apis: Arc::new(api::ApisService::new(self.apis.clone())),
+            sts: Arc::new(api::StsService),
+            admin: Arc::new(api::AdminService::new(
+                self.store.clone(),
+                self.config.data_dir.clone(),
+                crate::iam::seal::MasterKey::path(
+                    &self.config.data_dir,
+                    self.config.master_key_file.as_deref(),
+                ),
+            )),
+            // Live tails end when the server stops, so they never hold shutdown.
+            logs: Arc::new(api::LogsService::new(self.logs.clone(), stop)),
+        }
     }
 }
 

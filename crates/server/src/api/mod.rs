@@ -30,10 +30,73 @@ pub use permissions::PermissionsService;
 pub use topics::TopicsService;
 pub use urls::FunctionUrlsService;
 
+use std::sync::Arc;
+
 use tonic::Status;
 use tonic::metadata::MetadataValue;
 
 use crate::error::Error;
+
+/// Every gRPC handler, made once: the API port serves them ([`Services::routes`])
+/// and the AWS endpoint calls the same instances.
+#[derive(Clone)]
+pub struct Services {
+    pub functions: Arc<FunctionsService>,
+    pub layers: Arc<LayersService>,
+    pub asynchronous: Arc<AsyncService>,
+    pub metrics: Arc<MetricsService>,
+    pub permissions: Arc<PermissionsService>,
+    pub buckets: Arc<BucketsService>,
+    pub topics: Arc<TopicsService>,
+    pub events: Arc<EventsService>,
+    pub clock: Arc<ClockService>,
+    pub iam: Arc<IamService>,
+    pub urls: Arc<FunctionUrlsService>,
+    pub apis: Arc<ApisService>,
+    pub sts: Arc<StsService>,
+    pub admin: Arc<AdminService>,
+    pub logs: Arc<LogsService>,
+}
+
+impl Services {
+    /// The gRPC routes of every service (health and reflection aside).
+    pub fn routes(&self) -> tonic::service::Routes {
+        use funnel_proto::v1::{
+            admin_server::AdminServer, apis_server::ApisServer,
+            async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
+            clock_server::ClockServer, events_server::EventsServer,
+            function_urls_server::FunctionUrlsServer, functions_server::FunctionsServer,
+            iam_server::IamServer, layers_server::LayersServer, logs_server::LogsServer,
+            metrics_server::MetricsServer, permissions_server::PermissionsServer,
+            sts_server::StsServer, topics_server::TopicsServer,
+        };
+        tonic::service::Routes::new(
+            FunctionsServer::from_arc(self.functions.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            LayersServer::from_arc(self.layers.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(AsyncInvocationServer::from_arc(self.asynchronous.clone()))
+        .add_service(MetricsServer::from_arc(self.metrics.clone()))
+        .add_service(PermissionsServer::from_arc(self.permissions.clone()))
+        .add_service(
+            BucketsServer::from_arc(self.buckets.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(TopicsServer::from_arc(self.topics.clone()))
+        .add_service(EventsServer::from_arc(self.events.clone()))
+        .add_service(ClockServer::from_arc(self.clock.clone()))
+        .add_service(IamServer::from_arc(self.iam.clone()))
+        .add_service(FunctionUrlsServer::from_arc(self.urls.clone()))
+        .add_service(ApisServer::from_arc(self.apis.clone()))
+        .add_service(StsServer::from_arc(self.sts.clone()))
+        .add_service(AdminServer::from_arc(self.admin.clone()))
+        .add_service(LogsServer::from_arc(self.logs.clone()))
+    }
+}
 
 /// The metadata key that carries the AWS error name, as Lambda's
 /// `x-amzn-ErrorType` header.

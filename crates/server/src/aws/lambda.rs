@@ -71,7 +71,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
         signer,
         ..
     } = request;
-    let functions = &door.inner.functions;
+    let functions = &door.inner.services.functions;
     let Some(operation) = operation(&parts.method, parts.uri.path()) else {
         return Err(AwsError::new(
             "UnknownOperationException",

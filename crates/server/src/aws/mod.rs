@@ -11,8 +11,11 @@
 //! protocol does. Every response carries `x-amzn-RequestId`.
 
 mod errors;
+mod events;
 mod lambda;
+mod logs;
 mod sigv4;
+mod sns;
 mod sts;
 
 use std::net::SocketAddr;
@@ -36,8 +39,8 @@ const MAX_BODY_BYTES: usize = crate::api::MAX_MESSAGE_BYTES;
 /// What the endpoint works with.
 pub struct Parts {
     pub identities: Identities,
-    pub functions: crate::api::FunctionsService,
-    pub sts: crate::api::StsService,
+    /// The gRPC handlers the API port serves (the same instances).
+    pub services: crate::api::Services,
     /// Its limits: the HTTP door's.
     pub config: HttpConfig,
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
@@ -123,10 +126,13 @@ impl Door {
         match signature.service.as_str() {
             "lambda" => lambda::handle(self, request).await.map_err(fail),
             "sts" => sts::handle(self, request).await.map_err(fail),
+            "sns" => sns::handle(self, request).await.map_err(fail),
+            "events" => events::handle(self, request).await.map_err(fail),
+            "logs" => logs::handle(self, request).await.map_err(fail),
             other => Err(fail(AwsError::new(
                 "UnknownOperationException",
                 format!(
-                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda and sts)"
+                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda, sns, events, logs and sts)"
                 ),
             ))),
         }

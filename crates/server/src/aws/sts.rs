@@ -23,7 +23,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
         .unwrap_or_default();
     match action.as_str() {
         "GetCallerIdentity" => {
-            let sts = &door.inner.sts;
+            let sts = &door.inner.services.sts;
             let out = door
                 .call(
                     &request.signer,
