@@ -14,13 +14,16 @@
 //!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
-//! - `aws`: the real aws CLI against the AWS-compatible endpoint.
+//! - `aws`, `aws_lambda`, `aws_services`: the real aws CLI against the
+//!   AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS).
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
 //!   catalog, routes, failures, memory and decoder limits).
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
 mod aws;
+mod aws_lambda;
+mod aws_services;
 mod buckets;
 mod chaos;
 mod common;
