@@ -23,10 +23,14 @@
 //! - function URL requests (a JSON handler, a `wasi:http` component) at c=1
 //!   and c=32, against an empty hyper server; with `--wasmtime-serve`, the
 //!   component against `wasmtime serve` of it.
+//! - `Invoke` through the AWS-compatible endpoint (SigV4-signed by the
+//!   `aws-sigv4` crate, HTTP/1.1) at c=32 and c=1, against gRPC `Invoke`
+//!   (`--aws-only` for these alone);
 //! - the image pipeline: thumbnails per second from 2 MP JPEGs dropped into
 //!   a bucket at c=2, and upload → three thumbnails p50/p99, against the
 //!   same resize code run natively here (`--pipeline-only` for these alone).
 
+mod aws;
 mod buckets;
 mod http;
 mod idle;
@@ -387,6 +391,16 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--aws-only") {
+        let a = aws::measure().await?;
+        for row in aws::rows(&a) {
+            println!(
+                "{}: {} (baseline {} {}, {:.3}×, target {})",
+                row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
+            );
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--pipeline-only") {
         let p = pipeline::measure().await?;
         println!(
@@ -584,6 +598,7 @@ async fn main() -> anyhow::Result<()> {
     let langs = languages::measure(dir.path()).await?;
     let http = http::measure().await?;
     let images = pipeline::measure().await?;
+    let aws_rows = aws::measure().await?;
     let idle = idle::measure_apart()?;
 
     let mut rows = vec![
@@ -771,6 +786,7 @@ async fn main() -> anyhow::Result<()> {
     rows.extend(language_rows(&langs));
     rows.extend(http_rows(&http));
     rows.extend(pipeline::rows(&images));
+    rows.extend(aws::rows(&aws_rows));
     for row in rows {
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} |",

@@ -80,6 +80,8 @@ pub struct TestServer {
     pub endpoint: String,
     /// The HTTP door (function URLs), on a port of its own.
     pub http: std::net::SocketAddr,
+    /// The AWS-compatible endpoint (SigV4), on a port of its own.
+    pub aws: std::net::SocketAddr,
     /// What an `https` endpoint is checked against (a self-signed server's
     /// CA).
     pub ca_bundle: Option<PathBuf>,
@@ -140,11 +142,17 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
         .await
         .expect("bind");
     let http = http_listener.local_addr().expect("local addr");
+    let aws_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let aws = aws_listener.local_addr().expect("local addr");
     let server = Server::open_with_clock(config, clock)
         .await
         .expect("server opens")
         .with_http_listener(http_listener)
-        .expect("the HTTP door's listener");
+        .expect("the HTTP door's listener")
+        .with_aws_listener(aws_listener)
+        .expect("the AWS endpoint's listener");
     let endpoint = server.endpoint(listener.local_addr().expect("local addr"));
     let ca_bundle = server.ca_bundle().map(Path::to_path_buf);
     let credentials_file = server
@@ -172,6 +180,7 @@ pub async fn start_server_on(config: Config, clock: Clock) -> TestServer {
     TestServer {
         endpoint,
         http,
+        aws,
         ca_bundle,
         client,
         operator,
