@@ -40,3 +40,208 @@ pub fn configuration(c: &v1::FunctionConfiguration) -> Value {
         "TopicAccess": c.topic_access.as_ref().map(|a| &a.topics),
     })
 }
+
+/// `GetFunction`'s answer: the configuration and where the code is.
+pub fn function(f: &v1::GetFunctionResponse) -> Value {
+    let mut out = json!({});
+    if let Some(config) = &f.configuration {
+        out["Configuration"] = configuration(config);
+    }
+    if let Some(code) = &f.code {
+        out["Code"] = json!({"RepositoryType": code.repository_type, "Location": code.location});
+    }
+    out
+}
+
+/// One page of `ListFunctions`.
+pub fn functions(page: &v1::ListFunctionsResponse) -> Value {
+    with_marker(
+        json!({"Functions": page.functions.iter().map(configuration).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// One page of `ListVersionsByFunction`.
+pub fn versions(page: &v1::ListVersionsByFunctionResponse) -> Value {
+    with_marker(
+        json!({"Versions": page.versions.iter().map(configuration).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// An `AliasConfiguration`.
+pub fn alias(a: &v1::AliasConfiguration) -> Value {
+    let weights: BTreeMap<_, _> = a
+        .routing_config
+        .as_ref()
+        .map(|r| r.additional_version_weights.iter().collect())
+        .unwrap_or_default();
+    json!({
+        "AliasArn": a.alias_arn,
+        "Name": a.name,
+        "FunctionVersion": a.function_version,
+        "Description": a.description,
+        "RoutingConfig": {"AdditionalVersionWeights": weights},
+        "RevisionId": a.revision_id,
+    })
+}
+
+/// One page of `ListAliases`.
+pub fn aliases(page: &v1::ListAliasesResponse) -> Value {
+    with_marker(
+        json!({"Aliases": page.aliases.iter().map(alias).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// `GetPolicy`'s answer: the policy document as a JSON *string*, as Lambda
+/// sends it.
+pub fn policy(p: &v1::GetPolicyResponse) -> Value {
+    json!({"Policy": p.policy, "RevisionId": p.revision_id})
+}
+
+/// A function's reserved concurrency: `{}` when it has none.
+pub fn concurrency(c: &v1::Concurrency) -> Value {
+    match c.reserved_concurrent_executions {
+        Some(n) => json!({"ReservedConcurrentExecutions": n}),
+        None => json!({}),
+    }
+}
+
+/// A `ProvisionedConcurrencyConfig`.
+pub fn provisioned_concurrency(c: &v1::ProvisionedConcurrencyConfig) -> Value {
+    json!({
+        "RequestedProvisionedConcurrentExecutions": c.requested_provisioned_concurrent_executions,
+        "AvailableProvisionedConcurrentExecutions": c.available_provisioned_concurrent_executions,
+        "AllocatedProvisionedConcurrentExecutions": c.allocated_provisioned_concurrent_executions,
+        "Status": c.status,
+        "StatusReason": c.status_reason,
+        "LastModified": c.last_modified,
+    })
+}
+
+/// `GetAccountSettings`'s answer (the limits funnel keeps).
+pub fn account_settings(s: &v1::GetAccountSettingsResponse) -> Value {
+    let limit = s.account_limit.clone().unwrap_or_default();
+    let usage = s.account_usage.clone().unwrap_or_default();
+    json!({
+        "AccountLimit": {
+            "ConcurrentExecutions": limit.concurrent_executions,
+            "UnreservedConcurrentExecutions": limit.unreserved_concurrent_executions,
+        },
+        "AccountUsage": {"FunctionCount": usage.function_count},
+    })
+}
+
+/// A `FunctionEventInvokeConfig`. `LastModified` is funnel's ISO 8601 text
+/// (what `aws` prints); on the wire Lambda sends epoch seconds, which the
+/// AWS endpoint puts in its place.
+pub fn event_invoke_config(c: &v1::FunctionEventInvokeConfig) -> Value {
+    let destinations = c.destination_config.clone().unwrap_or_default();
+    json!({
+        "LastModified": c.last_modified,
+        "FunctionArn": c.function_arn,
+        "MaximumRetryAttempts": c.maximum_retry_attempts,
+        "MaximumEventAgeInSeconds": c.maximum_event_age_in_seconds,
+        "DestinationConfig": {
+            "OnSuccess": destinations.on_success.map(|d| json!({"Destination": d.destination})),
+            "OnFailure": destinations.on_failure.map(|d| json!({"Destination": d.destination})),
+        },
+    })
+}
+
+/// A `LayerVersion` (`PublishLayerVersion`, `GetLayerVersion`);
+/// `Content.UnpackedSize` is funnel's addition.
+pub fn layer_version(l: &v1::LayerVersion) -> Value {
+    json!({
+        "Content": l.content.as_ref().map(|c| json!({
+            "Location": c.location,
+            "CodeSha256": c.code_sha256,
+            "CodeSize": c.code_size,
+            "UnpackedSize": c.unpacked_size,
+        })),
+        "LayerArn": l.layer_arn,
+        "LayerVersionArn": l.layer_version_arn,
+        "Description": l.description,
+        "CreatedDate": l.created_date,
+        "Version": l.version,
+        "CompatibleRuntimes": l.compatible_runtimes,
+        "LicenseInfo": l.license_info,
+    })
+}
+
+/// A `LayerVersionsListItem`.
+pub fn layer_versions_item(l: &v1::LayerVersionsListItem) -> Value {
+    json!({
+        "LayerVersionArn": l.layer_version_arn,
+        "Version": l.version,
+        "Description": l.description,
+        "CreatedDate": l.created_date,
+        "CompatibleRuntimes": l.compatible_runtimes,
+        "LicenseInfo": l.license_info,
+    })
+}
+
+/// A `LayersListItem`.
+pub fn layers_item(l: &v1::LayersListItem) -> Value {
+    json!({
+        "LayerName": l.layer_name,
+        "LayerArn": l.layer_arn,
+        "LatestMatchingVersion": l.latest_matching_version.as_ref().map(layer_versions_item),
+    })
+}
+
+/// One page of `ListLayers`.
+pub fn layers(page: &v1::ListLayersResponse) -> Value {
+    with_marker(
+        json!({"Layers": page.layers.iter().map(layers_item).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// One page of `ListLayerVersions`.
+pub fn layer_versions(page: &v1::ListLayerVersionsResponse) -> Value {
+    with_marker(
+        json!({"LayerVersions": page.layer_versions.iter().map(layer_versions_item).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// A `FunctionUrlConfig` (`Cors` only when it has one).
+pub fn url_config(config: &v1::FunctionUrlConfig) -> Value {
+    let mut out = json!({
+        "FunctionUrl": config.function_url,
+        "FunctionArn": config.function_arn,
+        "AuthType": config.auth_type,
+        "CreationTime": config.creation_time,
+        "LastModifiedTime": config.last_modified_time,
+        "InvokeMode": config.invoke_mode,
+    });
+    if let Some(cors) = &config.cors {
+        out["Cors"] = json!({
+            "AllowCredentials": cors.allow_credentials,
+            "AllowHeaders": cors.allow_headers,
+            "AllowMethods": cors.allow_methods,
+            "AllowOrigins": cors.allow_origins,
+            "ExposeHeaders": cors.expose_headers,
+            "MaxAge": cors.max_age,
+        });
+    }
+    out
+}
+
+/// One page of `ListFunctionUrlConfigs`.
+pub fn url_configs(page: &v1::ListFunctionUrlConfigsResponse) -> Value {
+    with_marker(
+        json!({"FunctionUrlConfigs": page.function_url_configs.iter().map(url_config).collect::<Vec<_>>()}),
+        &page.next_marker,
+    )
+}
+
+/// `page` with `NextMarker` when there is a next page.
+fn with_marker(mut page: Value, next_marker: &str) -> Value {
+    if !next_marker.is_empty() {
+        page["NextMarker"] = json!(next_marker);
+    }
+    page
+}
