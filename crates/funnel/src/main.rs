@@ -72,6 +72,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, None).await,
         Command::Build(args) => tokio::task::spawn_blocking(move || args.run()).await?,
+        Command::AwsProfile(args) => {
+            eprintln!("{}", cli::aws_profile::write(args, cli.profile.as_deref())?);
+            Ok(())
+        }
         Command::Admin(cli::AdminCommand::Restore { from, data_dir }) => {
             cli::restore(from, data_dir).await
         }

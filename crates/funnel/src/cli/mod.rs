@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 mod admin;
 mod apis;
 mod asynchronous;
+pub mod aws_profile;
 mod buckets;
 mod code;
 mod iam;
@@ -109,6 +110,10 @@ pub enum Command {
     /// Package a source folder as a function's component (runs here, not
     /// on the server).
     Build(BuildArgs),
+    /// Write a profile for the aws CLI and SDKs (`[profile funnel]` in
+    /// ~/.aws/config, its key in ~/.aws/credentials) pointing at funnel's
+    /// AWS endpoint; runs here, not on the server.
+    AwsProfile(aws_profile::AwsProfileArgs),
     /// Users, access keys and their policies (as `aws iam`).
     #[command(subcommand)]
     Iam(iam::IamCommand),
@@ -633,8 +638,8 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
             }
             Ok(())
         }
-        Command::Serve(_) | Command::Up(_) | Command::Build(_) => {
-            bail!("serve, up and build are not client verbs")
+        Command::Serve(_) | Command::Up(_) | Command::Build(_) | Command::AwsProfile(_) => {
+            bail!("serve, up, build and aws-profile are not client verbs")
         }
     }
 }

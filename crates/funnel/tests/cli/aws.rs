@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::Up;
+use crate::common::{Up, funnel, ok};
 
 /// What `funnel up` said to export.
 struct AwsEnv {
@@ -102,7 +102,7 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
     }
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
-    up.endpoint();
+    let grpc_endpoint = up.endpoint();
     let env = AwsEnv::from_line(&up.wait_for("export AWS_ENDPOINT_URL="));
     let own = env.credentials.clone();
     let out_file = data_dir.path().join("out.json");
@@ -244,4 +244,40 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("UnrecognizedClientException"), "{stderr}");
+
+    // `funnel aws-profile` writes a profile the aws CLI uses with no
+    // --endpoint-url at all; other profiles in the files are kept.
+    let config = data_dir.path().join("aws-config");
+    let shared = data_dir.path().join("aws-credentials");
+    std::fs::write(&config, "[profile other]\nregion = eu-west-1\n").unwrap();
+    let out = funnel(
+        &grpc_endpoint,
+        &[
+            "aws-profile",
+            "--endpoint-url",
+            &env.endpoint,
+            "--config-file",
+            config.to_str().unwrap(),
+            "--credentials-file",
+            shared.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("[profile other]")
+    );
+    let out = Command::new("aws")
+        .args(["--profile", "funnel", "sts", "get-caller-identity"])
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &shared)
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .expect("run aws");
+    let me = json(&succeeded(&out));
+    assert_eq!(me["Account"], "000000000000", "{me}");
 }
