@@ -43,7 +43,10 @@ impl Signer {
             .build()
             .expect("signing params")
             .into();
-        let headers = [("host", host.as_str()), ("content-type", "application/json")];
+        let headers = [
+            ("host", host.as_str()),
+            ("content-type", "application/json"),
+        ];
         let signable = SignableRequest::new(
             "POST",
             &url,
@@ -51,9 +54,7 @@ impl Signer {
             SignableBody::Bytes(crate::PAYLOAD),
         )
         .expect("a signable request");
-        let (instructions, _) = sign(signable, &params)
-            .expect("signed")
-            .into_parts();
+        let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
         let mut request = http::Request::builder()
             .method("POST")
             .uri(path)
