@@ -1,1 +1,367 @@
-//! (to be written)
+//! SNS, EventBridge and CloudWatch Logs through the AWS-compatible
+//! endpoint, driven by the real aws CLI against `funnel up` with the
+//! example stack: a topic made with `aws sns`, `topic-logger` subscribed
+//! with a filter policy, one matching and one filtered-out message (the
+//! subscriber runs once, as `aws logs filter-log-events` shows), a batch;
+//! a schedule rule with a target made, read, disabled and deleted with
+//! `aws events`; log groups, streams and events read with `aws logs`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{Up, funnel, ok};
+
+/// The aws CLI pointed at one `funnel up`, with its operator's keys.
+struct Aws {
+    endpoint: String,
+    credentials: PathBuf,
+}
+
+impl Aws {
+    /// Starts nothing: `None` (and a loud skip) when there is no aws CLI.
+    fn available() -> bool {
+        match Command::new("aws").arg("--version").output() {
+            Ok(_) => true,
+            Err(err) => {
+                funnel_tests::skip("the aws CLI service tests", &err);
+                false
+            }
+        }
+    }
+
+    /// Reads the `export AWS_ENDPOINT_URL=... AWS_SHARED_CREDENTIALS_FILE=...`
+    /// line `funnel up` prints.
+    fn of(up: &mut Up) -> Aws {
+        let line = up.wait_for("export AWS_ENDPOINT_URL=");
+        let value = |name: &str| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("{name} in {line:?}"))
+                .to_string()
+        };
+        Aws {
+            endpoint: value("AWS_ENDPOINT_URL"),
+            credentials: PathBuf::from(value("AWS_SHARED_CREDENTIALS_FILE")),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("aws")
+            .args(["--endpoint-url", &self.endpoint, "--output", "json"])
+            .args(args)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &self.credentials)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_DEFAULT_REGION", "local")
+            .env("AWS_PAGER", "")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_ENDPOINT_URL")
+            .output()
+            .expect("run aws")
+    }
+
+    /// `aws ARGS`, which must succeed; its JSON (null when it printed none).
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "aws {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Value::Null;
+        }
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+
+    /// `aws ARGS`, which must fail; its stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "aws {args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// The messages of `group` matching `pattern`, as filter-log-events
+    /// gives them.
+    fn log_messages(&self, group: &str, pattern: &str) -> Vec<String> {
+        let found = self.json(&[
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            group,
+            "--filter-pattern",
+            pattern,
+        ]);
+        found["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["message"].as_str().expect("message").to_string())
+            .collect()
+    }
+
+    /// Waits until `group` has a message matching `pattern`; returns them.
+    fn wait_for_log(&self, group: &str, pattern: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self.log_messages(group, pattern);
+            if !found.is_empty() {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing matching {pattern} in {group}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn strings<'a>(value: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
+    value[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {value}"))
+        .iter()
+        .map(|item| {
+            item[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{field} in {item}"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
+    if !Aws::available() {
+        return;
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start(data_dir.path());
+    let endpoint = up.endpoint();
+    let aws = Aws::of(&mut up);
+
+    let created = aws.json(&["sns", "create-topic", "--name", "deliveries"]);
+    let topic = created["TopicArn"].as_str().expect("TopicArn").to_string();
+    assert_eq!(topic, "arn:funnel:sns:local:000000000000:deliveries");
+    let listed = aws.json(&["sns", "list-topics"]);
+    let arns = strings(&listed, "Topics", "TopicArn");
+    assert!(arns.contains(&topic.as_str()), "{listed}");
+    assert!(
+        arns.contains(&"arn:funnel:sns:local:000000000000:orders"),
+        "{listed}"
+    );
+
+    // Functions only; another protocol is refused by name.
+    let refused = aws.fails(&[
+        "sns",
+        "subscribe",
+        "--topic-arn",
+        &topic,
+        "--protocol",
+        "email",
+        "--notification-endpoint",
+        "ops@example.com",
+    ]);
+    assert!(refused.contains("(InvalidParameter)"), "{refused}");
+    assert!(refused.contains("email"), "{refused}");
+
+    // SNS may invoke topic-logger for this topic, and it subscribes.
+    ok(&funnel(
+        &endpoint,
+        &[
+            "function",
+            "add-permission",
+            "topic-logger",
+            "--statement-id",
+            "deliveries",
+            "--principal",
+            "sns.amazonaws.com",
+            "--source-arn",
+            &topic,
+        ],
+    ));
+    let function = "arn:funnel:lambda:local:000000000000:function:topic-logger";
+    let subscribed = aws.json(&[
+        "sns",
+        "subscribe",
+        "--topic-arn",
+        &topic,
+        "--protocol",
+        "lambda",
+        "--notification-endpoint",
+        function,
+    ]);
+    let subscription = subscribed["SubscriptionArn"]
+        .as_str()
+        .expect("SubscriptionArn")
+        .to_string();
+    assert!(
+        subscription.starts_with(&format!("{topic}:")),
+        "{subscription}"
+    );
+    aws.json(&[
+        "sns",
+        "set-subscription-attributes",
+        "--subscription-arn",
+        &subscription,
+        "--attribute-name",
+        "FilterPolicy",
+        "--attribute-value",
+        r#"{"kind": ["parcel"]}"#,
+    ]);
+    let attributes = aws.json(&[
+        "sns",
+        "get-subscription-attributes",
+        "--subscription-arn",
+        &subscription,
+    ]);
+    assert_eq!(
+        attributes["Attributes"]["FilterPolicy"], r#"{"kind": ["parcel"]}"#,
+        "{attributes}"
+    );
+    assert_eq!(
+        attributes["Attributes"]["FilterPolicyScope"], "MessageAttributes",
+        "{attributes}"
+    );
+    assert_eq!(attributes["Attributes"]["Endpoint"], function);
+    let subscriptions = aws.json(&["sns", "list-subscriptions-by-topic", "--topic-arn", &topic]);
+    assert_eq!(
+        subscriptions["Subscriptions"],
+        serde_json::json!([{
+            "SubscriptionArn": subscription,
+            "Protocol": "lambda",
+            "Endpoint": function,
+            "TopicArn": topic,
+        }])
+    );
+
+    // The filtered-out message first, then the matching one.
+    let skipped = aws.json(&[
+        "sns",
+        "publish",
+        "--topic-arn",
+        &topic,
+        "--message",
+        "letter-9",
+        "--message-attributes",
+        r#"{"kind": {"DataType": "String", "StringValue": "letter"}}"#,
+    ]);
+    assert!(skipped["MessageId"].as_str().is_some(), "{skipped}");
+    let published = aws.json(&[
+        "sns",
+        "publish",
+        "--topic-arn",
+        &topic,
+        "--subject",
+        "dispatch",
+        "--message",
+        "parcel-7",
+        "--message-attributes",
+        r#"{"kind": {"DataType": "String", "StringValue": "parcel"}, "weight": {"DataType": "Number", "StringValue": "2.5"}}"#,
+    ]);
+    assert_ne!(published["MessageId"], skipped["MessageId"]);
+    let group = "/aws/lambda/topic-logger";
+    let logged = aws.wait_for_log(group, "parcel-7");
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].starts_with(&format!(
+            "TOPIC {topic} SUBJECT dispatch MESSAGE parcel-7 ATTRIBUTES "
+        )),
+        "{logged:?}"
+    );
+    assert!(
+        logged[0].contains(r#""weight":{"Type":"Number","Value":"2.5"}"#),
+        "{logged:?}"
+    );
+
+    // A batch: the parcels are delivered, the letter is not.
+    let batch = aws.json(&[
+        "sns",
+        "publish-batch",
+        "--topic-arn",
+        &topic,
+        "--publish-batch-request-entries",
+        r#"[{"Id": "a", "Message": "parcel-8", "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "parcel"}}},
+            {"Id": "b", "Message": "letter-10", "Subject": "post", "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "letter"}}},
+            {"Id": "c", "Message": "parcel-9", "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "parcel"}}}]"#,
+    ]);
+    let mut ids = strings(&batch, "Successful", "Id");
+    ids.sort_unstable();
+    assert_eq!(ids, ["a", "b", "c"], "{batch}");
+    assert!(
+        batch
+            .get("Failed")
+            .is_none_or(|f| f == &serde_json::json!([])),
+        "{batch}"
+    );
+    aws.wait_for_log(group, "parcel-8");
+    aws.wait_for_log(group, "parcel-9");
+    assert_eq!(aws.log_messages(group, "parcel-7").len(), 1);
+    assert!(aws.log_messages(group, "letter").is_empty());
+    // Each delivery was one invocation: one START per message delivered.
+    let starts = aws.log_messages(group, "START RequestId");
+    assert_eq!(starts.len(), 3, "{starts:?}");
+
+    // Logs: the group, its streams, a stream's events.
+    let groups = aws.json(&[
+        "logs",
+        "describe-log-groups",
+        "--log-group-name-prefix",
+        "/aws/lambda/topic",
+    ]);
+    assert_eq!(
+        strings(&groups, "logGroups", "logGroupName"),
+        [group],
+        "{groups}"
+    );
+    let streams = aws.json(&["logs", "describe-log-streams", "--log-group-name", group]);
+    let names = strings(&streams, "logStreams", "logStreamName");
+    assert!(!names.is_empty(), "{streams}");
+    assert!(names.iter().all(|n| n.contains("[$LATEST]")), "{streams}");
+    let mut read = Vec::new();
+    for stream in &names {
+        let events = aws.json(&[
+            "logs",
+            "get-log-events",
+            "--log-group-name",
+            group,
+            "--log-stream-name",
+            stream,
+            "--start-from-head",
+        ]);
+        read.extend(
+            strings(&events, "events", "message")
+                .into_iter()
+                .map(str::to_string),
+        );
+    }
+    for message in ["parcel-7", "parcel-8", "parcel-9"] {
+        assert_eq!(
+            read.iter().filter(|m| m.contains(message)).count(),
+            1,
+            "{read:?}"
+        );
+    }
+
+    // Unsubscribed, then deleted.
+    aws.json(&["sns", "unsubscribe", "--subscription-arn", &subscription]);
+    let subscriptions = aws.json(&["sns", "list-subscriptions-by-topic", "--topic-arn", &topic]);
+    assert_eq!(subscriptions["Subscriptions"], serde_json::json!([]));
+    aws.json(&["sns", "delete-topic", "--topic-arn", &topic]);
+    let gone = aws.fails(&["sns", "publish", "--topic-arn", &topic, "--message", "x"]);
+    assert!(gone.contains("(NotFound)"), "{gone}");
+    let listed = aws.json(&["sns", "list-topics"]);
+    assert!(
+        !strings(&listed, "Topics", "TopicArn").contains(&topic.as_str()),
+        "{listed}"
+    );
+}

@@ -12,6 +12,7 @@
 
 mod errors;
 mod events;
+mod json11;
 mod lambda;
 mod logs;
 mod sigv4;
