@@ -365,3 +365,142 @@ fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
         "{listed}"
     );
 }
+
+#[test]
+fn the_aws_cli_schedules_a_function_with_an_eventbridge_rule() {
+    if !Aws::available() {
+        return;
+    }
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut up = Up::start_with(
+        data_dir.path(),
+        &["--clock", "virtual=2027-01-01T00:00:00Z"],
+    );
+    let endpoint = up.endpoint();
+    let aws = Aws::of(&mut up);
+
+    let put = aws.json(&[
+        "events",
+        "put-rule",
+        "--name",
+        "report",
+        "--schedule-expression",
+        "rate(1 hour)",
+        "--description",
+        "Greets the report",
+    ]);
+    let rule = "arn:funnel:events:local:000000000000:rule/report";
+    assert_eq!(put, serde_json::json!({"RuleArn": rule}));
+    let hello = "arn:funnel:lambda:local:000000000000:function:hello";
+    let targets =
+        format!(r#"[{{"Id": "greet", "Arn": "{hello}", "Input": "{{\"name\": \"report\"}}"}}]"#);
+    let put = aws.json(&[
+        "events",
+        "put-targets",
+        "--rule",
+        "report",
+        "--targets",
+        &targets,
+    ]);
+    assert_eq!(
+        put,
+        serde_json::json!({"FailedEntryCount": 0, "FailedEntries": []})
+    );
+    let listed = aws.json(&["events", "list-targets-by-rule", "--rule", "report"]);
+    assert_eq!(
+        listed,
+        serde_json::json!({"Targets": [{"Id": "greet", "Arn": hello, "Input": r#"{"name": "report"}"#}]})
+    );
+    let described = aws.json(&["events", "describe-rule", "--name", "report"]);
+    assert_eq!(
+        described,
+        serde_json::json!({
+            "Name": "report",
+            "Arn": rule,
+            "ScheduleExpression": "rate(1 hour)",
+            "State": "ENABLED",
+            "Description": "Greets the report",
+            "EventBusName": "default",
+            "CreatedBy": "000000000000",
+        })
+    );
+    let rules = aws.json(&["events", "list-rules"]);
+    assert_eq!(
+        strings(&rules, "Rules", "Name"),
+        ["hourly-hello", "report"],
+        "{rules}"
+    );
+    let rules = aws.json(&["events", "list-rules", "--name-prefix", "rep"]);
+    assert_eq!(strings(&rules, "Rules", "Name"), ["report"], "{rules}");
+
+    // It fires: EventBridge may invoke hello for this rule, and an hour
+    // on the virtual clock runs it next to the example's hourly rule.
+    ok(&funnel(
+        &endpoint,
+        &[
+            "function",
+            "add-permission",
+            "hello",
+            "--statement-id",
+            "report",
+            "--principal",
+            "events.amazonaws.com",
+            "--source-arn",
+            rule,
+        ],
+    ));
+    let advanced = ok(&funnel(&endpoint, &["clock", "advance", "1h"]));
+    assert_eq!(advanced.trim(), "2027-01-01T01:00:00Z\t2 invocations");
+    let greeted = aws.wait_for_log("/aws/lambda/hello", "\"greeting report\"");
+    assert_eq!(greeted.len(), 1, "{greeted:?}");
+
+    // Disabled, it does not.
+    aws.json(&["events", "disable-rule", "--name", "report"]);
+    let described = aws.json(&["events", "describe-rule", "--name", "report"]);
+    assert_eq!(described["State"], "DISABLED", "{described}");
+    let advanced = ok(&funnel(&endpoint, &["clock", "advance", "1h"]));
+    assert_eq!(advanced.trim(), "2027-01-01T02:00:00Z\t1 invocations");
+    aws.json(&["events", "enable-rule", "--name", "report"]);
+    let described = aws.json(&["events", "describe-rule", "--name", "report"]);
+    assert_eq!(described["State"], "ENABLED", "{described}");
+
+    // Deleted once its targets are gone, as EventBridge does.
+    let refused = aws.fails(&["events", "delete-rule", "--name", "report"]);
+    assert!(refused.contains("(ValidationException)"), "{refused}");
+    let removed = aws.json(&[
+        "events",
+        "remove-targets",
+        "--rule",
+        "report",
+        "--ids",
+        "greet",
+    ]);
+    assert_eq!(
+        removed,
+        serde_json::json!({"FailedEntryCount": 0, "FailedEntries": []})
+    );
+    aws.json(&["events", "delete-rule", "--name", "report"]);
+    let gone = aws.fails(&["events", "describe-rule", "--name", "report"]);
+    assert!(gone.contains("(ResourceNotFoundException)"), "{gone}");
+
+    // What funnel's rules cannot do is refused by name.
+    let refused = aws.fails(&[
+        "events",
+        "put-rule",
+        "--name",
+        "on-upload",
+        "--event-pattern",
+        r#"{"source": ["aws.s3"]}"#,
+    ]);
+    assert!(refused.contains("(ValidationException)"), "{refused}");
+    assert!(refused.contains("EventPattern"), "{refused}");
+    let refused = aws.fails(&["events", "list-event-buses"]);
+    assert!(refused.contains("(UnknownOperationException)"), "{refused}");
+    assert!(refused.contains("ListEventBuses"), "{refused}");
+    let refused = aws.fails(&["sns", "list-subscriptions"]);
+    assert!(refused.contains("(InvalidAction)"), "{refused}");
+    assert!(refused.contains("ListSubscriptions"), "{refused}");
+    let refused = aws.fails(&["logs", "create-log-group", "--log-group-name", "x"]);
+    assert!(refused.contains("(UnknownOperationException)"), "{refused}");
+    assert!(refused.contains("CreateLogGroup"), "{refused}");
+}
