@@ -59,6 +59,12 @@ struct TargetInput {
 }
 
 pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
+    serve(door, request)
+        .await
+        .map_err(json11::client_error_status)
+}
+
+async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
     let operation = json11::operation(&request, TARGET_PREFIX)?;
     if !OPERATIONS.split(", ").any(|o| o == operation) {
         return Err(unknown(operation));

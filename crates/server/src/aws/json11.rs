@@ -51,6 +51,15 @@ pub fn answer(value: serde_json::Value) -> hyper::Response<HttpBody> {
     )
 }
 
+/// EventBridge and CloudWatch Logs answer every client error with 400
+/// (`ResourceNotFoundException` too), whatever other services use.
+pub fn client_error_status(mut err: AwsError) -> AwsError {
+    if err.status.is_client_error() {
+        err.status = StatusCode::BAD_REQUEST;
+    }
+    err
+}
+
 /// Adds `name: value` to `object` unless `value` is empty (AWS leaves
 /// out the members it has no value for).
 pub fn put(object: &mut serde_json::Value, name: &str, value: &str) {

@@ -60,7 +60,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
         if err.code == "InvalidParameterValueException" {
             err.code = "InvalidParameterException".into();
         }
-        err
+        json11::client_error_status(err)
     })
 }
 
