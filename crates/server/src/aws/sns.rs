@@ -416,3 +416,59 @@ impl Params {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn batch_entries_and_their_attributes_are_read_as_botocore_flattens_them() {
+        let p = "PublishBatchRequestEntries.member";
+        let given = params(&[
+            (&format!("{p}.2.Id"), "second"),
+            (&format!("{p}.1.Id"), "first"),
+            (&format!("{p}.1.Message"), "hello"),
+            (&format!("{p}.1.MessageAttributes.entry.1.Name"), "blob"),
+            (
+                &format!("{p}.1.MessageAttributes.entry.1.Value.DataType"),
+                "Binary",
+            ),
+            (
+                &format!("{p}.1.MessageAttributes.entry.1.Value.BinaryValue"),
+                "AAH/",
+            ),
+            ("Attributes.entry.1.key", "FilterPolicyScope"),
+            ("Attributes.entry.1.value", "MessageBody"),
+        ]);
+        let entries = given.members("PublishBatchRequestEntries");
+        let ids: Vec<String> = entries.iter().map(|e| e.string("Id")).collect();
+        assert_eq!(ids, ["first", "second"]);
+        let attributes = entries[0].message_attributes().unwrap();
+        let blob = &attributes["blob"];
+        assert_eq!(blob.data_type, "Binary");
+        assert_eq!(blob.binary_value.as_deref(), Some(&[0u8, 1, 255][..]));
+        assert_eq!(blob.string_value, None);
+        assert!(entries[1].message_attributes().unwrap().is_empty());
+        assert_eq!(
+            given.map("Attributes"),
+            BTreeMap::from([("FilterPolicyScope".into(), "MessageBody".into())])
+        );
+
+        let bad = params(&[
+            ("MessageAttributes.entry.1.Name", "blob"),
+            ("MessageAttributes.entry.1.Value.DataType", "Binary"),
+            ("MessageAttributes.entry.1.Value.BinaryValue", "not base64!"),
+        ]);
+        let err = bad.message_attributes().unwrap_err();
+        assert_eq!(sns_code(err).code, "ParameterValueInvalid");
+    }
+}
