@@ -122,8 +122,8 @@ pub fn provisioned_concurrency(c: &v1::ProvisionedConcurrencyConfig) -> Value {
 
 /// `GetAccountSettings`'s answer (the limits funnel keeps).
 pub fn account_settings(s: &v1::GetAccountSettingsResponse) -> Value {
-    let limit = s.account_limit.clone().unwrap_or_default();
-    let usage = s.account_usage.clone().unwrap_or_default();
+    let limit = s.account_limit.unwrap_or_default();
+    let usage = s.account_usage.unwrap_or_default();
     json!({
         "AccountLimit": {
             "ConcurrentExecutions": limit.concurrent_executions,

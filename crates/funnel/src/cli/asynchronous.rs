@@ -2,7 +2,7 @@
 //! `funnel dlq list|redrive|purge`.
 
 use clap::{Args, Subcommand};
-use funnel_client::{Client, proto};
+use funnel_client::{Client, json, proto};
 use serde_json::{Value, json};
 
 use super::print_json;
@@ -67,7 +67,7 @@ pub(super) async fn put_event_invoke_config(
     } else {
         client.update_function_event_invoke_config(request).await?
     };
-    print_json(&config_json(&config))
+    print_json(&json::event_invoke_config(&config))
 }
 
 pub(super) async fn get_event_invoke_config(
@@ -78,21 +78,7 @@ pub(super) async fn get_event_invoke_config(
     let config = client
         .get_function_event_invoke_config(name, &qualifier.unwrap_or_default())
         .await?;
-    print_json(&config_json(&config))
-}
-
-fn config_json(c: &proto::FunctionEventInvokeConfig) -> Value {
-    let destinations = c.destination_config.clone().unwrap_or_default();
-    json!({
-        "LastModified": c.last_modified,
-        "FunctionArn": c.function_arn,
-        "MaximumRetryAttempts": c.maximum_retry_attempts,
-        "MaximumEventAgeInSeconds": c.maximum_event_age_in_seconds,
-        "DestinationConfig": {
-            "OnSuccess": destinations.on_success.map(|d| json!({"Destination": d.destination})),
-            "OnFailure": destinations.on_failure.map(|d| json!({"Destination": d.destination})),
-        },
-    })
+    print_json(&json::event_invoke_config(&config))
 }
 
 #[derive(Debug, Subcommand)]

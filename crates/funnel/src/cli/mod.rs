@@ -679,15 +679,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
         }
         FunctionCommand::Get { name, qualifier } => {
             let found = client.get_function(&qualified(&name, qualifier)).await?;
-            let mut out = json!({});
-            if let Some(config) = &found.configuration {
-                out["Configuration"] = configuration_json(config);
-            }
-            if let Some(code) = &found.code {
-                out["Code"] =
-                    json!({"RepositoryType": code.repository_type, "Location": code.location});
-            }
-            print_json(&out)
+            print_json(&funnel_client::json::function(&found))
         }
         FunctionCommand::Delete { name, qualifier } => {
             client.delete_function(&qualified(&name, qualifier)).await?;
@@ -796,13 +788,13 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     provisioned_concurrent_executions,
                 )
                 .await?;
-            print_json(&provisioned_json(&config))
+            print_json(&funnel_client::json::provisioned_concurrency(&config))
         }
         FunctionCommand::GetProvisionedConcurrency { name, qualifier } => {
             let config = client
                 .get_provisioned_concurrency_config(&name, &qualifier)
                 .await?;
-            print_json(&provisioned_json(&config))
+            print_json(&funnel_client::json::provisioned_concurrency(&config))
         }
         FunctionCommand::DeleteProvisionedConcurrency { name, qualifier } => {
             client
@@ -1024,17 +1016,6 @@ fn environment(vars: Vec<(String, String)>) -> proto::Environment {
 /// AWS endpoint).
 pub fn configuration_json(c: &proto::FunctionConfiguration) -> Value {
     funnel_client::json::configuration(c)
-}
-
-fn provisioned_json(c: &proto::ProvisionedConcurrencyConfig) -> Value {
-    json!({
-        "RequestedProvisionedConcurrentExecutions": c.requested_provisioned_concurrent_executions,
-        "AvailableProvisionedConcurrentExecutions": c.available_provisioned_concurrent_executions,
-        "AllocatedProvisionedConcurrentExecutions": c.allocated_provisioned_concurrent_executions,
-        "Status": c.status,
-        "StatusReason": c.status_reason,
-        "LastModified": c.last_modified,
-    })
 }
 
 /// JSON to stdout: pretty on a terminal, one line otherwise.

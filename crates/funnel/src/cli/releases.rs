@@ -1,12 +1,11 @@
 //! Release verbs: `funnel alias ...` and `funnel layer ...`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use funnel_client::{Client, proto};
-use serde_json::{Value, json};
+use funnel_client::{Client, json, proto};
+use serde_json::json;
 
 use super::{parse_key_value, print_json};
 
@@ -67,22 +66,6 @@ fn routing_config(routing: Option<(String, f64)>) -> proto::AliasRoutingConfigur
     }
 }
 
-fn alias_json(a: &proto::AliasConfiguration) -> Value {
-    let weights: BTreeMap<_, _> = a
-        .routing_config
-        .as_ref()
-        .map(|r| r.additional_version_weights.iter().collect())
-        .unwrap_or_default();
-    json!({
-        "AliasArn": a.alias_arn,
-        "Name": a.name,
-        "FunctionVersion": a.function_version,
-        "Description": a.description,
-        "RoutingConfig": {"AdditionalVersionWeights": weights},
-        "RevisionId": a.revision_id,
-    })
-}
-
 pub(super) async fn alias(client: &Client, command: AliasCommand) -> anyhow::Result<()> {
     match command {
         AliasCommand::Create {
@@ -101,10 +84,10 @@ pub(super) async fn alias(client: &Client, command: AliasCommand) -> anyhow::Res
                     routing_config: settings.routing_config.map(routing_config),
                 })
                 .await?;
-            print_json(&alias_json(&created))
+            print_json(&json::alias(&created))
         }
         AliasCommand::Get { function, alias } => {
-            print_json(&alias_json(&client.get_alias(&function, &alias).await?))
+            print_json(&json::alias(&client.get_alias(&function, &alias).await?))
         }
         AliasCommand::Update {
             function,
@@ -122,7 +105,7 @@ pub(super) async fn alias(client: &Client, command: AliasCommand) -> anyhow::Res
                     revision_id: revision_id.unwrap_or_default(),
                 })
                 .await?;
-            print_json(&alias_json(&updated))
+            print_json(&json::alias(&updated))
         }
         AliasCommand::Delete { function, alias } => {
             client.delete_alias(&function, &alias).await?;
@@ -139,7 +122,7 @@ pub(super) async fn alias(client: &Client, command: AliasCommand) -> anyhow::Res
                         ..Default::default()
                     })
                     .await?;
-                aliases.extend(page.aliases.iter().map(alias_json));
+                aliases.extend(page.aliases.iter().map(json::alias));
                 if page.next_marker.is_empty() {
                     break;
                 }
@@ -233,14 +216,14 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
                     license_info: license_info.unwrap_or_default(),
                 })
                 .await?;
-            print_json(&layer_version_json(&published))
+            print_json(&json::layer_version(&published))
         }
         LayerCommand::Get { name, version } => {
             let found = match version {
                 Some(version) => client.get_layer_version(&name, version).await?,
                 None => client.get_layer_version_by_arn(&name).await?,
             };
-            print_json(&layer_version_json(&found))
+            print_json(&json::layer_version(&found))
         }
         LayerCommand::List { compatible_runtime } => {
             let mut layers = Vec::new();
@@ -253,13 +236,7 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
                         max_items: None,
                     })
                     .await?;
-                layers.extend(page.layers.iter().map(|l| {
-                    json!({
-                        "LayerName": l.layer_name,
-                        "LayerArn": l.layer_arn,
-                        "LatestMatchingVersion": l.latest_matching_version.as_ref().map(list_item_json),
-                    })
-                }));
+                layers.extend(page.layers.iter().map(json::layers_item));
                 if page.next_marker.is_empty() {
                     break;
                 }
@@ -282,7 +259,7 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
                         max_items: None,
                     })
                     .await?;
-                versions.extend(page.layer_versions.iter().map(list_item_json));
+                versions.extend(page.layer_versions.iter().map(json::layer_versions_item));
                 if page.next_marker.is_empty() {
                     break;
                 }
@@ -382,33 +359,4 @@ pub fn zip_folder(dir: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         )?;
     }
     Ok(zip.finish()?.into_inner())
-}
-
-fn layer_version_json(l: &proto::LayerVersion) -> Value {
-    json!({
-        "Content": l.content.as_ref().map(|c| json!({
-            "Location": c.location,
-            "CodeSha256": c.code_sha256,
-            "CodeSize": c.code_size,
-            "UnpackedSize": c.unpacked_size,
-        })),
-        "LayerArn": l.layer_arn,
-        "LayerVersionArn": l.layer_version_arn,
-        "Description": l.description,
-        "CreatedDate": l.created_date,
-        "Version": l.version,
-        "CompatibleRuntimes": l.compatible_runtimes,
-        "LicenseInfo": l.license_info,
-    })
-}
-
-fn list_item_json(l: &proto::LayerVersionsListItem) -> Value {
-    json!({
-        "LayerVersionArn": l.layer_version_arn,
-        "Version": l.version,
-        "Description": l.description,
-        "CreatedDate": l.created_date,
-        "CompatibleRuntimes": l.compatible_runtimes,
-        "LicenseInfo": l.license_info,
-    })
 }

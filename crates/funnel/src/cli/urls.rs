@@ -2,7 +2,7 @@
 //! delete-url-config|list-url-configs`: function URLs.
 
 use clap::Args;
-use funnel_client::{Client, proto};
+use funnel_client::{Client, json, proto};
 use serde_json::{Value, json};
 
 use super::print_json;
@@ -55,7 +55,7 @@ pub async fn create(client: &Client, args: UrlConfigArgs) -> anyhow::Result<()> 
             args.name
         );
     }
-    print_json(&config_json(&config))
+    print_json(&json::url_config(&config))
 }
 
 /// Whether the policy has a statement letting everyone call the URL.
@@ -83,14 +83,14 @@ pub async fn update(client: &Client, args: UrlConfigArgs) -> anyhow::Result<()> 
             invoke_mode: args.invoke_mode.unwrap_or_default(),
         })
         .await?;
-    print_json(&config_json(&config))
+    print_json(&json::url_config(&config))
 }
 
 pub async fn get(client: &Client, name: &str, qualifier: Option<String>) -> anyhow::Result<()> {
     let config = client
         .get_function_url_config(name, &qualifier.unwrap_or_default())
         .await?;
-    print_json(&config_json(&config))
+    print_json(&json::url_config(&config))
 }
 
 pub async fn list(client: &Client, name: &str) -> anyhow::Result<()> {
@@ -100,7 +100,7 @@ pub async fn list(client: &Client, name: &str) -> anyhow::Result<()> {
         let page = client
             .list_function_url_configs(name, &marker, None)
             .await?;
-        configs.extend(page.function_url_configs.iter().map(config_json));
+        configs.extend(page.function_url_configs.iter().map(json::url_config));
         if page.next_marker.is_empty() {
             break;
         }
@@ -135,27 +135,4 @@ fn parse_cors(text: &str) -> anyhow::Result<proto::Cors> {
         expose_headers: cors.expose_headers,
         max_age: cors.max_age,
     })
-}
-
-/// As `aws lambda get-function-url-config` prints it.
-fn config_json(config: &proto::FunctionUrlConfig) -> Value {
-    let mut out = json!({
-        "FunctionUrl": config.function_url,
-        "FunctionArn": config.function_arn,
-        "AuthType": config.auth_type,
-        "CreationTime": config.creation_time,
-        "LastModifiedTime": config.last_modified_time,
-        "InvokeMode": config.invoke_mode,
-    });
-    if let Some(cors) = &config.cors {
-        out["Cors"] = json!({
-            "AllowCredentials": cors.allow_credentials,
-            "AllowHeaders": cors.allow_headers,
-            "AllowMethods": cors.allow_methods,
-            "AllowOrigins": cors.allow_origins,
-            "ExposeHeaders": cors.expose_headers,
-            "MaxAge": cors.max_age,
-        });
-    }
-    out
 }
