@@ -170,6 +170,17 @@ pub fn layer_version(l: &v1::LayerVersion) -> Value {
     })
 }
 
+/// `AddLayerVersionPermission`'s answer: the statement (JSON text) and
+/// the policy's revision.
+pub fn layer_statement(added: &v1::AddLayerVersionPermissionResponse) -> Value {
+    json!({"Statement": added.statement, "RevisionId": added.revision_id})
+}
+
+/// `GetLayerVersionPolicy`'s answer: the document as JSON text.
+pub fn layer_policy(p: &v1::GetLayerVersionPolicyResponse) -> Value {
+    json!({"Policy": p.policy, "RevisionId": p.revision_id})
+}
+
 /// A `LayerVersionsListItem`.
 pub fn layer_versions_item(l: &v1::LayerVersionsListItem) -> Value {
     json!({

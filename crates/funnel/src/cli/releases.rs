@@ -290,11 +290,7 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
                     ..Default::default()
                 })
                 .await?;
-            println!(
-                "{}",
-                serde_json::json!({"Statement": added.statement, "RevisionId": added.revision_id})
-            );
-            Ok(())
+            print_json(&json::layer_statement(&added))
         }
         LayerCommand::RemovePermission {
             name,
@@ -314,11 +310,7 @@ pub(super) async fn layer(client: &Client, command: LayerCommand) -> anyhow::Res
         }
         LayerCommand::GetPolicy { name, version } => {
             let policy = client.get_layer_version_policy(&name, version).await?;
-            println!(
-                "{}",
-                serde_json::json!({"Policy": policy.policy, "RevisionId": policy.revision_id})
-            );
-            Ok(())
+            print_json(&json::layer_policy(&policy))
         }
     }
 }

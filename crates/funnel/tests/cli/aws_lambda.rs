@@ -424,6 +424,33 @@ fn the_aws_cli_manages_a_function_from_create_to_delete() {
         "1",
     ]);
     assert_eq!(got["CompatibleRuntimes"][0], "provided.al2023", "{got}");
+    let shared = aws.ok(&[
+        "add-layer-version-permission",
+        "--layer-name",
+        "greeter-data",
+        "--version-number",
+        "1",
+        "--statement-id",
+        "everyone",
+        "--action",
+        "lambda:GetLayerVersion",
+        "--principal",
+        "*",
+    ]);
+    assert!(
+        shared["RevisionId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{shared}"
+    );
+    let policy = aws.ok(&[
+        "get-layer-version-policy",
+        "--layer-name",
+        "greeter-data",
+        "--version-number",
+        "1",
+    ]);
+    let document: Value = serde_json::from_str(policy["Policy"].as_str().expect("a string"))
+        .expect("the policy is JSON");
+    assert_eq!(document["Statement"][0]["Sid"], "everyone", "{document}");
 
     // A function URL.
     let url = aws.ok(&[

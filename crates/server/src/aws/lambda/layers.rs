@@ -7,7 +7,6 @@ use funnel_proto::v1 as pb;
 use funnel_proto::v1::layers_server::Layers as _;
 use funnel_runtime::HttpBody;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{AwsError, Call, blob, created, invalid, no_content, ok, unsupported};
 
@@ -181,9 +180,7 @@ pub async fn add_permission(call: &Call<'_>, layer_name: String, version_number:
             |r| layers.add_layer_version_permission(r),
         )
         .await?;
-    Ok(created(
-        &json!({"Statement": added.statement, "RevisionId": added.revision_id}),
-    ))
+    Ok(created(&json::layer_statement(&added)))
 }
 
 pub async fn get_policy(call: &Call<'_>, layer_name: String, version_number: i64) -> Answer {
@@ -201,9 +198,7 @@ pub async fn get_policy(call: &Call<'_>, layer_name: String, version_number: i64
             |r| layers.get_layer_version_policy(r),
         )
         .await?;
-    Ok(ok(
-        &json!({"Policy": policy.policy, "RevisionId": policy.revision_id}),
-    ))
+    Ok(ok(&json::layer_policy(&policy)))
 }
 
 pub async fn remove_permission(
