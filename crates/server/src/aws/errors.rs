@@ -8,13 +8,18 @@ use http::StatusCode;
 use super::sigv4::SigError;
 use crate::error::Error;
 
+/// The XML namespaces of the query-protocol services' answers.
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const SNS_NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+
 /// How a service writes its answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// Lambda: REST with JSON bodies.
     RestJson,
-    /// STS, SNS: form-encoded requests, XML answers.
-    Query,
+    /// STS, SNS: form-encoded requests, XML answers in the service's
+    /// namespace.
+    Query(&'static str),
     /// EventBridge, CloudWatch Logs: `X-Amz-Target` and JSON 1.1.
     Json11,
 }
@@ -26,7 +31,8 @@ impl Protocol {
     pub fn of(service: Option<&str>, parts: &http::request::Parts) -> Protocol {
         match service {
             Some("lambda") => return Protocol::RestJson,
-            Some("sts" | "sns" | "iam") => return Protocol::Query,
+            Some("sts") => return Protocol::Query(STS_NAMESPACE),
+            Some("sns") => return Protocol::Query(SNS_NAMESPACE),
             Some("events" | "logs") => return Protocol::Json11,
             _ => {}
         }
@@ -40,7 +46,7 @@ impl Protocol {
                     .starts_with(b"application/x-www-form-urlencoded")
             })
         {
-            Protocol::Query
+            Protocol::Query(SNS_NAMESPACE)
         } else {
             Protocol::RestJson
         }
@@ -81,10 +87,17 @@ impl From<tonic::Status> for AwsError {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("ServiceException")
             .to_string();
+        // The gRPC message starts with the name; AWS's does not.
+        let message = status.message();
+        let message = message
+            .strip_prefix(code.as_str())
+            .and_then(|rest| rest.strip_prefix(": "))
+            .unwrap_or(message)
+            .to_string();
         AwsError {
             status: status_of(&code, Some(status.code())),
             code,
-            message: status.message().to_string(),
+            message,
         }
     }
 }
@@ -171,11 +184,11 @@ pub fn response(
             ],
             serde_json::json!({"__type": err.code, "message": err.message}).to_string(),
         ),
-        Protocol::Query => super::respond(
+        Protocol::Query(namespace) => super::respond(
             err.status,
             &[("content-type", "text/xml".into())],
             format!(
-                "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error>\
+                "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error>\
                  <RequestId>{}</RequestId></ErrorResponse>",
                 fault.1,
                 xml_escape(&err.code),

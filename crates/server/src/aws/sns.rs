@@ -21,7 +21,7 @@ use http::StatusCode;
 use super::errors::{AwsError, xml_escape};
 use super::{Door, Request, respond};
 
-const NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+use super::errors::SNS_NAMESPACE as NAMESPACE;
 
 /// The actions served, for the `InvalidAction` message.
 const ACTIONS: &str = "CreateTopic, DeleteTopic, ListTopics, GetTopicAttributes, \

@@ -8,7 +8,7 @@ use http::StatusCode;
 use super::errors::{AwsError, xml_escape};
 use super::{Door, Request, respond};
 
-const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+use super::errors::STS_NAMESPACE as NAMESPACE;
 
 pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
     // The action is in the form body (POST) or the query string (GET).
