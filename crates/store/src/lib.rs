@@ -12,7 +12,8 @@
 //!   shared by every function with the same code)
 //! - `logs`: log group, NUL, timestamp (ms, big-endian), sequence → one log
 //!   event (JSON); ordered by time within a group
-//! - `log_groups`: log group → the bytes its events take
+//! - `log_groups`: log group → the bytes its events take (u64), then when
+//!   it was created (ms, i64; groups from before it was kept have none)
 //! - `layers`: layer name, NUL, version (u32, big-endian) →
 //!   [`LayerVersionRecord`]
 //! - `layer_names`: layer name → the last version number handed out
@@ -245,6 +246,29 @@ pub struct StoredLogEvent {
 /// The id of line `index` of the record whose id is `record_id`.
 pub fn log_event_id(record_id: &str, index: usize) -> String {
     format!("{record_id}{index:04x}")
+}
+
+/// A log group as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogGroupEntry {
+    pub group: String,
+    /// What its events take in the store.
+    pub stored_bytes: u64,
+    /// Milliseconds since the Unix epoch.
+    pub creation_time: i64,
+}
+
+/// A log stream as listed: what its events say of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStreamEntry {
+    pub stream: String,
+    /// Its first event's ingestion.
+    pub creation_time: i64,
+    pub first_event_timestamp: i64,
+    pub last_event_timestamp: i64,
+    pub last_ingestion_time: i64,
+    /// Its events' message bytes.
+    pub stored_bytes: u64,
 }
 
 /// Which events of a group to read.

@@ -11,8 +11,8 @@
 //! chunk of one.
 
 use super::{
-    LogEvent, LogRecord, LogScan, Result, Store, StoredLogEvent, decode, encode, log_event_id,
-    read_u64,
+    LogEvent, LogGroupEntry, LogRecord, LogScan, LogStreamEntry, Result, Store, StoredLogEvent,
+    decode, encode, log_event_id, read_u64,
 };
 
 /// The longest time between a chunk's first and last record.
@@ -64,9 +64,16 @@ impl Store {
             bytes += (key.len() + value.len()) as u64;
             self.logs.insert(key, value)?;
         }
+        // A new group is created now, at its first record's ingestion.
+        let created = records.first().map_or(0, |r| r.ingestion_time);
         self.log_groups.update_and_fetch(group, |old| {
-            let old = old.map_or(0, read_u64);
-            Some((old + bytes).to_be_bytes().to_vec())
+            let size = old.map_or(0, read_u64) + bytes;
+            let mut value = size.to_be_bytes().to_vec();
+            match old {
+                Some(old) => value.extend_from_slice(old.get(8..).unwrap_or_default()),
+                None => value.extend_from_slice(&created.to_be_bytes()),
+            }
+            Some(value)
         })?;
         Ok(placed)
     }
@@ -177,15 +184,86 @@ impl Store {
         Ok((found, next))
     }
 
-    /// Every log group and the bytes it takes.
-    pub fn log_groups(&self) -> Result<Vec<(String, u64)>> {
+    /// Every log group, in key order: the bytes its events take and when
+    /// it was created.
+    pub fn log_groups(&self) -> Result<Vec<LogGroupEntry>> {
         self.log_groups
             .iter()
             .map(|entry| {
                 let (key, value) = entry?;
-                Ok((String::from_utf8_lossy(&key).into_owned(), read_u64(&value)))
+                self.log_group_entry(String::from_utf8_lossy(&key).into_owned(), &value)
             })
             .collect()
+    }
+
+    /// One log group, if it exists.
+    pub fn log_group(&self, group: &str) -> Result<Option<LogGroupEntry>> {
+        match self.log_groups.get(group)? {
+            Some(value) => Ok(Some(self.log_group_entry(group.to_string(), &value)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn log_group_entry(&self, group: String, value: &[u8]) -> Result<LogGroupEntry> {
+        let creation_time = match value.get(8..16) {
+            Some(created) => read_u64(created) as i64,
+            // Written before groups kept it: their oldest chunk's.
+            None => self.oldest_log_chunk(&group)?.unwrap_or(0),
+        };
+        Ok(LogGroupEntry {
+            group,
+            stored_bytes: read_u64(value),
+            creation_time,
+        })
+    }
+
+    /// The time of `group`'s oldest chunk, if it has one.
+    fn oldest_log_chunk(&self, group: &str) -> Result<Option<i64>> {
+        let prefix = log_prefix(group);
+        Ok(match self.logs.scan_prefix(&prefix).next() {
+            Some(entry) => entry?
+                .0
+                .get(prefix.len()..prefix.len() + 8)
+                .map(|b| read_u64(b) as i64),
+            None => None,
+        })
+    }
+
+    /// Every stream of `group` that has events, in name order, from one
+    /// read of its chunks.
+    pub fn log_streams(&self, group: &str) -> Result<Vec<LogStreamEntry>> {
+        let mut streams: std::collections::BTreeMap<String, LogStreamEntry> =
+            std::collections::BTreeMap::new();
+        for entry in self.logs.scan_prefix(log_prefix(group)) {
+            let (key, value) = entry?;
+            let records = match decode_chunk(group, &value) {
+                Ok(records) => records,
+                Err(err) => {
+                    self.quarantine(&self.logs, "logs", &key, &value, &err)?;
+                    continue;
+                }
+            };
+            for record in records {
+                let bytes: u64 = record.lines.iter().map(|l| l.len() as u64).sum();
+                let stream =
+                    streams
+                        .entry(record.stream.clone())
+                        .or_insert_with(|| LogStreamEntry {
+                            stream: record.stream.clone(),
+                            creation_time: record.ingestion_time,
+                            first_event_timestamp: record.timestamp,
+                            last_event_timestamp: record.timestamp,
+                            last_ingestion_time: record.ingestion_time,
+                            stored_bytes: 0,
+                        });
+                stream.creation_time = stream.creation_time.min(record.ingestion_time);
+                stream.first_event_timestamp = stream.first_event_timestamp.min(record.timestamp);
+                stream.last_event_timestamp = stream.last_event_timestamp.max(record.timestamp);
+                stream.last_ingestion_time = stream.last_ingestion_time.max(record.ingestion_time);
+                stream.stored_bytes += bytes;
+            }
+        }
+        Ok(streams.into_values().collect())
     }
 
     /// Deletes `group`'s chunks older than `before_ms` (all of whose
@@ -210,7 +288,11 @@ impl Store {
             removed += 1;
         }
         if removed > 0 {
-            self.log_groups.insert(group, &size.to_be_bytes())?;
+            self.log_groups.update_and_fetch(group, |old| {
+                let mut value = size.to_be_bytes().to_vec();
+                value.extend_from_slice(old.and_then(|old| old.get(8..)).unwrap_or_default());
+                Some(value)
+            })?;
         }
         Ok(removed)
     }
@@ -288,6 +370,54 @@ mod tests {
         assert_eq!(first[1].id, log_event_id(&placed[0].0, 1));
         let second = read(&store, 0, i64::MAX, Some(&first[1].id));
         assert_eq!(messages(&second), ["c", "d"]);
+    }
+
+    #[test]
+    fn a_group_keeps_its_creation_time_and_lists_its_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        store
+            .append_log_records("g", &[record(1_000, &["a"])])
+            .unwrap();
+        let mut other = record(50_000, &["bb", "ccc"]);
+        other.stream = "t".into();
+        store
+            .append_log_records("g", &[record(40_000, &["d"]), other])
+            .unwrap();
+        let group = store.log_group("g").unwrap().unwrap();
+        assert_eq!(group.creation_time, 1_000);
+        // Pruning the oldest chunk keeps the group's creation time.
+        assert_eq!(store.prune_log_events("g", 20_000, u64::MAX).unwrap(), 1);
+        let pruned = store.log_group("g").unwrap().unwrap();
+        assert_eq!(pruned.creation_time, 1_000);
+        assert!(pruned.stored_bytes < group.stored_bytes);
+        let streams = store.log_streams("g").unwrap();
+        let summary: Vec<_> = streams
+            .iter()
+            .map(|s| {
+                (
+                    s.stream.as_str(),
+                    s.first_event_timestamp,
+                    s.last_event_timestamp,
+                    s.stored_bytes,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [("s", 40_000, 40_000, 1), ("t", 50_000, 50_000, 5)]
+        );
+        // The open sweep takes a group with its creation time as sound.
+        drop(store);
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        assert!(store.quarantined().unwrap().is_empty());
+        assert_eq!(store.log_group("g").unwrap().unwrap(), pruned);
+        // A group written before it kept its creation time: its oldest chunk's.
+        store
+            .insert_raw("log_groups", b"g", &7u64.to_be_bytes())
+            .unwrap();
+        assert_eq!(store.log_group("g").unwrap().unwrap().creation_time, 40_000);
+        assert_eq!(store.log_groups().unwrap().len(), 1);
     }
 
     #[test]

@@ -39,6 +39,9 @@ enum Shape {
     Json(fn(&[u8]) -> Result<(), String>),
     /// A u64, big-endian.
     Counter,
+    /// A log group's size (u64), then its creation time (i64) unless it
+    /// was written before groups kept one.
+    LogGroup,
     /// An async-queue entry (an event, or a tagged group).
     Queue,
 }
@@ -56,6 +59,11 @@ impl Shape {
             Shape::Counter if value.len() == 8 => Ok(1),
             Shape::Counter => Err(format!(
                 "expected an 8-byte big-endian number, found {} bytes",
+                value.len()
+            )),
+            Shape::LogGroup if value.len() == 8 || value.len() == 16 => Ok(1),
+            Shape::LogGroup => Err(format!(
+                "expected an 8-byte size and an 8-byte creation time, found {} bytes",
                 value.len()
             )),
             Shape::Queue => match decode_entry(value) {
@@ -88,7 +96,7 @@ impl Store {
                 Shape::Json(json::<LayerVersionRecord>),
             ),
             (&self.layer_names, "layer_names", Shape::Counter),
-            (&self.log_groups, "log_groups", Shape::Counter),
+            (&self.log_groups, "log_groups", Shape::LogGroup),
             (&self.queue, "queue", Shape::Queue),
             (
                 &self.dead_letters,

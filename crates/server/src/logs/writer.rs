@@ -268,7 +268,7 @@ fn prune(writer: &Writer) -> usize {
         }
     };
     let mut removed = 0;
-    for (group, _) in groups {
+    for funnel_store::LogGroupEntry { group, .. } in groups {
         match writer
             .store
             .prune_log_events(&group, before, retention.max_group_bytes)
