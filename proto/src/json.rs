@@ -1,5 +1,7 @@
 //! Lambda's JSON shapes of funnel's messages, field for field as the
-//! Lambda API writes them (what `aws lambda get-function` prints).
+//! Lambda API writes them (what `aws lambda get-function` prints), and
+//! CloudWatch Logs' of its listings (what `aws logs describe-log-groups`
+//! prints).
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,9 @@ pub fn configuration(c: &v1::FunctionConfiguration) -> Value {
         "LastModified": c.last_modified,
         "Version": c.version,
         "State": c.state,
+        // A change is done when its call answers, so the last one succeeded
+        // (the SDKs' `function_updated` waiters read this).
+        "LastUpdateStatus": "Successful",
         "PackageType": c.package_type,
         "RevisionId": c.revision_id,
         "Layers": c
@@ -76,14 +81,18 @@ pub fn alias(a: &v1::AliasConfiguration) -> Value {
         .as_ref()
         .map(|r| r.additional_version_weights.iter().collect())
         .unwrap_or_default();
-    json!({
+    let mut out = json!({
         "AliasArn": a.alias_arn,
         "Name": a.name,
         "FunctionVersion": a.function_version,
         "Description": a.description,
-        "RoutingConfig": {"AdditionalVersionWeights": weights},
         "RevisionId": a.revision_id,
-    })
+    });
+    // Lambda leaves RoutingConfig out of an alias that routes nowhere else.
+    if !weights.is_empty() {
+        out["RoutingConfig"] = json!({"AdditionalVersionWeights": weights});
+    }
+    out
 }
 
 /// One page of `ListAliases`.
@@ -247,6 +256,60 @@ pub fn url_configs(page: &v1::ListFunctionUrlConfigsResponse) -> Value {
         json!({"FunctionUrlConfigs": page.function_url_configs.iter().map(url_config).collect::<Vec<_>>()}),
         &page.next_marker,
     )
+}
+
+/// A CloudWatch Logs `LogGroup`.
+pub fn log_group(g: &v1::LogGroup) -> Value {
+    let mut out = json!({
+        "logGroupName": g.log_group_name,
+        "creationTime": g.creation_time,
+        "metricFilterCount": 0,
+        "arn": g.arn,
+        "storedBytes": g.stored_bytes,
+        "logGroupClass": "STANDARD",
+        "logGroupArn": g.log_group_arn,
+    });
+    if let Some(days) = g.retention_in_days {
+        out["retentionInDays"] = json!(days);
+    }
+    out
+}
+
+/// One page of `DescribeLogGroups`.
+pub fn log_groups(page: &v1::DescribeLogGroupsResponse) -> Value {
+    with_token(
+        json!({"logGroups": page.log_groups.iter().map(log_group).collect::<Vec<_>>()}),
+        &page.next_token,
+    )
+}
+
+/// A CloudWatch Logs `LogStream`.
+pub fn log_stream(s: &v1::LogStream) -> Value {
+    json!({
+        "logStreamName": s.log_stream_name,
+        "creationTime": s.creation_time,
+        "firstEventTimestamp": s.first_event_timestamp,
+        "lastEventTimestamp": s.last_event_timestamp,
+        "lastIngestionTime": s.last_ingestion_time,
+        "arn": s.arn,
+        "storedBytes": s.stored_bytes,
+    })
+}
+
+/// One page of `DescribeLogStreams`.
+pub fn log_streams(page: &v1::DescribeLogStreamsResponse) -> Value {
+    with_token(
+        json!({"logStreams": page.log_streams.iter().map(log_stream).collect::<Vec<_>>()}),
+        &page.next_token,
+    )
+}
+
+/// `page` with CloudWatch's `nextToken` when there is a next page.
+fn with_token(mut page: Value, next_token: &str) -> Value {
+    if !next_token.is_empty() {
+        page["nextToken"] = json!(next_token);
+    }
+    page
 }
 
 /// `page` with `NextMarker` when there is a next page.

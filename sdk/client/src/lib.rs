@@ -901,6 +901,34 @@ impl Client {
             .into_inner())
     }
 
+    /// A page of the account's log groups (CloudWatch Logs'
+    /// DescribeLogGroups).
+    pub async fn describe_log_groups(
+        &self,
+        request: proto::DescribeLogGroupsRequest,
+    ) -> Result<proto::DescribeLogGroupsResponse> {
+        Ok(self
+            .logs
+            .clone()
+            .describe_log_groups(request)
+            .await?
+            .into_inner())
+    }
+
+    /// A page of a log group's streams (CloudWatch Logs'
+    /// DescribeLogStreams).
+    pub async fn describe_log_streams(
+        &self,
+        request: proto::DescribeLogStreamsRequest,
+    ) -> Result<proto::DescribeLogStreamsResponse> {
+        Ok(self
+            .logs
+            .clone()
+            .describe_log_streams(request)
+            .await?
+            .into_inner())
+    }
+
     /// Log events as they are written, until the stream is dropped.
     pub async fn start_live_tail(
         &self,

@@ -269,3 +269,293 @@ async fn retention_bounds_the_log_store_by_age_and_size() {
     );
     server.stop().await;
 }
+
+/// Every page of the groups `client` lists with `prefix`.
+async fn all_groups(client: &funnel_client::Client, prefix: &str) -> Vec<proto::LogGroup> {
+    let mut request = proto::DescribeLogGroupsRequest {
+        log_group_name_prefix: prefix.into(),
+        ..Default::default()
+    };
+    let mut groups = Vec::new();
+    loop {
+        let page = client
+            .describe_log_groups(request.clone())
+            .await
+            .expect("describe log groups");
+        groups.extend(page.log_groups);
+        if page.next_token.is_empty() {
+            return groups;
+        }
+        request.next_token = page.next_token;
+    }
+}
+
+fn names(groups: &[proto::LogGroup]) -> Vec<&str> {
+    groups.iter().map(|g| g.log_group_name.as_str()).collect()
+}
+
+fn refused<T: std::fmt::Debug>(result: Result<T, funnel_client::Error>, name: &str) {
+    let err = result.expect_err("refused");
+    assert_eq!(err.error_type.as_deref(), Some(name), "{err}");
+}
+
+#[tokio::test]
+async fn log_groups_are_listed_by_account_prefix_and_page() {
+    let server = start_server().await;
+    for name in ["api-a", "api-b", "api-c", "worker"] {
+        server.create(name, guests::HELLO).await;
+        server.invoke(name, r#"{"name":"Ada"}"#).await;
+    }
+    // A deleted function's group stays, with its events.
+    server
+        .client
+        .delete_function("api-c")
+        .await
+        .expect("delete");
+
+    let groups = all_groups(&server.client, "").await;
+    assert_eq!(
+        names(&groups),
+        [
+            "/aws/lambda/api-a",
+            "/aws/lambda/api-b",
+            "/aws/lambda/api-c",
+            "/aws/lambda/worker"
+        ]
+    );
+    let first_event = server.log_messages("api-a").await[0].ingestion_time;
+    for group in &groups {
+        let arn = format!(
+            "arn:funnel:logs:local:000000000000:log-group:{}",
+            group.log_group_name
+        );
+        assert_eq!(group.arn, format!("{arn}:*"));
+        assert_eq!(group.log_group_arn, arn);
+        assert!(group.stored_bytes > 0, "{group:?}");
+        assert_eq!(group.retention_in_days, Some(7), "the default retention");
+    }
+    // Created when its first event was ingested.
+    assert_eq!(groups[0].creation_time, first_event);
+    assert!(groups[1].creation_time >= groups[0].creation_time);
+
+    // A prefix; a page of two, then the rest.
+    let api = all_groups(&server.client, "/aws/lambda/api-").await;
+    assert_eq!(names(&api), names(&groups[..3]));
+    let first = server
+        .client
+        .describe_log_groups(proto::DescribeLogGroupsRequest {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .expect("first page");
+    assert_eq!(names(&first.log_groups), names(&groups[..2]));
+    assert!(!first.next_token.is_empty());
+    let rest = server
+        .client
+        .describe_log_groups(proto::DescribeLogGroupsRequest {
+            limit: Some(2),
+            next_token: first.next_token,
+            ..Default::default()
+        })
+        .await
+        .expect("second page");
+    assert_eq!(names(&rest.log_groups), names(&groups[2..]));
+    assert_eq!(rest.next_token, "", "the last page");
+    for limit in [0, 51] {
+        refused(
+            server
+                .client
+                .describe_log_groups(proto::DescribeLogGroupsRequest {
+                    limit: Some(limit),
+                    ..Default::default()
+                })
+                .await,
+            "InvalidParameterValueException",
+        );
+    }
+    refused(
+        server
+            .client
+            .describe_log_groups(proto::DescribeLogGroupsRequest {
+                next_token: "not a token".into(),
+                ..Default::default()
+            })
+            .await,
+        "InvalidParameterValueException",
+    );
+
+    // Another account lists its own groups only, and cannot list the
+    // streams of ours.
+    let team = "111111111111";
+    let b = server.account_client(team, "team-b").await;
+    assert!(all_groups(&b, "").await.is_empty());
+    b.create_function(funnel_tests::create_request(
+        "api-a",
+        funnel_tests::guest(guests::HELLO),
+    ))
+    .await
+    .expect("B's function");
+    b.invoke(funnel_tests::invoke_request("api-a", "{}"))
+        .await
+        .expect("B's invoke");
+    let theirs = all_groups(&b, "").await;
+    assert_eq!(names(&theirs), ["/aws/lambda/api-a"]);
+    assert_eq!(
+        theirs[0].log_group_arn,
+        format!("arn:funnel:logs:local:{team}:log-group:/aws/lambda/api-a")
+    );
+    assert_eq!(all_groups(&server.client, "").await.len(), 4);
+    refused(
+        b.describe_log_streams(proto::DescribeLogStreamsRequest {
+            log_group_identifier: groups[0].log_group_arn.clone(),
+            ..Default::default()
+        })
+        .await,
+        "AccessDeniedException",
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn log_streams_are_listed_with_their_first_and_last_events() {
+    let server = start_server().await;
+    server.create("worker", guests::HELLO).await;
+    server.invoke("worker", r#"{"name":"one"}"#).await;
+    // A configuration change retires the environment: the next call
+    // writes a second stream.
+    server
+        .client
+        .update_function_configuration(proto::UpdateFunctionConfigurationRequest {
+            function_name: "worker".into(),
+            timeout: Some(5),
+            ..Default::default()
+        })
+        .await
+        .expect("update");
+    server.invoke("worker", r#"{"name":"two"}"#).await;
+    server.invoke("worker", r#"{"name":"three"}"#).await;
+    let events = server.log_messages("worker").await;
+
+    let describe = |request: proto::DescribeLogStreamsRequest| {
+        let client = server.client.clone();
+        async move {
+            client
+                .describe_log_streams(proto::DescribeLogStreamsRequest {
+                    log_group_name: "/aws/lambda/worker".into(),
+                    ..request
+                })
+                .await
+        }
+    };
+    let by_name = describe(Default::default()).await.expect("streams");
+    let streams = by_name.log_streams;
+    assert_eq!(streams.len(), 2, "{streams:#?}");
+    assert!(streams[0].log_stream_name < streams[1].log_stream_name);
+    for stream in &streams {
+        let own: Vec<_> = events
+            .iter()
+            .filter(|e| e.log_stream_name == stream.log_stream_name)
+            .collect();
+        assert!(!own.is_empty(), "{stream:?}");
+        let timestamps = own.iter().map(|e| e.timestamp);
+        let ingested = own.iter().map(|e| e.ingestion_time);
+        assert_eq!(
+            stream.first_event_timestamp,
+            timestamps.clone().min().unwrap()
+        );
+        assert_eq!(stream.last_event_timestamp, timestamps.max().unwrap());
+        assert_eq!(stream.creation_time, ingested.clone().min().unwrap());
+        assert_eq!(stream.last_ingestion_time, ingested.max().unwrap());
+        let bytes: usize = own.iter().map(|e| e.message.len()).sum();
+        assert_eq!(stream.stored_bytes, bytes as i64);
+        assert_eq!(
+            stream.arn,
+            format!(
+                "arn:funnel:logs:local:000000000000:log-group:/aws/lambda/worker:log-stream:{}",
+                stream.log_stream_name
+            )
+        );
+    }
+    // The second environment's stream ("two", "three") is newer.
+    let newest = events.last().unwrap().log_stream_name.clone();
+    let oldest = events[0].log_stream_name.clone();
+    assert_ne!(newest, oldest);
+
+    // By last event time, newest first, a page at a time.
+    let mut order = Vec::new();
+    let mut next_token = String::new();
+    loop {
+        let page = describe(proto::DescribeLogStreamsRequest {
+            order_by: "LastEventTime".into(),
+            descending: true,
+            limit: Some(1),
+            next_token,
+            ..Default::default()
+        })
+        .await
+        .expect("a page");
+        assert_eq!(page.log_streams.len(), 1);
+        order.push(page.log_streams[0].log_stream_name.clone());
+        if page.next_token.is_empty() {
+            break;
+        }
+        next_token = page.next_token;
+    }
+    assert_eq!(order, [newest.clone(), oldest.clone()]);
+    // Ascending: the other way.
+    let ascending = describe(proto::DescribeLogStreamsRequest {
+        order_by: "LastEventTime".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("ascending");
+    let names: Vec<&str> = ascending
+        .log_streams
+        .iter()
+        .map(|s| s.log_stream_name.as_str())
+        .collect();
+    assert_eq!(names, [oldest.as_str(), newest.as_str()]);
+
+    // A prefix picks a stream; not with LastEventTime.
+    let picked = describe(proto::DescribeLogStreamsRequest {
+        log_stream_name_prefix: newest.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("prefix");
+    assert_eq!(picked.log_streams.len(), 1);
+    assert_eq!(picked.log_streams[0].log_stream_name, newest);
+    refused(
+        describe(proto::DescribeLogStreamsRequest {
+            log_stream_name_prefix: newest.clone(),
+            order_by: "LastEventTime".into(),
+            ..Default::default()
+        })
+        .await,
+        "InvalidParameterValueException",
+    );
+    // A group by ARN, as logGroupIdentifier.
+    let by_arn = server
+        .client
+        .describe_log_streams(proto::DescribeLogStreamsRequest {
+            log_group_identifier:
+                "arn:funnel:logs:local:000000000000:log-group:/aws/lambda/worker:*".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("by ARN");
+    assert_eq!(by_arn.log_streams, streams);
+    // A group that never logged.
+    refused(
+        server
+            .client
+            .describe_log_streams(proto::DescribeLogStreamsRequest {
+                log_group_name: "/aws/lambda/nobody".into(),
+                ..Default::default()
+            })
+            .await,
+        "ResourceNotFoundException",
+    );
+    server.stop().await;
+}

@@ -151,6 +151,29 @@ pub enum LogsCommand {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// List the account's log groups, every page (as `aws logs
+    /// describe-log-groups`).
+    DescribeLogGroups {
+        /// Only groups whose names start with this (e.g. /aws/lambda/api-).
+        #[arg(long)]
+        log_group_name_prefix: Option<String>,
+    },
+    /// List a log group's streams, every page (as `aws logs
+    /// describe-log-streams`).
+    DescribeLogStreams {
+        /// A function (its group is /aws/lambda/NAME), or a group's name
+        /// (starting with /) or ARN.
+        group: String,
+        /// Only streams whose names start with this.
+        #[arg(long)]
+        log_stream_name_prefix: Option<String>,
+        /// LogStreamName (the default) or LastEventTime.
+        #[arg(long)]
+        order_by: Option<String>,
+        /// Newest (or last by name) first.
+        #[arg(long)]
+        descending: bool,
+    },
 }
 
 /// `30s`, `10m`, `2h`, `1d`, `1w` (as `aws logs tail --since`).
@@ -632,6 +655,29 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
             since,
             filter,
         }) => logs_tail(&client, &name, follow, since, filter.unwrap_or_default()).await,
+        Command::Logs(LogsCommand::DescribeLogGroups {
+            log_group_name_prefix,
+        }) => describe_log_groups(&client, log_group_name_prefix.unwrap_or_default()).await,
+        Command::Logs(LogsCommand::DescribeLogStreams {
+            group,
+            log_stream_name_prefix,
+            order_by,
+            descending,
+        }) => {
+            let request = proto::DescribeLogStreamsRequest {
+                // A function's name, or a group's name or ARN.
+                log_group_identifier: if group.starts_with('/') || group.starts_with("arn:") {
+                    group
+                } else {
+                    funnel_client::log_group(&group)
+                },
+                log_stream_name_prefix: log_stream_name_prefix.unwrap_or_default(),
+                order_by: order_by.unwrap_or_default(),
+                descending,
+                ..Default::default()
+            };
+            describe_log_streams(&client, request).await
+        }
         Command::Deploy { file } => {
             for (name, change) in crate::stack::deploy(&client, &file).await? {
                 eprintln!("{name}: {change}");
@@ -964,6 +1010,7 @@ async fn logs_tail(
                 filter_pattern: filter.clone(),
                 limit: None,
                 next_token: token,
+                log_stream_name_prefix: String::new(),
             })
             .await?;
         for event in &page.events {
@@ -987,6 +1034,41 @@ async fn logs_tail(
         }
     }
     Ok(())
+}
+
+/// Every page of the account's log groups, as `aws logs
+/// describe-log-groups` prints them.
+async fn describe_log_groups(client: &Client, prefix: String) -> anyhow::Result<()> {
+    let mut request = proto::DescribeLogGroupsRequest {
+        log_group_name_prefix: prefix,
+        ..Default::default()
+    };
+    let mut groups = Vec::new();
+    loop {
+        let page = client.describe_log_groups(request.clone()).await?;
+        groups.extend(page.log_groups.iter().map(funnel_client::json::log_group));
+        if page.next_token.is_empty() {
+            return print_json(&json!({ "logGroups": groups }));
+        }
+        request.next_token = page.next_token;
+    }
+}
+
+/// Every page of a group's streams, as `aws logs describe-log-streams`
+/// prints them.
+async fn describe_log_streams(
+    client: &Client,
+    mut request: proto::DescribeLogStreamsRequest,
+) -> anyhow::Result<()> {
+    let mut streams = Vec::new();
+    loop {
+        let page = client.describe_log_streams(request.clone()).await?;
+        streams.extend(page.log_streams.iter().map(funnel_client::json::log_stream));
+        if page.next_token.is_empty() {
+            return print_json(&json!({ "logStreams": streams }));
+        }
+        request.next_token = page.next_token;
+    }
 }
 
 /// One event as `aws logs tail` prints it: time, stream, message.

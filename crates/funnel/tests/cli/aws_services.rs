@@ -238,6 +238,8 @@ fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
         subscriptions["Subscriptions"],
         serde_json::json!([{
             "SubscriptionArn": subscription,
+            // The topic's account, as in its ARN.
+            "Owner": topic.split(':').nth(4).expect("the account in the topic ARN"),
             "Protocol": "lambda",
             "Endpoint": function,
             "TopicArn": topic,
@@ -323,10 +325,50 @@ fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
         [group],
         "{groups}"
     );
+    let listed = &groups["logGroups"][0];
+    assert_eq!(
+        listed["arn"],
+        format!("arn:funnel:logs:local:000000000000:log-group:{group}:*"),
+        "{groups}"
+    );
+    assert_eq!(listed["retentionInDays"], 7, "{groups}");
+    assert!(listed["storedBytes"].as_i64() > Some(0), "{groups}");
+    assert!(listed["creationTime"].as_i64() > Some(0), "{groups}");
     let streams = aws.json(&["logs", "describe-log-streams", "--log-group-name", group]);
     let names = strings(&streams, "logStreams", "logStreamName");
     assert!(!names.is_empty(), "{streams}");
     assert!(names.iter().all(|n| n.contains("[$LATEST]")), "{streams}");
+    for stream in streams["logStreams"].as_array().into_iter().flatten() {
+        let (first, last) = (
+            stream["firstEventTimestamp"].as_i64(),
+            stream["lastEventTimestamp"].as_i64(),
+        );
+        assert!(first > Some(0) && first <= last, "{streams}");
+        assert!(stream["storedBytes"].as_i64() > Some(0), "{streams}");
+    }
+    // Newest first: the stream of the last event comes first.
+    let newest = aws.json(&[
+        "logs",
+        "describe-log-streams",
+        "--log-group-name",
+        group,
+        "--order-by",
+        "LastEventTime",
+        "--descending",
+        "--max-items",
+        "1",
+    ]);
+    let last_event = streams["logStreams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["lastEventTimestamp"].as_i64())
+        .max();
+    assert_eq!(
+        newest["logStreams"][0]["lastEventTimestamp"].as_i64(),
+        last_event,
+        "{newest}"
+    );
     let mut read = Vec::new();
     for stream in &names {
         let events = aws.json(&[

@@ -1,4 +1,5 @@
-//! `funnel.v1.Logs`: reading, filtering and tailing function logs.
+//! `funnel.v1.Logs`: reading, filtering and tailing function logs, and
+//! listing their groups and streams.
 
 use std::pin::Pin;
 
@@ -9,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::error::Error;
-use crate::logs::{Logs, Pattern, Query};
+use crate::logs::{GroupListing, Logs, Pattern, Query, StreamListing};
 
 pub struct LogsService {
     logs: Logs,
@@ -45,6 +46,26 @@ fn token(token: String) -> Option<String> {
     (!token.is_empty()).then_some(token)
 }
 
+/// The group a DescribeLogStreams names: `logGroupName` or
+/// `logGroupIdentifier` (a name or an ARN), not both.
+fn named_group<'a>(name: &'a str, identifier: &'a str) -> Result<&'a str, Error> {
+    match (name, identifier) {
+        (name, "") => group_name(name),
+        ("", identifier) => Ok(identifier),
+        _ => Err(Error::InvalidParameterValue(
+            "LogGroupName and LogGroupIdentifier are mutually exclusive parameters.".into(),
+        )),
+    }
+}
+
+/// Retention as CloudWatch's `retentionInDays`, when it is whole days.
+fn retention_in_days(max_age: std::time::Duration) -> Option<i32> {
+    let seconds = max_age.as_secs();
+    (seconds > 0 && seconds.is_multiple_of(86_400) && max_age.subsec_nanos() == 0)
+        .then(|| i32::try_from(seconds / 86_400).ok())
+        .flatten()
+}
+
 type TailStream = Pin<Box<dyn Stream<Item = Result<pb::LiveTailSessionUpdate, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -60,6 +81,7 @@ impl LogsApi for LogsService {
         }
         let query = Query {
             streams: vec![req.log_stream_name],
+            stream_prefix: String::new(),
             start_ms: req.start_time,
             end_ms: req.end_time,
             pattern: String::new(),
@@ -92,8 +114,15 @@ impl LogsApi for LogsService {
     ) -> Result<Response<pb::FilterLogEventsResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let req = request.into_inner();
+        if !req.log_stream_name_prefix.is_empty() && !req.log_stream_names.is_empty() {
+            return Err(Error::InvalidParameterValue(
+                "logStreamNames and logStreamNamePrefix cannot both be given".into(),
+            )
+            .into());
+        }
         let query = Query {
             streams: req.log_stream_names,
+            stream_prefix: req.log_stream_name_prefix,
             start_ms: req.start_time,
             end_ms: req.end_time,
             pattern: req.filter_pattern,
@@ -114,6 +143,97 @@ impl LogsApi for LogsService {
                     message: e.message,
                     ingestion_time: e.ingestion_time,
                     event_id: e.id,
+                })
+                .collect(),
+            next_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn describe_log_groups(
+        &self,
+        request: Request<pb::DescribeLogGroupsRequest>,
+    ) -> Result<Response<pb::DescribeLogGroupsResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let req = request.into_inner();
+        if !req.log_group_name_prefix.is_empty() && !req.log_group_name_pattern.is_empty() {
+            return Err(Error::InvalidParameterValue(
+                "LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters."
+                    .into(),
+            )
+            .into());
+        }
+        let listing = GroupListing {
+            prefix: req.log_group_name_prefix,
+            pattern: req.log_group_name_pattern,
+            limit: limit(req.limit)?,
+            token: token(req.next_token),
+        };
+        let (groups, next) = self.logs.groups(|key| caller.owns(key), &listing).await?;
+        let retention_in_days = retention_in_days(self.logs.retention().max_age);
+        let scope = caller.scope();
+        Ok(Response::new(pb::DescribeLogGroupsResponse {
+            log_groups: groups
+                .into_iter()
+                .map(|group| {
+                    let name = crate::tenancy::name(&group.group).to_string();
+                    let arn = scope.log_group(&name);
+                    pb::LogGroup {
+                        arn: format!("{arn}:*"),
+                        log_group_arn: arn,
+                        log_group_name: name,
+                        creation_time: group.creation_time,
+                        stored_bytes: i64::try_from(group.stored_bytes).unwrap_or(i64::MAX),
+                        retention_in_days,
+                    }
+                })
+                .collect(),
+            next_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn describe_log_streams(
+        &self,
+        request: Request<pb::DescribeLogStreamsRequest>,
+    ) -> Result<Response<pb::DescribeLogStreamsResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let req = request.into_inner();
+        let by_last_event = match req.order_by.as_str() {
+            "" | "LogStreamName" => false,
+            "LastEventTime" => true,
+            other => {
+                return Err(Error::InvalidParameterValue(format!(
+                    "orderBy {other:?} is not LogStreamName or LastEventTime"
+                ))
+                .into());
+            }
+        };
+        if by_last_event && !req.log_stream_name_prefix.is_empty() {
+            return Err(Error::InvalidParameterValue(
+                "Cannot order by LastEventTime with a logStreamNamePrefix.".into(),
+            )
+            .into());
+        }
+        let group = caller.log_group(named_group(&req.log_group_name, &req.log_group_identifier)?);
+        let listing = StreamListing {
+            prefix: req.log_stream_name_prefix,
+            by_last_event,
+            descending: req.descending,
+            limit: limit(req.limit)?,
+            token: token(req.next_token),
+        };
+        let (streams, next) = self.logs.streams(&group, &listing).await?;
+        let group_arn = caller.scope().log_group(crate::tenancy::name(&group));
+        Ok(Response::new(pb::DescribeLogStreamsResponse {
+            log_streams: streams
+                .into_iter()
+                .map(|stream| pb::LogStream {
+                    arn: format!("{group_arn}:log-stream:{}", stream.stream),
+                    log_stream_name: stream.stream,
+                    creation_time: stream.creation_time,
+                    first_event_timestamp: stream.first_event_timestamp,
+                    last_event_timestamp: stream.last_event_timestamp,
+                    last_ingestion_time: stream.last_ingestion_time,
+                    stored_bytes: i64::try_from(stream.stored_bytes).unwrap_or(i64::MAX),
                 })
                 .collect(),
             next_token: next.unwrap_or_default(),

@@ -1,22 +1,8 @@
 //! CloudWatch Logs' JSON 1.1 API (`X-Amz-Target: Logs_20140328.<Operation>`):
-//! GetLogEvents and FilterLogEvents over the `Logs` gRPC handlers;
-//! DescribeLogGroups and DescribeLogStreams composed from gRPC calls,
-//! since the `Logs` service has no listing of its own yet:
-//!
-//! - a log group is a function's (`/aws/lambda/<FunctionName>`), so
-//!   DescribeLogGroups lists the caller's functions (`Functions/ListFunctions`,
-//!   authorized as `lambda:ListFunctions`);
-//! - a log stream is what a group's events name, so DescribeLogStreams reads
-//!   the group's events (`Logs/FilterLogEvents`, as `logs:FilterLogEvents`)
-//!   and reports each stream's first and last.
-//!
-//! Both give what they know and leave out what they do not (`creationTime`
-//! of a group, `storedBytes`).
-
-use std::collections::BTreeMap;
+//! GetLogEvents, FilterLogEvents, DescribeLogGroups and DescribeLogStreams,
+//! each over its `Logs` gRPC handler.
 
 use funnel_proto::v1 as pb;
-use funnel_proto::v1::functions_server::Functions as _;
 use funnel_proto::v1::logs_server::Logs as _;
 use funnel_runtime::HttpBody;
 use serde::Deserialize;
@@ -29,9 +15,6 @@ use super::{Door, Request, Signer};
 const TARGET_PREFIX: &str = "Logs_20140328";
 
 const OPERATIONS: &str = "GetLogEvents, FilterLogEvents, DescribeLogGroups, DescribeLogStreams";
-
-/// CloudWatch's default and largest page of groups or streams.
-const DESCRIBE_LIMIT: usize = 50;
 
 /// The members of the four operations' inputs.
 #[derive(Deserialize, Default)]
@@ -100,27 +83,10 @@ async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody
             answer
         }
         "FilterLogEvents" => {
-            let log_group_name = group(&input)?;
-            let mut log_stream_names = input.log_stream_names;
-            if !input.log_stream_name_prefix.is_empty() {
-                if !log_stream_names.is_empty() {
-                    return Err(AwsError::new(
-                        "InvalidParameterException",
-                        "logStreamNames and logStreamNamePrefix cannot both be given",
-                    ));
-                }
-                log_stream_names = streams(door, signer, &log_group_name)
-                    .await?
-                    .into_keys()
-                    .filter(|s| s.starts_with(&input.log_stream_name_prefix))
-                    .collect();
-                if log_stream_names.is_empty() {
-                    return Ok(json11::answer(json!({"events": []})));
-                }
-            }
             let message = pb::FilterLogEventsRequest {
-                log_group_name,
-                log_stream_names,
+                log_group_name: group(&input)?,
+                log_stream_names: input.log_stream_names,
+                log_stream_name_prefix: input.log_stream_name_prefix,
                 start_time: input.start_time,
                 end_time: input.end_time,
                 filter_pattern: input.filter_pattern,
@@ -187,157 +153,24 @@ fn group(input: &Input) -> Result<String, AwsError> {
     }
 }
 
-/// A page size (1 to 50; 50 when not given).
-fn describe_limit(limit: Option<i32>) -> Result<usize, AwsError> {
-    match limit {
-        None => Ok(DESCRIBE_LIMIT),
-        Some(n) => usize::try_from(n)
-            .ok()
-            .filter(|n| (1..=DESCRIBE_LIMIT).contains(n))
-            .ok_or_else(|| invalid(format!("limit {n} is out of range: 1 to {DESCRIBE_LIMIT}"))),
-    }
-}
-
-/// The page of `items` after `token` (the number already given), and the
-/// token for the next.
-fn page<T>(items: Vec<T>, token: &str, limit: usize) -> Result<(Vec<T>, String), AwsError> {
-    let skip = if token.is_empty() {
-        0
-    } else {
-        token
-            .parse::<usize>()
-            .map_err(|_| invalid(format!("nextToken {token:?} is not valid")))?
-    };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(skip).take(limit).collect();
-    let next = if skip + page.len() < total {
-        (skip + page.len()).to_string()
-    } else {
-        String::new()
-    };
-    Ok((page, next))
-}
-
-/// The caller's functions' log groups.
 async fn describe_log_groups(
     door: &Door,
     signer: &Signer,
     input: Input,
 ) -> Result<Value, AwsError> {
-    let limit = describe_limit(input.limit)?;
-    let (prefix, pattern) = (&input.log_group_name_prefix, &input.log_group_name_pattern);
-    if !prefix.is_empty() && !pattern.is_empty() {
-        return Err(invalid(
-            "LogGroupNamePrefix and LogGroupNamePattern are mutually exclusive parameters.",
-        ));
-    }
-    let functions = &door.inner.services.functions;
-    let mut groups = BTreeMap::new();
-    let mut marker = String::new();
-    loop {
-        let message = pb::ListFunctionsRequest {
-            marker: std::mem::take(&mut marker),
-            max_items: None,
-        };
-        let out = door
-            .call(signer, "/funnel.v1.Functions/ListFunctions", message, |r| {
-                functions.list_functions(r)
-            })
-            .await?;
-        for function in out.functions {
-            let name = funnel_proto::log_group(&function.function_name);
-            let wanted = name.starts_with(prefix.as_str())
-                && name.to_lowercase().contains(&pattern.to_lowercase());
-            if wanted {
-                let arn = group_arn(&function.function_arn, &name);
-                groups.insert(name, arn);
-            }
-        }
-        if out.next_marker.is_empty() {
-            break;
-        }
-        marker = out.next_marker;
-    }
-    let (groups, next) = page(groups.into_iter().collect(), &input.next_token, limit)?;
-    let groups: Vec<Value> = groups
-        .into_iter()
-        .map(|(name, arn)| {
-            let mut group = json!({"logGroupName": name, "metricFilterCount": 0});
-            if let Some(arn) = arn {
-                group["arn"] = json!(format!("{arn}:*"));
-                group["logGroupArn"] = json!(arn);
-            }
-            group
-        })
-        .collect();
-    let mut answer = json!({ "logGroups": groups });
-    put(&mut answer, "nextToken", &next);
-    Ok(answer)
-}
-
-/// `arn:<partition>:logs:<region>:<account>:log-group:<group>`, from the
-/// function's ARN.
-fn group_arn(function_arn: &str, group: &str) -> Option<String> {
-    let parts: Vec<&str> = function_arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, _, region, account, _] => Some(format!(
-            "arn:{partition}:logs:{region}:{account}:log-group:{group}"
-        )),
-        _ => None,
-    }
-}
-
-/// What a group's events say about one stream.
-#[derive(Clone, Copy)]
-struct Stream {
-    first_event: i64,
-    last_event: i64,
-    first_ingestion: i64,
-    last_ingestion: i64,
-}
-
-/// The streams of `group`, from its events.
-async fn streams(
-    door: &Door,
-    signer: &Signer,
-    group: &str,
-) -> Result<BTreeMap<String, Stream>, AwsError> {
+    let message = pb::DescribeLogGroupsRequest {
+        log_group_name_prefix: input.log_group_name_prefix,
+        log_group_name_pattern: input.log_group_name_pattern,
+        next_token: input.next_token,
+        limit: input.limit,
+    };
     let logs = &door.inner.services.logs;
-    let mut streams: BTreeMap<String, Stream> = BTreeMap::new();
-    let mut next_token = String::new();
-    loop {
-        let message = pb::FilterLogEventsRequest {
-            log_group_name: group.to_string(),
-            next_token: std::mem::take(&mut next_token),
-            ..Default::default()
-        };
-        let out = door
-            .call(signer, "/funnel.v1.Logs/FilterLogEvents", message, |r| {
-                logs.filter_log_events(r)
-            })
-            .await?;
-        for event in out.events {
-            let seen = Stream {
-                first_event: event.timestamp,
-                last_event: event.timestamp,
-                first_ingestion: event.ingestion_time,
-                last_ingestion: event.ingestion_time,
-            };
-            streams
-                .entry(event.log_stream_name)
-                .and_modify(|s| {
-                    s.first_event = s.first_event.min(seen.first_event);
-                    s.last_event = s.last_event.max(seen.last_event);
-                    s.first_ingestion = s.first_ingestion.min(seen.first_ingestion);
-                    s.last_ingestion = s.last_ingestion.max(seen.last_ingestion);
-                })
-                .or_insert(seen);
-        }
-        if out.next_token.is_empty() {
-            return Ok(streams);
-        }
-        next_token = out.next_token;
-    }
+    let out = door
+        .call(signer, "/funnel.v1.Logs/DescribeLogGroups", message, |r| {
+            logs.describe_log_groups(r)
+        })
+        .await?;
+    Ok(funnel_proto::json::log_groups(&out))
 }
 
 async fn describe_log_streams(
@@ -345,48 +178,20 @@ async fn describe_log_streams(
     signer: &Signer,
     input: Input,
 ) -> Result<Value, AwsError> {
-    let limit = describe_limit(input.limit)?;
-    let by_time = match input.order_by.as_str() {
-        "" | "LogStreamName" => false,
-        "LastEventTime" => true,
-        other => {
-            return Err(invalid(format!(
-                "orderBy {other:?} is not LogStreamName or LastEventTime"
-            )));
-        }
+    let message = pb::DescribeLogStreamsRequest {
+        log_group_name: input.log_group_name,
+        log_group_identifier: input.log_group_identifier,
+        log_stream_name_prefix: input.log_stream_name_prefix,
+        order_by: input.order_by,
+        descending: input.descending,
+        next_token: input.next_token,
+        limit: input.limit,
     };
-    let prefix = &input.log_stream_name_prefix;
-    if by_time && !prefix.is_empty() {
-        return Err(invalid(
-            "Cannot order by LastEventTime with a logStreamNamePrefix.",
-        ));
-    }
-    let group = group(&input)?;
-    let mut found: Vec<(String, Stream)> = streams(door, signer, &group)
-        .await?
-        .into_iter()
-        .filter(|(name, _)| name.starts_with(prefix.as_str()))
-        .collect();
-    if by_time {
-        found.sort_by_key(|(name, s)| (s.last_event, name.clone()));
-    }
-    if input.descending {
-        found.reverse();
-    }
-    let (found, next) = page(found, &input.next_token, limit)?;
-    let streams: Vec<Value> = found
-        .into_iter()
-        .map(|(name, s)| {
-            json!({
-                "logStreamName": name,
-                "creationTime": s.first_ingestion,
-                "firstEventTimestamp": s.first_event,
-                "lastEventTimestamp": s.last_event,
-                "lastIngestionTime": s.last_ingestion,
-            })
+    let logs = &door.inner.services.logs;
+    let out = door
+        .call(signer, "/funnel.v1.Logs/DescribeLogStreams", message, |r| {
+            logs.describe_log_streams(r)
         })
-        .collect();
-    let mut answer = json!({ "logStreams": streams });
-    put(&mut answer, "nextToken", &next);
-    Ok(answer)
+        .await?;
+    Ok(funnel_proto::json::log_streams(&out))
 }

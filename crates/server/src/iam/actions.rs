@@ -236,6 +236,14 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
+    (
+        "/funnel.v1.Logs/DescribeLogGroups",
+        "logs:DescribeLogGroups",
+    ),
+    (
+        "/funnel.v1.Logs/DescribeLogStreams",
+        "logs:DescribeLogStreams",
+    ),
     ("/funnel.v1.Metrics/GetMetrics", "cloudwatch:GetMetricData"),
     ("/funnel.v1.Iam/CreateAccount", "funnel:CreateAccount"),
     ("/funnel.v1.Iam/ListAccounts", "funnel:ListAccounts"),
@@ -487,6 +495,8 @@ resources! {
     SetClockRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
+    DescribeLogGroupsRequest => |_r, s| s.log_group("*");
+    DescribeLogStreamsRequest => |r, s| s.log_group(if r.log_group_name.is_empty() { &r.log_group_identifier } else { &r.log_group_name });
     GetMetricsRequest => |r, s| if r.function_name.is_empty() { "*".into() } else { s.whole_function(&r.function_name) };
     CreateAccountRequest => |_r, _s| "*".into();
     ListAccountsRequest => |_r, _s| "*".into();

@@ -32,14 +32,15 @@ pub const MANAGED: &[(&str, &str)] = &[
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[
             "lambda:InvokeFunction","lambda:InvokeFunctionUrl","sns:Publish","s3:PutObject","s3:GetObject",
             "logs:GetLogEvents","logs:FilterLogEvents","logs:StartLiveTail",
+            "logs:DescribeLogGroups","logs:DescribeLogStreams",
             "iam:GetUser","iam:ListAccessKeys"],"Resource":"*"}]}"#,
     ),
     (
         READ_ONLY,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[
             "lambda:Get*","lambda:List*","s3:Get*","s3:List*","sns:Get*","sns:List*",
-            "events:Describe*","events:List*","logs:Get*","logs:FilterLogEvents",
-            "logs:StartLiveTail","cloudwatch:GetMetricData","iam:Get*","iam:List*",
+            "events:Describe*","events:List*","logs:Get*","logs:Describe*",
+            "logs:FilterLogEvents","logs:StartLiveTail","cloudwatch:GetMetricData","iam:Get*","iam:List*",
             "funnel:Get*","funnel:List*","funnel:PreviewSchedule","apigateway:GET"],"Resource":"*"}]}"#,
     ),
 ];

@@ -7,8 +7,10 @@
 //! full queue drops the lines and counts them) that one writer thread
 //! stores in batches and publishes to live tails (`writer`). Readers first
 //! wait for the writer to catch up, so a caller sees its own calls' logs.
+//! Groups and streams are listed by `listing`.
 
 mod format;
+mod listing;
 mod pattern;
 mod writer;
 
@@ -18,6 +20,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
 
 pub use format::{invocation_log, tail};
+pub use listing::{GroupListing, StreamListing};
 
 /// The key of a function's log group, from the function's key:
 /// `/aws/lambda/<name>`, in the function's account.
@@ -64,6 +67,8 @@ pub struct Record {
 pub struct Query {
     /// Only these streams (all when empty).
     pub streams: Vec<String>,
+    /// Only streams whose names start with this.
+    pub stream_prefix: String,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
     pub pattern: String,
@@ -86,6 +91,7 @@ struct Inner {
     clock: Clock,
     queue: Arc<Queue>,
     live: broadcast::Sender<Arc<Record>>,
+    retention: Retention,
 }
 
 impl Drop for Inner {
@@ -111,6 +117,7 @@ impl Logs {
                 clock,
                 queue,
                 live,
+                retention,
             }),
         }
     }
@@ -161,6 +168,7 @@ impl Logs {
             let pattern = Pattern::parse(&query.pattern);
             let keep = |event: &LogEvent| {
                 (query.streams.is_empty() || query.streams.contains(&event.stream))
+                    && event.stream.starts_with(&query.stream_prefix)
                     && pattern.matches(&event.message)
             };
             let scan = LogScan {
@@ -203,6 +211,11 @@ impl Logs {
             return 0;
         }
         wait.await.unwrap_or(0)
+    }
+
+    /// How long events are kept.
+    pub fn retention(&self) -> Retention {
+        self.inner.retention
     }
 
     pub fn clock(&self) -> &Clock {
