@@ -4,84 +4,10 @@
 //! and asks who it is; a wrong secret and an unknown key are refused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::aws_cli::Aws;
 use crate::common::{Up, funnel, ok};
-
-/// What `funnel up` said to export.
-struct AwsEnv {
-    endpoint: String,
-    credentials: PathBuf,
-    /// `--cli-binary-format raw-in-base64-out` where the CLI has it (v2;
-    /// v1 sends `--payload` raw and has no such option).
-    raw_payload: &'static [&'static str],
-}
-
-impl AwsEnv {
-    /// Reads the `export AWS_ENDPOINT_URL=... AWS_SHARED_CREDENTIALS_FILE=...` line.
-    fn from_line(line: &str) -> AwsEnv {
-        let value = |name: &str| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix(&format!("{name}=")))
-                .unwrap_or_else(|| panic!("{name} in {line:?}"))
-                .to_string()
-        };
-        let version = Command::new("aws")
-            .arg("--version")
-            .output()
-            .expect("aws --version");
-        let version = String::from_utf8_lossy(&version.stdout).into_owned()
-            + &String::from_utf8_lossy(&version.stderr);
-        AwsEnv {
-            endpoint: value("AWS_ENDPOINT_URL"),
-            credentials: PathBuf::from(value("AWS_SHARED_CREDENTIALS_FILE")),
-            raw_payload: if version.starts_with("aws-cli/1.") {
-                &[]
-            } else {
-                &["--cli-binary-format", "raw-in-base64-out"]
-            },
-        }
-    }
-
-    /// `aws ARGS` against funnel with `credentials` (a credentials file);
-    /// `--cli-binary-format` is dropped for a v1 CLI.
-    fn aws(&self, credentials: &Path, args: &[&str]) -> Output {
-        let mut command = Command::new("aws");
-        command.args(["--endpoint-url", &self.endpoint]);
-        let mut args = args.iter().peekable();
-        while let Some(arg) = args.next() {
-            if *arg == "--cli-binary-format" {
-                args.next();
-                command.args(self.raw_payload);
-            } else {
-                command.arg(arg);
-            }
-        }
-        command
-            .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_DEFAULT_REGION", "local")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_ENDPOINT_URL")
-            .output()
-            .expect("run aws")
-    }
-}
-
-fn succeeded(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "aws failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
 
 /// A credentials file for `id` and `secret`.
 fn credentials_file(dir: &Path, id: &str, secret: &str) -> PathBuf {
@@ -96,55 +22,48 @@ fn credentials_file(dir: &Path, id: &str, secret: &str) -> PathBuf {
 
 #[test]
 fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
-    if let Err(err) = Command::new("aws").arg("--version").output() {
-        funnel_tests::skip("the aws CLI tests", &err);
+    if !Aws::available("the aws CLI tests") {
         return;
     }
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut up = Up::start(data_dir.path());
     let grpc_endpoint = up.endpoint();
-    let env = AwsEnv::from_line(&up.wait_for("export AWS_ENDPOINT_URL="));
-    let own = env.credentials.clone();
+    let aws = Aws::of(&mut up);
     let out_file = data_dir.path().join("out.json");
     let out_path = out_file.to_str().unwrap();
 
     // The issue's command: the greeting lands in out.json.
-    let said = json(&succeeded(&env.aws(
-        &own,
-        &[
-            "lambda",
-            "invoke",
-            "--function-name",
-            "hello",
-            "--cli-binary-format",
-            "raw-in-base64-out",
-            "--payload",
-            r#"{"name":"Ada"}"#,
-            out_path,
-        ],
-    )));
+    let said = aws.json(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        "hello",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--payload",
+        r#"{"name":"Ada"}"#,
+        out_path,
+    ]);
     assert_eq!(said["StatusCode"], 200, "{said}");
     assert_eq!(said["ExecutedVersion"], "$LATEST", "{said}");
-    let greeting = json(&std::fs::read_to_string(&out_file).unwrap());
+    let greeting: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).expect("JSON");
     assert_eq!(greeting, serde_json::json!({"message": "Hello, Ada!"}));
 
     // The log tail, as Lambda returns it (base64; the CLI prints it as is).
-    let said = json(&succeeded(&env.aws(
-        &own,
-        &[
-            "lambda",
-            "invoke",
-            "--function-name",
-            "hello",
-            "--cli-binary-format",
-            "raw-in-base64-out",
-            "--payload",
-            r#"{"name":"Tail"}"#,
-            "--log-type",
-            "Tail",
-            out_path,
-        ],
-    )));
+    let said = aws.json(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        "hello",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--payload",
+        r#"{"name":"Tail"}"#,
+        "--log-type",
+        "Tail",
+        out_path,
+    ]);
     let tail = said["LogResult"].as_str().expect("LogResult");
     use base64::Engine as _;
     let tail = base64::engine::general_purpose::STANDARD
@@ -155,42 +74,33 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
     assert!(tail.contains("REPORT RequestId:"), "{tail}");
 
     // Asynchronous: 202 and nothing else.
-    let said = json(&succeeded(&env.aws(
-        &own,
-        &[
-            "lambda",
-            "invoke",
-            "--function-name",
-            "hello",
-            "--invocation-type",
-            "Event",
-            "--cli-binary-format",
-            "raw-in-base64-out",
-            "--payload",
-            r#"{"name":"Later"}"#,
-            out_path,
-        ],
-    )));
+    let said = aws.json(&[
+        "lambda",
+        "invoke",
+        "--function-name",
+        "hello",
+        "--invocation-type",
+        "Event",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--payload",
+        r#"{"name":"Later"}"#,
+        out_path,
+    ]);
     assert_eq!(said["StatusCode"], 202, "{said}");
 
     // Reads.
-    let function = json(&succeeded(&env.aws(
-        &own,
-        &["lambda", "get-function", "--function-name", "hello"],
-    )));
+    let function = aws.json(&["lambda", "get-function", "--function-name", "hello"]);
     assert_eq!(function["Configuration"]["FunctionName"], "hello");
     assert_eq!(function["Configuration"]["MemorySize"], 128);
-    let config = json(&succeeded(&env.aws(
-        &own,
-        &[
-            "lambda",
-            "get-function-configuration",
-            "--function-name",
-            "arn:funnel:lambda:local:000000000000:function:hello",
-        ],
-    )));
+    let config = aws.json(&[
+        "lambda",
+        "get-function-configuration",
+        "--function-name",
+        "arn:funnel:lambda:local:000000000000:function:hello",
+    ]);
     assert_eq!(config["Timeout"], 3, "{config}");
-    let listed = json(&succeeded(&env.aws(&own, &["lambda", "list-functions"])));
+    let listed = aws.json(&["lambda", "list-functions"]);
     let names: Vec<&str> = listed["Functions"]
         .as_array()
         .expect("Functions")
@@ -198,7 +108,7 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
         .filter_map(|f| f["FunctionName"].as_str())
         .collect();
     assert!(names.contains(&"hello"), "{listed}");
-    let me = json(&succeeded(&env.aws(&own, &["sts", "get-caller-identity"])));
+    let me = aws.json(&["sts", "get-caller-identity"]);
     assert_eq!(me["Account"], "000000000000", "{me}");
     assert!(
         me["Arn"].as_str().unwrap().ends_with(":user/operator"),
@@ -206,16 +116,13 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
     );
 
     // Errors carry AWS's names.
-    let missing = env.aws(
-        &own,
+    aws.fails_with(
         &["lambda", "get-function", "--function-name", "nosuch"],
+        "ResourceNotFoundException",
     );
-    assert!(!missing.status.success());
-    let stderr = String::from_utf8_lossy(&missing.stderr);
-    assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
 
     // A wrong secret for the operator's key, and a key nobody has.
-    let text = std::fs::read_to_string(&own).unwrap();
+    let text = std::fs::read_to_string(&aws.credentials).unwrap();
     let id = text
         .lines()
         .find_map(|l| l.strip_prefix("aws_access_key_id = "))
@@ -231,19 +138,17 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
         &id,
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     );
-    let refused = env.aws(&wrong, &["lambda", "list-functions"]);
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("InvalidSignatureException"), "{stderr}");
+    aws.with_credentials(wrong)
+        .fails_with(&["lambda", "list-functions"], "InvalidSignatureException");
     let stranger = credentials_file(
         data_dir.path(),
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     );
-    let refused = env.aws(&stranger, &["sts", "get-caller-identity"]);
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("UnrecognizedClientException"), "{stderr}");
+    aws.with_credentials(stranger).fails_with(
+        &["sts", "get-caller-identity"],
+        "UnrecognizedClientException",
+    );
 
     // `funnel aws-profile` writes a profile the aws CLI uses with no
     // --endpoint-url at all; other profiles in the files are kept.
@@ -255,7 +160,7 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
         &[
             "aws-profile",
             "--endpoint-url",
-            &env.endpoint,
+            &aws.endpoint,
             "--config-file",
             config.to_str().unwrap(),
             "--credentials-file",
@@ -278,6 +183,11 @@ fn the_aws_cli_invokes_and_reads_functions_with_funnels_own_keys() {
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .output()
         .expect("run aws");
-    let me = json(&succeeded(&out));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let me: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(me["Account"], "000000000000", "{me}");
 }

@@ -5,96 +5,35 @@
 //! values it must carry, and each error for its AWS name.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::aws_cli::Aws;
 use crate::common::Up;
 
-/// The aws CLI pointed at `funnel up`'s AWS endpoint with the operator's
-/// credentials file (what `funnel up` says to export).
-struct Aws {
-    endpoint: String,
-    credentials: PathBuf,
-    /// `--cli-binary-format raw-in-base64-out` on a v2 CLI; a v1 CLI sends
-    /// `--payload` raw and has no such option.
-    raw_payload: &'static [&'static str],
+/// `aws lambda ...` calls.
+trait Lambda {
+    fn ok(&self, args: &[&str]) -> Value;
+    fn lambda_fails(&self, args: &[&str], code: &str) -> String;
+    fn invoke(
+        &self,
+        dir: &Path,
+        function: &str,
+        qualifier: Option<&str>,
+        payload: &str,
+    ) -> (Value, Value);
 }
 
-impl Aws {
-    fn from_export_line(line: &str) -> Aws {
-        let value = |name: &str| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix(&format!("{name}=")))
-                .unwrap_or_else(|| panic!("{name} in {line:?}"))
-                .to_string()
-        };
-        let version = Command::new("aws")
-            .arg("--version")
-            .output()
-            .expect("aws --version");
-        let version = String::from_utf8_lossy(&version.stdout).into_owned()
-            + &String::from_utf8_lossy(&version.stderr);
-        Aws {
-            endpoint: value("AWS_ENDPOINT_URL"),
-            credentials: PathBuf::from(value("AWS_SHARED_CREDENTIALS_FILE")),
-            raw_payload: if version.starts_with("aws-cli/1.") {
-                &[]
-            } else {
-                &["--cli-binary-format", "raw-in-base64-out"]
-            },
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("aws")
-            .args([
-                "--endpoint-url",
-                &self.endpoint,
-                "--output",
-                "json",
-                "lambda",
-            ])
-            .args(args)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &self.credentials)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_DEFAULT_REGION", "local")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_ENDPOINT_URL")
-            .output()
-            .expect("run aws")
-    }
-
-    /// `aws lambda ARGS`, which must succeed; its JSON (`null` when it
-    /// printed nothing, as for a 204).
+impl Lambda for Aws {
+    /// `aws lambda ARGS`, which must succeed; its JSON.
     fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "aws lambda {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text.trim().is_empty() {
-            return Value::Null;
-        }
-        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        self.json(&[&["lambda"], args].concat())
     }
 
     /// `aws lambda ARGS`, which must fail with the AWS error `code`.
-    fn fails(&self, args: &[&str], code: &str) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(
-            !out.status.success() && stderr.contains(&format!("({code})")),
-            "aws lambda {args:?} should fail with {code}; it said {}{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        stderr
+    fn lambda_fails(&self, args: &[&str], code: &str) -> String {
+        self.fails_with(&[&["lambda"], args].concat(), code)
     }
 
     /// Invokes `function` (with `--qualifier` when given) with `payload`;
@@ -108,8 +47,15 @@ impl Aws {
     ) -> (Value, Value) {
         let out = dir.join("out.json");
         let out = out.to_str().unwrap();
-        let mut args = vec!["invoke", "--function-name", function, "--payload", payload];
-        args.extend(self.raw_payload);
+        let mut args = vec![
+            "invoke",
+            "--function-name",
+            function,
+            "--payload",
+            payload,
+            "--cli-binary-format",
+            "raw-in-base64-out",
+        ];
         if let Some(qualifier) = qualifier {
             args.extend(["--qualifier", qualifier]);
         }
@@ -142,8 +88,7 @@ fn sha256_base64(bytes: &[u8]) -> String {
 
 #[test]
 fn the_aws_cli_manages_a_function_from_create_to_delete() {
-    if let Err(err) = Command::new("aws").arg("--version").output() {
-        funnel_tests::skip("the aws CLI tests", &err);
+    if !Aws::available("the aws CLI Lambda tests") {
         return;
     }
     let hello = funnel_tests::guest(funnel_tests::guests::HELLO);
@@ -152,7 +97,7 @@ fn the_aws_cli_manages_a_function_from_create_to_delete() {
     let dir = data_dir.path();
     let mut up = Up::start(dir);
     up.endpoint();
-    let aws = Aws::from_export_line(&up.wait_for("export AWS_ENDPOINT_URL="));
+    let aws = Aws::of(&mut up);
 
     // CreateFunction from a zip holding the component; Role is accepted
     // and ignored.
@@ -191,7 +136,7 @@ fn the_aws_cli_manages_a_function_from_create_to_delete() {
     assert_eq!(answer["message"], "Hello, Ada!");
 
     // A member funnel cannot honour is refused, not dropped.
-    let stderr = aws.fails(
+    let stderr = aws.lambda_fails(
         &[
             "create-function",
             "--function-name",
@@ -322,7 +267,7 @@ fn the_aws_cli_manages_a_function_from_create_to_delete() {
         "--statement-id",
         "photos",
     ]);
-    aws.fails(
+    aws.lambda_fails(
         &[
             "remove-permission",
             "--function-name",
@@ -470,18 +415,18 @@ fn the_aws_cli_manages_a_function_from_create_to_delete() {
     let urls = aws.ok(&["list-function-url-configs", "--function-name", "greeter"]);
     assert_eq!(urls["FunctionUrlConfigs"].as_array().map(Vec::len), Some(1));
     aws.ok(&["delete-function-url-config", "--function-name", "greeter"]);
-    aws.fails(
+    aws.lambda_fails(
         &["get-function-url-config", "--function-name", "greeter"],
         "ResourceNotFoundException",
     );
 
     // What funnel does not serve says so.
-    let stderr = aws.fails(&["list-event-source-mappings"], "UnknownOperationException");
+    let stderr = aws.lambda_fails(&["list-event-source-mappings"], "UnknownOperationException");
     assert!(stderr.contains("event-source-mappings"), "{stderr}");
 
     // Gone.
     aws.ok(&["delete-function", "--function-name", "greeter"]);
-    aws.fails(
+    aws.lambda_fails(
         &["get-function", "--function-name", "greeter"],
         "ResourceNotFoundException",
     );

@@ -6,90 +6,20 @@
 //! a schedule rule with a target made, read, disabled and deleted with
 //! `aws events`; log groups, streams and events read with `aws logs`.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::aws_cli::Aws;
 use crate::common::{Up, funnel, ok};
 
-/// The aws CLI pointed at one `funnel up`, with its operator's keys.
-struct Aws {
-    endpoint: String,
-    credentials: PathBuf,
+/// Reading logs with `aws logs`.
+trait LogReads {
+    fn log_messages(&self, group: &str, pattern: &str) -> Vec<String>;
+    fn wait_for_log(&self, group: &str, pattern: &str) -> Vec<String>;
 }
 
-impl Aws {
-    /// Starts nothing: `None` (and a loud skip) when there is no aws CLI.
-    fn available() -> bool {
-        match Command::new("aws").arg("--version").output() {
-            Ok(_) => true,
-            Err(err) => {
-                funnel_tests::skip("the aws CLI service tests", &err);
-                false
-            }
-        }
-    }
-
-    /// Reads the `export AWS_ENDPOINT_URL=... AWS_SHARED_CREDENTIALS_FILE=...`
-    /// line `funnel up` prints.
-    fn of(up: &mut Up) -> Aws {
-        let line = up.wait_for("export AWS_ENDPOINT_URL=");
-        let value = |name: &str| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix(&format!("{name}=")))
-                .unwrap_or_else(|| panic!("{name} in {line:?}"))
-                .to_string()
-        };
-        Aws {
-            endpoint: value("AWS_ENDPOINT_URL"),
-            credentials: PathBuf::from(value("AWS_SHARED_CREDENTIALS_FILE")),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("aws")
-            .args(["--endpoint-url", &self.endpoint, "--output", "json"])
-            .args(args)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &self.credentials)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_DEFAULT_REGION", "local")
-            .env("AWS_PAGER", "")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_ENDPOINT_URL")
-            .output()
-            .expect("run aws")
-    }
-
-    /// `aws ARGS`, which must succeed; its JSON (null when it printed none).
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "aws {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text.trim().is_empty() {
-            return Value::Null;
-        }
-        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-    }
-
-    /// `aws ARGS`, which must fail; its stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            !out.status.success(),
-            "aws {args:?} succeeded: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
+impl LogReads for Aws {
     /// The messages of `group` matching `pattern`, as filter-log-events
     /// gives them.
     fn log_messages(&self, group: &str, pattern: &str) -> Vec<String> {
@@ -141,7 +71,7 @@ fn strings<'a>(value: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
 
 #[test]
 fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
-    if !Aws::available() {
+    if !Aws::available("the aws CLI service tests") {
         return;
     }
     let data_dir = tempfile::tempdir().expect("temp dir");
@@ -410,7 +340,7 @@ fn the_aws_cli_publishes_through_a_filtered_subscription_and_reads_the_logs() {
 
 #[test]
 fn the_aws_cli_schedules_a_function_with_an_eventbridge_rule() {
-    if !Aws::available() {
+    if !Aws::available("the aws CLI service tests") {
         return;
     }
     let data_dir = tempfile::tempdir().expect("temp dir");

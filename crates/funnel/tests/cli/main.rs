@@ -18,10 +18,12 @@
 //!   AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS).
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
 //!   catalog, routes, failures, memory and decoder limits).
+//! - `aws_cli`: the aws CLI pointed at one `funnel up`.
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
 mod aws;
+mod aws_cli;
 mod aws_lambda;
 mod aws_services;
 mod buckets;
