@@ -16,6 +16,8 @@
 //!   verbs.
 //! - `aws`, `aws_lambda`, `aws_services`: the real aws CLI against the
 //!   AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS).
+//! - `aws_shapes`: the same boto3 calls against funnel and moto's server,
+//!   their answers' shapes compared against a list of known differences.
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
 //!   catalog, routes, failures, memory and decoder limits).
 //! - `aws_cli`: the aws CLI pointed at one `funnel up`.
@@ -26,6 +28,7 @@ mod aws;
 mod aws_cli;
 mod aws_lambda;
 mod aws_services;
+mod aws_shapes;
 mod buckets;
 mod chaos;
 mod common;

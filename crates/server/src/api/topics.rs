@@ -235,7 +235,7 @@ impl TopicsApi for TopicsService {
             .iter()
             .map(|s| pb::Subscription {
                 subscription_arn: self.topics.subscription_arn(s),
-                owner: String::new(),
+                owner: self.topics.naming.account_of(&s.topic).to_string(),
                 protocol: s.protocol.clone(),
                 endpoint: s.endpoint.clone(),
                 topic_arn: self.topics.topic_arn(&s.topic),

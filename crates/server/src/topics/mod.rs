@@ -313,6 +313,9 @@ impl Topics {
             ("Owner".into(), self.naming.account_of(&s.topic).to_string()),
             ("PendingConfirmation".into(), "false".into()),
             ("ConfirmationWasAuthenticated".into(), "true".into()),
+            // SNS lists it for every protocol; a Lambda subscriber always
+            // gets the JSON envelope.
+            ("RawMessageDelivery".into(), "false".into()),
             ("FilterPolicyScope".into(), s.filter_policy_scope.clone()),
         ]);
         if let Some(policy) = &s.filter_policy {
