@@ -160,6 +160,10 @@ fn the_image_pipeline_makes_catalogues_serves_and_removes_thumbnails() {
     assert!(!thumbs.join("small/notes.jpg").exists());
     let logs = ok(&funnel(&endpoint, &["logs", "tail", "thumbnail"]));
     assert!(logs.contains("photo.jpg"), "{logs}");
+    assert!(
+        logs.contains("failed: InvalidImage: notes.jpg: not an image"),
+        "{logs}"
+    );
     assert!(logs.contains("REPORT RequestId:"), "{logs}");
 
     // HTTP: the listing and a thumbnail's bytes.
