@@ -83,17 +83,6 @@ impl Signer {
     }
 }
 
-async fn connect(addr: std::net::SocketAddr) -> SendRequest<Full<Bytes>> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(connection);
-    sender
-}
-
 pub async fn measure() -> anyhow::Result<AwsRows> {
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
@@ -115,7 +104,7 @@ pub async fn measure() -> anyhow::Result<AwsRows> {
 
     let grpc = latency(LATENCY_CALLS, || crate::invoke(&clients[0])).await;
     let aws = {
-        let mut sender = connect(server.aws).await;
+        let mut sender = crate::http::connect(server.aws).await;
         let sender = &mut sender;
         let signer = signer.clone();
         let mut samples = Vec::with_capacity(LATENCY_CALLS);
@@ -136,7 +125,9 @@ pub async fn measure() -> anyhow::Result<AwsRows> {
     // One connection per worker, made before the clock starts.
     let mut senders = Vec::with_capacity(CONCURRENCY);
     for _ in 0..CONCURRENCY {
-        senders.push(tokio::sync::Mutex::new(connect(server.aws).await));
+        senders.push(tokio::sync::Mutex::new(
+            crate::http::connect(server.aws).await,
+        ));
     }
     let senders = std::sync::Arc::new(senders);
     let aws_rate = throughput(move |w| {

@@ -69,7 +69,8 @@ struct Target {
     expect: &'static [u8],
 }
 
-async fn connect(addr: std::net::SocketAddr) -> SendRequest<Full<Bytes>> {
+/// One keep-alive HTTP/1.1 connection to `addr` (no Nagle).
+pub(crate) async fn connect(addr: std::net::SocketAddr) -> SendRequest<Full<Bytes>> {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let (sender, connection) =

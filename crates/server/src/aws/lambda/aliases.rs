@@ -47,13 +47,9 @@ pub async fn create(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let alias = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/CreateAlias",
-            message,
-            |r| functions.create_alias(r),
-        )
+        .grpc("/funnel.v1.Functions/CreateAlias", message, |r| {
+            functions.create_alias(r)
+        })
         .await?;
     Ok(created(&json::alias(&alias)))
 }
@@ -65,8 +61,7 @@ pub async fn get(call: &Call<'_>, function_name: String, name: String) -> Answer
     };
     let functions = &call.services().functions;
     let alias = call
-        .door
-        .call(call.signer, "/funnel.v1.Functions/GetAlias", message, |r| {
+        .grpc("/funnel.v1.Functions/GetAlias", message, |r| {
             functions.get_alias(r)
         })
         .await?;
@@ -94,13 +89,9 @@ pub async fn update(call: &Call<'_>, function_name: String, name: String) -> Ans
     };
     let functions = &call.services().functions;
     let alias = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/UpdateAlias",
-            message,
-            |r| functions.update_alias(r),
-        )
+        .grpc("/funnel.v1.Functions/UpdateAlias", message, |r| {
+            functions.update_alias(r)
+        })
         .await?;
     Ok(ok(&json::alias(&alias)))
 }
@@ -111,14 +102,10 @@ pub async fn delete(call: &Call<'_>, function_name: String, name: String) -> Ans
         name,
     };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/DeleteAlias",
-            message,
-            |r| functions.delete_alias(r),
-        )
-        .await?;
+    call.grpc("/funnel.v1.Functions/DeleteAlias", message, |r| {
+        functions.delete_alias(r)
+    })
+    .await?;
     Ok(no_content())
 }
 
@@ -131,13 +118,9 @@ pub async fn list(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let page = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/ListAliases",
-            message,
-            |r| functions.list_aliases(r),
-        )
+        .grpc("/funnel.v1.Functions/ListAliases", message, |r| {
+            functions.list_aliases(r)
+        })
         .await?;
     Ok(ok(&json::aliases(&page)))
 }

@@ -51,23 +51,19 @@ pub async fn put(call: &Call<'_>, function_name: String, update: bool) -> Answer
     };
     let service = &call.services().asynchronous;
     let config = if update {
-        call.door
-            .call(
-                call.signer,
-                "/funnel.v1.AsyncInvocation/UpdateFunctionEventInvokeConfig",
-                message,
-                |r| service.update_function_event_invoke_config(r),
-            )
-            .await?
+        call.grpc(
+            "/funnel.v1.AsyncInvocation/UpdateFunctionEventInvokeConfig",
+            message,
+            |r| service.update_function_event_invoke_config(r),
+        )
+        .await?
     } else {
-        call.door
-            .call(
-                call.signer,
-                "/funnel.v1.AsyncInvocation/PutFunctionEventInvokeConfig",
-                message,
-                |r| service.put_function_event_invoke_config(r),
-            )
-            .await?
+        call.grpc(
+            "/funnel.v1.AsyncInvocation/PutFunctionEventInvokeConfig",
+            message,
+            |r| service.put_function_event_invoke_config(r),
+        )
+        .await?
     };
     Ok(ok(&wire(&config)))
 }
@@ -79,9 +75,7 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
     };
     let service = &call.services().asynchronous;
     let config = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.AsyncInvocation/GetFunctionEventInvokeConfig",
             message,
             |r| service.get_function_event_invoke_config(r),
@@ -96,14 +90,12 @@ pub async fn delete(call: &Call<'_>, function_name: String) -> Answer {
         qualifier: call.query_or_empty("Qualifier"),
     };
     let service = &call.services().asynchronous;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.AsyncInvocation/DeleteFunctionEventInvokeConfig",
-            message,
-            |r| service.delete_function_event_invoke_config(r),
-        )
-        .await?;
+    call.grpc(
+        "/funnel.v1.AsyncInvocation/DeleteFunctionEventInvokeConfig",
+        message,
+        |r| service.delete_function_event_invoke_config(r),
+    )
+    .await?;
     Ok(no_content())
 }
 

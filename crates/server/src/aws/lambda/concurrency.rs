@@ -26,9 +26,7 @@ pub async fn put(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/PutFunctionConcurrency",
             message,
             |r| functions.put_function_concurrency(r),
@@ -41,9 +39,7 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
     let message = pb::GetFunctionConcurrencyRequest { function_name };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/GetFunctionConcurrency",
             message,
             |r| functions.get_function_concurrency(r),
@@ -55,14 +51,12 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
 pub async fn delete(call: &Call<'_>, function_name: String) -> Answer {
     let message = pb::GetFunctionConcurrencyRequest { function_name };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/DeleteFunctionConcurrency",
-            message,
-            |r| functions.delete_function_concurrency(r),
-        )
-        .await?;
+    call.grpc(
+        "/funnel.v1.Functions/DeleteFunctionConcurrency",
+        message,
+        |r| functions.delete_function_concurrency(r),
+    )
+    .await?;
     Ok(no_content())
 }
 
@@ -81,9 +75,7 @@ pub async fn put_provisioned(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/PutProvisionedConcurrencyConfig",
             message,
             |r| functions.put_provisioned_concurrency_config(r),
@@ -102,9 +94,7 @@ pub async fn get_provisioned(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/GetProvisionedConcurrencyConfig",
             message,
             |r| functions.get_provisioned_concurrency_config(r),
@@ -119,23 +109,19 @@ pub async fn delete_provisioned(call: &Call<'_>, function_name: String) -> Answe
         qualifier: call.query_or_empty("Qualifier"),
     };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/DeleteProvisionedConcurrencyConfig",
-            message,
-            |r| functions.delete_provisioned_concurrency_config(r),
-        )
-        .await?;
+    call.grpc(
+        "/funnel.v1.Functions/DeleteProvisionedConcurrencyConfig",
+        message,
+        |r| functions.delete_provisioned_concurrency_config(r),
+    )
+    .await?;
     Ok(no_content())
 }
 
 pub async fn account_settings(call: &Call<'_>) -> Answer {
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/GetAccountSettings",
             pb::GetAccountSettingsRequest {},
             |r| functions.get_account_settings(r),

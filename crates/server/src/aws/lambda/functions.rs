@@ -112,13 +112,9 @@ pub async fn create(call: &Call<'_>) -> Answer {
     };
     let functions = &call.services().functions;
     let mut config = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/CreateFunction",
-            message,
-            |r| functions.create_function(r),
-        )
+        .grpc("/funnel.v1.Functions/CreateFunction", message, |r| {
+            functions.create_function(r)
+        })
         .await?;
     if body.publish {
         config = publish_just_made(call, config).await?;
@@ -208,14 +204,10 @@ async fn get_function(
         qualifier: call.query_or_empty("Qualifier"),
     };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/GetFunction",
-            message,
-            |r| functions.get_function(r),
-        )
-        .await
+    call.grpc("/funnel.v1.Functions/GetFunction", message, |r| {
+        functions.get_function(r)
+    })
+    .await
 }
 
 pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
@@ -236,13 +228,9 @@ pub async fn list(call: &Call<'_>) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/ListFunctions",
-            message,
-            |r| functions.list_functions(r),
-        )
+        .grpc("/funnel.v1.Functions/ListFunctions", message, |r| {
+            functions.list_functions(r)
+        })
         .await?;
     Ok(ok(&json::functions(&out)))
 }
@@ -269,13 +257,9 @@ pub async fn update_code(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let mut config = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/UpdateFunctionCode",
-            message,
-            |r| functions.update_function_code(r),
-        )
+        .grpc("/funnel.v1.Functions/UpdateFunctionCode", message, |r| {
+            functions.update_function_code(r)
+        })
         .await?;
     if body.publish {
         config = publish_just_made(call, config).await?;
@@ -318,9 +302,7 @@ pub async fn update_configuration(call: &Call<'_>, function_name: String) -> Ans
     };
     let functions = &call.services().functions;
     let config = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/UpdateFunctionConfiguration",
             message,
             |r| functions.update_function_configuration(r),
@@ -335,14 +317,10 @@ pub async fn delete(call: &Call<'_>, function_name: String) -> Answer {
         qualifier: call.query_or_empty("Qualifier"),
     };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/DeleteFunction",
-            message,
-            |r| functions.delete_function(r),
-        )
-        .await?;
+    call.grpc("/funnel.v1.Functions/DeleteFunction", message, |r| {
+        functions.delete_function(r)
+    })
+    .await?;
     Ok(no_content())
 }
 
@@ -357,8 +335,7 @@ pub async fn invoke(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(call.signer, "/funnel.v1.Functions/Invoke", message, |r| {
+        .grpc("/funnel.v1.Functions/Invoke", message, |r| {
             functions.invoke(r)
         })
         .await?;
@@ -409,14 +386,10 @@ async fn publish(
         revision_id,
     };
     let functions = &call.services().functions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Functions/PublishVersion",
-            message,
-            |r| functions.publish_version(r),
-        )
-        .await
+    call.grpc("/funnel.v1.Functions/PublishVersion", message, |r| {
+        functions.publish_version(r)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -449,9 +422,7 @@ pub async fn list_versions(call: &Call<'_>, function_name: String) -> Answer {
     };
     let functions = &call.services().functions;
     let out = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Functions/ListVersionsByFunction",
             message,
             |r| functions.list_versions_by_function(r),

@@ -51,13 +51,9 @@ pub async fn publish(call: &Call<'_>, layer_name: String) -> Answer {
     };
     let layers = &call.services().layers;
     let version = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/PublishLayerVersion",
-            message,
-            |r| layers.publish_layer_version(r),
-        )
+        .grpc("/funnel.v1.Layers/PublishLayerVersion", message, |r| {
+            layers.publish_layer_version(r)
+        })
         .await?;
     Ok(created(&json::layer_version(&version)))
 }
@@ -69,13 +65,9 @@ pub async fn get(call: &Call<'_>, layer_name: String, version_number: i64) -> An
     };
     let layers = &call.services().layers;
     let version = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/GetLayerVersion",
-            message,
-            |r| layers.get_layer_version(r),
-        )
+        .grpc("/funnel.v1.Layers/GetLayerVersion", message, |r| {
+            layers.get_layer_version(r)
+        })
         .await?;
     Ok(ok(&json::layer_version(&version)))
 }
@@ -86,13 +78,9 @@ pub async fn get_by_arn(call: &Call<'_>) -> Answer {
     };
     let layers = &call.services().layers;
     let version = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/GetLayerVersionByArn",
-            message,
-            |r| layers.get_layer_version_by_arn(r),
-        )
+        .grpc("/funnel.v1.Layers/GetLayerVersionByArn", message, |r| {
+            layers.get_layer_version_by_arn(r)
+        })
         .await?;
     Ok(ok(&json::layer_version(&version)))
 }
@@ -105,8 +93,7 @@ pub async fn list(call: &Call<'_>) -> Answer {
     };
     let layers = &call.services().layers;
     let page = call
-        .door
-        .call(call.signer, "/funnel.v1.Layers/ListLayers", message, |r| {
+        .grpc("/funnel.v1.Layers/ListLayers", message, |r| {
             layers.list_layers(r)
         })
         .await?;
@@ -122,13 +109,9 @@ pub async fn list_versions(call: &Call<'_>, layer_name: String) -> Answer {
     };
     let layers = &call.services().layers;
     let page = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/ListLayerVersions",
-            message,
-            |r| layers.list_layer_versions(r),
-        )
+        .grpc("/funnel.v1.Layers/ListLayerVersions", message, |r| {
+            layers.list_layer_versions(r)
+        })
         .await?;
     Ok(ok(&json::layer_versions(&page)))
 }
@@ -139,14 +122,10 @@ pub async fn delete(call: &Call<'_>, layer_name: String, version_number: i64) ->
         version_number,
     };
     let layers = &call.services().layers;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/DeleteLayerVersion",
-            message,
-            |r| layers.delete_layer_version(r),
-        )
-        .await?;
+    call.grpc("/funnel.v1.Layers/DeleteLayerVersion", message, |r| {
+        layers.delete_layer_version(r)
+    })
+    .await?;
     Ok(no_content())
 }
 
@@ -172,9 +151,7 @@ pub async fn add_permission(call: &Call<'_>, layer_name: String, version_number:
     };
     let layers = &call.services().layers;
     let added = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.Layers/AddLayerVersionPermission",
             message,
             |r| layers.add_layer_version_permission(r),
@@ -190,13 +167,9 @@ pub async fn get_policy(call: &Call<'_>, layer_name: String, version_number: i64
     };
     let layers = &call.services().layers;
     let policy = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/GetLayerVersionPolicy",
-            message,
-            |r| layers.get_layer_version_policy(r),
-        )
+        .grpc("/funnel.v1.Layers/GetLayerVersionPolicy", message, |r| {
+            layers.get_layer_version_policy(r)
+        })
         .await?;
     Ok(ok(&json::layer_policy(&policy)))
 }
@@ -214,13 +187,11 @@ pub async fn remove_permission(
         revision_id: call.query_or_empty("RevisionId"),
     };
     let layers = &call.services().layers;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Layers/RemoveLayerVersionPermission",
-            message,
-            |r| layers.remove_layer_version_permission(r),
-        )
-        .await?;
+    call.grpc(
+        "/funnel.v1.Layers/RemoveLayerVersionPermission",
+        message,
+        |r| layers.remove_layer_version_permission(r),
+    )
+    .await?;
     Ok(no_content())
 }

@@ -226,6 +226,20 @@ impl Call<'_> {
         &self.door.inner.services
     }
 
+    /// Runs the gRPC handler `method` (at `path`, which names its IAM
+    /// action) as the signer: see [`Door::call`].
+    async fn grpc<Req, Res, Fut>(
+        &self,
+        path: &str,
+        message: Req,
+        method: impl FnOnce(tonic::Request<Req>) -> Fut,
+    ) -> Result<Res, AwsError>
+    where
+        Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
+    {
+        self.door.call(self.signer, path, message, method).await
+    }
+
     /// The first value of query parameter `name`.
     fn query(&self, name: &str) -> Option<String> {
         form_urlencoded::parse(self.parts.uri.query()?.as_bytes())

@@ -52,13 +52,9 @@ pub async fn add(call: &Call<'_>, function_name: String) -> Answer {
     };
     let permissions = &call.services().permissions;
     let added = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Permissions/AddPermission",
-            message,
-            |r| permissions.add_permission(r),
-        )
+        .grpc("/funnel.v1.Permissions/AddPermission", message, |r| {
+            permissions.add_permission(r)
+        })
         .await?;
     // Lambda answers with the statement as a JSON string.
     Ok(created(&json!({"Statement": added.statement})))
@@ -71,13 +67,9 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
     };
     let permissions = &call.services().permissions;
     let policy = call
-        .door
-        .call(
-            call.signer,
-            "/funnel.v1.Permissions/GetPolicy",
-            message,
-            |r| permissions.get_policy(r),
-        )
+        .grpc("/funnel.v1.Permissions/GetPolicy", message, |r| {
+            permissions.get_policy(r)
+        })
         .await?;
     Ok(ok(&json::policy(&policy)))
 }
@@ -90,13 +82,9 @@ pub async fn remove(call: &Call<'_>, function_name: String, statement_id: String
         qualifier: call.query_or_empty("Qualifier"),
     };
     let permissions = &call.services().permissions;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.Permissions/RemovePermission",
-            message,
-            |r| permissions.remove_permission(r),
-        )
-        .await?;
+    call.grpc("/funnel.v1.Permissions/RemovePermission", message, |r| {
+        permissions.remove_permission(r)
+    })
+    .await?;
     Ok(no_content())
 }

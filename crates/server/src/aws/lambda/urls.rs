@@ -54,9 +54,7 @@ pub async fn create(call: &Call<'_>, function_name: String) -> Answer {
     };
     let urls = &call.services().urls;
     let config = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.FunctionUrls/CreateFunctionUrlConfig",
             message,
             |r| urls.create_function_url_config(r),
@@ -76,9 +74,7 @@ pub async fn update(call: &Call<'_>, function_name: String) -> Answer {
     };
     let urls = &call.services().urls;
     let config = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.FunctionUrls/UpdateFunctionUrlConfig",
             message,
             |r| urls.update_function_url_config(r),
@@ -94,9 +90,7 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
     };
     let urls = &call.services().urls;
     let config = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.FunctionUrls/GetFunctionUrlConfig",
             message,
             |r| urls.get_function_url_config(r),
@@ -111,14 +105,12 @@ pub async fn delete(call: &Call<'_>, function_name: String) -> Answer {
         qualifier: call.query_or_empty("Qualifier"),
     };
     let urls = &call.services().urls;
-    call.door
-        .call(
-            call.signer,
-            "/funnel.v1.FunctionUrls/DeleteFunctionUrlConfig",
-            message,
-            |r| urls.delete_function_url_config(r),
-        )
-        .await?;
+    call.grpc(
+        "/funnel.v1.FunctionUrls/DeleteFunctionUrlConfig",
+        message,
+        |r| urls.delete_function_url_config(r),
+    )
+    .await?;
     Ok(no_content())
 }
 
@@ -130,9 +122,7 @@ pub async fn list(call: &Call<'_>, function_name: String) -> Answer {
     };
     let urls = &call.services().urls;
     let page = call
-        .door
-        .call(
-            call.signer,
+        .grpc(
             "/funnel.v1.FunctionUrls/ListFunctionUrlConfigs",
             message,
             |r| urls.list_function_url_configs(r),
