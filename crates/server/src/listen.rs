@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use funnel_runtime::HttpBody;
+use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +35,46 @@ pub struct Listening {
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// Names the listener in logs (`HTTP`, `AWS`).
     pub name: &'static str,
+}
+
+impl Listening {
+    /// A door's listening, with the HTTP limits of `config`.
+    pub fn of(
+        config: &crate::config::HttpConfig,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        name: &'static str,
+    ) -> Listening {
+        Listening {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+            tls,
+            name,
+        }
+    }
+}
+
+/// Why a request body could not be read whole.
+pub enum BodyError {
+    /// Longer than the door takes.
+    TooLarge,
+    /// Did not arrive within the body timeout.
+    TimedOut,
+    /// The connection failed while sending it.
+    Unreadable(String),
+}
+
+/// Reads `body` whole: at most `limit` bytes, within `timeout`.
+pub async fn read_body(
+    body: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Ok(Err(err)) => Err(BodyError::Unreadable(err.to_string())),
+        Err(_) => Err(BodyError::TimedOut),
+    }
 }
 
 /// Serves `listener` with `handler` until `stop`; then lets the requests

@@ -67,7 +67,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
 async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
     let operation = json11::operation(&request, TARGET_PREFIX)?;
     if !OPERATIONS.split(", ").any(|o| o == operation) {
-        return Err(unknown(operation));
+        return Err(json11::unknown("EventBridge", operation, OPERATIONS));
     }
     let input: RuleInput = json11::input(&request)?;
     default_bus(input.event_bus_name.as_deref())?;
@@ -210,18 +210,9 @@ async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody
             put(&mut answer, "NextToken", &out.next_token);
             answer
         }
-        other => return Err(unknown(other)),
+        other => return Err(json11::unknown("EventBridge", other, OPERATIONS)),
     };
     Ok(json11::answer(answer))
-}
-
-fn unknown(operation: &str) -> AwsError {
-    AwsError::new(
-        "UnknownOperationException",
-        format!(
-            "funnel's EventBridge endpoint does not implement {operation} (it has {OPERATIONS})"
-        ),
-    )
 }
 
 /// funnel has one bus per account, the default one.

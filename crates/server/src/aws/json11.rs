@@ -62,6 +62,15 @@ pub fn client_error_status(mut err: AwsError) -> AwsError {
 
 /// Adds `name: value` to `object` unless `value` is empty (AWS leaves
 /// out the members it has no value for).
+/// An operation `service` does not implement; `operations` lists those it
+/// does.
+pub fn unknown(service: &str, operation: &str, operations: &str) -> AwsError {
+    AwsError::new(
+        "UnknownOperationException",
+        format!("funnel's {service} endpoint does not implement {operation} (it has {operations})"),
+    )
+}
+
 pub fn put(object: &mut serde_json::Value, name: &str, value: &str) {
     if !value.is_empty() {
         object[name] = serde_json::Value::String(value.to_string());

@@ -50,7 +50,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
 async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
     let operation = json11::operation(&request, TARGET_PREFIX)?;
     if !OPERATIONS.split(", ").any(|o| o == operation) {
-        return Err(unknown(operation));
+        return Err(json11::unknown("CloudWatch Logs", operation, OPERATIONS));
     }
     let input: Input = json11::input(&request)?;
     let signer = &request.signer;
@@ -117,18 +117,9 @@ async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody
         }
         "DescribeLogGroups" => describe_log_groups(door, signer, input).await?,
         "DescribeLogStreams" => describe_log_streams(door, signer, input).await?,
-        other => return Err(unknown(other)),
+        other => return Err(json11::unknown("CloudWatch Logs", other, OPERATIONS)),
     };
     Ok(json11::answer(answer))
-}
-
-fn unknown(operation: &str) -> AwsError {
-    AwsError::new(
-        "UnknownOperationException",
-        format!(
-            "funnel's CloudWatch Logs endpoint does not implement {operation} (it has {OPERATIONS})"
-        ),
-    )
 }
 
 fn invalid(message: impl Into<String>) -> AwsError {

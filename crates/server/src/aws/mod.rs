@@ -25,7 +25,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use funnel_runtime::HttpBody;
 use http::HeaderValue;
-use http_body_util::{BodyExt as _, Limited};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -79,12 +79,8 @@ impl Door {
 
     /// Serves `listener` until `stop`, then lets requests in flight finish.
     pub async fn serve(self, listener: TcpListener, stop: CancellationToken) {
-        let listening = crate::listen::Listening {
-            max_connections: self.inner.config.max_connections,
-            header_timeout: self.inner.config.header_timeout,
-            tls: self.inner.tls.clone(),
-            name: "AWS",
-        };
+        let listening =
+            crate::listen::Listening::of(&self.inner.config, self.inner.tls.clone(), "AWS");
         crate::listen::serve(listener, listening, self, stop).await;
     }
 
@@ -202,20 +198,22 @@ impl crate::listen::Handler for Door {
 }
 
 async fn read_body(body: Incoming, timeout: std::time::Duration) -> Result<Bytes, AwsError> {
-    let collected = tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect())
+    use crate::listen::BodyError;
+    crate::listen::read_body(body, MAX_BODY_BYTES, timeout)
         .await
-        .map_err(|_| AwsError::new("RequestTimeout", "the request body did not arrive in time"))?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => Err(AwsError::new(
-            "RequestTooLargeException",
-            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        )),
-        Err(err) => Err(AwsError::new(
-            "InvalidRequestContentException",
-            format!("the request body could not be read: {err}"),
-        )),
-    }
+        .map_err(|err| match err {
+            BodyError::TimedOut => {
+                AwsError::new("RequestTimeout", "the request body did not arrive in time")
+            }
+            BodyError::TooLarge => AwsError::new(
+                "RequestTooLargeException",
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ),
+            BodyError::Unreadable(err) => AwsError::new(
+                "InvalidRequestContentException",
+                format!("the request body could not be read: {err}"),
+            ),
+        })
 }
 
 /// A buffered response.

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use funnel_runtime::{Clock, HttpBody};
 use http::{HeaderValue, StatusCode};
-use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -83,12 +82,8 @@ impl HttpDoor {
     /// finish (their invocations are stopped by the dispatcher when the
     /// shutdown grace runs out) and returns.
     pub async fn serve(self, listener: TcpListener, stop: CancellationToken) {
-        let listening = crate::listen::Listening {
-            max_connections: self.inner.config.max_connections,
-            header_timeout: self.inner.config.header_timeout,
-            tls: self.inner.tls.clone(),
-            name: "HTTP",
-        };
+        let listening =
+            crate::listen::Listening::of(&self.inner.config, self.inner.tls.clone(), "HTTP");
         crate::listen::serve(listener, listening, self, stop).await;
     }
 }
@@ -404,18 +399,17 @@ async fn read_body(
     if declares_too_much(parts) {
         return Err(too_large());
     }
-    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(err)) => Err(Answer::message(
-            StatusCode::BAD_REQUEST,
-            &format!("Bad Request: the body could not be read: {err}"),
-        )),
-        Err(_) => Err(Answer::message(
-            StatusCode::REQUEST_TIMEOUT,
-            "Request Timeout",
-        )),
-    }
+    use crate::listen::BodyError;
+    crate::listen::read_body(body, MAX_BODY_BYTES, timeout)
+        .await
+        .map_err(|err| match err {
+            BodyError::TooLarge => too_large(),
+            BodyError::Unreadable(err) => Answer::message(
+                StatusCode::BAD_REQUEST,
+                &format!("Bad Request: the body could not be read: {err}"),
+            ),
+            BodyError::TimedOut => Answer::message(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+        })
 }
 
 #[cfg(test)]
