@@ -112,6 +112,7 @@ impl From<SigError> for AwsError {
             SigError::TimeSkew(_) | SigError::Mismatch { .. } => "InvalidSignatureException",
             SigError::Expired(_) => "AccessDeniedException",
             SigError::UnsupportedPayload(_) => "InvalidRequestContentException",
+            SigError::MissingContentSha256 => "InvalidRequest",
             SigError::ContentSha256Mismatch(_) => "XAmzContentSHA256Mismatch",
         };
         AwsError::new(code, message)

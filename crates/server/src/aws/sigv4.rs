@@ -95,6 +95,10 @@ pub enum SigError {
     /// names (S3: `XAmzContentSHA256Mismatch`); holds the body's digest, hex.
     #[error("The provided 'x-amz-content-sha256' header does not match what was computed ({0}).")]
     ContentSha256Mismatch(String),
+    /// A header-signed S3 request without `x-amz-content-sha256` (S3:
+    /// `InvalidRequest`).
+    #[error("Missing required header for this request: x-amz-content-sha256")]
+    MissingContentSha256,
     /// An `x-amz-content-sha256` value not handled here (S3: `InvalidArgument`).
     #[error(
         "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, \
@@ -136,20 +140,7 @@ pub fn verify(
         None if sig.presigned && sig.service == "s3" => UNSIGNED_PAYLOAD.to_owned(),
         None => hex::encode(Sha256::digest(body)),
     };
-    let key = signing_key(secret, sig);
-    let creq = canonical_request(sig, parts, &payload_hash, false);
-    let sts = string_to_sign(sig, &creq);
-    let mut good = matches(&key, &sts, &sig.signature);
-    if !good && parts.uri.query().is_some_and(|q| q.contains('+')) {
-        let spaced = string_to_sign(sig, &canonical_request(sig, parts, &payload_hash, true));
-        good = matches(&key, &spaced, &sig.signature);
-    }
-    if !good {
-        return Err(SigError::Mismatch {
-            canonical_request: creq,
-            string_to_sign: sts,
-        });
-    }
+    check_signature(sig, parts, &payload_hash, secret)?;
     if let Some(provided) = declared.filter(|v| is_sha256_hex(v)) {
         let computed = hex::encode(Sha256::digest(body));
         if !provided.eq_ignore_ascii_case(&computed) {
@@ -157,6 +148,83 @@ pub fn verify(
         }
     }
     Ok(())
+}
+
+/// What the body of a request whose head checked out must still be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// The SHA-256 (hex, lower case) `x-amz-content-sha256` named.
+    Sha256(String),
+    /// Anything: `UNSIGNED-PAYLOAD`, or a presigned URL.
+    Unsigned,
+    /// An `aws-chunked` body; holds the `x-amz-content-sha256` value
+    /// (`STREAMING-...`).
+    Streaming(String),
+}
+
+/// Step 2 for a body still to be read (S3's objects): checks the signature
+/// over the head and the payload hash the request declares, and says what
+/// the body must be. S3 wants `x-amz-content-sha256` on every
+/// header-signed request.
+pub fn verify_head(
+    sig: &Signature,
+    parts: &Parts,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Payload, SigError> {
+    check_time(sig, now)?;
+    let declared = match declared_payload(parts)? {
+        Some(value) => value,
+        None if sig.presigned => UNSIGNED_PAYLOAD.to_owned(),
+        None => return Err(SigError::MissingContentSha256),
+    };
+    check_signature(sig, parts, &declared, secret)?;
+    Ok(if declared == UNSIGNED_PAYLOAD {
+        Payload::Unsigned
+    } else if is_sha256_hex(&declared) {
+        Payload::Sha256(declared.to_ascii_lowercase())
+    } else {
+        Payload::Streaming(declared)
+    })
+}
+
+fn check_signature(
+    sig: &Signature,
+    parts: &Parts,
+    payload_hash: &str,
+    secret: &[u8],
+) -> Result<(), SigError> {
+    let key = signing_key(secret, sig);
+    let creq = canonical_request(sig, parts, payload_hash, false);
+    let sts = string_to_sign(sig, &creq);
+    let mut good = matches(&key, &sts, &sig.signature);
+    if !good && parts.uri.query().is_some_and(|q| q.contains('+')) {
+        let spaced = string_to_sign(sig, &canonical_request(sig, parts, payload_hash, true));
+        good = matches(&key, &spaced, &sig.signature);
+    }
+    if good {
+        Ok(())
+    } else {
+        Err(SigError::Mismatch {
+            canonical_request: creq,
+            string_to_sign: sts,
+        })
+    }
+}
+
+impl Signature {
+    /// The credential scope: `yyyymmdd/region/service/aws4_request`.
+    pub fn scope(&self) -> String {
+        format!(
+            "{}/{}/{}/{TERMINATOR}",
+            self.date, self.region, self.service
+        )
+    }
+
+    /// `X-Amz-Date` as signed: `yyyymmddThhmmssZ`.
+    pub fn timestamp(&self) -> String {
+        stamp(self.amz_date)
+    }
 }
 
 /// The key that signs this scope: what a caller needs to check the chunk
