@@ -50,6 +50,9 @@ pub enum Error {
     /// that does not validate).
     #[error("InvalidArgument: {0}")]
     InvalidArgument(String),
+    /// A `Range` that starts past the object's end (HTTP 416).
+    #[error("InvalidRange: {0}")]
+    InvalidRange(String),
     /// SNS's errors, for topics and subscriptions.
     #[error("NotFoundException: {0}")]
     NotFound(String),
@@ -121,6 +124,7 @@ impl Error {
             Error::BucketAlreadyOwnedByYou(_) => "BucketAlreadyOwnedByYou",
             Error::InvalidBucketName(_) => "InvalidBucketName",
             Error::InvalidArgument(_) => "InvalidArgument",
+            Error::InvalidRange(_) => "InvalidRange",
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
@@ -160,6 +164,7 @@ impl Error {
             | Error::BucketAlreadyOwnedByYou(m)
             | Error::InvalidBucketName(m)
             | Error::InvalidArgument(m)
+            | Error::InvalidRange(m)
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)

@@ -12,6 +12,8 @@ pub struct Object {
     pub content_length: i64,
     pub e_tag: String,
     pub last_modified: String,
+    /// With a range: `bytes first-last/size`.
+    pub content_range: String,
 }
 
 impl Client {
@@ -77,14 +79,35 @@ impl Client {
             .into_inner())
     }
 
+    /// Uploads from a stream of messages: the first names `Bucket` and
+    /// `Key`, each may carry a piece of `Body`.
+    pub async fn put_object_stream(
+        &self,
+        messages: impl tokio_stream::Stream<Item = proto::PutObjectRequest> + Send + 'static,
+    ) -> Result<proto::PutObjectResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .put_object(messages)
+            .await?
+            .into_inner())
+    }
+
     /// Downloads a whole object.
     pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Object> {
+        self.get_object_range(bucket, key, "").await
+    }
+
+    /// Downloads the bytes `range` (S3's `Range`: `bytes=0-99`,
+    /// `bytes=100-`, `bytes=-100`; empty for the whole object) asks for.
+    pub async fn get_object_range(&self, bucket: &str, key: &str, range: &str) -> Result<Object> {
         let mut stream = self
             .buckets
             .clone()
             .get_object(proto::GetObjectRequest {
                 bucket: bucket.into(),
                 key: key.into(),
+                range: range.into(),
             })
             .await?
             .into_inner();
@@ -93,6 +116,7 @@ impl Client {
             content_length: 0,
             e_tag: String::new(),
             last_modified: String::new(),
+            content_range: String::new(),
         };
         let mut first = true;
         while let Some(part) = stream.message().await? {
@@ -100,6 +124,7 @@ impl Client {
                 object.content_length = part.content_length;
                 object.e_tag = part.e_tag;
                 object.last_modified = part.last_modified;
+                object.content_range = part.content_range;
                 first = false;
             }
             object.body.extend_from_slice(&part.body);
@@ -108,12 +133,23 @@ impl Client {
     }
 
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<proto::HeadObjectResponse> {
+        self.head_object_range(bucket, key, "").await
+    }
+
+    /// HeadObject of the bytes `range` asks for (as [`Client::get_object_range`]).
+    pub async fn head_object_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: &str,
+    ) -> Result<proto::HeadObjectResponse> {
         Ok(self
             .buckets
             .clone()
             .head_object(proto::HeadObjectRequest {
                 bucket: bucket.into(),
                 key: key.into(),
+                range: range.into(),
             })
             .await?
             .into_inner())

@@ -11,23 +11,23 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use funnel_client::proto;
 use funnel_tests::{TestServer, eventually, start_server_with, test_config};
 
-const BUCKET_ARN: &str = "arn:funnel:s3:::photos";
+pub(crate) const BUCKET_ARN: &str = "arn:funnel:s3:::photos";
 
 /// A server whose `rec` function hears bucket `photos` (over `folder`).
-struct Wired {
-    server: TestServer,
-    folder: tempfile::TempDir,
-    data: tempfile::TempDir,
+pub(crate) struct Wired {
+    pub(crate) server: TestServer,
+    pub(crate) folder: tempfile::TempDir,
+    pub(crate) data: tempfile::TempDir,
 }
 
-fn rule(name: &str, value: &str) -> proto::FilterRule {
+pub(crate) fn rule(name: &str, value: &str) -> proto::FilterRule {
     proto::FilterRule {
         name: name.into(),
         value: value.into(),
     }
 }
 
-fn configuration(
+pub(crate) fn configuration(
     id: &str,
     events: &[&str],
     rules: Vec<proto::FilterRule>,
@@ -44,13 +44,13 @@ fn configuration(
     }
 }
 
-async fn allow_s3(server: &TestServer) {
+pub(crate) async fn allow_s3(server: &TestServer) {
     server
         .allow("rec", "s3-photos", "s3.amazonaws.com", BUCKET_ARN)
         .await;
 }
 
-async fn wired(configs: Vec<proto::LambdaFunctionConfiguration>) -> Wired {
+pub(crate) async fn wired(configs: Vec<proto::LambdaFunctionConfiguration>) -> Wired {
     let data = tempfile::tempdir().expect("temp dir");
     let folder = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(data.path());
@@ -82,7 +82,7 @@ async fn wired(configs: Vec<proto::LambdaFunctionConfiguration>) -> Wired {
 }
 
 /// Every S3 record the recorder has logged, in order.
-async fn records(server: &TestServer) -> Vec<(serde_json::Value, S3EventRecord)> {
+pub(crate) async fn records(server: &TestServer) -> Vec<(serde_json::Value, S3EventRecord)> {
     let mut all = Vec::new();
     for event in server.log_messages("rec").await {
         let Some(json) = event.message.trim_end().strip_prefix("record: ") else {
@@ -98,7 +98,7 @@ async fn records(server: &TestServer) -> Vec<(serde_json::Value, S3EventRecord)>
 }
 
 /// `(eventName, encoded key)` of every record.
-async fn seen(server: &TestServer) -> Vec<(String, String)> {
+pub(crate) async fn seen(server: &TestServer) -> Vec<(String, String)> {
     records(server)
         .await
         .into_iter()
@@ -112,7 +112,7 @@ async fn seen(server: &TestServer) -> Vec<(String, String)> {
 }
 
 /// Waits until a record of `event_name` for the encoded `key` arrived.
-async fn wait_for(
+pub(crate) async fn wait_for(
     server: &TestServer,
     event_name: &str,
     key: &str,
@@ -125,13 +125,13 @@ async fn wait_for(
     .await
 }
 
-fn write(folder: &Path, key: &str, body: &[u8]) {
+pub(crate) fn write(folder: &Path, key: &str, body: &[u8]) {
     let path = folder.join(key);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, body).unwrap();
 }
 
-fn count(seen: &[(String, String)], event_name: &str, key: &str) -> usize {
+pub(crate) fn count(seen: &[(String, String)], event_name: &str, key: &str) -> usize {
     seen.iter()
         .filter(|(e, k)| e == event_name && k == key)
         .count()
@@ -202,7 +202,7 @@ async fn a_file_copied_in_fires_one_event_of_s3s_exact_shape() {
     assert_eq!(seen.len(), 2, "{seen:?}");
 }
 
-fn md5_hex(body: &[u8]) -> String {
+pub(crate) fn md5_hex(body: &[u8]) -> String {
     // The test's own MD5: `md5sum` through a subprocess keeps the test
     // independent of the server's hashing code.
     let mut child = std::process::Command::new("md5sum")

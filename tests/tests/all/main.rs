@@ -25,6 +25,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod nodejs;
+mod objects;
 mod permissions;
 mod provisioned;
 mod python;

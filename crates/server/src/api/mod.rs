@@ -138,6 +138,7 @@ impl From<Error> for Status {
                 Code::Unauthenticated
             }
             Error::AccessDenied(_) => Code::PermissionDenied,
+            Error::InvalidRange(_) => Code::OutOfRange,
             Error::ResourceNotFound(_)
             | Error::ProvisionedConcurrencyConfigNotFound(_)
             | Error::NoSuchBucket(_)

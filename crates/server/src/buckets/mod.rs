@@ -16,6 +16,7 @@ pub mod confined;
 pub mod event;
 pub mod notifications;
 pub mod objects;
+pub mod range;
 pub mod roots;
 pub mod watcher;
 

@@ -10,6 +10,7 @@ use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
 use super::confined::{Folder, fingerprint_in};
+use super::range::ByteRange;
 use super::{Buckets, TEMP_PREFIX};
 use crate::error::{Error, Result};
 use funnel_store::ObjectEntry;
@@ -298,18 +299,26 @@ impl Buckets {
         })
     }
 
-    /// GetObject: the metadata and the open file.
+    /// GetObject: the metadata, the range `range` (a `Range` header) asks
+    /// for, and the file open at its first byte.
     pub async fn get_object(
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<(ObjectInfo, tokio::fs::File)> {
+        range: &str,
+    ) -> Result<(ObjectInfo, Option<ByteRange>, tokio::fs::File)> {
         let record = self.bucket(bucket)?;
         check_key(key)?;
         let folder = folder_of(&record)?;
         let info = self.head_in(&folder, bucket, key).await?;
-        let file = folder.open_file(key).map_err(|_| no_such_key(key))?;
-        Ok((info, tokio::fs::File::from_std(file)))
+        let range = super::range::parse(range, info.size)?;
+        let mut file = folder.open_file(key).map_err(|_| no_such_key(key))?;
+        if let Some(range) = range {
+            use std::io::Seek as _;
+            file.seek(std::io::SeekFrom::Start(range.first))
+                .map_err(|e| Error::Service(format!("reading object {key}: {e}")))?;
+        }
+        Ok((info, range, tokio::fs::File::from_std(file)))
     }
 
     /// DeleteObject: removes the file and fires its one

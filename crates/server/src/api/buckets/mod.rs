@@ -1,12 +1,13 @@
 //! `funnel.v1.Buckets`: buckets, objects and their notifications.
 
+mod objects;
+
 use std::path::Path;
 use std::pin::Pin;
 
 use funnel_proto::v1 as pb;
 use funnel_proto::v1::buckets_server::Buckets as BucketsApi;
-use tokio::io::AsyncReadExt;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::buckets::Buckets;
@@ -138,37 +139,7 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<Streaming<pb::PutObjectRequest>>,
     ) -> Result<Response<pb::PutObjectResponse>, Status> {
-        let caller = crate::iam::caller_of(request.extensions())?;
-        let mut parts = request.into_inner();
-        let first = parts
-            .next()
-            .await
-            .ok_or_else(|| Error::InvalidArgument("PutObject got no message".into()))??;
-        // The first message names the object; the others must name the same.
-        crate::iam::authorize_resource(&caller, &first)?;
-        let mut upload = self
-            .buckets
-            .begin_put(&caller.key(&first.bucket), &first.key)
-            .await?;
-        upload.write(&first.body).await?;
-        while let Some(part) = parts.next().await {
-            // A broken stream drops the upload, which removes its file.
-            let part = part?;
-            if (!part.bucket.is_empty() && part.bucket != first.bucket)
-                || (!part.key.is_empty() && part.key != first.key)
-            {
-                return Err(Error::InvalidArgument(
-                    "every PutObject message must name the same Bucket and Key (or none)".into(),
-                )
-                .into());
-            }
-            upload.write(&part.body).await?;
-        }
-        let info = self.buckets.finish_put(upload).await?;
-        Ok(Response::new(pb::PutObjectResponse {
-            e_tag: quoted(&info.etag),
-            size: info.size as i64,
-        }))
+        self.put_object_from(request).await
     }
 
     type GetObjectStream = ObjectStream;
@@ -177,64 +148,14 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<pb::GetObjectRequest>,
     ) -> Result<Response<Self::GetObjectStream>, Status> {
-        let caller = crate::iam::check(&request)?;
-        let req = request.into_inner();
-        let (info, mut file) = self
-            .buckets
-            .get_object(&caller.key(&req.bucket), &req.key)
-            .await?;
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut first = Some(info);
-            loop {
-                let mut body = vec![0; CHUNK];
-                let read = match file.read(&mut body).await {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let _ = tx
-                            .send(Err(Status::internal(format!("reading the object: {e}"))))
-                            .await;
-                        return;
-                    }
-                };
-                if read == 0 && first.is_none() {
-                    return;
-                }
-                body.truncate(read);
-                let mut message = pb::GetObjectResponse {
-                    body,
-                    ..Default::default()
-                };
-                if let Some(info) = first.take() {
-                    message.content_length = info.size as i64;
-                    message.e_tag = quoted(&info.etag);
-                    message.last_modified = iso(info.last_modified_ns);
-                }
-                if tx.send(Ok(message)).await.is_err() || read == 0 {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        objects::get_object(self, request).await
     }
 
     async fn head_object(
         &self,
         request: Request<pb::HeadObjectRequest>,
     ) -> Result<Response<pb::HeadObjectResponse>, Status> {
-        let caller = crate::iam::check(&request)?;
-        let req = request.into_inner();
-        let info = self
-            .buckets
-            .head_object(&caller.key(&req.bucket), &req.key)
-            .await?;
-        Ok(Response::new(pb::HeadObjectResponse {
-            content_length: info.size as i64,
-            e_tag: quoted(&info.etag),
-            last_modified: iso(info.last_modified_ns),
-        }))
+        objects::head_object(self, request).await
     }
 
     async fn delete_object(
