@@ -53,6 +53,10 @@ pub enum Error {
     /// A `Range` that starts past the object's end (HTTP 416).
     #[error("InvalidRange: {0}")]
     InvalidRange(String),
+    /// A request body S3 would not parse or accept (a DeleteObjects of no
+    /// key or of more than 1000).
+    #[error("MalformedXML: {0}")]
+    MalformedXml(String),
     /// SNS's errors, for topics and subscriptions.
     #[error("NotFoundException: {0}")]
     NotFound(String),
@@ -125,6 +129,7 @@ impl Error {
             Error::InvalidBucketName(_) => "InvalidBucketName",
             Error::InvalidArgument(_) => "InvalidArgument",
             Error::InvalidRange(_) => "InvalidRange",
+            Error::MalformedXml(_) => "MalformedXML",
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
@@ -165,6 +170,7 @@ impl Error {
             | Error::InvalidBucketName(m)
             | Error::InvalidArgument(m)
             | Error::InvalidRange(m)
+            | Error::MalformedXml(m)
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)

@@ -166,6 +166,33 @@ impl Client {
         Ok(())
     }
 
+    /// S3's batch delete of `keys` (1 to 1000): which were deleted, and
+    /// which failed and why (a key the caller may not delete, ...).
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[&str],
+        quiet: bool,
+    ) -> Result<proto::DeleteObjectsResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .delete_objects(proto::DeleteObjectsRequest {
+                bucket: bucket.into(),
+                delete: Some(proto::Delete {
+                    objects: keys
+                        .iter()
+                        .map(|key| proto::ObjectIdentifier {
+                            key: key.to_string(),
+                        })
+                        .collect(),
+                    quiet,
+                }),
+            })
+            .await?
+            .into_inner())
+    }
+
     pub async fn list_objects_v2(
         &self,
         request: proto::ListObjectsV2Request,

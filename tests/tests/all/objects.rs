@@ -138,3 +138,87 @@ async fn ranges_read_the_bytes_asked_for() {
     assert_eq!(head.content_length, 100);
     assert_eq!(head.content_range, format!("bytes 100-199/{size}"));
 }
+
+#[tokio::test]
+async fn delete_objects_deletes_each_key_it_may_and_reports_the_others() {
+    let w = wired(vec![configuration("all", &["s3:ObjectRemoved:*"], vec![])]).await;
+    let server = &w.server;
+    for key in ["a.txt", "b/c.txt", "keep/x.txt"] {
+        server
+            .client
+            .put_object("photos", key, key.as_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+    // May delete anything but what is under keep/.
+    let key = server.member("cleaner", "FunnelFullAccess").await;
+    server
+        .client
+        .put_user_policy(
+            "cleaner",
+            "keep",
+            &format!(
+                r#"{{"Statement":[{{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"{}/keep/*"}}]}}"#,
+                crate::buckets::BUCKET_ARN
+            ),
+        )
+        .await
+        .unwrap();
+    let cleaner = server.client_as(Some(key)).await;
+    let answer = cleaner
+        .delete_objects(
+            "photos",
+            &["a.txt", "missing.txt", "keep/x.txt", "b/c.txt"],
+            false,
+        )
+        .await
+        .expect("a partly refused batch is not a failed call");
+    let deleted: Vec<_> = answer.deleted.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(deleted, ["a.txt", "missing.txt", "b/c.txt"]);
+    assert_eq!(answer.errors.len(), 1, "{:?}", answer.errors);
+    assert_eq!(answer.errors[0].key, "keep/x.txt");
+    assert_eq!(answer.errors[0].code, "AccessDenied");
+    let folder = w.folder.path();
+    assert!(!folder.join("a.txt").exists() && !folder.join("b/c.txt").exists());
+    assert_eq!(
+        std::fs::read(folder.join("keep/x.txt")).unwrap(),
+        b"keep/x.txt"
+    );
+
+    // Quiet: only the errors.
+    let answer = cleaner
+        .delete_objects("photos", &["keep/x.txt", "gone.txt"], true)
+        .await
+        .unwrap();
+    assert!(answer.deleted.is_empty());
+    assert_eq!(answer.errors.len(), 1);
+    // 1 to 1000 keys.
+    for n in [0, 1001] {
+        let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let err = cleaner
+            .delete_objects("photos", &keys, false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type.as_deref(), Some("MalformedXML"), "{n}");
+    }
+    let err = cleaner
+        .delete_objects("nope", &["a"], false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("NoSuchBucket"));
+
+    // One removal per object that existed, none for the others.
+    wait_for(server, "ObjectRemoved:Delete", "a.txt").await;
+    wait_for(server, "ObjectRemoved:Delete", "b/c.txt").await;
+    std::fs::remove_file(folder.join("keep/x.txt")).unwrap();
+    wait_for(server, "ObjectRemoved:Delete", "keep/x.txt").await;
+    let seen = seen(server).await;
+    assert_eq!(count(&seen, "ObjectRemoved:Delete", "a.txt"), 1, "{seen:?}");
+    assert_eq!(
+        count(&seen, "ObjectRemoved:Delete", "b/c.txt"),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(seen.len(), 3, "{seen:?}");
+}

@@ -121,6 +121,7 @@ impl From<Error> for Status {
             | Error::PolicyLengthExceeded(_)
             | Error::InvalidBucketName(_)
             | Error::InvalidArgument(_)
+            | Error::MalformedXml(_)
             | Error::InvalidParameter(_)
             | Error::BatchRequest(..)
             | Error::Validation(_)

@@ -174,6 +174,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Buckets/GetObject", "s3:GetObject"),
     ("/funnel.v1.Buckets/HeadObject", "s3:GetObject"),
     ("/funnel.v1.Buckets/DeleteObject", "s3:DeleteObject"),
+    // Authorized key by key, as S3 does.
+    ("/funnel.v1.Buckets/DeleteObjects", "s3:DeleteObject"),
     ("/funnel.v1.Buckets/ListObjectsV2", "s3:ListBucket"),
     (
         "/funnel.v1.Buckets/PutBucketNotificationConfiguration",
@@ -462,6 +464,7 @@ resources! {
     GetObjectRequest => |r, s| s.object(&r.bucket, &r.key);
     HeadObjectRequest => |r, s| s.object(&r.bucket, &r.key);
     DeleteObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    DeleteObjectsRequest => |r, s| s.bucket(&r.bucket);
     ListObjectsV2Request => |r, s| s.bucket(&r.bucket);
     PutBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     GetBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);

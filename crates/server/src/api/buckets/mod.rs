@@ -170,6 +170,13 @@ impl BucketsApi for BucketsService {
         Ok(Response::new(pb::DeleteObjectResponse {}))
     }
 
+    async fn delete_objects(
+        &self,
+        request: Request<pb::DeleteObjectsRequest>,
+    ) -> Result<Response<pb::DeleteObjectsResponse>, Status> {
+        objects::delete_objects(self, request).await
+    }
+
     async fn list_objects_v2(
         &self,
         request: Request<pb::ListObjectsV2Request>,

@@ -1,5 +1,5 @@
 //! The object calls of `funnel.v1.Buckets`: PutObject (from any stream of
-//! messages), GetObject and HeadObject with a `Range`.
+//! messages), GetObject and HeadObject with a `Range`, DeleteObjects.
 
 use funnel_proto::v1 as pb;
 use tokio::io::AsyncReadExt;
@@ -8,6 +8,9 @@ use tonic::{Request, Response, Status};
 
 use super::{BucketsService, CHUNK, ObjectStream, iso, quoted};
 use crate::error::Error;
+
+/// S3's most keys in one DeleteObjects.
+const MAX_DELETE_KEYS: usize = 1000;
 
 impl BucketsService {
     /// PutObject from any stream of messages: the gRPC call's, or the AWS
@@ -130,4 +133,58 @@ pub(super) async fn head_object(
         last_modified: iso(info.last_modified_ns),
         content_range: range.map(|r| r.content_range()).unwrap_or_default(),
     }))
+}
+
+/// DeleteObjects: each key authorized and deleted on its own, as S3 does;
+/// a key that fails is an entry in `Errors`.
+pub(super) async fn delete_objects(
+    service: &BucketsService,
+    request: Request<pb::DeleteObjectsRequest>,
+) -> Result<Response<pb::DeleteObjectsResponse>, Status> {
+    let caller = crate::iam::caller_of(request.extensions())?;
+    let req = request.into_inner();
+    let delete = req.delete.unwrap_or_default();
+    if delete.objects.is_empty() || delete.objects.len() > MAX_DELETE_KEYS {
+        return Err(Error::MalformedXml(format!(
+            "The XML you provided was not well-formed or did not validate against our published \
+             schema: DeleteObjects takes 1 to {MAX_DELETE_KEYS} keys ({} given)",
+            delete.objects.len()
+        ))
+        .into());
+    }
+    let bucket = caller.key(&req.bucket);
+    // A missing bucket fails the call, not each key.
+    service.buckets.bucket(&bucket)?;
+    let mut answer = pb::DeleteObjectsResponse::default();
+    for object in delete.objects {
+        let one = pb::DeleteObjectRequest {
+            bucket: req.bucket.clone(),
+            key: object.key,
+        };
+        let deleted = match crate::iam::authorize_resource(&caller, &one) {
+            Ok(()) => service.buckets.delete_object(&bucket, &one.key).await,
+            Err(err) => Err(err),
+        };
+        match deleted {
+            Ok(()) if delete.quiet => {}
+            Ok(()) => answer.deleted.push(pb::DeletedObject { key: one.key }),
+            Err(err) => {
+                let code = match &err {
+                    // S3's names for what funnel calls otherwise.
+                    Error::AccessDenied(_) => "AccessDenied",
+                    Error::Service(_) => {
+                        tracing::error!(%bucket, key = %one.key, cause = %err, "DeleteObjects");
+                        "InternalError"
+                    }
+                    err => err.aws_name(),
+                };
+                answer.errors.push(pb::DeleteError {
+                    key: one.key,
+                    code: code.into(),
+                    message: err.message().into(),
+                });
+            }
+        }
+    }
+    Ok(Response::new(answer))
 }
