@@ -57,6 +57,13 @@ pub enum Error {
     /// key or of more than 1000).
     #[error("MalformedXML: {0}")]
     MalformedXml(String),
+    /// A request S3 refuses as a whole (a copy of an object onto itself
+    /// that changes nothing, a copy source over 5 GiB).
+    #[error("InvalidRequest: {0}")]
+    InvalidRequest(String),
+    /// An object or part over S3's size limit.
+    #[error("EntityTooLarge: {0}")]
+    EntityTooLarge(String),
     /// SNS's errors, for topics and subscriptions.
     #[error("NotFoundException: {0}")]
     NotFound(String),
@@ -130,6 +137,8 @@ impl Error {
             Error::InvalidArgument(_) => "InvalidArgument",
             Error::InvalidRange(_) => "InvalidRange",
             Error::MalformedXml(_) => "MalformedXML",
+            Error::InvalidRequest(_) => "InvalidRequest",
+            Error::EntityTooLarge(_) => "EntityTooLarge",
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
@@ -171,6 +180,8 @@ impl Error {
             | Error::InvalidArgument(m)
             | Error::InvalidRange(m)
             | Error::MalformedXml(m)
+            | Error::InvalidRequest(m)
+            | Error::EntityTooLarge(m)
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)

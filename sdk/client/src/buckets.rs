@@ -193,6 +193,29 @@ impl Client {
             .into_inner())
     }
 
+    /// Copies the object `copy_source` names (`bucket/key`, URL-encoded,
+    /// as S3 takes it) to `key` of `bucket`.
+    pub async fn copy_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        copy_source: &str,
+    ) -> Result<proto::CopyObjectResult> {
+        Ok(self
+            .buckets
+            .clone()
+            .copy_object(proto::CopyObjectRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+                copy_source: copy_source.into(),
+                metadata_directive: String::new(),
+            })
+            .await?
+            .into_inner()
+            .copy_object_result
+            .unwrap_or_default())
+    }
+
     pub async fn list_objects_v2(
         &self,
         request: proto::ListObjectsV2Request,

@@ -222,3 +222,185 @@ async fn delete_objects_deletes_each_key_it_may_and_reports_the_others() {
     );
     assert_eq!(seen.len(), 3, "{seen:?}");
 }
+
+#[tokio::test]
+async fn copy_object_copies_within_and_across_buckets_with_one_copy_event() {
+    let w = wired(vec![configuration("all", &["s3:ObjectCreated:*"], vec![])]).await;
+    let server = &w.server;
+    let client = &server.client;
+    let body = b"the original".to_vec();
+    client
+        .put_object("photos", "my cat.txt", body.clone())
+        .await
+        .unwrap();
+    client.create_bucket("other", None).await.unwrap();
+    client
+        .put_object("other", "o.txt", b"from elsewhere".to_vec())
+        .await
+        .unwrap();
+
+    // Within the bucket, CopySource URL-encoded as S3 takes it.
+    let copied = client
+        .copy_object("photos", "dst/copy.txt", "photos/my%20cat.txt")
+        .await
+        .expect("copy");
+    assert_eq!(
+        copied.e_tag,
+        format!("\"{}\"", crate::buckets::md5_hex(&body))
+    );
+    assert!(copied.last_modified.ends_with('Z'));
+    assert_eq!(
+        std::fs::read(w.folder.path().join("dst/copy.txt")).unwrap(),
+        body
+    );
+    // Across buckets, both ways.
+    client
+        .copy_object("photos", "from-other.txt", "/other/o.txt")
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_object("photos", "from-other.txt")
+            .await
+            .unwrap()
+            .body,
+        b"from elsewhere"
+    );
+    client
+        .copy_object("other", "to-other.txt", "photos/my%20cat.txt")
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get_object("other", "to-other.txt")
+            .await
+            .unwrap()
+            .body,
+        body
+    );
+
+    // S3's refusals.
+    let err = client
+        .copy_object("photos", "my cat.txt", "photos/my%20cat.txt")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidRequest"));
+    assert!(err.message.contains("copy an object to itself"), "{err}");
+    let err = client
+        .copy_object("photos", "x", "photos/missing.txt")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("NoSuchKey"));
+    let err = client
+        .copy_object("photos", "x", "photos/my%20cat.txt?versionId=abc")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidArgument"));
+
+    let (raw, record) = wait_for(server, "ObjectCreated:Copy", "dst/copy.txt").await;
+    assert_eq!(raw["eventName"], "ObjectCreated:Copy");
+    assert_eq!(
+        record.s3.object.e_tag.as_deref(),
+        Some(crate::buckets::md5_hex(&body).as_str())
+    );
+    wait_for(server, "ObjectCreated:Copy", "from-other.txt").await;
+    settle(&w, "marker").await;
+    let seen = seen(server).await;
+    assert_eq!(
+        count(&seen, "ObjectCreated:Copy", "dst/copy.txt"),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(&seen, "ObjectCreated:Put", "dst/copy.txt"),
+        0,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(&seen, "ObjectCreated:Copy", "from-other.txt"),
+        1,
+        "{seen:?}"
+    );
+    assert_eq!(
+        count(&seen, "ObjectCreated:Put", "from-other.txt"),
+        0,
+        "{seen:?}"
+    );
+    assert_eq!(count(&seen, "ObjectCreated:Copy", "x"), 0, "{seen:?}");
+}
+
+#[tokio::test]
+async fn copy_object_needs_get_on_the_source_and_put_on_the_copy() {
+    let w = wired(vec![]).await;
+    let server = &w.server;
+    server
+        .client
+        .put_object("photos", "a.txt", b"a".to_vec())
+        .await
+        .unwrap();
+    server.client.create_bucket("secret", None).await.unwrap();
+    server
+        .client
+        .put_object("secret", "s.txt", b"s".to_vec())
+        .await
+        .unwrap();
+    // May read and write photos; may only write secret.
+    server.client.create_user("copier").await.unwrap();
+    let photos = crate::buckets::BUCKET_ARN;
+    server
+        .client
+        .put_user_policy(
+            "copier",
+            "copy",
+            &format!(
+                r#"{{"Statement":[
+                    {{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"{photos}/*"}},
+                    {{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:funnel:s3:::secret/*"}}]}}"#
+            ),
+        )
+        .await
+        .unwrap();
+    let key = server.client.create_access_key("copier").await.unwrap();
+    let copier = server
+        .client_as(Some(funnel_client::Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+        )))
+        .await;
+
+    copier
+        .copy_object("photos", "b.txt", "photos/a.txt")
+        .await
+        .expect("both allowed");
+    copier
+        .copy_object("secret", "from-photos.txt", "photos/a.txt")
+        .await
+        .expect("may read photos and write secret");
+    // Allowed to put the copy, not to read the source.
+    let err = copier
+        .copy_object("photos", "leak.txt", "secret/s.txt")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, funnel_client::Code::PermissionDenied);
+    assert!(err.message.contains("s3:GetObject"), "{err}");
+    assert!(err.message.contains("secret/s.txt"), "{err}");
+    assert!(!w.folder.path().join("leak.txt").exists());
+    // Allowed to read the source, not to put the copy.
+    server
+        .client
+        .put_user_policy(
+            "copier",
+            "copy",
+            &format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"{photos}/*"}}]}}"#
+            ),
+        )
+        .await
+        .unwrap();
+    let err = copier
+        .copy_object("photos", "c.txt", "photos/a.txt")
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("s3:PutObject"), "{err}");
+    assert!(!w.folder.path().join("c.txt").exists());
+}

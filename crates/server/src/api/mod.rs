@@ -122,6 +122,8 @@ impl From<Error> for Status {
             | Error::InvalidBucketName(_)
             | Error::InvalidArgument(_)
             | Error::MalformedXml(_)
+            | Error::InvalidRequest(_)
+            | Error::EntityTooLarge(_)
             | Error::InvalidParameter(_)
             | Error::BatchRequest(..)
             | Error::Validation(_)

@@ -13,6 +13,7 @@
 //! seen yet; and never doubled: a file the index already knows fires nothing.
 
 pub mod confined;
+pub mod copy;
 pub mod event;
 pub mod notifications;
 pub mod objects;

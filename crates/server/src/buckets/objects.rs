@@ -121,25 +121,29 @@ pub fn folder_of(record: &funnel_store::BucketRecord) -> Result<Folder> {
 }
 
 /// An upload in progress: bytes go to a temporary file in the bucket's
-/// folder; [`Buckets::finish_put`] renames it into place. Dropped
-/// unfinished, it removes its file.
+/// folder (or, for a multipart upload's part, in the upload's folder);
+/// [`Buckets::finish_put`] renames it into place. Dropped unfinished, it
+/// removes its file.
 pub struct Upload {
-    bucket: String,
-    key: String,
+    pub(super) bucket: String,
+    pub(super) key: String,
     /// The folder the object goes in, and the temporary file's name there.
-    dir: cap_std::fs::Dir,
-    temp: String,
-    file: Option<tokio::fs::File>,
-    hasher: Md5,
-    size: u64,
+    pub(super) dir: cap_std::fs::Dir,
+    pub(super) temp: String,
+    pub(super) file: Option<tokio::fs::File>,
+    pub(super) hasher: Md5,
+    pub(super) size: u64,
+    /// The most bytes it may take.
+    pub(super) limit: u64,
 }
 
 impl Upload {
     pub async fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.size += bytes.len() as u64;
-        if self.size > MAX_OBJECT_BYTES {
-            return Err(Error::InvalidArgument(format!(
-                "EntityTooLarge: Your proposed upload exceeds the maximum allowed size ({MAX_OBJECT_BYTES} bytes)"
+        if self.size > self.limit {
+            return Err(Error::EntityTooLarge(format!(
+                "Your proposed upload exceeds the maximum allowed size ({} bytes)",
+                self.limit
             )));
         }
         self.hasher.update(bytes);
@@ -196,13 +200,26 @@ impl Buckets {
             file: Some(tokio::fs::File::from_std(file.into_std())),
             hasher: Md5::new(),
             size: 0,
+            limit: MAX_OBJECT_BYTES,
         })
     }
 
     /// Completes a PutObject: the file is made durable and renamed into
     /// place, and its one `ObjectCreated:Put` event is queued (the watcher,
     /// seeing the rename, finds the index already up to date).
-    pub async fn finish_put(&self, mut upload: Upload) -> Result<ObjectInfo> {
+    pub async fn finish_put(&self, upload: Upload) -> Result<ObjectInfo> {
+        self.finish(upload, "ObjectCreated:Put", None).await
+    }
+
+    /// Puts an upload's file in place as [`Buckets::finish_put`] does,
+    /// firing `event_name` (a copy's, a multipart upload's) once; `etag`
+    /// replaces the content's MD5 (a multipart upload's ETag).
+    pub(super) async fn finish(
+        &self,
+        mut upload: Upload,
+        event_name: &str,
+        etag: Option<String>,
+    ) -> Result<ObjectInfo> {
         let record = self.bucket(&upload.bucket)?;
         let name = upload
             .key
@@ -224,7 +241,8 @@ impl Buckets {
                 )));
             }
         }
-        let etag = hex::encode(std::mem::take(&mut upload.hasher).finalize());
+        let md5 = hex::encode(std::mem::take(&mut upload.hasher).finalize());
+        let etag = etag.unwrap_or(md5);
         let lock = self.lock(&record.name);
         let _held = lock.lock().await;
         // Renamed within the folder opened at the start: a link put in
@@ -261,7 +279,7 @@ impl Buckets {
         };
         self.fire(
             &record,
-            "ObjectCreated:Put",
+            event_name,
             &upload.key,
             Some(&entry),
             &entry.sequencer,

@@ -177,6 +177,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     // Authorized key by key, as S3 does.
     ("/funnel.v1.Buckets/DeleteObjects", "s3:DeleteObject"),
     ("/funnel.v1.Buckets/ListObjectsV2", "s3:ListBucket"),
+    // And s3:GetObject on the source.
+    ("/funnel.v1.Buckets/CopyObject", "s3:PutObject"),
     (
         "/funnel.v1.Buckets/PutBucketNotificationConfiguration",
         "s3:PutBucketNotification",
@@ -466,6 +468,7 @@ resources! {
     DeleteObjectRequest => |r, s| s.object(&r.bucket, &r.key);
     DeleteObjectsRequest => |r, s| s.bucket(&r.bucket);
     ListObjectsV2Request => |r, s| s.bucket(&r.bucket);
+    CopyObjectRequest => |r, s| s.object(&r.bucket, &r.key);
     PutBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     GetBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     CreateTopicRequest => |r, s| s.topic(&r.name);

@@ -472,6 +472,21 @@ pub fn authorize_resource<T: Resource>(caller: &Caller, message: &T) -> Result<(
     authorize(caller, &message.resource(&caller.scope()))
 }
 
+/// Authorizes `caller` for a second action its call needs, on what
+/// `message` names (CopyObject reads its source: `s3:GetObject` on it,
+/// besides `s3:PutObject` on the copy).
+pub fn authorize_also<T: Resource>(
+    caller: &Caller,
+    action: &'static str,
+    message: &T,
+) -> Result<()> {
+    let also = Caller {
+        action,
+        ..caller.clone()
+    };
+    authorize_resource(&also, message)
+}
+
 impl Caller {
     /// Whether a handler authorized the call (a door that calls handlers
     /// itself checks it, as [`AuthLayer`] does).

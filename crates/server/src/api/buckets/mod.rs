@@ -177,6 +177,13 @@ impl BucketsApi for BucketsService {
         objects::delete_objects(self, request).await
     }
 
+    async fn copy_object(
+        &self,
+        request: Request<pb::CopyObjectRequest>,
+    ) -> Result<Response<pb::CopyObjectResponse>, Status> {
+        objects::copy_object(self, request).await
+    }
+
     async fn list_objects_v2(
         &self,
         request: Request<pb::ListObjectsV2Request>,

@@ -1,5 +1,6 @@
 //! The object calls of `funnel.v1.Buckets`: PutObject (from any stream of
-//! messages), GetObject and HeadObject with a `Range`, DeleteObjects.
+//! messages), GetObject and HeadObject with a `Range`, DeleteObjects,
+//! CopyObject.
 
 use funnel_proto::v1 as pb;
 use tokio::io::AsyncReadExt;
@@ -187,4 +188,45 @@ pub(super) async fn delete_objects(
         }
     }
     Ok(Response::new(answer))
+}
+
+/// CopyObject: `s3:PutObject` on the copy (the call's action), and
+/// `s3:GetObject` on the source.
+pub(super) async fn copy_object(
+    service: &BucketsService,
+    request: Request<pb::CopyObjectRequest>,
+) -> Result<Response<pb::CopyObjectResponse>, Status> {
+    let caller = crate::iam::check(&request)?;
+    let req = request.into_inner();
+    let source = crate::buckets::copy::parse_copy_source(&req.copy_source)?;
+    let read = pb::GetObjectRequest {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        ..Default::default()
+    };
+    crate::iam::authorize_also(&caller, "s3:GetObject", &read)?;
+    let replace = match req.metadata_directive.as_str() {
+        "" | "COPY" => false,
+        "REPLACE" => true,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "Unknown metadata directive {other:?}: COPY or REPLACE"
+            ))
+            .into());
+        }
+    };
+    let info = service
+        .buckets
+        .copy_object(
+            (&caller.key(&source.bucket), &source.key),
+            (&caller.key(&req.bucket), &req.key),
+            replace,
+        )
+        .await?;
+    Ok(Response::new(pb::CopyObjectResponse {
+        copy_object_result: Some(pb::CopyObjectResult {
+            e_tag: quoted(&info.etag),
+            last_modified: iso(info.last_modified_ns),
+        }),
+    }))
 }
