@@ -15,6 +15,7 @@ mod events;
 mod json11;
 mod lambda;
 mod logs;
+mod s3;
 mod sigv4;
 mod sns;
 mod sts;
