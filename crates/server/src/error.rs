@@ -64,6 +64,17 @@ pub enum Error {
     /// An object or part over S3's size limit.
     #[error("EntityTooLarge: {0}")]
     EntityTooLarge(String),
+    /// Multipart uploads: a part but the last under 5 MiB, a listed part
+    /// not uploaded (or not with that ETag), parts out of order, an upload
+    /// that is not in progress (HTTP 404).
+    #[error("EntityTooSmall: {0}")]
+    EntityTooSmall(String),
+    #[error("InvalidPart: {0}")]
+    InvalidPart(String),
+    #[error("InvalidPartOrder: {0}")]
+    InvalidPartOrder(String),
+    #[error("NoSuchUpload: {0}")]
+    NoSuchUpload(String),
     /// SNS's errors, for topics and subscriptions.
     #[error("NotFoundException: {0}")]
     NotFound(String),
@@ -139,6 +150,10 @@ impl Error {
             Error::MalformedXml(_) => "MalformedXML",
             Error::InvalidRequest(_) => "InvalidRequest",
             Error::EntityTooLarge(_) => "EntityTooLarge",
+            Error::EntityTooSmall(_) => "EntityTooSmall",
+            Error::InvalidPart(_) => "InvalidPart",
+            Error::InvalidPartOrder(_) => "InvalidPartOrder",
+            Error::NoSuchUpload(_) => "NoSuchUpload",
             Error::NotFound(_) => "NotFoundException",
             Error::InvalidParameter(_) => "InvalidParameterException",
             Error::BatchRequest(name, _) | Error::QuotaExceeded(name, _) => name,
@@ -182,6 +197,10 @@ impl Error {
             | Error::MalformedXml(m)
             | Error::InvalidRequest(m)
             | Error::EntityTooLarge(m)
+            | Error::EntityTooSmall(m)
+            | Error::InvalidPart(m)
+            | Error::InvalidPartOrder(m)
+            | Error::NoSuchUpload(m)
             | Error::NotFound(m)
             | Error::InvalidParameter(m)
             | Error::BatchRequest(_, m)

@@ -33,6 +33,11 @@
 //! - `buckets`: bucket name → [`BucketRecord`] (its folder and notifications)
 //! - `objects`: bucket name, NUL, object key → [`ObjectEntry`], what the
 //!   watcher last saw of the file
+//! - `uploads`: bucket name, NUL, upload id → [`UploadRecord`], a
+//!   multipart upload in progress (not in exports: its parts' files are
+//!   not in a backup)
+//! - `parts`: upload id, NUL, part number (u32, big-endian) →
+//!   [`PartRecord`], an uploaded part's MD5 and size (not in exports)
 //! - `topics`: topic name → [`TopicRecord`]
 //! - `subscriptions`: topic name, NUL, subscription id →
 //!   [`SubscriptionRecord`]
@@ -83,7 +88,7 @@ mod schema;
 mod topics;
 mod urls;
 
-pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry};
+pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry, PartRecord, UploadRecord};
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
 pub use quarantine::Quarantined;
@@ -307,6 +312,8 @@ pub struct Store {
     policies: sled::Tree,
     buckets: sled::Tree,
     objects: sled::Tree,
+    uploads: sled::Tree,
+    parts: sled::Tree,
     topics: sled::Tree,
     subscriptions: sled::Tree,
     rules: sled::Tree,
@@ -389,6 +396,8 @@ impl Store {
             policies: db.open_tree("policies")?,
             buckets: db.open_tree("buckets")?,
             objects: db.open_tree("objects")?,
+            uploads: db.open_tree("uploads")?,
+            parts: db.open_tree("parts")?,
             topics: db.open_tree("topics")?,
             subscriptions: db.open_tree("subscriptions")?,
             rules: db.open_tree("rules")?,

@@ -216,6 +216,114 @@ impl Client {
             .unwrap_or_default())
     }
 
+    /// Starts a multipart upload of `key`: its `UploadId`.
+    pub async fn create_multipart_upload(&self, bucket: &str, key: &str) -> Result<String> {
+        Ok(self
+            .buckets
+            .clone()
+            .create_multipart_upload(proto::CreateMultipartUploadRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+            })
+            .await?
+            .into_inner()
+            .upload_id)
+    }
+
+    /// Uploads part `part_number` (1-10000) of an upload, streamed in 1 MiB
+    /// pieces; its `ETag`.
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: Vec<u8>,
+    ) -> Result<proto::UploadPartResponse> {
+        let mut messages = vec![proto::UploadPartRequest {
+            bucket: bucket.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            part_number,
+            body: Vec::new(),
+        }];
+        messages.extend(body.chunks(CHUNK).map(|piece| proto::UploadPartRequest {
+            body: piece.to_vec(),
+            ..Default::default()
+        }));
+        Ok(self
+            .buckets
+            .clone()
+            .upload_part(tokio_stream::iter(messages))
+            .await?
+            .into_inner())
+    }
+
+    /// Completes an upload from `parts` (`PartNumber`, `ETag`), in order.
+    pub async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, &str)],
+    ) -> Result<proto::CompleteMultipartUploadResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .complete_multipart_upload(proto::CompleteMultipartUploadRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+                upload_id: upload_id.into(),
+                multipart_upload: Some(proto::CompletedMultipartUpload {
+                    parts: parts
+                        .iter()
+                        .map(|(part_number, e_tag)| proto::CompletedPart {
+                            part_number: *part_number,
+                            e_tag: e_tag.to_string(),
+                        })
+                        .collect(),
+                }),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn abort_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<()> {
+        self.buckets
+            .clone()
+            .abort_multipart_upload(proto::AbortMultipartUploadRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+                upload_id: upload_id.into(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_parts(
+        &self,
+        request: proto::ListPartsRequest,
+    ) -> Result<proto::ListPartsResponse> {
+        Ok(self.buckets.clone().list_parts(request).await?.into_inner())
+    }
+
+    pub async fn list_multipart_uploads(
+        &self,
+        request: proto::ListMultipartUploadsRequest,
+    ) -> Result<proto::ListMultipartUploadsResponse> {
+        Ok(self
+            .buckets
+            .clone()
+            .list_multipart_uploads(request)
+            .await?
+            .into_inner())
+    }
+
     pub async fn list_objects_v2(
         &self,
         request: proto::ListObjectsV2Request,

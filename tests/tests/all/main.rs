@@ -24,6 +24,7 @@ mod layers;
 mod limits;
 mod logs;
 mod metrics;
+mod multipart;
 mod nodejs;
 mod objects;
 mod permissions;

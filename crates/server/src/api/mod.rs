@@ -124,6 +124,9 @@ impl From<Error> for Status {
             | Error::MalformedXml(_)
             | Error::InvalidRequest(_)
             | Error::EntityTooLarge(_)
+            | Error::EntityTooSmall(_)
+            | Error::InvalidPart(_)
+            | Error::InvalidPartOrder(_)
             | Error::InvalidParameter(_)
             | Error::BatchRequest(..)
             | Error::Validation(_)
@@ -146,6 +149,7 @@ impl From<Error> for Status {
             | Error::ProvisionedConcurrencyConfigNotFound(_)
             | Error::NoSuchBucket(_)
             | Error::NoSuchKey(_)
+            | Error::NoSuchUpload(_)
             | Error::NotFound(_)
             | Error::NoSuchEntity(_) => Code::NotFound,
             Error::Throttled { .. }

@@ -15,6 +15,7 @@
 pub mod confined;
 pub mod copy;
 pub mod event;
+pub mod multipart;
 pub mod notifications;
 pub mod objects;
 pub mod range;
@@ -63,6 +64,10 @@ struct Inner {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Tells the watcher about buckets created and deleted.
     watch: Mutex<Option<Arc<watcher::Handle>>>,
+    /// Where multipart uploads keep their parts (see [`multipart`]), and
+    /// one lock per upload.
+    multipart: PathBuf,
+    upload_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// What the index says of a file, measured from the filesystem.
@@ -93,6 +98,8 @@ impl Buckets {
         // directory the server was started in.
         let root = roots.own().to_path_buf();
         relocate_owned(&store, &root)?;
+        let multipart = std::path::absolute(data_dir)?.join("multipart");
+        multipart::sweep(&store, &multipart)?;
         Ok(Buckets {
             inner: Arc::new(Inner {
                 store,
@@ -103,6 +110,8 @@ impl Buckets {
                 clock,
                 locks: Mutex::default(),
                 watch: Mutex::default(),
+                multipart,
+                upload_locks: Mutex::default(),
             }),
         })
     }
@@ -178,8 +187,17 @@ impl Buckets {
     }
 
     /// Deletes an empty bucket (S3's `BucketNotEmpty` otherwise). A folder
-    /// funnel made is removed; a folder the user named stays.
+    /// funnel made is removed; a folder the user named stays. Multipart
+    /// uploads in progress do not count, and are discarded with the bucket
+    /// (as S3 does).
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
+        self.delete_bucket_record(name).await?;
+        self.abort_uploads_of(name).await?;
+        tracing::info!(bucket = name, "deleted bucket");
+        Ok(())
+    }
+
+    async fn delete_bucket_record(&self, name: &str) -> Result<()> {
         let record = self.bucket(name)?;
         let lock = self.lock(name);
         let _held = lock.lock().await;
@@ -200,7 +218,6 @@ impl Buckets {
         if record.owned {
             let _ = std::fs::remove_dir_all(&path);
         }
-        tracing::info!(bucket = name, "deleted bucket");
         Ok(())
     }
 

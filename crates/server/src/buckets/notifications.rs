@@ -227,6 +227,13 @@ mod tests {
         let deletes = config(&["s3:ObjectRemoved:Delete"], "", "");
         assert!(wants(&deletes, "ObjectRemoved:Delete", "x"));
         assert!(!wants(&deletes, "ObjectRemoved:DeleteMarkerCreated", "x"));
+        // The events copies and multipart uploads fire.
+        for fired in ["ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload"] {
+            assert!(wants(&images, fired, "images/a.jpg"), "{fired}");
+            let exact = config(&[&format!("s3:{fired}")], "", "");
+            assert!(wants(&exact, fired, "x"), "{fired}");
+            assert!(!wants(&exact, "ObjectCreated:Put", "x"), "{fired}");
+        }
     }
 
     #[test]

@@ -157,6 +157,25 @@ impl Upload {
     }
 }
 
+impl Upload {
+    /// Makes the temporary file durable and closes it; its MD5, hex. From
+    /// here on the caller puts the file in place or removes it.
+    pub(super) async fn close(&mut self) -> Result<String> {
+        if let Some(mut file) = self.file.take() {
+            let synced = async {
+                file.flush().await?;
+                file.sync_all().await
+            }
+            .await;
+            if let Err(e) = synced {
+                let _ = self.dir.remove_file(&self.temp);
+                return Err(Error::Service(format!("writing object {}: {e}", self.key)));
+            }
+        }
+        Ok(hex::encode(std::mem::take(&mut self.hasher).finalize()))
+    }
+}
+
 impl Drop for Upload {
     fn drop(&mut self) {
         if self.file.is_some() {
@@ -227,21 +246,7 @@ impl Buckets {
             .next()
             .unwrap_or(&upload.key)
             .to_string();
-        if let Some(mut file) = upload.file.take() {
-            let synced = async {
-                file.flush().await?;
-                file.sync_all().await
-            }
-            .await;
-            if let Err(e) = synced {
-                let _ = upload.dir.remove_file(&upload.temp);
-                return Err(Error::Service(format!(
-                    "writing object {}: {e}",
-                    upload.key
-                )));
-            }
-        }
-        let md5 = hex::encode(std::mem::take(&mut upload.hasher).finalize());
+        let md5 = upload.close().await?;
         let etag = etag.unwrap_or(md5);
         let lock = self.lock(&record.name);
         let _held = lock.lock().await;

@@ -179,6 +179,21 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Buckets/ListObjectsV2", "s3:ListBucket"),
     // And s3:GetObject on the source.
     ("/funnel.v1.Buckets/CopyObject", "s3:PutObject"),
+    ("/funnel.v1.Buckets/CreateMultipartUpload", "s3:PutObject"),
+    ("/funnel.v1.Buckets/UploadPart", "s3:PutObject"),
+    ("/funnel.v1.Buckets/CompleteMultipartUpload", "s3:PutObject"),
+    (
+        "/funnel.v1.Buckets/AbortMultipartUpload",
+        "s3:AbortMultipartUpload",
+    ),
+    (
+        "/funnel.v1.Buckets/ListParts",
+        "s3:ListMultipartUploadParts",
+    ),
+    (
+        "/funnel.v1.Buckets/ListMultipartUploads",
+        "s3:ListBucketMultipartUploads",
+    ),
     (
         "/funnel.v1.Buckets/PutBucketNotificationConfiguration",
         "s3:PutBucketNotification",
@@ -469,6 +484,12 @@ resources! {
     DeleteObjectsRequest => |r, s| s.bucket(&r.bucket);
     ListObjectsV2Request => |r, s| s.bucket(&r.bucket);
     CopyObjectRequest => |r, s| s.object(&r.bucket, &r.key);
+    CreateMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
+    UploadPartRequest => |r, s| s.object(&r.bucket, &r.key);
+    CompleteMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
+    AbortMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
+    ListPartsRequest => |r, s| s.object(&r.bucket, &r.key);
+    ListMultipartUploadsRequest => |r, s| s.bucket(&r.bucket);
     PutBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     GetBucketNotificationConfigurationRequest => |r, s| s.bucket(&r.bucket);
     CreateTopicRequest => |r, s| s.topic(&r.name);

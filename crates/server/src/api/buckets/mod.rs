@@ -1,5 +1,6 @@
 //! `funnel.v1.Buckets`: buckets, objects and their notifications.
 
+mod multipart;
 mod objects;
 
 use std::path::Path;
@@ -182,6 +183,48 @@ impl BucketsApi for BucketsService {
         request: Request<pb::CopyObjectRequest>,
     ) -> Result<Response<pb::CopyObjectResponse>, Status> {
         objects::copy_object(self, request).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        request: Request<pb::CreateMultipartUploadRequest>,
+    ) -> Result<Response<pb::CreateMultipartUploadResponse>, Status> {
+        multipart::create_multipart_upload(self, request).await
+    }
+
+    async fn upload_part(
+        &self,
+        request: Request<Streaming<pb::UploadPartRequest>>,
+    ) -> Result<Response<pb::UploadPartResponse>, Status> {
+        self.upload_part_from(request).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        request: Request<pb::CompleteMultipartUploadRequest>,
+    ) -> Result<Response<pb::CompleteMultipartUploadResponse>, Status> {
+        multipart::complete_multipart_upload(self, request).await
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        request: Request<pb::AbortMultipartUploadRequest>,
+    ) -> Result<Response<pb::AbortMultipartUploadResponse>, Status> {
+        multipart::abort_multipart_upload(self, request).await
+    }
+
+    async fn list_parts(
+        &self,
+        request: Request<pb::ListPartsRequest>,
+    ) -> Result<Response<pb::ListPartsResponse>, Status> {
+        multipart::list_parts(self, request).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        request: Request<pb::ListMultipartUploadsRequest>,
+    ) -> Result<Response<pb::ListMultipartUploadsResponse>, Status> {
+        multipart::list_multipart_uploads(self, request).await
     }
 
     async fn list_objects_v2(
