@@ -363,11 +363,81 @@ def run(args):
     # STS (no not-found error to ask for).
     c.both("sts.GetCallerIdentity", "sts", "get_caller_identity")
 
+    # S3: a bucket, objects, a copy, a batch delete, a multipart upload,
+    # notifications (moto needs no permission for them; funnel does).
+    s3_calls(c, function_arn)
+
     c.both("lambda.DeleteFunction", "lambda", "delete_function", FunctionName=FUNCTION)
 
     for line in c.lines:
         print(line)
     print(f"{c.called} calls compared, {len(c.lines)} differences", file=sys.stderr)
+
+
+def s3_calls(c, function_arn):
+    bucket = "shapes-bucket"
+    c.funnel.client("lambda").add_permission(
+        FunctionName=FUNCTION, StatementId="s3", Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com", SourceArn=f"arn:funnel:s3:::{bucket}")
+    c.both("s3.CreateBucket", "s3", "create_bucket", Bucket=bucket)
+    c.both("s3.HeadBucket", "s3", "head_bucket", Bucket=bucket)
+    c.both("s3.ListBuckets", "s3", "list_buckets")
+    c.both("s3.PutObject", "s3", "put_object", Bucket=bucket, Key="a/b.txt", Body=b"hello")
+    c.both("s3.HeadObject", "s3", "head_object", Bucket=bucket, Key="a/b.txt")
+    c.both("s3.GetObject", "s3", "get_object", Bucket=bucket, Key="a/b.txt")
+    c.both("s3.GetObject (range)", "s3", "get_object", Bucket=bucket, Key="a/b.txt",
+           Range="bytes=1-3")
+    c.both("s3.CopyObject", "s3", "copy_object", Bucket=bucket, Key="copy.txt",
+           CopySource={"Bucket": bucket, "Key": "a/b.txt"})
+    c.both("s3.ListObjectsV2", "s3", "list_objects_v2", Bucket=bucket)
+    c.both("s3.ListObjectsV2 (delimiter)", "s3", "list_objects_v2", Bucket=bucket,
+           Delimiter="/")
+    c.both("s3.ListObjects", "s3", "list_objects", Bucket=bucket)
+    c.both("s3.DeleteObjects", "s3", "delete_objects", Bucket=bucket,
+           Delete={"Objects": [{"Key": "copy.txt"}, {"Key": "never"}]})
+    c.both("s3.DeleteObject", "s3", "delete_object", Bucket=bucket, Key="a/b.txt")
+    created = c.both("s3.CreateMultipartUpload", "s3", "create_multipart_upload",
+                     Bucket=bucket, Key="parts")
+    uploads = [body["UploadId"] if body else "none" for body in created]
+    part = b"p" * (5 * 1024 * 1024)
+    one = c.each("s3.UploadPart", "s3", "upload_part",
+                 dict(Bucket=bucket, Key="parts", UploadId=uploads[0], PartNumber=1, Body=part),
+                 dict(Bucket=bucket, Key="parts", UploadId=uploads[1], PartNumber=1, Body=part))
+    c.each("s3.ListParts", "s3", "list_parts",
+           dict(Bucket=bucket, Key="parts", UploadId=uploads[0]),
+           dict(Bucket=bucket, Key="parts", UploadId=uploads[1]))
+    c.both("s3.ListMultipartUploads", "s3", "list_multipart_uploads", Bucket=bucket)
+    etags = [body["ETag"] if body else "none" for body in one]
+    c.each("s3.CompleteMultipartUpload", "s3", "complete_multipart_upload",
+           dict(Bucket=bucket, Key="parts", UploadId=uploads[0],
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[0]}]}),
+           dict(Bucket=bucket, Key="parts", UploadId=uploads[1],
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[1]}]}))
+    dropped = c.both("s3.CreateMultipartUpload", "s3", "create_multipart_upload",
+                     Bucket=bucket, Key="dropped")
+    dropped = [body["UploadId"] if body else "none" for body in dropped]
+    c.each("s3.AbortMultipartUpload", "s3", "abort_multipart_upload",
+           dict(Bucket=bucket, Key="dropped", UploadId=dropped[0]),
+           dict(Bucket=bucket, Key="dropped", UploadId=dropped[1]))
+    notification = [{
+        "LambdaFunctionConfigurations": [{
+            "Id": "shapes",
+            "LambdaFunctionArn": arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}},
+        }]
+    } for arn in function_arn]
+    c.each("s3.PutBucketNotificationConfiguration", "s3",
+           "put_bucket_notification_configuration",
+           dict(Bucket=bucket, NotificationConfiguration=notification[0]),
+           dict(Bucket=bucket, NotificationConfiguration=notification[1]))
+    c.both("s3.GetBucketNotificationConfiguration", "s3",
+           "get_bucket_notification_configuration", Bucket=bucket)
+    c.both("s3.GetObject (not found)", "s3", "get_object", Bucket=bucket, Key="nothing")
+    c.both("s3.DeleteBucket (not empty)", "s3", "delete_bucket", Bucket=bucket)
+    c.both("s3.DeleteObject (parts)", "s3", "delete_object", Bucket=bucket, Key="parts")
+    c.both("s3.DeleteBucket", "s3", "delete_bucket", Bucket=bucket)
+    c.both("s3.HeadBucket (not found)", "s3", "head_bucket", Bucket=bucket)
 
 
 def main():

@@ -14,8 +14,9 @@
 //!   nothing acknowledged is lost.
 //! - `iam`: credentials found as the aws CLI finds them; `iam` and `sts`
 //!   verbs.
-//! - `aws`, `aws_lambda`, `aws_services`: the real aws CLI against the
-//!   AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS).
+//! - `aws`, `aws_lambda`, `aws_services`, `aws_s3`: the real aws CLI against
+//!   the AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS,
+//!   S3).
 //! - `aws_shapes`: the same boto3 calls against funnel and moto's server,
 //!   their answers' shapes compared against a list of known differences.
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
@@ -27,6 +28,7 @@ mod admin;
 mod aws;
 mod aws_cli;
 mod aws_lambda;
+mod aws_s3;
 mod aws_services;
 mod aws_shapes;
 mod buckets;

@@ -22,18 +22,22 @@ pub enum Protocol {
     Query(&'static str),
     /// EventBridge, CloudWatch Logs: `X-Amz-Target` and JSON 1.1.
     Json11,
+    /// S3: REST with XML bodies (its own errors, [`super::s3`]).
+    RestXml,
 }
 
 impl Protocol {
     /// The protocol of `service` (from the signature's scope), else a guess
     /// from the request itself (an unsigned request still gets an error its
-    /// client can read).
+    /// client can read): an unsigned request to no Lambda path is S3's
+    /// (anonymous S3 requests are common; other clients always sign).
     pub fn of(service: Option<&str>, parts: &http::request::Parts) -> Protocol {
         match service {
             Some("lambda") => return Protocol::RestJson,
             Some("sts") => return Protocol::Query(STS_NAMESPACE),
             Some("sns") => return Protocol::Query(SNS_NAMESPACE),
             Some("events" | "logs") => return Protocol::Json11,
+            Some("s3") => return Protocol::RestXml,
             _ => {}
         }
         if parts.headers.contains_key("x-amz-target") {
@@ -47,10 +51,24 @@ impl Protocol {
             })
         {
             Protocol::Query(SNS_NAMESPACE)
-        } else {
+        } else if service.is_some() || is_lambda_path(parts.uri.path()) {
             Protocol::RestJson
+        } else {
+            Protocol::RestXml
         }
     }
+}
+
+/// Lambda's paths start with its API version: `/2015-03-31/functions`.
+fn is_lambda_path(path: &str) -> bool {
+    let version = path.split('/').nth(1).unwrap_or_default().as_bytes();
+    version.len() == 10
+        && version[4] == b'-'
+        && version[7] == b'-'
+        && version
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
 }
 
 /// An error as the endpoint answers it.
@@ -169,7 +187,7 @@ pub fn response(
         ("User", "Sender")
     };
     match protocol {
-        Protocol::RestJson => super::respond(
+        Protocol::RestJson | Protocol::RestXml => super::respond(
             err.status,
             &[
                 ("content-type", "application/json".into()),

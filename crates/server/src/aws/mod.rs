@@ -4,7 +4,7 @@
 //!
 //! A request is signed with SigV4 ([`sigv4`]) by an access key of a funnel
 //! user; the signature's credential scope names the service (`lambda`,
-//! `sts`, ...), which picks the adapter ([`lambda`], [`sts`]). An adapter
+//! `s3`, `sts`, ...), which picks the adapter ([`lambda`], [`s3`], [`sts`]). An adapter
 //! only translates: it calls the same gRPC handler the API port runs
 //! ([`Door::call`]), as the signer, under the same IAM policies, and
 //! shapes the answer (or the error, [`errors`]) as that service's wire
@@ -94,6 +94,10 @@ impl Door {
         let (parts, body) = request.into_parts();
         let signature = sigv4::parse(&parts);
         let protocol = Protocol::of(signature.as_ref().ok().map(|s| s.service.as_str()), &parts);
+        if protocol == Protocol::RestXml {
+            let request = hyper::Request::from_parts(parts, body);
+            return Ok(s3::handle(self, request, signature, remote, request_id).await);
+        }
         let fail = |err: AwsError| (protocol, err);
         let body = read_body(body, self.inner.config.body_timeout)
             .await
@@ -130,7 +134,7 @@ impl Door {
             other => Err(fail(AwsError::new(
                 "UnknownOperationException",
                 format!(
-                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda, sns, events, logs and sts)"
+                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda, s3, sns, events, logs and sts)"
                 ),
             ))),
         }

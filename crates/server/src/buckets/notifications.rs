@@ -228,7 +228,10 @@ mod tests {
         assert!(wants(&deletes, "ObjectRemoved:Delete", "x"));
         assert!(!wants(&deletes, "ObjectRemoved:DeleteMarkerCreated", "x"));
         // The events copies and multipart uploads fire.
-        for fired in ["ObjectCreated:Copy", "ObjectCreated:CompleteMultipartUpload"] {
+        for fired in [
+            "ObjectCreated:Copy",
+            "ObjectCreated:CompleteMultipartUpload",
+        ] {
             assert!(wants(&images, fired, "images/a.jpg"), "{fired}");
             let exact = config(&[&format!("s3:{fired}")], "", "");
             assert!(wants(&exact, fired, "x"), "{fired}");

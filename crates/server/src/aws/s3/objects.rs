@@ -1,0 +1,318 @@
+//! S3's object operations over `funnel.v1.Buckets`: PutObject, GetObject
+//! (and HeadObject), DeleteObject, DeleteObjects, CopyObject.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use funnel_proto::v1 as pb;
+use funnel_proto::v1::buckets_server::Buckets as _;
+use funnel_runtime::HttpBody;
+use futures_util::StreamExt as _;
+use http::StatusCode;
+use http_body_util::BodyExt as _;
+
+use super::super::Door;
+use super::super::errors::AwsError;
+use super::xml::{self, Xml};
+use super::{Request, call, empty, error};
+
+type Answer = Result<hyper::Response<HttpBody>, AwsError>;
+
+/// How a streamed body ended, once the call is over.
+#[derive(Default)]
+pub struct Outcome {
+    /// The check it failed.
+    pub error: Option<AwsError>,
+    /// The checksum it carried and matched (S3 echoes it).
+    pub checksum: Option<(&'static str, String)>,
+}
+
+/// The object bytes of `request` as the messages of a client-streamed
+/// call, led by `first`; a body that fails its checks ends the stream with
+/// an error (so nothing is stored) and leaves that error in the outcome.
+pub fn messages<M: Send + 'static>(
+    body: super::body::Verified,
+    first: M,
+    piece: impl Fn(Bytes) -> M + Send + Sync + 'static,
+) -> (
+    impl futures_util::Stream<Item = Result<M, tonic::Status>> + Send + Unpin + 'static,
+    Arc<Mutex<Outcome>>,
+) {
+    let outcome = Arc::new(Mutex::new(Outcome::default()));
+    let slot = outcome.clone();
+    let piece = Arc::new(piece);
+    let rest = futures_util::stream::unfold(Some(body), move |state| {
+        let (slot, piece) = (slot.clone(), piece.clone());
+        async move {
+            let mut body = state?;
+            let outcome = || slot.lock().unwrap_or_else(|e| e.into_inner());
+            match body.next().await {
+                Some(Ok(bytes)) => Some((Ok(piece(bytes)), Some(body))),
+                Some(Err(err)) => {
+                    let status = tonic::Status::aborted(err.message.clone());
+                    outcome().error = Some(err);
+                    Some((Err(status), None))
+                }
+                None => {
+                    outcome().checksum = body
+                        .checksum()
+                        .map(|c| (c.algorithm.header(), c.value.clone()));
+                    None
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::iter([Ok(first)]).chain(rest);
+    (Box::pin(stream), outcome)
+}
+
+/// The body's own error, if it failed; else the call's.
+pub fn body_error(outcome: &Mutex<Outcome>, err: AwsError) -> AwsError {
+    outcome
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .error
+        .take()
+        .unwrap_or(err)
+}
+
+/// The headers of a stored body: its ETag and the checksum it carried.
+pub fn stored(outcome: &Mutex<Outcome>, etag: String) -> Vec<(&'static str, String)> {
+    let mut headers = vec![("etag", etag)];
+    headers.extend(
+        outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .checksum
+            .take(),
+    );
+    headers
+}
+
+pub async fn put_object(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let first = pb::PutObjectRequest {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        body: Vec::new(),
+    };
+    let (stream, outcome) = messages(request.body, first, |bytes| pb::PutObjectRequest {
+        body: bytes.to_vec(),
+        ..Default::default()
+    });
+    let buckets = &door.inner.services.buckets;
+    let out = call(
+        door,
+        &request.signer,
+        "/funnel.v1.Buckets/PutObject",
+        stream,
+        |r| buckets.put_object_from(r),
+    )
+    .await
+    .map_err(|err| body_error(&outcome, err))?;
+    Ok(empty(StatusCode::OK, &stored(&outcome, out.e_tag)))
+}
+
+/// `Wed, 21 Oct 2015 07:28:00 GMT` for S3's ISO time.
+fn http_date(iso: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(iso)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The `response-*` overrides of a GetObject (`response-content-type`...).
+fn overrides(request: &Request) -> Vec<(&'static str, String)> {
+    [
+        ("response-content-type", "content-type"),
+        ("response-content-language", "content-language"),
+        ("response-expires", "expires"),
+        ("response-cache-control", "cache-control"),
+        ("response-content-disposition", "content-disposition"),
+        ("response-content-encoding", "content-encoding"),
+    ]
+    .into_iter()
+    .filter_map(|(param, header)| request.query(param).map(|v| (header, v.to_string())))
+    .collect()
+}
+
+/// GetObject, or HeadObject when `head` (its headers, no body).
+pub async fn get_object(
+    door: &Door,
+    request: Request,
+    bucket: &str,
+    key: &str,
+    head: bool,
+) -> Answer {
+    let buckets = &door.inner.services.buckets;
+    let range = request.header("range").unwrap_or_default().to_string();
+    let mut headers = vec![
+        ("content-type", "binary/octet-stream".to_string()),
+        ("accept-ranges", "bytes".to_string()),
+    ];
+    if head {
+        let out = call(
+            door,
+            &request.signer,
+            "/funnel.v1.Buckets/HeadObject",
+            pb::HeadObjectRequest {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                range,
+            },
+            |r| buckets.head_object(r),
+        )
+        .await?;
+        let status = if out.content_range.is_empty() {
+            StatusCode::OK
+        } else {
+            headers.push(("content-range", out.content_range));
+            StatusCode::PARTIAL_CONTENT
+        };
+        headers.extend([
+            ("content-length", out.content_length.to_string()),
+            ("etag", out.e_tag),
+            ("last-modified", http_date(&out.last_modified)),
+        ]);
+        merge(&mut headers, overrides(&request));
+        return Ok(empty(status, &headers));
+    }
+    let stream = call(
+        door,
+        &request.signer,
+        "/funnel.v1.Buckets/GetObject",
+        pb::GetObjectRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            range,
+        },
+        |r| buckets.get_object(r),
+    )
+    .await?;
+    let mut stream = stream;
+    let first = match stream.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(status)) => return Err(super::errors::into_s3(status.into())),
+        None => return Err(error("InternalError", "the object's stream ended at once")),
+    };
+    let status = if first.content_range.is_empty() {
+        StatusCode::OK
+    } else {
+        headers.push(("content-range", first.content_range.clone()));
+        StatusCode::PARTIAL_CONTENT
+    };
+    headers.extend([
+        ("content-length", first.content_length.to_string()),
+        ("etag", first.e_tag.clone()),
+        ("last-modified", http_date(&first.last_modified)),
+    ]);
+    merge(&mut headers, overrides(&request));
+    let lead = futures_util::stream::iter([Ok::<_, tonic::Status>(first)]);
+    let frames = lead.chain(stream).map(|message| match message {
+        Ok(message) => Ok(hyper::body::Frame::data(Bytes::from(message.body))),
+        Err(status) => Err(Box::new(status) as funnel_runtime::BoxError),
+    });
+    let mut response = hyper::Response::new(http_body_util::StreamBody::new(frames).boxed_unsync());
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        if let Ok(value) = http::HeaderValue::try_from(value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// Sets each of `extra`, replacing a header of the same name.
+fn merge(headers: &mut Vec<(&'static str, String)>, extra: Vec<(&'static str, String)>) {
+    for (name, value) in extra {
+        headers.retain(|(n, _)| *n != name);
+        headers.push((name, value));
+    }
+}
+
+pub async fn delete_object(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let buckets = &door.inner.services.buckets;
+    call(
+        door,
+        &request.signer,
+        "/funnel.v1.Buckets/DeleteObject",
+        pb::DeleteObjectRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        },
+        |r| buckets.delete_object(r),
+    )
+    .await?;
+    Ok(empty(StatusCode::NO_CONTENT, &[]))
+}
+
+pub async fn delete_objects(door: &Door, request: Request, bucket: &str) -> Answer {
+    let (body, signer) = request.xml_body().await?;
+    let doc = xml::parse(xml::utf8(&body)?, "Delete")?;
+    let root = doc.root_element();
+    let quiet = xml::child_text(root, "Quiet") == Some("true");
+    let objects = xml::children(root, "Object")
+        .map(|o| pb::ObjectIdentifier {
+            key: xml::child_text(o, "Key").unwrap_or_default().to_string(),
+        })
+        .collect();
+    let buckets = &door.inner.services.buckets;
+    let out = call(
+        door,
+        &signer,
+        "/funnel.v1.Buckets/DeleteObjects",
+        pb::DeleteObjectsRequest {
+            bucket: bucket.to_string(),
+            delete: Some(pb::Delete { objects, quiet }),
+        },
+        |r| buckets.delete_objects(r),
+    )
+    .await?;
+    let mut doc = Xml::new("DeleteResult");
+    if !quiet {
+        for deleted in &out.deleted {
+            doc.open("Deleted")
+                .text("Key", &deleted.key)
+                .close("Deleted");
+        }
+    }
+    for failed in &out.errors {
+        doc.open("Error")
+            .text("Key", &failed.key)
+            .text("Code", &failed.code)
+            .text("Message", &failed.message)
+            .close("Error");
+    }
+    Ok(super::xml(doc.finish("DeleteResult")))
+}
+
+pub async fn copy_object(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let source = request
+        .header("x-amz-copy-source")
+        .unwrap_or_default()
+        .to_string();
+    let buckets = &door.inner.services.buckets;
+    let out = call(
+        door,
+        &request.signer,
+        "/funnel.v1.Buckets/CopyObject",
+        pb::CopyObjectRequest {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            copy_source: source,
+            metadata_directive: request
+                .header("x-amz-metadata-directive")
+                .unwrap_or_default()
+                .to_string(),
+        },
+        |r| buckets.copy_object(r),
+    )
+    .await?;
+    let result = out.copy_object_result.unwrap_or_default();
+    let mut doc = Xml::new("CopyObjectResult");
+    doc.text("LastModified", &result.last_modified)
+        .text("ETag", &result.e_tag);
+    Ok(super::xml(doc.finish("CopyObjectResult")))
+}
