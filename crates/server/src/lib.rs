@@ -85,7 +85,9 @@
 //!   cap, header timeout, TLS, the drain at shutdown.
 //! - `aws`: the AWS-compatible endpoint: SigV4 verified against the access
 //!   keys, each service's wire protocol adapted onto the same gRPC
-//!   handlers (Lambda's REST-JSON, STS's query protocol).
+//!   handlers (Lambda's REST-JSON, SNS's and STS's query protocol, JSON 1.1
+//!   for EventBridge and Logs, S3's REST-XML with streamed, verified
+//!   bodies).
 //! - `api`: tonic services; typed errors become `tonic::Status` only here.
 //!
 //! Only what another crate uses is `pub`: [`Server`], [`Config`], [`Clock`],

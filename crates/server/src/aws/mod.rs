@@ -78,6 +78,11 @@ impl Door {
         }
     }
 
+    /// How long a request body may take (S3's: between two pieces).
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.inner.config.body_timeout
+    }
+
     /// Serves `listener` until `stop`, then lets requests in flight finish.
     pub async fn serve(self, listener: TcpListener, stop: CancellationToken) {
         let listening =

@@ -42,7 +42,7 @@ pub async fn list_buckets(door: &Door, request: Request) -> Answer {
 }
 
 pub async fn create_bucket(door: &Door, request: Request, bucket: &str) -> Answer {
-    let (body, signer) = request.xml_body().await?;
+    let (body, signer) = request.xml_body(door.body_timeout()).await?;
     if !body.is_empty() {
         // Its LocationConstraint: funnel has one region, any is taken.
         xml::parse(xml::utf8(&body)?, "CreateBucketConfiguration")?;
@@ -305,7 +305,7 @@ pub async fn list_objects_v1(door: &Door, request: Request, bucket: &str) -> Ans
 }
 
 pub async fn put_notifications(door: &Door, request: Request, bucket: &str) -> Answer {
-    let (body, signer) = request.xml_body().await?;
+    let (body, signer) = request.xml_body(door.body_timeout()).await?;
     let doc = xml::parse(xml::utf8(&body)?, "NotificationConfiguration")?;
     let root = doc.root_element();
     for other in [

@@ -54,9 +54,19 @@ impl Request {
         self.parts.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The whole body of an XML request.
-    pub async fn xml_body(self) -> Result<(bytes::Bytes, Signer), AwsError> {
-        let bytes = body::read_small(self.body, MAX_XML_BYTES).await?;
+    /// The whole body of an XML request, within `timeout`.
+    pub async fn xml_body(
+        self,
+        timeout: std::time::Duration,
+    ) -> Result<(bytes::Bytes, Signer), AwsError> {
+        let read = body::read_small(self.body, MAX_XML_BYTES);
+        let bytes = tokio::time::timeout(timeout, read).await.map_err(|_| {
+            error(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within \
+                 the timeout period.",
+            )
+        })??;
         Ok((bytes, self.signer))
     }
 }

@@ -56,9 +56,11 @@ pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str)
         part_number,
         body: Vec::new(),
     };
-    let (stream, outcome) = messages(request.body, first, |bytes| pb::UploadPartRequest {
-        body: bytes.to_vec(),
-        ..Default::default()
+    let (stream, outcome) = messages(request.body, door.body_timeout(), first, |bytes| {
+        pb::UploadPartRequest {
+            body: bytes.to_vec(),
+            ..Default::default()
+        }
     });
     let buckets = &door.inner.services.buckets;
     let out = call(
@@ -75,7 +77,7 @@ pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str)
 
 pub async fn complete(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
     let upload_id = upload_id(&request);
-    let (body, signer) = request.xml_body().await?;
+    let (body, signer) = request.xml_body(door.body_timeout()).await?;
     let doc = xml::parse(xml::utf8(&body)?, "CompleteMultipartUpload")?;
     let parts = xml::children(doc.root_element(), "Part")
         .map(|part| {

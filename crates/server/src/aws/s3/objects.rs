@@ -32,6 +32,7 @@ pub struct Outcome {
 /// an error (so nothing is stored) and leaves that error in the outcome.
 pub fn messages<M: Send + 'static>(
     body: super::body::Verified,
+    idle: std::time::Duration,
     first: M,
     piece: impl Fn(Bytes) -> M + Send + Sync + 'static,
 ) -> (
@@ -46,7 +47,16 @@ pub fn messages<M: Send + 'static>(
         async move {
             let mut body = state?;
             let outcome = || slot.lock().unwrap_or_else(|e| e.into_inner());
-            match body.next().await {
+            let next = tokio::time::timeout(idle, body.next())
+                .await
+                .unwrap_or_else(|_| {
+                    Some(Err(error(
+                        "RequestTimeout",
+                        "Your socket connection to the server was not read from or written to \
+                     within the timeout period.",
+                    )))
+                });
+            match next {
                 Some(Ok(bytes)) => Some((Ok(piece(bytes)), Some(body))),
                 Some(Err(err)) => {
                     let status = tonic::Status::aborted(err.message.clone());
@@ -95,9 +105,11 @@ pub async fn put_object(door: &Door, request: Request, bucket: &str, key: &str) 
         key: key.to_string(),
         body: Vec::new(),
     };
-    let (stream, outcome) = messages(request.body, first, |bytes| pb::PutObjectRequest {
-        body: bytes.to_vec(),
-        ..Default::default()
+    let (stream, outcome) = messages(request.body, door.body_timeout(), first, |bytes| {
+        pb::PutObjectRequest {
+            body: bytes.to_vec(),
+            ..Default::default()
+        }
     });
     let buckets = &door.inner.services.buckets;
     let out = call(
@@ -249,7 +261,7 @@ pub async fn delete_object(door: &Door, request: Request, bucket: &str, key: &st
 }
 
 pub async fn delete_objects(door: &Door, request: Request, bucket: &str) -> Answer {
-    let (body, signer) = request.xml_body().await?;
+    let (body, signer) = request.xml_body(door.body_timeout()).await?;
     let doc = xml::parse(xml::utf8(&body)?, "Delete")?;
     let root = doc.root_element();
     let quiet = xml::child_text(root, "Quiet") == Some("true");
