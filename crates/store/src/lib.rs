@@ -55,6 +55,8 @@
 //!   API routes)
 //! - `meta`: `schema_version` → the schema version (u64, big-endian; see
 //!   [`open_migrated`])
+//! - `faults`: fault id → [`FaultRecord`], a fault the dispatcher injects
+//!   (not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -73,6 +75,7 @@ use serde::{Deserialize, Serialize};
 
 mod buckets;
 mod export;
+mod faults;
 #[cfg(feature = "floor")]
 pub mod floor;
 mod identity;
@@ -89,6 +92,7 @@ mod topics;
 mod urls;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry, PartRecord, UploadRecord};
+pub use faults::FaultRecord;
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
 pub use quarantine::Quarantined;
