@@ -53,8 +53,16 @@
 //! - `url_ids`: URL id → [`UrlTarget`], the function URL it is
 //! - `routes`: account id, NUL, route key → [`RouteRecord`] (an account's
 //!   API routes)
+//! - `data_keys`: account id → [`DataKeyRecord`], the account's data key
+//!   sealed by the master key
+//! - `secrets`: account id, NUL, secret name → [`SecretRecord`]
+//! - `secret_versions`: account id, NUL, secret name, NUL, version id →
+//!   [`SecretVersionRecord`] (the value sealed by the account's data key)
+//! - `parameters`: account id, NUL, parameter name, NUL, version (u64,
+//!   big-endian) → [`ParameterRecord`] (a SecureString's value sealed)
 //! - `meta`: `schema_version` → the schema version (u64, big-endian; see
-//!   [`open_migrated`])
+//!   [`open_migrated`]); `master_key_id` → the id of the master key that
+//!   sealed the access keys and data keys
 //! - `faults`: fault id → [`FaultRecord`], a fault the dispatcher injects
 //!   (not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
@@ -88,6 +96,7 @@ mod releases;
 mod routes;
 mod rules;
 mod schema;
+mod secrets;
 mod topics;
 mod urls;
 
@@ -103,6 +112,7 @@ pub use queue::{
 pub use routes::RouteRecord;
 pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
+pub use secrets::{DataKeyRecord, ParameterRecord, SecretRecord, SecretVersionRecord, TagRecord};
 pub use topics::{SubscriptionRecord, TopicRecord};
 pub use urls::{CorsRecord, FunctionUrlRecord, UrlTarget};
 
@@ -169,6 +179,10 @@ pub struct FunctionRecord {
     /// Topics the guest may publish to (names).
     #[serde(default)]
     pub topic_access: Vec<String>,
+    /// Secrets and parameters the guest may read: names, and prefixes
+    /// ending in `*` (never their values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_access: Vec<String>,
     /// What the code was written in (Lambda's `Runtime`), when known.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub runtime: String,
@@ -328,6 +342,10 @@ pub struct Store {
     function_urls: sled::Tree,
     url_ids: sled::Tree,
     routes: sled::Tree,
+    data_keys: sled::Tree,
+    secrets: sled::Tree,
+    secret_versions: sled::Tree,
+    parameters: sled::Tree,
     meta: sled::Tree,
     quarantine: sled::Tree,
     /// Invocations in the queue, counted at open and kept by every write.
@@ -412,6 +430,10 @@ impl Store {
             function_urls: db.open_tree("function_urls")?,
             url_ids: db.open_tree("url_ids")?,
             routes: db.open_tree("routes")?,
+            data_keys: db.open_tree("data_keys")?,
+            secrets: db.open_tree("secrets")?,
+            secret_versions: db.open_tree("secret_versions")?,
+            parameters: db.open_tree("parameters")?,
             meta: db.open_tree("meta")?,
             quarantine: db.open_tree("quarantine")?,
             // Counted by the sweep below.

@@ -155,6 +155,26 @@ impl Store {
                 "routes",
                 Shape::Json(json::<crate::RouteRecord>),
             ),
+            (
+                &self.data_keys,
+                "data_keys",
+                Shape::Json(json::<crate::DataKeyRecord>),
+            ),
+            (
+                &self.secrets,
+                "secrets",
+                Shape::Json(json::<crate::SecretRecord>),
+            ),
+            (
+                &self.secret_versions,
+                "secret_versions",
+                Shape::Json(json::<crate::SecretVersionRecord>),
+            ),
+            (
+                &self.parameters,
+                "parameters",
+                Shape::Json(json::<crate::ParameterRecord>),
+            ),
         ]
     }
 
