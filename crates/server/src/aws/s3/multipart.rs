@@ -2,6 +2,7 @@
 //! UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts,
 //! ListMultipartUploads. The aws CLI and boto3 use it above 8 MB.
 
+use bytes::Bytes;
 use funnel_proto::v1 as pb;
 use funnel_proto::v1::buckets_server::Buckets as _;
 use funnel_runtime::HttpBody;
@@ -9,7 +10,7 @@ use http::StatusCode;
 
 use super::super::Door;
 use super::super::errors::AwsError;
-use super::objects::{body_error, messages, stored};
+use super::objects::upload;
 use super::xml::{self, Xml};
 use super::{Request, call, empty, error};
 
@@ -56,23 +57,22 @@ pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str)
         part_number,
         body: Vec::new(),
     };
-    let (stream, outcome) = messages(request.body, door.body_timeout(), first, |bytes| {
-        pb::UploadPartRequest {
-            body: bytes.to_vec(),
-            ..Default::default()
-        }
-    });
+    let piece = |bytes: Bytes| pb::UploadPartRequest {
+        body: bytes.to_vec(),
+        ..Default::default()
+    };
     let buckets = &door.inner.services.buckets;
-    let out = call(
+    let path = "/funnel.v1.Buckets/UploadPart";
+    upload(
         door,
-        &request.signer,
-        "/funnel.v1.Buckets/UploadPart",
-        stream,
+        request,
+        path,
+        first,
+        piece,
         |r| buckets.upload_part_from(r),
+        |out| out.e_tag,
     )
     .await
-    .map_err(|err| body_error(&outcome, err))?;
-    Ok(empty(StatusCode::OK, &stored(&outcome, out.e_tag)))
 }
 
 pub async fn complete(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {

@@ -18,6 +18,10 @@ use super::{Request, call, empty, error};
 
 type Answer = Result<hyper::Response<HttpBody>, AwsError>;
 
+/// A client-streamed call's messages.
+pub type Messages<M> =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<M, tonic::Status>> + Send>>;
+
 /// How a streamed body ended, once the call is over.
 #[derive(Default)]
 pub struct Outcome {
@@ -30,15 +34,12 @@ pub struct Outcome {
 /// The object bytes of `request` as the messages of a client-streamed
 /// call, led by `first`; a body that fails its checks ends the stream with
 /// an error (so nothing is stored) and leaves that error in the outcome.
-pub fn messages<M: Send + 'static>(
+fn messages<M: Send + 'static>(
     body: super::body::Verified,
     idle: std::time::Duration,
     first: M,
     piece: impl Fn(Bytes) -> M + Send + Sync + 'static,
-) -> (
-    impl futures_util::Stream<Item = Result<M, tonic::Status>> + Send + Unpin + 'static,
-    Arc<Mutex<Outcome>>,
-) {
+) -> (Messages<M>, Arc<Mutex<Outcome>>) {
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let slot = outcome.clone();
     let piece = Arc::new(piece);
@@ -77,7 +78,7 @@ pub fn messages<M: Send + 'static>(
 }
 
 /// The body's own error, if it failed; else the call's.
-pub fn body_error(outcome: &Mutex<Outcome>, err: AwsError) -> AwsError {
+fn body_error(outcome: &Mutex<Outcome>, err: AwsError) -> AwsError {
     outcome
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -87,7 +88,7 @@ pub fn body_error(outcome: &Mutex<Outcome>, err: AwsError) -> AwsError {
 }
 
 /// The headers of a stored body: its ETag and the checksum it carried.
-pub fn stored(outcome: &Mutex<Outcome>, etag: String) -> Vec<(&'static str, String)> {
+fn stored(outcome: &Mutex<Outcome>, etag: String) -> Vec<(&'static str, String)> {
     let mut headers = vec![("etag", etag)];
     headers.extend(
         outcome
@@ -99,29 +100,51 @@ pub fn stored(outcome: &Mutex<Outcome>, etag: String) -> Vec<(&'static str, Stri
     headers
 }
 
+/// Streams `request`'s body as the messages of the client-streamed gRPC
+/// `method` (`first`, then one `piece` per chunk); answers with the ETag
+/// `etag` finds in its reply and the checksum the body carried.
+pub async fn upload<M, Res, Fut>(
+    door: &Door,
+    request: Request,
+    path: &str,
+    first: M,
+    piece: impl Fn(Bytes) -> M + Send + Sync + 'static,
+    method: impl FnOnce(tonic::Request<Messages<M>>) -> Fut,
+    etag: impl FnOnce(Res) -> String,
+) -> Answer
+where
+    M: Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
+{
+    let (stream, outcome) = messages(request.body, door.body_timeout(), first, piece);
+    let out = call(door, &request.signer, path, stream, method)
+        .await
+        .map_err(|err| body_error(&outcome, err))?;
+    Ok(empty(StatusCode::OK, &stored(&outcome, etag(out))))
+}
+
 pub async fn put_object(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
     let first = pb::PutObjectRequest {
         bucket: bucket.to_string(),
         key: key.to_string(),
         body: Vec::new(),
     };
-    let (stream, outcome) = messages(request.body, door.body_timeout(), first, |bytes| {
-        pb::PutObjectRequest {
-            body: bytes.to_vec(),
-            ..Default::default()
-        }
-    });
+    let piece = |bytes: Bytes| pb::PutObjectRequest {
+        body: bytes.to_vec(),
+        ..Default::default()
+    };
     let buckets = &door.inner.services.buckets;
-    let out = call(
+    let path = "/funnel.v1.Buckets/PutObject";
+    upload(
         door,
-        &request.signer,
-        "/funnel.v1.Buckets/PutObject",
-        stream,
+        request,
+        path,
+        first,
+        piece,
         |r| buckets.put_object_from(r),
+        |out| out.e_tag,
     )
     .await
-    .map_err(|err| body_error(&outcome, err))?;
-    Ok(empty(StatusCode::OK, &stored(&outcome, out.e_tag)))
 }
 
 /// `Wed, 21 Oct 2015 07:28:00 GMT` for S3's ISO time.
