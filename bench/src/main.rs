@@ -181,6 +181,7 @@ pub(crate) fn environment_config(
         opt_dir: None,
         buckets: Vec::new(),
         topics: Vec::new(),
+        secret_access: Vec::new(),
     })
 }
 

@@ -189,8 +189,10 @@ impl Runtime {
             }
         } else {
             environment.last_used = self.inner.clock.now();
-            if let Some(stale) = self.inner.pools.checkin(environment) {
-                self.retire(vec![stale]);
+            let checkin = self.inner.pools.checkin(environment);
+            self.retire(checkin.stale.into_iter().collect());
+            if let Some(config) = checkin.replace {
+                self.spawn_replacement(&prepared, config);
             }
         }
         outcome

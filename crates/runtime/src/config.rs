@@ -8,6 +8,9 @@ use serde::Deserialize;
 /// reservation of a pool slot.
 pub const MAX_MEMORY_MB: u32 = 10_240;
 
+/// As AWS's Parameters and Secrets extension: five minutes.
+pub const DEFAULT_SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuntimeConfig {
@@ -45,6 +48,11 @@ pub struct RuntimeConfig {
     /// without reserved concurrency may run at once, 0 to 1 (read by the
     /// server's concurrency gate).
     pub max_share: f64,
+    /// How long an execution environment keeps a secret or parameter it
+    /// read (seconds in the config file; 0 reads every time): a new
+    /// `AWSCURRENT` reaches a warm environment within it.
+    #[serde(with = "seconds")]
+    pub secret_cache_ttl: Duration,
 }
 
 impl RuntimeConfig {
@@ -80,6 +88,7 @@ impl Default for RuntimeConfig {
             memory_budget_mb: None,
             compile_timeout: Duration::from_secs(300),
             max_share: 0.5,
+            secret_cache_ttl: DEFAULT_SECRET_CACHE_TTL,
         }
     }
 }

@@ -10,9 +10,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::UpdateDeadline;
 
 use super::bindings::{self, funnel::function::types as wit};
-use super::host::Host;
+use super::host::{Host, Imports};
 use super::output::GuestOutput;
 use super::publish;
+use super::references;
+use super::secrets::{Grantee, Secrets};
 use super::{
     Admission, Call, EnvironmentConfig, ErrorKind, GuestError, MAX_RESPONSE_BYTES, Prepared,
     Runtime,
@@ -93,7 +95,38 @@ impl Environment {
             inner.instance_key,
             id
         );
-        let mut environment = config.environment.clone();
+        let mut secrets = Secrets::new(
+            inner.secret_source.get().cloned(),
+            Grantee {
+                function_name: config.function_name.clone(),
+                granted: config.secret_access.clone().into(),
+            },
+            inner.clock.clone(),
+            inner.secret_cache_ttl,
+        );
+        // References in the variables are resolved now, for this
+        // environment only (through its cache); an ungranted or missing
+        // one fails the start, and with it the invocation.
+        let resolving = references::resolve(&config.environment, &mut secrets);
+        let mut environment = match tokio::time::timeout(INIT_TIMEOUT, resolving).await {
+            Ok(Ok(environment)) => environment,
+            Ok(Err(err)) => {
+                return Err(StartError::Guest {
+                    error: GuestError::unhandled(&err.code, err.message),
+                    output: Vec::new(),
+                    init_duration: started.elapsed(),
+                    log_stream,
+                });
+            }
+            Err(_) => {
+                return Err(StartError::Guest {
+                    error: init_timed_out(),
+                    output: Vec::new(),
+                    init_duration: started.elapsed(),
+                    log_stream,
+                });
+            }
+        };
         environment.push(("AWS_LAMBDA_LOG_STREAM_NAME".into(), log_stream.clone()));
         let output = GuestOutput::new(OUTPUT_CAPACITY);
         let host = Host::new(
@@ -101,10 +134,13 @@ impl Environment {
             &environment,
             output.clone(),
             inner.tmp_folders.clone(),
-            publish::Publishing {
-                publisher: inner.publisher.get().cloned(),
-                function_name: config.function_name.clone(),
-                granted: config.topics.clone().into(),
+            Imports {
+                publishing: publish::Publishing {
+                    publisher: inner.publisher.get().cloned(),
+                    function_name: config.function_name.clone(),
+                    granted: config.topics.clone().into(),
+                },
+                secrets,
             },
             inner.tmp_max_entries,
             inner.max_handles,

@@ -11,6 +11,13 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::output::GuestOutput;
 
+/// What the guest's `funnel:function` imports reach: the topics it may
+/// publish to, the secrets it may read.
+pub struct Imports {
+    pub publishing: super::publish::Publishing,
+    pub secrets: super::secrets::Secrets,
+}
+
 /// Guest tables may not grow past this many elements.
 const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
@@ -25,6 +32,8 @@ pub struct Host {
     pub tmp: TmpQuota,
     /// What the guest's publishes need.
     pub publishing: super::publish::Publishing,
+    /// The guest's way to its secrets, and what it has read of them.
+    pub secrets: super::secrets::Secrets,
     /// The current call's [`super::Call::chain_depth`].
     pub chain_depth: u32,
     /// `wasi:http`'s state, for components of the `wasi:http/proxy` world.
@@ -178,7 +187,7 @@ impl Host {
         environment: &[(String, String)],
         output: GuestOutput,
         tmp_folders: crate::tmp_folders::TmpFolders,
-        publishing: super::publish::Publishing,
+        imports: Imports,
         tmp_max_entries: u64,
         max_handles: usize,
     ) -> anyhow::Result<Self> {
@@ -226,7 +235,8 @@ impl Host {
             deadline: Instant::now(),
             timed_out: false,
             tmp: TmpQuota::new(tmp_folders, tmp_limit, tmp_max_entries),
-            publishing,
+            publishing: imports.publishing,
+            secrets: imports.secrets,
             chain_depth: 0,
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
             http_hooks: crate::http::NoOutgoingRequests,

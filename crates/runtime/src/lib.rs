@@ -23,6 +23,11 @@
 //!   a guest when it first takes its preopened directories.
 //! - `publish`: the `funnel:function/topics` import, handed to the
 //!   [`TopicPublisher`] port the server sets.
+//! - [`secrets`]: the `funnel:function/secrets` import, read through the
+//!   [`SecretSource`] port the server sets, with each environment's cache.
+//! - [`references`]: `{{resolve:ssm:...}}` and
+//!   `{{resolve:secretsmanager:...}}` in environment variables, resolved
+//!   when an environment starts.
 //! - `http`: `wasi:http/incoming-handler` components: a request handed to
 //!   a warm environment, its response streamed back ([`HttpCall`],
 //!   [`HttpInvocation`]); their outgoing requests refused.
@@ -51,6 +56,8 @@ mod http;
 mod output;
 mod pool;
 mod publish;
+pub mod references;
+pub mod secrets;
 mod threads;
 mod tmp_folders;
 mod wasi;
@@ -77,6 +84,7 @@ pub use http::{BoxError, HttpBody, HttpCall, HttpInvocation};
 use pool::Pools;
 pub use pool::ProvisionedUsage;
 pub use publish::{GuestAttribute, GuestPublish, PublishError, PublishFuture, TopicPublisher};
+pub use secrets::{Grantee, GuestParameter, GuestSecret, SecretError, SecretFuture, SecretSource};
 use threads::GuestThreads;
 
 pub use clock::Clock;
@@ -86,7 +94,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         world: "handler",
         path: "../../proto/wit",
-        imports: { "funnel:function/topics": async },
+        imports: { "funnel:function/topics": async, "funnel:function/secrets": async },
         exports: { default: async },
     });
 }
@@ -150,6 +158,11 @@ struct Inner {
     /// Where guests' publishes go; set once the server's topics exist.
     /// Weak: the topics hold this runtime.
     publisher: std::sync::OnceLock<std::sync::Weak<dyn TopicPublisher>>,
+    /// Where guests' secrets come from; set once the server's vault is
+    /// open. Weak, as the publisher.
+    secret_source: std::sync::OnceLock<std::sync::Weak<dyn SecretSource>>,
+    /// How long an environment keeps what it read of its secrets.
+    secret_cache_ttl: Duration,
 }
 
 /// A component compiled, linked and checked against one of the worlds a
@@ -214,7 +227,7 @@ pub type OutputSink = Arc<dyn Fn(&str, &str, &[u8]) + Send + Sync>;
 
 /// Everything that defines an execution environment: if any of it changes,
 /// new environments are started and the old ones retired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EnvironmentConfig {
     pub function_name: String,
     pub function_version: String,
@@ -230,6 +243,30 @@ pub struct EnvironmentConfig {
     pub buckets: Vec<BucketMount>,
     /// Topics the guest may publish to (names).
     pub topics: Vec<String>,
+    /// Secrets and parameters the guest may read (`SecretAccess`: names
+    /// and prefixes ending in `*`).
+    pub secret_access: Vec<String>,
+}
+
+/// Variables' values are left out: they may be credentials (and once
+/// resolved, secrets).
+impl std::fmt::Debug for EnvironmentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variables: Vec<&str> = self.environment.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("EnvironmentConfig")
+            .field("function_name", &self.function_name)
+            .field("function_version", &self.function_version)
+            .field("code_sha256", &self.code_sha256)
+            .field("memory_mb", &self.memory_mb)
+            .field("timeout", &self.timeout)
+            .field("ephemeral_storage_mb", &self.ephemeral_storage_mb)
+            .field("environment", &variables)
+            .field("opt_dir", &self.opt_dir)
+            .field("buckets", &self.buckets)
+            .field("topics", &self.topics)
+            .field("secret_access", &self.secret_access)
+            .finish()
+    }
 }
 
 /// A bucket's folder in a guest.
@@ -364,6 +401,8 @@ impl Runtime {
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 publisher: std::sync::OnceLock::new(),
+                secret_source: std::sync::OnceLock::new(),
+                secret_cache_ttl: config.secret_cache_ttl,
             }),
         })
     }
@@ -373,6 +412,13 @@ impl Runtime {
     /// `publisher` alive for as long as guests may publish.
     pub fn set_publisher(&self, publisher: &Arc<dyn TopicPublisher>) {
         let _ = self.inner.publisher.set(Arc::downgrade(publisher));
+    }
+
+    /// Where guests' secrets and parameters come from from now on (once;
+    /// later calls are ignored). Weak, as [`Runtime::set_publisher`]: the
+    /// caller keeps `source` alive.
+    pub fn set_secret_source(&self, source: &Arc<dyn SecretSource>) {
+        let _ = self.inner.secret_source.set(Arc::downgrade(source));
     }
 
     pub fn cache_stats(&self) -> CacheStats {
@@ -450,7 +496,7 @@ impl Runtime {
         let pre = pre.map_err(|e| {
             CodeError::Invalid(format!(
                 "the component imports something funnel does not provide (only WASI 0.2 without \
-                 wasi:sockets, and funnel:function/topics, are available): {e:#}"
+                 wasi:sockets, funnel:function/topics and funnel:function/secrets are available): {e:#}"
             ))
         })?;
         let kind = match bindings::HandlerPre::new(pre.clone()) {
@@ -524,8 +570,16 @@ impl Runtime {
         environment.last_used = self.inner.clock.now();
         let (output, _) = environment.take_output();
         let started = (environment.log_stream.clone(), output);
-        if let Some(stale) = self.inner.pools.add_provisioned(environment) {
-            self.retire(vec![stale]);
+        let checkin = self.inner.pools.add_provisioned(environment);
+        self.retire(checkin.stale.into_iter().collect());
+        if let Some(config) = checkin.replace {
+            // Its version restarted while it started: one more, current.
+            match self.prepared(&config.code_sha256) {
+                Some(prepared) => self.spawn_replacement(&prepared, config),
+                None => {
+                    self.inner.pools.lost_provisioned(&config, false);
+                }
+            }
         }
         Ok(started)
     }
@@ -579,6 +633,36 @@ impl Runtime {
     pub async fn retire_function(&self, function_name: &str, version: Option<&str>) {
         let retired = self.inner.pools.retire_function(function_name, version);
         self.shutdown_all(retired).await;
+    }
+
+    /// Restarts a function's execution environments, every version's: the
+    /// idle ones are retired now, the busy ones when their calls finish,
+    /// and provisioned ones are started again. The next call of each
+    /// version starts afresh: its init runs again, its variables'
+    /// references and its secrets are read anew. Returns how many idle
+    /// environments were retired.
+    pub async fn restart_function(&self, function_name: &str) -> usize {
+        let restart = self.inner.pools.restart_function(function_name);
+        let retired = restart.retired.len();
+        self.shutdown_all(restart.retired).await;
+        for config in restart.start {
+            match self.prepared(&config.code_sha256) {
+                Some(prepared) => self.spawn_replacement(&prepared, config),
+                None => {
+                    self.inner.pools.lost_provisioned(&config, false);
+                }
+            }
+        }
+        retired
+    }
+
+    /// Starts a provisioned environment of `config` in the background (one
+    /// already counted as live). Boxed: starting one may ask for another.
+    fn spawn_replacement(&self, prepared: &Arc<Prepared>, config: Arc<EnvironmentConfig>) {
+        let (runtime, prepared) = (self.clone(), prepared.clone());
+        let replace: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+            Box::pin(async move { runtime.replace_provisioned(prepared, config).await });
+        tokio::spawn(replace);
     }
 
     /// Retires environments idle for longer than the idle timeout (on the

@@ -70,6 +70,35 @@ pub struct Provisioning {
     pub start: usize,
 }
 
+/// What a checkin did.
+#[derive(Default)]
+pub struct Checkin {
+    /// The environment, when it no longer fits: to retire.
+    pub stale: Option<Environment>,
+    /// A provisioned environment to start in its place, with this
+    /// configuration (already counted as live).
+    pub replace: Option<Arc<EnvironmentConfig>>,
+}
+
+impl Checkin {
+    fn stale(environment: Environment) -> Self {
+        Checkin {
+            stale: Some(environment),
+            replace: None,
+        }
+    }
+}
+
+/// What [`Pools::restart_function`] decided.
+#[derive(Default)]
+pub struct Restart {
+    /// Idle environments to retire.
+    pub retired: Vec<Environment>,
+    /// Provisioned environments to start, one configuration each (already
+    /// counted as live).
+    pub start: Vec<Arc<EnvironmentConfig>>,
+}
+
 /// What a checkout found.
 pub struct Checkout {
     /// A warm environment, if one was idle.
@@ -120,21 +149,33 @@ impl Pools {
 
     /// Returns an environment after a successful call; gives it back if it
     /// is outdated (the caller retires it). A provisioned environment beyond
-    /// the version's provisioned count becomes an on-demand one.
-    pub fn checkin(&self, mut environment: Environment) -> Option<Environment> {
+    /// the version's provisioned count becomes an on-demand one; an
+    /// outdated provisioned one the version still needs is to be replaced
+    /// (its version was restarted while it served a call).
+    pub fn checkin(&self, mut environment: Environment) -> Checkin {
         let key = (
             environment.config.function_name.clone(),
             environment.config.function_version.clone(),
         );
         let mut entries = self.lock();
         let Some(entry) = entries.get_mut(&key) else {
-            return Some(environment);
+            return Checkin::stale(environment);
         };
         if !entry.is_current(&environment.config) {
+            let mut replace = None;
             if environment.provisioned {
                 entry.provisioned_live = entry.provisioned_live.saturating_sub(1);
+                if let Some(config) = &entry.config
+                    && entry.provisioned_live < entry.provisioned_wanted
+                {
+                    entry.provisioned_live += 1;
+                    replace = Some(config.clone());
+                }
             }
-            return Some(environment);
+            return Checkin {
+                stale: Some(environment),
+                replace,
+            };
         }
         if environment.provisioned && entry.provisioned_live > entry.provisioned_wanted {
             entry.provisioned_live = entry.provisioned_live.saturating_sub(1);
@@ -145,7 +186,7 @@ impl Pools {
         } else {
             entry.idle.push(environment);
         }
-        None
+        Checkin::default()
     }
 
     /// A provisioned environment of `config` is gone (it trapped, timed out,
@@ -179,10 +220,10 @@ impl Pools {
     ) -> (Arc<EnvironmentConfig>, Vec<Environment>) {
         let checkout = self.checkout(Arc::new(config));
         let mut stale = checkout.stale;
-        if let Some(warm) = checkout.warm
-            && let Some(back) = self.checkin(warm)
-        {
-            stale.push(back);
+        if let Some(warm) = checkout.warm {
+            // Just taken from the current configuration: it fits, and
+            // nothing needs replacing.
+            stale.extend(self.checkin(warm).stale);
         }
         (checkout.config, stale)
     }
@@ -217,8 +258,38 @@ impl Pools {
     /// Adds a provisioned environment started for [`Pools::provision`] or as
     /// a replacement (already counted as live); gives it back if it is no
     /// longer wanted.
-    pub fn add_provisioned(&self, environment: Environment) -> Option<Environment> {
+    pub fn add_provisioned(&self, environment: Environment) -> Checkin {
         self.checkin(environment)
+    }
+
+    /// Restarts a function's environments (every version): its idle ones,
+    /// provisioned included, are taken to retire; its busy ones are retired
+    /// when they come back, as the configuration they were started with is
+    /// no longer current (an equal one, of a new identity, is). Says which
+    /// provisioned environments to start in place of those taken.
+    pub fn restart_function(&self, function_name: &str) -> Restart {
+        let mut entries = self.lock();
+        let mut restart = Restart::default();
+        for ((name, _), entry) in entries.iter_mut() {
+            if name != function_name {
+                continue;
+            }
+            entry.config = entry
+                .config
+                .as_ref()
+                .map(|config| Arc::new(EnvironmentConfig::clone(config)));
+            restart.retired.append(&mut entry.take_everything());
+            if let Some(config) = &entry.config {
+                let start = entry
+                    .provisioned_wanted
+                    .saturating_sub(entry.provisioned_live);
+                entry.provisioned_live += start;
+                restart
+                    .start
+                    .extend(std::iter::repeat_n(config.clone(), start));
+            }
+        }
+        restart
     }
 
     /// A version keeps no provisioned environments any more: takes its idle

@@ -472,6 +472,7 @@ fn environment_config(record: &FunctionRecord, region: &str) -> EnvironmentConfi
         opt_dir: None,
         buckets: Vec::new(),
         topics: record.topic_access.clone(),
+        secret_access: record.secret_access.clone(),
     }
 }
 
