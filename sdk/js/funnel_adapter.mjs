@@ -14,6 +14,11 @@
 // Lambda's `errorType` (the error's name) and `errorMessage`.
 // `console.log` goes to the function's log.
 //
+// The handler reads the secrets and parameters its function is granted
+// with `import { get, getStage, parameter, parametersByPath } from
+// "funnel/secrets"` (funnel_secrets.mjs); a refusal it lets through fails
+// the invocation with the AWS error name as errorType.
+//
 // The modules are evaluated when the component is built: top-level code
 // runs then and its result is frozen into the component. Setup that must
 // happen in each execution environment belongs in an exported

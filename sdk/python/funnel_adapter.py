@@ -13,6 +13,11 @@ What it returns is sent back as JSON; an exception becomes the invocation's
 error with Lambda's `errorType` (the exception's class name) and
 `errorMessage`. `print` goes to the function's log.
 
+The handler reads the secrets and parameters its function is granted with
+the `funnel_secrets` module packaged next to it (`funnel_secrets.get(name)`,
+`get_stage`, `parameter`, `parameters_by_path`); a refusal it does not
+catch fails the invocation with the AWS error name as errorType.
+
 The handler module is imported when the component is built: its top-level
 code runs then, and what it leaves is frozen into the component. Setup
 that must happen in each execution environment (opening files under /tmp,

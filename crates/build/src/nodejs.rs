@@ -42,12 +42,17 @@ const WASI_WIT: &[(&str, &str)] = &[
 ];
 const FS: &str = include_str!("../../../sdk/js/funnel_fs.mjs");
 const FS_PROMISES: &str = include_str!("../../../sdk/js/funnel_fs_promises.mjs");
-/// The module specifiers that name Node's `fs`, and the shim each becomes.
+/// `import { get } from "funnel/secrets"`: the function's secrets and
+/// parameters.
+const SECRETS: &str = include_str!("../../../sdk/js/funnel_secrets.mjs");
+/// The module specifiers that name Node's `fs` (and funnel's own
+/// modules), and the file each becomes.
 const FS_IMPORTS: &[(&str, &str)] = &[
     ("node:fs/promises", "funnel_fs_promises.mjs"),
     ("fs/promises", "funnel_fs_promises.mjs"),
     ("node:fs", "funnel_fs.mjs"),
     ("fs", "funnel_fs.mjs"),
+    ("funnel/secrets", "funnel_secrets.mjs"),
 ];
 
 /// Builds the Node.js handler `handler` (`MODULE.FUNCTION`, the module a
@@ -96,6 +101,7 @@ pub fn build(source: &Path, handler: &str, out: &Path) -> anyhow::Result<()> {
     }
     std::fs::write(work.path().join("funnel_fs.mjs"), FS)?;
     std::fs::write(work.path().join("funnel_fs_promises.mjs"), FS_PROMISES)?;
+    std::fs::write(work.path().join("funnel_secrets.mjs"), SECRETS)?;
     point_fs_imports(&work.path().join("user"), 1)?;
     std::fs::write(work.path().join("funnel_adapter.mjs"), ADAPTER)?;
     std::fs::write(

@@ -16,6 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 pub const COMPONENTIZE_PY: &str = "0.25.1";
 
 const ADAPTER: &str = include_str!("../../../sdk/python/funnel_adapter.py");
+/// `import funnel_secrets`: the function's secrets and parameters.
+const SECRETS: &str = include_str!("../../../sdk/python/funnel_secrets.py");
 const WORLD: &str = include_str!("../../../proto/wit/function.wit");
 /// The world's `shutdown` export, and its name while componentize-py
 /// builds (see [`super::rename`]).
@@ -48,6 +50,7 @@ pub fn build(source: &Path, handler: &str, out: &Path) -> anyhow::Result<()> {
         WORLD.replace(SHUTDOWN, SHUTDOWN_WHILE_BUILDING),
     )?;
     std::fs::write(app.join("funnel_adapter.py"), ADAPTER)?;
+    std::fs::write(app.join("funnel_secrets.py"), SECRETS)?;
     std::fs::write(
         app.join("funnel_handler.py"),
         format!("import {module} as module\n\nhandler = module.{function}\n"),

@@ -31,6 +31,11 @@
 //! [`topics::publish`] or a [`topics::Message`] (subject, attributes); the
 //! call returns the MessageId once the message is durable.
 //!
+//! A function reads the secrets and parameters it is granted
+//! (`SecretAccess`) with [`secrets::get`], [`secrets::get_stage`],
+//! [`secrets::parameter`] and [`secrets::parameters_by_path`]; what it
+//! reads is cached in its execution environment for a while.
+//!
 //! Behind a function URL or a route, a handler takes [`http::HttpRequest`]
 //! (Lambda's payload format 2.0; [`http::ProxyRequest`] for 1.0) and
 //! returns [`http::HttpResponse`] (or [`http::ProxyResponse`]).
@@ -60,6 +65,7 @@ use bindings::funnel::function::types as wit;
 
 pub mod http;
 pub mod s3;
+pub mod secrets;
 pub mod topics;
 
 /// What Lambda's context object carries, for one invocation.
