@@ -118,6 +118,23 @@ pub enum Error {
     UnmodifiableEntity(String),
     #[error("MalformedPolicyDocumentException: {0}")]
     MalformedPolicyDocument(String),
+    /// Secrets Manager's and Parameter Store's errors (besides
+    /// `ResourceNotFoundException`, `InvalidParameterException` and
+    /// `ValidationException`). A secret or parameter of that name exists.
+    #[error("ResourceExistsException: {0}")]
+    ResourceExists(String),
+    /// The secret's state forbids the call (it waits for deletion).
+    #[error("InvalidRequestException: {0}")]
+    InvalidRequestState(String),
+    /// A sealed value did not open (another key, or tampered with).
+    #[error("DecryptionFailure: {0}")]
+    DecryptionFailure(String),
+    #[error("ParameterNotFound: {0}")]
+    ParameterNotFound(String),
+    #[error("ParameterVersionNotFound: {0}")]
+    ParameterVersionNotFound(String),
+    #[error("ParameterAlreadyExists: {0}")]
+    ParameterAlreadyExists(String),
     /// Something broke on our side; the message says what.
     #[error("ServiceException: {0}")]
     Service(String),
@@ -171,6 +188,12 @@ impl Error {
             Error::DeleteConflict(_) => "DeleteConflictException",
             Error::UnmodifiableEntity(_) => "UnmodifiableEntityException",
             Error::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
+            Error::ResourceExists(_) => "ResourceExistsException",
+            Error::InvalidRequestState(_) => "InvalidRequestException",
+            Error::DecryptionFailure(_) => "DecryptionFailure",
+            Error::ParameterNotFound(_) => "ParameterNotFound",
+            Error::ParameterVersionNotFound(_) => "ParameterVersionNotFound",
+            Error::ParameterAlreadyExists(_) => "ParameterAlreadyExists",
             Error::Service(_) | Error::ShuttingDown(_) => "ServiceException",
         }
     }
@@ -218,6 +241,12 @@ impl Error {
             | Error::DeleteConflict(m)
             | Error::UnmodifiableEntity(m)
             | Error::MalformedPolicyDocument(m)
+            | Error::ResourceExists(m)
+            | Error::InvalidRequestState(m)
+            | Error::DecryptionFailure(m)
+            | Error::ParameterNotFound(m)
+            | Error::ParameterVersionNotFound(m)
+            | Error::ParameterAlreadyExists(m)
             | Error::Service(m)
             | Error::ShuttingDown(m) => m,
         }

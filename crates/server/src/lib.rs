@@ -45,6 +45,9 @@
 //!   subscriptions, rules and buckets.
 //! - `grants`: what a guest is granted (buckets, topics) and the guard
 //!   against trigger loops.
+//! - `secrets`: the `Vault`: Secrets Manager's secrets and Parameter
+//!   Store's parameters per account, sealed under each account's data key
+//!   (itself sealed by the master key).
 //!
 //! Doors, routing and running:
 //!
@@ -127,6 +130,7 @@ mod quotas;
 mod registry;
 mod router;
 mod schedules;
+mod secrets;
 mod serve;
 mod tenancy;
 mod timekeeper;
@@ -180,6 +184,7 @@ pub struct Server {
     topics: topics::Topics,
     schedules: schedules::Schedules,
     identities: iam::Identities,
+    vault: secrets::Vault,
     urls: urls::FunctionUrls,
     apis: apis::Apis,
     /// The HTTP door's listener, when it has one.
@@ -205,10 +210,6 @@ impl Server {
         config.validate().context("invalid configuration")?;
         create_private_dir(&config.data_dir)?;
         let tls = tls::Tls::load(&config.tls, &config.data_dir).context("setting up TLS")?;
-        let master_key = iam::seal::MasterKey::load_or_create(
-            &config.data_dir,
-            config.master_key_file.as_deref(),
-        )?;
         let db_dir = config.data_dir.join("db");
         let started = Instant::now();
         let (store, migrated) = tokio::task::spawn_blocking({
@@ -220,6 +221,15 @@ impl Server {
         for step in migrated {
             tracing::info!(step, "migrated the data dir");
         }
+        // Checked against the store before anything is written with it.
+        let master_key =
+            iam::seal::open(&config.data_dir, config.master_key_file.as_deref(), &store)?;
+        let vault = secrets::Vault::new(
+            store.clone(),
+            master_key.clone(),
+            &config.region,
+            clock.clone(),
+        );
         store.set_power_durability(config.store.durability == config::Durability::Power);
         let logs = Logs::start(store.clone(), clock.clone(), config.logs.retention());
         let shutdown_output: funnel_runtime::OutputSink = {
@@ -349,6 +359,7 @@ impl Server {
             topics,
             schedules,
             identities,
+            vault,
             urls,
             apis,
             http_listener: None,
@@ -402,6 +413,11 @@ impl Server {
     /// The schedule rules (a cheap handle).
     pub fn schedules(&self) -> schedules::Schedules {
         self.schedules.clone()
+    }
+
+    /// The secrets and parameters (a cheap handle).
+    pub fn vault(&self) -> secrets::Vault {
+        self.vault.clone()
     }
 
     /// The buckets (a cheap handle).

@@ -135,11 +135,14 @@ impl From<Error> for Status {
             Error::ResourceConflict(_)
             | Error::Conflict(_)
             | Error::BucketAlreadyOwnedByYou(_)
-            | Error::EntityAlreadyExists(_) => Code::AlreadyExists,
+            | Error::EntityAlreadyExists(_)
+            | Error::ResourceExists(_)
+            | Error::ParameterAlreadyExists(_) => Code::AlreadyExists,
             Error::PreconditionFailed(_)
             | Error::BucketNotEmpty(_)
             | Error::DeleteConflict(_)
-            | Error::UnmodifiableEntity(_) => Code::FailedPrecondition,
+            | Error::UnmodifiableEntity(_)
+            | Error::InvalidRequestState(_) => Code::FailedPrecondition,
             Error::MissingAuthenticationToken(_) | Error::UnrecognizedClient(_) => {
                 Code::Unauthenticated
             }
@@ -151,12 +154,14 @@ impl From<Error> for Status {
             | Error::NoSuchKey(_)
             | Error::NoSuchUpload(_)
             | Error::NotFound(_)
-            | Error::NoSuchEntity(_) => Code::NotFound,
+            | Error::NoSuchEntity(_)
+            | Error::ParameterNotFound(_)
+            | Error::ParameterVersionNotFound(_) => Code::NotFound,
             Error::Throttled { .. }
             | Error::LimitExceeded(_)
             | Error::Throttling(_)
             | Error::QuotaExceeded(..) => Code::ResourceExhausted,
-            Error::Service(_) => Code::Internal,
+            Error::Service(_) | Error::DecryptionFailure(_) => Code::Internal,
             Error::ShuttingDown(_) => Code::Unavailable,
         };
         if code == Code::Internal {
