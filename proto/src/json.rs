@@ -16,7 +16,7 @@ pub fn configuration(c: &v1::FunctionConfiguration) -> Value {
         .as_ref()
         .map(|e| e.variables.iter().collect())
         .unwrap_or_default();
-    json!({
+    let mut out = json!({
         "FunctionName": c.function_name,
         "FunctionArn": c.function_arn,
         "Description": c.description,
@@ -43,7 +43,16 @@ pub fn configuration(c: &v1::FunctionConfiguration) -> Value {
             .collect::<Vec<_>>(),
         "BucketAccess": c.bucket_access.as_ref().map(|a| &a.buckets),
         "TopicAccess": c.topic_access.as_ref().map(|a| &a.topics),
-    })
+        "SecretAccess": c.secret_access.as_ref().map(|a| &a.names),
+    });
+    // Left out by the server for a caller not allowed to read variables:
+    // not "no variables".
+    if c.environment.is_none()
+        && let Some(fields) = out.as_object_mut()
+    {
+        fields.remove("Environment");
+    }
+    out
 }
 
 /// `GetFunction`'s answer: the configuration and where the code is.

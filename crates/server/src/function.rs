@@ -124,6 +124,13 @@ pub fn validate_environment(variables: &BTreeMap<String, String>) -> Result<()> 
             )));
         }
     }
+    // A {{resolve:...}} reference is checked now, resolved only when an
+    // environment starts (the message quotes no value).
+    for (key, value) in variables {
+        funnel_runtime::references::parse_references(value).map_err(|why| {
+            Error::InvalidParameterValue(format!("Environment variable {key}: {why}"))
+        })?;
+    }
     let size: usize = variables.iter().map(|(k, v)| k.len() + v.len()).sum();
     if size > MAX_ENVIRONMENT_BYTES {
         return Err(Error::InvalidParameterValue(format!(
@@ -504,5 +511,20 @@ mod tests {
         assert!(validate_environment(&env("AWS_REGION")).is_err());
         let big = BTreeMap::from([("BIG".to_string(), "x".repeat(MAX_ENVIRONMENT_BYTES))]);
         assert!(validate_environment(&big).is_err());
+    }
+
+    #[test]
+    fn references_in_values_are_checked_when_stored() {
+        let env = |v: &str| BTreeMap::from([("DB_PASS".to_string(), v.to_string())]);
+        assert!(validate_environment(&env("{{resolve:ssm:/app/db-url}}")).is_ok());
+        assert!(
+            validate_environment(&env(
+                "{{resolve:secretsmanager:db-pass:SecretString:password}}"
+            ))
+            .is_ok()
+        );
+        let err = validate_environment(&env("{{resolve:vault:x}}")).unwrap_err();
+        assert_eq!(err.aws_name(), "InvalidParameterValueException");
+        assert!(err.message().contains("DB_PASS"), "{err}");
     }
 }

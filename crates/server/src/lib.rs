@@ -48,6 +48,9 @@
 //! - `secrets`: the `Vault`: Secrets Manager's secrets and Parameter
 //!   Store's parameters per account, sealed under each account's data key
 //!   (itself sealed by the master key).
+//! - `secret_access`: what a guest may read of its account's secrets and
+//!   parameters (`SecretAccess`), checked at every read, and the bridge
+//!   from the runtime's `funnel:function/secrets` to the vault.
 //!
 //! Doors, routing and running:
 //!
@@ -130,6 +133,7 @@ mod quotas;
 mod registry;
 mod router;
 mod schedules;
+mod secret_access;
 mod secrets;
 mod serve;
 mod tenancy;
@@ -195,6 +199,9 @@ pub struct Server {
     /// What guests publish through; the runtime holds it weakly (the
     /// topics hold the runtime), so the server's drop ends both.
     _publisher: Arc<dyn funnel_runtime::TopicPublisher>,
+    /// What guests read their secrets through (held weakly by the
+    /// runtime, as the publisher).
+    _secret_source: Arc<dyn funnel_runtime::SecretSource>,
 }
 
 impl Server {
@@ -326,6 +333,10 @@ impl Server {
         }));
         let publisher: Arc<dyn funnel_runtime::TopicPublisher> = Arc::new(topics.clone());
         runtime.set_publisher(&publisher);
+        let secret_source: Arc<dyn funnel_runtime::SecretSource> = Arc::new(
+            secret_access::VaultReader::new(vault.clone(), functions.naming().clone()),
+        );
+        runtime.set_secret_source(&secret_source);
         let urls = urls::FunctionUrls::new(
             store.clone(),
             functions.clone(),
@@ -366,6 +377,7 @@ impl Server {
             aws_listener: None,
             tls,
             _publisher: publisher,
+            _secret_source: secret_source,
         })
     }
 

@@ -403,6 +403,22 @@ impl Client {
             .into_inner())
     }
 
+    /// Retires every execution environment of a function (all its
+    /// versions) at once, so the next calls read its secrets anew; returns
+    /// how many idle environments were retired.
+    pub async fn restart_environments(&self, function_name: &str) -> Result<i32> {
+        let request = proto::RestartEnvironmentsRequest {
+            function_name: function_name.to_string(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .restart_environments(request)
+            .await?
+            .into_inner()
+            .retired)
+    }
+
     /// Deletes the function and all its versions; `name:N` deletes only
     /// version N.
     pub async fn delete_function(&self, function_name: &str) -> Result<()> {

@@ -529,6 +529,10 @@ pub enum FunctionCommand {
         #[arg(long)]
         qualifier: Option<String>,
     },
+    /// Retire every execution environment of a function (all versions)
+    /// at once: the next calls start afresh and read their secrets and
+    /// {{resolve:...}} variables anew instead of waiting out the cache.
+    RestartEnvironments { name: String },
     /// Change a function's configuration (only the flags given).
     UpdateConfig {
         name: String,
@@ -571,6 +575,12 @@ pub struct ConfigArgs {
     /// them all.
     #[arg(long, num_args = 0..)]
     pub topic_access: Option<Vec<String>>,
+    /// Secrets and parameters the guest may read: names and prefixes
+    /// ending in * (`db-pass,/app/*`; `secretsmanager:` or `ssm:` before
+    /// one grants that kind only). On update-config the list replaces the
+    /// old one, and `--secret-access` alone removes them all.
+    #[arg(long, num_args = 0.., value_delimiter = ',')]
+    pub secret_access: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]
@@ -589,6 +599,17 @@ pub struct InvokeArgs {
     /// A version or alias; default $LATEST.
     #[arg(long)]
     pub qualifier: Option<String>,
+}
+
+/// Grants as given: empty items (`a,,b`, a trailing comma) are dropped.
+fn secret_access(names: Vec<String>) -> proto::SecretAccess {
+    proto::SecretAccess {
+        names: names
+            .into_iter()
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect(),
+    }
 }
 
 fn bucket_access(grants: Vec<(String, String)>) -> proto::BucketAccess {
@@ -719,6 +740,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     topic_access: config
                         .topic_access
                         .map(|topics| proto::TopicAccess { topics }),
+                    secret_access: config.secret_access.map(secret_access),
                 })
                 .await?;
             print_json(&configuration_json(&created))
@@ -889,6 +911,10 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                 .await?;
             Ok(())
         }
+        FunctionCommand::RestartEnvironments { name } => {
+            let retired = client.restart_environments(&name).await?;
+            print_json(&json!({ "FunctionName": name, "RetiredEnvironments": retired }))
+        }
         FunctionCommand::UpdateConfig {
             name,
             config,
@@ -910,6 +936,7 @@ async fn function(client: &Client, command: FunctionCommand) -> anyhow::Result<(
                     topic_access: config
                         .topic_access
                         .map(|topics| proto::TopicAccess { topics }),
+                    secret_access: config.secret_access.map(secret_access),
                     runtime: None,
                     handler: None,
                 })

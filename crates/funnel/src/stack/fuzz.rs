@@ -24,6 +24,7 @@ fn stack_text() -> impl Strategy<Value = String> {
         Just("schedule".to_string()),
         Just("layers".to_string()),
         Just("bucket_access".to_string()),
+        Just("secret_access".to_string()),
         Just("routing".to_string()),
         Just("version".to_string()),
         Just("env".to_string()),

@@ -148,6 +148,11 @@ pub struct FunctionSpec {
     /// Topics (names) the guest may publish to.
     #[serde(default)]
     pub topic_access: Vec<String>,
+    /// Secrets and parameters the guest may read: names and prefixes
+    /// ending in `*` (`["db-pass", "/app/*"]`). Values never go in a stack
+    /// file: `env` may reference them (`{{resolve:ssm:/app/db-url}}`).
+    #[serde(default)]
+    pub secret_access: Vec<String>,
     /// Publish `$LATEST` as a version after deploying it.
     #[serde(default)]
     pub publish: bool,
@@ -622,6 +627,9 @@ async fn deploy_function(
                     topic_access: Some(proto::TopicAccess {
                         topics: spec.topic_access.clone(),
                     }),
+                    secret_access: Some(proto::SecretAccess {
+                        names: spec.secret_access.clone(),
+                    }),
                     runtime: runtime.to_string(),
                     handler: handler.to_string(),
                 })
@@ -651,9 +659,11 @@ async fn deploy_function(
         .map(|a| a.buckets.into_iter().collect())
         .unwrap_or_default();
     let current_topics = current.topic_access.map(|a| a.topics).unwrap_or_default();
+    let current_secrets = current.secret_access.map(|a| a.names).unwrap_or_default();
     let config_changed = current.memory_size != memory
         || current_access != spec.bucket_access
         || current_topics != spec.topic_access
+        || current_secrets != spec.secret_access
         || current.timeout != timeout
         || current.ephemeral_storage.map(|e| e.size) != Some(storage)
         || current.description != spec.description
@@ -677,6 +687,9 @@ async fn deploy_function(
                 topic_access: Some(proto::TopicAccess {
                     topics: spec.topic_access.clone(),
                 }),
+                secret_access: Some(proto::SecretAccess {
+                    names: spec.secret_access.clone(),
+                }),
                 runtime: Some(runtime.to_string()),
                 handler: Some(handler.to_string()),
                 revision_id: String::new(),
@@ -690,4 +703,26 @@ async fn deploy_function(
             configuration,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_function_lists_the_secrets_it_may_read_by_name_only() {
+        let stack: super::Stack = toml::from_str(
+            r#"
+            [[function]]
+            name = "api"
+            crate = "env"
+            env = { DB_PASS = "{{resolve:secretsmanager:db-pass:SecretString:password}}" }
+            secret_access = ["db-pass", "/app/*"]
+            "#,
+        )
+        .expect("the stack parses");
+        assert_eq!(stack.functions[0].secret_access, ["db-pass", "/app/*"]);
+        assert_eq!(
+            stack.functions[0].env["DB_PASS"],
+            "{{resolve:secretsmanager:db-pass:SecretString:password}}"
+        );
+    }
 }

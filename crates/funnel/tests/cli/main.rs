@@ -22,6 +22,8 @@
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
 //!   catalog, routes, failures, memory and decoder limits).
 //! - `aws_cli`: the aws CLI pointed at one `funnel up`.
+//! - `secret_access`: `--secret-access` grants and
+//!   `function restart-environments`.
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
@@ -40,6 +42,7 @@ mod iam;
 mod image_pipeline;
 mod languages;
 mod rules;
+mod secret_access;
 mod topics;
 mod up;
 mod usage;

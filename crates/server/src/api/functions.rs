@@ -26,7 +26,30 @@ impl FunctionsService {
         }
     }
 
-    fn configuration(&self, record: FunctionRecord) -> pb::FunctionConfiguration {
+    /// A record as `caller` may see it: its variables only when `caller`
+    /// may take `lambda:GetFunctionConfiguration` on it (they may hold
+    /// references to secrets, or worse, secrets pasted in).
+    fn configuration(
+        &self,
+        caller: &crate::iam::Caller,
+        record: FunctionRecord,
+    ) -> pb::FunctionConfiguration {
+        let mut configuration = self.full_configuration(record);
+        let reads_variables = crate::iam::authorize_also(
+            caller,
+            "lambda:GetFunctionConfiguration",
+            &pb::GetFunctionRequest {
+                function_name: configuration.function_arn.clone(),
+                qualifier: String::new(),
+            },
+        );
+        if reads_variables.is_err() {
+            configuration.environment = None;
+        }
+        configuration
+    }
+
+    fn full_configuration(&self, record: FunctionRecord) -> pb::FunctionConfiguration {
         pb::FunctionConfiguration {
             // A published version's ARN carries its number, as in Lambda.
             function_arn: self.functions.naming().function_arn(
@@ -67,6 +90,9 @@ impl FunctionsService {
             handler: record.handler,
             topic_access: Some(pb::TopicAccess {
                 topics: record.topic_access,
+            }),
+            secret_access: Some(pb::SecretAccess {
+                names: record.secret_access,
             }),
         }
     }
@@ -151,11 +177,12 @@ impl FunctionsApi for FunctionsService {
                     .map(|a| a.buckets.into_iter().collect())
                     .unwrap_or_default(),
                 topic_access: req.topic_access.map(|a| a.topics).unwrap_or_default(),
+                secret_access: req.secret_access.map(|a| a.names).unwrap_or_default(),
                 runtime: req.runtime,
                 handler: req.handler,
             })
             .await?;
-        Ok(Response::new(self.configuration(record)))
+        Ok(Response::new(self.configuration(&caller, record)))
     }
 
     async fn get_function(
@@ -171,7 +198,7 @@ impl FunctionsApi for FunctionsService {
                 repository_type: "funnel".into(),
                 location: format!("sha256:{}", record.code_sha256),
             }),
-            configuration: Some(self.configuration(record)),
+            configuration: Some(self.configuration(&caller, record)),
         }))
     }
 
@@ -185,7 +212,10 @@ impl FunctionsApi for FunctionsService {
             .functions
             .list(&req.marker, req.max_items, |key| caller.owns(key))?;
         Ok(Response::new(pb::ListFunctionsResponse {
-            functions: page.into_iter().map(|r| self.configuration(r)).collect(),
+            functions: page
+                .into_iter()
+                .map(|r| self.configuration(&caller, r))
+                .collect(),
             next_marker: next.unwrap_or_default(),
         }))
     }
@@ -205,7 +235,7 @@ impl FunctionsApi for FunctionsService {
                 non_empty(&req.revision_id),
             )
             .await?;
-        Ok(Response::new(self.configuration(record)))
+        Ok(Response::new(self.configuration(&caller, record)))
     }
 
     async fn update_function_configuration(
@@ -224,6 +254,7 @@ impl FunctionsApi for FunctionsService {
             layers: req.layers.map(|l| l.arns),
             bucket_access: req.bucket_access.map(|a| a.buckets.into_iter().collect()),
             topic_access: req.topic_access.map(|a| a.topics),
+            secret_access: req.secret_access.map(|a| a.names),
             runtime: req.runtime,
             handler: req.handler,
             revision_id: non_empty(&req.revision_id).map(str::to_string),
@@ -232,7 +263,7 @@ impl FunctionsApi for FunctionsService {
             .functions
             .update_configuration(&req.function_name, changes)
             .await?;
-        Ok(Response::new(self.configuration(record)))
+        Ok(Response::new(self.configuration(&caller, record)))
     }
 
     async fn delete_function(
@@ -264,7 +295,7 @@ impl FunctionsApi for FunctionsService {
                 non_empty(&req.revision_id),
             )
             .await?;
-        Ok(Response::new(self.configuration(version)))
+        Ok(Response::new(self.configuration(&caller, version)))
     }
 
     async fn list_versions_by_function(
@@ -278,7 +309,10 @@ impl FunctionsApi for FunctionsService {
             self.functions
                 .list_versions(&req.function_name, &req.marker, req.max_items)?;
         Ok(Response::new(pb::ListVersionsByFunctionResponse {
-            versions: page.into_iter().map(|r| self.configuration(r)).collect(),
+            versions: page
+                .into_iter()
+                .map(|r| self.configuration(&caller, r))
+                .collect(),
             next_marker: next.unwrap_or_default(),
         }))
     }
@@ -511,6 +545,22 @@ impl FunctionsApi for FunctionsService {
             payload: result.payload,
             executed_version: result.executed_version,
             request_id: result.request_id,
+        }))
+    }
+
+    async fn restart_environments(
+        &self,
+        request: Request<pb::RestartEnvironmentsRequest>,
+    ) -> Result<Response<pb::RestartEnvironmentsResponse>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
+        let retired = self
+            .functions
+            .restart_environments(&req.function_name)
+            .await?;
+        Ok(Response::new(pb::RestartEnvironmentsResponse {
+            retired: i32::try_from(retired).unwrap_or(i32::MAX),
         }))
     }
 }

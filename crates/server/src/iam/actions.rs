@@ -70,6 +70,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("/funnel.v1.Functions/Invoke", "lambda:InvokeFunction"),
     (
+        "/funnel.v1.Functions/RestartEnvironments",
+        "funnel:RestartEnvironments",
+    ),
+    (
         "/funnel.v1.FunctionUrls/CreateFunctionUrlConfig",
         "lambda:CreateFunctionUrlConfig",
     ),
@@ -448,6 +452,7 @@ resources! {
     GetProvisionedConcurrencyConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetAccountSettingsRequest => |_r, _s| "*".into();
     InvokeRequest => |r, s| s.function(&r.function_name, &r.qualifier);
+    RestartEnvironmentsRequest => |r, s| s.whole_function(&r.function_name);
     CreateFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     GetFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);
     UpdateFunctionUrlConfigRequest => |r, s| s.function(&r.function_name, &r.qualifier);

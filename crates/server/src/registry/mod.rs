@@ -45,6 +45,8 @@ pub struct NewFunction {
     pub bucket_access: BTreeMap<String, String>,
     /// Topics the guest may publish to: names or ARNs of this server.
     pub topic_access: Vec<String>,
+    /// Secrets and parameters the guest may read (names, prefixes).
+    pub secret_access: Vec<String>,
     /// Lambda's `Runtime` and `Handler` (recorded; the code is built).
     pub runtime: String,
     pub handler: String,
@@ -64,6 +66,8 @@ pub struct ConfigChanges {
     pub bucket_access: Option<BTreeMap<String, String>>,
     /// Replaces the topic grants (an empty list removes every grant).
     pub topic_access: Option<Vec<String>>,
+    /// Replaces the secret grants (an empty list removes every grant).
+    pub secret_access: Option<Vec<String>>,
     pub runtime: Option<String>,
     pub handler: Option<String>,
     /// Change only if the function's RevisionId is still this one.
@@ -165,6 +169,7 @@ impl Registry {
         function::validate_runtime(&new.runtime, &new.handler)?;
         grants::check_bucket_access(&self.store, &self.naming, &new.name, &new.bucket_access)?;
         let topic_access = grants::topic_access(&self.naming, &new.name, &new.topic_access)?;
+        let secret_access = crate::secret_access::validate(&new.secret_access)?;
         if let Some(cycle) = grants::find_trigger_loop(
             &self.store,
             &self.naming,
@@ -214,6 +219,7 @@ impl Registry {
             layers,
             bucket_access: new.bucket_access,
             topic_access,
+            secret_access,
             runtime: new.runtime,
             handler: new.handler,
         };
@@ -369,6 +375,11 @@ impl Registry {
             .as_deref()
             .map(|topics| grants::topic_access(&self.naming, &target.name, topics))
             .transpose()?;
+        let secret_access = changes
+            .secret_access
+            .as_deref()
+            .map(crate::secret_access::validate)
+            .transpose()?;
         if let Some(access) = &changes.bucket_access {
             grants::check_bucket_access(&self.store, &self.naming, &target.name, access)?;
             if let Some(cycle) = grants::find_trigger_loop(
@@ -435,6 +446,9 @@ impl Registry {
                 if let Some(topics) = &topic_access {
                     record.topic_access = topics.clone();
                 }
+                if let Some(secrets) = &secret_access {
+                    record.secret_access = secrets.clone();
+                }
                 if let Some(runtime) = &changes.runtime {
                     record.runtime = runtime.clone();
                 }
@@ -451,6 +465,19 @@ impl Registry {
         self.runtime.retire_function(&new.name, Some(LATEST)).await;
         tracing::info!(function = %new.name, "updated function configuration");
         Ok(new)
+    }
+
+    /// Restarts the function's execution environments (every version's):
+    /// the next calls start afresh and read its secrets anew. Returns how
+    /// many idle environments were retired at once.
+    pub async fn restart_environments(&self, function_name: &str) -> Result<usize> {
+        let target = self.resolve(function_name, "")?;
+        if self.store.get_function(&target.name)?.is_none() {
+            return Err(self.not_found(&target));
+        }
+        let retired = self.runtime.restart_function(&target.name).await;
+        tracing::info!(function = %target.name, retired, "restarted environments");
+        Ok(retired)
     }
 
     /// Deletes the function with all its versions, or (with a version

@@ -140,6 +140,7 @@ fn same_code_and_configuration(version: &FunctionRecord, latest: &FunctionRecord
         && version.layers == latest.layers
         && version.bucket_access == latest.bucket_access
         && version.topic_access == latest.topic_access
+        && version.secret_access == latest.secret_access
         && version.runtime == latest.runtime
         && version.handler == latest.handler
 }
