@@ -727,3 +727,33 @@ fn check_header(code: &[u8]) -> Result<(), CodeError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Variables may hold credentials (or, once resolved, secrets): what
+    /// funnel prints of a configuration names them, never their values.
+    #[test]
+    fn a_configurations_debug_shows_variable_names_only() {
+        let config = EnvironmentConfig {
+            function_name: "api".into(),
+            function_version: "$LATEST".into(),
+            code_sha256: "00".into(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            ephemeral_storage_mb: 512,
+            environment: vec![("DB_PASS".into(), "hunter2".into())],
+            opt_dir: None,
+            buckets: Vec::new(),
+            topics: Vec::new(),
+            secret_access: vec!["db-pass".into()],
+        };
+        let printed = format!("{config:?}");
+        assert!(
+            printed.contains("DB_PASS") && printed.contains("db-pass"),
+            "{printed}"
+        );
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+}
