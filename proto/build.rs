@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/buckets.proto",
         "funnel/v1/clock.proto",
         "funnel/v1/events.proto",
+        "funnel/v1/faults.proto",
         "funnel/v1/functions.proto",
         "funnel/v1/iam.proto",
         "funnel/v1/layers.proto",

@@ -72,6 +72,9 @@
 //! - `schedules`: EventBridge-style rules: schedule expressions (rate and
 //!   AWS's six-field cron, fire times by croner), targets, the Scheduled
 //!   Event, and the firing loop (at most once per time, across restarts).
+//! - `faults`: faults injected on purpose (`funnel fault put`): kept,
+//!   matched to calls, decided by a seeded generator; the dispatcher acts
+//!   on them where the real failure would happen.
 //! - `timekeeper`: the virtual clock's driver: moves time forward one
 //!   due time at a time and lets what is due run before moving on.
 //! - `logs`: function logs (CloudWatch Logs analog): START/END/REPORT
@@ -115,6 +118,7 @@ mod connections;
 mod disk;
 mod dispatch;
 mod error;
+mod faults;
 mod function;
 #[cfg(test)]
 mod fuzz;

@@ -39,6 +39,13 @@ pub struct RefusedLabel {
     pub reason: String,
 }
 
+/// An injected fault that acted (`funnel fault put`), and its kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FaultLabel {
+    pub function: String,
+    pub kind: String,
+}
+
 type PerFunction<M> = Family<FunctionLabel, M>;
 type PerVersion<M> = Family<VersionLabel, M>;
 type Histograms = Family<FunctionLabel, Histogram, fn() -> Histogram>;
@@ -84,6 +91,7 @@ struct Inner {
     dead_letter_errors: PerFunction<Counter>,
     destination_failures: PerFunction<Counter>,
     trigger_refused: Family<RefusedLabel, Counter>,
+    injected_faults: Family<FaultLabel, Counter>,
     account_concurrent: Gauge,
     unreserved_concurrent: Gauge,
     queue_depth: Gauge,
@@ -204,6 +212,13 @@ impl Metrics {
              resource policy does not allow the source) or FunctionNotFound",
             trigger_refused.clone(),
         );
+        let injected_faults = Family::<FaultLabel, Counter>::default();
+        registry.register(
+            "injected_faults",
+            "Outcomes made on purpose by an injected fault (funnel fault put), by kind: error, \
+             timeout, throttle, latency, init-error; they count in Lambda's metrics too",
+            injected_faults.clone(),
+        );
         let account_concurrent = Gauge::default();
         registry.register(
             "account_concurrent_executions",
@@ -251,6 +266,7 @@ impl Metrics {
                 dead_letter_errors,
                 destination_failures,
                 trigger_refused,
+                injected_faults,
                 account_concurrent,
                 unreserved_concurrent,
                 queue_depth,
@@ -325,6 +341,17 @@ impl Metrics {
         self.inner
             .throttles
             .get_or_create(&Self::label(function))
+            .inc();
+    }
+
+    /// An injected fault of `kind` acted on a call of `function`.
+    pub fn injected_fault(&self, function: &str, kind: &str) {
+        self.inner
+            .injected_faults
+            .get_or_create(&FaultLabel {
+                function: function.to_string(),
+                kind: kind.to_string(),
+            })
             .inc();
     }
 

@@ -120,6 +120,8 @@ impl Server {
         let deliveries_stop = background.stop.child_token();
         let stopped_at = Arc::new(OnceLock::<Instant>::new());
 
+        let faults = crate::faults::Faults::open(self.store.clone(), self.queue.clock().clone())
+            .context("loading the injected faults")?;
         let dispatcher = Dispatcher::new(
             dispatch::Parts {
                 functions: self.functions.clone(),
@@ -131,6 +133,7 @@ impl Server {
                 metrics: self.metrics.clone(),
                 topics: self.topics.clone(),
                 configs: self.configs.clone(),
+                faults: faults.clone(),
             },
             abort.clone(),
         );
@@ -165,7 +168,7 @@ impl Server {
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
-        let services = self.services(dispatcher.clone(), stop.clone());
+        let services = self.services(dispatcher.clone(), faults, stop.clone());
         if let Some(listener) = doors.aws {
             let door = crate::aws::Door::new(crate::aws::Parts {
                 identities: self.identities.clone(),
@@ -296,7 +299,12 @@ impl Server {
 
     /// The gRPC handlers, made once: the API port serves them, and the AWS
     /// endpoint calls the same instances.
-    fn services(&self, dispatcher: Dispatcher, stop: CancellationToken) -> api::Services {
+    fn services(
+        &self,
+        dispatcher: Dispatcher,
+        faults: crate::faults::Faults,
+        stop: CancellationToken,
+    ) -> api::Services {
         let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
         let timekeeper = timekeeper::Timekeeper::new(
             self.queue.clock().clone(),
@@ -338,6 +346,7 @@ impl Server {
             )),
             // Live tails end when the server stops, so they never hold shutdown.
             logs: Arc::new(api::LogsService::new(self.logs.clone(), stop)),
+            faults: Arc::new(api::FaultsService::new(faults, self.functions.clone())),
         }
     }
 }

@@ -7,6 +7,7 @@ mod apis;
 mod async_invocation;
 mod buckets;
 mod events;
+mod faults;
 mod functions;
 mod iam;
 mod layers;
@@ -21,6 +22,7 @@ pub use apis::ApisService;
 pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
 pub use events::{ClockService, EventsService};
+pub use faults::FaultsService;
 pub use functions::FunctionsService;
 pub use iam::{IamService, StsService};
 pub use layers::LayersService;
@@ -56,6 +58,7 @@ pub struct Services {
     pub sts: Arc<StsService>,
     pub admin: Arc<AdminService>,
     pub logs: Arc<LogsService>,
+    pub faults: Arc<FaultsService>,
 }
 
 impl Services {
@@ -64,7 +67,7 @@ impl Services {
         use funnel_proto::v1::{
             admin_server::AdminServer, apis_server::ApisServer,
             async_invocation_server::AsyncInvocationServer, buckets_server::BucketsServer,
-            clock_server::ClockServer, events_server::EventsServer,
+            clock_server::ClockServer, events_server::EventsServer, faults_server::FaultsServer,
             function_urls_server::FunctionUrlsServer, functions_server::FunctionsServer,
             iam_server::IamServer, layers_server::LayersServer, logs_server::LogsServer,
             metrics_server::MetricsServer, permissions_server::PermissionsServer,
@@ -95,6 +98,7 @@ impl Services {
         .add_service(StsServer::from_arc(self.sts.clone()))
         .add_service(AdminServer::from_arc(self.admin.clone()))
         .add_service(LogsServer::from_arc(self.logs.clone()))
+        .add_service(FaultsServer::from_arc(self.faults.clone()))
     }
 }
 

@@ -55,6 +55,7 @@ pub struct Parts {
     pub metrics: crate::metrics::Metrics,
     pub topics: crate::topics::Topics,
     pub configs: crate::invoke_config::InvokeConfigs,
+    pub faults: crate::faults::Faults,
 }
 
 /// Cheap to clone.
@@ -75,6 +76,8 @@ pub struct Dispatcher {
     topics: crate::topics::Topics,
     /// Retries, event age and destinations per function and qualifier.
     configs: crate::invoke_config::InvokeConfigs,
+    /// Faults injected on purpose (`funnel fault put`), acted on in `run`.
+    faults: crate::faults::Faults,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -115,6 +118,7 @@ impl Dispatcher {
             metrics,
             topics,
             configs,
+            faults,
         } = parts;
         Dispatcher {
             functions,
@@ -127,6 +131,7 @@ impl Dispatcher {
             provisioned: provisioned::States::default(),
             topics,
             configs,
+            faults,
             abort,
             configs_built: Arc::default(),
         }
@@ -230,12 +235,43 @@ impl Dispatcher {
             chain_depth,
             tail,
         } = call;
+        let injected =
+            self.faults
+                .decide(&record.name, target.qualifier.as_deref(), &record.version);
+        if let Some(hit) = &injected.throttle {
+            // As the gate's throttle: the call never starts.
+            self.mark_injected(record, hit);
+            self.metrics.throttled(&record.name);
+            return Err(Error::Throttled {
+                reason: crate::concurrency::Throttle::ConcurrentInvocationLimitExceeded.reason(),
+                retry_after_seconds: 1,
+            });
+        }
         let prepared = self.functions.prepared(record).await?;
         let _permit = self.admit(record)?;
         let _running = Running {
             metrics: &self.metrics,
             function: &record.name,
         };
+        let stopped = || {
+            tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
+            Err(Error::ShuttingDown(format!(
+                "the server is shutting down; invocation {request_id} was stopped"
+            )))
+        };
+        if let Some(hit) = &injected.latency {
+            // The call starts late, holding its place in the concurrency.
+            tokio::select! {
+                () = self.faults.delay(hit.latency_ms) => {}
+                () = self.abort.cancelled() => return stopped(),
+            }
+        }
+        if let Some(hit) = &injected.failure {
+            let outcome = self
+                .injected_failure(record, &request_id, hit, injected.latency.as_ref())
+                .await;
+            return self.settle(record, request_id, Ok(outcome), tail);
+        }
         let naming = self.functions.naming();
         let config = self.shared_environment_config(record);
         let call = Call {
@@ -247,16 +283,68 @@ impl Dispatcher {
             chain_depth,
         };
 
-        let outcome = tokio::select! {
+        let mut outcome = tokio::select! {
             outcome = self.runtime.invoke(&prepared, config, call) => outcome,
-            () = self.abort.cancelled() => {
-                tracing::warn!(function = %record.name, request_id = %request_id, "stopped by shutdown");
-                return Err(Error::ShuttingDown(format!(
-                    "the server is shutting down; invocation {request_id} was stopped"
-                )));
-            }
+            () = self.abort.cancelled() => return stopped(),
         };
+        if let (Some(hit), Ok(outcome)) = (&injected.latency, &mut outcome) {
+            self.metrics.injected_fault(&record.name, hit.kind.as_str());
+            outcome.output.splice(0..0, hit.log_line().into_bytes());
+            outcome.duration += std::time::Duration::from_millis(hit.latency_ms);
+        }
         self.settle(record, request_id, outcome, tail)
+    }
+
+    /// The outcome of a call an injected init-error, timeout or error hit,
+    /// in place of the guest's; a timeout takes the function's timeout on
+    /// the clock first. Both a timeout and a failed init leave no
+    /// environment to reuse: the version's idle environments are retired,
+    /// so its next call starts cold.
+    async fn injected_failure(
+        &self,
+        record: &FunctionRecord,
+        request_id: &str,
+        hit: &crate::faults::Hit,
+        latency: Option<&crate::faults::Hit>,
+    ) -> funnel_runtime::Outcome {
+        use crate::faults::Kind;
+        let timeout = std::time::Duration::from_secs(record.timeout.into());
+        if hit.kind == Kind::Timeout {
+            self.faults.delay(timeout.as_millis() as u64).await;
+        }
+        let latency_ms = latency.map_or(0, |l| l.latency_ms);
+        let mut outcome = crate::faults::failed_outcome(
+            hit,
+            request_id,
+            timeout,
+            std::time::Duration::from_millis(latency_ms),
+            self.faults.log_stream(&record.version),
+        );
+        if let Some(latency) = latency {
+            self.metrics
+                .injected_fault(&record.name, latency.kind.as_str());
+            outcome.output.splice(0..0, latency.log_line().into_bytes());
+        }
+        self.metrics.injected_fault(&record.name, hit.kind.as_str());
+        if matches!(hit.kind, Kind::Timeout | Kind::InitError) {
+            self.runtime
+                .retire_function(&record.name, Some(&record.version))
+                .await;
+        }
+        tracing::info!(function = %record.name, request_id, fault = %hit.id, kind = %hit.kind, "injected fault");
+        outcome
+    }
+
+    /// An injected throttle: counted, and marked in the function's log
+    /// (the call has no log of its own: it never started).
+    fn mark_injected(&self, record: &FunctionRecord, hit: &crate::faults::Hit) {
+        self.metrics.injected_fault(&record.name, hit.kind.as_str());
+        self.logs.record(
+            &logs::log_group(&record.name),
+            &self.faults.log_stream(&record.version),
+            hit.log_line().as_bytes(),
+        );
+        tracing::info!(function = %record.name, fault = %hit.id, kind = %hit.kind, "injected fault");
     }
 
     /// A place for one invocation of `record` in the account's concurrency

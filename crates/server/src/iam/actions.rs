@@ -256,6 +256,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Admin/Backup", "funnel:Backup"),
     ("/funnel.v1.Clock/AdvanceClock", "funnel:AdvanceClock"),
     ("/funnel.v1.Clock/SetClock", "funnel:SetClock"),
+    ("/funnel.v1.Faults/PutFault", "funnel:PutFault"),
+    ("/funnel.v1.Faults/ListFaults", "funnel:ListFaults"),
+    ("/funnel.v1.Faults/DeleteFault", "funnel:DeleteFault"),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
@@ -525,6 +528,9 @@ resources! {
     BackupRequest => |_r, _s| "*".into();
     AdvanceClockRequest => |_r, _s| "*".into();
     SetClockRequest => |_r, _s| "*".into();
+    PutFaultRequest => |r, s| s.whole_function(&r.function_name);
+    ListFaultsRequest => |_r, _s| "*".into();
+    DeleteFaultRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     DescribeLogGroupsRequest => |_r, s| s.log_group("*");
