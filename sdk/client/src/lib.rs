@@ -36,6 +36,7 @@ mod apis;
 mod buckets;
 mod credentials;
 mod events;
+mod faults;
 mod iam;
 mod permissions;
 mod topics;
@@ -51,6 +52,7 @@ use funnel_proto::v1::async_invocation_client::AsyncInvocationClient;
 use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
+use funnel_proto::v1::faults_client::FaultsClient;
 use funnel_proto::v1::function_urls_client::FunctionUrlsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::iam_client::IamClient;
@@ -165,6 +167,7 @@ pub struct Services {
     iam: IamClient<Transport>,
     sts: StsClient<Transport>,
     admin: AdminClient<Transport>,
+    faults: FaultsClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -281,6 +284,7 @@ impl Client {
                 topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
+                faults: FaultsClient::with_interceptor(channel.clone(), auth.clone()),
                 iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
                 sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
                 admin: AdminClient::with_interceptor(channel.clone(), auth.clone())

@@ -20,6 +20,7 @@ mod asynchronous;
 pub mod aws_profile;
 mod buckets;
 mod code;
+mod faults;
 mod iam;
 mod permissions;
 mod releases;
@@ -107,6 +108,10 @@ pub enum Command {
     /// only when told.
     #[command(subcommand)]
     Clock(rules::ClockCommand),
+    /// Inject faults into a function's calls on purpose (errors,
+    /// timeouts, throttles, latency, init errors), at a rate.
+    #[command(subcommand)]
+    Fault(faults::FaultCommand),
     /// Package a source folder as a function's component (runs here, not
     /// on the server).
     Build(BuildArgs),
@@ -177,7 +182,7 @@ pub enum LogsCommand {
 }
 
 /// `30s`, `10m`, `2h`, `1d`, `1w` (as `aws logs tail --since`).
-fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_since(s: &str) -> Result<std::time::Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let n: u64 = number
@@ -666,6 +671,7 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Rule(command) => rules::rule(&client, command).await,
         Command::Api(command) => apis::api(&client, command).await,
         Command::Clock(command) => rules::clock(&client, command).await,
+        Command::Fault(command) => faults::fault(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

@@ -29,7 +29,8 @@
 //! subscriptions: see [`topics`]; schedule rules and their targets: see
 //! [`rules`]; a function's URL (`[function.url]`): see [`urls`]; its
 //! retries and destinations (`[function.event_invoke_config]`): see
-//! [`invoke_config`]; routes on the account's API: see [`routes`].
+//! [`invoke_config`]; routes on the account's API: see [`routes`];
+//! faults injected on purpose: see [`faults`].
 //!
 //! Layers publish a new version only when their files changed; `publish`
 //! returns the newest version when nothing changed (as PublishVersion
@@ -47,6 +48,7 @@ use sha2::{Digest, Sha256};
 use funnel_server::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 
 pub mod buckets;
+pub mod faults;
 #[cfg(test)]
 mod fuzz;
 pub mod invoke_config;
@@ -55,6 +57,7 @@ pub mod rules;
 pub mod topics;
 pub mod urls;
 use buckets::BucketSpec;
+use faults::FaultSpec;
 use invoke_config::InvokeConfigSpec;
 use routes::RouteSpec;
 use rules::RuleSpec;
@@ -80,6 +83,8 @@ pub struct Stack {
     pub rules: Vec<RuleSpec>,
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteSpec>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<FaultSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,6 +339,12 @@ pub async fn deploy(client: &Client, path: &Path) -> anyhow::Result<Vec<(String,
             .with_context(|| format!("deploying the notifications of bucket {}", spec.name))?;
         changes.extend(done);
     }
+    // Last: the functions they act on are in place.
+    changes.extend(
+        faults::deploy_faults(client, &stack.faults)
+            .await
+            .context("deploying faults")?,
+    );
     Ok(changes)
 }
 
