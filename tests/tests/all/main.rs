@@ -14,6 +14,7 @@ mod confinement;
 mod corruption;
 mod disk_full;
 mod environments;
+mod faults;
 mod function_urls;
 mod functions;
 mod grpc;

@@ -37,6 +37,7 @@ mod buckets;
 mod chaos;
 mod common;
 mod crash;
+mod faults;
 mod http;
 mod iam;
 mod image_pipeline;
