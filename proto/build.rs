@@ -21,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/logs.proto",
         "funnel/v1/metrics.proto",
         "funnel/v1/permissions.proto",
+        "funnel/v1/secrets.proto",
+        "funnel/v1/ssm.proto",
         "funnel/v1/topics.proto",
         "funnel/v1/urls.proto",
     ];

@@ -156,6 +156,7 @@ pub use concurrency::Gate;
 pub use config::Config;
 pub use function::{DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S};
 pub use funnel_runtime::Clock;
+pub use iam::seal::{Rotation as MasterKeyRotation, rotate as rotate_master_key};
 pub use logs::Logs;
 pub use metrics::{Metrics, serve_http as serve_metrics};
 pub use queue::AsyncQueue;

@@ -336,6 +336,8 @@ impl Server {
             urls: Arc::new(api::FunctionUrlsService::new(self.urls.clone())),
             apis: Arc::new(api::ApisService::new(self.apis.clone())),
             sts: Arc::new(api::StsService),
+            secrets: Arc::new(api::SecretsManagerService::new(self.vault.clone())),
+            ssm: Arc::new(api::SsmService::new(self.vault.clone())),
             admin: Arc::new(api::AdminService::new(
                 self.store.clone(),
                 self.config.data_dir.clone(),

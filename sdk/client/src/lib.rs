@@ -39,6 +39,8 @@ mod events;
 mod faults;
 mod iam;
 mod permissions;
+mod secrets;
+mod ssm;
 mod topics;
 mod urls;
 
@@ -60,6 +62,8 @@ use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use funnel_proto::v1::metrics_client::MetricsClient;
 use funnel_proto::v1::permissions_client::PermissionsClient;
+use funnel_proto::v1::secrets_manager_client::SecretsManagerClient;
+use funnel_proto::v1::ssm_client::SsmClient;
 use funnel_proto::v1::sts_client::StsClient;
 use funnel_proto::v1::topics_client::TopicsClient;
 use tonic::service::interceptor::InterceptedService;
@@ -160,6 +164,8 @@ pub struct Services {
     permissions: PermissionsClient<Transport>,
     urls: FunctionUrlsClient<Transport>,
     apis: ApisClient<Transport>,
+    secrets: SecretsManagerClient<Transport>,
+    ssm: SsmClient<Transport>,
     buckets: BucketsClient<Transport>,
     topics: TopicsClient<Transport>,
     events: EventsClient<Transport>,
@@ -281,6 +287,8 @@ impl Client {
                 permissions: PermissionsClient::with_interceptor(channel.clone(), auth.clone()),
                 urls: FunctionUrlsClient::with_interceptor(channel.clone(), auth.clone()),
                 apis: ApisClient::with_interceptor(channel.clone(), auth.clone()),
+                secrets: SecretsManagerClient::with_interceptor(channel.clone(), auth.clone()),
+                ssm: SsmClient::with_interceptor(channel.clone(), auth.clone()),
                 topics: TopicsClient::with_interceptor(channel.clone(), auth.clone()),
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),

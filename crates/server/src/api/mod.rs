@@ -14,6 +14,8 @@ mod layers;
 mod logs;
 mod metrics;
 mod permissions;
+mod secrets;
+mod ssm;
 mod topics;
 mod urls;
 
@@ -29,6 +31,8 @@ pub use layers::LayersService;
 pub use logs::LogsService;
 pub use metrics::MetricsService;
 pub use permissions::PermissionsService;
+pub use secrets::SecretsManagerService;
+pub use ssm::SsmService;
 pub use topics::TopicsService;
 pub use urls::FunctionUrlsService;
 
@@ -55,6 +59,8 @@ pub struct Services {
     pub iam: Arc<IamService>,
     pub urls: Arc<FunctionUrlsService>,
     pub apis: Arc<ApisService>,
+    pub secrets: Arc<SecretsManagerService>,
+    pub ssm: Arc<SsmService>,
     pub sts: Arc<StsService>,
     pub admin: Arc<AdminService>,
     pub logs: Arc<LogsService>,
@@ -72,6 +78,9 @@ impl Services {
             iam_server::IamServer, layers_server::LayersServer, logs_server::LogsServer,
             metrics_server::MetricsServer, permissions_server::PermissionsServer,
             sts_server::StsServer, topics_server::TopicsServer,
+        };
+        use funnel_proto::v1::{
+            secrets_manager_server::SecretsManagerServer, ssm_server::SsmServer,
         };
         tonic::service::Routes::new(
             FunctionsServer::from_arc(self.functions.clone())
@@ -95,6 +104,8 @@ impl Services {
         .add_service(IamServer::from_arc(self.iam.clone()))
         .add_service(FunctionUrlsServer::from_arc(self.urls.clone()))
         .add_service(ApisServer::from_arc(self.apis.clone()))
+        .add_service(SecretsManagerServer::from_arc(self.secrets.clone()))
+        .add_service(SsmServer::from_arc(self.ssm.clone()))
         .add_service(StsServer::from_arc(self.sts.clone()))
         .add_service(AdminServer::from_arc(self.admin.clone()))
         .add_service(LogsServer::from_arc(self.logs.clone()))

@@ -292,6 +292,51 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Iam/DeleteUserPolicy", "iam:DeleteUserPolicy"),
     ("/funnel.v1.Iam/ListUserPolicies", "iam:ListUserPolicies"),
     ("/funnel.v1.Sts/GetCallerIdentity", "sts:GetCallerIdentity"),
+    (
+        "/funnel.v1.SecretsManager/CreateSecret",
+        "secretsmanager:CreateSecret",
+    ),
+    (
+        "/funnel.v1.SecretsManager/PutSecretValue",
+        "secretsmanager:PutSecretValue",
+    ),
+    (
+        "/funnel.v1.SecretsManager/GetSecretValue",
+        "secretsmanager:GetSecretValue",
+    ),
+    (
+        "/funnel.v1.SecretsManager/DescribeSecret",
+        "secretsmanager:DescribeSecret",
+    ),
+    (
+        "/funnel.v1.SecretsManager/ListSecrets",
+        "secretsmanager:ListSecrets",
+    ),
+    (
+        "/funnel.v1.SecretsManager/UpdateSecretVersionStage",
+        "secretsmanager:UpdateSecretVersionStage",
+    ),
+    (
+        "/funnel.v1.SecretsManager/DeleteSecret",
+        "secretsmanager:DeleteSecret",
+    ),
+    (
+        "/funnel.v1.SecretsManager/RestoreSecret",
+        "secretsmanager:RestoreSecret",
+    ),
+    ("/funnel.v1.Ssm/PutParameter", "ssm:PutParameter"),
+    ("/funnel.v1.Ssm/GetParameter", "ssm:GetParameter"),
+    // Each name is authorized on its own.
+    ("/funnel.v1.Ssm/GetParameters", "ssm:GetParameters"),
+    (
+        "/funnel.v1.Ssm/GetParametersByPath",
+        "ssm:GetParametersByPath",
+    ),
+    ("/funnel.v1.Ssm/DeleteParameter", "ssm:DeleteParameter"),
+    (
+        "/funnel.v1.Ssm/DescribeParameters",
+        "ssm:DescribeParameters",
+    ),
 ];
 
 /// Methods that need no credential at all.
@@ -378,6 +423,42 @@ impl Scope<'_> {
         format!(
             "arn:funnel:logs:{}:{}:log-group:{group}",
             self.naming.region, self.naming.account_id
+        )
+    }
+
+    /// A secret's ARN as a request names it: an ARN as given; a name's
+    /// without the random suffix (the handler authorizes an existing
+    /// secret on its full ARN).
+    pub fn secret(&self, id: &str) -> String {
+        if id.starts_with("arn:") {
+            return id.to_string();
+        }
+        format!(
+            "arn:funnel:secretsmanager:{}:{}:secret:{id}",
+            self.naming.region, self.naming.account_id
+        )
+    }
+
+    /// A parameter's ARN (`...:parameter/app/x` for `/app/x`), a
+    /// `:version` selector left out; an ARN as given, without one.
+    pub fn parameter(&self, name: &str) -> String {
+        let unselected = match name.rsplit_once(':') {
+            Some((head, version))
+                if version.bytes().all(|b| b.is_ascii_digit())
+                    && (!name.starts_with("arn:") || head.contains(":parameter/")) =>
+            {
+                head
+            }
+            _ => name,
+        };
+        if unselected.starts_with("arn:") {
+            return unselected.to_string();
+        }
+        format!(
+            "arn:funnel:ssm:{}:{}:parameter/{}",
+            self.naming.region,
+            self.naming.account_id,
+            unselected.trim_start_matches('/')
         )
     }
 
@@ -554,6 +635,20 @@ resources! {
     DeleteUserPolicyRequest => |r, s| s.user(&r.user_name);
     ListUserPoliciesRequest => |r, s| s.user(&r.user_name);
     GetCallerIdentityRequest => |_r, _s| "*".into();
+    CreateSecretRequest => |r, s| s.secret(&r.name);
+    PutSecretValueRequest => |r, s| s.secret(&r.secret_id);
+    GetSecretValueRequest => |r, s| s.secret(&r.secret_id);
+    DescribeSecretRequest => |r, s| s.secret(&r.secret_id);
+    ListSecretsRequest => |_r, _s| "*".into();
+    UpdateSecretVersionStageRequest => |r, s| s.secret(&r.secret_id);
+    DeleteSecretRequest => |r, s| s.secret(&r.secret_id);
+    RestoreSecretRequest => |r, s| s.secret(&r.secret_id);
+    PutParameterRequest => |r, s| s.parameter(&r.name);
+    GetParameterRequest => |r, s| s.parameter(&r.name);
+    GetParametersRequest => |r, s| r.names.first().map_or_else(|| "*".into(), |n| s.parameter(n));
+    GetParametersByPathRequest => |r, s| s.parameter(&r.path);
+    DeleteParameterRequest => |r, s| s.parameter(&r.name);
+    DescribeParametersRequest => |_r, _s| "*".into();
 }
 
 /// A live tail's resource: its first log group (each group is checked).

@@ -41,7 +41,9 @@ pub const MANAGED: &[(&str, &str)] = &[
             "lambda:Get*","lambda:List*","s3:Get*","s3:List*","sns:Get*","sns:List*",
             "events:Describe*","events:List*","logs:Get*","logs:Describe*",
             "logs:FilterLogEvents","logs:StartLiveTail","cloudwatch:GetMetricData","iam:Get*","iam:List*",
-            "funnel:Get*","funnel:List*","funnel:PreviewSchedule","apigateway:GET"],"Resource":"*"}]}"#,
+            "funnel:Get*","funnel:List*","funnel:PreviewSchedule","apigateway:GET",
+            "secretsmanager:DescribeSecret","secretsmanager:ListSecrets","ssm:DescribeParameters"],
+            "Resource":"*"}]}"#,
     ),
 ];
 
@@ -542,6 +544,27 @@ mod tests {
         assert!(allows([&read], &request("lambda:GetFunction", HELLO)));
         assert!(!allows([&read], &request("lambda:CreateFunction", HELLO)));
         assert!(!allows([&read], &request("lambda:InvokeFunction", HELLO)));
+        // Reading what is secret is granted on purpose, never by a
+        // read-only or invoke-only policy.
+        let secret = "arn:funnel:secretsmanager:local:000000000000:secret:db-AbCdEf";
+        let parameter = "arn:funnel:ssm:local:000000000000:parameter/app/db";
+        assert!(allows(
+            [&read],
+            &request("secretsmanager:DescribeSecret", secret)
+        ));
+        for policy in [&read, &invoke] {
+            assert!(!allows(
+                [policy],
+                &request("secretsmanager:GetSecretValue", secret)
+            ));
+            for action in [
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:GetParametersByPath",
+            ] {
+                assert!(!allows([policy], &request(action, parameter)), "{action}");
+            }
+        }
     }
 
     #[test]

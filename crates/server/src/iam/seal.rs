@@ -283,7 +283,6 @@ fn unseal_all(key: &MasterKey, store: &Store) -> anyhow::Result<Opened> {
 }
 
 /// What a master key rotation did.
-#[allow(dead_code)] // until `funnel admin rotate-master-key` uses it
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
     /// The key file, now holding the new key.
@@ -301,7 +300,6 @@ pub struct Rotation {
 /// and data key resealed by it, compiled code removed. Crash-safe (see
 /// the module docs). Secrets, parameters and access keys themselves do
 /// not change.
-#[allow(dead_code)]
 pub fn rotate(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<Rotation> {
     let db = data_dir.join("db");
     if !db.is_dir() {
@@ -362,7 +360,6 @@ pub fn rotate(data_dir: &Path, file: Option<&Path>) -> anyhow::Result<Rotation> 
 /// Removes compiled code (its MACs are under the old key's derivation:
 /// it would be recompiled anyway, and must not stay forgeable with the
 /// old key). Returns how many files went.
-#[allow(dead_code)]
 fn remove_compiled(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;

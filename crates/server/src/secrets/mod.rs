@@ -21,9 +21,6 @@
 //! callers, the runtime checks a function's grants), or keep anything in
 //! clear beyond the data keys it holds in memory.
 
-// Until the API and the runtime's reads use all of it.
-#![allow(dead_code, unused_imports)]
-
 mod manager;
 mod parameters;
 
@@ -36,8 +33,8 @@ use funnel_store::{DataKeyRecord, Store};
 use crate::error::{Error, Result};
 use crate::iam::seal::{self, MasterKey};
 
-pub use manager::{NewSecret, SecretFilter, SecretPayload};
-pub use parameters::{ParameterFilter, PutParameter};
+pub use manager::{NewSecret, SecretFilter, SecretPayload, versions_to_stages};
+pub use parameters::{ParameterFilter, PutParameter, SECURE_STRING};
 
 /// Secrets Manager's and Parameter Store's data, sealed. Cheap to clone.
 #[derive(Clone)]
