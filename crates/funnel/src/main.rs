@@ -79,6 +79,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cli::AdminCommand::Restore { from, data_dir }) => {
             cli::restore(from, data_dir).await
         }
+        Command::Admin(cli::AdminCommand::RotateMasterKey {
+            data_dir,
+            master_key_file,
+        }) => cli::rotate_master_key(data_dir, master_key_file).await,
         Command::Up(args) => {
             let stack = args.stack.is_file().then_some(args.stack);
             serve(args.serve, stack.as_deref()).await

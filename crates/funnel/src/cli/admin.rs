@@ -35,6 +35,20 @@ pub enum AdminCommand {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Replace the master key (here, with the server stopped): a new key,
+    /// every access key and data key resealed by it in one step, compiled
+    /// code removed (the next start compiles again). Secrets, parameters
+    /// and access keys stay as they are. Safe to interrupt: the next start
+    /// finishes or forgets it.
+    RotateMasterKey {
+        /// The server's data dir.
+        #[arg(long, default_value = ".funnel")]
+        data_dir: PathBuf,
+        /// The key file, when the server is given one (it is replaced in
+        /// place); default: DATA_DIR/master.key.
+        #[arg(long, env = "FUNNEL_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,7 +94,29 @@ pub async fn admin(client: &Client, command: AdminCommand) -> anyhow::Result<()>
             print_json(&json!({ "File": to, "Bytes": bytes }))
         }
         AdminCommand::Restore { from, data_dir } => restore(from, data_dir).await,
+        AdminCommand::RotateMasterKey {
+            data_dir,
+            master_key_file,
+        } => rotate_master_key(data_dir, master_key_file).await,
     }
+}
+
+/// `funnel admin rotate-master-key`: local, with the server stopped.
+pub async fn rotate_master_key(
+    data_dir: PathBuf,
+    master_key_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let rotation = tokio::task::spawn_blocking(move || {
+        funnel_server::rotate_master_key(&data_dir, master_key_file.as_deref())
+    })
+    .await??;
+    print_json(&json!({
+        "KeyFile": rotation.key_file,
+        "KeyId": rotation.key_id,
+        "AccessKeys": rotation.access_keys,
+        "DataKeys": rotation.data_keys,
+        "CompiledCodeRemoved": rotation.compiled_removed,
+    }))
 }
 
 /// `funnel admin restore`: local, no server.

@@ -25,10 +25,11 @@ mod iam;
 mod permissions;
 mod releases;
 mod rules;
+mod secrets;
 mod topics;
 mod urls;
 
-pub use admin::{AdminCommand, restore};
+pub use admin::{AdminCommand, restore, rotate_master_key};
 pub use asynchronous::{DlqCommand, EventInvokeArgs};
 pub use releases::{AliasCommand, LayerCommand, zip_folder};
 
@@ -96,6 +97,14 @@ pub enum Command {
     /// SNS-style topics: subscribe functions, publish messages.
     #[command(subcommand)]
     Topic(topics::TopicCommand),
+    /// Secrets Manager-style secrets: versions, staging labels, deletion
+    /// with a recovery window (as `aws secretsmanager`).
+    #[command(subcommand, name = "secretsmanager")]
+    Secretsmanager(secrets::SecretsCommand),
+    /// Parameter Store-style parameters: String, StringList, SecureString,
+    /// versions, reads by path (as `aws ssm`).
+    #[command(subcommand)]
+    Ssm(secrets::SsmCommand),
     /// EventBridge-style schedule rules: rate(...) and cron(...) fires
     /// sent to functions.
     #[command(subcommand)]
@@ -668,6 +677,8 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Bucket(command) => buckets::bucket(&client, command).await,
         Command::Object(command) => buckets::object(&client, command).await,
         Command::Topic(command) => topics::topic(&client, command).await,
+        Command::Secretsmanager(command) => secrets::secretsmanager(&client, command).await,
+        Command::Ssm(command) => secrets::ssm(&client, command).await,
         Command::Rule(command) => rules::rule(&client, command).await,
         Command::Api(command) => apis::api(&client, command).await,
         Command::Clock(command) => rules::clock(&client, command).await,

@@ -24,6 +24,8 @@
 //! - `aws_cli`: the aws CLI pointed at one `funnel up`.
 //! - `secret_access`: `--secret-access` grants and
 //!   `function restart-environments`.
+//! - `secrets`: `secretsmanager` and `ssm` verbs, and
+//!   `admin rotate-master-key` on a stopped server's data dir.
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
@@ -44,6 +46,7 @@ mod image_pipeline;
 mod languages;
 mod rules;
 mod secret_access;
+mod secrets;
 mod topics;
 mod up;
 mod usage;
