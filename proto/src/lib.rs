@@ -1,9 +1,10 @@
 //! funnel's contracts.
 //!
 //! - [`v1`]: the gRPC API generated from `funnel/v1/*.proto` (messages, and
-//!   the clients and servers of all fifteen services: `Functions`,
+//!   the clients and servers of every service: `Functions`,
 //!   `FunctionUrls`, `Apis`, `Layers`, `AsyncInvocation`, `Permissions`, `Buckets`,
-//!   `Topics`, `Events`, `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`).
+//!   `Topics`, `Events`, `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`,
+//!   `SecretsManager`, `Ssm`, `Faults`).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
 //! - [`log_group`]: the log group name of a function.
