@@ -38,6 +38,7 @@ mod restart;
 mod revisions;
 mod routes;
 mod schedules;
+mod secret_access;
 mod secrets;
 mod security;
 mod shutdown;
