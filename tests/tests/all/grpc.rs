@@ -75,6 +75,8 @@ async fn reflection_lists_and_describes_the_api() {
     assert!(names.contains(&"funnel.v1.Logs"), "{names:?}");
     assert!(names.contains(&"funnel.v1.Layers"), "{names:?}");
     assert!(names.contains(&"funnel.v1.AsyncInvocation"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.SecretsManager"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.Ssm"), "{names:?}");
 
     let MessageResponse::FileDescriptorResponse(files) = reflect(
         &server.endpoint,
@@ -111,7 +113,8 @@ async fn reflection_lists_and_describes_the_api() {
             "GetProvisionedConcurrencyConfig",
             "DeleteProvisionedConcurrencyConfig",
             "GetAccountSettings",
-            "Invoke"
+            "Invoke",
+            "RestartEnvironments"
         ]
     );
     // Field names are Lambda's, as a client in any language sees them.
