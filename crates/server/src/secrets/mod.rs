@@ -23,6 +23,7 @@
 
 mod manager;
 mod parameters;
+mod rules;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,8 +34,8 @@ use funnel_store::{DataKeyRecord, Store};
 use crate::error::{Error, Result};
 use crate::iam::seal::{self, MasterKey};
 
-pub use manager::{NewSecret, SecretFilter, SecretPayload, versions_to_stages};
 pub use parameters::{ParameterFilter, PutParameter, SECURE_STRING};
+pub use rules::{NewSecret, SecretFilter, SecretPayload, versions_to_stages};
 
 /// Secrets Manager's and Parameter Store's data, sealed. Cheap to clone.
 #[derive(Clone)]
