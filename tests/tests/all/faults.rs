@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use funnel_client::proto;
-use funnel_tests::{TestServer, guests, json_of, log_of, report_of, start_server};
+use funnel_tests::{
+    TestServer, guests, json_of, log_of, report_of, start_server, start_server_with, test_config,
+};
 
 fn fault(function: &str, kind: &str, rate: f64) -> proto::PutFaultRequest {
     proto::PutFaultRequest {
@@ -305,4 +307,47 @@ async fn injected_init_errors_latency_and_until() {
         .await
         .expect_err("no such function");
     assert_eq!(err.error_type.as_deref(), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test]
+async fn faults_survive_a_restart_and_their_seed_starts_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = start_server_with(test_config(dir.path())).await;
+    first.create("kept", guests::HELLO).await;
+    let mut put = fault("kept", "error", 0.5);
+    put.seed = Some(SEED);
+    put.error_type = "Kept".into();
+    let put = first.client.put_fault(put).await.expect("put");
+    let outcomes = |server: &TestServer| {
+        let client = server.client.clone();
+        async move {
+            let mut failed = Vec::new();
+            for n in 0..8 {
+                let out = client
+                    .invoke(funnel_tests::invoke_request(
+                        "kept",
+                        &format!(r#"{{"name":"{n}"}}"#),
+                    ))
+                    .await
+                    .expect("invoke");
+                failed.push(!out.function_error.is_empty());
+            }
+            failed
+        }
+    };
+    let before = outcomes(&first).await;
+    first.stop().await;
+
+    let second = start_server_with(test_config(dir.path())).await;
+    let listed = second.client.list_faults().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, put.id);
+    assert_eq!(listed[0].error_type, "Kept");
+    assert_eq!(listed[0].seed, Some(SEED));
+    let after = outcomes(&second).await;
+    assert_eq!(before, after, "the same seed, the same decisions");
+    let mut draws = SplitMix64(SEED);
+    let expected: Vec<bool> = (0..8).map(|_| draws.hit(0.5)).collect();
+    assert_eq!(after, expected);
+    second.stop().await;
 }
