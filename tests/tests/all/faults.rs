@@ -351,3 +351,33 @@ async fn faults_survive_a_restart_and_their_seed_starts_again() {
     assert_eq!(after, expected);
     second.stop().await;
 }
+
+#[tokio::test]
+async fn an_injected_throttle_holds_async_events_back_without_failing_them() {
+    let server = start_server().await;
+    server.create("held", guests::HELLO).await;
+    let mut put = fault("held", "throttle", 1.0);
+    put.until_milliseconds = 30_000;
+    server.client.put_fault(put).await.expect("put");
+    server
+        .client
+        .invoke(event("held", 1))
+        .await
+        .expect("accepted");
+    // Backing off from 1 s, doubling, while the throttle lasts; then it runs.
+    server
+        .client
+        .advance_clock(Duration::from_secs(600))
+        .await
+        .expect("advance");
+    let stats = server.client.get_queue_stats().await.expect("stats");
+    assert!(stats.throttled >= 4, "{stats:?}");
+    assert_eq!(stats.retried, 0, "a throttle is not a function error");
+    assert_eq!(stats.delivered, 1, "{stats:?}");
+    assert_eq!(stats.dead_lettered, 0, "{stats:?}");
+    assert_eq!(server.starts("held").await, 1);
+    assert_eq!(
+        injected(&server, "held", "throttle").await,
+        stats.throttled as u64
+    );
+}
