@@ -266,7 +266,9 @@ async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = funnel_tests::test_config(dir.path());
     config.api.max_connections = 2;
-    config.api.request_timeout = Duration::from_secs(1);
+    // Long enough for CreateFunction's compile on a loaded machine; far
+    // below spin's own 10 s timeout.
+    config.api.request_timeout = Duration::from_secs(3);
     let server = funnel_tests::start_server_with(config).await;
     // The test's own client holds one connection; a second fits.
     let second = server.client_as(Some(server.operator.clone())).await;
