@@ -264,11 +264,18 @@ async fn idle_sockets_do_not_hold_the_metrics_endpoint() {
 async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
     use std::time::Duration;
     let dir = tempfile::tempdir().expect("temp dir");
+    // The functions are made (and compiled) first, without the short
+    // request timeout: a compile on a loaded machine is not what this
+    // test times.
+    let setup = funnel_tests::start_server_with(funnel_tests::test_config(dir.path())).await;
+    setup
+        .create_with_timeout("spin", funnel_tests::guests::SPIN, 10)
+        .await;
+    setup.create("hello", funnel_tests::guests::HELLO).await;
+    setup.stop().await;
     let mut config = funnel_tests::test_config(dir.path());
     config.api.max_connections = 2;
-    // Long enough for CreateFunction's compile on a loaded machine; far
-    // below spin's own 10 s timeout.
-    config.api.request_timeout = Duration::from_secs(3);
+    config.api.request_timeout = Duration::from_secs(1);
     let server = funnel_tests::start_server_with(config).await;
     // The test's own client holds one connection; a second fits.
     let second = server.client_as(Some(server.operator.clone())).await;
@@ -303,9 +310,6 @@ async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
 
     // A call that outlasts api.request_timeout is answered with an error
     // (and stopped); the server keeps serving.
-    server
-        .create_with_timeout("spin", funnel_tests::guests::SPIN, 10)
-        .await;
     let started = std::time::Instant::now();
     let out = server
         .client
@@ -318,7 +322,6 @@ async fn the_api_port_caps_connections_and_how_long_a_call_takes() {
         "{:?}",
         started.elapsed()
     );
-    server.create("hello", funnel_tests::guests::HELLO).await;
     let out = server.invoke("hello", r#"{"name":"Ada"}"#).await;
     assert_eq!(
         funnel_tests::json_of(&out),
