@@ -187,6 +187,9 @@ struct Inner {
     store: Store,
     clock: Clock,
     active: Mutex<Vec<Active>>,
+    /// Whether `active` has any fault: a call with none set reads this
+    /// flag and takes no lock.
+    armed: std::sync::atomic::AtomicBool,
 }
 
 impl Faults {
@@ -203,6 +206,7 @@ impl Faults {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                armed: std::sync::atomic::AtomicBool::new(!active.is_empty()),
                 active: Mutex::new(active),
             }),
         })
@@ -210,6 +214,13 @@ impl Faults {
 
     fn active(&self) -> std::sync::MutexGuard<'_, Vec<Active>> {
         self.inner.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the flag in step with `active` (called under its lock).
+    fn arm(&self, active: &[Active]) {
+        self.inner
+            .armed
+            .store(!active.is_empty(), std::sync::atomic::Ordering::Release);
     }
 
     #[cfg(test)]
@@ -293,6 +304,7 @@ impl Faults {
         };
         self.inner.store.put_fault(&record)?;
         active.extend(Active::new(record.clone()));
+        self.arm(&active);
         tracing::info!(fault = %record.id, function = %record.function, kind = %record.kind, rate = record.rate, "fault injection on");
         Ok(record)
     }
@@ -325,6 +337,7 @@ impl Faults {
         };
         self.inner.store.delete_fault(id)?;
         let removed = active.remove(at);
+        self.arm(&active);
         tracing::info!(fault = %id, "fault injection off");
         Ok(removed.record)
     }
@@ -334,6 +347,9 @@ impl Faults {
     /// call draws once, whether or not another one hits.
     pub fn decide(&self, function: &str, qualifier: Option<&str>, version: &str) -> Decision {
         let mut decision = Decision::default();
+        if !self.inner.armed.load(std::sync::atomic::Ordering::Acquire) {
+            return decision;
+        }
         let mut active = self.active();
         if active.is_empty() {
             return decision;
