@@ -156,6 +156,18 @@ async fn filter_patterns_time_ranges_and_pages() {
         err.error_type.as_deref(),
         Some("InvalidParameterValueException")
     );
+
+    // As CloudWatch: a group nothing ever logged to is not found.
+    let err = server
+        .client
+        .filter_log_events(proto::FilterLogEventsRequest {
+            log_group_name: "/aws/lambda/never-ran".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("ResourceNotFoundException"));
+    assert!(err.message.contains("/aws/lambda/never-ran"), "{err}");
     server.stop().await;
 }
 

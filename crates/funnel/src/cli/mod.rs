@@ -1056,7 +1056,17 @@ async fn logs_tail(
                 next_token: token,
                 log_stream_name_prefix: String::new(),
             })
-            .await?;
+            .await;
+        let page = match page {
+            // A function that never ran has no log group yet: following
+            // it waits for its first lines.
+            Err(err)
+                if follow && err.error_type.as_deref() == Some("ResourceNotFoundException") =>
+            {
+                break;
+            }
+            page => page?,
+        };
         for event in &page.events {
             print_event(event.timestamp, &event.log_stream_name, &event.message);
             last_id.clone_from(&event.event_id);

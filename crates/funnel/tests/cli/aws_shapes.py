@@ -67,6 +67,16 @@ def funnel_keys(path):
     sys.exit(f"no aws_access_key_id in {path}")
 
 
+def logged(logs, group):
+    """Whether `group` has events yet (it does not exist until its first)."""
+    try:
+        return bool(logs.filter_log_events(logGroupName=group)["events"])
+    except botocore.exceptions.ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        return False
+
+
 def wait_for_moto(endpoint):
     """Waits until moto answers, then turns off its docker-backed Lambda
     runtime (Invoke then answers without running the code)."""
@@ -351,7 +361,7 @@ def run(args):
         logEvents=[{"timestamp": int(time.time() * 1000), "message": "hello"}],
     )
     deadline = time.monotonic() + 30
-    while not funnel.client("logs").filter_log_events(logGroupName=group)["events"]:
+    while not logged(funnel.client("logs"), group):
         if time.monotonic() > deadline:
             sys.exit(f"funnel wrote no log events to {group}")
         time.sleep(0.1)

@@ -88,14 +88,6 @@ const KNOWN: &[(&str, &str)] = &[
         "deprecated since 2020 (always empty); funnel leaves it out",
     ),
     (
-        "logs.FilterLogEvents (not found): HTTPStatusCode: funnel 200 vs moto 400",
-        "funnel's gap: a log group that does not exist reads as empty",
-    ),
-    (
-        "logs.FilterLogEvents (not found): Error.Code: funnel ok vs moto ResourceNotFoundException",
-        "the same gap",
-    ),
-    (
         "s3.GetObject: ChecksumCRC32: funnel absent vs moto str",
         "funnel checks a PutObject's checksum but does not keep it; botocore then skips \
          validating the download",

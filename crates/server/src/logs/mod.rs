@@ -179,11 +179,21 @@ impl Logs {
                 limit,
                 keep: &keep,
             };
-            store.scan_log_events(&group_owned, &scan)
+            let scanned = store.scan_log_events(&group_owned, &scan)?;
+            // Nothing found: as CloudWatch, a group that was never made
+            // (its function never logged) is not found, not empty.
+            let exists = !scanned.0.is_empty() || store.log_group(&group_owned)?.is_some();
+            Ok::<_, Error>((scanned, exists))
         })
         .await
         .map_err(|e| Error::Service(format!("reading logs: {e}")))?;
-        let (found, next) = scanned?;
+        let ((found, next), exists) = scanned?;
+        if !exists {
+            return Err(Error::ResourceNotFound(format!(
+                "The specified log group does not exist: {}",
+                crate::tenancy::name(group)
+            )));
+        }
         let events = found
             .into_iter()
             .map(|stored| Record {
