@@ -318,6 +318,23 @@ impl Client {
 
     /// `function_name` is a name or an ARN, optionally with `:qualifier`
     /// (`hello:3`, `hello:$LATEST`).
+    /// A function's configuration alone (`lambda:GetFunctionConfiguration`).
+    pub async fn get_function_configuration(
+        &self,
+        function_name: &str,
+    ) -> Result<proto::FunctionConfiguration> {
+        let request = proto::GetFunctionRequest {
+            function_name: function_name.into(),
+            qualifier: String::new(),
+        };
+        Ok(self
+            .functions
+            .clone()
+            .get_function_configuration(request)
+            .await?
+            .into_inner())
+    }
+
     pub async fn get_function(&self, function_name: &str) -> Result<proto::GetFunctionResponse> {
         let request = proto::GetFunctionRequest {
             function_name: function_name.into(),

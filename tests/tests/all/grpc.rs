@@ -95,6 +95,7 @@ async fn reflection_lists_and_describes_the_api() {
         [
             "CreateFunction",
             "GetFunction",
+            "GetFunctionConfiguration",
             "ListFunctions",
             "UpdateFunctionCode",
             "UpdateFunctionConfiguration",

@@ -447,6 +447,36 @@ async fn variables_are_shown_only_to_callers_allowed_to_read_the_configuration()
     // And the JSON the CLI prints leaves Environment out, not empty.
     let printed = funnel_client::json::configuration(&listed[0]);
     assert!(printed.get("Environment").is_none(), "{printed}");
+    // GetFunctionConfiguration is its own action: the lister may not,
+    // and a caller allowed only it reads the configuration, variables too.
+    let refused = lister.get_function_configuration("env").await.unwrap_err();
+    assert_eq!(refused.error_type.as_deref(), Some("AccessDeniedException"));
+    server.client.create_user("configurer").await.unwrap();
+    server
+        .client
+        .put_user_policy(
+            "configurer",
+            "config",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                "Action":"lambda:GetFunctionConfiguration","Resource":"*"}]}"#,
+        )
+        .await
+        .unwrap();
+    let key = server.client.create_access_key("configurer").await.unwrap();
+    let configurer = server
+        .client_as(Some(funnel_client::Credentials::new(
+            key.access_key_id,
+            key.secret_access_key,
+        )))
+        .await;
+    let config = configurer.get_function_configuration("env").await.unwrap();
+    assert_eq!(config.function_name, "env");
+    assert_eq!(
+        variables_of(&config),
+        Some(Some("pasted-in-by-mistake".into()))
+    );
+    let refused = configurer.get_function("env").await.unwrap_err();
+    assert_eq!(refused.error_type.as_deref(), Some("AccessDeniedException"));
     server.stop().await;
 }
 

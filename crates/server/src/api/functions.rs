@@ -202,6 +202,17 @@ impl FunctionsApi for FunctionsService {
         }))
     }
 
+    async fn get_function_configuration(
+        &self,
+        request: Request<pb::GetFunctionRequest>,
+    ) -> Result<Response<pb::FunctionConfiguration>, Status> {
+        let caller = crate::iam::check(&request)?;
+        let mut req = request.into_inner();
+        req.function_name = caller.function(&req.function_name)?;
+        let record = self.functions.get(&req.function_name, &req.qualifier)?;
+        Ok(Response::new(self.configuration(&caller, record)))
+    }
+
     async fn list_functions(
         &self,
         request: Request<pb::ListFunctionsRequest>,

@@ -14,6 +14,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "lambda:CreateFunction",
     ),
     ("/funnel.v1.Functions/GetFunction", "lambda:GetFunction"),
+    (
+        "/funnel.v1.Functions/GetFunctionConfiguration",
+        "lambda:GetFunctionConfiguration",
+    ),
     ("/funnel.v1.Functions/ListFunctions", "lambda:ListFunctions"),
     (
         "/funnel.v1.Functions/UpdateFunctionCode",

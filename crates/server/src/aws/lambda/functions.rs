@@ -216,8 +216,18 @@ pub async fn get(call: &Call<'_>, function_name: String) -> Answer {
 }
 
 pub async fn get_configuration(call: &Call<'_>, function_name: String) -> Answer {
-    let out = get_function(call, function_name).await?;
-    let config = out.configuration.unwrap_or_default();
+    let message = pb::GetFunctionRequest {
+        function_name,
+        qualifier: call.query_or_empty("Qualifier"),
+    };
+    let functions = &call.services().functions;
+    let config = call
+        .grpc(
+            "/funnel.v1.Functions/GetFunctionConfiguration",
+            message,
+            |r| functions.get_function_configuration(r),
+        )
+        .await?;
     Ok(ok(&json::configuration(&config)))
 }
 
