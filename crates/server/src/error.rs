@@ -64,6 +64,9 @@ pub enum Error {
     /// An object or part over S3's size limit.
     #[error("EntityTooLarge: {0}")]
     EntityTooLarge(String),
+    /// An object's user metadata over S3's 2 KB.
+    #[error("MetadataTooLarge: {0}")]
+    MetadataTooLarge(String),
     /// Multipart uploads: a part but the last under 5 MiB, a listed part
     /// not uploaded (or not with that ETag), parts out of order, an upload
     /// that is not in progress (HTTP 404).
@@ -167,6 +170,7 @@ impl Error {
             Error::MalformedXml(_) => "MalformedXML",
             Error::InvalidRequest(_) => "InvalidRequest",
             Error::EntityTooLarge(_) => "EntityTooLarge",
+            Error::MetadataTooLarge(_) => "MetadataTooLarge",
             Error::EntityTooSmall(_) => "EntityTooSmall",
             Error::InvalidPart(_) => "InvalidPart",
             Error::InvalidPartOrder(_) => "InvalidPartOrder",
@@ -220,6 +224,7 @@ impl Error {
             | Error::MalformedXml(m)
             | Error::InvalidRequest(m)
             | Error::EntityTooLarge(m)
+            | Error::MetadataTooLarge(m)
             | Error::EntityTooSmall(m)
             | Error::InvalidPart(m)
             | Error::InvalidPartOrder(m)

@@ -4,6 +4,8 @@
 //! record and its parts' (the parts' bytes are files the server keeps
 //! outside the store).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, StoreError, decode, encode};
@@ -48,6 +50,12 @@ pub struct ObjectEntry {
     /// MD5 of the content, lowercase hex.
     pub etag: String,
     pub sequencer: String,
+    /// The media type its writer gave (empty: none given).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_type: String,
+    /// S3's user metadata (`x-amz-meta-*`), names lowercased.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// A multipart upload in progress.
@@ -63,6 +71,11 @@ pub struct UploadRecord {
     pub initiator: String,
     /// The account it belongs to.
     pub owner: String,
+    /// The object's media type and user metadata, as `ObjectEntry`'s.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// One uploaded part of a multipart upload.
@@ -295,6 +308,8 @@ mod tests {
             initiated_ns: 1,
             initiator: "arn:funnel:iam::000000000000:user/operator".into(),
             owner: "000000000000".into(),
+            content_type: String::new(),
+            metadata: BTreeMap::new(),
         };
         let part = |etag: &str| PartRecord {
             etag: etag.into(),
@@ -341,6 +356,8 @@ mod tests {
             inode: 0,
             etag: "e".into(),
             sequencer: String::new(),
+            content_type: String::new(),
+            metadata: BTreeMap::new(),
         };
         for key in ["a/1", "a/2", "a/b/3", "b/1", "c"] {
             store.put_object_entry("bk", key, &entry).unwrap();

@@ -14,6 +14,10 @@ pub struct Object {
     pub last_modified: String,
     /// With a range: `bytes first-last/size`.
     pub content_range: String,
+    /// As it was written (`binary/octet-stream` when it said none).
+    pub content_type: String,
+    /// User metadata (S3's `x-amz-meta-*`).
+    pub metadata: std::collections::HashMap<String, String>,
 }
 
 impl Client {
@@ -62,10 +66,27 @@ impl Client {
         key: &str,
         body: Vec<u8>,
     ) -> Result<proto::PutObjectResponse> {
+        self.put_object_described(bucket, key, body, "", Default::default())
+            .await
+    }
+
+    /// Uploads `body` as `key` with its media type and user metadata (S3's
+    /// `Content-Type` and `x-amz-meta-*`, given back by GetObject and
+    /// HeadObject).
+    pub async fn put_object_described(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        metadata: std::collections::HashMap<String, String>,
+    ) -> Result<proto::PutObjectResponse> {
         let mut messages = vec![proto::PutObjectRequest {
             bucket: bucket.into(),
             key: key.into(),
             body: Vec::new(),
+            content_type: content_type.into(),
+            metadata,
         }];
         messages.extend(body.chunks(CHUNK).map(|piece| proto::PutObjectRequest {
             body: piece.to_vec(),
@@ -117,6 +138,8 @@ impl Client {
             e_tag: String::new(),
             last_modified: String::new(),
             content_range: String::new(),
+            content_type: String::new(),
+            metadata: Default::default(),
         };
         let mut first = true;
         while let Some(part) = stream.message().await? {
@@ -125,6 +148,8 @@ impl Client {
                 object.e_tag = part.e_tag;
                 object.last_modified = part.last_modified;
                 object.content_range = part.content_range;
+                object.content_type = part.content_type;
+                object.metadata = part.metadata;
                 first = false;
             }
             object.body.extend_from_slice(&part.body);
@@ -208,7 +233,7 @@ impl Client {
                 bucket: bucket.into(),
                 key: key.into(),
                 copy_source: copy_source.into(),
-                metadata_directive: String::new(),
+                ..Default::default()
             })
             .await?
             .into_inner()
@@ -224,6 +249,7 @@ impl Client {
             .create_multipart_upload(proto::CreateMultipartUploadRequest {
                 bucket: bucket.into(),
                 key: key.into(),
+                ..Default::default()
             })
             .await?
             .into_inner()

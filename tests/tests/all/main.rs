@@ -27,6 +27,7 @@ mod logs;
 mod metrics;
 mod multipart;
 mod nodejs;
+mod object_attributes;
 mod objects;
 mod parameters;
 mod permissions;

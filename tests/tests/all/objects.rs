@@ -37,6 +37,7 @@ async fn a_put_stream_that_breaks_stores_nothing_and_fires_nothing() {
         bucket: "photos".into(),
         key: "broken.bin".into(),
         body: vec![7; 1000],
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -56,6 +56,13 @@ pub enum ObjectCommand {
         key: String,
         /// The file to upload; stdin when omitted or -.
         file: Option<PathBuf>,
+        /// The object's media type, given back by get and head (S3's
+        /// Content-Type; binary/octet-stream when not given).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// User metadata, KEY=VALUE, repeatable (S3's x-amz-meta-KEY).
+        #[arg(long, value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
     },
     /// Download an object to stdout (or --output FILE).
     Get {
@@ -186,7 +193,20 @@ fn print_notifications(config: &proto::NotificationConfiguration) -> anyhow::Res
 
 pub async fn object(client: &Client, command: ObjectCommand) -> anyhow::Result<()> {
     match command {
-        ObjectCommand::Put { bucket, key, file } => {
+        ObjectCommand::Put {
+            bucket,
+            key,
+            file,
+            content_type,
+            metadata,
+        } => {
+            let metadata = metadata
+                .iter()
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, value)) => Ok((name.to_string(), value.to_string())),
+                    None => anyhow::bail!("--metadata {pair:?} is not KEY=VALUE"),
+                })
+                .collect::<anyhow::Result<_>>()?;
             let body = match file {
                 Some(path) if path.as_os_str() != "-" => {
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?
@@ -197,7 +217,15 @@ pub async fn object(client: &Client, command: ObjectCommand) -> anyhow::Result<(
                     body
                 }
             };
-            let put = client.put_object(&bucket, &key, body).await?;
+            let put = client
+                .put_object_described(
+                    &bucket,
+                    &key,
+                    body,
+                    content_type.as_deref().unwrap_or_default(),
+                    metadata,
+                )
+                .await?;
             print_json(&json!({"ETag": put.e_tag, "Size": put.size}))
         }
         ObjectCommand::Get {
@@ -249,8 +277,10 @@ pub async fn object(client: &Client, command: ObjectCommand) -> anyhow::Result<(
             let head = client.head_object(&bucket, &key).await?;
             print_json(&json!({
                 "ContentLength": head.content_length,
+                "ContentType": head.content_type,
                 "ETag": head.e_tag,
                 "LastModified": head.last_modified,
+                "Metadata": head.metadata,
             }))
         }
         ObjectCommand::Delete { bucket, key } => Ok(client.delete_object(&bucket, &key).await?),

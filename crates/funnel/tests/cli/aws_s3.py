@@ -105,6 +105,30 @@ class Checks:
         assert tail["Body"].read() == b"funnel" and tail["ContentRange"] == "bytes 7-12/13"
         ok("put and get an odd key, and its last bytes")
 
+        # The type and user metadata travel with the object, and with its
+        # copies; REPLACE gives a copy its own.
+        s3.put_object(Bucket=BUCKET, Key="typed.json", Body=b"{}",
+                      ContentType="application/json", Metadata={"Origin": "sensor-7"})
+        for read in (s3.head_object, s3.get_object):
+            answer = read(Bucket=BUCKET, Key="typed.json")
+            assert answer["ContentType"] == "application/json", answer
+            assert answer["Metadata"] == {"origin": "sensor-7"}, answer
+        source = {"Bucket": BUCKET, "Key": "typed.json"}
+        s3.copy_object(Bucket=BUCKET, Key="typed-copy.json", CopySource=source)
+        copy = s3.head_object(Bucket=BUCKET, Key="typed-copy.json")
+        assert (copy["ContentType"], copy["Metadata"]) == ("application/json",
+                                                           {"origin": "sensor-7"}), copy
+        s3.copy_object(Bucket=BUCKET, Key="typed.json", CopySource=source,
+                       MetadataDirective="REPLACE", ContentType="text/plain",
+                       Metadata={"origin": "re-typed"})
+        again = s3.head_object(Bucket=BUCKET, Key="typed.json")
+        assert (again["ContentType"], again["Metadata"]) == ("text/plain",
+                                                            {"origin": "re-typed"}), again
+        refused("MetadataTooLarge", s3.put_object, Bucket=BUCKET, Key="heavy", Body=b"x",
+                Metadata={"k": "v" * 2048})
+        refused("404", s3.head_object, Bucket=BUCKET, Key="heavy")
+        ok("Content-Type and x-amz-meta-* are kept, copied and replaced")
+
         # Wrong digests: refused, and nothing is stored.
         wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
         refused("BadDigest", s3.put_object, Bucket=BUCKET, Key="md5", Body=b"data",
@@ -183,7 +207,8 @@ class Checks:
 
         # A multipart upload by hand.
         first = b"a" * (5 * 1024 * 1024)
-        upload = s3.create_multipart_upload(Bucket=BUCKET, Key="parts")["UploadId"]
+        upload = s3.create_multipart_upload(Bucket=BUCKET, Key="parts", ContentType="video/mp4",
+                                            Metadata={"take": "3"})["UploadId"]
         one = s3.upload_part(Bucket=BUCKET, Key="parts", UploadId=upload, PartNumber=1, Body=first)
         two = s3.upload_part(Bucket=BUCKET, Key="parts", UploadId=upload, PartNumber=2, Body=b"end")
         parts = s3.list_parts(Bucket=BUCKET, Key="parts", UploadId=upload)["Parts"]
@@ -197,7 +222,9 @@ class Checks:
         )
         digests = hashlib.md5(first).digest() + hashlib.md5(b"end").digest()
         assert done["ETag"] == '"%s-2"' % hashlib.md5(digests).hexdigest(), done
-        assert s3.get_object(Bucket=BUCKET, Key="parts")["Body"].read() == first + b"end"
+        whole = s3.get_object(Bucket=BUCKET, Key="parts")
+        assert whole["Body"].read() == first + b"end"
+        assert (whole["ContentType"], whole["Metadata"]) == ("video/mp4", {"take": "3"}), whole
         other = s3.create_multipart_upload(Bucket=BUCKET, Key="dropped")["UploadId"]
         s3.abort_multipart_upload(Bucket=BUCKET, Key="dropped", UploadId=other)
         refused("NoSuchUpload", s3.upload_part, Bucket=BUCKET, Key="dropped",

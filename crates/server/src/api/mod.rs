@@ -139,6 +139,7 @@ impl From<Error> for Status {
             | Error::MalformedXml(_)
             | Error::InvalidRequest(_)
             | Error::EntityTooLarge(_)
+            | Error::MetadataTooLarge(_)
             | Error::EntityTooSmall(_)
             | Error::InvalidPart(_)
             | Error::InvalidPartOrder(_)

@@ -5,6 +5,7 @@
 use tokio::io::AsyncReadExt as _;
 
 use super::Buckets;
+use super::attributes::Attributes;
 use super::objects::{MAX_OBJECT_BYTES, ObjectInfo};
 use crate::error::{Error, Result};
 
@@ -55,16 +56,17 @@ pub fn parse_copy_source(source: &str) -> Result<CopySource> {
 }
 
 impl Buckets {
-    /// Copies `from_key` of `from_bucket` to `to_key` of `to_bucket`. A
-    /// copy onto itself must change something (`replace`: S3's
-    /// `MetadataDirective` REPLACE), as S3 requires.
+    /// Copies `from_key` of `from_bucket` to `to_key` of `to_bucket`, with
+    /// the source's type and metadata or, with S3's `MetadataDirective`
+    /// REPLACE, `replace`'s. A copy onto itself must change something (a
+    /// REPLACE), as S3 requires.
     pub async fn copy_object(
         &self,
         (from_bucket, from_key): (&str, &str),
         (to_bucket, to_key): (&str, &str),
-        replace: bool,
+        replace: Option<Attributes>,
     ) -> Result<ObjectInfo> {
-        if from_bucket == to_bucket && from_key == to_key && !replace {
+        if from_bucket == to_bucket && from_key == to_key && replace.is_none() {
             return Err(Error::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself \
                  without changing the object's metadata, storage class, website redirect \
@@ -80,6 +82,7 @@ impl Buckets {
             )));
         }
         let mut upload = self.begin_put(to_bucket, to_key).await?;
+        upload.describe(replace.unwrap_or(info.attributes));
         let mut buffer = vec![0; 256 * 1024];
         loop {
             let read = file

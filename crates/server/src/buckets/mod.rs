@@ -12,6 +12,7 @@
 //! after a crash or a watch overflow a rescan finds what the index has not
 //! seen yet; and never doubled: a file the index already knows fires nothing.
 
+pub mod attributes;
 pub mod confined;
 pub mod copy;
 pub mod event;
@@ -275,6 +276,9 @@ impl Buckets {
                     inode: now.inode,
                     etag,
                     sequencer: store.next_sequencer()?,
+                    // Written to the folder, not through the API: no type.
+                    content_type: String::new(),
+                    metadata: Default::default(),
                 };
                 self.fire(
                     bucket,
@@ -416,6 +420,8 @@ impl Buckets {
                 inode: now.inode,
                 etag,
                 sequencer: self.inner.store.next_sequencer()?,
+                content_type: String::new(),
+                metadata: Default::default(),
             };
             self.inner
                 .store

@@ -112,13 +112,13 @@ impl Buckets {
     }
 
     /// CreateMultipartUpload: a new upload of `key`, by `initiator` (a
-    /// user's ARN) of account `owner`.
+    /// user's ARN) of account `owner`, for an object carrying `attributes`.
     pub async fn create_multipart_upload(
         &self,
         bucket: &str,
         key: &str,
-        initiator: &str,
-        owner: &str,
+        (initiator, owner): (&str, &str),
+        attributes: super::attributes::Attributes,
     ) -> Result<UploadRecord> {
         self.bucket(bucket)?;
         check_key(key)?;
@@ -134,6 +134,8 @@ impl Buckets {
             initiated_ns: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             initiator: initiator.to_string(),
             owner: owner.to_string(),
+            content_type: attributes.content_type,
+            metadata: attributes.metadata,
         };
         self.inner.store.put_upload(&record)?;
         self.inner.store.flush_async().await?;
@@ -179,6 +181,8 @@ impl Buckets {
             hasher: Md5::new(),
             size: 0,
             limit: MAX_PART_BYTES,
+            // A part carries none; its upload does.
+            attributes: Default::default(),
         })
     }
 
@@ -240,7 +244,7 @@ impl Buckets {
     ) -> Result<super::objects::ObjectInfo> {
         let lock = self.upload_lock(upload_id);
         let _held = lock.lock().await;
-        self.upload(bucket, key, upload_id)?;
+        let record = self.upload(bucket, key, upload_id)?;
         if listed.is_empty() {
             return Err(Error::MalformedXml(
                 "The XML you provided was not well-formed or did not validate against our \
@@ -288,6 +292,7 @@ impl Buckets {
         .map_err(|e| Error::Service(format!("opening upload {upload_id}: {e}")))?;
         let mut object = self.begin_put(bucket, key).await?;
         object.limit = MAX_MULTIPART_BYTES;
+        object.describe(super::attributes::Attributes::of_upload(&record));
         let mut buffer = vec![0; 256 * 1024];
         for (number, part) in &parts {
             let mut file = folder

@@ -9,6 +9,7 @@ use cap_fs_ext::OpenOptionsFollowExt as _;
 use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
+use super::attributes::Attributes;
 use super::confined::{Folder, fingerprint_in};
 use super::range::ByteRange;
 use super::{Buckets, TEMP_PREFIX};
@@ -29,6 +30,7 @@ pub struct ObjectInfo {
     pub etag: String,
     /// ns since the epoch.
     pub last_modified_ns: i64,
+    pub attributes: Attributes,
 }
 
 /// One page of ListObjectsV2.
@@ -135,9 +137,16 @@ pub struct Upload {
     pub(super) size: u64,
     /// The most bytes it may take.
     pub(super) limit: u64,
+    /// What the object will carry besides its bytes.
+    pub(super) attributes: Attributes,
 }
 
 impl Upload {
+    /// Sets the object's media type and user metadata.
+    pub fn describe(&mut self, attributes: Attributes) {
+        self.attributes = attributes;
+    }
+
     pub async fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.size += bytes.len() as u64;
         if self.size > self.limit {
@@ -220,6 +229,7 @@ impl Buckets {
             hasher: Md5::new(),
             size: 0,
             limit: MAX_OBJECT_BYTES,
+            attributes: Attributes::default(),
         })
     }
 
@@ -281,6 +291,8 @@ impl Buckets {
             inode: now.inode,
             etag: etag.clone(),
             sequencer: self.inner.store.next_sequencer()?,
+            content_type: std::mem::take(&mut upload.attributes.content_type),
+            metadata: std::mem::take(&mut upload.attributes.metadata),
         };
         self.fire(
             &record,
@@ -298,6 +310,7 @@ impl Buckets {
             size: now.size,
             etag,
             last_modified_ns: now.mtime_ns,
+            attributes: Attributes::of_entry(&entry),
         })
     }
 
@@ -310,15 +323,27 @@ impl Buckets {
 
     async fn head_in(&self, folder: &Folder, bucket: &str, key: &str) -> Result<ObjectInfo> {
         let now = folder.fingerprint(key).ok_or_else(|| no_such_key(key))?;
-        let etag = match self.inner.store.get_object_entry(bucket, key)? {
-            Some(entry) if now.matches(&entry) => entry.etag,
-            _ => md5_of(folder, key).await.map_err(|_| no_such_key(key))?,
+        // The index's word holds while the file is the one it describes; a
+        // file changed behind its back has its content hashed and no type.
+        let (etag, attributes) = match self.inner.store.get_object_entry(bucket, key)? {
+            Some(entry) if now.matches(&entry) => (
+                entry.etag,
+                Attributes {
+                    content_type: entry.content_type,
+                    metadata: entry.metadata,
+                },
+            ),
+            _ => (
+                md5_of(folder, key).await.map_err(|_| no_such_key(key))?,
+                Attributes::default(),
+            ),
         };
         Ok(ObjectInfo {
             key: key.to_string(),
             size: now.size,
             etag,
             last_modified_ns: now.mtime_ns,
+            attributes,
         })
     }
 
@@ -429,8 +454,9 @@ fn list_from_index(
                     listing.contents.push(ObjectInfo {
                         key,
                         size: entry.size,
-                        etag: entry.etag,
                         last_modified_ns: entry.mtime_ns,
+                        attributes: Attributes::of_entry(&entry),
+                        etag: entry.etag,
                     });
                 }
             }

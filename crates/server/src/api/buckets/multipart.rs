@@ -2,6 +2,7 @@
 //! `crate::buckets::multipart`): UploadPart from any stream of messages, as
 //! PutObject.
 
+use crate::buckets::attributes::Attributes;
 use funnel_proto::v1 as pb;
 use funnel_store::UploadRecord;
 use tokio_stream::{Stream, StreamExt};
@@ -101,13 +102,14 @@ pub(super) async fn create_multipart_upload(
 ) -> Result<Response<pb::CreateMultipartUploadResponse>, Status> {
     let caller = crate::iam::check(&request)?;
     let req = request.into_inner();
+    let attributes = Attributes::new(&req.content_type, req.metadata)?;
     let upload = service
         .buckets
         .create_multipart_upload(
             &caller.key(&req.bucket),
             &req.key,
-            &caller.principal.arn,
-            &caller.principal.account_id,
+            (&caller.principal.arn, &caller.principal.account_id),
+            attributes,
         )
         .await?;
     Ok(Response::new(pb::CreateMultipartUploadResponse {

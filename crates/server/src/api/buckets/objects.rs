@@ -8,6 +8,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::{BucketsService, CHUNK, ObjectStream, iso, quoted};
+use crate::buckets::attributes::Attributes;
 use crate::error::Error;
 
 /// S3's most keys in one DeleteObjects.
@@ -33,10 +34,12 @@ impl BucketsService {
             .ok_or_else(|| Error::InvalidArgument("PutObject got no message".into()))??;
         // The first message names the object; the others must name the same.
         crate::iam::authorize_resource(&caller, &first)?;
+        let attributes = Attributes::new(&first.content_type, first.metadata)?;
         let mut upload = self
             .buckets
             .begin_put(&caller.key(&first.bucket), &first.key)
             .await?;
+        upload.describe(attributes);
         upload.write(&first.body).await?;
         while let Some(part) = parts.next().await {
             // A broken stream drops the upload, which removes its file.
@@ -76,6 +79,8 @@ pub(super) async fn get_object(
         e_tag: quoted(&info.etag),
         last_modified: iso(info.last_modified_ns),
         content_range: range.map(|r| r.content_range()).unwrap_or_default(),
+        content_type: info.attributes.content_type().to_string(),
+        metadata: info.attributes.metadata.into_iter().collect(),
         ..Default::default()
     });
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -133,6 +138,8 @@ pub(super) async fn head_object(
         e_tag: quoted(&info.etag),
         last_modified: iso(info.last_modified_ns),
         content_range: range.map(|r| r.content_range()).unwrap_or_default(),
+        content_type: info.attributes.content_type().to_string(),
+        metadata: info.attributes.metadata.into_iter().collect(),
     }))
 }
 
@@ -206,8 +213,8 @@ pub(super) async fn copy_object(
     };
     crate::iam::authorize_also(&caller, "s3:GetObject", &read)?;
     let replace = match req.metadata_directive.as_str() {
-        "" | "COPY" => false,
-        "REPLACE" => true,
+        "" | "COPY" => None,
+        "REPLACE" => Some(Attributes::new(&req.content_type, req.metadata)?),
         other => {
             return Err(Error::InvalidArgument(format!(
                 "Unknown metadata directive {other:?}: COPY or REPLACE"

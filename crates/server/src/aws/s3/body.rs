@@ -217,6 +217,23 @@ impl Verified {
         }
     }
 
+    /// Reads and drops what is left of the request, up to `limit` bytes,
+    /// waiting at most `idle` for each piece: an answer given before the
+    /// body was read then reaches a client still sending it (a connection
+    /// closed with unread bytes is reset, and the client loses the answer).
+    pub async fn drain(mut self, limit: u64, idle: std::time::Duration) {
+        let mut left = limit;
+        while left > 0 {
+            match tokio::time::timeout(idle, self.body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    let read = frame.data_ref().map_or(0, |data| data.len() as u64);
+                    left = left.saturating_sub(read.max(1));
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Counts, limits and hashes object bytes on their way out.
     fn pass(&mut self, data: &[u8]) -> Result<(), AwsError> {
         self.received += data.len() as u64;

@@ -43,6 +43,7 @@ fn status_of(code: &str) -> Option<StatusCode> {
         | "InvalidPartOrder"
         | "EntityTooSmall"
         | "EntityTooLarge"
+        | "MetadataTooLarge"
         | "IncompleteBody"
         | "MalformedXML"
         | "MaxMessageLengthExceeded"

@@ -21,6 +21,7 @@ fn upload_id(request: &Request) -> String {
 }
 
 pub async fn create(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let (content_type, metadata) = super::objects::described(&request);
     let buckets = &door.inner.services.buckets;
     let out = call(
         door,
@@ -29,6 +30,8 @@ pub async fn create(door: &Door, request: Request, bucket: &str, key: &str) -> A
         pb::CreateMultipartUploadRequest {
             bucket: bucket.to_string(),
             key: key.to_string(),
+            content_type,
+            metadata,
         },
         |r| buckets.create_multipart_upload(r),
     )

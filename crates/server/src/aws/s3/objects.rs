@@ -1,6 +1,7 @@
 //! S3's object operations over `funnel.v1.Buckets`: PutObject, GetObject
 //! (and HeadObject), DeleteObject, DeleteObjects, CopyObject.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -31,6 +32,12 @@ pub struct Outcome {
     pub checksum: Option<(&'static str, String)>,
 }
 
+/// The most of an unread body read (and dropped) after an early answer.
+const DRAINED_BYTES: u64 = 1024 * 1024;
+
+/// What the call left of a request body: drained after an early answer.
+type Leftover = Arc<tokio::sync::Mutex<Option<super::body::Verified>>>;
+
 /// The object bytes of `request` as the messages of a client-streamed
 /// call, led by `first`; a body that fails its checks ends the stream with
 /// an error (so nothing is stored) and leaves that error in the outcome.
@@ -39,14 +46,20 @@ fn messages<M: Send + 'static>(
     idle: std::time::Duration,
     first: M,
     piece: impl Fn(Bytes) -> M + Send + Sync + 'static,
-) -> (Messages<M>, Arc<Mutex<Outcome>>) {
+) -> (Messages<M>, Arc<Mutex<Outcome>>, Leftover) {
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let slot = outcome.clone();
     let piece = Arc::new(piece);
-    let rest = futures_util::stream::unfold(Some(body), move |state| {
-        let (slot, piece) = (slot.clone(), piece.clone());
+    let leftover: Leftover = Arc::new(tokio::sync::Mutex::new(Some(body)));
+    let left = leftover.clone();
+    let rest = futures_util::stream::unfold(false, move |ended| {
+        let (slot, piece, left) = (slot.clone(), piece.clone(), left.clone());
         async move {
-            let mut body = state?;
+            if ended {
+                return None;
+            }
+            let mut held = left.lock().await;
+            let body = held.as_mut()?;
             let outcome = || slot.lock().unwrap_or_else(|e| e.into_inner());
             let next = tokio::time::timeout(idle, body.next())
                 .await
@@ -58,23 +71,25 @@ fn messages<M: Send + 'static>(
                     )))
                 });
             match next {
-                Some(Ok(bytes)) => Some((Ok(piece(bytes)), Some(body))),
+                Some(Ok(bytes)) => Some((Ok(piece(bytes)), false)),
                 Some(Err(err)) => {
+                    // The rest stays for the drain.
                     let status = tonic::Status::aborted(err.message.clone());
                     outcome().error = Some(err);
-                    Some((Err(status), None))
+                    Some((Err(status), true))
                 }
                 None => {
                     outcome().checksum = body
                         .checksum()
                         .map(|c| (c.algorithm.header(), c.value.clone()));
+                    *held = None;
                     None
                 }
             }
         }
     });
     let stream = futures_util::stream::iter([Ok(first)]).chain(rest);
-    (Box::pin(stream), outcome)
+    (Box::pin(stream), outcome, leftover)
 }
 
 /// The body's own error, if it failed; else the call's.
@@ -116,18 +131,61 @@ where
     M: Send + 'static,
     Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
 {
-    let (stream, outcome) = messages(request.body, door.body_timeout(), first, piece);
-    let out = call(door, &request.signer, path, stream, method)
-        .await
-        .map_err(|err| body_error(&outcome, err))?;
-    Ok(empty(StatusCode::OK, &stored(&outcome, etag(out))))
+    let idle = door.body_timeout();
+    let (stream, outcome, leftover) = messages(request.body, idle, first, piece);
+    match call(door, &request.signer, path, stream, method).await {
+        Ok(out) => Ok(empty(StatusCode::OK, &stored(&outcome, etag(out)))),
+        Err(err) => {
+            // Refused before the body was read (NoSuchBucket, a bad
+            // header...): read the rest so the client hears why.
+            let left = leftover.lock().await.take();
+            if let Some(body) = left {
+                body.drain(DRAINED_BYTES, idle).await;
+            }
+            Err(body_error(&outcome, err))
+        }
+    }
+}
+
+/// The type and user metadata a write says its object carries:
+/// `Content-Type` and each `x-amz-meta-*` header (a value that is not
+/// text is kept as its UTF-8 reading, which the server then refuses).
+pub fn described(request: &Request) -> (String, HashMap<String, String>) {
+    let headers = &request.parts.headers;
+    let text = |value: &http::HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let content_type = headers.get("content-type").map(text).unwrap_or_default();
+    let metadata = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = name.as_str().strip_prefix("x-amz-meta-")?;
+            Some((name.to_string(), text(value)))
+        })
+        .collect();
+    (content_type, metadata)
+}
+
+/// Adds an object's user metadata to an answer, as `x-amz-meta-*`.
+fn with_metadata(
+    mut response: hyper::Response<HttpBody>,
+    metadata: &HashMap<String, String>,
+) -> hyper::Response<HttpBody> {
+    for (name, value) in metadata {
+        let name = http::HeaderName::try_from(format!("x-amz-meta-{name}"));
+        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::try_from(value.as_str())) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 pub async fn put_object(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let (content_type, metadata) = described(&request);
     let first = pb::PutObjectRequest {
         bucket: bucket.to_string(),
         key: key.to_string(),
         body: Vec::new(),
+        content_type,
+        metadata,
     };
     let piece = |bytes: Bytes| pb::PutObjectRequest {
         body: bytes.to_vec(),
@@ -183,10 +241,7 @@ pub async fn get_object(
 ) -> Answer {
     let buckets = &door.inner.services.buckets;
     let range = request.header("range").unwrap_or_default().to_string();
-    let mut headers = vec![
-        ("content-type", "binary/octet-stream".to_string()),
-        ("accept-ranges", "bytes".to_string()),
-    ];
+    let mut headers = vec![("accept-ranges", "bytes".to_string())];
     if head {
         let out = call(
             door,
@@ -207,12 +262,13 @@ pub async fn get_object(
             StatusCode::PARTIAL_CONTENT
         };
         headers.extend([
+            ("content-type", out.content_type),
             ("content-length", out.content_length.to_string()),
             ("etag", out.e_tag),
             ("last-modified", http_date(&out.last_modified)),
         ]);
         merge(&mut headers, overrides(&request));
-        return Ok(empty(status, &headers));
+        return Ok(with_metadata(empty(status, &headers), &out.metadata));
     }
     let stream = call(
         door,
@@ -227,7 +283,7 @@ pub async fn get_object(
     )
     .await?;
     let mut stream = stream;
-    let first = match stream.next().await {
+    let mut first = match stream.next().await {
         Some(Ok(first)) => first,
         Some(Err(status)) => return Err(super::errors::into_s3(status.into())),
         None => return Err(error("InternalError", "the object's stream ended at once")),
@@ -239,11 +295,13 @@ pub async fn get_object(
         StatusCode::PARTIAL_CONTENT
     };
     headers.extend([
+        ("content-type", first.content_type.clone()),
         ("content-length", first.content_length.to_string()),
         ("etag", first.e_tag.clone()),
         ("last-modified", http_date(&first.last_modified)),
     ]);
     merge(&mut headers, overrides(&request));
+    let metadata = std::mem::take(&mut first.metadata);
     let lead = futures_util::stream::iter([Ok::<_, tonic::Status>(first)]);
     let frames = lead.chain(stream).map(|message| match message {
         Ok(message) => Ok(hyper::body::Frame::data(Bytes::from(message.body))),
@@ -256,7 +314,7 @@ pub async fn get_object(
             response.headers_mut().insert(name, value);
         }
     }
-    Ok(response)
+    Ok(with_metadata(response, &metadata))
 }
 
 /// Sets each of `extra`, replacing a header of the same name.
@@ -328,6 +386,7 @@ pub async fn copy_object(door: &Door, request: Request, bucket: &str, key: &str)
         .header("x-amz-copy-source")
         .unwrap_or_default()
         .to_string();
+    let (content_type, metadata) = described(&request);
     let buckets = &door.inner.services.buckets;
     let out = call(
         door,
@@ -341,6 +400,8 @@ pub async fn copy_object(door: &Door, request: Request, bucket: &str, key: &str)
                 .header("x-amz-metadata-directive")
                 .unwrap_or_default()
                 .to_string(),
+            content_type,
+            metadata,
         },
         |r| buckets.copy_object(r),
     )
