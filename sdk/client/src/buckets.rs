@@ -256,6 +256,33 @@ impl Client {
             .upload_id)
     }
 
+    /// Part `part_number` of an upload copied from an existing object
+    /// (`copy_source`: `bucket/key`, URL-encoded), whole or the bytes
+    /// `range` (`bytes=first-last`; empty for all) names.
+    pub async fn upload_part_copy(
+        &self,
+        (bucket, key, upload_id): (&str, &str, &str),
+        part_number: i32,
+        copy_source: &str,
+        range: &str,
+    ) -> Result<proto::CopyPartResult> {
+        Ok(self
+            .buckets
+            .clone()
+            .upload_part_copy(proto::UploadPartCopyRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+                upload_id: upload_id.into(),
+                part_number,
+                copy_source: copy_source.into(),
+                copy_source_range: range.into(),
+            })
+            .await?
+            .into_inner()
+            .copy_part_result
+            .unwrap_or_default())
+    }
+
     /// Uploads part `part_number` (1-10000) of an upload, streamed in 1 MiB
     /// pieces; its `ETag`.
     pub async fn upload_part(

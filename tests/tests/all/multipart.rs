@@ -345,3 +345,65 @@ async fn an_upload_outlives_a_restart() {
     assert_eq!(got.body, [one.as_slice(), b"two"].concat());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn parts_copied_from_another_bucket_make_the_object() {
+    let w = wired(vec![configuration("all", &["s3:ObjectCreated:*"], vec![])]).await;
+    let client = &w.server.client;
+    client.create_bucket("archive", None).await.unwrap();
+    let source: Vec<u8> = (0..6 * MIB).map(|i| (i % 253) as u8).collect();
+    client
+        .put_object("archive", "raw.bin", source.clone())
+        .await
+        .unwrap();
+    let key = "copied.bin";
+    let upload_id = client.create_multipart_upload("photos", key).await.unwrap();
+    let upload = ("photos", key, upload_id.as_str());
+    let first = format!("bytes=0-{}", 5 * MIB - 1);
+    let p1 = client
+        .upload_part_copy(upload, 1, "archive/raw.bin", &first)
+        .await
+        .unwrap();
+    let rest = format!("bytes={}-{}", 5 * MIB, 6 * MIB - 1);
+    let p2 = client
+        .upload_part_copy(upload, 2, "archive/raw.bin", &rest)
+        .await
+        .unwrap();
+    assert_eq!(p1.e_tag, format!("\"{}\"", md5_hex(&source[..5 * MIB])));
+    assert!(!p2.last_modified.is_empty());
+    // Ranges name both ends; past the source's end is InvalidRange; a
+    // missing source is NoSuchKey.
+    for (range, expected) in [
+        ("bytes=100-", "InvalidArgument"),
+        ("bytes=-100", "InvalidArgument"),
+        ("bytes=7340032-7340033", "InvalidRange"),
+    ] {
+        let err = client
+            .upload_part_copy(upload, 3, "archive/raw.bin", range)
+            .await
+            .unwrap_err();
+        assert_eq!(error_type(&err), expected, "{range}: {err}");
+    }
+    let err = client
+        .upload_part_copy(upload, 3, "archive/absent", "")
+        .await
+        .unwrap_err();
+    assert_eq!(error_type(&err), "NoSuchKey");
+
+    let done = client
+        .complete_multipart_upload(
+            "photos",
+            key,
+            &upload_id,
+            &[(1, p1.e_tag.as_str()), (2, p2.e_tag.as_str())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.e_tag,
+        multipart_etag(&[&source[..5 * MIB], &source[5 * MIB..]])
+    );
+    assert_eq!(std::fs::read(w.folder.path().join(key)).unwrap(), source);
+    wait_for(&w.server, "ObjectCreated:CompleteMultipartUpload", key).await;
+    w.server.stop().await;
+}

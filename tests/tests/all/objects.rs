@@ -386,6 +386,17 @@ async fn copy_object_needs_get_on_the_source_and_put_on_the_copy() {
     assert!(err.message.contains("s3:GetObject"), "{err}");
     assert!(err.message.contains("secret/s.txt"), "{err}");
     assert!(!w.folder.path().join("leak.txt").exists());
+    // The same for a part copied into an upload (UploadPartCopy).
+    let upload_id = copier
+        .create_multipart_upload("photos", "leak.bin")
+        .await
+        .unwrap();
+    let err = copier
+        .upload_part_copy(("photos", "leak.bin", &upload_id), 1, "secret/s.txt", "")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, funnel_client::Code::PermissionDenied);
+    assert!(err.message.contains("s3:GetObject"), "{err}");
     // Allowed to read the source, not to put the copy.
     server
         .client

@@ -177,13 +177,33 @@ fn the_aws_cli_copies_a_20_mb_file_in_parts_and_the_bucket_notifies_once() {
     );
     let copied = run(&aws, &["s3", "cp", "s3://scratch/a b/note.txt", "-"]);
     assert_eq!(copied, "marker");
+    // Above the CLI's 8 MB threshold a bucket-to-bucket copy is a
+    // multipart upload of copied parts (UploadPartCopy with ranges).
+    run(
+        &aws,
+        &["s3", "cp", "s3://photos/big.bin", "s3://scratch/big.bin"],
+    );
+    let copy_back = work.path().join("copy-back.bin");
+    run(
+        &aws,
+        &[
+            "s3",
+            "cp",
+            "s3://scratch/big.bin",
+            copy_back.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        std::fs::read(&copy_back).unwrap() == bytes,
+        "the copy differs"
+    );
     let deleted = aws.json(&[
         "s3api",
         "delete-objects",
         "--bucket",
         "scratch",
         "--delete",
-        r#"{"Objects": [{"Key": "a b/note.txt"}, {"Key": "never"}]}"#,
+        r#"{"Objects": [{"Key": "a b/note.txt"}, {"Key": "big.bin"}, {"Key": "never"}]}"#,
     ]);
     let mut keys: Vec<&str> = deleted["Deleted"]
         .as_array()
@@ -192,7 +212,7 @@ fn the_aws_cli_copies_a_20_mb_file_in_parts_and_the_bucket_notifies_once() {
         .map(|d| d["Key"].as_str().unwrap())
         .collect();
     keys.sort();
-    assert_eq!(keys, ["a b/note.txt", "never"], "{deleted}");
+    assert_eq!(keys, ["a b/note.txt", "big.bin", "never"], "{deleted}");
     run(&aws, &["s3", "rb", "s3://scratch"]);
     let listed = run(&aws, &["s3", "ls"]);
     assert!(!listed.contains(" scratch"), "{listed}");

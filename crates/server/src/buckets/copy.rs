@@ -6,6 +6,7 @@ use tokio::io::AsyncReadExt as _;
 
 use super::Buckets;
 use super::attributes::Attributes;
+use super::multipart::PartInfo;
 use super::objects::{MAX_OBJECT_BYTES, ObjectInfo};
 use crate::error::{Error, Result};
 
@@ -98,6 +99,60 @@ impl Buckets {
     }
 }
 
+impl Buckets {
+    /// UploadPartCopy: part `part_number` of upload `upload_id` (of
+    /// `to_key`) is `from_key`'s bytes, or those `range` (S3's
+    /// `x-amz-copy-source-range`, `bytes=first-last`) names.
+    pub async fn upload_part_copy(
+        &self,
+        (from_bucket, from_key): (&str, &str),
+        range: &str,
+        (to_bucket, to_key): (&str, &str),
+        (upload_id, part_number): (&str, i32),
+    ) -> Result<PartInfo> {
+        if !range.is_empty() && !is_closed_range(range) {
+            return Err(Error::InvalidArgument(format!(
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where                  first and last are the zero-based offsets of the first and last bytes to copy                  ({range:?} given)"
+            )));
+        }
+        let mut part = self
+            .begin_part(to_bucket, to_key, upload_id, part_number)
+            .await?;
+        let (info, range, mut file) = self.get_object(from_bucket, from_key, range).await?;
+        let mut left = range.map_or(info.size, |r| r.len());
+        let mut buffer = vec![0; 256 * 1024];
+        while left > 0 {
+            let want = buffer
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
+            let read = file
+                .read(&mut buffer[..want])
+                .await
+                .map_err(|e| Error::Service(format!("reading object {from_key}: {e}")))?;
+            if read == 0 {
+                return Err(Error::InvalidRequest(format!(
+                    "object {from_key} became shorter while it was copied"
+                )));
+            }
+            part.write(&buffer[..read]).await?;
+            left -= read as u64;
+        }
+        self.finish_part(part, upload_id, part_number).await
+    }
+}
+
+/// S3's copy range: both ends given (`bytes=first-last`), no suffix form.
+fn is_closed_range(range: &str) -> bool {
+    range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .is_some_and(|(first, last)| {
+            first
+                .parse::<u64>()
+                .is_ok_and(|f| last.parse::<u64>().is_ok_and(|l| f <= l))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +179,21 @@ mod tests {
         }
         let err = parse_copy_source("photos/k?versionId=3HL4kqtJ").unwrap_err();
         assert!(err.message().contains("no object versions"), "{err}");
+    }
+
+    #[test]
+    fn copy_ranges_name_both_ends() {
+        assert!(is_closed_range("bytes=0-99"));
+        assert!(is_closed_range("bytes=5-5"));
+        for bad in [
+            "bytes=-100",
+            "bytes=100-",
+            "bytes=9-1",
+            "0-99",
+            "bytes=a-b",
+            "bytes=0-1,3-4",
+        ] {
+            assert!(!is_closed_range(bad), "{bad}");
+        }
     }
 }

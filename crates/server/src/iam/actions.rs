@@ -189,6 +189,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Buckets/CopyObject", "s3:PutObject"),
     ("/funnel.v1.Buckets/CreateMultipartUpload", "s3:PutObject"),
     ("/funnel.v1.Buckets/UploadPart", "s3:PutObject"),
+    ("/funnel.v1.Buckets/UploadPartCopy", "s3:PutObject"),
     ("/funnel.v1.Buckets/CompleteMultipartUpload", "s3:PutObject"),
     (
         "/funnel.v1.Buckets/AbortMultipartUpload",
@@ -579,6 +580,7 @@ resources! {
     CopyObjectRequest => |r, s| s.object(&r.bucket, &r.key);
     CreateMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
     UploadPartRequest => |r, s| s.object(&r.bucket, &r.key);
+    UploadPartCopyRequest => |r, s| s.object(&r.bucket, &r.key);
     CompleteMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
     AbortMultipartUploadRequest => |r, s| s.object(&r.bucket, &r.key);
     ListPartsRequest => |r, s| s.object(&r.bucket, &r.key);

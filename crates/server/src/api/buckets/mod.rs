@@ -199,6 +199,13 @@ impl BucketsApi for BucketsService {
         self.upload_part_from(request).await
     }
 
+    async fn upload_part_copy(
+        &self,
+        request: Request<pb::UploadPartCopyRequest>,
+    ) -> Result<Response<pb::UploadPartCopyResponse>, Status> {
+        multipart::upload_part_copy(self, request).await
+    }
+
     async fn complete_multipart_upload(
         &self,
         request: Request<pb::CompleteMultipartUploadRequest>,

@@ -119,6 +119,38 @@ pub(super) async fn create_multipart_upload(
     }))
 }
 
+/// UploadPartCopy: `s3:PutObject` on the upload's object (the call's
+/// action), and `s3:GetObject` on the source.
+pub(super) async fn upload_part_copy(
+    service: &BucketsService,
+    request: Request<pb::UploadPartCopyRequest>,
+) -> Result<Response<pb::UploadPartCopyResponse>, Status> {
+    let caller = crate::iam::check(&request)?;
+    let req = request.into_inner();
+    let source = crate::buckets::copy::parse_copy_source(&req.copy_source)?;
+    let read = pb::GetObjectRequest {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        ..Default::default()
+    };
+    crate::iam::authorize_also(&caller, "s3:GetObject", &read)?;
+    let part = service
+        .buckets
+        .upload_part_copy(
+            (&caller.key(&source.bucket), &source.key),
+            &req.copy_source_range,
+            (&caller.key(&req.bucket), &req.key),
+            (&req.upload_id, req.part_number),
+        )
+        .await?;
+    Ok(Response::new(pb::UploadPartCopyResponse {
+        copy_part_result: Some(pb::CopyPartResult {
+            e_tag: quoted(&part.etag),
+            last_modified: iso(part.last_modified_ns),
+        }),
+    }))
+}
+
 pub(super) async fn complete_multipart_upload(
     service: &BucketsService,
     request: Request<pb::CompleteMultipartUploadRequest>,

@@ -242,7 +242,7 @@ async fn route(
         }
         (Target::Object(b, k), "PUT") if request.has("uploadId") => {
             if copy {
-                Err(errors::not_implemented("UploadPartCopy"))
+                multipart::upload_part_copy(door, request, b, k).await
             } else {
                 multipart::upload_part(door, request, b, k).await
             }

@@ -43,8 +43,8 @@ pub async fn create(door: &Door, request: Request, bucket: &str, key: &str) -> A
     Ok(super::xml(doc.finish("InitiateMultipartUploadResult")))
 }
 
-pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
-    let part_number = request
+fn part_number(request: &Request) -> Result<i32, AwsError> {
+    request
         .query("partNumber")
         .and_then(|n| n.parse::<i32>().ok())
         .ok_or_else(|| {
@@ -52,7 +52,44 @@ pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str)
                 "InvalidArgument",
                 "Part number must be an integer between 1 and 10000, inclusive",
             )
-        })?;
+        })
+}
+
+/// UploadPartCopy: an UploadPart with `x-amz-copy-source` (and maybe
+/// `x-amz-copy-source-range`) in place of a body.
+pub async fn upload_part_copy(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let message = pb::UploadPartCopyRequest {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        upload_id: upload_id(&request),
+        part_number: part_number(&request)?,
+        copy_source: request
+            .header("x-amz-copy-source")
+            .unwrap_or_default()
+            .to_string(),
+        copy_source_range: request
+            .header("x-amz-copy-source-range")
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let buckets = &door.inner.services.buckets;
+    let out = call(
+        door,
+        &request.signer,
+        "/funnel.v1.Buckets/UploadPartCopy",
+        message,
+        |r| buckets.upload_part_copy(r),
+    )
+    .await?;
+    let result = out.copy_part_result.unwrap_or_default();
+    let mut doc = Xml::new("CopyPartResult");
+    doc.text("LastModified", &result.last_modified)
+        .text("ETag", &result.e_tag);
+    Ok(super::xml(doc.finish("CopyPartResult")))
+}
+
+pub async fn upload_part(door: &Door, request: Request, bucket: &str, key: &str) -> Answer {
+    let part_number = part_number(&request)?;
     let first = pb::UploadPartRequest {
         bucket: bucket.to_string(),
         key: key.to_string(),
