@@ -65,6 +65,8 @@
 //!   sealed the access keys and data keys
 //! - `faults`: fault id → [`FaultRecord`], a fault the dispatcher injects
 //!   (not in exports)
+//! - `recordings`, `recording_entries`, `recording_requests`: recorded
+//!   events and their outcomes (see [`RecordingRecord`]; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -92,6 +94,7 @@ mod logs;
 mod policies;
 mod quarantine;
 mod queue;
+mod recordings;
 mod releases;
 mod routes;
 mod rules;
@@ -105,6 +108,7 @@ pub use faults::FaultRecord;
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
 pub use quarantine::Quarantined;
+pub use recordings::{RecordingEntry, RecordingRecord};
 pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,

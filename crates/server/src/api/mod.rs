@@ -8,6 +8,7 @@ mod async_invocation;
 mod buckets;
 mod events;
 mod faults;
+mod recordings;
 mod functions;
 mod iam;
 mod layers;
@@ -25,6 +26,7 @@ pub use async_invocation::AsyncService;
 pub use buckets::BucketsService;
 pub use events::{ClockService, EventsService};
 pub use faults::FaultsService;
+pub use recordings::RecordingsService;
 pub use functions::FunctionsService;
 pub use iam::{IamService, StsService};
 pub use layers::LayersService;
@@ -65,6 +67,7 @@ pub struct Services {
     pub admin: Arc<AdminService>,
     pub logs: Arc<LogsService>,
     pub faults: Arc<FaultsService>,
+    pub recordings: Arc<RecordingsService>,
 }
 
 impl Services {
@@ -80,7 +83,8 @@ impl Services {
             sts_server::StsServer, topics_server::TopicsServer,
         };
         use funnel_proto::v1::{
-            secrets_manager_server::SecretsManagerServer, ssm_server::SsmServer,
+            recordings_server::RecordingsServer, secrets_manager_server::SecretsManagerServer,
+            ssm_server::SsmServer,
         };
         tonic::service::Routes::new(
             FunctionsServer::from_arc(self.functions.clone())
@@ -110,6 +114,11 @@ impl Services {
         .add_service(AdminServer::from_arc(self.admin.clone()))
         .add_service(LogsServer::from_arc(self.logs.clone()))
         .add_service(FaultsServer::from_arc(self.faults.clone()))
+        .add_service(
+            RecordingsServer::from_arc(self.recordings.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
     }
 }
 
