@@ -39,6 +39,7 @@ mod events;
 mod faults;
 mod iam;
 mod permissions;
+mod recordings;
 mod secrets;
 mod ssm;
 mod topics;
@@ -55,6 +56,7 @@ use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
 use funnel_proto::v1::faults_client::FaultsClient;
+use funnel_proto::v1::recordings_client::RecordingsClient;
 use funnel_proto::v1::function_urls_client::FunctionUrlsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::iam_client::IamClient;
@@ -174,6 +176,7 @@ pub struct Services {
     sts: StsClient<Transport>,
     admin: AdminClient<Transport>,
     faults: FaultsClient<Transport>,
+    recordings: RecordingsClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -293,6 +296,9 @@ impl Client {
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
                 faults: FaultsClient::with_interceptor(channel.clone(), auth.clone()),
+                recordings: RecordingsClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
                 sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
                 admin: AdminClient::with_interceptor(channel.clone(), auth.clone())
