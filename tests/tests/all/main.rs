@@ -34,6 +34,7 @@ mod provisioned;
 mod python;
 mod python_client;
 mod queue_caps;
+mod recordings;
 mod restart;
 mod revisions;
 mod routes;
