@@ -44,6 +44,7 @@ mod http;
 mod iam;
 mod image_pipeline;
 mod languages;
+mod recordings;
 mod rules;
 mod secret_access;
 mod secrets;
