@@ -221,6 +221,8 @@ async fn a_mixed_stream_replayed_against_version_2_changes_exactly_one_response(
     assert_eq!(replay.name, "morning-replay-1");
     assert_eq!(replay.origin, "replay of morning to hello:2");
     assert_eq!((replay.state.as_str(), replay.events), ("stopped", 5));
+    // Hello and Howdy are as long: the same bytes as the original.
+    assert_eq!(replay.bytes, stopped.bytes);
     // The replay kept the recorded spacing on the virtual clock.
     let after = client.get_clock().await.expect("clock").time;
     let spent = at(&after).duration_since(at(&before)).expect("forward");

@@ -158,7 +158,8 @@ pub fn report(a: (&str, &[Value]), b: (&str, &[Value])) -> String {
         out.push('\n');
     }
     let mut row = |label: &str, left: String, right: String| {
-        let _ = writeln!(out, "{label:<14}{left:<width$}{right}");
+        let row = format!("{label:<14}{left:<width$}{right}");
+        let _ = writeln!(out, "{}", row.trim_end());
     };
     row("", a.0.to_string(), b.0.to_string());
     row("events", a.1.len().to_string(), b.1.len().to_string());

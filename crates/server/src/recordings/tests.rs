@@ -94,6 +94,8 @@ fn an_async_event_is_one_entry_whatever_its_retries() {
     let entries = recordings.entries("000000000000", "m", 0, 10).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!((entries[0].status.as_str(), entries[0].attempts, entries[0].at_ms), ("ok", 2, 42));
+    // The bytes are the entry's as it is now, not its attempts' sum.
+    assert_eq!(recordings.get("000000000000", "m").unwrap().bytes, entries[0].size());
 }
 
 #[test]
