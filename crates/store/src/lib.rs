@@ -108,11 +108,11 @@ pub use faults::FaultRecord;
 pub use identity::{AccessKeyRecord, AccountRecord, UserRecord};
 pub use layers::LayerVersionRecord;
 pub use quarantine::Quarantined;
-pub use recordings::{RecordingEntry, RecordingRecord};
 pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,
 };
+pub use recordings::{RecordingEntry, RecordingRecord};
 pub use routes::RouteRecord;
 pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};

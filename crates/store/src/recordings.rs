@@ -313,9 +313,17 @@ mod tests {
             vec![("morning".to_string(), 2)]
         );
         assert_eq!(store.delete_recording("morning").unwrap(), Some(record));
-        assert!(store.recording_entries("morning", 0, 10).unwrap().is_empty());
+        assert!(
+            store
+                .recording_entries("morning", 0, 10)
+                .unwrap()
+                .is_empty()
+        );
         assert!(store.recording_requests("r2").unwrap().is_empty());
-        assert_eq!(store.recording_entries("morning-2", 0, 10).unwrap().len(), 1);
+        assert_eq!(
+            store.recording_entries("morning-2", 0, 10).unwrap().len(),
+            1
+        );
         assert_eq!(store.delete_recording("morning").unwrap(), None);
     }
 }

@@ -30,7 +30,11 @@ async fn start(dir: &std::path::Path) -> TestServer {
 
 /// Lets everything due now run (the clock does not move).
 async fn settle(server: &TestServer) {
-    server.client.advance_clock(Duration::ZERO).await.expect("settle");
+    server
+        .client
+        .advance_clock(Duration::ZERO)
+        .await
+        .expect("settle");
 }
 
 async fn advance(server: &TestServer, by: Duration) {
@@ -143,7 +147,10 @@ async fn a_mixed_stream_replayed_against_version_2_changes_exactly_one_response(
     publish(&server, topic, r#"{"id":1}"#, &[]).await;
     settle(&server).await;
     // The rule's first fire, at 09:00.
-    client.set_clock("2027-03-01T09:00:30Z").await.expect("set clock");
+    client
+        .set_clock("2027-03-01T09:00:30Z")
+        .await
+        .expect("set clock");
     let ada = server.invoke("hello", r#"{"name":"ada"}"#).await;
     assert_eq!(json_of(&ada)["message"], "Hello, ada!");
     let refused = server.invoke("hello", r#"{"nom":"x"}"#).await;
@@ -154,11 +161,17 @@ async fn a_mixed_stream_replayed_against_version_2_changes_exactly_one_response(
     server.invoke("hello", r#"{"name":"late"}"#).await;
 
     let morning = export(&server, "morning").await;
-    let doors: Vec<&str> = morning.iter().map(|e| e["door"].as_str().unwrap()).collect();
+    let doors: Vec<&str> = morning
+        .iter()
+        .map(|e| e["door"].as_str().unwrap())
+        .collect();
     assert_eq!(doors, ["s3", "sns", "schedule", "invoke", "invoke"]);
     let seqs: Vec<u64> = morning.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
-    let times: Vec<&str> = morning.iter().map(|e| e["time"].as_str().unwrap()).collect();
+    let times: Vec<&str> = morning
+        .iter()
+        .map(|e| e["time"].as_str().unwrap())
+        .collect();
     assert_eq!(
         times,
         [
@@ -169,16 +182,37 @@ async fn a_mixed_stream_replayed_against_version_2_changes_exactly_one_response(
             "2027-03-01T09:00:30.000Z",
         ]
     );
-    let invocations: Vec<&str> = morning.iter().map(|e| e["invocation"].as_str().unwrap()).collect();
-    assert_eq!(invocations, ["Event", "Event", "Event", "RequestResponse", "RequestResponse"]);
+    let invocations: Vec<&str> = morning
+        .iter()
+        .map(|e| e["invocation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        invocations,
+        [
+            "Event",
+            "Event",
+            "Event",
+            "RequestResponse",
+            "RequestResponse"
+        ]
+    );
     // The exact payloads the function got.
-    assert_eq!(morning[0]["payload"]["Records"][0]["s3"]["object"]["key"], "cat.jpg");
-    assert_eq!(morning[1]["payload"]["Records"][0]["Sns"]["Message"], r#"{"id":1}"#);
+    assert_eq!(
+        morning[0]["payload"]["Records"][0]["s3"]["object"]["key"],
+        "cat.jpg"
+    );
+    assert_eq!(
+        morning[1]["payload"]["Records"][0]["Sns"]["Message"],
+        r#"{"id":1}"#
+    );
     assert_eq!(morning[2]["payload"]["detail-type"], "Scheduled Event");
     assert_eq!(morning[3]["payload"], serde_json::json!({"name": "ada"}));
     // Outcomes: hello greets only a payload with a name; the s3 event
     // failed three times (two retries), as one entry.
-    let statuses: Vec<&str> = morning.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = morning
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["error", "error", "error", "ok", "error"]);
     assert_eq!(morning[0]["attempts"], 3);
     assert_eq!(morning[0]["function_error"], "Handled");
@@ -226,7 +260,10 @@ async fn a_mixed_stream_replayed_against_version_2_changes_exactly_one_response(
     // The replay kept the recorded spacing on the virtual clock.
     let after = client.get_clock().await.expect("clock").time;
     let spent = at(&after).duration_since(at(&before)).expect("forward");
-    assert!(spent >= Duration::from_secs(60 * 60 + 30), "{before} → {after}");
+    assert!(
+        spent >= Duration::from_secs(60 * 60 + 30),
+        "{before} → {after}"
+    );
 
     let replayed = export(&server, "morning-replay-1").await;
     assert_eq!(replayed.len(), 5);
@@ -322,7 +359,11 @@ async fn a_day_replays_on_the_virtual_clock_in_order() {
         .await
         .iter()
         .filter_map(|e| e.message.trim_end().strip_prefix("record: "))
-        .map(|json| serde_json::from_str::<Value>(json).unwrap()["hour"].as_i64().unwrap())
+        .map(|json| {
+            serde_json::from_str::<Value>(json).unwrap()["hour"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(seen, (0..24).collect::<Vec<_>>());
     // A fast replay on this clock is fine; an original one is refused.
@@ -354,13 +395,22 @@ async fn export_import_export_gives_the_same_bytes_and_refusals_name_the_problem
         .expect("start");
     server.invoke("hello", "{\n  \"name\": \"ada\"\n}").await;
     server.invoke("hello", r#"{"nom":1}"#).await;
-    let (_, first) = client.export_recording("calls", None).await.expect("export");
+    let (_, first) = client
+        .export_recording("calls", None)
+        .await
+        .expect("export");
     assert_eq!(first.len(), 2);
-    client.import_recording("copy", first.clone()).await.expect("import");
+    client
+        .import_recording("copy", first.clone())
+        .await
+        .expect("import");
     let (_, again) = client.export_recording("copy", None).await.expect("export");
     assert_eq!(first.join("\n"), again.join("\n"));
     // Paged exports and show's limit.
-    let (_, one) = client.export_recording("calls", Some(1)).await.expect("one");
+    let (_, one) = client
+        .export_recording("calls", Some(1))
+        .await
+        .expect("one");
     assert_eq!(one, first[..1]);
 
     let refusal = |err: funnel_client::Error| err.to_string();

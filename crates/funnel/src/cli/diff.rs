@@ -113,10 +113,20 @@ pub fn report(a: (&str, &[Value]), b: (&str, &[Value])) -> String {
         let (x, y) = (Event(x), Event(y));
         let mut lines = Vec::new();
         if x.text("status") != y.text("status") {
-            lines.push(format!("status: {} → {}", x.text("status"), y.text("status")));
+            lines.push(format!(
+                "status: {} → {}",
+                x.text("status"),
+                y.text("status")
+            ));
         }
         if x.text("error_type") != y.text("error_type") {
-            let none = |t: &str| if t.is_empty() { "(none)".to_string() } else { t.to_string() };
+            let none = |t: &str| {
+                if t.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    t.to_string()
+                }
+            };
             lines.push(format!(
                 "error type: {} → {}",
                 none(x.text("error_type")),
@@ -170,8 +180,16 @@ pub fn report(a: (&str, &[Value]), b: (&str, &[Value])) -> String {
     if only > 0 {
         row("in one only", only.to_string(), String::new());
     }
-    row("p50 duration", ms(percentile(&da, 50.0)), ms(percentile(&db, 50.0)));
-    row("p99 duration", ms(percentile(&da, 99.0)), ms(percentile(&db, 99.0)));
+    row(
+        "p50 duration",
+        ms(percentile(&da, 50.0)),
+        ms(percentile(&db, 50.0)),
+    );
+    row(
+        "p99 duration",
+        ms(percentile(&da, 99.0)),
+        ms(percentile(&db, 99.0)),
+    );
     out
 }
 
@@ -223,8 +241,14 @@ mod tests {
         assert!(text.contains("seq 3 (invoke RequestResponse, 2026-12-05T09:00:00.000Z): changed, duration ×1.00\n  status: error → ok\n  error type: Boom → (none)\n  $.errorType: \"Boom\" → (absent)\n"), "{text}");
         assert!(!text.contains("seq 1"), "{text}");
         let row = |label: &str| -> Vec<String> {
-            let line = text.lines().find(|l| l.starts_with(label)).unwrap_or_default();
-            line[label.len()..].split_whitespace().map(str::to_string).collect()
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_default();
+            line[label.len()..]
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
         };
         assert_eq!(row("events"), ["4", "4"], "{text}");
         assert_eq!(row("same"), ["1"], "{text}");

@@ -206,7 +206,16 @@ fn show(recording: &proto::Recording, lines: &[String]) -> String {
     );
     out.push_str(&format!(
         "{:>5}  {:<24}  {:<8}  {:<15}  {:<16}  {:<9}  {:<24}  {:>10}  {:<4}  {}\n",
-        "SEQ", "TIME", "DOOR", "INVOCATION", "FUNCTION", "STATUS", "ERROR", "DURATION", "COLD", "ATTEMPTS"
+        "SEQ",
+        "TIME",
+        "DOOR",
+        "INVOCATION",
+        "FUNCTION",
+        "STATUS",
+        "ERROR",
+        "DURATION",
+        "COLD",
+        "ATTEMPTS"
     ));
     for line in lines {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
@@ -226,8 +235,15 @@ fn show(recording: &proto::Recording, lines: &[String]) -> String {
             function,
             text("status"),
             text("error_type"),
-            format!("{:.2} ms", event["duration_ms"].as_f64().unwrap_or_default()),
-            if event["cold"].as_bool().unwrap_or_default() { "yes" } else { "no" },
+            format!(
+                "{:.2} ms",
+                event["duration_ms"].as_f64().unwrap_or_default()
+            ),
+            if event["cold"].as_bool().unwrap_or_default() {
+                "yes"
+            } else {
+                "no"
+            },
             event["attempts"].as_u64().unwrap_or_default(),
         ));
     }

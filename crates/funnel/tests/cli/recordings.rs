@@ -32,40 +32,72 @@ fn a_morning_is_recorded_exported_imported_replayed_and_diffed() {
     run(&["invoke", "hello", "--payload", r#"{"name":"Ada"}"#]);
     run(&["invoke", "hello", "--payload", r#"{"name":"Bob"}"#]);
     let curled = Command::new("curl")
-        .args(["-sS", "--max-time", "60", &format!("http://{http}/hello/Cy")])
+        .args([
+            "-sS",
+            "--max-time",
+            "60",
+            &format!("http://{http}/hello/Cy"),
+        ])
         .output()
         .expect("curl");
     assert!(String::from_utf8_lossy(&curled.stdout).contains("Cy"));
     // The hourly rule fires hello with {"name": "schedule"} at 09:00.
     run(&["clock", "advance", "1h"]);
     let stopped = json(&run(&["record", "stop", "morning"]));
-    assert_eq!((stopped["State"].as_str(), stopped["Events"].as_u64()), (Some("stopped"), Some(3)));
+    assert_eq!(
+        (stopped["State"].as_str(), stopped["Events"].as_u64()),
+        (Some("stopped"), Some(3))
+    );
     run(&["record", "stop", "web"]);
 
     let shown = run(&["record", "show", "morning", "--limit", "2"]);
     assert!(shown.starts_with("morning: stopped, 3 events"), "{shown}");
     let rows: Vec<&str> = shown.lines().skip(2).collect();
     assert_eq!(rows.len(), 2, "{shown}");
-    assert!(rows[0].contains("invoke") && rows[0].contains("RequestResponse") && rows[0].contains("ok"), "{shown}");
+    assert!(
+        rows[0].contains("invoke") && rows[0].contains("RequestResponse") && rows[0].contains("ok"),
+        "{shown}"
+    );
     assert!(!shown.contains("Ada"), "show prints no payloads: {shown}");
     let web = run(&["record", "show", "web"]);
-    assert!(web.contains(" http ") && web.contains("http-greet"), "{web}");
+    assert!(
+        web.contains(" http ") && web.contains("http-greet"),
+        "{web}"
+    );
     let listed = json(&run(&["record", "list"]));
     assert_eq!(listed["Recordings"].as_array().map(Vec::len), Some(2));
 
     // Export → import → export: the same bytes.
     let exported = run(&["record", "export", "morning"]);
     assert_eq!(exported.lines().count(), 3);
-    let doors: Vec<String> = exported.lines().map(|l| json(l)["door"].as_str().unwrap().to_string()).collect();
+    let doors: Vec<String> = exported
+        .lines()
+        .map(|l| json(l)["door"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(doors, ["invoke", "invoke", "schedule"]);
     let file = data_dir.path().join("morning.jsonl");
     std::fs::write(&file, &exported).expect("write");
-    let imported = json(&run(&["record", "import", file.to_str().unwrap(), "--name", "copy"]));
-    assert_eq!((imported["Origin"].as_str(), imported["Events"].as_u64()), (Some("import"), Some(3)));
+    let imported = json(&run(&[
+        "record",
+        "import",
+        file.to_str().unwrap(),
+        "--name",
+        "copy",
+    ]));
+    assert_eq!(
+        (imported["Origin"].as_str(), imported["Events"].as_u64()),
+        (Some("import"), Some(3))
+    );
     assert_eq!(run(&["record", "export", "copy"]), exported);
 
     // Version 1 greets as GREETING says.
-    run(&["function", "update-config", "hello", "--env", "GREETING=Howdy"]);
+    run(&[
+        "function",
+        "update-config",
+        "hello",
+        "--env",
+        "GREETING=Howdy",
+    ]);
     let version = json(&run(&["function", "publish-version", "hello"]));
     let version = version["Version"].as_str().expect("a version").to_string();
     let replay = json(&run(&[
@@ -89,18 +121,33 @@ fn a_morning_is_recorded_exported_imported_replayed_and_diffed() {
         assert!(diff.contains(expected), "no {expected:?} in:\n{diff}");
     }
     let row = |label: &str| -> Vec<String> {
-        let line = diff.lines().find(|l| l.starts_with(label)).unwrap_or_default();
-        line[label.len()..].split_whitespace().map(str::to_string).collect()
+        let line = diff
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_default();
+        line[label.len()..]
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     };
     assert_eq!(row("events"), ["3", "3"], "{diff}");
     assert_eq!(row("same"), ["0"], "{diff}");
     assert_eq!(row("changed"), ["3"], "{diff}");
     assert_eq!(row("new errors"), ["0"], "{diff}");
     assert_eq!(row("fixed errors"), ["0"], "{diff}");
-    assert!(diff.contains("p50 duration") && diff.contains("p99 duration"), "{diff}");
+    assert!(
+        diff.contains("p50 duration") && diff.contains("p99 duration"),
+        "{diff}"
+    );
     // A recording compared with itself: nothing changed.
     let same = run(&["replay", "diff", "morning", "copy"]);
-    assert_eq!(same.lines().find(|l| l.starts_with("same")).map(|l| l.split_whitespace().nth(1)), Some(Some("3")), "{same}");
+    assert_eq!(
+        same.lines()
+            .find(|l| l.starts_with("same"))
+            .map(|l| l.split_whitespace().nth(1)),
+        Some(Some("3")),
+        "{same}"
+    );
 
     run(&["record", "delete", "copy"]);
     let gone = funnel(&endpoint, &["record", "export", "copy"]);

@@ -263,7 +263,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "/funnel.v1.Recordings/StartRecording",
         "funnel:StartRecording",
     ),
-    ("/funnel.v1.Recordings/StopRecording", "funnel:StopRecording"),
+    (
+        "/funnel.v1.Recordings/StopRecording",
+        "funnel:StopRecording",
+    ),
     (
         "/funnel.v1.Recordings/ListRecordings",
         "funnel:ListRecordings",

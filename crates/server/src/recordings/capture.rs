@@ -99,7 +99,8 @@ impl Recordings {
         } else {
             record.functions.iter().any(|f| f == function)
         };
-        function_ok && (record.triggers.is_empty() || record.triggers.iter().any(|t| t == door.as_str()))
+        function_ok
+            && (record.triggers.is_empty() || record.triggers.iter().any(|t| t == door.as_str()))
     }
 
     /// Writes the outcome of a captured call to its recordings' entries.
@@ -151,7 +152,9 @@ impl Recordings {
             // The response's bytes count from now (a retry's replace
             // the attempt before's).
             let grown = |bytes: u64| {
-                bytes.saturating_sub(old.size()).saturating_add(updated.size())
+                bytes
+                    .saturating_sub(old.size())
+                    .saturating_add(updated.size())
             };
             match active.get_mut(&key) {
                 Some(recording) => {
@@ -255,4 +258,3 @@ fn outcome(entry: &mut RecordingEntry, result: &Result<InvokeResult>, stats: Opt
         }
     }
 }
-

@@ -219,10 +219,22 @@ mod tests {
     #[test]
     fn bad_lines_are_named() {
         let cases = [
-            (r#"{"time":"x","door":"s3","payload":{}}"#, "line 1: time \"x\""),
-            (r#"{"time":"2026-12-05T09:00:00Z","door":"ftp","payload":{}}"#, "line 1: door \"ftp\""),
-            (r#"{"time":"2026-12-05T09:00:00Z","door":"s3"}"#, "line 1: missing field `payload`"),
-            (r#"{"time":"2026-12-05T09:00:00Z","door":"s3","payload":{},"extra":1}"#, "line 1: unknown field `extra`"),
+            (
+                r#"{"time":"x","door":"s3","payload":{}}"#,
+                "line 1: time \"x\"",
+            ),
+            (
+                r#"{"time":"2026-12-05T09:00:00Z","door":"ftp","payload":{}}"#,
+                "line 1: door \"ftp\"",
+            ),
+            (
+                r#"{"time":"2026-12-05T09:00:00Z","door":"s3"}"#,
+                "line 1: missing field `payload`",
+            ),
+            (
+                r#"{"time":"2026-12-05T09:00:00Z","door":"s3","payload":{},"extra":1}"#,
+                "line 1: unknown field `extra`",
+            ),
         ];
         for (line, expected) in cases {
             let err = parse(&[line.to_string()]).unwrap_err().to_string();

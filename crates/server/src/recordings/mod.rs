@@ -237,7 +237,12 @@ impl Recordings {
                 triggers.push(door);
             }
         }
-        let max_events = bound("MaxEvents", spec.max_events, DEFAULT_MAX_EVENTS, MAX_MAX_EVENTS)?;
+        let max_events = bound(
+            "MaxEvents",
+            spec.max_events,
+            DEFAULT_MAX_EVENTS,
+            MAX_MAX_EVENTS,
+        )?;
         let max_bytes = bound("MaxBytes", spec.max_bytes, DEFAULT_MAX_BYTES, MAX_MAX_BYTES)?;
         let record = RecordingRecord {
             key: self.key(&spec.account, &spec.name),
@@ -299,9 +304,10 @@ impl Recordings {
         if let Some(active) = self.active().get(&key) {
             return Ok(active.record.clone());
         }
-        self.inner.store.recording(&key)?.ok_or_else(|| {
-            Error::ResourceNotFound(format!("Recording not found: {name}"))
-        })
+        self.inner
+            .store
+            .recording(&key)?
+            .ok_or_else(|| Error::ResourceNotFound(format!("Recording not found: {name}")))
     }
 
     /// The recordings of `account`, oldest first.
@@ -371,7 +377,10 @@ impl Recordings {
         limit: usize,
     ) -> Result<Vec<RecordingEntry>> {
         let record = self.get(account, name)?;
-        Ok(self.inner.store.recording_entries(&record.key, from, limit)?)
+        Ok(self
+            .inner
+            .store
+            .recording_entries(&record.key, from, limit)?)
     }
 
     /// A new, stopped recording of `entries` (`funnel record import`).
@@ -402,7 +411,9 @@ impl Recordings {
         let _active = self.active();
         self.create(&record)?;
         for entry in &entries {
-            self.inner.store.put_recording_entry(&record.key, entry, false)?;
+            self.inner
+                .store
+                .put_recording_entry(&record.key, entry, false)?;
         }
         record.state = "stopped".into();
         self.inner.store.put_recording(&record)?;

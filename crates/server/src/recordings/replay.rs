@@ -186,7 +186,12 @@ impl Replayer {
             .unwrap_or_default())
     }
 
-    async fn send_all(&self, spec: &ReplaySpec, key: &str, entries: &[RecordingEntry]) -> Result<()> {
+    async fn send_all(
+        &self,
+        spec: &ReplaySpec,
+        key: &str,
+        entries: &[RecordingEntry],
+    ) -> Result<()> {
         let clock = self.timekeeper.clock().clone();
         let first_ms = entries[0].at_ms;
         let start_ms = clock.wall_ms();
@@ -202,7 +207,9 @@ impl Replayer {
         for entry in entries {
             match spec.timing {
                 Timing::Virtual => {
-                    self.timekeeper.advance_to(due(entry).max(clock.wall_ms())).await?;
+                    self.timekeeper
+                        .advance_to(due(entry).max(clock.wall_ms()))
+                        .await?;
                 }
                 Timing::Original => clock.sleep_until_wall_ms(due(entry)).await,
                 Timing::Fast => {}
@@ -212,7 +219,12 @@ impl Replayer {
                 .acquire_owned()
                 .await
                 .map_err(|_| Error::Service("replay stopped".into()))?;
-            let send = self.clone().send(spec.function.clone(), spec.qualifier.clone(), key.to_string(), entry.clone());
+            let send = self.clone().send(
+                spec.function.clone(),
+                spec.qualifier.clone(),
+                key.to_string(),
+                entry.clone(),
+            );
             if spec.timing == Timing::Virtual {
                 send.await?;
                 drop(permit);
@@ -225,7 +237,9 @@ impl Replayer {
             }
         }
         while let Some(joined) = running.join_next().await {
-            joined.map_err(|err| Error::Service(format!("a replayed event's task failed: {err}")))??;
+            joined.map_err(|err| {
+                Error::Service(format!("a replayed event's task failed: {err}"))
+            })??;
         }
         Ok(())
     }
@@ -246,7 +260,12 @@ impl Replayer {
             seq: original.seq,
             at_ms: self.timekeeper.clock().wall_ms(),
             door: door.as_str().into(),
-            invocation: if asynchronous { "Event" } else { "RequestResponse" }.into(),
+            invocation: if asynchronous {
+                "Event"
+            } else {
+                "RequestResponse"
+            }
+            .into(),
             function: crate::tenancy::name(&target.name).to_string(),
             qualifier: target.qualifier.clone().unwrap_or_default(),
             request_id: uuid::Uuid::new_v4().to_string(),
