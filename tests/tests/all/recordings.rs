@@ -366,7 +366,24 @@ async fn a_day_replays_on_the_virtual_clock_in_order() {
         })
         .collect();
     assert_eq!(seen, (0..24).collect::<Vec<_>>());
-    // A fast replay on this clock is fine; an original one is refused.
+    // A fast replay sends all at once: its async events finish after
+    // the answer, and the recording settles when the last has run.
+    let fast = client
+        .replay_recording(proto::ReplayRecordingRequest {
+            name: "day".into(),
+            function_name: "rec".into(),
+            concurrency: 4,
+            ..Default::default()
+        })
+        .await
+        .expect("fast replay");
+    assert_eq!((fast.name.as_str(), fast.events), ("day-replay-1", 24));
+    settle(&server).await;
+    let fast = export(&server, "day-replay-1").await;
+    assert!(fast.iter().all(|e| e["status"] == "ok"), "{fast:?}");
+    let settled = client.list_recordings().await.expect("list");
+    assert!(settled.iter().all(|r| r.state == "stopped"), "{settled:?}");
+    // An original replay waits on the real clock: refused on this one.
     let err = client
         .replay_recording(proto::ReplayRecordingRequest {
             name: "day".into(),
@@ -458,4 +475,53 @@ async fn export_import_export_gives_the_same_bytes_and_refusals_name_the_problem
     client.delete_recording("copy").await.expect("delete");
     let err = refusal(client.delete_recording("copy").await.unwrap_err());
     assert!(err.contains("ResourceNotFoundException"), "{err}");
+}
+
+#[tokio::test]
+async fn a_recording_goes_on_after_a_restart_and_accounts_see_their_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = start(dir.path()).await;
+    first.create("hello", guests::HELLO).await;
+    first
+        .client
+        .start_recording(proto::StartRecordingRequest {
+            name: "long".into(),
+            function_names: vec!["hello".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("start");
+    first.invoke("hello", r#"{"name":"before"}"#).await;
+    first.stop().await;
+
+    let second = start(dir.path()).await;
+    second.invoke("hello", r#"{"name":"after"}"#).await;
+    let long = second.client.stop_recording("long").await.expect("stop");
+    assert_eq!(long.events, 2);
+    let names: Vec<Value> = export(&second, "long")
+        .await
+        .iter()
+        .map(|e| e["payload"]["name"].clone())
+        .collect();
+    assert_eq!(names, ["before", "after"]);
+
+    // Another account neither sees it nor records the home account's calls.
+    let other = second.account_client("111111111111", "team").await;
+    assert!(other.list_recordings().await.expect("list").is_empty());
+    let err = other.export_recording("long", None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    let theirs = other
+        .start_recording(proto::StartRecordingRequest {
+            name: "long".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the same name in another account");
+    assert!(theirs.function_names.is_empty());
+    second.invoke("hello", r#"{"name":"home"}"#).await;
+    let (theirs, lines) = other.export_recording("long", None).await.expect("export");
+    assert_eq!((theirs.events, lines.len()), (0, 0));
 }
