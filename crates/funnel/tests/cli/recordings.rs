@@ -149,6 +149,78 @@ fn a_morning_is_recorded_exported_imported_replayed_and_diffed() {
         "{same}"
     );
 
+    // Two calls written by hand, one greeted and one refused, replayed
+    // against $LATEST and against the new version: exactly the greeting
+    // changes, and the diff says so and nothing else.
+    let calls = data_dir.path().join("calls.jsonl");
+    std::fs::write(
+        &calls,
+        concat!(
+            r#"{"time":"2027-01-01T08:00:00Z","door":"invoke","payload":{"name":"Ada"}}"#,
+            "\n",
+            r#"{"time":"2027-01-01T08:00:01Z","door":"invoke","payload":{"nom":"x"}}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    run(&[
+        "record",
+        "import",
+        calls.to_str().unwrap(),
+        "--name",
+        "calls",
+    ]);
+    run(&[
+        "function",
+        "update-config",
+        "hello",
+        "--env",
+        "GREETING=Hello",
+    ]);
+    run(&["replay", "calls", "--to", "hello", "--as", "on-latest"]);
+    run(&[
+        "replay",
+        "calls",
+        "--to",
+        &format!("hello:{version}"),
+        "--as",
+        "on-new",
+    ]);
+    let diff = run(&["replay", "diff", "on-latest", "on-new"]);
+    let changes: Vec<&str> = diff.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(
+        changes.len(),
+        2,
+        "{diff}\n{}\n{}",
+        run(&["record", "export", "on-latest"]),
+        run(&["record", "export", "on-new"])
+    );
+    // The time is on-latest's: the replay's, on the virtual clock.
+    assert!(
+        changes[0].starts_with("seq 1 (invoke RequestResponse, 2027-01-01T")
+            && changes[0].contains("Z): changed, duration ×"),
+        "{diff}"
+    );
+    assert_eq!(changes[1], "  $.message: \"Hello, Ada!\" → \"Howdy, Ada!\"");
+    let summary: Vec<&str> = diff
+        .lines()
+        .skip_while(|l| !l.is_empty())
+        .skip(1)
+        .take(6)
+        .collect();
+    assert_eq!(
+        summary[..6],
+        [
+            "              on-latest   on-new",
+            "events        2           2",
+            "same          1",
+            "changed       1",
+            "new errors    0",
+            "fixed errors  0",
+        ],
+        "{diff}"
+    );
+
     run(&["record", "delete", "copy"]);
     let gone = funnel(&endpoint, &["record", "export", "copy"]);
     assert!(!gone.status.success());
