@@ -47,7 +47,8 @@ impl Client {
         let mut lines = Vec::new();
         let mut from_seq = 0;
         loop {
-            let want = limit.map_or(0, |l| l.saturating_sub(lines.len()).min(1000) as u32);
+            // The server takes 0 for a whole page: ask for at least one.
+            let want = limit.map_or(0, |l| l.saturating_sub(lines.len()).clamp(1, 1000) as u32);
             let page = self
                 .recordings
                 .clone()
@@ -61,6 +62,7 @@ impl Client {
             lines.extend(page.lines);
             let done = page.next_seq == 0 || limit.is_some_and(|l| lines.len() >= l);
             if done {
+                lines.truncate(limit.unwrap_or(usize::MAX));
                 let recording = page.recording.unwrap_or_default();
                 return Ok((recording, lines));
             }

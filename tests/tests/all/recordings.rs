@@ -412,11 +412,34 @@ async fn export_import_export_gives_the_same_bytes_and_refusals_name_the_problem
         .expect("start");
     server.invoke("hello", "{\n  \"name\": \"ada\"\n}").await;
     server.invoke("hello", r#"{"nom":1}"#).await;
+    // An async Invoke is the invoke door too, as an Event.
+    client
+        .invoke(proto::InvokeRequest {
+            function_name: "hello".into(),
+            invocation_type: "Event".into(),
+            payload: br#"{"name":"later"}"#.to_vec(),
+            ..Default::default()
+        })
+        .await
+        .expect("async invoke");
+    settle(&server).await;
     let (_, first) = client
         .export_recording("calls", None)
         .await
         .expect("export");
-    assert_eq!(first.len(), 2);
+    assert_eq!(first.len(), 3);
+    let lines: Vec<Value> = first
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The payload exactly as sent, line breaks and all, on the server;
+    // the export writes it compact.
+    assert_eq!(lines[0]["payload"], serde_json::json!({"name": "ada"}));
+    assert_eq!(
+        (lines[2]["door"].as_str(), lines[2]["invocation"].as_str()),
+        (Some("invoke"), Some("Event"))
+    );
+    assert_eq!(lines[2]["response"]["message"], "Hello, later!");
     client
         .import_recording("copy", first.clone())
         .await
