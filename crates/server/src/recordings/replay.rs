@@ -161,15 +161,27 @@ impl Replayer {
         };
         self.recordings.start_replay(&record)?;
         tracing::info!(recording = %record.key, source = %source.key, target = %target_text, events = entries.len(), "replay started");
-        let sent = self.send_all(&spec, &record.key, &entries).await;
-        self.recordings.replay_sent(&record.key)?;
-        sent?;
-        if spec.timing == Timing::Virtual {
-            // Let what the last event queued run its first attempt.
-            let now = self.timekeeper.clock().wall_ms();
-            self.timekeeper.advance_to(now).await?;
-        }
-        self.recordings.get(&spec.account, &name)
+        let account = spec.account.clone();
+        // Its own task: a caller that stops waiting (the API's request
+        // timeout ends a long `original` replay's call) does not leave
+        // the replay half sent and its recording replaying for ever.
+        let this = self.clone();
+        let key = record.key.clone();
+        let sending = tokio::spawn(async move {
+            let sent = this.send_all(&spec, &key, &entries).await;
+            this.recordings.replay_sent(&key)?;
+            sent?;
+            if spec.timing == Timing::Virtual {
+                // Let what the last event queued run its first attempt.
+                let now = this.timekeeper.clock().wall_ms();
+                this.timekeeper.advance_to(now).await?;
+            }
+            Ok::<(), Error>(())
+        });
+        sending
+            .await
+            .map_err(|err| Error::Service(format!("the replay's task failed: {err}")))??;
+        self.recordings.get(&account, &name)
     }
 
     /// `<source>-replay-<n>` for the first n not taken.
