@@ -548,3 +548,48 @@ async fn a_recording_goes_on_after_a_restart_and_accounts_see_their_own() {
     let (theirs, lines) = other.export_recording("long", None).await.expect("export");
     assert_eq!((theirs.events, lines.len()), (0, 0));
 }
+
+#[tokio::test]
+async fn on_the_real_clock_original_timing_replays_and_virtual_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server_on(test_config(dir.path()), Clock::system()).await;
+    server.create("hello", guests::HELLO).await;
+    let client = &server.client;
+    // Both at the same moment: the original spacing is no wait at all.
+    let lines = vec![
+        r#"{"time":"2027-03-01T08:00:00Z","door":"invoke","payload":{"name":"a"}}"#.to_string(),
+        r#"{"time":"2027-03-01T08:00:00Z","door":"http","payload":{"name":"b"}}"#.to_string(),
+    ];
+    client.import_recording("two", lines).await.expect("import");
+    let replay = client
+        .replay_recording(proto::ReplayRecordingRequest {
+            name: "two".into(),
+            function_name: "hello".into(),
+            timing: "original".into(),
+            speed: 10.0,
+            ..Default::default()
+        })
+        .await
+        .expect("replay");
+    assert_eq!((replay.state.as_str(), replay.events), ("stopped", 2));
+    let replayed = export(&server, "two-replay-1").await;
+    let messages: Vec<&Value> = replayed.iter().map(|e| &e["response"]["message"]).collect();
+    assert_eq!(messages, ["Hello, a!", "Hello, b!"]);
+    assert_eq!(replayed[1]["door"], "http");
+    assert_eq!(replayed[1]["invocation"], "RequestResponse");
+    let err = client
+        .replay_recording(proto::ReplayRecordingRequest {
+            name: "two".into(),
+            function_name: "hello".into(),
+            timing: "virtual".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("PreconditionFailedException"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--clock virtual"), "{err}");
+    server.stop().await;
+}
