@@ -330,14 +330,12 @@ impl Recordings {
     pub fn stop(&self, account: &str, name: &str) -> Result<RecordingRecord> {
         let key = self.key(account, name);
         let mut active = self.active();
-        match active.get(&key) {
-            Some(a) if a.record.state == "recording" => {}
-            _ => {
-                drop(active);
-                return self.get(account, name);
-            }
-        }
-        let Some(mut stopped) = active.remove(&key) else {
+        let recording = active
+            .get(&key)
+            .is_some_and(|a| a.record.state == "recording");
+        // Stopped, full, or a replay (which stops by itself): as it is.
+        let Some(mut stopped) = recording.then(|| active.remove(&key)).flatten() else {
+            drop(active);
             return self.get(account, name);
         };
         self.arm(&active);
