@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/logs.proto",
         "funnel/v1/metrics.proto",
         "funnel/v1/permissions.proto",
+        "funnel/v1/recordings.proto",
         "funnel/v1/secrets.proto",
         "funnel/v1/ssm.proto",
         "funnel/v1/topics.proto",

@@ -75,6 +75,9 @@
 //! - `faults`: faults injected on purpose (`funnel fault put`): kept,
 //!   matched to calls, decided by a seeded generator; the dispatcher acts
 //!   on them where the real failure would happen.
+//! - `recordings`: recordings (`funnel record start`): which calls they
+//!   take, the entry each call writes, the JSON Lines form, and the
+//!   replay that sends a recording's events again through their doors.
 //! - `timekeeper`: the virtual clock's driver: moves time forward one
 //!   due time at a time and lets what is due run before moving on.
 //! - `logs`: function logs (CloudWatch Logs analog): START/END/REPORT
@@ -134,6 +137,7 @@ mod metrics;
 mod policies;
 mod queue;
 mod quotas;
+mod recordings;
 mod registry;
 mod router;
 mod schedules;

@@ -83,15 +83,20 @@ impl Router {
         function_arn: &str,
         payload: String,
     ) -> Result<std::result::Result<QueuedEvent, &'static str>> {
-        Ok(self.target(caller, function_arn)?.map(|target| {
-            QueuedEvent::new(
-                target.request_id,
-                target.function_name,
-                target.qualifier,
-                payload,
-                None,
-            )
-        }))
+        Ok(self
+            .target(caller, function_arn)?
+            .map(|target| QueuedEvent {
+                source: crate::recordings::Door::of_service(caller.service)
+                    .as_str()
+                    .to_string(),
+                ..QueuedEvent::new(
+                    target.request_id,
+                    target.function_name,
+                    target.qualifier,
+                    payload,
+                    None,
+                )
+            }))
     }
 
     /// Who an event for `function_arn` goes to (with a new request id),

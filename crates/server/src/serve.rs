@@ -122,6 +122,12 @@ impl Server {
 
         let faults = crate::faults::Faults::open(self.store.clone(), self.queue.clock().clone())
             .context("loading the injected faults")?;
+        let recordings = crate::recordings::Recordings::open(
+            self.store.clone(),
+            self.queue.clock().clone(),
+            self.functions.naming().home.clone(),
+        )
+        .context("loading the recordings")?;
         let dispatcher = Dispatcher::new(
             dispatch::Parts {
                 functions: self.functions.clone(),
@@ -134,6 +140,7 @@ impl Server {
                 topics: self.topics.clone(),
                 configs: self.configs.clone(),
                 faults: faults.clone(),
+                recordings: recordings.clone(),
             },
             abort.clone(),
         );
@@ -168,7 +175,7 @@ impl Server {
         health
             .set_serving::<FunctionsServer<api::FunctionsService>>()
             .await;
-        let services = self.services(dispatcher.clone(), faults, stop.clone());
+        let services = self.services(dispatcher.clone(), faults, recordings, stop.clone());
         if let Some(listener) = doors.aws {
             let door = crate::aws::Door::new(crate::aws::Parts {
                 identities: self.identities.clone(),
@@ -303,6 +310,7 @@ impl Server {
         &self,
         dispatcher: Dispatcher,
         faults: crate::faults::Faults,
+        recordings: crate::recordings::Recordings,
         stop: CancellationToken,
     ) -> api::Services {
         let quotas = crate::quotas::Quotas::new(self.config.quotas, self.store.clone());
@@ -311,6 +319,13 @@ impl Server {
             self.schedules.clone(),
             self.queue.clone(),
             self.runtime.clone(),
+        );
+        let replayer = crate::recordings::replay::Replayer::new(
+            recordings.clone(),
+            dispatcher.clone(),
+            self.functions.clone(),
+            self.queue.clone(),
+            timekeeper.clone(),
         );
         api::Services {
             functions: Arc::new(api::FunctionsService::new(
@@ -349,6 +364,11 @@ impl Server {
             // Live tails end when the server stops, so they never hold shutdown.
             logs: Arc::new(api::LogsService::new(self.logs.clone(), stop)),
             faults: Arc::new(api::FaultsService::new(faults, self.functions.clone())),
+            recordings: Arc::new(api::RecordingsService::new(
+                recordings,
+                replayer,
+                self.functions.clone(),
+            )),
         }
     }
 }

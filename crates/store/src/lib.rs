@@ -65,6 +65,8 @@
 //!   sealed the access keys and data keys
 //! - `faults`: fault id → [`FaultRecord`], a fault the dispatcher injects
 //!   (not in exports)
+//! - `recordings`, `recording_entries`, `recording_requests`: recorded
+//!   events and their outcomes (see [`RecordingRecord`]; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -92,6 +94,7 @@ mod logs;
 mod policies;
 mod quarantine;
 mod queue;
+mod recordings;
 mod releases;
 mod routes;
 mod rules;
@@ -109,6 +112,7 @@ pub use queue::{
     DeadLetter, EventInvokeConfig, GroupTarget, QueueKey, Queued, QueuedEvent, QueuedGroup, Slot,
     due_ms_of,
 };
+pub use recordings::{RecordingEntry, RecordingRecord};
 pub use routes::RouteRecord;
 pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};

@@ -44,6 +44,10 @@ pub struct QueuedEvent {
     /// recursive loop detection stops a chain at 16.
     #[serde(default)]
     pub chain_depth: u32,
+    /// The door it came in by (`s3`, `sns`, `schedule`; empty for an
+    /// async `Invoke`), for recordings.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 impl QueuedEvent {
@@ -66,6 +70,7 @@ impl QueuedEvent {
             function_errors: 0,
             system_retries: 0,
             chain_depth: 0,
+            source: String::new(),
         }
     }
 }
@@ -107,6 +112,8 @@ impl QueuedGroup {
         QueuedEvent {
             received_ms: self.received_ms,
             chain_depth: self.chain_depth,
+            // A group is a topic's fan-out.
+            source: "sns".into(),
             ..QueuedEvent::new(
                 target.request_id.clone(),
                 target.function_name.clone(),

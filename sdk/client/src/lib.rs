@@ -39,6 +39,7 @@ mod events;
 mod faults;
 mod iam;
 mod permissions;
+mod recordings;
 mod secrets;
 mod ssm;
 mod topics;
@@ -62,6 +63,7 @@ use funnel_proto::v1::layers_client::LayersClient;
 use funnel_proto::v1::logs_client::LogsClient;
 use funnel_proto::v1::metrics_client::MetricsClient;
 use funnel_proto::v1::permissions_client::PermissionsClient;
+use funnel_proto::v1::recordings_client::RecordingsClient;
 use funnel_proto::v1::secrets_manager_client::SecretsManagerClient;
 use funnel_proto::v1::ssm_client::SsmClient;
 use funnel_proto::v1::sts_client::StsClient;
@@ -174,6 +176,7 @@ pub struct Services {
     sts: StsClient<Transport>,
     admin: AdminClient<Transport>,
     faults: FaultsClient<Transport>,
+    recordings: RecordingsClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -293,6 +296,9 @@ impl Client {
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
                 faults: FaultsClient::with_interceptor(channel.clone(), auth.clone()),
+                recordings: RecordingsClient::with_interceptor(channel.clone(), auth.clone())
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES),
                 iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
                 sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
                 admin: AdminClient::with_interceptor(channel.clone(), auth.clone())

@@ -77,6 +77,7 @@ async fn reflection_lists_and_describes_the_api() {
     assert!(names.contains(&"funnel.v1.AsyncInvocation"), "{names:?}");
     assert!(names.contains(&"funnel.v1.SecretsManager"), "{names:?}");
     assert!(names.contains(&"funnel.v1.Ssm"), "{names:?}");
+    assert!(names.contains(&"funnel.v1.Recordings"), "{names:?}");
 
     let MessageResponse::FileDescriptorResponse(files) = reflect(
         &server.endpoint,

@@ -35,6 +35,7 @@ mod provisioned;
 mod python;
 mod python_client;
 mod queue_caps;
+mod recordings;
 mod restart;
 mod revisions;
 mod routes;

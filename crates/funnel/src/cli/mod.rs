@@ -20,9 +20,11 @@ mod asynchronous;
 pub mod aws_profile;
 mod buckets;
 mod code;
+mod diff;
 mod faults;
 mod iam;
 mod permissions;
+mod recordings;
 mod releases;
 mod rules;
 mod secrets;
@@ -121,6 +123,13 @@ pub enum Command {
     /// timeouts, throttles, latency, init errors), at a rate.
     #[command(subcommand)]
     Fault(faults::FaultCommand),
+    /// Record the events that reach functions, with their outcomes
+    /// (start, stop, list, show, export, import, delete).
+    #[command(subcommand)]
+    Record(recordings::RecordCommand),
+    /// Send a recording's events again to a function (a new recording of
+    /// the outcomes), or compare two recordings (replay diff A B).
+    Replay(recordings::ReplayArgs),
     /// Package a source folder as a function's component (runs here, not
     /// on the server).
     Build(BuildArgs),
@@ -683,6 +692,8 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Api(command) => apis::api(&client, command).await,
         Command::Clock(command) => rules::clock(&client, command).await,
         Command::Fault(command) => faults::fault(&client, command).await,
+        Command::Record(command) => recordings::record(&client, command).await,
+        Command::Replay(args) => recordings::replay(&client, args).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

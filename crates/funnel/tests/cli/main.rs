@@ -26,6 +26,8 @@
 //!   `function restart-environments`.
 //! - `secrets`: `secretsmanager` and `ssm` verbs, and
 //!   `admin rotate-master-key` on a stopped server's data dir.
+//! - `recordings`: `record` and `replay` verbs against the example stack
+//!   on a virtual clock (export/import byte for byte, the diff).
 //! - `common`: starting `funnel up` and calling the CLI.
 
 mod admin;
@@ -44,6 +46,7 @@ mod http;
 mod iam;
 mod image_pipeline;
 mod languages;
+mod recordings;
 mod rules;
 mod secret_access;
 mod secrets;

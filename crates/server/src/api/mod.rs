@@ -14,6 +14,7 @@ mod layers;
 mod logs;
 mod metrics;
 mod permissions;
+mod recordings;
 mod secrets;
 mod ssm;
 mod topics;
@@ -31,6 +32,7 @@ pub use layers::LayersService;
 pub use logs::LogsService;
 pub use metrics::MetricsService;
 pub use permissions::PermissionsService;
+pub use recordings::RecordingsService;
 pub use secrets::SecretsManagerService;
 pub use ssm::SsmService;
 pub use topics::TopicsService;
@@ -65,6 +67,7 @@ pub struct Services {
     pub admin: Arc<AdminService>,
     pub logs: Arc<LogsService>,
     pub faults: Arc<FaultsService>,
+    pub recordings: Arc<RecordingsService>,
 }
 
 impl Services {
@@ -80,7 +83,8 @@ impl Services {
             sts_server::StsServer, topics_server::TopicsServer,
         };
         use funnel_proto::v1::{
-            secrets_manager_server::SecretsManagerServer, ssm_server::SsmServer,
+            recordings_server::RecordingsServer, secrets_manager_server::SecretsManagerServer,
+            ssm_server::SsmServer,
         };
         tonic::service::Routes::new(
             FunctionsServer::from_arc(self.functions.clone())
@@ -110,6 +114,11 @@ impl Services {
         .add_service(AdminServer::from_arc(self.admin.clone()))
         .add_service(LogsServer::from_arc(self.logs.clone()))
         .add_service(FaultsServer::from_arc(self.faults.clone()))
+        .add_service(
+            RecordingsServer::from_arc(self.recordings.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
     }
 }
 

@@ -128,6 +128,7 @@ impl Dispatcher {
                     client_context: event.client_context.clone(),
                     chain_depth: event.chain_depth,
                     tail: false,
+                    origin: crate::recordings::Origin::queued(&event),
                 },
             )
             .await;
@@ -288,6 +289,7 @@ impl Dispatcher {
             system_retries: 0,
             // The destination's invocation continues the chain.
             chain_depth: event_depth.saturating_add(1),
+            source: String::new(),
         };
         self.queue.events().ack_and_enqueue(slot, now, &next)?;
         Ok(true)

@@ -56,6 +56,7 @@ pub struct Parts {
     pub topics: crate::topics::Topics,
     pub configs: crate::invoke_config::InvokeConfigs,
     pub faults: crate::faults::Faults,
+    pub recordings: crate::recordings::Recordings,
 }
 
 /// Cheap to clone.
@@ -78,6 +79,8 @@ pub struct Dispatcher {
     configs: crate::invoke_config::InvokeConfigs,
     /// Faults injected on purpose (`funnel fault put`), acted on in `run`.
     faults: crate::faults::Faults,
+    /// Recordings (`funnel record start`), told of each call in `run`.
+    recordings: crate::recordings::Recordings,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -104,6 +107,8 @@ pub(crate) struct RunCall {
     pub chain_depth: u32,
     /// Build the log tail (`LogType=Tail`).
     pub tail: bool,
+    /// Its door, for recordings.
+    pub origin: crate::recordings::Origin,
 }
 
 impl Dispatcher {
@@ -119,6 +124,7 @@ impl Dispatcher {
             topics,
             configs,
             faults,
+            recordings,
         } = parts;
         Dispatcher {
             functions,
@@ -132,6 +138,7 @@ impl Dispatcher {
             topics,
             configs,
             faults,
+            recordings,
             abort,
             configs_built: Arc::default(),
         }
@@ -212,6 +219,7 @@ impl Dispatcher {
                     client_context,
                     chain_depth: 0,
                     tail,
+                    origin: crate::recordings::Origin::sync(crate::recordings::Door::Invoke),
                 };
                 self.run(&target, &record, call).await
             }
@@ -221,12 +229,34 @@ impl Dispatcher {
     /// Runs one invocation of a resolved function in an execution
     /// environment, records its log, and shapes Lambda's result (with the
     /// log tail in `log_result` when `tail` asks for it: only then is it
-    /// built).
+    /// built). A recording that wants the call gets its outcome.
     pub(crate) async fn run(
         &self,
         target: &FunctionRef,
         record: &Arc<FunctionRecord>,
         call: RunCall,
+    ) -> Result<InvokeResult> {
+        let capture = self.recordings.begin(
+            &record.name,
+            target.qualifier.as_deref(),
+            &call.origin,
+            &call.request_id,
+            &call.payload,
+        );
+        let mut stats = None;
+        let result = self.run_call(target, record, call, &mut stats).await;
+        if let Some(capture) = capture {
+            self.recordings.finish(capture, &result, stats);
+        }
+        result
+    }
+
+    async fn run_call(
+        &self,
+        target: &FunctionRef,
+        record: &Arc<FunctionRecord>,
+        call: RunCall,
+        stats: &mut Option<crate::recordings::Stats>,
     ) -> Result<InvokeResult> {
         let RunCall {
             request_id,
@@ -234,6 +264,7 @@ impl Dispatcher {
             client_context,
             chain_depth,
             tail,
+            origin: _,
         } = call;
         let injected =
             self.faults
@@ -270,7 +301,7 @@ impl Dispatcher {
             let outcome = self
                 .injected_failure(record, &request_id, hit, injected.latency.as_ref())
                 .await;
-            return self.settle(record, request_id, Ok(outcome), tail);
+            return self.settle(record, request_id, Ok(outcome), tail, stats);
         }
         let naming = self.functions.naming();
         let config = self.shared_environment_config(record);
@@ -292,7 +323,7 @@ impl Dispatcher {
             outcome.output.splice(0..0, hit.log_line().into_bytes());
             outcome.duration += std::time::Duration::from_millis(hit.latency_ms);
         }
-        self.settle(record, request_id, outcome, tail)
+        self.settle(record, request_id, outcome, tail, stats)
     }
 
     /// The outcome of a call an injected init-error, timeout or error hit,
@@ -369,7 +400,15 @@ impl Dispatcher {
         request_id: String,
         outcome: std::result::Result<funnel_runtime::Outcome, InvokeError>,
         tail: bool,
+        stats: &mut Option<crate::recordings::Stats>,
     ) -> Result<InvokeResult> {
+        if let Ok(outcome) = &outcome {
+            *stats = Some(crate::recordings::Stats {
+                version: record.version.clone(),
+                duration: outcome.duration,
+                cold: outcome.init_duration.is_some(),
+            });
+        }
         self.recorder().settle(record, request_id, outcome, tail)
     }
 

@@ -308,6 +308,7 @@ impl HttpDoor {
             client_context: None,
             chain_depth: 0,
             tail: false,
+            origin: crate::recordings::Origin::sync(crate::recordings::Door::Http),
         };
         let record = &resolved.record;
         match self

@@ -264,6 +264,34 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Faults/PutFault", "funnel:PutFault"),
     ("/funnel.v1.Faults/ListFaults", "funnel:ListFaults"),
     ("/funnel.v1.Faults/DeleteFault", "funnel:DeleteFault"),
+    (
+        "/funnel.v1.Recordings/StartRecording",
+        "funnel:StartRecording",
+    ),
+    (
+        "/funnel.v1.Recordings/StopRecording",
+        "funnel:StopRecording",
+    ),
+    (
+        "/funnel.v1.Recordings/ListRecordings",
+        "funnel:ListRecordings",
+    ),
+    (
+        "/funnel.v1.Recordings/ExportRecording",
+        "funnel:ExportRecording",
+    ),
+    (
+        "/funnel.v1.Recordings/ImportRecording",
+        "funnel:ImportRecording",
+    ),
+    (
+        "/funnel.v1.Recordings/DeleteRecording",
+        "funnel:DeleteRecording",
+    ),
+    (
+        "/funnel.v1.Recordings/ReplayRecording",
+        "funnel:ReplayRecording",
+    ),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
@@ -618,6 +646,13 @@ resources! {
     PutFaultRequest => |r, s| s.whole_function(&r.function_name);
     ListFaultsRequest => |_r, _s| "*".into();
     DeleteFaultRequest => |_r, _s| "*".into();
+    StartRecordingRequest => |_r, _s| "*".into();
+    StopRecordingRequest => |_r, _s| "*".into();
+    ListRecordingsRequest => |_r, _s| "*".into();
+    ExportRecordingRequest => |_r, _s| "*".into();
+    ImportRecordingRequest => |_r, _s| "*".into();
+    DeleteRecordingRequest => |_r, _s| "*".into();
+    ReplayRecordingRequest => |r, s| s.whole_function(&r.function_name);
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     DescribeLogGroupsRequest => |_r, s| s.log_group("*");
