@@ -54,7 +54,7 @@ impl Dispatcher {
                     metrics: &self.metrics,
                     function: &record.name,
                 };
-                let settled = self.settle(record, request_id, result, false, &mut None);
+                let settled = self.settle(record, request_id, result, false, None);
                 drop(permit);
                 match response.try_recv() {
                     Ok(Ok(response)) => return Ok(HttpRun::Response(response)),

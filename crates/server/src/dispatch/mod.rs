@@ -243,11 +243,12 @@ impl Dispatcher {
             &call.request_id,
             &call.payload,
         );
+        let Some(capture) = capture else {
+            return self.run_call(target, record, call, None).await;
+        };
         let mut stats = None;
-        let result = self.run_call(target, record, call, &mut stats).await;
-        if let Some(capture) = capture {
-            self.recordings.finish(capture, &result, stats);
-        }
+        let result = self.run_call(target, record, call, Some(&mut stats)).await;
+        self.recordings.finish(capture, &result, stats);
         result
     }
 
@@ -256,7 +257,8 @@ impl Dispatcher {
         target: &FunctionRef,
         record: &Arc<FunctionRecord>,
         call: RunCall,
-        stats: &mut Option<crate::recordings::Stats>,
+        // Filled in for a recording only: nothing is built otherwise.
+        stats: Option<&mut Option<crate::recordings::Stats>>,
     ) -> Result<InvokeResult> {
         let RunCall {
             request_id,
@@ -400,9 +402,9 @@ impl Dispatcher {
         request_id: String,
         outcome: std::result::Result<funnel_runtime::Outcome, InvokeError>,
         tail: bool,
-        stats: &mut Option<crate::recordings::Stats>,
+        stats: Option<&mut Option<crate::recordings::Stats>>,
     ) -> Result<InvokeResult> {
-        if let Ok(outcome) = &outcome {
+        if let (Some(stats), Ok(outcome)) = (stats, &outcome) {
             *stats = Some(crate::recordings::Stats {
                 version: record.version.clone(),
                 duration: outcome.duration,
