@@ -15,6 +15,11 @@ use std::sync::{Arc, Mutex};
 /// Empty folders kept ready.
 const KEEP: usize = 64;
 
+/// Each [`TmpFolders`] of the process names its folders apart: a runtime
+/// still making or deleting folders in the background after its server
+/// stopped never touches those of a runtime started after it.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct TmpFolders {
@@ -23,6 +28,7 @@ pub struct TmpFolders {
 
 struct Inner {
     dir: PathBuf,
+    generation: u64,
     ready: Mutex<Vec<PathBuf>>,
     next: AtomicU64,
     refilling: AtomicBool,
@@ -39,6 +45,7 @@ impl TmpFolders {
         TmpFolders {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
+                generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
                 ready: Mutex::default(),
                 next: AtomicU64::new(0),
                 refilling: AtomicBool::new(false),
@@ -66,7 +73,8 @@ impl TmpFolders {
 
     fn make(&self) -> std::io::Result<PathBuf> {
         let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
-        let path = self.inner.dir.join(format!("env-{n:x}"));
+        let generation = self.inner.generation;
+        let path = self.inner.dir.join(format!("env-{generation:x}-{n:x}"));
         std::fs::create_dir(&path)?;
         Ok(path)
     }
@@ -110,5 +118,39 @@ impl Drop for TmpFolder {
         {
             tracing::warn!(path = %path.display(), cause = %err, "could not delete an environment's /tmp");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_runtimes_over_one_folder_never_share_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (earlier, later) = (TmpFolders::new(dir.path()), TmpFolders::new(dir.path()));
+        let a = earlier.take().unwrap();
+        let b = later.take().unwrap();
+        assert_ne!(a.path(), b.path());
+        // The earlier one retiring its environment leaves the later's alone.
+        drop(a);
+        assert!(b.path().is_dir());
+    }
+
+    #[test]
+    fn an_earlier_runs_folders_are_moved_aside_and_deleted() {
+        let data = tempfile::tempdir().unwrap();
+        let environments = data.path().join("environments");
+        std::fs::create_dir_all(environments.join("env-0-0/deep")).unwrap();
+        std::fs::write(environments.join("env-0-0/deep/file"), b"x").unwrap();
+        std::fs::create_dir_all(data.path().join("environments.old-1/env-9")).unwrap();
+        std::fs::create_dir_all(data.path().join("compiled")).unwrap();
+        crate::clear_environments(data.path(), &environments).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(data.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["compiled"]);
     }
 }
