@@ -1069,11 +1069,11 @@ async fn logs_tail(
             })
             .await;
         let page = match page {
-            // A function that never ran has no log group yet: following
-            // it waits for its first lines.
-            Err(err)
-                if follow && err.error_type.as_deref() == Some("ResourceNotFoundException") =>
-            {
+            // A function that never logged has no log group yet: it has
+            // nothing to show (following it waits for its first lines);
+            // a name that is no function is the error.
+            Err(err) if err.error_type.as_deref() == Some("ResourceNotFoundException") => {
+                client.get_function(name).await?;
                 break;
             }
             page => page?,

@@ -109,6 +109,18 @@ impl Aws {
         serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
     }
 
+    /// As [`Aws::json`], but `None` when what it reads does not exist yet
+    /// (`ResourceNotFoundException`: a log group before its first line).
+    pub fn json_if_found(&self, args: &[&str]) -> Option<Value> {
+        let out = self.run(args);
+        if !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("(ResourceNotFoundException)")
+        {
+            return None;
+        }
+        Some(self.json(args))
+    }
+
     /// `aws ARGS`, which must fail; its stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);

@@ -24,14 +24,16 @@ fn run(aws: &Aws, args: &[&str]) -> String {
 
 /// The messages `object-type` logged that match `pattern`.
 fn object_type_logs(aws: &Aws, pattern: &str) -> Vec<String> {
-    let found = aws.json(&[
+    let Some(found) = aws.json_if_found(&[
         "logs",
         "filter-log-events",
         "--log-group-name",
         "/aws/lambda/object-type",
         "--filter-pattern",
         pattern,
-    ]);
+    ]) else {
+        return Vec::new();
+    };
     found["events"]
         .as_array()
         .map(|events| {

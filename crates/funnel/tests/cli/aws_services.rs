@@ -21,16 +21,18 @@ trait LogReads {
 
 impl LogReads for Aws {
     /// The messages of `group` matching `pattern`, as filter-log-events
-    /// gives them.
+    /// gives them (none while the group does not exist yet).
     fn log_messages(&self, group: &str, pattern: &str) -> Vec<String> {
-        let found = self.json(&[
+        let Some(found) = self.json_if_found(&[
             "logs",
             "filter-log-events",
             "--log-group-name",
             group,
             "--filter-pattern",
             pattern,
-        ]);
+        ]) else {
+            return Vec::new();
+        };
         found["events"]
             .as_array()
             .expect("events")

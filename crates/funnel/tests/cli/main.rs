@@ -17,6 +17,8 @@
 //! - `aws`, `aws_lambda`, `aws_services`, `aws_s3`: the real aws CLI against
 //!   the AWS-compatible endpoint (SigV4, Lambda, SNS, EventBridge, Logs, STS,
 //!   S3).
+//! - `aws_secrets`: Secrets Manager and Parameter Store through the
+//!   endpoint, with the aws CLI.
 //! - `aws_shapes`: the same boto3 calls against funnel and moto's server,
 //!   their answers' shapes compared against a list of known differences.
 //! - `image_pipeline`: the image-pipeline example, end to end (thumbnails,
@@ -35,6 +37,7 @@ mod aws;
 mod aws_cli;
 mod aws_lambda;
 mod aws_s3;
+mod aws_secrets;
 mod aws_services;
 mod aws_shapes;
 mod buckets;

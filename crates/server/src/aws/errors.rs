@@ -20,7 +20,8 @@ pub enum Protocol {
     /// STS, SNS: form-encoded requests, XML answers in the service's
     /// namespace.
     Query(&'static str),
-    /// EventBridge, CloudWatch Logs: `X-Amz-Target` and JSON 1.1.
+    /// EventBridge, CloudWatch Logs, Secrets Manager, SSM: `X-Amz-Target`
+    /// and JSON 1.1.
     Json11,
     /// S3: REST with XML bodies (its own errors, [`super::s3`]).
     RestXml,
@@ -36,7 +37,7 @@ impl Protocol {
             Some("lambda") => return Protocol::RestJson,
             Some("sts") => return Protocol::Query(STS_NAMESPACE),
             Some("sns") => return Protocol::Query(SNS_NAMESPACE),
-            Some("events" | "logs") => return Protocol::Json11,
+            Some("events" | "logs" | "secretsmanager" | "ssm") => return Protocol::Json11,
             Some("s3") => return Protocol::RestXml,
             _ => {}
         }

@@ -16,8 +16,10 @@ mod json11;
 mod lambda;
 mod logs;
 mod s3;
+mod secretsmanager;
 mod sigv4;
 mod sns;
+mod ssm;
 mod sts;
 
 use std::net::SocketAddr;
@@ -136,10 +138,12 @@ impl Door {
             "sns" => sns::handle(self, request).await.map_err(fail),
             "events" => events::handle(self, request).await.map_err(fail),
             "logs" => logs::handle(self, request).await.map_err(fail),
+            "secretsmanager" => secretsmanager::handle(self, request).await.map_err(fail),
+            "ssm" => ssm::handle(self, request).await.map_err(fail),
             other => Err(fail(AwsError::new(
                 "UnknownOperationException",
                 format!(
-                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda, s3, sns, events, logs and sts)"
+                    "funnel's AWS endpoint does not serve the {other:?} service (it serves lambda, s3, sns, events, logs, secretsmanager, ssm and sts)"
                 ),
             ))),
         }
