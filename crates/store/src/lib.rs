@@ -65,6 +65,8 @@
 //!   sealed the access keys and data keys
 //! - `faults`: fault id → [`FaultRecord`], a fault the dispatcher injects
 //!   (not in exports)
+//! - `spans`, `trace_index`: trace spans and each trace's summary (see
+//!   `traces`; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -98,6 +100,7 @@ mod rules;
 mod schema;
 mod secrets;
 mod topics;
+mod traces;
 mod urls;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry, PartRecord, UploadRecord};
@@ -114,6 +117,7 @@ pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use secrets::{DataKeyRecord, ParameterRecord, SecretRecord, SecretVersionRecord, TagRecord};
 pub use topics::{SubscriptionRecord, TopicRecord};
+pub use traces::{SpanRecord, TraceSummary};
 pub use urls::{CorsRecord, FunctionUrlRecord, UrlTarget};
 
 #[derive(Debug, thiserror::Error)]
