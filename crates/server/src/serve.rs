@@ -75,6 +75,7 @@ impl Server {
         // write the last log lines.
         self.runtime.retire_all().await;
         self.logs.close().await;
+        self.tracer.close().await;
         self.queue.close().await;
         self.store
             .flush_async()
@@ -134,6 +135,7 @@ impl Server {
                 topics: self.topics.clone(),
                 configs: self.configs.clone(),
                 faults: faults.clone(),
+                tracer: self.tracer.clone(),
             },
             abort.clone(),
         );

@@ -128,6 +128,7 @@ impl Dispatcher {
                     client_context: event.client_context.clone(),
                     chain_depth: event.chain_depth,
                     tail: false,
+                    trace: None,
                 },
             )
             .await;

@@ -9,6 +9,7 @@
 mod delivery;
 mod http;
 mod provisioned;
+mod traced;
 
 pub(crate) use http::HttpRun;
 pub use provisioned::ProvisionedView;
@@ -56,6 +57,7 @@ pub struct Parts {
     pub topics: crate::topics::Topics,
     pub configs: crate::invoke_config::InvokeConfigs,
     pub faults: crate::faults::Faults,
+    pub tracer: crate::traces::Tracer,
 }
 
 /// Cheap to clone.
@@ -78,6 +80,8 @@ pub struct Dispatcher {
     configs: crate::invoke_config::InvokeConfigs,
     /// Faults injected on purpose (`funnel fault put`), acted on in `run`.
     faults: crate::faults::Faults,
+    /// Spans of the calls whose traces are sampled.
+    tracer: crate::traces::Tracer,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -104,6 +108,8 @@ pub(crate) struct RunCall {
     pub chain_depth: u32,
     /// Build the log tail (`LogType=Tail`).
     pub tail: bool,
+    /// The trace it runs in (`None`: not traced).
+    pub trace: Option<crate::traces::TraceContext>,
 }
 
 impl Dispatcher {
@@ -119,6 +125,7 @@ impl Dispatcher {
             topics,
             configs,
             faults,
+            tracer,
         } = parts;
         Dispatcher {
             functions,
@@ -132,6 +139,7 @@ impl Dispatcher {
             topics,
             configs,
             faults,
+            tracer,
             abort,
             configs_built: Arc::default(),
         }
@@ -212,6 +220,7 @@ impl Dispatcher {
                     client_context,
                     chain_depth: 0,
                     tail,
+                    trace: event.trace,
                 };
                 self.run(&target, &record, call).await
             }
@@ -234,7 +243,9 @@ impl Dispatcher {
             client_context,
             chain_depth,
             tail,
+            trace,
         } = call;
+        let mut traced = traced::InvokeTrace::start(&self.tracer, trace.as_ref(), record, &request_id);
         let injected =
             self.faults
                 .decide(&record.name, target.qualifier.as_deref(), &record.version);
@@ -279,7 +290,7 @@ impl Dispatcher {
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
             payload,
             client_context,
-            trace_id: None,
+            trace_id: traced.guest_trace_id(trace.as_ref()),
             chain_depth,
         };
 
@@ -287,12 +298,15 @@ impl Dispatcher {
             outcome = self.runtime.invoke(&prepared, config, call) => outcome,
             () = self.abort.cancelled() => return stopped(),
         };
+        traced.returned(&outcome);
         if let (Some(hit), Ok(outcome)) = (&injected.latency, &mut outcome) {
             self.metrics.injected_fault(&record.name, hit.kind.as_str());
             outcome.output.splice(0..0, hit.log_line().into_bytes());
             outcome.duration += std::time::Duration::from_millis(hit.latency_ms);
         }
-        self.settle(record, request_id, outcome, tail)
+        let result = self.settle(record, request_id, outcome, tail);
+        traced.finish(&self.tracer, &result);
+        result
     }
 
     /// The outcome of a call an injected init-error, timeout or error hit,
@@ -371,6 +385,11 @@ impl Dispatcher {
         tail: bool,
     ) -> Result<InvokeResult> {
         self.recorder().settle(record, request_id, outcome, tail)
+    }
+
+    /// The server's tracer.
+    pub(crate) fn tracer(&self) -> &crate::traces::Tracer {
+        &self.tracer
     }
 
     /// What records finished invocations (cheap to clone).

@@ -308,6 +308,7 @@ impl HttpDoor {
             client_context: None,
             chain_depth: 0,
             tail: false,
+            trace: None,
         };
         let record = &resolved.record;
         match self
