@@ -351,6 +351,10 @@ impl Server {
             // Live tails end when the server stops, so they never hold shutdown.
             logs: Arc::new(api::LogsService::new(self.logs.clone(), stop)),
             faults: Arc::new(api::FaultsService::new(faults, self.functions.clone())),
+            traces: Arc::new(api::TracesService::new(
+                self.tracer.clone(),
+                self.store.clone(),
+            )),
         }
     }
 }

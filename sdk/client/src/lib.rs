@@ -42,11 +42,13 @@ mod permissions;
 mod secrets;
 mod ssm;
 mod topics;
+mod traces;
 mod urls;
 
 pub use buckets::Object;
 pub use credentials::{Credentials, Profile};
 pub use events::Target;
+pub use traces::TraceHeaders;
 
 use funnel_proto::v1::admin_client::AdminClient;
 use funnel_proto::v1::apis_client::ApisClient;
@@ -55,6 +57,7 @@ use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
 use funnel_proto::v1::faults_client::FaultsClient;
+use funnel_proto::v1::traces_client::TracesClient;
 use funnel_proto::v1::function_urls_client::FunctionUrlsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::iam_client::IamClient;
@@ -174,6 +177,7 @@ pub struct Services {
     sts: StsClient<Transport>,
     admin: AdminClient<Transport>,
     faults: FaultsClient<Transport>,
+    traces: TracesClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -293,6 +297,7 @@ impl Client {
                 events: EventsClient::with_interceptor(channel.clone(), auth.clone()),
                 clock: ClockClient::with_interceptor(channel.clone(), auth.clone()),
                 faults: FaultsClient::with_interceptor(channel.clone(), auth.clone()),
+                traces: TracesClient::with_interceptor(channel.clone(), auth.clone()),
                 iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
                 sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
                 admin: AdminClient::with_interceptor(channel.clone(), auth.clone())

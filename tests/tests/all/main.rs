@@ -45,6 +45,7 @@ mod shutdown;
 mod tenancy;
 mod topic_publishing;
 mod topics;
+mod tracing;
 mod transport;
 mod upgrade;
 mod versions;

@@ -17,6 +17,7 @@ mod permissions;
 mod secrets;
 mod ssm;
 mod topics;
+mod traces;
 mod urls;
 
 pub use admin::AdminService;
@@ -34,6 +35,7 @@ pub use permissions::PermissionsService;
 pub use secrets::SecretsManagerService;
 pub use ssm::SsmService;
 pub use topics::TopicsService;
+pub use traces::TracesService;
 pub use urls::FunctionUrlsService;
 
 use std::sync::Arc;
@@ -65,6 +67,7 @@ pub struct Services {
     pub admin: Arc<AdminService>,
     pub logs: Arc<LogsService>,
     pub faults: Arc<FaultsService>,
+    pub traces: Arc<TracesService>,
 }
 
 impl Services {
@@ -81,6 +84,7 @@ impl Services {
         };
         use funnel_proto::v1::{
             secrets_manager_server::SecretsManagerServer, ssm_server::SsmServer,
+            traces_server::TracesServer,
         };
         tonic::service::Routes::new(
             FunctionsServer::from_arc(self.functions.clone())
@@ -110,6 +114,7 @@ impl Services {
         .add_service(AdminServer::from_arc(self.admin.clone()))
         .add_service(LogsServer::from_arc(self.logs.clone()))
         .add_service(FaultsServer::from_arc(self.faults.clone()))
+        .add_service(TracesServer::from_arc(self.traces.clone()))
     }
 }
 

@@ -259,6 +259,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("/funnel.v1.Faults/PutFault", "funnel:PutFault"),
     ("/funnel.v1.Faults/ListFaults", "funnel:ListFaults"),
     ("/funnel.v1.Faults/DeleteFault", "funnel:DeleteFault"),
+    ("/funnel.v1.Traces/ListTraces", "xray:GetTraceSummaries"),
+    ("/funnel.v1.Traces/GetTrace", "xray:BatchGetTraces"),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
@@ -612,6 +614,8 @@ resources! {
     PutFaultRequest => |r, s| s.whole_function(&r.function_name);
     ListFaultsRequest => |_r, _s| "*".into();
     DeleteFaultRequest => |_r, _s| "*".into();
+    ListTracesRequest => |_r, _s| "*".into();
+    GetTraceRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     DescribeLogGroupsRequest => |_r, s| s.log_group("*");

@@ -38,6 +38,10 @@ struct Inner {
     home: String,
     writer: writer::Handle,
     dropped: AtomicU64,
+    /// On a virtual clock, real time since the tracer started is added
+    /// to span times: work takes real time while the clock stands still,
+    /// and a waterfall must still show it in order.
+    real_base: Option<Instant>,
 }
 
 /// What the tracer is set up with.
@@ -64,10 +68,11 @@ impl Tracer {
                     settings.reservoir_per_second,
                     clock.clone(),
                 ),
-                clock,
+                clock: clock.clone(),
                 home: home.to_string(),
                 writer,
                 dropped: AtomicU64::new(0),
+                real_base: clock.is_manual().then(Instant::now),
             }),
         }
     }
@@ -167,13 +172,19 @@ impl Tracer {
         }
     }
 
-    /// Wall time on the server's clock, in µs.
+    /// Wall time on the server's clock, in µs (plus real time since the
+    /// tracer started, on a virtual clock).
     pub(crate) fn now_us(&self) -> i64 {
-        self.inner
+        let wall = self
+            .inner
             .clock
             .wall()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64)
+            .map_or(0, |d| d.as_micros() as i64);
+        wall + self
+            .inner
+            .real_base
+            .map_or(0, |base| base.elapsed().as_micros() as i64)
     }
 
     /// Ends `span` now (its duration in real time since it started).
