@@ -320,6 +320,7 @@ impl Server {
             policies.clone(),
             queue.clone(),
             metrics.clone(),
+            tracer.clone(),
         );
         let buckets = buckets::Buckets::new(
             store.clone(),

@@ -44,6 +44,10 @@ pub struct QueuedEvent {
     /// recursive loop detection stops a chain at 16.
     #[serde(default)]
     pub chain_depth: u32,
+    /// The trace it continues, as X-Ray's header (`Root=…;Parent=…;
+    /// Sampled=…`, SNS's `AWSTraceHeader`); `None` when not traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl QueuedEvent {
@@ -66,6 +70,7 @@ impl QueuedEvent {
             function_errors: 0,
             system_retries: 0,
             chain_depth: 0,
+            trace: None,
         }
     }
 }
@@ -84,6 +89,10 @@ pub struct QueuedGroup {
     /// As [`QueuedEvent::chain_depth`], for every target.
     #[serde(default)]
     pub chain_depth: u32,
+    /// The message's `AWSTraceHeader` system attribute: the trace its
+    /// deliveries continue (as [`QueuedEvent::trace`]).
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// One function a group is for. Short field names: a group is written
@@ -107,6 +116,7 @@ impl QueuedGroup {
         QueuedEvent {
             received_ms: self.received_ms,
             chain_depth: self.chain_depth,
+            trace: self.trace.clone(),
             ..QueuedEvent::new(
                 target.request_id.clone(),
                 target.function_name.clone(),

@@ -192,7 +192,7 @@ impl Dispatcher {
             }
             invocation::InvocationType::Event => {
                 let request_id = uuid::Uuid::new_v4().to_string();
-                let queued = funnel_store::QueuedEvent::new(
+                let mut queued = funnel_store::QueuedEvent::new(
                     request_id.clone(),
                     target.name.clone(),
                     target.qualifier.clone().unwrap_or_default(),
@@ -200,6 +200,7 @@ impl Dispatcher {
                     String::from_utf8_lossy(&payload).into_owned(),
                     client_context,
                 );
+                queued.trace = event.trace.map(|trace| trace.xray());
                 self.queue.check_room(&[target.name.as_str()]).await?;
                 self.queue.accept(queued).await?;
                 self.metrics.async_received(&target.name);

@@ -101,3 +101,110 @@ impl InvokeTrace {
         tracer.end_as_is(span);
     }
 }
+
+/// An async delivery's place in its trace: on the first attempt the
+/// `funnel.queue` span (accept to start; under an `sns deliver` span for a
+/// topic's subscription) is recorded and becomes the event's stored
+/// context, so a retry is a `retry` span under it.
+pub(super) struct DeliveryTrace {
+    retry: Option<Span>,
+    /// What the attempt's `funnel.invoke` runs under.
+    pub run: Option<TraceContext>,
+}
+
+impl DeliveryTrace {
+    pub fn start(
+        tracer: &Tracer,
+        slot: &funnel_store::Slot,
+        event: &mut funnel_store::QueuedEvent,
+    ) -> DeliveryTrace {
+        let Some(stored) = event
+            .trace
+            .as_deref()
+            .and_then(TraceContext::parse_stored)
+        else {
+            return DeliveryTrace {
+                retry: None,
+                run: None,
+            };
+        };
+        if event.invoke_count > 0 || event.system_retries > 0 {
+            let retry = tracer.span(Some(&stored), "retry", &event.function_name).map(|mut span| {
+                span.attr("attempt", event.invoke_count + event.system_retries + 1);
+                span.attr("request_id", &event.request_id);
+                span
+            });
+            let run = retry.as_ref().map(Span::context).or(Some(stored));
+            return DeliveryTrace { retry, run };
+        }
+        if !stored.sampled {
+            return DeliveryTrace {
+                retry: None,
+                run: Some(stored),
+            };
+        }
+        let now_us = tracer.now_us();
+        // The clock's wall time of the accept, on the tracer's timeline.
+        let offset = now_us - tracer.wall_us();
+        let received_us = (event.received_ms.saturating_mul(1000) + offset).min(now_us);
+        let waited = (now_us - received_us).max(0) as u64;
+        let mut parent = stored;
+        if let Some(subscription) = &slot.member {
+            let mut deliver = tracer.span_at(&stored, "sns deliver", &event.function_name, received_us);
+            deliver.attr("subscription", subscription);
+            deliver.record.duration_us = waited;
+            parent = deliver.context();
+            tracer.end_as_is(deliver);
+        }
+        let mut queue = tracer.span_at(&parent, "funnel.queue", &event.function_name, received_us);
+        queue.attr("request_id", &event.request_id);
+        queue.record.duration_us = waited;
+        let context = queue.context();
+        tracer.end_as_is(queue);
+        event.trace = Some(context.xray());
+        DeliveryTrace {
+            retry: None,
+            run: Some(context),
+        }
+    }
+
+    /// The attempt is over.
+    pub fn finish(self, tracer: &Tracer, ran: &crate::error::Result<InvokeResult>) {
+        if let Some(mut retry) = self.retry {
+            match ran {
+                Ok(result) if result.function_error.is_some() => {
+                    retry.fail(result.function_error.unwrap_or_default())
+                }
+                Ok(_) => {}
+                Err(err) => retry.fail(err.aws_name()),
+            }
+            tracer.end(retry);
+        }
+    }
+}
+
+/// The `destination OnSuccess|OnFailure` hop of an event's record, under
+/// its queue span; the trace the record's event continues.
+pub(super) fn destination(
+    tracer: &Tracer,
+    event: &funnel_store::QueuedEvent,
+    kind: &str,
+    destination: &str,
+) -> (Option<Span>, Option<String>) {
+    let stored = event
+        .trace
+        .as_deref()
+        .and_then(TraceContext::parse_stored);
+    let span = tracer
+        .span(stored.as_ref(), kind, &event.function_name)
+        .map(|mut span| {
+            span.attr("destination", destination);
+            span
+        });
+    let next = span
+        .as_ref()
+        .map(Span::context)
+        .or(stored)
+        .map(|c| c.xray());
+    (span, next)
+}

@@ -25,6 +25,22 @@ use funnel_store::{SpanRecord, Store};
 pub(crate) use context::{Incoming, TraceContext};
 use sampler::Sampler;
 
+tokio::task_local! {
+    /// The trace the current request's work runs in, for the doors deep
+    /// below it (a `PutObject`'s bucket event, a publish).
+    static CURRENT: Option<TraceContext>;
+}
+
+/// Runs `work` with `trace` as the current trace.
+pub(crate) async fn within<F: std::future::Future>(trace: Option<TraceContext>, work: F) -> F::Output {
+    CURRENT.scope(trace, work).await
+}
+
+/// The current trace, set by [`within`].
+pub(crate) fn current() -> Option<TraceContext> {
+    CURRENT.try_with(|trace| *trace).ok().flatten()
+}
+
 /// The server's tracer (cheap to clone).
 #[derive(Clone)]
 pub struct Tracer {
@@ -185,6 +201,15 @@ impl Tracer {
             .inner
             .real_base
             .map_or(0, |base| base.elapsed().as_micros() as i64)
+    }
+
+    /// The clock's wall time alone, in µs.
+    pub(crate) fn wall_us(&self) -> i64 {
+        self.inner
+            .clock
+            .wall()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64)
     }
 
     /// Ends `span` now (its duration in real time since it started).
