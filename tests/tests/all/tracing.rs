@@ -5,7 +5,7 @@
 //! rate of 0 records nothing.
 
 use funnel_client::{Code, proto};
-use funnel_tests::{guests, invoke_request, start_server, start_server_with, test_config};
+use funnel_tests::{eventually, guests, invoke_request, start_server, start_server_with, test_config};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -181,5 +181,211 @@ async fn a_sample_rate_of_zero_records_nothing() {
         .await
         .expect("list");
     assert!(listed.is_empty(), "{listed:#?}");
+    server.stop().await;
+}
+
+/// The span named `name` of `function` (one of them).
+fn of<'a>(trace: &'a proto::Trace, name: &str, function: &str) -> Vec<&'a proto::Span> {
+    trace
+        .spans
+        .iter()
+        .filter(|s| s.name == name && s.function_name == function)
+        .collect()
+}
+
+fn parent_of<'a>(trace: &'a proto::Trace, span: &proto::Span) -> &'a proto::Span {
+    trace
+        .spans
+        .iter()
+        .find(|s| s.span_id == span.parent_span_id)
+        .unwrap_or_else(|| panic!("the parent of {} in {trace:#?}", span.name))
+}
+
+/// Asserts the chain of parents above `span`, nearest first (by name).
+fn assert_ancestry(trace: &proto::Trace, span: &proto::Span, names: &[&str]) {
+    let mut at = span;
+    for name in names {
+        at = parent_of(trace, at);
+        assert_eq!(at.name, *name, "above {}: {trace:#?}", span.name);
+    }
+    assert_eq!(at.parent_span_id, "", "{} is the root", at.name);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination() {
+    use funnel_tests::topics::{allow_sns, subscribe};
+    let data = tempfile::tempdir().expect("temp dir");
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.path().to_path_buf());
+    config.tracing.sample_rate = 1.0;
+    let server = start_server_with(config).await;
+    let clock = server.runtime.clock().clone();
+    let catalog = server.client.create_topic("catalog").await.expect("topic");
+
+    // ingest: the recorder relaying each event it gets to the topic.
+    let mut ingest = funnel_tests::create_request("ingest", funnel_tests::guest(guests::RECORDER));
+    ingest.topic_access = Some(proto::TopicAccess {
+        topics: vec!["catalog".into()],
+    });
+    ingest.environment = Some(proto::Environment {
+        variables: [
+            ("RELAY_TOPIC".to_string(), "catalog".to_string()),
+            ("PRINT_TRACE".to_string(), "1".to_string()),
+        ]
+        .into(),
+    });
+    server.client.create_function(ingest).await.expect("ingest");
+    server
+        .allow("ingest", "s3", "s3.amazonaws.com", "arn:funnel:s3:::uploads")
+        .await;
+    server
+        .client
+        .create_bucket("uploads", Some(&folder.path().to_string_lossy()))
+        .await
+        .expect("bucket");
+    server
+        .client
+        .put_bucket_notification_configuration(
+            "uploads",
+            proto::NotificationConfiguration {
+                lambda_function_configurations: vec![proto::LambdaFunctionConfiguration {
+                    id: "ingest".into(),
+                    lambda_function_arn: "arn:funnel:lambda:local:000000000000:function:ingest"
+                        .into(),
+                    events: vec!["s3:ObjectCreated:*".into()],
+                    filter: None,
+                }],
+            },
+        )
+        .await
+        .expect("notifications");
+    // Two subscribers; "broken" fails, is retried once, then goes to its
+    // OnFailure destination.
+    server.create("indexer", guests::RECORDER).await;
+    server.create("broken", guests::FAIL).await;
+    server.create("dead-ends", guests::RECORDER).await;
+    for function in ["indexer", "broken"] {
+        allow_sns(&server, function, &catalog).await;
+        subscribe(&server, &catalog, function, None).await;
+    }
+    server
+        .client
+        .put_function_event_invoke_config(proto::PutFunctionEventInvokeConfigRequest {
+            function_name: "broken".into(),
+            maximum_retry_attempts: Some(1),
+            destination_config: Some(proto::DestinationConfig {
+                on_failure: Some(proto::OnFailure {
+                    destination: "arn:funnel:lambda:local:000000000000:function:dead-ends".into(),
+                }),
+                on_success: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("invoke config");
+
+    server
+        .client
+        .put_object("uploads", "photo.jpg", b"jpeg".to_vec())
+        .await
+        .expect("put object");
+    eventually("broken's first attempt", || async {
+        (server.starts("broken").await == 1).then_some(())
+    })
+    .await;
+    clock.advance(std::time::Duration::from_secs(60));
+    let trace = eventually("the whole chain in one trace", || async {
+        let listed = server
+            .client
+            .list_traces(proto::ListTracesRequest {
+                function_name: "ingest".into(),
+                ..Default::default()
+            })
+            .await
+            .ok()?;
+        let [summary] = listed.as_slice() else {
+            return None;
+        };
+        let trace = server.client.get_trace(&summary.trace_id).await.ok()?;
+        (!of(&trace, "funnel.invoke", "dead-ends").is_empty()
+            && !of(&trace, "funnel.invoke", "indexer").is_empty())
+        .then_some(trace)
+    })
+    .await;
+
+    let root = one(&trace, "grpc PutObject");
+    assert_eq!(root.parent_span_id, "");
+    let s3 = one(&trace, "s3 event");
+    assert_eq!(s3.parent_span_id, root.span_id);
+    assert_eq!(attr(s3, "key"), Some("photo.jpg"));
+    let ingest = of(&trace, "funnel.invoke", "ingest");
+    assert_eq!(ingest.len(), 1);
+    assert_ancestry(&trace, ingest[0], &["funnel.queue", "s3 event", "grpc PutObject"]);
+    let publish = one(&trace, "sns publish");
+    assert_eq!(publish.parent_span_id, ingest[0].span_id, "the guest's publish");
+    assert_eq!(attr(publish, "deliveries"), Some("2"));
+    let delivers = named(&trace, "sns deliver");
+    assert_eq!(delivers.len(), 2, "one per subscription");
+    assert!(delivers.iter().all(|d| d.parent_span_id == publish.span_id));
+
+    let indexed = of(&trace, "funnel.invoke", "indexer");
+    assert_eq!(indexed.len(), 1);
+    assert_ancestry(
+        &trace,
+        indexed[0],
+        &["funnel.queue", "sns deliver", "sns publish", "funnel.invoke", "funnel.queue", "s3 event", "grpc PutObject"],
+    );
+    // broken: the first attempt under its queue span, the second under a
+    // retry span, both failed; then the destination hop.
+    let attempts = of(&trace, "funnel.invoke", "broken");
+    assert_eq!(attempts.len(), 2, "{trace:#?}");
+    assert!(attempts.iter().all(|a| a.error == "ValidationError"));
+    let queue = of(&trace, "funnel.queue", "broken");
+    assert_eq!(queue.len(), 1);
+    let retry = of(&trace, "retry", "broken");
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].parent_span_id, queue[0].span_id);
+    assert_eq!(attr(retry[0], "attempt"), Some("2"));
+    let mut parents: Vec<&str> = attempts.iter().map(|a| a.parent_span_id.as_str()).collect();
+    parents.sort();
+    let mut expected = vec![queue[0].span_id.as_str(), retry[0].span_id.as_str()];
+    expected.sort();
+    assert_eq!(parents, expected);
+    assert!(
+        retry[0].start_micros - queue[0].start_micros >= 60_000_000,
+        "the retry waited a minute on the clock"
+    );
+    let destination = one(&trace, "destination OnFailure");
+    assert_eq!(destination.parent_span_id, queue[0].span_id);
+    assert_eq!(attr(destination, "condition"), Some("RetriesExhausted"));
+    let dead_end = of(&trace, "funnel.invoke", "dead-ends");
+    assert_ancestry(
+        &trace,
+        dead_end[0],
+        &["funnel.queue", "destination OnFailure", "funnel.queue", "sns deliver", "sns publish", "funnel.invoke", "funnel.queue", "s3 event", "grpc PutObject"],
+    );
+
+    let summary = trace.summary.clone().expect("summary");
+    assert_eq!(summary.root, "grpc PutObject");
+    assert_eq!(summary.hops, 5, "ingest, indexer, broken twice, dead-ends");
+    assert_eq!(summary.status, "Error");
+
+    // The guest saw its invocation's span as its trace, in its context
+    // and in _X_AMZN_TRACE_ID.
+    let logged: Vec<String> = server
+        .log_messages("ingest")
+        .await
+        .into_iter()
+        .map(|e| e.message.trim_end().to_string())
+        .collect();
+    let expected = format!(
+        "Root=1-{}-{};Parent={};Sampled=1",
+        &summary.trace_id[..8],
+        &summary.trace_id[8..],
+        ingest[0].span_id
+    );
+    assert!(logged.contains(&format!("trace: {expected}")), "{logged:#?}");
+    assert!(logged.contains(&format!("trace_env: {expected}")), "{logged:#?}");
     server.stop().await;
 }
