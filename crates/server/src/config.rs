@@ -440,8 +440,11 @@ impl Config {
         );
         if let Some(endpoint) = &self.tracing.otlp_endpoint {
             anyhow::ensure!(
-                endpoint.parse::<http::Uri>().is_ok_and(|uri| uri.scheme().is_some() && uri.host().is_some()),
-                "--otlp-endpoint {endpoint:?} is not a URL like http://127.0.0.1:4317"
+                endpoint
+                    .parse::<http::Uri>()
+                    .is_ok_and(|uri| uri.scheme_str() == Some("http") && uri.host().is_some()),
+                "--otlp-endpoint {endpoint:?} is not a URL like http://127.0.0.1:4317 \
+                 (OTLP over gRPC, plain HTTP/2: put a TLS collector behind a local agent)"
             );
         }
         anyhow::ensure!(

@@ -46,6 +46,7 @@ mod tenancy;
 mod topic_publishing;
 mod topics;
 mod tracing;
+mod tracing_otlp;
 mod transport;
 mod upgrade;
 mod versions;

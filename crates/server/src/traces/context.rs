@@ -136,10 +136,6 @@ impl TraceContext {
         }
     }
 
-    pub fn trace_hex(&self) -> String {
-        hex::encode(self.trace_id)
-    }
-
     /// `00-<trace>-<parent>-<flags>`.
     pub fn traceparent(&self) -> String {
         format!(

@@ -225,13 +225,12 @@ impl Tracer {
 
     fn record(&self, record: SpanRecord) {
         if !self.inner.writer.push(record) {
-            self.inner.dropped.fetch_add(1, Ordering::Relaxed);
+            let dropped = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Once, then every thousandth: a flood must not flood the log.
+            if dropped % 1000 == 1 {
+                tracing::warn!(dropped, "the span writer is behind: spans were not kept");
+            }
         }
-    }
-
-    /// Spans not kept because the writer was behind.
-    pub(crate) fn dropped(&self) -> u64 {
-        self.inner.dropped.load(Ordering::Relaxed)
     }
 
     /// Waits until every span recorded before it is stored.
@@ -242,10 +241,6 @@ impl Tracer {
     /// Stores what is pending and stops the writer (at shutdown).
     pub(crate) async fn close(&self) {
         self.inner.writer.close().await;
-    }
-
-    pub(crate) fn home(&self) -> &str {
-        &self.inner.home
     }
 }
 
