@@ -389,3 +389,54 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
     assert!(logged.contains(&format!("trace_env: {expected}")), "{logged:#?}");
     server.stop().await;
 }
+
+/// Python and JS handlers see their invocation's trace in their context
+/// and in the environment, for the call only.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_and_js_handlers_see_their_trace() {
+    use funnel_build::Language;
+    use funnel_tests::packaged::{built, deploy};
+    let server = start_server().await;
+    for (name, folder, language) in [
+        ("py", "wasm-functions/python-probe", Language::Python),
+        ("js", "wasm-functions/js-probe", Language::Nodejs),
+    ] {
+        let Some(code) = built(folder, language) else {
+            continue;
+        };
+        deploy(&server, name, code, 256, 10).await;
+        let (answer, _) = server
+            .client
+            .invoke_traced(
+                invoke_request(name, r#"{"op":"trace"}"#),
+                &[("traceparent", &format!("00-{TRACE}-{CALLER_SPAN}-01"))],
+            )
+            .await
+            .expect("invoke");
+        let seen = funnel_tests::json_of(&answer);
+        let trace = server.client.get_trace(TRACE).await.expect("the trace");
+        let invoke = of(&trace, "funnel.invoke", name);
+        let expected = format!(
+            "Root=1-{}-{};Parent={};Sampled=1",
+            &TRACE[..8],
+            &TRACE[8..],
+            invoke[0].span_id
+        );
+        assert_eq!(seen["context"], expected.as_str(), "{name}: {seen}");
+        assert_eq!(seen["env"], expected.as_str(), "{name}: {seen}");
+        // An unsampled caller's context is passed on as it came.
+        let (answer, _) = server
+            .client
+            .invoke_traced(
+                invoke_request(name, r#"{"op":"trace"}"#),
+                &[("traceparent", &format!("00-{TRACE}-{CALLER_SPAN}-00"))],
+            )
+            .await
+            .expect("invoke");
+        let unsampled = funnel_tests::json_of(&answer);
+        let passed_on = format!("Root=1-{}-{};Parent={CALLER_SPAN};Sampled=0", &TRACE[..8], &TRACE[8..]);
+        assert_eq!(unsampled["context"], passed_on.as_str(), "{name}: {unsampled}");
+        assert_eq!(unsampled["env"], passed_on.as_str(), "{name}: {unsampled}");
+    }
+    server.stop().await;
+}
