@@ -440,3 +440,44 @@ async fn python_and_js_handlers_see_their_trace() {
     }
     server.stop().await;
 }
+
+/// A function URL's request continues the caller's X-Ray trace and
+/// answers it in both forms.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_url_request_continues_the_callers_trace() {
+    let server = start_server().await;
+    server.create("echo", guests::ECHO).await;
+    let url = server.public_url("echo").await;
+    let path = server.path_of(&url);
+    let response = funnel_tests::http_request(
+        server.http,
+        "POST",
+        &path,
+        &[(
+            "X-Amzn-Trace-Id",
+            "Root=1-7759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        )],
+        b"{}",
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(
+        response.header("traceparent"),
+        Some("00-7759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")
+    );
+    assert!(
+        response
+            .header("x-amzn-trace-id")
+            .is_some_and(|h| h.starts_with("Root=1-7759e988-bd862e3fe1be46a994272793;"))
+    );
+    let trace = server
+        .client
+        .get_trace("7759e988bd862e3fe1be46a994272793")
+        .await
+        .expect("the trace");
+    let request = one(&trace, "http request");
+    assert_eq!(request.parent_span_id, "53995c3f42cd8ad8");
+    assert_eq!(attr(request, "status"), Some("200"));
+    assert_eq!(one(&trace, "funnel.invoke").parent_span_id, request.span_id);
+    server.stop().await;
+}
