@@ -134,10 +134,11 @@ fn waterfall(trace: &proto::Trace) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Trace {} ({}, {} hops, {})",
+        "Trace {} ({}, {} hop{}, {})",
         summary.xray_trace_id,
         millis(summary.duration_micros),
         summary.hops,
+        if summary.hops == 1 { "" } else { "s" },
         summary.status
     );
     let _ = writeln!(

@@ -62,6 +62,7 @@ impl InvokeTrace {
         let Some(Timed { mut span, returned }) = self.span else {
             return;
         };
+        let ended = Instant::now();
         let total = span.elapsed();
         match result {
             Ok(result) => {
@@ -79,7 +80,8 @@ impl InvokeTrace {
         let context = span.context();
         let start_us = span.start_us();
         if let Some((at, init, duration)) = returned {
-            let returned_us = start_us + (total - at.elapsed()).as_micros() as i64;
+            let since_return = ended.saturating_duration_since(at);
+            let returned_us = start_us + total.saturating_sub(since_return).as_micros() as i64;
             let invocation_us = returned_us - duration.as_micros() as i64;
             span.attr("cold", init.is_some());
             span.attr("billed_duration_ms", duration.as_millis().max(1));
@@ -94,7 +96,8 @@ impl InvokeTrace {
             child.record.error = span.record.error.clone();
             tracer.end_as_is(child);
             let mut child = tracer.span_at(&context, "Overhead", "", returned_us);
-            child.record.duration_us = at.elapsed().as_micros() as u64;
+            let end_us = start_us + total.as_micros() as i64;
+            child.record.duration_us = (end_us - returned_us).max(0) as u64;
             tracer.end_as_is(child);
         }
         span.record.duration_us = total.as_micros() as u64;
