@@ -2,10 +2,12 @@
 
 use crate::{Client, Result, proto};
 
-/// The trace headers an answer carries (`traceparent`, `x-amzn-trace-id`).
+/// The trace headers an answer carries (`traceparent`, `tracestate`,
+/// `x-amzn-trace-id`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceHeaders {
     pub traceparent: Option<String>,
+    pub tracestate: Option<String>,
     pub xray: Option<String>,
 }
 
@@ -63,6 +65,7 @@ impl Client {
         };
         let headers = TraceHeaders {
             traceparent: header("traceparent"),
+            tracestate: header("tracestate"),
             xray: header("x-amzn-trace-id"),
         };
         Ok((answer.into_inner(), headers))

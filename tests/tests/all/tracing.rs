@@ -36,11 +36,12 @@ async fn a_sync_invoke_continues_the_callers_traceparent() {
         .client
         .invoke_traced(
             invoke_request("echo", r#"{"n":1}"#),
-            &[("traceparent", &traceparent)],
+            &[("traceparent", &traceparent), ("tracestate", "vendor=abc")],
         )
         .await
         .expect("invoke");
     assert_eq!(answer.payload, br#"{"n":1}"#);
+    assert_eq!(headers.tracestate.as_deref(), Some("vendor=abc"));
     assert_eq!(headers.traceparent.as_deref(), Some(traceparent.as_str()));
     assert_eq!(
         headers.xray.as_deref(),

@@ -527,6 +527,9 @@ impl FunctionsApi for FunctionsService {
         let caller = crate::iam::check(&request)?;
         let tracer = self.dispatcher.tracer();
         let trace = tracer.begin(crate::traces::Incoming::from_metadata(request.metadata()));
+        let tracestate = trace
+            .and_then(|_| request.metadata().get("tracestate"))
+            .cloned();
         let mut req = request.into_inner();
         req.function_name = caller.function(&req.function_name)?;
         let mut span = tracer.span(trace.as_ref(), "grpc Invoke", "");
@@ -560,6 +563,9 @@ impl FunctionsApi for FunctionsService {
         });
         if let Some(trace) = &trace {
             crate::traces::context::answer_metadata(trace, response.metadata_mut());
+        }
+        if let Some(tracestate) = tracestate {
+            response.metadata_mut().insert("tracestate", tracestate);
         }
         Ok(response)
     }

@@ -106,6 +106,9 @@ impl crate::listen::Handler for HttpDoor {
             span
         });
         let within = span.as_ref().map(|s| s.context()).or(trace);
+        let tracestate = trace
+            .and_then(|_| request.headers().get("tracestate"))
+            .cloned();
         let answered = crate::traces::within(within, self.answer(request, remote, &request_id));
         let mut response = match answered.await {
             Reply::Buffered(answer) => answer.into_response(),
@@ -120,6 +123,9 @@ impl crate::listen::Handler for HttpDoor {
                 if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);
                 }
+            }
+            if let Some(tracestate) = tracestate {
+                headers.insert("tracestate", tracestate);
             }
         }
         if let Some(mut span) = span {
