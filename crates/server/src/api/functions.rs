@@ -526,7 +526,7 @@ impl FunctionsApi for FunctionsService {
     ) -> Result<Response<pb::InvokeResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let tracer = self.dispatcher.tracer();
-        let trace = tracer.begin(crate::traces::Incoming::from_metadata(request.metadata()));
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
         let tracestate = trace
             .and_then(|_| request.metadata().get("tracestate"))
             .cloned();

@@ -97,9 +97,11 @@ impl crate::listen::Handler for HttpDoor {
         let request_id = uuid::Uuid::new_v4().to_string();
         // The caller's trace (traceparent or X-Amzn-Trace-Id), continued.
         let tracer = self.inner.dispatcher.tracer().clone();
-        let trace = tracer.begin(crate::traces::Incoming::from_headers(|name| {
-            request.headers().get(name).and_then(|v| v.to_str().ok())
-        }));
+        let trace = tracer.begin(|| {
+            crate::traces::Incoming::from_headers(|name| {
+                request.headers().get(name).and_then(|v| v.to_str().ok())
+            })
+        });
         let span = tracer.span(trace.as_ref(), "http request", "").map(|mut span| {
             span.attr("method", request.method());
             span.attr("path", request.uri().path());

@@ -117,6 +117,9 @@ impl Incoming {
     }
 }
 
+/// The headers a caller's trace comes in.
+pub(crate) const HEADERS: [&str; 3] = ["traceparent", "tracestate", "x-amzn-trace-id"];
+
 /// Tells a gRPC caller the trace its request ran in, in both formats.
 pub(crate) fn answer_metadata(trace: &TraceContext, metadata: &mut tonic::metadata::MetadataMap) {
     if let Ok(value) = trace.traceparent().parse() {

@@ -101,11 +101,12 @@ impl Tracer {
     /// The context a request runs in: the caller's (its sampling decision
     /// honoured, or made here when it left it open), or a new trace when
     /// the sampler picks one. `None`: nothing of this request is traced.
-    pub(crate) fn begin(&self, incoming: Option<Incoming>) -> Option<TraceContext> {
+    /// `incoming` reads the caller's headers: only when tracing is on.
+    pub(crate) fn begin(&self, incoming: impl FnOnce() -> Option<Incoming>) -> Option<TraceContext> {
         if !self.enabled() {
             return None;
         }
-        match incoming {
+        match incoming() {
             Some(incoming) => Some(TraceContext {
                 trace_id: incoming.trace_id,
                 parent_id: incoming.parent_id,

@@ -142,7 +142,7 @@ impl BucketsApi for BucketsService {
     ) -> Result<Response<pb::PutObjectResponse>, Status> {
         // The object's events continue the writer's trace.
         let tracer = self.buckets.tracer().clone();
-        let trace = tracer.begin(crate::traces::Incoming::from_metadata(request.metadata()));
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
         let span = tracer.span(trace.as_ref(), "grpc PutObject", "");
         let within = span.as_ref().map(|s| s.context()).or(trace);
         let answer = crate::traces::within(within, self.put_object_from(request)).await;
