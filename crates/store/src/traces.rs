@@ -230,9 +230,14 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let child = span('a', '2', &"1".repeat(16), "funnel.invoke", 200);
         let root = span('a', '1', "", "grpc Invoke", 100);
-        store.append_spans(&[child.clone()]).unwrap();
-        store.append_spans(&[root.clone(), span('b', '3', "", "x", 5)]).unwrap();
-        assert_eq!(store.trace_spans(&"a".repeat(32)).unwrap(), vec![root, child]);
+        store.append_spans(std::slice::from_ref(&child)).unwrap();
+        store
+            .append_spans(&[root.clone(), span('b', '3', "", "x", 5)])
+            .unwrap();
+        assert_eq!(
+            store.trace_spans(&"a".repeat(32)).unwrap(),
+            vec![root, child]
+        );
         let summary = store.trace_summary(&"a".repeat(32)).unwrap().unwrap();
         assert_eq!(summary.root, "grpc Invoke");
         assert_eq!((summary.start_us, summary.end_us), (100, 210));
@@ -245,14 +250,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         store
-            .append_spans(&[span('a', '1', "", "old", 100), span('b', '1', "", "mid", 1_000)])
+            .append_spans(&[
+                span('a', '1', "", "old", 100),
+                span('b', '1', "", "mid", 1_000),
+            ])
             .unwrap();
-        store.append_spans(&[span('c', '1', "", "new", 2_000)]).unwrap();
+        store
+            .append_spans(&[span('c', '1', "", "new", 2_000)])
+            .unwrap();
         assert_eq!(store.prune_traces(500, u64::MAX).unwrap(), 1);
         assert!(store.trace_spans(&"a".repeat(32)).unwrap().is_empty());
         let one = store.trace_summary(&"c".repeat(32)).unwrap().unwrap().bytes;
         assert_eq!(store.prune_traces(0, one).unwrap(), 1);
-        let left: Vec<_> = store.trace_summaries().unwrap().into_iter().map(|s| s.root).collect();
+        let left: Vec<_> = store
+            .trace_summaries()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.root)
+            .collect();
         assert_eq!(left, vec!["new".to_string()]);
     }
 }

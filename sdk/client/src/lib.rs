@@ -57,7 +57,6 @@ use funnel_proto::v1::buckets_client::BucketsClient;
 use funnel_proto::v1::clock_client::ClockClient;
 use funnel_proto::v1::events_client::EventsClient;
 use funnel_proto::v1::faults_client::FaultsClient;
-use funnel_proto::v1::traces_client::TracesClient;
 use funnel_proto::v1::function_urls_client::FunctionUrlsClient;
 use funnel_proto::v1::functions_client::FunctionsClient;
 use funnel_proto::v1::iam_client::IamClient;
@@ -69,6 +68,7 @@ use funnel_proto::v1::secrets_manager_client::SecretsManagerClient;
 use funnel_proto::v1::ssm_client::SsmClient;
 use funnel_proto::v1::sts_client::StsClient;
 use funnel_proto::v1::topics_client::TopicsClient;
+use funnel_proto::v1::traces_client::TracesClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 

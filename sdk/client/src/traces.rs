@@ -48,11 +48,14 @@ impl Client {
     ) -> Result<(proto::InvokeResponse, TraceHeaders)> {
         let mut request = tonic::Request::new(request);
         for (name, value) in headers {
-            let name = tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
-                .map_err(|_| tonic::Status::invalid_argument(format!("{name:?} is not a header name")))?;
-            let value = value
-                .parse()
-                .map_err(|_| tonic::Status::invalid_argument(format!("{value:?} is not a header value")))?;
+            let name =
+                tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+                    .map_err(|_| {
+                        tonic::Status::invalid_argument(format!("{name:?} is not a header name"))
+                    })?;
+            let value = value.parse().map_err(|_| {
+                tonic::Status::invalid_argument(format!("{value:?} is not a header value"))
+            })?;
             request.metadata_mut().insert(name, value);
         }
         let answer = self.functions.clone().invoke(request).await?;

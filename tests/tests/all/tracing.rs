@@ -5,7 +5,9 @@
 //! rate of 0 records nothing.
 
 use funnel_client::{Code, proto};
-use funnel_tests::{eventually, guests, invoke_request, start_server, start_server_with, test_config};
+use funnel_tests::{
+    eventually, guests, invoke_request, start_server, start_server_with, test_config,
+};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -61,7 +63,10 @@ async fn a_sync_invoke_continues_the_callers_traceparent() {
     for child in ["Init", "Invocation", "Overhead"] {
         let span = one(&trace, child);
         assert_eq!(span.parent_span_id, invoke.span_id, "{child}'s parent");
-        assert!(span.start_micros >= invoke.start_micros - 1, "{child} starts inside");
+        assert!(
+            span.start_micros >= invoke.start_micros - 1,
+            "{child} starts inside"
+        );
     }
     assert!(invoke.duration_micros <= request.duration_micros);
     let summary = trace.summary.expect("a summary");
@@ -123,7 +128,12 @@ async fn an_xray_header_converts_both_ways_and_failures_are_marked() {
         headers.traceparent.as_deref(),
         Some("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")
     );
-    assert!(headers.xray.unwrap().starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;"));
+    assert!(
+        headers
+            .xray
+            .unwrap()
+            .starts_with("Root=1-5759e988-bd862e3fe1be46a994272793;")
+    );
 
     let trace = server
         .client
@@ -151,9 +161,19 @@ async fn an_xray_header_converts_both_ways_and_failures_are_marked() {
         .await
         .expect_err("no such trace");
     assert_eq!(unknown.code, Code::NotFound);
-    assert!(unknown.to_string().contains("ResourceNotFoundException"), "{unknown}");
-    let bad = server.client.get_trace("nope").await.expect_err("not an id");
-    assert!(bad.to_string().contains("InvalidParameterValueException"), "{bad}");
+    assert!(
+        unknown.to_string().contains("ResourceNotFoundException"),
+        "{unknown}"
+    );
+    let bad = server
+        .client
+        .get_trace("nope")
+        .await
+        .expect_err("not an id");
+    assert!(
+        bad.to_string().contains("InvalidParameterValueException"),
+        "{bad}"
+    );
     server.stop().await;
 }
 
@@ -238,7 +258,12 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
     });
     server.client.create_function(ingest).await.expect("ingest");
     server
-        .allow("ingest", "s3", "s3.amazonaws.com", "arn:funnel:s3:::uploads")
+        .allow(
+            "ingest",
+            "s3",
+            "s3.amazonaws.com",
+            "arn:funnel:s3:::uploads",
+        )
         .await;
     server
         .client
@@ -322,9 +347,16 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
     assert_eq!(attr(s3, "key"), Some("photo.jpg"));
     let ingest = of(&trace, "funnel.invoke", "ingest");
     assert_eq!(ingest.len(), 1);
-    assert_ancestry(&trace, ingest[0], &["funnel.queue", "s3 event", "grpc PutObject"]);
+    assert_ancestry(
+        &trace,
+        ingest[0],
+        &["funnel.queue", "s3 event", "grpc PutObject"],
+    );
     let publish = one(&trace, "sns publish");
-    assert_eq!(publish.parent_span_id, ingest[0].span_id, "the guest's publish");
+    assert_eq!(
+        publish.parent_span_id, ingest[0].span_id,
+        "the guest's publish"
+    );
     assert_eq!(attr(publish, "deliveries"), Some("2"));
     let delivers = named(&trace, "sns deliver");
     assert_eq!(delivers.len(), 2, "one per subscription");
@@ -335,7 +367,15 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
     assert_ancestry(
         &trace,
         indexed[0],
-        &["funnel.queue", "sns deliver", "sns publish", "funnel.invoke", "funnel.queue", "s3 event", "grpc PutObject"],
+        &[
+            "funnel.queue",
+            "sns deliver",
+            "sns publish",
+            "funnel.invoke",
+            "funnel.queue",
+            "s3 event",
+            "grpc PutObject",
+        ],
     );
     // broken: the first attempt under its queue span, the second under a
     // retry span, both failed; then the destination hop.
@@ -364,7 +404,17 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
     assert_ancestry(
         &trace,
         dead_end[0],
-        &["funnel.queue", "destination OnFailure", "funnel.queue", "sns deliver", "sns publish", "funnel.invoke", "funnel.queue", "s3 event", "grpc PutObject"],
+        &[
+            "funnel.queue",
+            "destination OnFailure",
+            "funnel.queue",
+            "sns deliver",
+            "sns publish",
+            "funnel.invoke",
+            "funnel.queue",
+            "s3 event",
+            "grpc PutObject",
+        ],
     );
 
     let summary = trace.summary.clone().expect("summary");
@@ -386,8 +436,14 @@ async fn a_bucket_to_topic_chain_is_one_trace_with_retries_and_the_destination()
         &summary.trace_id[8..],
         ingest[0].span_id
     );
-    assert!(logged.contains(&format!("trace: {expected}")), "{logged:#?}");
-    assert!(logged.contains(&format!("trace_env: {expected}")), "{logged:#?}");
+    assert!(
+        logged.contains(&format!("trace: {expected}")),
+        "{logged:#?}"
+    );
+    assert!(
+        logged.contains(&format!("trace_env: {expected}")),
+        "{logged:#?}"
+    );
     server.stop().await;
 }
 
@@ -435,8 +491,16 @@ async fn python_and_js_handlers_see_their_trace() {
             .await
             .expect("invoke");
         let unsampled = funnel_tests::json_of(&answer);
-        let passed_on = format!("Root=1-{}-{};Parent={CALLER_SPAN};Sampled=0", &TRACE[..8], &TRACE[8..]);
-        assert_eq!(unsampled["context"], passed_on.as_str(), "{name}: {unsampled}");
+        let passed_on = format!(
+            "Root=1-{}-{};Parent={CALLER_SPAN};Sampled=0",
+            &TRACE[..8],
+            &TRACE[8..]
+        );
+        assert_eq!(
+            unsampled["context"],
+            passed_on.as_str(),
+            "{name}: {unsampled}"
+        );
         assert_eq!(unsampled["env"], passed_on.as_str(), "{name}: {unsampled}");
     }
     server.stop().await;

@@ -35,7 +35,9 @@ type Row = (String, String, String, u64, u64);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_span_reaches_the_otlp_collector_as_traces_get_shows_it() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let collector = Collector::default();
     let stop = tokio_util::sync::CancellationToken::new();
@@ -103,7 +105,10 @@ async fn every_span_reaches_the_otlp_collector_as_traces_get_shows_it() {
     .await;
     assert_eq!(received.0, expected);
     // Resource and status as a collector (Jaeger) reads them.
-    let resource = received.1[0].resource_spans[0].resource.clone().expect("a resource");
+    let resource = received.1[0].resource_spans[0]
+        .resource
+        .clone()
+        .expect("a resource");
     let service = resource
         .attributes
         .iter()
@@ -112,7 +117,9 @@ async fn every_span_reaches_the_otlp_collector_as_traces_get_shows_it() {
         .and_then(|v| v.value);
     assert_eq!(
         service,
-        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("funnel".into()))
+        Some(
+            opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("funnel".into())
+        )
     );
     let invoke = received
         .1

@@ -209,7 +209,10 @@ mod tests {
         assert!(lines[2].starts_with("grpc Invoke"), "{text}");
         assert!(lines[3].starts_with("  funnel.invoke"), "{text}");
         assert!(lines[4].starts_with("    Invocation"), "{text}");
-        assert!(lines[3].contains("1.0 ms") && lines[3].contains("2.0 ms"), "{text}");
+        assert!(
+            lines[3].contains("1.0 ms") && lines[3].contains("2.0 ms"),
+            "{text}"
+        );
         // Whole bar for the root, the second half for the invoke span.
         assert_eq!(lines[2].matches('█').count(), BAR, "{text}");
         assert_eq!(lines[3].matches('█').count(), BAR / 2, "{text}");

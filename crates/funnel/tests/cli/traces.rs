@@ -42,17 +42,29 @@ fn an_invoke_is_listed_and_drawn_as_a_waterfall() {
             .find(|l| l.trim_start().starts_with(name))
             .unwrap_or_else(|| panic!("{name} in {drawn}"))
     };
-    assert!(span("grpc Invoke").starts_with("grpc Invoke"), "the root, not indented");
+    assert!(
+        span("grpc Invoke").starts_with("grpc Invoke"),
+        "the root, not indented"
+    );
     let invoke = span("funnel.invoke");
-    assert!(invoke.starts_with("  funnel.invoke"), "under the request: {drawn}");
+    assert!(
+        invoke.starts_with("  funnel.invoke"),
+        "under the request: {drawn}"
+    );
     assert!(invoke.contains("hello") && invoke.contains('█'), "{invoke}");
     assert!(span("Invocation").starts_with("    Invocation"), "{drawn}");
-    assert!(span("Init").starts_with("    Init"), "a cold start: {drawn}");
+    assert!(
+        span("Init").starts_with("    Init"),
+        "a cold start: {drawn}"
+    );
 
     // Only failed traces: none.
     let errors = ok(&funnel(&endpoint, &["traces", "list", "--errors"]));
     assert_eq!(errors.lines().count(), 1, "the header alone: {errors}");
-    let unknown = funnel(&endpoint, &["traces", "get", "0123456789abcdef0123456789abcdef"]);
+    let unknown = funnel(
+        &endpoint,
+        &["traces", "get", "0123456789abcdef0123456789abcdef"],
+    );
     assert!(!unknown.status.success());
     assert!(
         String::from_utf8_lossy(&unknown.stderr).contains("ResourceNotFoundException"),

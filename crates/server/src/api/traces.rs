@@ -25,7 +25,11 @@ impl TracesService {
 }
 
 fn summary(s: TraceSummary) -> pb::TraceSummary {
-    let xray = format!("1-{}-{}", &s.trace_id[..8.min(s.trace_id.len())], &s.trace_id[8.min(s.trace_id.len())..]);
+    let xray = format!(
+        "1-{}-{}",
+        &s.trace_id[..8.min(s.trace_id.len())],
+        &s.trace_id[8.min(s.trace_id.len())..]
+    );
     pb::TraceSummary {
         xray_trace_id: xray,
         trace_id: s.trace_id,
@@ -98,7 +102,7 @@ impl TracesApi for TracesService {
                 && (!req.errors_only || s.errors > 0)
                 && (req.function_name.is_empty() || s.functions.contains(&req.function_name))
         });
-        found.sort_by(|a, b| b.start_us.cmp(&a.start_us));
+        found.sort_by_key(|s| std::cmp::Reverse(s.start_us));
         let limit = match req.limit {
             0 => DEFAULT_LIMIT,
             n => n as usize,
@@ -120,7 +124,10 @@ impl TracesApi for TracesService {
         let store = self.store.clone();
         let read = id.clone();
         let (found, spans) = tokio::task::spawn_blocking(move || {
-            Ok::<_, funnel_store::StoreError>((store.trace_summary(&read)?, store.trace_spans(&read)?))
+            Ok::<_, funnel_store::StoreError>((
+                store.trace_summary(&read)?,
+                store.trace_spans(&read)?,
+            ))
         })
         .await
         .map_err(|err| Error::Service(err.to_string()))?
@@ -143,7 +150,10 @@ mod tests {
     fn trace_ids_are_taken_in_both_forms() {
         let hex = "5759e988bd862e3fe1be46a994272793";
         assert_eq!(trace_id(hex).unwrap(), hex);
-        assert_eq!(trace_id("1-5759e988-bd862e3fe1be46a994272793").unwrap(), hex);
+        assert_eq!(
+            trace_id("1-5759e988-bd862e3fe1be46a994272793").unwrap(),
+            hex
+        );
         assert!(trace_id("nope").is_err());
     }
 }

@@ -246,7 +246,8 @@ impl Dispatcher {
             tail,
             trace,
         } = call;
-        let mut traced = traced::InvokeTrace::start(&self.tracer, trace.as_ref(), record, &request_id);
+        let mut traced =
+            traced::InvokeTrace::start(&self.tracer, trace.as_ref(), record, &request_id);
         let injected =
             self.faults
                 .decide(&record.name, target.qualifier.as_deref(), &record.version);

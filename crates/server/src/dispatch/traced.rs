@@ -29,14 +29,16 @@ impl InvokeTrace {
         record: &FunctionRecord,
         request_id: &str,
     ) -> InvokeTrace {
-        let span = tracer.span(parent, "funnel.invoke", &record.name).map(|mut span| {
-            span.attr("version", &record.version);
-            span.attr("request_id", request_id);
-            Timed {
-                span,
-                returned: None,
-            }
-        });
+        let span = tracer
+            .span(parent, "funnel.invoke", &record.name)
+            .map(|mut span| {
+                span.attr("version", &record.version);
+                span.attr("request_id", request_id);
+                Timed {
+                    span,
+                    returned: None,
+                }
+            });
         InvokeTrace { span }
     }
 
@@ -121,22 +123,20 @@ impl DeliveryTrace {
         slot: &funnel_store::Slot,
         event: &mut funnel_store::QueuedEvent,
     ) -> DeliveryTrace {
-        let Some(stored) = event
-            .trace
-            .as_deref()
-            .and_then(TraceContext::parse_stored)
-        else {
+        let Some(stored) = event.trace.as_deref().and_then(TraceContext::parse_stored) else {
             return DeliveryTrace {
                 retry: None,
                 run: None,
             };
         };
         if event.invoke_count > 0 || event.system_retries > 0 {
-            let retry = tracer.span(Some(&stored), "retry", &event.function_name).map(|mut span| {
-                span.attr("attempt", event.invoke_count + event.system_retries + 1);
-                span.attr("request_id", &event.request_id);
-                span
-            });
+            let retry = tracer
+                .span(Some(&stored), "retry", &event.function_name)
+                .map(|mut span| {
+                    span.attr("attempt", event.invoke_count + event.system_retries + 1);
+                    span.attr("request_id", &event.request_id);
+                    span
+                });
             let run = retry.as_ref().map(Span::context).or(Some(stored));
             return DeliveryTrace { retry, run };
         }
@@ -153,7 +153,8 @@ impl DeliveryTrace {
         let waited = (now_us - received_us).max(0) as u64;
         let mut parent = stored;
         if let Some(subscription) = &slot.member {
-            let mut deliver = tracer.span_at(&stored, "sns deliver", &event.function_name, received_us);
+            let mut deliver =
+                tracer.span_at(&stored, "sns deliver", &event.function_name, received_us);
             deliver.attr("subscription", subscription);
             deliver.record.duration_us = waited;
             parent = deliver.context();
@@ -194,10 +195,7 @@ pub(super) fn destination(
     kind: &str,
     destination: &str,
 ) -> (Option<Span>, Option<String>) {
-    let stored = event
-        .trace
-        .as_deref()
-        .and_then(TraceContext::parse_stored);
+    let stored = event.trace.as_deref().and_then(TraceContext::parse_stored);
     let span = tracer
         .span(stored.as_ref(), kind, &event.function_name)
         .map(|mut span| {

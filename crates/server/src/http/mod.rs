@@ -102,11 +102,13 @@ impl crate::listen::Handler for HttpDoor {
                 request.headers().get(name).and_then(|v| v.to_str().ok())
             })
         });
-        let span = tracer.span(trace.as_ref(), "http request", "").map(|mut span| {
-            span.attr("method", request.method());
-            span.attr("path", request.uri().path());
-            span
-        });
+        let span = tracer
+            .span(trace.as_ref(), "http request", "")
+            .map(|mut span| {
+                span.attr("method", request.method());
+                span.attr("path", request.uri().path());
+                span
+            });
         let within = span.as_ref().map(|s| s.context()).or(trace);
         let tracestate = trace
             .and_then(|_| request.headers().get("tracestate"))
@@ -121,7 +123,10 @@ impl crate::listen::Handler for HttpDoor {
         }
         if let Some(trace) = &trace {
             let headers = response.headers_mut();
-            for (name, value) in [("traceparent", trace.traceparent()), ("x-amzn-trace-id", trace.xray())] {
+            for (name, value) in [
+                ("traceparent", trace.traceparent()),
+                ("x-amzn-trace-id", trace.xray()),
+            ] {
                 if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);
                 }

@@ -203,12 +203,14 @@ impl Schedules {
             } else {
                 tracer.new_trace()
             };
-            let span = tracer.span(trace.as_ref(), "schedule fire", "").map(|mut span| {
-                span.record.account = owner.to_string();
-                span.attr("rule", crate::tenancy::name(&rule.name));
-                span.attr("scheduled_time", ms_to_time(*at_ms).to_rfc3339());
-                span
-            });
+            let span = tracer
+                .span(trace.as_ref(), "schedule fire", "")
+                .map(|mut span| {
+                    span.record.account = owner.to_string();
+                    span.attr("rule", crate::tenancy::name(&rule.name));
+                    span.attr("scheduled_time", ms_to_time(*at_ms).to_rfc3339());
+                    span
+                });
             let hop = span.as_ref().map(|s| s.context()).or(trace);
             spans.extend(span);
             for target in &rule.targets {

@@ -88,7 +88,11 @@ impl Topics {
             span.attr("message_id", &message_id);
             span.attr("deliveries", deliveries);
         }
-        group.trace = span.as_ref().map(|s| s.context()).or(parent).map(|c| c.xray());
+        group.trace = span
+            .as_ref()
+            .map(|s| s.context())
+            .or(parent)
+            .map(|c| c.xray());
         let accepted = self.router.accept_groups(vec![group]).await;
         if let Some(mut span) = span {
             if let Err(err) = &accepted {

@@ -197,7 +197,10 @@ mod tests {
         let ctx =
             Incoming::from_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
                 .unwrap();
-        assert_eq!(hex::encode(ctx.trace_id), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(
+            hex::encode(ctx.trace_id),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
         assert_eq!(hex::encode(ctx.parent_id), "b7ad6b7169203331");
         assert_eq!(ctx.sampled, Some(true));
         for bad in [
@@ -227,7 +230,10 @@ mod tests {
             "Sampled=1; Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Lineage=a:1",
         )
         .unwrap();
-        assert_eq!(hex::encode(ctx.trace_id), "5759e988bd862e3fe1be46a994272793");
+        assert_eq!(
+            hex::encode(ctx.trace_id),
+            "5759e988bd862e3fe1be46a994272793"
+        );
         assert_eq!(hex::encode(ctx.parent_id), "53995c3f42cd8ad8");
         assert_eq!(ctx.sampled, Some(true));
         let root_only = Incoming::from_xray("Root=1-5759e988-bd862e3fe1be46a994272793").unwrap();
@@ -238,7 +244,11 @@ mod tests {
                 .sampled,
             None
         );
-        for bad in ["", "Parent=53995c3f42cd8ad8", "Root=2-5759e988-bd862e3fe1be46a994272793"] {
+        for bad in [
+            "",
+            "Parent=53995c3f42cd8ad8",
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+        ] {
             assert_eq!(Incoming::from_xray(bad), None, "{bad}");
         }
     }

@@ -11,7 +11,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, span, status,
+};
 use tokio::sync::mpsc;
 
 /// Batches waiting to be sent; past it a batch is dropped (and logged).
@@ -125,7 +127,10 @@ fn convert(record: SpanRecord) -> Span {
         span::SpanKind::Server
     } else if matches!(record.name.as_str(), "funnel.queue" | "sns deliver") {
         span::SpanKind::Consumer
-    } else if matches!(record.name.as_str(), "sns publish" | "s3 event" | "schedule fire") {
+    } else if matches!(
+        record.name.as_str(),
+        "sns publish" | "s3 event" | "schedule fire"
+    ) {
         span::SpanKind::Producer
     } else {
         span::SpanKind::Internal

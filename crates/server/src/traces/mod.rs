@@ -32,7 +32,10 @@ tokio::task_local! {
 }
 
 /// Runs `work` with `trace` as the current trace.
-pub(crate) async fn within<F: std::future::Future>(trace: Option<TraceContext>, work: F) -> F::Output {
+pub(crate) async fn within<F: std::future::Future>(
+    trace: Option<TraceContext>,
+    work: F,
+) -> F::Output {
     CURRENT.scope(trace, work).await
 }
 
@@ -76,7 +79,13 @@ impl Tracer {
             .otlp_endpoint
             .as_deref()
             .map(|endpoint| export::start(endpoint.to_string()));
-        let writer = writer::start(store, clock.clone(), settings.max_age, settings.max_bytes, exporter);
+        let writer = writer::start(
+            store,
+            clock.clone(),
+            settings.max_age,
+            settings.max_bytes,
+            exporter,
+        );
         Tracer {
             inner: Arc::new(Inner {
                 sampler: Sampler::new(
@@ -102,7 +111,10 @@ impl Tracer {
     /// honoured, or made here when it left it open), or a new trace when
     /// the sampler picks one. `None`: nothing of this request is traced.
     /// `incoming` reads the caller's headers: only when tracing is on.
-    pub(crate) fn begin(&self, incoming: impl FnOnce() -> Option<Incoming>) -> Option<TraceContext> {
+    pub(crate) fn begin(
+        &self,
+        incoming: impl FnOnce() -> Option<Incoming>,
+    ) -> Option<TraceContext> {
         if !self.enabled() {
             return None;
         }
