@@ -57,8 +57,13 @@ pub struct SpanRecord {
 pub struct TraceSummary {
     pub trace_id: String,
     pub account: String,
-    /// The earliest span's name.
+    /// The root span's name: the earliest span without a parent, or else
+    /// (a trace continued from a caller's span) the earliest span.
     pub root: String,
+    #[serde(default)]
+    pub root_start_us: i64,
+    #[serde(default)]
+    pub root_parentless: bool,
     pub start_us: i64,
     pub end_us: i64,
     pub spans: u32,
@@ -104,7 +109,9 @@ impl Store {
                 _ => TraceSummary {
                     trace_id: trace_id.to_string(),
                     account: list[0].0.account.clone(),
-                    root: list[0].0.name.clone(),
+                    root: String::new(),
+                    root_start_us: i64::MAX,
+                    root_parentless: false,
                     start_us: i64::MAX,
                     end_us: i64::MIN,
                     spans: 0,
@@ -115,11 +122,17 @@ impl Store {
                 },
             };
             for (span, bytes) in list {
-                if span.start_us < summary.start_us
-                    || (span.start_us == summary.start_us && span.parent_id.is_empty())
-                {
-                    summary.start_us = span.start_us;
+                summary.start_us = summary.start_us.min(span.start_us);
+                let parentless = span.parent_id.is_empty();
+                let is_root = match (parentless, summary.root_parentless) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    _ => span.start_us < summary.root_start_us,
+                };
+                if is_root {
                     summary.root = span.name.clone();
+                    summary.root_start_us = span.start_us;
+                    summary.root_parentless = parentless;
                 }
                 let end = span.start_us + span.duration_us as i64;
                 summary.end_us = summary.end_us.max(end);
@@ -243,6 +256,21 @@ mod tests {
         assert_eq!((summary.start_us, summary.end_us), (100, 210));
         assert_eq!((summary.spans, summary.hops), (2, 1));
         assert_eq!(summary.functions, vec!["f".to_string()]);
+    }
+
+    #[test]
+    fn the_root_is_the_span_without_a_parent_even_when_a_child_starts_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append_spans(&[span('a', '2', &"1".repeat(16), "funnel.queue", 90)])
+            .unwrap();
+        store
+            .append_spans(&[span('a', '1', "", "schedule fire", 100)])
+            .unwrap();
+        let summary = store.trace_summary(&"a".repeat(32)).unwrap().unwrap();
+        assert_eq!(summary.root, "schedule fire");
+        assert_eq!(summary.start_us, 90);
     }
 
     #[test]

@@ -47,6 +47,7 @@ mod topic_publishing;
 mod topics;
 mod tracing;
 mod tracing_otlp;
+mod tracing_triggers;
 mod transport;
 mod upgrade;
 mod versions;

@@ -1,0 +1,135 @@
+//! Tracing's new traces: a file written into a bucket's folder and a
+//! schedule's fire each start a trace of their own, rooted at `s3 event`
+//! and `schedule fire`, with the function's queue and invocation under it.
+
+use std::time::Duration;
+
+use funnel_client::{Target, proto};
+use funnel_tests::{eventually, guests, start_server_with, test_config};
+
+/// The one trace that ran `function`, once its invocation is in it.
+async fn trace_of(server: &funnel_tests::TestServer, function: &str) -> proto::Trace {
+    eventually(&format!("a trace through {function}"), || async {
+        let listed = server
+            .client
+            .list_traces(proto::ListTracesRequest {
+                function_name: function.into(),
+                ..Default::default()
+            })
+            .await
+            .ok()?;
+        let [summary] = listed.as_slice() else {
+            return None;
+        };
+        let trace = server.client.get_trace(&summary.trace_id).await.ok()?;
+        trace
+            .spans
+            .iter()
+            .any(|s| s.name == "funnel.invoke")
+            .then_some(trace)
+    })
+    .await
+}
+
+/// Asserts `trace` is root → funnel.queue → funnel.invoke of `function`.
+fn assert_rooted(trace: &proto::Trace, root: &str, function: &str) {
+    let find = |name: &str| {
+        trace
+            .spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} in {trace:#?}"))
+    };
+    let top = find(root);
+    assert_eq!(top.parent_span_id, "", "{root} starts the trace");
+    let queue = find("funnel.queue");
+    assert_eq!(queue.parent_span_id, top.span_id);
+    let invoke = find("funnel.invoke");
+    assert_eq!(invoke.parent_span_id, queue.span_id);
+    assert_eq!(invoke.function_name, function);
+    assert_eq!(trace.summary.as_ref().map(|s| s.root.as_str()), Some(root));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_folder_write_and_a_schedule_fire_each_start_a_trace() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(data.path());
+    config.buckets.roots.push(folder.path().to_path_buf());
+    config.tracing.sample_rate = 1.0;
+    let server = start_server_with(config).await;
+
+    server.create("thumbs", guests::RECORDER).await;
+    server
+        .allow("thumbs", "s3", "s3.amazonaws.com", "arn:funnel:s3:::photos")
+        .await;
+    let path = folder.path().join("photos");
+    std::fs::create_dir(&path).expect("bucket folder");
+    server
+        .client
+        .create_bucket("photos", Some(&path.to_string_lossy()))
+        .await
+        .expect("bucket");
+    server
+        .client
+        .put_bucket_notification_configuration(
+            "photos",
+            proto::NotificationConfiguration {
+                lambda_function_configurations: vec![proto::LambdaFunctionConfiguration {
+                    id: "thumbs".into(),
+                    lambda_function_arn: "arn:funnel:lambda:local:000000000000:function:thumbs"
+                        .into(),
+                    events: vec!["s3:ObjectCreated:*".into()],
+                    filter: None,
+                }],
+            },
+        )
+        .await
+        .expect("notifications");
+    std::fs::write(path.join("cat.jpg"), b"jpeg").expect("a file written into the folder");
+    let trace = trace_of(&server, "thumbs").await;
+    assert_rooted(&trace, "s3 event", "thumbs");
+    let event = trace.spans.iter().find(|s| s.name == "s3 event").unwrap();
+    assert!(
+        event
+            .attributes
+            .iter()
+            .any(|a| a.key == "key" && a.value == "cat.jpg"),
+        "{event:#?}"
+    );
+
+    server.create("audit", guests::RECORDER).await;
+    server
+        .allow(
+            "audit",
+            "events",
+            "events.amazonaws.com",
+            "arn:funnel:events:local:000000000000:rule/hourly",
+        )
+        .await;
+    server
+        .client
+        .put_schedule("hourly", "rate(1 hour)")
+        .await
+        .expect("rule");
+    server
+        .client
+        .put_targets(
+            "hourly",
+            vec![Target {
+                id: "audit".into(),
+                function: "audit".into(),
+                input: None,
+            }],
+        )
+        .await
+        .expect("targets");
+    server
+        .client
+        .advance_clock(Duration::from_secs(3600))
+        .await
+        .expect("advance");
+    let trace = trace_of(&server, "audit").await;
+    assert_rooted(&trace, "schedule fire", "audit");
+    server.stop().await;
+}
