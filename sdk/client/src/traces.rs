@@ -46,18 +46,7 @@ impl Client {
         request: proto::InvokeRequest,
         headers: &[(&str, &str)],
     ) -> Result<(proto::InvokeResponse, TraceHeaders)> {
-        let mut request = tonic::Request::new(request);
-        for (name, value) in headers {
-            let name =
-                tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
-                    .map_err(|_| {
-                        tonic::Status::invalid_argument(format!("{name:?} is not a header name"))
-                    })?;
-            let value = value.parse().map_err(|_| {
-                tonic::Status::invalid_argument(format!("{value:?} is not a header value"))
-            })?;
-            request.metadata_mut().insert(name, value);
-        }
+        let request = with_headers(request, headers)?;
         let answer = self.functions.clone().invoke(request).await?;
         let header = |name: &str| {
             answer
@@ -73,4 +62,37 @@ impl Client {
         };
         Ok((answer.into_inner(), headers))
     }
+
+    /// `Publish` with trace headers sent as metadata: its deliveries
+    /// continue the caller's trace. Returns the MessageId.
+    pub async fn publish_traced(
+        &self,
+        request: proto::PublishRequest,
+        headers: &[(&str, &str)],
+    ) -> Result<String> {
+        let request = with_headers(request, headers)?;
+        Ok(self
+            .topics
+            .clone()
+            .publish(request)
+            .await?
+            .into_inner()
+            .message_id)
+    }
+}
+
+/// `message` with `headers` as its metadata.
+fn with_headers<T>(message: T, headers: &[(&str, &str)]) -> Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    for (name, value) in headers {
+        let name = tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+            .map_err(|_| {
+            tonic::Status::invalid_argument(format!("{name:?} is not a header name"))
+        })?;
+        let value = value.parse().map_err(|_| {
+            tonic::Status::invalid_argument(format!("{value:?} is not a header value"))
+        })?;
+        request.metadata_mut().insert(name, value);
+    }
+    Ok(request)
 }

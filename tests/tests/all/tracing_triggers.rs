@@ -133,3 +133,68 @@ async fn a_folder_write_and_a_schedule_fire_each_start_a_trace() {
     assert_rooted(&trace, "schedule fire", "audit");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publish_continues_the_callers_trace_to_each_subscriber() {
+    use funnel_tests::topics::{allow_sns, subscribe};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server_with(test_config(dir.path())).await;
+    let orders = server.client.create_topic("orders").await.expect("topic");
+    for function in ["audit", "ship"] {
+        server.create(function, guests::RECORDER).await;
+        allow_sns(&server, function, &orders).await;
+        subscribe(&server, &orders, function, None).await;
+    }
+    let trace_id = "8bf92f3577b34da6a3ce929d0e0e4736";
+    server
+        .client
+        .publish_traced(
+            proto::PublishRequest {
+                topic_arn: orders.clone(),
+                message: "order 7".into(),
+                ..Default::default()
+            },
+            &[("traceparent", &format!("00-{trace_id}-00f067aa0ba902b7-01"))],
+        )
+        .await
+        .expect("publish");
+    let trace = eventually("both deliveries in the trace", || async {
+        let trace = server.client.get_trace(trace_id).await.ok()?;
+        let invokes = trace
+            .spans
+            .iter()
+            .filter(|s| s.name == "funnel.invoke")
+            .count();
+        (invokes == 2).then_some(trace)
+    })
+    .await;
+    let span = |name: &str| {
+        trace
+            .spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} in {trace:#?}"))
+    };
+    let request = span("grpc Publish");
+    assert_eq!(request.parent_span_id, "00f067aa0ba902b7");
+    let publish = span("sns publish");
+    assert_eq!(publish.parent_span_id, request.span_id);
+    let mut delivered: Vec<&str> = Vec::new();
+    for deliver in trace.spans.iter().filter(|s| s.name == "sns deliver") {
+        assert_eq!(deliver.parent_span_id, publish.span_id);
+        let queue = trace
+            .spans
+            .iter()
+            .find(|s| s.name == "funnel.queue" && s.parent_span_id == deliver.span_id)
+            .expect("its queue span");
+        let invoke = trace
+            .spans
+            .iter()
+            .find(|s| s.name == "funnel.invoke" && s.parent_span_id == queue.span_id)
+            .expect("its invocation");
+        delivered.push(&invoke.function_name);
+    }
+    delivered.sort();
+    assert_eq!(delivered, ["audit", "ship"]);
+    server.stop().await;
+}

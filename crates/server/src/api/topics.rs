@@ -316,6 +316,8 @@ impl TopicsApi for TopicsService {
         request: Request<pb::PublishBatchRequest>,
     ) -> Result<Response<pb::PublishBatchResponse>, Status> {
         let caller = crate::iam::check(&request)?;
+        let tracer = self.topics.tracer().clone();
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
         let req = request.into_inner();
         let entries = req
             .publish_batch_request_entries
@@ -327,10 +329,9 @@ impl TopicsApi for TopicsService {
                 attributes: attributes(e.message_attributes),
             })
             .collect();
-        let (done, failed) = self
-            .topics
-            .publish_batch(&caller.topic(&req.topic_arn)?, entries)
-            .await?;
+        let topic_arn = caller.topic(&req.topic_arn)?;
+        let (done, failed) =
+            crate::traces::within(trace, self.topics.publish_batch(&topic_arn, entries)).await?;
         Ok(Response::new(pb::PublishBatchResponse {
             successful: done
                 .into_iter()

@@ -169,7 +169,35 @@ impl Topics {
             )?);
             done.push((entry.id, message_id));
         }
-        self.router.accept_groups(groups).await?;
+        // One `sns publish` span for the batch; every message carries it.
+        let tracer = self.router.tracer().clone();
+        let parent = crate::traces::current();
+        let mut span = tracer.span(parent.as_ref(), "sns publish", "");
+        if let Some(span) = &mut span {
+            if let Some(account) = crate::tenancy::arn_account(topic_arn) {
+                span.record.account = account.to_string();
+            }
+            span.attr("topic", topic_arn);
+            span.attr("messages", done.len());
+        }
+        let trace = span
+            .as_ref()
+            .map(|s| s.context())
+            .or(parent)
+            .map(|c| c.xray());
+        if trace.is_some() {
+            for group in &mut groups {
+                group.trace.clone_from(&trace);
+            }
+        }
+        let accepted = self.router.accept_groups(groups).await;
+        if let Some(mut span) = span {
+            if let Err(err) = &accepted {
+                span.fail(err.aws_name());
+            }
+            tracer.end(span);
+        }
+        accepted?;
         Ok((done, failed))
     }
 
