@@ -1,9 +1,10 @@
 //! Trace spans (`funnel traces`): what the server's tracer recorded, kept
 //! so that tracing works with no collector. Two trees, opened on first use:
 //!
-//! - `spans`: trace id (32 hex), start (wall µs, big-endian), span id (16
-//!   hex) → [`SpanRecord`]; a trace's spans are one key range, in start
-//!   order.
+//! - `spans`: trace id (32 hex), the chunk's first start (wall µs,
+//!   big-endian), a fresh id → the [`SpanRecord`]s of that trace one append
+//!   stored (a JSON array): one write per trace per batch, not per span; a
+//!   trace's chunks are one key range.
 //! - `trace_index`: trace id → [`TraceSummary`], kept by every append: what
 //!   `funnel traces list` shows without reading the spans, and what the
 //!   pruning reads to find the oldest traces.
@@ -78,37 +79,30 @@ pub struct TraceSummary {
     pub bytes: u64,
 }
 
-fn span_key(span: &SpanRecord) -> Vec<u8> {
-    let mut key = span.trace_id.as_bytes().to_vec();
-    key.extend_from_slice(&(span.start_us.max(0) as u64).to_be_bytes());
-    key.extend_from_slice(span.span_id.as_bytes());
-    key
-}
-
 impl Store {
     /// Stores finished spans and updates their traces' summaries (not
     /// flushed: spans ride on the next flush).
     pub fn append_spans(&self, spans: &[SpanRecord]) -> Result<()> {
         let tree = self.db.open_tree(SPANS)?;
         let index = self.db.open_tree(INDEX)?;
-        let mut by_trace: Vec<(&str, Vec<(&SpanRecord, u64)>)> = Vec::new();
+        let mut by_trace: std::collections::BTreeMap<&str, Vec<&SpanRecord>> = Default::default();
         for span in spans {
-            let key = span_key(span);
-            let value = encode(span);
-            let bytes = (key.len() + value.len()) as u64;
-            tree.insert(key, value)?;
-            match by_trace.iter_mut().find(|(id, _)| *id == span.trace_id) {
-                Some((_, list)) => list.push((span, bytes)),
-                None => by_trace.push((&span.trace_id, vec![(span, bytes)])),
-            }
+            by_trace.entry(&span.trace_id).or_default().push(span);
         }
         for (trace_id, list) in by_trace {
+            let first = list.iter().map(|s| s.start_us).min().unwrap_or(0);
+            let mut key = trace_id.as_bytes().to_vec();
+            key.extend_from_slice(&(first.max(0) as u64).to_be_bytes());
+            key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            let value = encode(&list);
+            let bytes = (key.len() + value.len()) as u64;
+            tree.insert(key, value)?;
             let old = index.get(trace_id)?;
             let mut summary = match old.as_deref().map(|v| decode::<TraceSummary>(trace_id, v)) {
                 Some(Ok(summary)) => summary,
                 _ => TraceSummary {
                     trace_id: trace_id.to_string(),
-                    account: list[0].0.account.clone(),
+                    account: list[0].account.clone(),
                     root: String::new(),
                     root_start_us: i64::MAX,
                     root_parentless: false,
@@ -121,7 +115,8 @@ impl Store {
                     bytes: 0,
                 },
             };
-            for (span, bytes) in list {
+            summary.bytes += bytes;
+            for span in list {
                 summary.start_us = summary.start_us.min(span.start_us);
                 let parentless = span.parent_id.is_empty();
                 let is_root = match (parentless, summary.root_parentless) {
@@ -137,7 +132,6 @@ impl Store {
                 let end = span.start_us + span.duration_us as i64;
                 summary.end_us = summary.end_us.max(end);
                 summary.spans += 1;
-                summary.bytes += bytes;
                 if span.name == "funnel.invoke" {
                     summary.hops += 1;
                 }
@@ -159,11 +153,12 @@ impl Store {
         let mut spans = Vec::new();
         for entry in tree.scan_prefix(trace_id.as_bytes()) {
             let (key, value) = entry?;
-            match decode(&String::from_utf8_lossy(&key), &value) {
-                Ok(span) => spans.push(span),
-                Err(err) => tracing::warn!(cause = %err, "a span does not decode"),
+            match decode::<Vec<SpanRecord>>(&String::from_utf8_lossy(&key), &value) {
+                Ok(chunk) => spans.extend(chunk),
+                Err(err) => tracing::warn!(cause = %err, "spans do not decode"),
             }
         }
+        spans.sort_by_key(|s| s.start_us);
         Ok(spans)
     }
 

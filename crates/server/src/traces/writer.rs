@@ -2,6 +2,9 @@
 //! hands each batch to the exporter, and prunes old traces. Recording a
 //! span is a `try_send` on a bounded channel: a call never waits for the
 //! store, and past the channel's room spans are dropped and counted.
+//! Once woken by a span, the writer lets spans gather for [`LINGER`]: the
+//! sends in that time find no one waiting and wake no thread, so a busy
+//! server's calls do not each pay a wake-up.
 
 use std::time::Duration;
 
@@ -14,6 +17,8 @@ use funnel_store::{SpanRecord, Store};
 const QUEUE: usize = 16_384;
 /// The most spans stored in one batch.
 const BATCH: usize = 4_096;
+/// How long spans gather once the writer is woken.
+const LINGER: Duration = Duration::from_millis(5);
 /// How often, on the server's clock, old traces are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -87,6 +92,9 @@ impl Writer {
         let mut batch = Vec::new();
         let mut replies = Vec::new();
         while let Some(first) = receiver.blocking_recv() {
+            if matches!(first, Message::Span(_)) {
+                std::thread::sleep(LINGER);
+            }
             let mut closing = None;
             let mut next = Some(first);
             while let Some(message) = next.take() {
