@@ -165,6 +165,29 @@ async fn an_xray_header_converts_both_ways_and_failures_are_marked() {
         unknown.to_string().contains("ResourceNotFoundException"),
         "{unknown}"
     );
+    // A caller's decision not to sample is honoured: nothing is kept, and
+    // the answer still names the trace.
+    let (_, headers) = server
+        .client
+        .invoke_traced(
+            invoke_request("fail", "{}"),
+            &[(
+                "X-Amzn-Trace-Id",
+                "Root=1-6759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+            )],
+        )
+        .await
+        .expect("invoke");
+    assert_eq!(
+        headers.traceparent.as_deref(),
+        Some("00-6759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00")
+    );
+    let unsampled = server
+        .client
+        .get_trace("6759e988bd862e3fe1be46a994272793")
+        .await
+        .expect_err("not recorded");
+    assert_eq!(unsampled.code, Code::NotFound);
     let bad = server
         .client
         .get_trace("nope")
