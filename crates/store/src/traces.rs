@@ -34,7 +34,8 @@ pub struct SpanRecord {
     pub parent_id: String,
     #[serde(rename = "n")]
     pub name: String,
-    /// The account whose work it is (12 digits).
+    /// The account whose work it is (12 digits); a trace is its root
+    /// span's account's.
     #[serde(rename = "a")]
     pub account: String,
     /// Wall time on the server's clock, µs since the Unix epoch.
@@ -126,6 +127,7 @@ impl Store {
                 };
                 if is_root {
                     summary.root = span.name.clone();
+                    summary.account = span.account.clone();
                     summary.root_start_us = span.start_us;
                     summary.root_parentless = parentless;
                 }

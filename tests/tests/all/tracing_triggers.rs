@@ -198,3 +198,46 @@ async fn a_publish_continues_the_callers_trace_to_each_subscriber() {
     assert_eq!(delivered, ["audit", "ship"]);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accounts_traces_are_its_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server_with(test_config(dir.path())).await;
+    let team = server.account_client("111111111111", "team").await;
+    team.create_function(funnel_tests::create_request(
+        "echo",
+        funnel_tests::guest(guests::ECHO),
+    ))
+    .await
+    .expect("create");
+    let trace_id = "9bf92f3577b34da6a3ce929d0e0e4736";
+    team.invoke_traced(
+        funnel_tests::invoke_request("echo", "{}"),
+        &[("traceparent", &format!("00-{trace_id}-00f067aa0ba902b7-01"))],
+    )
+    .await
+    .expect("invoke");
+    let theirs = team.get_trace(trace_id).await.expect("their trace");
+    let invoke = theirs
+        .spans
+        .iter()
+        .find(|s| s.name == "funnel.invoke")
+        .expect("the invocation");
+    assert_eq!(invoke.function_name, "echo", "named in its account");
+    assert_eq!(team.list_traces(Default::default()).await.unwrap().len(), 1);
+    let refused = server
+        .client
+        .get_trace(trace_id)
+        .await
+        .expect_err("another account's trace");
+    assert_eq!(refused.code, funnel_client::Code::NotFound);
+    assert!(
+        server
+            .client
+            .list_traces(Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await;
+}

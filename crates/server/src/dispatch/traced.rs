@@ -90,14 +90,17 @@ impl InvokeTrace {
             if let Some(init) = init {
                 let init_us = init.as_micros() as i64;
                 let mut child = tracer.span_at(&context, "Init", "", invocation_us - init_us);
+                child.record.account.clone_from(&span.record.account);
                 child.record.duration_us = init_us as u64;
                 tracer.end_as_is(child);
             }
             let mut child = tracer.span_at(&context, "Invocation", "", invocation_us);
+            child.record.account.clone_from(&span.record.account);
             child.record.duration_us = duration.as_micros() as u64;
             child.record.error = span.record.error.clone();
             tracer.end_as_is(child);
             let mut child = tracer.span_at(&context, "Overhead", "", returned_us);
+            child.record.account.clone_from(&span.record.account);
             let end_us = start_us + total.as_micros() as i64;
             child.record.duration_us = (end_us - returned_us).max(0) as u64;
             tracer.end_as_is(child);
