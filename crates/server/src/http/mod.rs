@@ -102,13 +102,26 @@ impl crate::listen::Handler for HttpDoor {
                 request.headers().get(name).and_then(|v| v.to_str().ok())
             })
         });
-        let span = tracer
+        let mut span = tracer
             .span(trace.as_ref(), "http request", "")
             .map(|mut span| {
                 span.attr("method", request.method());
                 span.attr("path", request.uri().path());
                 span
             });
+        let request = match span.as_mut() {
+            // A function URL's request is its function's account's work.
+            Some(span) => {
+                let (parts, body) = request.into_parts();
+                let url = locate(&parts).map(|l| self.inner.urls.by_id(&l.url_id));
+                if let Some(Ok(Some(url))) = url {
+                    let naming = self.inner.functions.naming();
+                    span.record.account = naming.account_of(&url.function).to_string();
+                }
+                hyper::Request::from_parts(parts, body)
+            }
+            None => request,
+        };
         let within = span.as_ref().map(|s| s.context()).or(trace);
         let tracestate = trace
             .and_then(|_| request.headers().get("tracestate"))
