@@ -389,11 +389,6 @@ impl Dispatcher {
         self.recorder().settle(record, request_id, outcome, tail)
     }
 
-    /// The server's tracer.
-    pub(crate) fn tracer(&self) -> &crate::traces::Tracer {
-        &self.tracer
-    }
-
     /// What records finished invocations (cheap to clone).
     fn recorder(&self) -> Recorder {
         Recorder {

@@ -10,7 +10,14 @@ use crate::traces::{Span, TraceContext, Tracer};
 use funnel_runtime::{InvokeError, Outcome};
 use funnel_store::FunctionRecord;
 
-use super::InvokeResult;
+use super::{Dispatcher, InvokeResult};
+
+impl Dispatcher {
+    /// The server's tracer (the doors' request spans).
+    pub(crate) fn tracer(&self) -> &Tracer {
+        &self.tracer
+    }
+}
 
 pub(super) struct InvokeTrace {
     span: Option<Timed>,
