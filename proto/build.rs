@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "funnel/v1/secrets.proto",
         "funnel/v1/ssm.proto",
         "funnel/v1/topics.proto",
+        "funnel/v1/traces.proto",
         "funnel/v1/urls.proto",
     ];
     for proto in protos {

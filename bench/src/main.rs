@@ -39,6 +39,7 @@ mod pipeline;
 mod queue;
 mod schedules;
 mod topics;
+mod tracing;
 
 use funnel_tests::guests;
 use std::borrow::Cow;
@@ -444,6 +445,15 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--tracing-only") {
+        for row in tracing::rows(&tracing::measure().await?) {
+            println!(
+                "{}: {} (baseline {} {}, {:.3}×, target {})",
+                row.name, row.value, row.baseline_name, row.baseline, row.ratio, row.target
+            );
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--queue-only") {
         let queue = queue::measure().await?;
         println!(
@@ -599,6 +609,7 @@ async fn main() -> anyhow::Result<()> {
     let langs = languages::measure(dir.path()).await?;
     let http = http::measure().await?;
     let images = pipeline::measure().await?;
+    let traced = tracing::measure().await?;
     let aws_rows = aws::measure().await?;
     let idle = idle::measure_apart()?;
 
@@ -788,6 +799,7 @@ async fn main() -> anyhow::Result<()> {
     rows.extend(http_rows(&http));
     rows.extend(pipeline::rows(&images));
     rows.extend(aws::rows(&aws_rows));
+    rows.extend(tracing::rows(&traced));
     for row in rows {
         println!(
             "| {} | {} | {} | {} | {:.2}× | {} |",

@@ -5,6 +5,7 @@
 //!   `FunctionUrls`, `Apis`, `Layers`, `AsyncInvocation`, `Permissions`, `Buckets`,
 //!   `Topics`, `Events`, `Clock`, `Logs`, `Metrics`, `Iam`, `Sts`, `Admin`,
 //!   `SecretsManager`, `Ssm`, `Faults`, `Recordings`).
+//!   `SecretsManager`, `Ssm`, `Faults`, `Traces`).
 //! - [`FILE_DESCRIPTOR_SET`]: the encoded descriptors, served by reflection so
 //!   any gRPC tool can discover the API from a running server.
 //! - [`log_group`]: the log group name of a function.

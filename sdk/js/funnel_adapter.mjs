@@ -67,13 +67,24 @@ export async function handle(context, event) {
     logGroupName: `/aws/lambda/${context.functionName}`,
     logStreamName: context.requestId,
     callbackWaitsForEmptyEventLoop: true,
+    // X-Ray's trace header of this invocation, or undefined when untraced.
+    traceId: context.traceId ?? undefined,
     getRemainingTimeInMillis: () => Math.max(0, Number(context.deadlineMs) - Date.now()),
   };
+  // As Lambda's runtime: the trace header in process.env for the call.
+  const env = globalThis.process?.env;
+  if (env && ctx.traceId) {
+    env._X_AMZN_TRACE_ID = ctx.traceId;
+  }
   let result;
   try {
     result = await user.handler(text ? JSON.parse(text) : null, ctx);
   } catch (error) {
     throw failure(error);
+  } finally {
+    if (env) {
+      delete env._X_AMZN_TRACE_ID;
+    }
   }
   return encoder.encode(JSON.stringify(result ?? null));
 }

@@ -26,6 +26,7 @@ handler module, which runs once when the environment starts.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -51,6 +52,8 @@ class LambdaContext:
             json.loads(context.client_context) if context.client_context else None
         )
         self._deadline_ms = context.deadline_ms
+        # X-Ray's trace header of this invocation, or None when untraced.
+        self.trace_id = context.trace_id
 
     def get_remaining_time_in_millis(self):
         return max(0, int(self._deadline_ms - time.time() * 1000))
@@ -77,6 +80,10 @@ class WitWorld:
             _flush()
 
     def handle(self, context, event):
+        # As Lambda's runtime: the trace header in the environment for the
+        # duration of the call.
+        if context.trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = context.trace_id
         try:
             parsed = json.loads(event) if event else None
             result = funnel_handler.handler(parsed, LambdaContext(context))
@@ -84,6 +91,7 @@ class WitWorld:
         except Exception as exc:
             raise _error(exc)
         finally:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
             _flush()
 
     # The world's `shutdown` export: funnel builds Python guests against a

@@ -3,7 +3,8 @@
 // appends a note to /tmp/notes with node:fs and returns them; "missing"
 // reads a file that is not there; "fail" throws; "reject" rejects; "env" returns the environment; "remaining"
 // waits and reports the remaining time before and after; "hog" allocates
-// without bound; "spin" never returns.
+// without bound; "spin" never returns; "trace" returns the context's
+// traceId and process.env._X_AMZN_TRACE_ID as the handler sees them.
 
 import { appendFileSync, readFileSync } from "node:fs";
 import { readFile } from "fs/promises";
@@ -46,6 +47,8 @@ export const handler = async (event, context) => {
       return readFileSync("/tmp/nothing-here", "utf8");
     case "env":
       return { ...process.env };
+    case "trace":
+      return { context: context.traceId ?? null, env: process.env._X_AMZN_TRACE_ID ?? null };
     case "remaining": {
       const before = context.getRemainingTimeInMillis();
       const until = Date.now() + 50;

@@ -3,7 +3,8 @@
 {"op": "echo"} returns the event and the context's fields; "fail" raises;
 "env" returns the environment; "tmp" appends to /tmp/notes and returns it;
 "remaining" sleeps and reports the remaining time before and after;
-"hog" allocates without bound; "spin" never returns.
+"hog" allocates without bound; "spin" never returns; "trace" returns
+the context's trace_id and _X_AMZN_TRACE_ID as the handler sees them.
 """
 
 import json
@@ -39,6 +40,8 @@ def lambda_handler(event, context):
         raise ValueError("the order has no items")
     if op == "env":
         return dict(os.environ)
+    if op == "trace":
+        return {"context": context.trace_id, "env": os.environ.get("_X_AMZN_TRACE_ID")}
     if op == "tmp":
         with open("/tmp/notes", "a") as notes:
             notes.write(event.get("note", "") + "\n")

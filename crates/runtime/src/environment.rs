@@ -257,6 +257,7 @@ impl Environment {
         }
         let started = self.begin(timeout);
         self.store.data_mut().chain_depth = call.chain_depth;
+        self.store.data_mut().trace_id.clone_from(&call.trace_id);
         let deadline_ms = (SystemTime::now() + timeout)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

@@ -36,6 +36,8 @@ pub struct Host {
     pub secrets: super::secrets::Secrets,
     /// The current call's [`super::Call::chain_depth`].
     pub chain_depth: u32,
+    /// The current call's [`super::Call::trace_id`].
+    pub trace_id: Option<String>,
     /// `wasi:http`'s state, for components of the `wasi:http/proxy` world.
     http: wasmtime_wasi_http::WasiHttpCtx,
     http_hooks: crate::http::NoOutgoingRequests,
@@ -238,6 +240,7 @@ impl Host {
             publishing: imports.publishing,
             secrets: imports.secrets,
             chain_depth: 0,
+            trace_id: None,
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
             http_hooks: crate::http::NoOutgoingRequests,
         })

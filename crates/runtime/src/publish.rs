@@ -27,6 +27,8 @@ pub struct GuestPublish {
     pub attributes: Vec<GuestAttribute>,
     /// Invocations before the publishing one in its chain of triggers.
     pub chain_depth: u32,
+    /// The publishing invocation's trace (its `_X_AMZN_TRACE_ID`).
+    pub trace_id: Option<String>,
 }
 
 /// One message attribute a guest sent.
@@ -88,6 +90,7 @@ impl topics::Host for Host {
                 })
                 .collect(),
             chain_depth,
+            trace_id: self.trace_id.clone(),
         };
         publisher
             .publish(request)

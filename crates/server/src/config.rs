@@ -41,6 +41,8 @@ pub struct Config {
     pub buckets: BucketsConfig,
     pub dlq: DlqConfig,
     pub quotas: crate::quotas::QuotasConfig,
+    /// Tracing: sampling, the embedded store's bounds, the OTLP export.
+    pub tracing: TracingConfig,
 }
 
 /// The API port's limits: a client (or many) cannot hold more of the
@@ -254,6 +256,38 @@ pub struct LogsConfig {
     pub max_group_mb: u64,
 }
 
+/// `tracing.*`: X-Ray's default sampling rule, and where spans go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingConfig {
+    /// The share of new traces recorded past the reservoir, 0 to 1; 0
+    /// turns tracing off (nothing recorded, not even a caller's sampled
+    /// trace).
+    pub sample_rate: f64,
+    /// New traces recorded each second before the rate applies.
+    pub reservoir_per_second: u32,
+    /// Traces older than this are deleted (hours in the config file).
+    #[serde(with = "hours")]
+    pub retention: Duration,
+    /// Past this size the oldest traces are deleted.
+    pub max_mb: u64,
+    /// An OTLP/gRPC collector every span is also sent to
+    /// (`--otlp-endpoint`), e.g. `http://127.0.0.1:4317`.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        TracingConfig {
+            sample_rate: 0.05,
+            reservoir_per_second: 1,
+            retention: Duration::from_secs(24 * 3600),
+            max_mb: 64,
+            otlp_endpoint: None,
+        }
+    }
+}
+
 impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
@@ -293,6 +327,7 @@ impl Default for Config {
             buckets: BucketsConfig::default(),
             dlq: DlqConfig::default(),
             quotas: crate::quotas::QuotasConfig::default(),
+            tracing: TracingConfig::default(),
         }
     }
 }
@@ -394,6 +429,24 @@ impl Config {
             "api.max_connections, api.max_concurrent_streams, api.request_timeout and the \
              keepalive times must be positive"
         );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.tracing.sample_rate),
+            "tracing.sample_rate must be between 0 and 1, not {}",
+            self.tracing.sample_rate
+        );
+        anyhow::ensure!(
+            !self.tracing.retention.is_zero() && self.tracing.max_mb > 0,
+            "tracing.retention and tracing.max_mb must be positive"
+        );
+        if let Some(endpoint) = &self.tracing.otlp_endpoint {
+            anyhow::ensure!(
+                endpoint
+                    .parse::<http::Uri>()
+                    .is_ok_and(|uri| uri.scheme_str() == Some("http") && uri.host().is_some()),
+                "--otlp-endpoint {endpoint:?} is not a URL like http://127.0.0.1:4317 \
+                 (OTLP over gRPC, plain HTTP/2: put a TLS collector behind a local agent)"
+            );
+        }
         anyhow::ensure!(
             !self.logs.retention.is_zero() && self.logs.max_group_mb > 0,
             "logs.retention and logs.max_group_mb must be positive"

@@ -19,6 +19,8 @@ pub struct Invocation {
     pub client_context: String,
     /// JSON bytes; empty means `{}`.
     pub payload: Vec<u8>,
+    /// The trace the request runs in (`None`: not traced).
+    pub trace: Option<crate::traces::TraceContext>,
 }
 
 /// Lambda's `InvocationType`.

@@ -82,6 +82,9 @@
 //!   due time at a time and lets what is due run before moving on.
 //! - `logs`: function logs (CloudWatch Logs analog): START/END/REPORT
 //!   formatting, storage with retention, reads, filters, live tails.
+//! - `traces`: tracing in X-Ray's shape: trace contexts (W3C
+//!   `traceparent`, `X-Amzn-Trace-Id`), sampling, spans stored off the hot
+//!   path (`funnel traces`) and exported over OTLP.
 //! - `metrics`: Lambda's metrics per function and account, as OpenMetrics
 //!   text on `/metrics` and over gRPC.
 //! - `urls`: function URLs (`CreateFunctionUrlConfig` family): a function
@@ -148,6 +151,7 @@ mod tenancy;
 mod timekeeper;
 mod tls;
 mod topics;
+mod traces;
 mod urls;
 
 use std::sync::Arc;
@@ -200,6 +204,8 @@ pub struct Server {
     vault: secrets::Vault,
     urls: urls::FunctionUrls,
     apis: apis::Apis,
+    /// Spans: sampled, stored, exported.
+    tracer: traces::Tracer,
     /// The HTTP door's listener, when it has one.
     http_listener: Option<tokio::net::TcpListener>,
     aws_listener: Option<tokio::net::TcpListener>,
@@ -271,6 +277,18 @@ impl Server {
             funnel_runtime::CodeKey::new(master_key.derive(COMPILED_CODE_KEY)),
         )?;
         let naming = Naming::home(&config.region, &config.account_id);
+        let tracer = traces::Tracer::start(
+            store.clone(),
+            clock.clone(),
+            &config.account_id,
+            traces::Settings {
+                sample_rate: config.tracing.sample_rate,
+                reservoir_per_second: config.tracing.reservoir_per_second,
+                max_age: config.tracing.retention,
+                max_bytes: config.tracing.max_mb * 1024 * 1024,
+                otlp_endpoint: config.tracing.otlp_endpoint.clone(),
+            },
+        );
         let layers = Layers::new(
             store.clone(),
             naming,
@@ -306,6 +324,7 @@ impl Server {
             policies.clone(),
             queue.clone(),
             metrics.clone(),
+            tracer.clone(),
         );
         let buckets = buckets::Buckets::new(
             store.clone(),
@@ -382,6 +401,7 @@ impl Server {
             vault,
             urls,
             apis,
+            tracer,
             http_listener: None,
             aws_listener: None,
             tls,

@@ -18,6 +18,7 @@ pub struct Router {
     policies: Policies,
     queue: AsyncQueue,
     metrics: Metrics,
+    tracer: crate::traces::Tracer,
 }
 
 /// What became of a trigger's event.
@@ -36,13 +37,20 @@ impl Router {
         policies: Policies,
         queue: AsyncQueue,
         metrics: Metrics,
+        tracer: crate::traces::Tracer,
     ) -> Router {
         Router {
             functions,
             policies,
             queue,
             metrics,
+            tracer,
         }
+    }
+
+    /// The tracer: the doors' trigger spans.
+    pub fn tracer(&self) -> &crate::traces::Tracer {
+        &self.tracer
     }
 
     /// The function registry, for doors that resolve names themselves.
@@ -83,20 +91,22 @@ impl Router {
         function_arn: &str,
         payload: String,
     ) -> Result<std::result::Result<QueuedEvent, &'static str>> {
-        Ok(self
-            .target(caller, function_arn)?
-            .map(|target| QueuedEvent {
-                source: crate::recordings::Door::of_service(caller.service)
-                    .as_str()
-                    .to_string(),
-                ..QueuedEvent::new(
-                    target.request_id,
-                    target.function_name,
-                    target.qualifier,
-                    payload,
-                    None,
-                )
-            }))
+        Ok(self.target(caller, function_arn)?.map(|target| {
+            let mut event = QueuedEvent::new(
+                target.request_id,
+                target.function_name,
+                target.qualifier,
+                payload,
+                None,
+            );
+            // Its door, for recordings.
+            event.source = crate::recordings::Door::of_service(caller.service)
+                .as_str()
+                .to_string();
+            // The door's trace, when it runs within one.
+            event.trace = crate::traces::current().map(|trace| trace.xray());
+            event
+        }))
     }
 
     /// Who an event for `function_arn` goes to (with a new request id),

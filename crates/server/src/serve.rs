@@ -75,6 +75,7 @@ impl Server {
         // write the last log lines.
         self.runtime.retire_all().await;
         self.logs.close().await;
+        self.tracer.close().await;
         self.queue.close().await;
         self.store
             .flush_async()
@@ -141,6 +142,7 @@ impl Server {
                 configs: self.configs.clone(),
                 faults: faults.clone(),
                 recordings: recordings.clone(),
+                tracer: self.tracer.clone(),
             },
             abort.clone(),
         );
@@ -368,6 +370,10 @@ impl Server {
                 recordings,
                 replayer,
                 self.functions.clone(),
+            )),
+            traces: Arc::new(api::TracesService::new(
+                self.tracer.clone(),
+                self.store.clone(),
             )),
         }
     }

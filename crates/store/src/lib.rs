@@ -67,6 +67,8 @@
 //!   (not in exports)
 //! - `recordings`, `recording_entries`, `recording_requests`: recorded
 //!   events and their outcomes (see [`RecordingRecord`]; not in exports)
+//! - `spans`, `trace_index`: trace spans and each trace's summary (see
+//!   `traces`; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -101,6 +103,7 @@ mod rules;
 mod schema;
 mod secrets;
 mod topics;
+mod traces;
 mod urls;
 
 pub use buckets::{BucketRecord, NotificationRecord, ObjectEntry, PartRecord, UploadRecord};
@@ -118,6 +121,7 @@ pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use secrets::{DataKeyRecord, ParameterRecord, SecretRecord, SecretVersionRecord, TagRecord};
 pub use topics::{SubscriptionRecord, TopicRecord};
+pub use traces::{SpanRecord, TraceSummary};
 pub use urls::{CorsRecord, FunctionUrlRecord, UrlTarget};
 
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,10 @@ pub struct QueuedEvent {
     /// async `Invoke`), for recordings.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// The trace it continues, as X-Ray's header (`Root=…;Parent=…;
+    /// Sampled=…`, SNS's `AWSTraceHeader`); `None` when not traced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 impl QueuedEvent {
@@ -71,6 +75,7 @@ impl QueuedEvent {
             system_retries: 0,
             chain_depth: 0,
             source: String::new(),
+            trace: None,
         }
     }
 }
@@ -89,6 +94,10 @@ pub struct QueuedGroup {
     /// As [`QueuedEvent::chain_depth`], for every target.
     #[serde(default)]
     pub chain_depth: u32,
+    /// The message's `AWSTraceHeader` system attribute: the trace its
+    /// deliveries continue (as [`QueuedEvent::trace`]).
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// One function a group is for. Short field names: a group is written
@@ -114,6 +123,7 @@ impl QueuedGroup {
             chain_depth: self.chain_depth,
             // A group is a topic's fan-out.
             source: "sns".into(),
+            trace: self.trace.clone(),
             ..QueuedEvent::new(
                 target.request_id.clone(),
                 target.function_name.clone(),

@@ -43,11 +43,13 @@ mod recordings;
 mod secrets;
 mod ssm;
 mod topics;
+mod traces;
 mod urls;
 
 pub use buckets::Object;
 pub use credentials::{Credentials, Profile};
 pub use events::Target;
+pub use traces::TraceHeaders;
 
 use funnel_proto::v1::admin_client::AdminClient;
 use funnel_proto::v1::apis_client::ApisClient;
@@ -68,6 +70,7 @@ use funnel_proto::v1::secrets_manager_client::SecretsManagerClient;
 use funnel_proto::v1::ssm_client::SsmClient;
 use funnel_proto::v1::sts_client::StsClient;
 use funnel_proto::v1::topics_client::TopicsClient;
+use funnel_proto::v1::traces_client::TracesClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
@@ -177,6 +180,7 @@ pub struct Services {
     admin: AdminClient<Transport>,
     faults: FaultsClient<Transport>,
     recordings: RecordingsClient<Transport>,
+    traces: TracesClient<Transport>,
 }
 
 /// The connection, with every call's `authorization` metadata.
@@ -299,6 +303,7 @@ impl Client {
                 recordings: RecordingsClient::with_interceptor(channel.clone(), auth.clone())
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
                     .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                traces: TracesClient::with_interceptor(channel.clone(), auth.clone()),
                 iam: IamClient::with_interceptor(channel.clone(), auth.clone()),
                 sts: StsClient::with_interceptor(channel.clone(), auth.clone()),
                 admin: AdminClient::with_interceptor(channel.clone(), auth.clone())

@@ -157,9 +157,28 @@ where
 {
     let event: E = serde_json::from_slice(&event)
         .map_err(|err| to_wit(Error::new("Runtime.UnmarshalError", err.to_string())))?;
-    let response = handler(event, ctx.into()).map_err(|err| to_wit(err.into()))?;
+    // As Lambda's runtimes do: the trace header in the environment for the
+    // duration of the call (X-Ray's SDKs read it there).
+    set_trace_variable(ctx.trace_id.as_deref());
+    let response = handler(event, ctx.into());
+    set_trace_variable(None);
+    let response = response.map_err(|err| to_wit(err.into()))?;
     serde_json::to_vec(&response)
         .map_err(|err| to_wit(Error::new("Runtime.MarshalError", err.to_string())))
+}
+
+/// Sets (or, with `None`, removes) `_X_AMZN_TRACE_ID`.
+fn set_trace_variable(value: Option<&str>) {
+    const NAME: &str = "_X_AMZN_TRACE_ID";
+    // SAFETY: a component runs one call at a time on its one thread
+    // (wasm32-wasip2 has no threads): nothing reads the environment while
+    // it is written.
+    unsafe {
+        match value {
+            Some(value) => std::env::set_var(NAME, value),
+            None => std::env::remove_var(NAME),
+        }
+    }
 }
 
 /// The default Init phase: nothing to do.

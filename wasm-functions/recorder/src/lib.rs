@@ -9,7 +9,10 @@
 //! "subject"?, "attributes"?: {name: string value}}` (at the top, or in an
 //! SNS message's JSON) publishes that message (without one, the SNS message
 //! it received) and prints `published: <id>`; a refused publish is the
-//! invocation's handled error.
+//! invocation's handled error. With `RELAY_TOPIC` in its environment, an
+//! event with no `publish` is published to that topic as it came. With
+//! `PRINT_TRACE` set, it prints its trace (`trace: <ctx.trace_id>`,
+//! `trace_env: <_X_AMZN_TRACE_ID>`).
 use funnel_function::topics::Message;
 use funnel_function::{Context, Error, Value};
 use serde_json::json;
@@ -36,6 +39,10 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
     }
     println!("record: {event}");
     println!("request: {}", ctx.request_id);
+    if std::env::var("PRINT_TRACE").is_ok() {
+        println!("trace: {}", ctx.trace_id.clone().unwrap_or_default());
+        println!("trace_env: {}", std::env::var("_X_AMZN_TRACE_ID").unwrap_or_default());
+    }
     if let (Some(path), Some(body)) = (
         event.get("write_path").and_then(Value::as_str),
         event.get("write_body").and_then(Value::as_str),
@@ -43,7 +50,10 @@ fn record(event: Value, ctx: Context) -> Result<Value, Error> {
         std::fs::write(path, body)
             .map_err(|e| Error::new("WriteFailed", format!("writing {path}: {e}")))?;
     }
-    if let Some(publish) = option("publish") {
+    let relay = std::env::var("RELAY_TOPIC")
+        .ok()
+        .map(|topic| json!({"topic": topic, "message": event.to_string()}));
+    if let Some(publish) = option("publish").or(relay) {
         let text = |name: &str| publish.get(name).and_then(Value::as_str);
         // Without a message, the SNS message it got goes on as it is.
         let received = event

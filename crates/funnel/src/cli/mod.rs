@@ -29,6 +29,7 @@ mod releases;
 mod rules;
 mod secrets;
 mod topics;
+mod traces;
 mod urls;
 
 pub use admin::{AdminCommand, restore, rotate_master_key};
@@ -130,6 +131,10 @@ pub enum Command {
     /// Send a recording's events again to a function (a new recording of
     /// the outcomes), or compare two recordings (replay diff A B).
     Replay(recordings::ReplayArgs),
+    /// Traces: one request's path through every trigger hop, with where
+    /// the time went (kept by the server; also sent to --otlp-endpoint).
+    #[command(subcommand)]
+    Traces(traces::TracesCommand),
     /// Package a source folder as a function's component (runs here, not
     /// on the server).
     Build(BuildArgs),
@@ -275,6 +280,18 @@ pub struct ServeArgs {
     /// live under DATA_DIR/buckets.
     #[arg(long = "bucket-root", value_name = "DIR")]
     pub bucket_roots: Vec<PathBuf>,
+    /// Also send every span to this OpenTelemetry collector, over OTLP/gRPC
+    /// (e.g. http://127.0.0.1:4317, Jaeger's all-in-one).
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// `tracing.sample_rate`: the share of new traces recorded after each
+    /// second's reservoir, 0 to 1 (default 0.05; 0 turns tracing off).
+    #[arg(long, value_name = "RATE")]
+    pub trace_sample_rate: Option<f64>,
+    /// `tracing.reservoir_per_second`: new traces recorded each second
+    /// before the rate applies (default 1).
+    #[arg(long, value_name = "N")]
+    pub trace_reservoir_per_second: Option<u32>,
 }
 
 /// Where the HTTP door listens by default.
@@ -319,6 +336,13 @@ impl ServeArgs {
         };
         config.insecure_listen = self.insecure_listen;
         config.buckets.roots = self.bucket_roots.clone();
+        config.tracing.otlp_endpoint = self.otlp_endpoint.clone();
+        if let Some(rate) = self.trace_sample_rate {
+            config.tracing.sample_rate = rate;
+        }
+        if let Some(reservoir) = self.trace_reservoir_per_second {
+            config.tracing.reservoir_per_second = reservoir;
+        }
         config
     }
 }
@@ -694,6 +718,7 @@ pub async fn run_client(target: Target<'_>, command: Command) -> anyhow::Result<
         Command::Fault(command) => faults::fault(&client, command).await,
         Command::Record(command) => recordings::record(&client, command).await,
         Command::Replay(args) => recordings::replay(&client, args).await,
+        Command::Traces(command) => traces::traces(&client, command).await,
         Command::Metrics { name } => {
             print!("{}", client.get_metrics(&name.unwrap_or_default()).await?);
             Ok(())

@@ -54,5 +54,6 @@ mod rules;
 mod secret_access;
 mod secrets;
 mod topics;
+mod traces;
 mod up;
 mod usage;

@@ -536,8 +536,14 @@ impl FunctionsApi for FunctionsService {
         request: Request<pb::InvokeRequest>,
     ) -> Result<Response<pb::InvokeResponse>, Status> {
         let caller = crate::iam::check(&request)?;
+        let tracer = self.dispatcher.tracer();
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
+        let tracestate = trace
+            .and_then(|_| request.metadata().get("tracestate"))
+            .cloned();
         let mut req = request.into_inner();
         req.function_name = caller.function(&req.function_name)?;
+        let mut span = tracer.span(trace.as_ref(), "grpc Invoke", "");
         let result = self
             .dispatcher
             .invoke(Invocation {
@@ -547,16 +553,32 @@ impl FunctionsApi for FunctionsService {
                 log_type: req.log_type,
                 client_context: req.client_context,
                 payload: req.payload,
+                trace: span.as_ref().map(|s| s.context()).or(trace),
             })
-            .await?;
-        Ok(Response::new(pb::InvokeResponse {
+            .await;
+        if let Some(mut span) = span.take() {
+            span.record.account = caller.naming().account_id.clone();
+            if let Err(err) = &result {
+                span.fail(err.aws_name());
+            }
+            tracer.end(span);
+        }
+        let result = result?;
+        let mut response = Response::new(pb::InvokeResponse {
             status_code: result.status_code,
             function_error: result.function_error.unwrap_or_default().into(),
             log_result: result.log_result.unwrap_or_default(),
             payload: result.payload,
             executed_version: result.executed_version,
             request_id: result.request_id,
-        }))
+        });
+        if let Some(trace) = &trace {
+            crate::traces::context::answer_metadata(trace, response.metadata_mut());
+        }
+        if let Some(tracestate) = tracestate {
+            response.metadata_mut().insert("tracestate", tracestate);
+        }
+        Ok(response)
     }
 
     async fn restart_environments(

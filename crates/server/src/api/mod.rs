@@ -18,6 +18,7 @@ mod recordings;
 mod secrets;
 mod ssm;
 mod topics;
+mod traces;
 mod urls;
 
 pub use admin::AdminService;
@@ -36,6 +37,7 @@ pub use recordings::RecordingsService;
 pub use secrets::SecretsManagerService;
 pub use ssm::SsmService;
 pub use topics::TopicsService;
+pub use traces::TracesService;
 pub use urls::FunctionUrlsService;
 
 use std::sync::Arc;
@@ -68,6 +70,7 @@ pub struct Services {
     pub logs: Arc<LogsService>,
     pub faults: Arc<FaultsService>,
     pub recordings: Arc<RecordingsService>,
+    pub traces: Arc<TracesService>,
 }
 
 impl Services {
@@ -84,7 +87,7 @@ impl Services {
         };
         use funnel_proto::v1::{
             recordings_server::RecordingsServer, secrets_manager_server::SecretsManagerServer,
-            ssm_server::SsmServer,
+            ssm_server::SsmServer, traces_server::TracesServer,
         };
         tonic::service::Routes::new(
             FunctionsServer::from_arc(self.functions.clone())
@@ -119,6 +122,7 @@ impl Services {
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
+        .add_service(TracesServer::from_arc(self.traces.clone()))
     }
 }
 

@@ -281,16 +281,31 @@ impl TopicsApi for TopicsService {
         request: Request<pb::PublishRequest>,
     ) -> Result<Response<pb::PublishResponse>, Status> {
         let caller = crate::iam::check(&request)?;
+        // The publish (and its deliveries) continue the caller's trace.
+        let tracer = self.topics.tracer().clone();
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
+        let span = tracer.span(trace.as_ref(), "grpc Publish", "");
+        let within = span.as_ref().map(|s| s.context()).or(trace);
         let req = request.into_inner();
-        let published = self
-            .topics
-            .publish(
-                &caller.topic(&req.topic_arn)?,
+        let topic_arn = caller.topic(&req.topic_arn)?;
+        let published = crate::traces::within(
+            within,
+            self.topics.publish(
+                &topic_arn,
                 &req.message,
                 req.subject.as_deref(),
                 &attributes(req.message_attributes),
-            )
-            .await?;
+            ),
+        )
+        .await;
+        if let Some(mut span) = span {
+            span.record.account = caller.naming().account_id.clone();
+            if let Err(err) = &published {
+                span.fail(err.aws_name());
+            }
+            tracer.end(span);
+        }
+        let published = published?;
         Ok(Response::new(pb::PublishResponse {
             message_id: published.message_id,
         }))
@@ -301,6 +316,8 @@ impl TopicsApi for TopicsService {
         request: Request<pb::PublishBatchRequest>,
     ) -> Result<Response<pb::PublishBatchResponse>, Status> {
         let caller = crate::iam::check(&request)?;
+        let tracer = self.topics.tracer().clone();
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
         let req = request.into_inner();
         let entries = req
             .publish_batch_request_entries
@@ -312,10 +329,9 @@ impl TopicsApi for TopicsService {
                 attributes: attributes(e.message_attributes),
             })
             .collect();
-        let (done, failed) = self
-            .topics
-            .publish_batch(&caller.topic(&req.topic_arn)?, entries)
-            .await?;
+        let topic_arn = caller.topic(&req.topic_arn)?;
+        let (done, failed) =
+            crate::traces::within(trace, self.topics.publish_batch(&topic_arn, entries)).await?;
         Ok(Response::new(pb::PublishBatchResponse {
             successful: done
                 .into_iter()

@@ -62,6 +62,19 @@ pub struct Door {
 pub struct Signer {
     pub principal: Arc<Principal>,
     pub remote: SocketAddr,
+    /// The caller's trace headers, handed to the handlers as gRPC
+    /// metadata (so `X-Amzn-Trace-Id` continues its trace here too).
+    pub trace: Vec<(&'static str, http::HeaderValue)>,
+}
+
+impl Signer {
+    /// The trace headers of a request.
+    pub fn trace_of(headers: &http::HeaderMap) -> Vec<(&'static str, http::HeaderValue)> {
+        crate::traces::context::HEADERS
+            .iter()
+            .filter_map(|name| Some((*name, headers.get(*name)?.clone())))
+            .collect()
+    }
 }
 
 /// A request as an adapter gets it: verified, body read.
@@ -126,10 +139,15 @@ impl Door {
             self.inner.identities.signature_failed(ip);
             return Err(fail(err.into()));
         }
+        let trace = Signer::trace_of(&parts.headers);
         let request = Request {
             parts,
             body,
-            signer: Signer { principal, remote },
+            signer: Signer {
+                principal,
+                remote,
+                trace,
+            },
             request_id: request_id.to_string(),
         };
         match signature.service.as_str() {
@@ -180,6 +198,11 @@ impl Door {
         );
         let mut request = tonic::Request::new(message);
         request.extensions_mut().insert(caller.clone());
+        for (name, value) in &signer.trace {
+            if let Ok(value) = tonic::metadata::MetadataValue::try_from(value.as_bytes()) {
+                request.metadata_mut().insert(*name, value);
+            }
+        }
         let response = method(request).await?;
         if !caller.was_authorized() {
             tracing::error!(action, "a handler answered without authorizing the call");

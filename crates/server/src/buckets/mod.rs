@@ -442,6 +442,25 @@ impl Buckets {
         let source_arn = event::bucket_arn(&bucket.name);
         let naming = &self.inner.naming;
         let owner = naming.account_of(&bucket.name);
+        if !bucket
+            .notifications
+            .iter()
+            .any(|c| notifications::wants(c, event_name, key))
+        {
+            return Ok(());
+        }
+        // A PutObject's event continues its writer's trace; a folder
+        // write starts one.
+        let tracer = self.inner.router.tracer().clone();
+        let trace = crate::traces::current().or_else(|| tracer.new_trace());
+        let mut span = tracer.span(trace.as_ref(), "s3 event", "");
+        if let Some(span) = &mut span {
+            span.record.account = owner.to_string();
+            span.attr("bucket", crate::tenancy::name(&bucket.name));
+            span.attr("key", key);
+            span.attr("event", event_name);
+        }
+        let hop = span.as_ref().map(|s| s.context()).or(trace);
         let caller = Caller {
             service: S3_PRINCIPAL,
             source_arn: &source_arn,
@@ -466,16 +485,26 @@ impl Buckets {
                 account_id: owner,
                 request_id: &request_id,
             });
-            let routed = self
-                .inner
-                .router
-                .queue(caller, &config.function_arn, document.to_string())
-                .await?;
+            let routed = crate::traces::within(
+                hop,
+                self.inner
+                    .router
+                    .queue(caller, &config.function_arn, document.to_string()),
+            )
+            .await?;
             if let Routed::Queued(id) = routed {
                 tracing::debug!(bucket = %bucket.name, key, event_name, function = %config.function_arn, request_id = %id, "bucket event queued");
             }
         }
+        if let Some(span) = span {
+            tracer.end(span);
+        }
         Ok(())
+    }
+
+    /// The tracer (a `PutObject` request's span).
+    pub fn tracer(&self) -> &crate::traces::Tracer {
+        self.inner.router.tracer()
     }
 
     /// Tells the watcher (once it runs) about a bucket created or deleted.

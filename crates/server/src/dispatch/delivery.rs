@@ -118,6 +118,7 @@ impl Dispatcher {
             }
             Err(_) => return self.back_off(slot, event, now, expires),
         };
+        let traced = super::traced::DeliveryTrace::start(&self.tracer, slot, &mut event);
         let ran = self
             .run(
                 &target,
@@ -129,9 +130,11 @@ impl Dispatcher {
                     chain_depth: event.chain_depth,
                     tail: false,
                     origin: crate::recordings::Origin::queued(&event),
+                    trace: traced.run,
                 },
             )
             .await;
+        traced.finish(&self.tracer, &ran);
         match ran {
             Ok(result) => {
                 event.invoke_count += 1;
@@ -196,7 +199,13 @@ impl Dispatcher {
             return self.queue.ack(slot).await;
         };
         let record = self.destination_record(event, "Success", Some(result));
-        if !self.forward(slot, event.chain_depth, destination, record)? {
+        let (span, trace) =
+            super::traced::destination(&self.tracer, event, "destination OnSuccess", destination);
+        let forwarded = self.forward(slot, event.chain_depth, destination, record, trace)?;
+        if let Some(span) = span {
+            self.tracer.end(span);
+        }
+        if !forwarded {
             self.queue.count(Counter::DestinationFailure);
             self.metrics.destination_failure(&event.function_name);
             self.queue.ack(slot).await?;
@@ -223,7 +232,18 @@ impl Dispatcher {
         );
         if let Some(destination) = &settings.on_failure {
             let record = self.destination_record(&event, why.condition(), result);
-            if self.forward(slot, event.chain_depth, destination, record)? {
+            let (span, trace) = super::traced::destination(
+                &self.tracer,
+                &event,
+                "destination OnFailure",
+                destination,
+            );
+            let forwarded = self.forward(slot, event.chain_depth, destination, record, trace)?;
+            if let Some(mut span) = span {
+                span.attr("condition", why.condition());
+                self.tracer.end(span);
+            }
+            if forwarded {
                 return Ok(());
             }
             self.queue.count(Counter::DestinationFailure);
@@ -261,11 +281,12 @@ impl Dispatcher {
         event_depth: u32,
         destination: &str,
         record: Value,
+        trace: Option<String>,
     ) -> Result<bool> {
         let function_arn = match self.functions.naming().destination(destination) {
             Ok(Destination::Function(arn)) => arn,
             Ok(Destination::Topic(_)) => {
-                return self.publish_record(slot, event_depth, destination, record);
+                return self.publish_record(slot, event_depth, destination, record, trace);
             }
             Err(err) => {
                 tracing::warn!(destination, cause = %err, "async destination is not a function or topic ARN");
@@ -290,6 +311,7 @@ impl Dispatcher {
             // The destination's invocation continues the chain.
             chain_depth: event_depth.saturating_add(1),
             source: String::new(),
+            trace,
         };
         self.queue.events().ack_and_enqueue(slot, now, &next)?;
         Ok(true)
@@ -302,6 +324,7 @@ impl Dispatcher {
         event_depth: u32,
         destination: &str,
         record: Value,
+        trace: Option<String>,
     ) -> Result<bool> {
         let no_attributes = Default::default();
         match self
@@ -313,6 +336,7 @@ impl Dispatcher {
                 // Its age counts from now; its invocations continue the chain.
                 group.received_ms = now;
                 group.chain_depth = event_depth.saturating_add(1);
+                group.trace = trace;
                 if group.targets.is_empty() {
                     self.queue.events().ack(slot)?;
                 } else {

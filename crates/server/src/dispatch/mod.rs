@@ -9,6 +9,7 @@
 mod delivery;
 mod http;
 mod provisioned;
+mod traced;
 
 pub(crate) use http::HttpRun;
 pub use provisioned::ProvisionedView;
@@ -57,6 +58,7 @@ pub struct Parts {
     pub configs: crate::invoke_config::InvokeConfigs,
     pub faults: crate::faults::Faults,
     pub recordings: crate::recordings::Recordings,
+    pub tracer: crate::traces::Tracer,
 }
 
 /// Cheap to clone.
@@ -81,6 +83,8 @@ pub struct Dispatcher {
     faults: crate::faults::Faults,
     /// Recordings (`funnel record start`), told of each call in `run`.
     recordings: crate::recordings::Recordings,
+    /// Spans of the calls whose traces are sampled.
+    tracer: crate::traces::Tracer,
     /// Cancelled when shutdown's grace has run out: running guests are
     /// stopped and their callers told why.
     abort: CancellationToken,
@@ -109,6 +113,8 @@ pub(crate) struct RunCall {
     pub tail: bool,
     /// Its door, for recordings.
     pub origin: crate::recordings::Origin,
+    /// The trace it runs in (`None`: not traced).
+    pub trace: Option<crate::traces::TraceContext>,
 }
 
 impl Dispatcher {
@@ -125,6 +131,7 @@ impl Dispatcher {
             configs,
             faults,
             recordings,
+            tracer,
         } = parts;
         Dispatcher {
             functions,
@@ -139,6 +146,7 @@ impl Dispatcher {
             configs,
             faults,
             recordings,
+            tracer,
             abort,
             configs_built: Arc::default(),
         }
@@ -191,7 +199,7 @@ impl Dispatcher {
             }
             invocation::InvocationType::Event => {
                 let request_id = uuid::Uuid::new_v4().to_string();
-                let queued = funnel_store::QueuedEvent::new(
+                let mut queued = funnel_store::QueuedEvent::new(
                     request_id.clone(),
                     target.name.clone(),
                     target.qualifier.clone().unwrap_or_default(),
@@ -199,6 +207,7 @@ impl Dispatcher {
                     String::from_utf8_lossy(&payload).into_owned(),
                     client_context,
                 );
+                queued.trace = event.trace.map(|trace| trace.xray());
                 self.queue.check_room(&[target.name.as_str()]).await?;
                 self.queue.accept(queued).await?;
                 self.metrics.async_received(&target.name);
@@ -220,6 +229,7 @@ impl Dispatcher {
                     chain_depth: 0,
                     tail,
                     origin: crate::recordings::Origin::sync(crate::recordings::Door::Invoke),
+                    trace: event.trace,
                 };
                 self.run(&target, &record, call).await
             }
@@ -267,7 +277,10 @@ impl Dispatcher {
             chain_depth,
             tail,
             origin: _,
+            trace,
         } = call;
+        let mut traced =
+            traced::InvokeTrace::start(&self.tracer, trace.as_ref(), record, &request_id);
         let injected =
             self.faults
                 .decide(&record.name, target.qualifier.as_deref(), &record.version);
@@ -312,7 +325,7 @@ impl Dispatcher {
             invoked_function_arn: naming.function_arn(&record.name, target.qualifier.as_deref()),
             payload,
             client_context,
-            trace_id: None,
+            trace_id: traced.guest_trace_id(trace.as_ref()),
             chain_depth,
         };
 
@@ -320,12 +333,15 @@ impl Dispatcher {
             outcome = self.runtime.invoke(&prepared, config, call) => outcome,
             () = self.abort.cancelled() => return stopped(),
         };
+        traced.returned(&outcome);
         if let (Some(hit), Ok(outcome)) = (&injected.latency, &mut outcome) {
             self.metrics.injected_fault(&record.name, hit.kind.as_str());
             outcome.output.splice(0..0, hit.log_line().into_bytes());
             outcome.duration += std::time::Duration::from_millis(hit.latency_ms);
         }
-        self.settle(record, request_id, outcome, tail, stats)
+        let result = self.settle(record, request_id, outcome, tail, stats);
+        traced.finish(&self.tracer, &result);
+        result
     }
 
     /// The outcome of a call an injected init-error, timeout or error hit,

@@ -95,12 +95,65 @@ impl crate::listen::Handler for HttpDoor {
         remote: SocketAddr,
     ) -> hyper::Response<HttpBody> {
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut response = match self.answer(request, remote, &request_id).await {
+        // The caller's trace (traceparent or X-Amzn-Trace-Id), continued.
+        let tracer = self.inner.dispatcher.tracer().clone();
+        let trace = tracer.begin(|| {
+            crate::traces::Incoming::from_headers(|name| {
+                request.headers().get(name).and_then(|v| v.to_str().ok())
+            })
+        });
+        let mut span = tracer
+            .span(trace.as_ref(), "http request", "")
+            .map(|mut span| {
+                span.attr("method", request.method());
+                span.attr("path", request.uri().path());
+                span
+            });
+        let request = match span.as_mut() {
+            // A function URL's request is its function's account's work.
+            Some(span) => {
+                let (parts, body) = request.into_parts();
+                let url = locate(&parts).map(|l| self.inner.urls.by_id(&l.url_id));
+                if let Some(Ok(Some(url))) = url {
+                    let naming = self.inner.functions.naming();
+                    span.record.account = naming.account_of(&url.function).to_string();
+                }
+                hyper::Request::from_parts(parts, body)
+            }
+            None => request,
+        };
+        let within = span.as_ref().map(|s| s.context()).or(trace);
+        let tracestate = trace
+            .and_then(|_| request.headers().get("tracestate"))
+            .cloned();
+        let answered = crate::traces::within(within, self.answer(request, remote, &request_id));
+        let mut response = match answered.await {
             Reply::Buffered(answer) => answer.into_response(),
             Reply::Streamed(response) => response,
         };
         if let Ok(id) = HeaderValue::try_from(request_id) {
             response.headers_mut().insert("x-amzn-requestid", id);
+        }
+        if let Some(trace) = &trace {
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("traceparent", trace.traceparent()),
+                ("x-amzn-trace-id", trace.xray()),
+            ] {
+                if let Ok(value) = HeaderValue::try_from(value) {
+                    headers.insert(name, value);
+                }
+            }
+            if let Some(tracestate) = tracestate {
+                headers.insert("tracestate", tracestate);
+            }
+        }
+        if let Some(mut span) = span {
+            span.attr("status", response.status().as_u16());
+            if response.status().is_server_error() {
+                span.fail(response.status().as_str());
+            }
+            tracer.end(span);
         }
         response
     }
@@ -309,6 +362,7 @@ impl HttpDoor {
             chain_depth: 0,
             tail: false,
             origin: crate::recordings::Origin::sync(crate::recordings::Door::Http),
+            trace: crate::traces::current(),
         };
         let record = &resolved.record;
         match self

@@ -292,6 +292,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "/funnel.v1.Recordings/ReplayRecording",
         "funnel:ReplayRecording",
     ),
+    ("/funnel.v1.Traces/ListTraces", "xray:GetTraceSummaries"),
+    ("/funnel.v1.Traces/GetTrace", "xray:BatchGetTraces"),
     ("/funnel.v1.Logs/GetLogEvents", "logs:GetLogEvents"),
     ("/funnel.v1.Logs/FilterLogEvents", "logs:FilterLogEvents"),
     ("/funnel.v1.Logs/StartLiveTail", "logs:StartLiveTail"),
@@ -653,6 +655,8 @@ resources! {
     ImportRecordingRequest => |_r, _s| "*".into();
     DeleteRecordingRequest => |_r, _s| "*".into();
     ReplayRecordingRequest => |r, s| s.whole_function(&r.function_name);
+    ListTracesRequest => |_r, _s| "*".into();
+    GetTraceRequest => |_r, _s| "*".into();
     GetLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     FilterLogEventsRequest => |r, s| s.log_group(&r.log_group_name);
     DescribeLogGroupsRequest => |_r, s| s.log_group("*");

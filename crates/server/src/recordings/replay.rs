@@ -324,6 +324,8 @@ impl Replayer {
                 attempt: 1,
                 replay: Some((key, entry.seq)),
             },
+            // A replayed call starts its own trace (when sampled).
+            trace: None,
         };
         // The outcome (an error included) is the entry's; it is no
         // reason to stop the replay.

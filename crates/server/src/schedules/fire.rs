@@ -185,6 +185,8 @@ impl Schedules {
         // before anything runs. Others start at once (a lost fire is not
         // fired again), which keeps the flush out of their jitter.
         let eager = due.iter().all(|d| d.rule.catch_up == 0);
+        let tracer = self.inner.router.tracer().clone();
+        let mut spans = Vec::new();
         for Due { at_ms, rule } in &due {
             self.inner.claims.claim(&rule.name, *at_ms)?;
             let rule_arn = naming.rule_arn(&rule.name);
@@ -195,6 +197,22 @@ impl Schedules {
                 source_account: owner,
             };
             tracing::debug!(rule = %rule.name, at = %ms_to_time(*at_ms), "rule fired");
+            // Each fire starts a trace of its own.
+            let trace = if rule.targets.is_empty() {
+                None
+            } else {
+                tracer.new_trace()
+            };
+            let span = tracer
+                .span(trace.as_ref(), "schedule fire", "")
+                .map(|mut span| {
+                    span.record.account = owner.to_string();
+                    span.attr("rule", crate::tenancy::name(&rule.name));
+                    span.attr("scheduled_time", ms_to_time(*at_ms).to_rfc3339());
+                    span
+                });
+            let hop = span.as_ref().map(|s| s.context()).or(trace);
+            spans.extend(span);
             for target in &rule.targets {
                 let payload = target.input.clone().unwrap_or_else(|| {
                     event::scheduled_event(
@@ -205,20 +223,24 @@ impl Schedules {
                         ms_to_time(*at_ms),
                     )
                 });
-                if let Ok(event) = self.inner.router.route(caller, &target.arn, payload)? {
+                if let Ok(mut event) = self.inner.router.route(caller, &target.arn, payload)? {
+                    event.trace = hop.map(|trace| trace.xray());
                     events.push(event);
                 }
             }
         }
-        if events.is_empty() {
+        let accepted = if events.is_empty() {
             // The claims alone: durable with the queue's flush.
-            return self.inner.router.durable().await;
-        }
-        if eager {
+            self.inner.router.durable().await
+        } else if eager {
             self.inner.router.accept_all_eagerly(events).await
         } else {
             self.inner.router.accept_all(events).await
+        };
+        for span in spans {
+            tracer.end(span);
         }
+        accepted
     }
 }
 

@@ -48,16 +48,23 @@ impl TopicPublisher for Topics {
                 })
                 .collect();
             let topic_arn = self.topic_arn(&key);
-            let published = self
-                .publish_in_chain(
+            // The publish continues the invocation's trace.
+            let trace = request
+                .trace_id
+                .as_deref()
+                .and_then(crate::traces::TraceContext::parse_stored);
+            let published = crate::traces::within(
+                trace,
+                self.publish_in_chain(
                     &topic_arn,
                     &request.message,
                     request.subject.as_deref(),
                     &attributes,
                     request.chain_depth.saturating_add(1),
-                )
-                .await
-                .map_err(refused)?;
+                ),
+            )
+            .await
+            .map_err(refused)?;
             tracing::debug!(
                 function = %request.function_name,
                 topic = name,

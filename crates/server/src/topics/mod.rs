@@ -74,6 +74,11 @@ impl Topics {
         cache.generation += 1;
     }
 
+    /// The tracer (a publish's span).
+    pub fn tracer(&self) -> &crate::traces::Tracer {
+        self.router.tracer()
+    }
+
     pub fn topic_arn(&self, name: &str) -> String {
         self.naming.topic_arn(name)
     }

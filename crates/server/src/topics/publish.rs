@@ -76,7 +76,31 @@ impl Topics {
         group.chain_depth = chain_depth;
         let deliveries = group.targets.len();
         let request_ids: Vec<String> = group.targets.iter().map(|t| t.request_id.clone()).collect();
-        self.router.accept_groups(vec![group]).await?;
+        // The message carries the publisher's trace (`AWSTraceHeader`).
+        let tracer = self.router.tracer().clone();
+        let parent = crate::traces::current();
+        let mut span = tracer.span(parent.as_ref(), "sns publish", "");
+        if let Some(span) = &mut span {
+            if let Some(account) = crate::tenancy::arn_account(topic_arn) {
+                span.record.account = account.to_string();
+            }
+            span.attr("topic", topic_arn);
+            span.attr("message_id", &message_id);
+            span.attr("deliveries", deliveries);
+        }
+        group.trace = span
+            .as_ref()
+            .map(|s| s.context())
+            .or(parent)
+            .map(|c| c.xray());
+        let accepted = self.router.accept_groups(vec![group]).await;
+        if let Some(mut span) = span {
+            if let Err(err) = &accepted {
+                span.fail(err.aws_name());
+            }
+            tracer.end(span);
+        }
+        accepted?;
         for request_id in request_ids {
             tracing::debug!(%message_id, %request_id, "topic message queued");
         }
@@ -145,7 +169,35 @@ impl Topics {
             )?);
             done.push((entry.id, message_id));
         }
-        self.router.accept_groups(groups).await?;
+        // One `sns publish` span for the batch; every message carries it.
+        let tracer = self.router.tracer().clone();
+        let parent = crate::traces::current();
+        let mut span = tracer.span(parent.as_ref(), "sns publish", "");
+        if let Some(span) = &mut span {
+            if let Some(account) = crate::tenancy::arn_account(topic_arn) {
+                span.record.account = account.to_string();
+            }
+            span.attr("topic", topic_arn);
+            span.attr("messages", done.len());
+        }
+        let trace = span
+            .as_ref()
+            .map(|s| s.context())
+            .or(parent)
+            .map(|c| c.xray());
+        if trace.is_some() {
+            for group in &mut groups {
+                group.trace.clone_from(&trace);
+            }
+        }
+        let accepted = self.router.accept_groups(groups).await;
+        if let Some(mut span) = span {
+            if let Err(err) = &accepted {
+                span.fail(err.aws_name());
+            }
+            tracer.end(span);
+        }
+        accepted?;
         Ok((done, failed))
     }
 
@@ -241,6 +293,7 @@ impl Topics {
             received_ms: 0,
             targets,
             chain_depth: 0,
+            trace: None,
         })
     }
 }

@@ -14,6 +14,7 @@ fn group(request_ids: &[&str]) -> QueuedGroup {
             })
             .collect(),
         chain_depth: 0,
+        trace: None,
     }
 }
 

@@ -140,7 +140,19 @@ impl BucketsApi for BucketsService {
         &self,
         request: Request<Streaming<pb::PutObjectRequest>>,
     ) -> Result<Response<pb::PutObjectResponse>, Status> {
-        self.put_object_from(request).await
+        // The object's events continue the writer's trace.
+        let tracer = self.buckets.tracer().clone();
+        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
+        let span = tracer.span(trace.as_ref(), "grpc PutObject", "");
+        let within = span.as_ref().map(|s| s.context()).or(trace);
+        let answer = crate::traces::within(within, self.put_object_from(request)).await;
+        if let Some(mut span) = span {
+            if let Err(status) = &answer {
+                span.fail(&format!("{:?}", status.code()));
+            }
+            tracer.end(span);
+        }
+        answer
     }
 
     type GetObjectStream = ObjectStream;

@@ -182,10 +182,15 @@ pub async fn handle(
         let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+        let trace = Signer::trace_of(&parts.headers);
         let request = Request {
             parts,
             body,
-            signer: Signer { principal, remote },
+            signer: Signer {
+                principal,
+                remote,
+                trace,
+            },
             query,
         };
         route(door, request, target).await
