@@ -445,6 +445,19 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    if let Some(rate) = std::env::args().find_map(|a| {
+        a.strip_prefix("--profile-tracing=")
+            .and_then(|r| r.parse::<f64>().ok())
+    }) {
+        // One sample rate's warm invokes (c=1, then c=32), for a profiler.
+        let run = tracing::run(Some(rate)).await?;
+        println!(
+            "sample rate {rate}: c=1 p50 {}; c={CONCURRENCY} {:.0}/s",
+            us(run.latency.p50),
+            run.rate
+        );
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--tracing-only") {
         for row in tracing::rows(&tracing::measure().await?) {
             println!(

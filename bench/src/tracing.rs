@@ -22,7 +22,7 @@ pub(crate) struct Run {
     pub rate: f64,
 }
 
-async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
+pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
