@@ -65,10 +65,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
 }
 
 async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
-    let operation = json11::operation(&request, TARGET_PREFIX)?;
-    if !OPERATIONS.split(", ").any(|o| o == operation) {
-        return Err(json11::unknown("EventBridge", operation, OPERATIONS));
-    }
+    let operation = json11::served(&request, (TARGET_PREFIX, "EventBridge"), OPERATIONS)?;
     let input: RuleInput = json11::input(&request)?;
     default_bus(input.event_bus_name.as_deref())?;
     let events = &door.inner.services.events;

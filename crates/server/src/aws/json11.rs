@@ -28,6 +28,21 @@ pub fn operation<'a>(request: &'a Request, prefix: &str) -> Result<&'a str, AwsE
     }
 }
 
+/// As [`operation`], which must be one of `operations` (a `, `-separated
+/// list) that `service` (`(target prefix, name)`) serves.
+pub fn served<'a>(
+    request: &'a Request,
+    (prefix, service): (&str, &str),
+    operations: &str,
+) -> Result<&'a str, AwsError> {
+    let operation = self::operation(request, prefix)?;
+    if operations.split(", ").any(|o| o == operation) {
+        Ok(operation)
+    } else {
+        Err(unknown(service, operation, operations))
+    }
+}
+
 /// The body as `T` (an empty body is `{}`).
 pub fn input<T: DeserializeOwned>(request: &Request) -> Result<T, AwsError> {
     let body: &[u8] = if request.body.is_empty() {

@@ -48,10 +48,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
 }
 
 async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
-    let operation = json11::operation(&request, TARGET_PREFIX)?;
-    if !OPERATIONS.split(", ").any(|o| o == operation) {
-        return Err(json11::unknown("CloudWatch Logs", operation, OPERATIONS));
-    }
+    let operation = json11::served(&request, (TARGET_PREFIX, "CloudWatch Logs"), OPERATIONS)?;
     let input: Input = json11::input(&request)?;
     let signer = &request.signer;
     let logs = &door.inner.services.logs;

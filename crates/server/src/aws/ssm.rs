@@ -62,10 +62,7 @@ pub async fn handle(door: &Door, request: Request) -> Result<hyper::Response<Htt
 }
 
 async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody>, AwsError> {
-    let operation = json11::operation(&request, TARGET_PREFIX)?;
-    if !OPERATIONS.split(", ").any(|o| o == operation) {
-        return Err(json11::unknown("SSM", operation, OPERATIONS));
-    }
+    let operation = json11::served(&request, (TARGET_PREFIX, "SSM"), OPERATIONS)?;
     let input: Input = json11::input(&request)?;
     let signer = &request.signer;
     let ssm = &door.inner.services.ssm;

@@ -127,13 +127,7 @@ pub(super) async fn upload_part_copy(
 ) -> Result<Response<pb::UploadPartCopyResponse>, Status> {
     let caller = crate::iam::check(&request)?;
     let req = request.into_inner();
-    let source = crate::buckets::copy::parse_copy_source(&req.copy_source)?;
-    let read = pb::GetObjectRequest {
-        bucket: source.bucket.clone(),
-        key: source.key.clone(),
-        ..Default::default()
-    };
-    crate::iam::authorize_also(&caller, "s3:GetObject", &read)?;
+    let source = super::objects::readable_source(&caller, &req.copy_source)?;
     let part = service
         .buckets
         .upload_part_copy(

@@ -197,6 +197,22 @@ pub(super) async fn delete_objects(
     Ok(Response::new(answer))
 }
 
+/// The object a copy's `CopySource` names, which `caller` must be allowed
+/// `s3:GetObject` on (the call's own action covers only the copy).
+pub(super) fn readable_source(
+    caller: &crate::iam::Caller,
+    copy_source: &str,
+) -> Result<crate::buckets::copy::CopySource, Status> {
+    let source = crate::buckets::copy::parse_copy_source(copy_source)?;
+    let read = pb::GetObjectRequest {
+        bucket: source.bucket.clone(),
+        key: source.key.clone(),
+        ..Default::default()
+    };
+    crate::iam::authorize_also(caller, "s3:GetObject", &read)?;
+    Ok(source)
+}
+
 /// CopyObject: `s3:PutObject` on the copy (the call's action), and
 /// `s3:GetObject` on the source.
 pub(super) async fn copy_object(
@@ -205,13 +221,7 @@ pub(super) async fn copy_object(
 ) -> Result<Response<pb::CopyObjectResponse>, Status> {
     let caller = crate::iam::check(&request)?;
     let req = request.into_inner();
-    let source = crate::buckets::copy::parse_copy_source(&req.copy_source)?;
-    let read = pb::GetObjectRequest {
-        bucket: source.bucket.clone(),
-        key: source.key.clone(),
-        ..Default::default()
-    };
-    crate::iam::authorize_also(&caller, "s3:GetObject", &read)?;
+    let source = readable_source(&caller, &req.copy_source)?;
     let replace = match req.metadata_directive.as_str() {
         "" | "COPY" => None,
         "REPLACE" => Some(Attributes::new(&req.content_type, req.metadata)?),
