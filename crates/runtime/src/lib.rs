@@ -285,33 +285,6 @@ impl GuestError {
     }
 }
 
-/// Empties the environments' folder of an earlier run: it is moved aside
-/// (so a runtime of this process still retiring environments in the
-/// background, which writes by path, never meets a half-deleted folder),
-/// then deleted with whatever earlier attempts left aside. A leftover that
-/// cannot be deleted is warned about, not fatal: nothing reads it.
-fn clear_environments(data_dir: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let aside = data_dir.join(format!("environments.old-{nanos:x}"));
-        std::fs::rename(dir, &aside)
-            .map_err(|e| anyhow::anyhow!("clearing {}: {e}", dir.display()))?;
-    }
-    // A data dir made just now has nothing to clear.
-    let entries = std::fs::read_dir(data_dir).into_iter().flatten();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with("environments.old-")
-            && let Err(err) = std::fs::remove_dir_all(entry.path())
-        {
-            tracing::warn!(path = %entry.path().display(), cause = %err, "could not delete an earlier run's environment folders");
-        }
-    }
-    Ok(())
-}
-
 impl Runtime {
     /// Builds the engine and reserves the instance pool. Fails if the
     /// operating system refuses the pool's address-space reservation.
@@ -326,7 +299,7 @@ impl Runtime {
     ) -> anyhow::Result<Runtime> {
         let cache_dir = data_dir.join("compiled");
         let environments_dir = data_dir.join("environments");
-        clear_environments(data_dir, &environments_dir)?;
+        tmp_folders::clear_environments(data_dir, &environments_dir)?;
         std::fs::create_dir_all(&environments_dir)
             .map_err(|e| anyhow::anyhow!("creating {}: {e}", environments_dir.display()))?;
         let engine = build_engine(config)?;

@@ -121,6 +121,36 @@ impl Drop for TmpFolder {
     }
 }
 
+/// Empties the environments' folder of an earlier run: it is moved aside
+/// (so a runtime of this process still retiring environments in the
+/// background, which writes by path, never meets a half-deleted folder),
+/// then deleted with whatever earlier attempts left aside. A leftover that
+/// cannot be deleted is warned about, not fatal: nothing reads it.
+pub(crate) fn clear_environments(
+    data_dir: &std::path::Path,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    if dir.exists() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let aside = data_dir.join(format!("environments.old-{nanos:x}"));
+        std::fs::rename(dir, &aside)
+            .map_err(|e| anyhow::anyhow!("clearing {}: {e}", dir.display()))?;
+    }
+    // A data dir made just now has nothing to clear.
+    let entries = std::fs::read_dir(data_dir).into_iter().flatten();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with("environments.old-")
+            && let Err(err) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::warn!(path = %entry.path().display(), cause = %err, "could not delete an earlier run's environment folders");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,7 +175,7 @@ mod tests {
         std::fs::write(environments.join("env-0-0/deep/file"), b"x").unwrap();
         std::fs::create_dir_all(data.path().join("environments.old-1/env-9")).unwrap();
         std::fs::create_dir_all(data.path().join("compiled")).unwrap();
-        crate::clear_environments(data.path(), &environments).unwrap();
+        clear_environments(data.path(), &environments).unwrap();
         let mut left: Vec<String> = std::fs::read_dir(data.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
