@@ -199,12 +199,7 @@ impl Dispatcher {
             return self.queue.ack(slot).await;
         };
         let record = self.destination_record(event, "Success", Some(result));
-        let (span, trace) =
-            super::traced::destination(&self.tracer, event, "destination OnSuccess", destination);
-        let forwarded = self.forward(slot, event.chain_depth, destination, record, trace)?;
-        if let Some(span) = span {
-            self.tracer.end(span);
-        }
+        let forwarded = self.forward_traced(slot, event, destination, record, None)?;
         if !forwarded {
             self.queue.count(Counter::DestinationFailure);
             self.metrics.destination_failure(&event.function_name);
@@ -232,17 +227,8 @@ impl Dispatcher {
         );
         if let Some(destination) = &settings.on_failure {
             let record = self.destination_record(&event, why.condition(), result);
-            let (span, trace) = super::traced::destination(
-                &self.tracer,
-                &event,
-                "destination OnFailure",
-                destination,
-            );
-            let forwarded = self.forward(slot, event.chain_depth, destination, record, trace)?;
-            if let Some(mut span) = span {
-                span.attr("condition", why.condition());
-                self.tracer.end(span);
-            }
+            let forwarded =
+                self.forward_traced(slot, &event, destination, record, Some(why.condition()))?;
             if forwarded {
                 return Ok(());
             }
@@ -275,6 +261,31 @@ impl Dispatcher {
     /// Replaces the event in the queue by an event for `destination`
     /// carrying `record`. Returns false (leaving the event) if the
     /// destination is not a function that exists.
+    /// [`Dispatcher::forward`] under the destination hop's span: OnSuccess,
+    /// or OnFailure with its `condition`.
+    fn forward_traced(
+        &self,
+        slot: &Slot,
+        event: &QueuedEvent,
+        destination: &str,
+        record: Value,
+        condition: Option<&str>,
+    ) -> Result<bool> {
+        let name = match condition {
+            None => "destination OnSuccess",
+            Some(_) => "destination OnFailure",
+        };
+        let (span, trace) = super::traced::destination(&self.tracer, event, name, destination);
+        let forwarded = self.forward(slot, event.chain_depth, destination, record, trace)?;
+        if let Some(mut span) = span {
+            if let Some(condition) = condition {
+                span.attr("condition", condition);
+            }
+            self.tracer.end(span);
+        }
+        Ok(forwarded)
+    }
+
     fn forward(
         &self,
         slot: &Slot,
