@@ -136,10 +136,7 @@ impl crate::listen::Handler for HttpDoor {
         }
         if let Some(trace) = &trace {
             let headers = response.headers_mut();
-            for (name, value) in [
-                ("traceparent", trace.traceparent()),
-                ("x-amzn-trace-id", trace.xray()),
-            ] {
+            for (name, value) in crate::traces::context::answer_headers(trace) {
                 if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);
                 }

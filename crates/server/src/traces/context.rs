@@ -120,13 +120,21 @@ impl Incoming {
 /// The headers a caller's trace comes in.
 pub(crate) const HEADERS: [&str; 3] = ["traceparent", "tracestate", "x-amzn-trace-id"];
 
+/// The headers that tell a caller the trace its request ran in, in both
+/// formats (gRPC metadata and HTTP headers alike).
+pub(crate) fn answer_headers(trace: &TraceContext) -> [(&'static str, String); 2] {
+    [
+        ("traceparent", trace.traceparent()),
+        ("x-amzn-trace-id", trace.xray()),
+    ]
+}
+
 /// Tells a gRPC caller the trace its request ran in, in both formats.
 pub(crate) fn answer_metadata(trace: &TraceContext, metadata: &mut tonic::metadata::MetadataMap) {
-    if let Ok(value) = trace.traceparent().parse() {
-        metadata.insert("traceparent", value);
-    }
-    if let Ok(value) = trace.xray().parse() {
-        metadata.insert("x-amzn-trace-id", value);
+    for (name, value) in answer_headers(trace) {
+        if let Ok(value) = value.parse() {
+            metadata.insert(name, value);
+        }
     }
 }
 
