@@ -64,7 +64,7 @@ struct Latency {
     p99: Duration,
 }
 
-fn percentiles(mut samples: Vec<Duration>) -> Latency {
+pub(crate) fn percentiles(mut samples: Vec<Duration>) -> Latency {
     samples.sort();
     Latency {
         p50: samples[samples.len() / 2],
@@ -95,7 +95,16 @@ where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
-    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECS);
+    throughput_for(Duration::from_secs(THROUGHPUT_SECS), call).await
+}
+
+/// Calls per second with CONCURRENCY calls in flight, for `window`.
+pub(crate) async fn throughput_for<F, Fut>(window: Duration, call: F) -> f64
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let deadline = Instant::now() + window;
     let started = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
         .map(|worker| {

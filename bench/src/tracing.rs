@@ -2,13 +2,15 @@
 //! with tracing off (`tracing.sample_rate = 0`), at the default sampling
 //! (1 a second, then 5%), and recording every call (rate 1: the
 //! `grpc Invoke`, `funnel.invoke`, `Invocation` and `Overhead` spans of
-//! each, stored and pruned as in production).
+//! each, stored and pruned as in production). The three servers take
+//! turns ([`ROUNDS`]) so that the ratios compare like with like.
 
 use super::{
-    CONNECTIONS, LATENCY_CALLS, Latency, Row, guests, invoke, latency, member_clients, throughput,
-    us,
+    CONNECTIONS, LATENCY_CALLS, Latency, Row, THROUGHPUT_SECS, guests, invoke, latency,
+    member_clients, percentiles, throughput, throughput_for, us,
 };
-use funnel_tests::{start_server_with, test_config};
+use funnel_client::Client;
+use funnel_tests::{TestServer, start_server_with, test_config};
 
 pub(crate) struct Tracing {
     pub off: Run,
@@ -22,9 +24,13 @@ pub(crate) struct Run {
     pub rate: f64,
 }
 
-pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
-    let dir = tempfile::tempdir()?;
-    let mut config = test_config(dir.path());
+/// A server with `echo` at one sample rate (`None`: the default), and a
+/// member's connections to it.
+async fn serve(
+    dir: &std::path::Path,
+    sample_rate: Option<f64>,
+) -> anyhow::Result<(TestServer, Vec<Client>)> {
+    let mut config = test_config(dir);
     config.runtime.max_instances = 64;
     if let Some(rate) = sample_rate {
         config.tracing.sample_rate = rate;
@@ -32,6 +38,12 @@ pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
     let server = start_server_with(config).await;
     server.create("echo", guests::ECHO).await;
     let clients = member_clients(&server).await?;
+    Ok((server, clients))
+}
+
+pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let (server, clients) = serve(dir.path(), sample_rate).await?;
     let latency = latency(LATENCY_CALLS, || invoke(&clients[0])).await;
     let rate = throughput(move |w| {
         let c = clients[w % CONNECTIONS].clone();
@@ -42,11 +54,60 @@ pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
     Ok(Run { latency, rate })
 }
 
+/// The turns each server takes: the three run side by side and take
+/// turns, so drift on the machine (another tenant, a frequency step)
+/// falls on all three alike instead of on whichever ran last.
+const ROUNDS: u32 = 6;
+
 pub(crate) async fn measure() -> anyhow::Result<Tracing> {
+    let dirs = [
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    ];
+    let mut setups = Vec::new();
+    for (dir, rate) in dirs.iter().zip([Some(0.0), None, Some(1.0)]) {
+        let (server, clients) = serve(dir.path(), rate).await?;
+        for _ in 0..LATENCY_CALLS / 10 {
+            invoke(&clients[0]).await;
+        }
+        setups.push((server, clients));
+    }
+    let mut samples = vec![Vec::new(); setups.len()];
+    let mut rates = vec![0.0; setups.len()];
+    let window = std::time::Duration::from_secs(THROUGHPUT_SECS) / ROUNDS;
+    for _ in 0..ROUNDS {
+        for (i, (_, clients)) in setups.iter().enumerate() {
+            for _ in 0..LATENCY_CALLS / ROUNDS as usize {
+                let started = std::time::Instant::now();
+                invoke(&clients[0]).await;
+                samples[i].push(started.elapsed());
+            }
+        }
+        for (i, (_, clients)) in setups.iter().enumerate() {
+            let clients = clients.clone();
+            rates[i] += throughput_for(window, move |w| {
+                let c = clients[w % CONNECTIONS].clone();
+                async move { invoke(&c).await }
+            })
+            .await
+                / f64::from(ROUNDS);
+            // The span writer's last batch lands before the next turn.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    for (server, _) in setups {
+        server.stop().await;
+    }
+    let mut runs = samples.into_iter().zip(rates).map(|(samples, rate)| Run {
+        latency: percentiles(samples),
+        rate,
+    });
+    let (off, default, on) = (runs.next(), runs.next(), runs.next());
     Ok(Tracing {
-        off: run(Some(0.0)).await?,
-        default: run(None).await?,
-        on: run(Some(1.0)).await?,
+        off: off.expect("three runs"),
+        default: default.expect("three runs"),
+        on: on.expect("three runs"),
     })
 }
 

@@ -67,8 +67,8 @@
 //!   (not in exports)
 //! - `recordings`, `recording_entries`, `recording_requests`: recorded
 //!   events and their outcomes (see [`RecordingRecord`]; not in exports)
-//! - `spans`, `trace_index`: trace spans and each trace's summary (see
-//!   `traces`; not in exports)
+//! - `span_chunks`, `trace_chunks`: trace spans in chunks, and each
+//!   chunk's per-trace summaries (see `traces`; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside
 //!
@@ -121,7 +121,10 @@ pub use rules::{RuleRecord, RuleTarget};
 pub use schema::{SCHEMA_VERSION, open_migrated};
 pub use secrets::{DataKeyRecord, ParameterRecord, SecretRecord, SecretVersionRecord, TagRecord};
 pub use topics::{SubscriptionRecord, TopicRecord};
-pub use traces::{SpanRecord, TraceSummary};
+pub use traces::{
+    AttrValue, Child, ChunkHead, SpanOut, SpanRecord, TraceSummary, child_id, decode_spans,
+    encode_span,
+};
 pub use urls::{CorsRecord, FunctionUrlRecord, UrlTarget};
 
 #[derive(Debug, thiserror::Error)]

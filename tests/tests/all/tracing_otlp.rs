@@ -132,6 +132,19 @@ async fn every_span_reaches_the_otlp_collector_as_traces_get_shows_it() {
     let status = invoke.status.clone().expect("a status");
     assert_eq!(status.code, 2, "STATUS_CODE_ERROR");
     assert_eq!(status.message, "ValidationError");
+    // Attributes keep their types: a flag and a number, not their text.
+    let value = |key: &str| {
+        invoke
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.clone())
+            .and_then(|v| v.value)
+    };
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    assert!(matches!(value("funnel.cold"), Some(Value::BoolValue(_))));
+    assert!(matches!(value("funnel.billed_duration_ms"), Some(Value::IntValue(n)) if n >= 1));
+    assert!(matches!(value("funnel.version"), Some(Value::StringValue(v)) if v == "$LATEST"));
 
     server.stop().await;
     stop.cancel();

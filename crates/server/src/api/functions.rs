@@ -557,7 +557,7 @@ impl FunctionsApi for FunctionsService {
             })
             .await;
         if let Some(mut span) = span.take() {
-            span.record.account = caller.naming().account_id.clone();
+            span.set_account(&caller.naming().account_id);
             if let Err(err) = &result {
                 span.fail(err.aws_name());
             }

@@ -299,7 +299,7 @@ impl TopicsApi for TopicsService {
         )
         .await;
         if let Some(mut span) = span {
-            span.record.account = caller.naming().account_id.clone();
+            span.set_account(&caller.naming().account_id);
             if let Err(err) = &published {
                 span.fail(err.aws_name());
             }

@@ -25,14 +25,10 @@ impl TracesService {
 }
 
 fn summary(s: TraceSummary) -> pb::TraceSummary {
-    let xray = format!(
-        "1-{}-{}",
-        &s.trace_id[..8.min(s.trace_id.len())],
-        &s.trace_id[8.min(s.trace_id.len())..]
-    );
+    let trace_id = hex::encode(s.trace_id);
     pb::TraceSummary {
-        xray_trace_id: xray,
-        trace_id: s.trace_id,
+        xray_trace_id: format!("1-{}-{}", &trace_id[..8], &trace_id[8..]),
+        trace_id,
         root: s.root,
         start_micros: s.start_us,
         duration_micros: (s.end_us - s.start_us).max(0) as u64,
@@ -45,8 +41,12 @@ fn summary(s: TraceSummary) -> pb::TraceSummary {
 
 fn span(s: SpanRecord) -> pb::Span {
     pb::Span {
-        span_id: s.span_id,
-        parent_span_id: s.parent_id,
+        span_id: hex::encode(s.span_id),
+        parent_span_id: if s.is_root() {
+            String::new()
+        } else {
+            hex::encode(s.parent_id)
+        },
         name: s.name,
         start_micros: s.start_us,
         duration_micros: s.duration_us,
@@ -55,20 +55,24 @@ fn span(s: SpanRecord) -> pb::Span {
         attributes: s
             .attributes
             .into_iter()
-            .map(|(key, value)| pb::SpanAttribute { key, value })
+            .map(|(key, value)| pb::SpanAttribute {
+                key,
+                value: value.to_string(),
+            })
             .collect(),
     }
 }
 
 /// A trace id as given: 32 hex digits, or X-Ray's `1-<8>-<24>`.
-fn trace_id(given: &str) -> Result<String, Error> {
+fn trace_id(given: &str) -> Result<[u8; 16], Error> {
     let given = given.trim();
     let hex = match given.strip_prefix("1-") {
         Some(rest) => rest.replacen('-', "", 1),
         None => given.to_string(),
     };
-    if hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hex.to_ascii_lowercase())
+    let mut id = [0; 16];
+    if hex.len() == 32 && hex::decode_to_slice(&hex, &mut id).is_ok() {
+        Ok(id)
     } else {
         Err(Error::InvalidParameterValue(format!(
             "TraceId {given:?} is not a trace id: 32 hex digits, or X-Ray's 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx"
@@ -83,7 +87,7 @@ impl TracesApi for TracesService {
         request: Request<pb::ListTracesRequest>,
     ) -> Result<Response<pb::ListTracesResponse>, Status> {
         let caller = crate::iam::check(&request)?;
-        let account = caller.naming().account_id.clone();
+        let account = crate::traces::account_number(&caller.naming().account_id);
         let req = request.into_inner();
         self.tracer.sync().await;
         let since_us = if req.since_milliseconds == 0 {
@@ -118,21 +122,16 @@ impl TracesApi for TracesService {
         request: Request<pb::GetTraceRequest>,
     ) -> Result<Response<pb::Trace>, Status> {
         let caller = crate::iam::check(&request)?;
-        let account = caller.naming().account_id.clone();
+        let account = crate::traces::account_number(&caller.naming().account_id);
         let id = trace_id(&request.into_inner().trace_id)?;
         self.tracer.sync().await;
         let store = self.store.clone();
-        let read = id.clone();
-        let (found, spans) = tokio::task::spawn_blocking(move || {
-            Ok::<_, funnel_store::StoreError>((
-                store.trace_summary(&read)?,
-                store.trace_spans(&read)?,
-            ))
-        })
-        .await
-        .map_err(|err| Error::Service(err.to_string()))?
-        .map_err(Error::from)?;
-        let Some(found) = found.filter(|s| s.account == account) else {
+        let found = tokio::task::spawn_blocking(move || store.trace(&id))
+            .await
+            .map_err(|err| Error::Service(err.to_string()))?
+            .map_err(Error::from)?;
+        let Some((found, spans)) = found.filter(|(s, _)| s.account == account) else {
+            let id = hex::encode(id);
             return Err(Error::ResourceNotFound(format!("Trace {id} not found")).into());
         };
         Ok(Response::new(pb::Trace {
@@ -149,9 +148,13 @@ mod tests {
     #[test]
     fn trace_ids_are_taken_in_both_forms() {
         let hex = "5759e988bd862e3fe1be46a994272793";
-        assert_eq!(trace_id(hex).unwrap(), hex);
+        assert_eq!(hex::encode(trace_id(hex).unwrap()), hex);
         assert_eq!(
-            trace_id("1-5759e988-bd862e3fe1be46a994272793").unwrap(),
+            hex::encode(trace_id("1-5759e988-bd862e3fe1be46a994272793").unwrap()),
+            hex
+        );
+        assert_eq!(
+            hex::encode(trace_id("5759E988BD862E3FE1BE46A994272793").unwrap()),
             hex
         );
         assert!(trace_id("nope").is_err());

@@ -455,7 +455,7 @@ impl Buckets {
         let trace = crate::traces::current().or_else(|| tracer.new_trace());
         let mut span = tracer.span(trace.as_ref(), "s3 event", "");
         if let Some(span) = &mut span {
-            span.record.account = owner.to_string();
+            span.set_account(owner);
             span.attr("bucket", crate::tenancy::name(&bucket.name));
             span.attr("key", key);
             span.attr("event", event_name);

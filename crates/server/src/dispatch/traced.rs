@@ -1,7 +1,7 @@
 //! An invocation's spans: `funnel.invoke` (function, version, request id,
 //! cold or warm, billed duration, error type) with `Init` (cold starts
 //! only), `Invocation` and `Overhead` under it, timed from what the
-//! runtime reports. An unsampled call holds `None` throughout: no clock
+//! runtime reports (stored as its phases: one span's cost). An unsampled call holds `None` throughout: no clock
 //! read, no allocation.
 
 use std::time::{Duration, Instant};
@@ -86,7 +86,6 @@ impl InvokeTrace {
             }
             Err(err) => span.fail(err.aws_name()),
         }
-        let context = span.context();
         let start_us = span.start_us();
         if let Some((at, init, duration)) = returned {
             let since_return = ended.saturating_duration_since(at);
@@ -96,23 +95,24 @@ impl InvokeTrace {
             span.attr("billed_duration_ms", duration.as_millis().max(1));
             if let Some(init) = init {
                 let init_us = init.as_micros() as i64;
-                let mut child = tracer.span_at(&context, "Init", "", invocation_us - init_us);
-                child.record.account.clone_from(&span.record.account);
-                child.record.duration_us = init_us as u64;
-                tracer.end_as_is(child);
+                span.phase("Init", invocation_us - init_us, init_us as u64, false);
             }
-            let mut child = tracer.span_at(&context, "Invocation", "", invocation_us);
-            child.record.account.clone_from(&span.record.account);
-            child.record.duration_us = duration.as_micros() as u64;
-            child.record.error = span.record.error.clone();
-            tracer.end_as_is(child);
-            let mut child = tracer.span_at(&context, "Overhead", "", returned_us);
-            child.record.account.clone_from(&span.record.account);
+            let failed = !span.error.is_empty();
+            span.phase(
+                "Invocation",
+                invocation_us,
+                duration.as_micros() as u64,
+                failed,
+            );
             let end_us = start_us + total.as_micros() as i64;
-            child.record.duration_us = (end_us - returned_us).max(0) as u64;
-            tracer.end_as_is(child);
+            span.phase(
+                "Overhead",
+                returned_us,
+                (end_us - returned_us).max(0) as u64,
+                false,
+            );
         }
-        span.record.duration_us = total.as_micros() as u64;
+        span.duration_us = total.as_micros() as u64;
         tracer.end_as_is(span);
     }
 }
@@ -166,13 +166,13 @@ impl DeliveryTrace {
             let mut deliver =
                 tracer.span_at(&stored, "sns deliver", &event.function_name, received_us);
             deliver.attr("subscription", subscription);
-            deliver.record.duration_us = waited;
+            deliver.duration_us = waited;
             parent = deliver.context();
             tracer.end_as_is(deliver);
         }
         let mut queue = tracer.span_at(&parent, "funnel.queue", &event.function_name, received_us);
         queue.attr("request_id", &event.request_id);
-        queue.record.duration_us = waited;
+        queue.duration_us = waited;
         let context = queue.context();
         tracer.end_as_is(queue);
         event.trace = Some(context.xray());
@@ -202,7 +202,7 @@ impl DeliveryTrace {
 pub(super) fn destination(
     tracer: &Tracer,
     event: &funnel_store::QueuedEvent,
-    kind: &str,
+    kind: &'static str,
     destination: &str,
 ) -> (Option<Span>, Option<String>) {
     let stored = event.trace.as_deref().and_then(TraceContext::parse_stored);

@@ -105,7 +105,7 @@ impl crate::listen::Handler for HttpDoor {
         let mut span = tracer
             .span(trace.as_ref(), "http request", "")
             .map(|mut span| {
-                span.attr("method", request.method());
+                span.attr("method", request.method().as_str());
                 span.attr("path", request.uri().path());
                 span
             });
@@ -116,7 +116,7 @@ impl crate::listen::Handler for HttpDoor {
                 let url = locate(&parts).map(|l| self.inner.urls.by_id(&l.url_id));
                 if let Some(Ok(Some(url))) = url {
                     let naming = self.inner.functions.naming();
-                    span.record.account = naming.account_of(&url.function).to_string();
+                    span.set_account(naming.account_of(&url.function));
                 }
                 hyper::Request::from_parts(parts, body)
             }

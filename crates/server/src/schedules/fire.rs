@@ -206,7 +206,7 @@ impl Schedules {
             let span = tracer
                 .span(trace.as_ref(), "schedule fire", "")
                 .map(|mut span| {
-                    span.record.account = owner.to_string();
+                    span.set_account(owner);
                     span.attr("rule", crate::tenancy::name(&rule.name));
                     span.attr("scheduled_time", ms_to_time(*at_ms).to_rfc3339());
                     span

@@ -82,7 +82,7 @@ impl Topics {
         let mut span = tracer.span(parent.as_ref(), "sns publish", "");
         if let Some(span) = &mut span {
             if let Some(account) = crate::tenancy::arn_account(topic_arn) {
-                span.record.account = account.to_string();
+                span.set_account(account);
             }
             span.attr("topic", topic_arn);
             span.attr("message_id", &message_id);
@@ -175,7 +175,7 @@ impl Topics {
         let mut span = tracer.span(parent.as_ref(), "sns publish", "");
         if let Some(span) = &mut span {
             if let Some(account) = crate::tenancy::arn_account(topic_arn) {
-                span.record.account = account.to_string();
+                span.set_account(account);
             }
             span.attr("topic", topic_arn);
             span.attr("messages", done.len());

@@ -7,8 +7,6 @@
 //! A context is `Copy` and holds no heap: carrying one through a call
 //! costs nothing beyond its bytes.
 
-use std::fmt::Write as _;
-
 /// Where a span sits: its trace, the span it is a child of, and whether
 /// the trace is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +128,13 @@ pub(crate) fn answer_headers(trace: &TraceContext) -> [(&'static str, String); 2
 }
 
 /// Tells a gRPC caller the trace its request ran in, in both formats.
+/// The values are new with every call, so they are sent as never indexed
+/// (HPACK): they would only push the connection's repeated headers out of
+/// its table.
 pub(crate) fn answer_metadata(trace: &TraceContext, metadata: &mut tonic::metadata::MetadataMap) {
     for (name, value) in answer_headers(trace) {
-        if let Ok(value) = value.parse() {
+        if let Ok(mut value) = tonic::metadata::AsciiMetadataValue::try_from(value) {
+            value.set_sensitive(true);
             metadata.insert(name, value);
         }
     }
@@ -149,24 +151,32 @@ impl TraceContext {
 
     /// `00-<trace>-<parent>-<flags>`.
     pub fn traceparent(&self) -> String {
-        format!(
-            "00-{}-{}-{:02x}",
-            hex::encode(self.trace_id),
-            hex::encode(self.parent_id),
-            u8::from(self.sampled)
-        )
+        let mut out = String::with_capacity(55);
+        out.push_str("00-");
+        push_hex(&mut out, &self.trace_id);
+        out.push('-');
+        push_hex(&mut out, &self.parent_id);
+        out.push_str(if self.sampled { "-01" } else { "-00" });
+        out
     }
 
     /// `Root=1-<8>-<24>;Parent=<16>;Sampled=<0|1>` (no `Parent` for a
     /// context with none).
     pub fn xray(&self) -> String {
-        let trace = hex::encode(self.trace_id);
         let mut out = String::with_capacity(80);
-        let _ = write!(out, "Root=1-{}-{}", &trace[..8], &trace[8..]);
+        out.push_str("Root=1-");
+        push_hex(&mut out, &self.trace_id[..4]);
+        out.push('-');
+        push_hex(&mut out, &self.trace_id[4..]);
         if self.parent_id != [0; 8] {
-            let _ = write!(out, ";Parent={}", hex::encode(self.parent_id));
+            out.push_str(";Parent=");
+            push_hex(&mut out, &self.parent_id);
         }
-        let _ = write!(out, ";Sampled={}", u8::from(self.sampled));
+        out.push_str(if self.sampled {
+            ";Sampled=1"
+        } else {
+            ";Sampled=0"
+        });
         out
     }
 
@@ -183,6 +193,15 @@ impl TraceContext {
             parent_id: incoming.parent_id,
             sampled: incoming.sampled.unwrap_or(false),
         })
+    }
+}
+
+/// Appends `bytes` as lowercase hex (at most 16 bytes).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    let mut buf = [0; 32];
+    let hex = &mut buf[..bytes.len() * 2];
+    if hex::encode_to_slice(bytes, hex).is_ok() {
+        out.push_str(std::str::from_utf8(hex).unwrap_or_default());
     }
 }
 

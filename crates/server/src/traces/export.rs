@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use funnel_store::SpanRecord;
+use funnel_store::{AttrValue, SpanRecord};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -69,6 +69,21 @@ async fn run(endpoint: String, mut receiver: mpsc::Receiver<Vec<SpanRecord>>) {
     }
 }
 
+/// An attribute with its type: text, a number, a flag.
+fn typed(key: &str, value: AttrValue) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(match value {
+                AttrValue::Str(s) => any_value::Value::StringValue(s),
+                AttrValue::Int(n) => any_value::Value::IntValue(n),
+                AttrValue::Bool(b) => any_value::Value::BoolValue(b),
+            }),
+        }),
+        ..Default::default()
+    }
+}
+
 fn text(key: &str, value: impl Into<String>) -> KeyValue {
     KeyValue {
         key: key.into(),
@@ -79,16 +94,12 @@ fn text(key: &str, value: impl Into<String>) -> KeyValue {
     }
 }
 
-fn bytes(hex_id: &str) -> Vec<u8> {
-    hex::decode(hex_id).unwrap_or_default()
-}
-
 /// One export request: a resource per account (`service.name` funnel,
 /// `cloud.account.id`), the spans under funnel's instrumentation scope.
 pub(super) fn request(batch: Vec<SpanRecord>) -> ExportTraceServiceRequest {
-    let mut by_account: Vec<(String, Vec<Span>)> = Vec::new();
+    let mut by_account: Vec<(u64, Vec<Span>)> = Vec::new();
     for record in batch {
-        let account = record.account.clone();
+        let account = record.account;
         let span = convert(record);
         match by_account.iter_mut().find(|(a, _)| *a == account) {
             Some((_, spans)) => spans.push(span),
@@ -102,7 +113,7 @@ pub(super) fn request(batch: Vec<SpanRecord>) -> ExportTraceServiceRequest {
                 resource: Some(Resource {
                     attributes: vec![
                         text("service.name", "funnel"),
-                        text("cloud.account.id", account),
+                        text("cloud.account.id", format!("{account:012}")),
                     ],
                     ..Default::default()
                 }),
@@ -135,6 +146,11 @@ fn convert(record: SpanRecord) -> Span {
     } else {
         span::SpanKind::Internal
     };
+    let parent_span_id = if record.is_root() {
+        Vec::new()
+    } else {
+        record.parent_id.to_vec()
+    };
     let mut attributes = Vec::with_capacity(record.attributes.len() + 2);
     if !record.function.is_empty() {
         attributes.push(text("faas.name", record.function));
@@ -146,12 +162,12 @@ fn convert(record: SpanRecord) -> Span {
         record
             .attributes
             .into_iter()
-            .map(|(key, value)| text(&format!("funnel.{key}"), value)),
+            .map(|(key, value)| typed(&format!("funnel.{key}"), value)),
     );
     Span {
-        trace_id: bytes(&record.trace_id),
-        span_id: bytes(&record.span_id),
-        parent_span_id: bytes(&record.parent_id),
+        trace_id: record.trace_id.to_vec(),
+        span_id: record.span_id.to_vec(),
+        parent_span_id,
         name: record.name,
         kind: kind as i32,
         start_time_unix_nano: start,

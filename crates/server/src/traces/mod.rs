@@ -6,9 +6,11 @@
 //! `tracing` crate is the server's own logging.
 //!
 //! Spans are recorded by funnel itself, not through the OpenTelemetry
-//! SDK: the embedded store is the default sink and OTLP one more, so a
-//! span is a plain [`funnel_store::SpanRecord`] converted to OTLP's protos
-//! only at export. An unsampled call carries `None` and pays one check.
+//! SDK: the embedded store is the default sink and OTLP one more. A
+//! finished span is encoded on the spot into the writer's buffer (no
+//! allocation, no message per span), stored as encoded, and converted to
+//! OTLP's protos only at export. An unsampled call carries `None` and pays
+//! one check.
 
 pub(crate) mod context;
 mod export;
@@ -20,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use funnel_runtime::Clock;
-use funnel_store::{SpanRecord, Store};
+use funnel_store::{AttrValue, Child, SpanOut, Store};
 
 pub(crate) use context::{Incoming, TraceContext};
 use sampler::Sampler;
@@ -54,7 +56,7 @@ struct Inner {
     sampler: Sampler,
     clock: Clock,
     /// The home account (function keys outside it name their own).
-    home: String,
+    home: u64,
     writer: writer::Handle,
     dropped: AtomicU64,
     /// On a virtual clock, real time since the tracer started is added
@@ -94,7 +96,7 @@ impl Tracer {
                     clock.clone(),
                 ),
                 clock: clock.clone(),
-                home: home.to_string(),
+                home: account_number(home),
                 writer,
                 dropped: AtomicU64::new(0),
                 real_base: clock.is_manual().then(Instant::now),
@@ -154,7 +156,7 @@ impl Tracer {
     pub(crate) fn span(
         &self,
         parent: Option<&TraceContext>,
-        name: &str,
+        name: &'static str,
         function: &str,
     ) -> Option<Span> {
         let parent = parent.filter(|p| p.sampled)?;
@@ -165,7 +167,7 @@ impl Tracer {
     pub(crate) fn span_at(
         &self,
         parent: &TraceContext,
-        name: &str,
+        name: &'static str,
         function: &str,
         start_us: i64,
     ) -> Span {
@@ -176,27 +178,20 @@ impl Tracer {
             }
         };
         let (account, name_in_account) = match crate::tenancy::split(function) {
-            (Some(account), name) => (account.to_string(), name.to_string()),
-            (None, name) => (self.inner.home.clone(), name.to_string()),
+            (Some(account), name) => (account_number(account), name),
+            (None, name) => (self.inner.home, name),
         };
         Span {
             context: parent.child_of(id),
-            record: SpanRecord {
-                trace_id: hex::encode(parent.trace_id),
-                span_id: hex::encode(id),
-                parent_id: if parent.parent_id == [0; 8] {
-                    String::new()
-                } else {
-                    hex::encode(parent.parent_id)
-                },
-                name: name.to_string(),
-                account,
-                start_us,
-                duration_us: 0,
-                function: name_in_account,
-                error: String::new(),
-                attributes: Vec::new(),
-            },
+            parent_id: parent.parent_id,
+            name,
+            account,
+            start_us,
+            duration_us: 0,
+            function: name_in_account.to_string(),
+            error: String::new(),
+            attributes: Vec::new(),
+            children: Vec::new(),
             started: Instant::now(),
         }
     }
@@ -227,17 +222,30 @@ impl Tracer {
 
     /// Ends `span` now (its duration in real time since it started).
     pub(crate) fn end(&self, mut span: Span) {
-        span.record.duration_us = span.started.elapsed().as_micros() as u64;
-        self.record(span.record);
+        span.duration_us = span.started.elapsed().as_micros() as u64;
+        self.record(&span);
     }
 
     /// Stores `span` as it is (its duration already set).
     pub(crate) fn end_as_is(&self, span: Span) {
-        self.record(span.record);
+        self.record(&span);
     }
 
-    fn record(&self, record: SpanRecord) {
-        if !self.inner.writer.push(record) {
+    fn record(&self, span: &Span) {
+        let out = SpanOut {
+            trace_id: span.context.trace_id,
+            span_id: span.context.parent_id,
+            parent_id: span.parent_id,
+            name: span.name,
+            account: span.account,
+            start_us: span.start_us,
+            duration_us: span.duration_us,
+            function: &span.function,
+            error: &span.error,
+            attributes: &span.attributes,
+            children: &span.children,
+        };
+        if !self.inner.writer.push(&out) {
             let dropped = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // Once, then every thousandth: a flood must not flood the log.
             if dropped % 1000 == 1 {
@@ -257,10 +265,33 @@ impl Tracer {
     }
 }
 
+/// An account id as spans keep it: its 12 digits as a number (0 for
+/// anything else, which no account id is).
+pub(crate) fn account_number(account: &str) -> u64 {
+    if crate::tenancy::is_account_id(account) {
+        account.parse().unwrap_or(0)
+    } else {
+        0
+    }
+}
+
 /// A span being timed. Dropped without [`Tracer::end`], it is not recorded.
 pub(crate) struct Span {
+    /// Its trace, and its own id as its children's parent.
     context: TraceContext,
-    pub record: SpanRecord,
+    parent_id: [u8; 8],
+    name: &'static str,
+    /// See [`account_number`].
+    pub account: u64,
+    start_us: i64,
+    pub duration_us: u64,
+    /// The function's name in its account; empty when it is no function's.
+    function: String,
+    /// The error's type; empty while it has not failed.
+    pub error: String,
+    attributes: Vec<(&'static str, AttrValue)>,
+    /// Phases stored with it and read back as its children.
+    children: Vec<Child>,
     started: Instant,
 }
 
@@ -270,18 +301,33 @@ impl Span {
         self.context
     }
 
-    pub fn attr(&mut self, key: &str, value: impl ToString) {
-        self.record
-            .attributes
-            .push((key.to_string(), value.to_string()));
+    pub fn attr(&mut self, key: &'static str, value: impl Into<Attr>) {
+        self.attributes.push((key, value.into().0));
+    }
+
+    /// A phase of this span (`Init`, `Invocation`, `Overhead`): a child
+    /// span that shares its account and, when `failed`, its error. Stored
+    /// inside this span, so it costs no span of its own.
+    pub fn phase(&mut self, name: &'static str, start_us: i64, duration_us: u64, failed: bool) {
+        self.children.push(Child {
+            name: name.into(),
+            start_us,
+            duration_us,
+            failed,
+        });
     }
 
     pub fn fail(&mut self, error: &str) {
-        self.record.error = error.to_string();
+        error.clone_into(&mut self.error);
+    }
+
+    /// The account whose work it is (a 12-digit id).
+    pub fn set_account(&mut self, account: &str) {
+        self.account = account_number(account);
     }
 
     pub fn start_us(&self) -> i64 {
-        self.record.start_us
+        self.start_us
     }
 
     /// Real time since it started.
@@ -289,3 +335,42 @@ impl Span {
         self.started.elapsed()
     }
 }
+
+/// What [`Span::attr`] takes: text, a number or a flag.
+pub(crate) struct Attr(AttrValue);
+
+impl From<&str> for Attr {
+    fn from(value: &str) -> Attr {
+        Attr(AttrValue::Str(value.to_string()))
+    }
+}
+
+impl From<&String> for Attr {
+    fn from(value: &String) -> Attr {
+        Attr(AttrValue::Str(value.clone()))
+    }
+}
+
+impl From<String> for Attr {
+    fn from(value: String) -> Attr {
+        Attr(AttrValue::Str(value))
+    }
+}
+
+impl From<bool> for Attr {
+    fn from(value: bool) -> Attr {
+        Attr(AttrValue::Bool(value))
+    }
+}
+
+macro_rules! int_attr {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Attr {
+            fn from(value: $t) -> Attr {
+                Attr(AttrValue::Int(i64::try_from(value).unwrap_or(i64::MAX)))
+            }
+        }
+    )*};
+}
+
+int_attr!(u16, u32, u64, u128, usize, i64);

@@ -1,41 +1,65 @@
 //! The span writer: one thread that stores finished spans in batches,
-//! hands each batch to the exporter, and prunes old traces. Recording a
-//! span is a `try_send` on a bounded channel: a call never waits for the
-//! store, and past the channel's room spans are dropped and counted.
-//! Once woken by a span, the writer lets spans gather for [`LINGER`]: the
-//! sends in that time find no one waiting and wake no thread, so a busy
-//! server's calls do not each pay a wake-up.
+//! hands each batch to the exporter, and bounds what is kept.
+//!
+//! Recording a span encodes it into a shared buffer under a short lock: a
+//! call never waits for the store, allocates nothing (the buffer is reused
+//! batch after batch), and past [`MAX_PENDING`] bytes spans are dropped
+//! and counted. The span that finds the buffer empty wakes the writer,
+//! which lets spans gather for [`LINGER`] and then takes the whole buffer:
+//! a busy server's calls do not each pay a wake-up.
+//!
+//! The writer knows every stored chunk's size and end, so past the size
+//! bound the oldest chunks go as soon as a batch is written, and chunks
+//! past the maximum age go once a minute, with no read of the store.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use funnel_runtime::Clock;
-use funnel_store::{SpanRecord, Store};
+use funnel_store::{ChunkHead, SpanOut, Store};
 
-/// Spans waiting to be written.
-const QUEUE: usize = 16_384;
-/// The most spans stored in one batch.
-const BATCH: usize = 4_096;
+/// Encoded spans waiting to be written, at most.
+const MAX_PENDING: usize = 16 * 1024 * 1024;
+/// A buffer kept for reuse past a burst is cut back to this.
+const KEEP_CAPACITY: usize = 1024 * 1024;
 /// How long spans gather once the writer is woken.
 const LINGER: Duration = Duration::from_millis(5);
-/// How often, on the server's clock, old traces are pruned.
+/// How often, on the server's clock, chunks past the age are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 enum Message {
-    Span(SpanRecord),
+    /// Spans wait in the buffer.
+    Wake,
     Sync(oneshot::Sender<()>),
     Close(oneshot::Sender<()>),
 }
 
 pub(super) struct Handle {
+    pending: Arc<Mutex<Vec<u8>>>,
     sender: mpsc::Sender<Message>,
 }
 
 impl Handle {
-    /// Queues a span; false when there is no room (or the writer stopped).
-    pub fn push(&self, span: SpanRecord) -> bool {
-        self.sender.try_send(Message::Span(span)).is_ok()
+    /// Queues a span; false when there is no room.
+    pub fn push(&self, span: &SpanOut<'_>) -> bool {
+        let was_empty = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            if pending.len() >= MAX_PENDING {
+                return false;
+            }
+            let was_empty = pending.is_empty();
+            funnel_store::encode_span(span, &mut pending);
+            was_empty
+        };
+        if was_empty {
+            // The writer drains its messages before it takes the buffer,
+            // so a full channel already holds a wake-up.
+            let _ = self.sender.try_send(Message::Wake);
+        }
+        true
     }
 
     pub async fn sync(&self) {
@@ -60,7 +84,8 @@ pub(super) fn start(
     max_bytes: u64,
     exporter: Option<super::export::Exporter>,
 ) -> Handle {
-    let (sender, receiver) = mpsc::channel(QUEUE);
+    let (sender, receiver) = mpsc::channel(1024);
+    let pending = Arc::new(Mutex::new(Vec::new()));
     let writer = Writer {
         store,
         clock,
@@ -68,14 +93,17 @@ pub(super) fn start(
         max_bytes,
         exporter,
         last_prune: None,
+        chunks: VecDeque::new(),
+        total: 0,
     };
+    let taken = pending.clone();
     let spawned = std::thread::Builder::new()
         .name("funnel-spans".into())
-        .spawn(move || writer.run(receiver));
+        .spawn(move || writer.run(receiver, taken));
     if let Err(err) = spawned {
         tracing::error!(cause = %err, "could not start the span writer: spans are not kept");
     }
-    Handle { sender }
+    Handle { pending, sender }
 }
 
 struct Writer {
@@ -85,32 +113,46 @@ struct Writer {
     max_bytes: u64,
     exporter: Option<super::export::Exporter>,
     last_prune: Option<Duration>,
+    /// The stored chunks, oldest first, and what they take.
+    chunks: VecDeque<ChunkHead>,
+    total: u64,
 }
 
 impl Writer {
-    fn run(mut self, mut receiver: mpsc::Receiver<Message>) {
+    fn run(mut self, mut receiver: mpsc::Receiver<Message>, pending: Arc<Mutex<Vec<u8>>>) {
+        match self.store.span_chunks() {
+            Ok(chunks) => {
+                self.total = chunks.iter().map(|c| c.bytes).sum();
+                self.chunks = chunks.into();
+            }
+            Err(err) => tracing::error!(cause = %err, "reading the stored spans failed"),
+        }
         let mut batch = Vec::new();
         let mut replies = Vec::new();
         while let Some(first) = receiver.blocking_recv() {
-            if matches!(first, Message::Span(_)) {
+            if matches!(first, Message::Wake) {
                 std::thread::sleep(LINGER);
             }
             let mut closing = None;
             let mut next = Some(first);
             while let Some(message) = next.take() {
                 match message {
-                    Message::Span(span) => batch.push(span),
+                    Message::Wake => {}
                     Message::Sync(done) => replies.push(done),
                     Message::Close(done) => {
                         closing = Some(done);
                         break;
                     }
                 }
-                if batch.len() < BATCH {
-                    next = receiver.try_recv().ok();
-                }
+                next = receiver.try_recv().ok();
             }
-            self.write(std::mem::take(&mut batch));
+            std::mem::swap(
+                &mut *pending.lock().unwrap_or_else(PoisonError::into_inner),
+                &mut batch,
+            );
+            self.write(&batch);
+            batch.clear();
+            batch.shrink_to(KEEP_CAPACITY);
             for done in replies.drain(..) {
                 let _ = done.send(());
             }
@@ -124,15 +166,22 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, batch: Vec<SpanRecord>) {
+    fn write(&mut self, batch: &[u8]) {
         if !batch.is_empty() {
-            if let Err(err) = self.store.append_spans(&batch) {
-                tracing::error!(cause = %err, spans = batch.len(), "storing spans failed");
+            match self.store.append_spans(batch) {
+                Ok(written) => {
+                    self.total += written.iter().map(|c| c.bytes).sum::<u64>();
+                    self.chunks.extend(written);
+                }
+                Err(err) => {
+                    tracing::error!(cause = %err, bytes = batch.len(), "storing spans failed")
+                }
             }
             if let Some(exporter) = &self.exporter {
-                exporter.export(batch);
+                exporter.export(funnel_store::decode_spans(batch));
             }
         }
+        let mut expired = Vec::new();
         let now = self.clock.now();
         if self
             .last_prune
@@ -145,11 +194,116 @@ impl Writer {
                 .checked_sub(self.max_age)
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_micros() as i64);
-            match self.store.prune_traces(oldest, self.max_bytes) {
-                Ok(0) => {}
-                Ok(pruned) => tracing::debug!(pruned, "pruned old traces"),
-                Err(err) => tracing::error!(cause = %err, "pruning traces failed"),
+            self.chunks.retain(|chunk| {
+                let keep = chunk.last_end_us >= oldest;
+                if !keep {
+                    expired.push(chunk.key);
+                }
+                keep
+            });
+        }
+        while self.total > self.max_bytes
+            && let Some(chunk) = self.chunks.pop_front()
+        {
+            self.total -= chunk.bytes;
+            expired.push(chunk.key);
+        }
+        if !expired.is_empty() {
+            self.total = self.chunks.iter().map(|c| c.bytes).sum();
+            match self.store.remove_span_chunks(&expired) {
+                Ok(()) => tracing::debug!(chunks = expired.len(), "pruned old spans"),
+                Err(err) => tracing::error!(cause = %err, "pruning spans failed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(trace: u8, start_us: i64, pad: &str) -> Vec<u8> {
+        let attributes = [("pad", funnel_store::AttrValue::Str(pad.into()))];
+        let mut buf = Vec::new();
+        funnel_store::encode_span(
+            &SpanOut {
+                trace_id: [trace; 16],
+                span_id: [1; 8],
+                parent_id: [0; 8],
+                name: "x",
+                account: 0,
+                start_us,
+                duration_us: 1,
+                function: "",
+                error: "",
+                attributes: &attributes,
+                children: &[],
+            },
+            &mut buf,
+        );
+        buf
+    }
+
+    fn kept(store: &Store) -> (usize, u64) {
+        let chunks = store.span_chunks().unwrap();
+        (chunks.len(), chunks.iter().map(|c| c.bytes).sum())
+    }
+
+    #[tokio::test]
+    async fn the_oldest_chunks_go_past_the_size_and_the_old_ones_past_the_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock = Clock::manual();
+        let max_bytes = 64 * 1024;
+        let writer = start(
+            store.clone(),
+            clock.clone(),
+            Duration::from_secs(3600),
+            max_bytes,
+            None,
+        );
+        let now_us = || clock.wall_ms() * 1000;
+        // Ten times the bound, in batches of about a chunk each.
+        let pad = "p".repeat(200);
+        for batch in 0..100u8 {
+            let mut bytes = Vec::new();
+            for _ in 0..30 {
+                bytes.extend(span(batch, now_us(), &pad));
+            }
+            let pending = writer.pending.clone();
+            pending.lock().unwrap().extend(bytes);
+            writer.sync().await;
+        }
+        let (chunks, total) = kept(&store);
+        assert!(total <= max_bytes, "{total} bytes kept in {chunks} chunks");
+        assert!(
+            total > max_bytes / 2,
+            "{total} bytes kept in {chunks} chunks"
+        );
+        assert!(store.trace(&[0; 16]).unwrap().is_none(), "the oldest went");
+        assert!(
+            store.trace(&[99; 16]).unwrap().is_some(),
+            "the newest stayed"
+        );
+
+        // Past the age, at the next prune, everything before it goes.
+        clock.advance(Duration::from_secs(2 * 3600));
+        assert!(writer.push(&SpanOut {
+            trace_id: [200; 16],
+            span_id: [1; 8],
+            parent_id: [0; 8],
+            name: "new",
+            account: 0,
+            start_us: now_us(),
+            duration_us: 1,
+            function: "",
+            error: "",
+            attributes: &[],
+            children: &[],
+        }));
+        writer.sync().await;
+        assert_eq!(kept(&store).0, 1);
+        assert!(store.trace(&[200; 16]).unwrap().is_some());
+        writer.close().await;
     }
 }

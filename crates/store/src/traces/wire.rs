@@ -1,0 +1,231 @@
+//! How a span is encoded (postcard: ids as bytes, no field names): what
+//! the tracer writes ([`SpanOut`], [`encode_span`]), what reads give back
+//! ([`SpanRecord`], [`decode_spans`]), and the borrowed view a chunk's
+//! summaries are built from ([`SpanRef`]). An invocation's phases are
+//! stored inside its span ([`Child`]) and read back as spans of their own.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// One stored span, as read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    /// The W3C trace id.
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    /// The parent's span id; all zero for a root.
+    pub parent_id: [u8; 8],
+    pub name: String,
+    /// The account whose work it is (its 12 digits as a number); a trace
+    /// is its root span's account's.
+    pub account: u64,
+    /// Wall time on the server's clock, µs since the Unix epoch.
+    pub start_us: i64,
+    pub duration_us: u64,
+    /// The function's name (in its account), when the span is a function's.
+    pub function: String,
+    /// The error's type; empty when it succeeded.
+    pub error: String,
+    /// Further attributes, in order.
+    pub attributes: Vec<(String, AttrValue)>,
+}
+
+impl SpanRecord {
+    pub fn is_root(&self) -> bool {
+        self.parent_id == [0; 8]
+    }
+}
+
+/// A span attribute's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AttrValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+}
+
+impl std::fmt::Display for AttrValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttrValue::Str(s) => f.write_str(s),
+            AttrValue::Int(n) => write!(f, "{n}"),
+            AttrValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// A finished span as the tracer encodes it, borrowing what it holds:
+/// the same encoding as [`SpanRecord`].
+#[derive(Serialize)]
+pub struct SpanOut<'a> {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_id: [u8; 8],
+    pub name: &'a str,
+    pub account: u64,
+    pub start_us: i64,
+    pub duration_us: u64,
+    pub function: &'a str,
+    pub error: &'a str,
+    pub attributes: &'a [(&'a str, AttrValue)],
+    /// Its phases (an invocation's `Init`, `Invocation`, `Overhead`), kept
+    /// with it and read back as spans of their own.
+    pub children: &'a [Child],
+}
+
+/// A phase of a span, stored inside it: read back as a child span with
+/// the parent's account, an id derived from the parent's ([`child_id`]),
+/// and the parent's error when it `failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Child {
+    pub name: Cow<'static, str>,
+    pub start_us: i64,
+    pub duration_us: u64,
+    pub failed: bool,
+}
+
+/// The id of a span's `index`th child: derived (splitmix64), so that every
+/// reader of the store names it alike. Never zero.
+pub fn child_id(parent: [u8; 8], index: usize) -> [u8; 8] {
+    let mut z = u64::from_be_bytes(parent)
+        .wrapping_add(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(index as u64 + 1));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    z.max(1).to_be_bytes()
+}
+
+/// A span as stored: [`SpanRecord`]'s fields and its phases.
+#[derive(Deserialize)]
+struct Stored {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent_id: [u8; 8],
+    name: String,
+    account: u64,
+    start_us: i64,
+    duration_us: u64,
+    function: String,
+    error: String,
+    attributes: Vec<(String, AttrValue)>,
+    children: Vec<Child>,
+}
+
+impl Stored {
+    /// The span, then its phases as spans.
+    fn expand(self, out: &mut Vec<SpanRecord>) {
+        for (index, child) in self.children.into_iter().enumerate() {
+            out.push(SpanRecord {
+                trace_id: self.trace_id,
+                span_id: child_id(self.span_id, index),
+                parent_id: self.span_id,
+                name: child.name.into_owned(),
+                account: self.account,
+                start_us: child.start_us,
+                duration_us: child.duration_us,
+                function: String::new(),
+                error: if child.failed {
+                    self.error.clone()
+                } else {
+                    String::new()
+                },
+                attributes: Vec::new(),
+            });
+        }
+        out.push(SpanRecord {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_id: self.parent_id,
+            name: self.name,
+            account: self.account,
+            start_us: self.start_us,
+            duration_us: self.duration_us,
+            function: self.function,
+            error: self.error,
+            attributes: self.attributes,
+        });
+    }
+}
+
+/// Appends `span`'s encoding to `buf` (what [`Store::append_spans`] takes).
+pub fn encode_span(span: &SpanOut<'_>, buf: &mut Vec<u8>) {
+    let before = buf.len();
+    if let Err(err) = postcard::to_extend(span, Append(buf)) {
+        // Strings, numbers and byte arrays always encode.
+        buf.truncate(before);
+        tracing::warn!(cause = %err, "a span does not encode: not kept");
+    }
+}
+
+/// Reads back what [`encode_span`] wrote (for an exporter).
+pub fn decode_spans(encoded: &[u8]) -> Vec<SpanRecord> {
+    let mut spans = Vec::new();
+    let mut rest = encoded;
+    while !rest.is_empty() {
+        match postcard::take_from_bytes::<Stored>(rest) {
+            Ok((span, more)) => {
+                span.expand(&mut spans);
+                rest = more;
+            }
+            Err(err) => {
+                tracing::warn!(cause = %err, "encoded spans do not decode");
+                break;
+            }
+        }
+    }
+    spans
+}
+
+/// A stored span borrowed from its chunk: what a chunk's summaries need.
+#[derive(Deserialize)]
+pub(super) struct SpanRef<'a> {
+    pub(super) trace_id: [u8; 16],
+    #[allow(dead_code)]
+    span_id: [u8; 8],
+    pub(super) parent_id: [u8; 8],
+    pub(super) name: &'a str,
+    pub(super) account: u64,
+    pub(super) start_us: i64,
+    pub(super) duration_us: u64,
+    pub(super) function: &'a str,
+    pub(super) error: &'a str,
+    #[serde(borrow)]
+    #[allow(dead_code)]
+    attributes: Vec<(&'a str, AttrRef<'a>)>,
+    #[serde(borrow)]
+    pub(super) children: Vec<ChildRef<'a>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+pub(super) struct ChildRef<'a> {
+    pub(super) name: &'a str,
+    pub(super) start_us: i64,
+    pub(super) duration_us: u64,
+    pub(super) failed: bool,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+enum AttrRef<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl SpanRef<'_> {
+    pub(super) fn is_root(&self) -> bool {
+        self.parent_id == [0; 8]
+    }
+}
+
+/// Appends to a buffer it borrows (postcard's `to_extend` takes its
+/// writer by value).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
