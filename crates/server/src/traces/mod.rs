@@ -310,7 +310,7 @@ impl Span {
     /// inside this span, so it costs no span of its own.
     pub fn phase(&mut self, name: &'static str, start_us: i64, duration_us: u64, failed: bool) {
         self.children.push(Child {
-            name: name.into(),
+            name,
             start_us,
             duration_us,
             failed,

@@ -90,7 +90,7 @@ impl TraceSummary {
     fn add(&mut self, span: &SpanRef<'_>) {
         self.start_us = self.start_us.min(span.start_us);
         if self.beats_root(span.is_root(), span.start_us) {
-            self.root = span.name.to_string();
+            self.root = span.name().to_string();
             self.account = span.account;
             self.root_start_us = span.start_us;
             self.root_parentless = span.is_root();
@@ -99,7 +99,7 @@ impl TraceSummary {
             .end_us
             .max(span.start_us.saturating_add(span.duration_us as i64));
         self.spans += 1 + span.children.len() as u32;
-        if span.name == "funnel.invoke" {
+        if span.name() == "funnel.invoke" {
             self.hops += 1;
         }
         if !span.error.is_empty() {
@@ -411,7 +411,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let phase = |name: &'static str, start_us, failed| Child {
-            name: name.into(),
+            name,
             start_us,
             duration_us: 3,
             failed,

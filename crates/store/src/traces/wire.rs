@@ -4,8 +4,6 @@
 //! summaries are built from ([`SpanRef`]). An invocation's phases are
 //! stored inside its span ([`Child`]) and read back as spans of their own.
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 /// One stored span, as read back.
@@ -55,9 +53,8 @@ impl std::fmt::Display for AttrValue {
     }
 }
 
-/// A finished span as the tracer encodes it, borrowing what it holds:
-/// the same encoding as [`SpanRecord`].
-#[derive(Serialize)]
+/// A finished span as the tracer encodes it, borrowing what it holds
+/// (what [`decode_spans`] reads back).
 pub struct SpanOut<'a> {
     pub trace_id: [u8; 16],
     pub span_id: [u8; 8],
@@ -77,12 +74,148 @@ pub struct SpanOut<'a> {
 /// A phase of a span, stored inside it: read back as a child span with
 /// the parent's account, an id derived from the parent's ([`child_id`]),
 /// and the parent's error when it `failed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Child {
-    pub name: Cow<'static, str>,
+    pub name: &'static str,
     pub start_us: i64,
     pub duration_us: u64,
     pub failed: bool,
+}
+
+/// The names funnel's spans and attributes use, each stored as its
+/// number: one byte instead of its text. Any other name is stored as text.
+/// Append only: a stored number names what it named when written.
+macro_rules! known_names {
+    ($($code:literal => $name:literal,)*) => {
+        fn code(name: &str) -> Option<u8> {
+            match name {
+                $($name => Some($code),)*
+                _ => None,
+            }
+        }
+
+        fn known(code: u8) -> &'static str {
+            match code {
+                $($code => $name,)*
+                _ => "?",
+            }
+        }
+    };
+}
+
+known_names! {
+    0 => "grpc Invoke",
+    1 => "funnel.invoke",
+    2 => "Init",
+    3 => "Invocation",
+    4 => "Overhead",
+    5 => "funnel.queue",
+    6 => "retry",
+    7 => "sns publish",
+    8 => "sns deliver",
+    9 => "s3 event",
+    10 => "schedule fire",
+    11 => "http request",
+    12 => "grpc PutObject",
+    13 => "destination OnSuccess",
+    14 => "destination OnFailure",
+    15 => "version",
+    16 => "request_id",
+    17 => "cold",
+    18 => "billed_duration_ms",
+    19 => "function_error",
+    20 => "attempt",
+    21 => "subscription",
+    22 => "destination",
+    23 => "condition",
+    24 => "topic",
+    25 => "message_id",
+    26 => "deliveries",
+    27 => "messages",
+    28 => "bucket",
+    29 => "key",
+    30 => "event",
+    31 => "method",
+    32 => "path",
+    33 => "status",
+    34 => "rule",
+    35 => "scheduled_time",
+}
+
+/// A name as stored (see [`known_names`]).
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum Name<S> {
+    Known(u8),
+    Text(S),
+}
+
+impl<'a> Name<&'a str> {
+    fn of(name: &'a str) -> Self {
+        code(name).map_or(Name::Text(name), Name::Known)
+    }
+
+    fn text(self) -> &'a str {
+        match self {
+            Name::Known(code) => known(code),
+            Name::Text(text) => text,
+        }
+    }
+}
+
+impl Name<String> {
+    fn text(self) -> String {
+        match self {
+            Name::Known(code) => known(code).to_string(),
+            Name::Text(text) => text,
+        }
+    }
+}
+
+impl Serialize for SpanOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut out = serializer.serialize_tuple(11)?;
+        out.serialize_element(&self.trace_id)?;
+        out.serialize_element(&self.span_id)?;
+        out.serialize_element(&self.parent_id)?;
+        out.serialize_element(&Name::of(self.name))?;
+        out.serialize_element(&self.account)?;
+        out.serialize_element(&self.start_us)?;
+        out.serialize_element(&self.duration_us)?;
+        out.serialize_element(self.function)?;
+        out.serialize_element(self.error)?;
+        out.serialize_element(&Seq(self
+            .attributes
+            .iter()
+            .map(|(key, value)| (Name::of(key), value))))?;
+        out.serialize_element(&Seq(self.children.iter().map(|child| {
+            (
+                Name::of(child.name),
+                child.start_us,
+                child.duration_us,
+                child.failed,
+            )
+        })))?;
+        out.end()
+    }
+}
+
+/// A sequence serialized from an iterator (once).
+struct Seq<I>(I);
+
+impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
+    }
+}
+
+/// A phase as stored.
+#[derive(Deserialize)]
+struct StoredChild {
+    name: Name<String>,
+    start_us: i64,
+    duration_us: u64,
+    failed: bool,
 }
 
 /// The id of a span's `index`th child: derived (splitmix64), so that every
@@ -102,14 +235,14 @@ struct Stored {
     trace_id: [u8; 16],
     span_id: [u8; 8],
     parent_id: [u8; 8],
-    name: String,
+    name: Name<String>,
     account: u64,
     start_us: i64,
     duration_us: u64,
     function: String,
     error: String,
-    attributes: Vec<(String, AttrValue)>,
-    children: Vec<Child>,
+    attributes: Vec<(Name<String>, AttrValue)>,
+    children: Vec<StoredChild>,
 }
 
 impl Stored {
@@ -120,7 +253,7 @@ impl Stored {
                 trace_id: self.trace_id,
                 span_id: child_id(self.span_id, index),
                 parent_id: self.span_id,
-                name: child.name.into_owned(),
+                name: child.name.text(),
                 account: self.account,
                 start_us: child.start_us,
                 duration_us: child.duration_us,
@@ -137,13 +270,17 @@ impl Stored {
             trace_id: self.trace_id,
             span_id: self.span_id,
             parent_id: self.parent_id,
-            name: self.name,
+            name: self.name.text(),
             account: self.account,
             start_us: self.start_us,
             duration_us: self.duration_us,
             function: self.function,
             error: self.error,
-            attributes: self.attributes,
+            attributes: self
+                .attributes
+                .into_iter()
+                .map(|(key, value)| (key.text(), value))
+                .collect(),
         });
     }
 }
@@ -184,7 +321,8 @@ pub(super) struct SpanRef<'a> {
     #[allow(dead_code)]
     span_id: [u8; 8],
     pub(super) parent_id: [u8; 8],
-    pub(super) name: &'a str,
+    #[serde(borrow)]
+    name: Name<&'a str>,
     pub(super) account: u64,
     pub(super) start_us: i64,
     pub(super) duration_us: u64,
@@ -192,7 +330,7 @@ pub(super) struct SpanRef<'a> {
     pub(super) error: &'a str,
     #[serde(borrow)]
     #[allow(dead_code)]
-    attributes: Vec<(&'a str, AttrRef<'a>)>,
+    attributes: Vec<(Name<&'a str>, AttrRef<'a>)>,
     #[serde(borrow)]
     pub(super) children: Vec<ChildRef<'a>>,
 }
@@ -200,7 +338,8 @@ pub(super) struct SpanRef<'a> {
 #[derive(Deserialize)]
 #[allow(dead_code)]
 pub(super) struct ChildRef<'a> {
-    pub(super) name: &'a str,
+    #[serde(borrow)]
+    name: Name<&'a str>,
     pub(super) start_us: i64,
     pub(super) duration_us: u64,
     pub(super) failed: bool,
@@ -214,9 +353,13 @@ enum AttrRef<'a> {
     Bool(bool),
 }
 
-impl SpanRef<'_> {
+impl<'a> SpanRef<'a> {
     pub(super) fn is_root(&self) -> bool {
         self.parent_id == [0; 8]
+    }
+
+    pub(super) fn name(&self) -> &'a str {
+        self.name.text()
     }
 }
 
