@@ -1,10 +1,12 @@
 //! The JSON 1.1 protocol's framing, for the adapters that speak it
-//! ([`super::events`], [`super::logs`]): the operation named in
+//! ([`super::events`], [`super::logs`], [`super::secretsmanager`],
+//! [`super::ssm`]): the operation named in
 //! `X-Amz-Target` (`<prefix>.<Operation>`), the input one JSON object in
 //! the body, the answer one JSON object as `application/x-amz-json-1.1`.
 
 use funnel_runtime::HttpBody;
 use http::StatusCode;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::errors::AwsError;
@@ -90,4 +92,22 @@ pub fn put(object: &mut serde_json::Value, name: &str, value: &str) {
     if !value.is_empty() {
         object[name] = serde_json::Value::String(value.to_string());
     }
+}
+
+/// A tag as the JSON 1.1 services take it (`{"Key": …, "Value": …}`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Tag {
+    key: String,
+    value: String,
+}
+
+/// Tags as funnel's API takes them.
+pub fn tags(tags: Vec<Tag>) -> Vec<funnel_proto::v1::Tag> {
+    tags.into_iter()
+        .map(|t| funnel_proto::v1::Tag {
+            key: t.key,
+            value: t.value,
+        })
+        .collect()
 }

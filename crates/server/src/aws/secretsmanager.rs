@@ -11,20 +11,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::errors::AwsError;
-use super::json11::{self, put};
+use super::json11::{self, Tag, put};
 use super::{Door, Request};
 
 const TARGET_PREFIX: &str = "secretsmanager";
 
 const OPERATIONS: &str = "CreateSecret, PutSecretValue, GetSecretValue, DescribeSecret, \
                           ListSecrets, UpdateSecretVersionStage, DeleteSecret, RestoreSecret";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct Tag {
-    key: String,
-    value: String,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
@@ -77,7 +70,7 @@ async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody
                 description: input.description,
                 secret_string: input.secret_string,
                 secret_binary: binary(input.secret_binary)?,
-                tags: tags(input.tags),
+                tags: json11::tags(input.tags),
                 client_request_token: input.client_request_token,
             };
             let out = door
@@ -248,15 +241,6 @@ fn binary(value: Option<String>) -> Result<Option<Vec<u8>>, AwsError> {
                 })
         })
         .transpose()
-}
-
-fn tags(tags: Vec<Tag>) -> Vec<pb::Tag> {
-    tags.into_iter()
-        .map(|t| pb::Tag {
-            key: t.key,
-            value: t.value,
-        })
-        .collect()
 }
 
 fn tags_json(tags: &[pb::Tag]) -> Value {

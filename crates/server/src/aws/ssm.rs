@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::errors::AwsError;
-use super::json11::{self, put};
+use super::json11::{self, Tag, put};
 use super::secretsmanager::seconds;
 use super::{Door, Request};
 
@@ -17,13 +17,6 @@ const TARGET_PREFIX: &str = "AmazonSSM";
 
 const OPERATIONS: &str = "PutParameter, GetParameter, GetParameters, GetParametersByPath, \
                           DeleteParameter, DescribeParameters";
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase", default)]
-struct Tag {
-    key: String,
-    value: String,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", default)]
@@ -75,14 +68,7 @@ async fn serve(door: &Door, request: Request) -> Result<hyper::Response<HttpBody
                 value: input.value,
                 r#type: input.kind,
                 overwrite: input.overwrite,
-                tags: input
-                    .tags
-                    .into_iter()
-                    .map(|t| pb::Tag {
-                        key: t.key,
-                        value: t.value,
-                    })
-                    .collect(),
+                tags: json11::tags(input.tags),
                 tier: input.tier,
                 data_type: input.data_type,
             };
