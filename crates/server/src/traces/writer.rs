@@ -194,9 +194,11 @@ impl Writer {
                 .checked_sub(self.max_age)
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_micros() as i64);
+            let total = &mut self.total;
             self.chunks.retain(|chunk| {
                 let keep = chunk.last_end_us >= oldest;
                 if !keep {
+                    *total -= chunk.bytes;
                     expired.push(chunk.key);
                 }
                 keep
@@ -209,7 +211,6 @@ impl Writer {
             expired.push(chunk.key);
         }
         if !expired.is_empty() {
-            self.total = self.chunks.iter().map(|c| c.bytes).sum();
             match self.store.remove_span_chunks(&expired) {
                 Ok(()) => tracing::debug!(chunks = expired.len(), "pruned old spans"),
                 Err(err) => tracing::error!(cause = %err, "pruning spans failed"),

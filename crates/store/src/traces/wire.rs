@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One stored span, as read back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpanRecord {
     /// The W3C trace id.
     pub trace_id: [u8; 16],
