@@ -126,6 +126,22 @@ where
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// CPU seconds this process has used so far (user + system).
+pub(crate) fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
@@ -461,9 +477,10 @@ async fn main() -> anyhow::Result<()> {
         // One sample rate's warm invokes (c=1, then c=32), for a profiler.
         let run = tracing::run(Some(rate)).await?;
         println!(
-            "sample rate {rate}: c=1 p50 {}; c={CONCURRENCY} {:.0}/s",
+            "sample rate {rate}: c=1 p50 {}; c={CONCURRENCY} {:.0}/s, {} of CPU a call",
             us(run.latency.p50),
-            run.rate
+            run.rate,
+            us(run.cpu_per_call)
         );
         return Ok(());
     }
@@ -518,27 +535,58 @@ async fn main() -> anyhow::Result<()> {
         } else {
             LATENCY_CALLS
         };
+        // With --c32, no c=1 phase: a profile of the c=32 calls alone.
+        let calls = if std::env::args().any(|a| a == "--c32") {
+            10
+        } else {
+            calls
+        };
         let lat = latency(calls, || invoke(&clients[0])).await;
+        let cpu = cpu_secs();
         let rate = throughput(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move { invoke(&c).await }
         })
         .await;
         println!(
-            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s",
+            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s, {:.1} µs of CPU a call",
             us(lat.p50),
-            us(lat.p99)
+            us(lat.p99),
+            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
+        );
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--profile-authenticated") {
+        // Only authenticated one-record calls at c=32: what Invoke adds
+        // beyond them is Invoke's own.
+        let cpu = cpu_secs();
+        let rate = throughput(move |w| {
+            let c = clients[w % CONNECTIONS].clone();
+            async move {
+                c.get_function_concurrency("echo")
+                    .await
+                    .expect("GetFunctionConcurrency");
+            }
+        })
+        .await;
+        println!(
+            "GetFunctionConcurrency at c={CONCURRENCY}: {rate:.0}/s, {:.1} µs of CPU a call",
+            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
         );
         return Ok(());
     }
     if std::env::args().any(|a| a == "--profile-empty") {
         // Only the empty RPC at c=32: the profile to hold the invoke's against.
+        let cpu = cpu_secs();
         let rate = throughput(move |w| {
             let h = health[w % CONNECTIONS].clone();
             async move { check(&h).await }
         })
         .await;
-        println!("empty RPCs at c={CONCURRENCY}: {rate:.0}/s");
+        println!(
+            "empty RPCs at c={CONCURRENCY}: {rate:.0}/s, {:.1} µs of CPU a call",
+            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
+        );
         return Ok(());
     }
 
@@ -586,6 +634,38 @@ async fn main() -> anyhow::Result<()> {
             us(transport_lat.p50),
             us(authenticated_lat.p50),
             us(invoke_lat.p50)
+        );
+        // The same layers at c=32: where the throughput goes.
+        let mut own_healths = Vec::new();
+        for _ in 0..CONNECTIONS {
+            own_healths.push(Health::new(
+                tonic::transport::Endpoint::from_shared(server.endpoint.clone())?
+                    .connect()
+                    .await?,
+            ));
+        }
+        let transport_tp = throughput(move |w| {
+            let h = own_healths[w % CONNECTIONS].clone();
+            async move { check(&h).await }
+        })
+        .await;
+        let authenticated_tp = {
+            let clients = clients.clone();
+            throughput(move |w| {
+                let c = clients[w % CONNECTIONS].clone();
+                async move {
+                    c.get_function_concurrency("echo")
+                        .await
+                        .expect("GetFunctionConcurrency");
+                }
+            })
+            .await
+        };
+        println!(
+            "c={CONCURRENCY} by layer: empty RPC {empty_tp:.0}/s; funnel's transport {transport_tp:.0}/s ({:.2}×); + authentication, IAM and a registry read {authenticated_tp:.0}/s ({:.2}×); Invoke {invoke_tp:.0}/s ({:.2}×)",
+            transport_tp / empty_tp,
+            authenticated_tp / empty_tp,
+            invoke_tp / empty_tp
         );
         let inproc = in_process(dir.path(), &echo).await?;
         println!(

@@ -22,6 +22,8 @@ pub(crate) struct Tracing {
 pub(crate) struct Run {
     pub latency: Latency,
     pub rate: f64,
+    /// The process's CPU time over the c=32 calls, per call.
+    pub cpu_per_call: std::time::Duration,
 }
 
 /// A server with `echo` at one sample rate (`None`: the default), and a
@@ -44,14 +46,28 @@ async fn serve(
 pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let (server, clients) = serve(dir.path(), sample_rate).await?;
-    let latency = latency(LATENCY_CALLS, || invoke(&clients[0])).await;
+    // With --c32 (for a profile of those calls alone), no c=1 phase.
+    let calls = if std::env::args().any(|a| a == "--c32") {
+        10
+    } else {
+        LATENCY_CALLS
+    };
+    let latency = latency(calls, || invoke(&clients[0])).await;
+    let cpu = crate::cpu_secs();
     let rate = throughput(move |w| {
         let c = clients[w % CONNECTIONS].clone();
         async move { invoke(&c).await }
     })
     .await;
+    let cpu_per_call = std::time::Duration::from_secs_f64(
+        (crate::cpu_secs() - cpu) / (rate * crate::THROUGHPUT_SECS as f64),
+    );
     server.stop().await;
-    Ok(Run { latency, rate })
+    Ok(Run {
+        latency,
+        rate,
+        cpu_per_call,
+    })
 }
 
 /// The turns each server takes: the three run side by side and take
@@ -75,6 +91,8 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
     }
     let mut samples = vec![Vec::new(); setups.len()];
     let mut rates = vec![0.0; setups.len()];
+    let mut calls = vec![0.0; setups.len()];
+    let mut cpu_secs = vec![0.0; setups.len()];
     let window = std::time::Duration::from_secs(THROUGHPUT_SECS) / ROUNDS;
     for _ in 0..ROUNDS {
         for (i, (_, clients)) in setups.iter().enumerate() {
@@ -86,29 +104,44 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
         }
         for (i, (_, clients)) in setups.iter().enumerate() {
             let clients = clients.clone();
-            rates[i] += throughput_for(window, move |w| {
+            let cpu = crate::cpu_secs();
+            let rate = throughput_for(window, move |w| {
                 let c = clients[w % CONNECTIONS].clone();
                 async move { invoke(&c).await }
             })
-            .await
-                / f64::from(ROUNDS);
-            // The span writer's last batch lands before the next turn.
+            .await;
+            rates[i] += rate / f64::from(ROUNDS);
+            calls[i] += rate * window.as_secs_f64();
+            // The span writer's last batch lands before the next turn
+            // (and its CPU counts for this turn's calls).
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            cpu_secs[i] += crate::cpu_secs() - cpu;
         }
     }
     for (server, _) in setups {
         server.stop().await;
     }
-    let mut runs = samples.into_iter().zip(rates).map(|(samples, rate)| Run {
-        latency: percentiles(samples),
-        rate,
-    });
+    let mut runs = samples
+        .into_iter()
+        .zip(rates)
+        .zip(cpu_secs.into_iter().zip(calls))
+        .map(|((samples, rate), (cpu, calls))| Run {
+            latency: percentiles(samples),
+            rate,
+            cpu_per_call: std::time::Duration::from_secs_f64(cpu / calls.max(1.0)),
+        });
     let (off, default, on) = (runs.next(), runs.next(), runs.next());
     Ok(Tracing {
         off: off.expect("three runs"),
         default: default.expect("three runs"),
         on: on.expect("three runs"),
     })
+}
+
+/// A c=32 rate and the CPU each call took (client and server share the
+/// machine's cores, so the CPU is what the rate trades against).
+fn per_second(run: &Run) -> String {
+    format!("{:.0}/s ({} of CPU a call)", run.rate, us(run.cpu_per_call))
 }
 
 pub(crate) fn rows(t: &Tracing) -> Vec<Row> {
@@ -132,17 +165,17 @@ pub(crate) fn rows(t: &Tracing) -> Vec<Row> {
         },
         Row {
             name: "warm throughput, c=32, tracing on (sampled 100%)",
-            value: format!("{:.0}/s", t.on.rate),
+            value: per_second(&t.on),
             baseline_name: "tracing off (sample_rate 0)",
-            baseline: format!("{:.0}/s", t.off.rate),
+            baseline: per_second(&t.off),
             ratio: t.on.rate / t.off.rate,
             target: "≥ 0.9×",
         },
         Row {
             name: "warm throughput, c=32, default sampling (1/s, then 5%)",
-            value: format!("{:.0}/s", t.default.rate),
+            value: per_second(&t.default),
             baseline_name: "tracing off (sample_rate 0)",
-            baseline: format!("{:.0}/s", t.off.rate),
+            baseline: per_second(&t.off),
             ratio: t.default.rate / t.off.rate,
             target: "within noise",
         },
