@@ -1,5 +1,6 @@
 //! Tracing: a sync invoke continues the caller's trace (W3C `traceparent`
-//! or X-Ray's `X-Amzn-Trace-Id`, answered in both forms), its spans form
+//! or X-Ray's `X-Amzn-Trace-Id`, answered in both forms; a caller that
+//! sent none is not answered one), its spans form
 //! the right tree (`grpc Invoke` → `funnel.invoke` → `Init`/`Invocation`/
 //! `Overhead`), failures are marked, `ListTraces` filters, and a sample
 //! rate of 0 records nothing.
@@ -225,6 +226,48 @@ async fn a_sample_rate_of_zero_records_nothing() {
         .await
         .expect("list");
     assert!(listed.is_empty(), "{listed:#?}");
+    server.stop().await;
+}
+
+/// A caller that sends no trace context starts a trace the server's
+/// sampler picks, and it is recorded, but the answer does not carry it
+/// back (gRPC or HTTP): only a caller that sent its trace is told.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_the_server_started_is_recorded_but_not_answered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    config.tracing.sample_rate = 1.0;
+    let server = start_server_with(config).await;
+    server.create("echo", guests::ECHO).await;
+    let (answer, headers) = server
+        .client
+        .invoke_traced(invoke_request("echo", "{}"), &[])
+        .await
+        .expect("invoke");
+    assert_eq!(headers, Default::default());
+    let url = server.public_url("echo").await;
+    let response =
+        funnel_tests::http_request(server.http, "POST", &server.path_of(&url), &[], b"{}").await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("traceparent"), None);
+    assert_eq!(response.header("x-amzn-trace-id"), None);
+
+    let listed = server
+        .client
+        .list_traces(Default::default())
+        .await
+        .expect("list");
+    let mut roots: Vec<&str> = listed.iter().map(|t| t.root.as_str()).collect();
+    roots.sort();
+    assert_eq!(roots, ["grpc Invoke", "http request"]);
+    let grpc = listed.iter().find(|t| t.root == "grpc Invoke").unwrap();
+    let trace = server
+        .client
+        .get_trace(&grpc.trace_id)
+        .await
+        .expect("the trace");
+    let invoke = one(&trace, "funnel.invoke");
+    assert_eq!(attr(invoke, "request_id"), Some(answer.request_id.as_str()));
     server.stop().await;
 }
 

@@ -537,8 +537,12 @@ impl FunctionsApi for FunctionsService {
     ) -> Result<Response<pb::InvokeResponse>, Status> {
         let caller = crate::iam::check(&request)?;
         let tracer = self.dispatcher.tracer();
-        let trace = tracer.begin(|| crate::traces::Incoming::from_metadata(request.metadata()));
-        let tracestate = trace
+        let begun =
+            tracer.begin_told(|| crate::traces::Incoming::from_metadata(request.metadata()));
+        let trace = begun.trace;
+        // The caller that sent its trace is told it back.
+        let told = trace.filter(|_| begun.from_caller);
+        let tracestate = told
             .and_then(|_| request.metadata().get("tracestate"))
             .cloned();
         let mut req = request.into_inner();
@@ -572,7 +576,7 @@ impl FunctionsApi for FunctionsService {
             executed_version: result.executed_version,
             request_id: result.request_id,
         });
-        if let Some(trace) = &trace {
+        if let Some(trace) = &told {
             crate::traces::context::answer_metadata(trace, response.metadata_mut());
         }
         if let Some(tracestate) = tracestate {

@@ -97,11 +97,14 @@ impl crate::listen::Handler for HttpDoor {
         let request_id = uuid::Uuid::new_v4().to_string();
         // The caller's trace (traceparent or X-Amzn-Trace-Id), continued.
         let tracer = self.inner.dispatcher.tracer().clone();
-        let trace = tracer.begin(|| {
+        let begun = tracer.begin_told(|| {
             crate::traces::Incoming::from_headers(|name| {
                 request.headers().get(name).and_then(|v| v.to_str().ok())
             })
         });
+        let trace = begun.trace;
+        // The caller that sent its trace is told it back.
+        let told = trace.filter(|_| begun.from_caller);
         let mut span = tracer
             .span(trace.as_ref(), "http request", "")
             .map(|mut span| {
@@ -123,7 +126,7 @@ impl crate::listen::Handler for HttpDoor {
             None => request,
         };
         let within = span.as_ref().map(|s| s.context()).or(trace);
-        let tracestate = trace
+        let tracestate = told
             .and_then(|_| request.headers().get("tracestate"))
             .cloned();
         let answered = crate::traces::within(within, self.answer(request, remote, &request_id));
@@ -134,7 +137,7 @@ impl crate::listen::Handler for HttpDoor {
         if let Ok(id) = HeaderValue::try_from(request_id) {
             response.headers_mut().insert("x-amzn-requestid", id);
         }
-        if let Some(trace) = &trace {
+        if let Some(trace) = &told {
             let headers = response.headers_mut();
             for (name, value) in crate::traces::context::answer_headers(trace) {
                 if let Ok(value) = HeaderValue::try_from(value) {

@@ -74,6 +74,14 @@ pub(crate) struct Settings {
     pub otlp_endpoint: Option<String>,
 }
 
+/// The trace a request runs in, as [`Tracer::begin_told`] found it.
+#[derive(Default)]
+pub(crate) struct Begun {
+    pub trace: Option<TraceContext>,
+    /// The caller sent the context (and is told the trace back).
+    pub from_caller: bool,
+}
+
 impl Tracer {
     /// Starts the writer (and the exporter, with an endpoint).
     pub(crate) fn start(store: Store, clock: Clock, home: &str, settings: Settings) -> Tracer {
@@ -117,18 +125,31 @@ impl Tracer {
         &self,
         incoming: impl FnOnce() -> Option<Incoming>,
     ) -> Option<TraceContext> {
+        self.begin_told(incoming).trace
+    }
+
+    /// [`Tracer::begin`], and whether the caller sent the context: only
+    /// such a caller is told the trace back (a caller that sent none did
+    /// not ask, and answer headers cost every call of it).
+    pub(crate) fn begin_told(&self, incoming: impl FnOnce() -> Option<Incoming>) -> Begun {
         if !self.enabled() {
-            return None;
+            return Begun::default();
         }
         match incoming() {
-            Some(incoming) => Some(TraceContext {
-                trace_id: incoming.trace_id,
-                parent_id: incoming.parent_id,
-                sampled: incoming
-                    .sampled
-                    .unwrap_or_else(|| self.inner.sampler.sample()),
-            }),
-            None => self.new_trace(),
+            Some(incoming) => Begun {
+                trace: Some(TraceContext {
+                    trace_id: incoming.trace_id,
+                    parent_id: incoming.parent_id,
+                    sampled: incoming
+                        .sampled
+                        .unwrap_or_else(|| self.inner.sampler.sample()),
+                }),
+                from_caller: true,
+            },
+            None => Begun {
+                trace: self.new_trace(),
+                from_caller: false,
+            },
         }
     }
 

@@ -98,12 +98,12 @@ impl TraceSummary {
         self.end_us = self
             .end_us
             .max(span.start_us.saturating_add(span.duration_us as i64));
-        self.spans += 1 + span.children.len() as u32;
+        self.spans += 1 + span.children.len;
         if span.name() == "funnel.invoke" {
             self.hops += 1;
         }
         if !span.error.is_empty() {
-            self.errors += 1 + span.children.iter().filter(|c| c.failed).count() as u32;
+            self.errors += 1 + span.children.failed;
         }
         if !span.function.is_empty() && !self.functions.iter().any(|f| f == span.function) {
             self.functions.push(span.function.to_string());

@@ -328,11 +328,10 @@ pub(super) struct SpanRef<'a> {
     pub(super) duration_us: u64,
     pub(super) function: &'a str,
     pub(super) error: &'a str,
-    #[serde(borrow)]
+    /// Read past, not kept.
     #[allow(dead_code)]
-    attributes: Vec<(Name<&'a str>, AttrRef<'a>)>,
-    #[serde(borrow)]
-    pub(super) children: Vec<ChildRef<'a>>,
+    attributes: Counted<(Name<&'a str>, AttrRef<'a>)>,
+    pub(super) children: Counted<ChildRef<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -340,9 +339,64 @@ pub(super) struct SpanRef<'a> {
 pub(super) struct ChildRef<'a> {
     #[serde(borrow)]
     name: Name<&'a str>,
-    pub(super) start_us: i64,
-    pub(super) duration_us: u64,
-    pub(super) failed: bool,
+    start_us: i64,
+    duration_us: u64,
+    failed: bool,
+}
+
+/// A sequence read through without keeping it (the writer summarizes
+/// every span it stores: no allocation per span): how many it held, and
+/// how many of them failed (phases).
+pub(super) struct Counted<T> {
+    pub(super) len: u32,
+    pub(super) failed: u32,
+    of: std::marker::PhantomData<T>,
+}
+
+trait MayFail {
+    fn failed(&self) -> bool;
+}
+
+impl MayFail for ChildRef<'_> {
+    fn failed(&self) -> bool {
+        self.failed
+    }
+}
+
+impl MayFail for (Name<&str>, AttrRef<'_>) {
+    fn failed(&self) -> bool {
+        false
+    }
+}
+
+impl<'de, T: Deserialize<'de> + MayFail> Deserialize<'de> for Counted<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + MayFail> serde::de::Visitor<'de> for Visitor<T> {
+            type Value = Counted<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Counted<T>, A::Error> {
+                let (mut len, mut failed) = (0, 0);
+                while let Some(item) = seq.next_element::<T>()? {
+                    len += 1;
+                    failed += u32::from(item.failed());
+                }
+                Ok(Counted {
+                    len,
+                    failed,
+                    of: std::marker::PhantomData,
+                })
+            }
+        }
+        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
