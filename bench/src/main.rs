@@ -98,6 +98,20 @@ where
     throughput_for(Duration::from_secs(THROUGHPUT_SECS), call).await
 }
 
+/// [`throughput`], and the process's CPU time per call over it (client
+/// and server share the machine's cores: the CPU is what a rate trades
+/// against).
+pub(crate) async fn throughput_and_cpu<F, Fut>(call: F) -> (f64, Duration)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let cpu = cpu_secs();
+    let rate = throughput(call).await;
+    let per_call = (cpu_secs() - cpu) / (rate * THROUGHPUT_SECS as f64);
+    (rate, Duration::from_secs_f64(per_call.max(0.0)))
+}
+
 /// Calls per second with CONCURRENCY calls in flight, for `window`.
 pub(crate) async fn throughput_for<F, Fut>(window: Duration, call: F) -> f64
 where
@@ -542,25 +556,23 @@ async fn main() -> anyhow::Result<()> {
             calls
         };
         let lat = latency(calls, || invoke(&clients[0])).await;
-        let cpu = cpu_secs();
-        let rate = throughput(move |w| {
+        let (rate, cpu) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move { invoke(&c).await }
         })
         .await;
         println!(
-            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s, {:.1} µs of CPU a call",
+            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s, {} of CPU a call",
             us(lat.p50),
             us(lat.p99),
-            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
+            us(cpu)
         );
         return Ok(());
     }
     if std::env::args().any(|a| a == "--profile-authenticated") {
         // Only authenticated one-record calls at c=32: what Invoke adds
         // beyond them is Invoke's own.
-        let cpu = cpu_secs();
-        let rate = throughput(move |w| {
+        let (rate, cpu) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move {
                 c.get_function_concurrency("echo")
@@ -570,22 +582,21 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
         println!(
-            "GetFunctionConcurrency at c={CONCURRENCY}: {rate:.0}/s, {:.1} µs of CPU a call",
-            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
+            "GetFunctionConcurrency at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call",
+            us(cpu)
         );
         return Ok(());
     }
     if std::env::args().any(|a| a == "--profile-empty") {
         // Only the empty RPC at c=32: the profile to hold the invoke's against.
-        let cpu = cpu_secs();
-        let rate = throughput(move |w| {
+        let (rate, cpu) = throughput_and_cpu(move |w| {
             let h = health[w % CONNECTIONS].clone();
             async move { check(&h).await }
         })
         .await;
         println!(
-            "empty RPCs at c={CONCURRENCY}: {rate:.0}/s, {:.1} µs of CPU a call",
-            (cpu_secs() - cpu) * 1e6 / (rate * THROUGHPUT_SECS as f64)
+            "empty RPCs at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call",
+            us(cpu)
         );
         return Ok(());
     }

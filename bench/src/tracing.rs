@@ -7,7 +7,7 @@
 
 use super::{
     CONNECTIONS, LATENCY_CALLS, Latency, Row, THROUGHPUT_SECS, guests, invoke, latency,
-    member_clients, percentiles, throughput, throughput_for, us,
+    member_clients, percentiles, throughput_for, us,
 };
 use funnel_client::Client;
 use funnel_tests::{TestServer, start_server_with, test_config};
@@ -53,15 +53,11 @@ pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
         LATENCY_CALLS
     };
     let latency = latency(calls, || invoke(&clients[0])).await;
-    let cpu = crate::cpu_secs();
-    let rate = throughput(move |w| {
+    let (rate, cpu_per_call) = crate::throughput_and_cpu(move |w| {
         let c = clients[w % CONNECTIONS].clone();
         async move { invoke(&c).await }
     })
     .await;
-    let cpu_per_call = std::time::Duration::from_secs_f64(
-        (crate::cpu_secs() - cpu) / (rate * crate::THROUGHPUT_SECS as f64),
-    );
     server.stop().await;
     Ok(Run {
         latency,
