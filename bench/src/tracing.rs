@@ -86,7 +86,6 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
         setups.push((server, clients));
     }
     let mut samples = vec![Vec::new(); setups.len()];
-    let mut rates = vec![0.0; setups.len()];
     let mut calls = vec![0.0; setups.len()];
     let mut cpu_secs = vec![0.0; setups.len()];
     let window = std::time::Duration::from_secs(THROUGHPUT_SECS) / ROUNDS;
@@ -106,7 +105,6 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
                 async move { invoke(&c).await }
             })
             .await;
-            rates[i] += rate / f64::from(ROUNDS);
             calls[i] += rate * window.as_secs_f64();
             // The span writer's last batch lands before the next turn
             // (and its CPU counts for this turn's calls).
@@ -117,13 +115,13 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
     for (server, _) in setups {
         server.stop().await;
     }
+    let measured_secs = window.as_secs_f64() * f64::from(ROUNDS);
     let mut runs = samples
         .into_iter()
-        .zip(rates)
         .zip(cpu_secs.into_iter().zip(calls))
-        .map(|((samples, rate), (cpu, calls))| Run {
+        .map(|(samples, (cpu, calls))| Run {
             latency: percentiles(samples),
-            rate,
+            rate: calls / measured_secs,
             cpu_per_call: std::time::Duration::from_secs_f64(cpu / calls.max(1.0)),
         });
     let (off, default, on) = (runs.next(), runs.next(), runs.next());
