@@ -32,6 +32,7 @@
 
 mod aws;
 mod buckets;
+mod cpu;
 mod http;
 mod idle;
 mod languages;
@@ -41,6 +42,7 @@ mod schedules;
 mod topics;
 mod tracing;
 
+pub(crate) use cpu::cpu_secs;
 use funnel_tests::guests;
 use std::borrow::Cow;
 use std::future::Future;
@@ -100,16 +102,22 @@ where
 
 /// [`throughput`], and the process's CPU time per call over it (client
 /// and server share the machine's cores: the CPU is what a rate trades
-/// against).
-pub(crate) async fn throughput_and_cpu<F, Fut>(call: F) -> (f64, Duration)
+/// against), in all and by thread.
+pub(crate) async fn throughput_and_cpu<F, Fut>(call: F) -> (f64, Duration, cpu::ByThread)
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
     let cpu = cpu_secs();
+    let threads = cpu::ByThread::now();
     let rate = throughput(call).await;
-    let per_call = (cpu_secs() - cpu) / (rate * THROUGHPUT_SECS as f64);
-    (rate, Duration::from_secs_f64(per_call.max(0.0)))
+    let calls = rate * THROUGHPUT_SECS as f64;
+    let per_call = (cpu_secs() - cpu) / calls;
+    (
+        rate,
+        Duration::from_secs_f64(per_call.max(0.0)),
+        cpu::ByThread::now().per_call_since(&threads, calls),
+    )
 }
 
 /// Calls per second with CONCURRENCY calls in flight, for `window`.
@@ -138,22 +146,6 @@ where
         total += worker.await.expect("worker");
     }
     total as f64 / started.elapsed().as_secs_f64()
-}
-
-/// CPU seconds this process has used so far (user + system).
-pub(crate) fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn us(d: Duration) -> String {
@@ -489,12 +481,12 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|r| r.parse::<f64>().ok())
     }) {
         // One sample rate's warm invokes (c=1, then c=32), for a profiler.
-        let run = tracing::run(Some(rate)).await?;
+        let tracing::RunAlone { run, by_thread } = tracing::run(Some(rate)).await?;
         println!(
-            "sample rate {rate}: c=1 p50 {}; c={CONCURRENCY} {:.0}/s, {} of CPU a call",
+            "sample rate {rate}: c=1 p50 {}; c={CONCURRENCY} {:.0}/s, {} of CPU a call (µs by thread: {by_thread})",
             us(run.latency.p50),
             run.rate,
-            us(run.cpu_per_call)
+            us(run.cpu_per_call),
         );
         return Ok(());
     }
@@ -556,13 +548,13 @@ async fn main() -> anyhow::Result<()> {
             calls
         };
         let lat = latency(calls, || invoke(&clients[0])).await;
-        let (rate, cpu) = throughput_and_cpu(move |w| {
+        let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move { invoke(&c).await }
         })
         .await;
         println!(
-            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s, {} of CPU a call",
+            "warm invokes: c=1 p50 {} p99 {}; c={CONCURRENCY} {rate:.0}/s, {} of CPU a call (µs by thread: {threads})",
             us(lat.p50),
             us(lat.p99),
             us(cpu)
@@ -572,7 +564,7 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--profile-authenticated") {
         // Only authenticated one-record calls at c=32: what Invoke adds
         // beyond them is Invoke's own.
-        let (rate, cpu) = throughput_and_cpu(move |w| {
+        let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move {
                 c.get_function_concurrency("echo")
@@ -582,20 +574,20 @@ async fn main() -> anyhow::Result<()> {
         })
         .await;
         println!(
-            "GetFunctionConcurrency at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call",
+            "GetFunctionConcurrency at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call (µs by thread: {threads})",
             us(cpu)
         );
         return Ok(());
     }
     if std::env::args().any(|a| a == "--profile-empty") {
         // Only the empty RPC at c=32: the profile to hold the invoke's against.
-        let (rate, cpu) = throughput_and_cpu(move |w| {
+        let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let h = health[w % CONNECTIONS].clone();
             async move { check(&h).await }
         })
         .await;
         println!(
-            "empty RPCs at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call",
+            "empty RPCs at c={CONCURRENCY}: {rate:.0}/s, {} of CPU a call (µs by thread: {threads})",
             us(cpu)
         );
         return Ok(());

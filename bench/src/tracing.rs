@@ -43,7 +43,14 @@ async fn serve(
     Ok((server, clients))
 }
 
-pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
+/// A [`Run`] measured on its own (`--profile-tracing`), with where its
+/// CPU went.
+pub(crate) struct RunAlone {
+    pub run: Run,
+    pub by_thread: crate::cpu::ByThread,
+}
+
+pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<RunAlone> {
     let dir = tempfile::tempdir()?;
     let (server, clients) = serve(dir.path(), sample_rate).await?;
     // With --c32 (for a profile of those calls alone), no c=1 phase.
@@ -53,16 +60,19 @@ pub(crate) async fn run(sample_rate: Option<f64>) -> anyhow::Result<Run> {
         LATENCY_CALLS
     };
     let latency = latency(calls, || invoke(&clients[0])).await;
-    let (rate, cpu_per_call) = crate::throughput_and_cpu(move |w| {
+    let (rate, cpu_per_call, by_thread) = crate::throughput_and_cpu(move |w| {
         let c = clients[w % CONNECTIONS].clone();
         async move { invoke(&c).await }
     })
     .await;
     server.stop().await;
-    Ok(Run {
-        latency,
-        rate,
-        cpu_per_call,
+    Ok(RunAlone {
+        run: Run {
+            latency,
+            rate,
+            cpu_per_call,
+        },
+        by_thread,
     })
 }
 

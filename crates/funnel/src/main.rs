@@ -26,7 +26,8 @@ use funnel_server::Server;
 /// mimalloc: measured with `cargo run --release -p funnel-bench`, warm
 /// invokes at c=32 went from 17.6k/s to 25.4-25.9k/s and durable async
 /// accepts from 17.8k/s to 22.9k/s on a 2-core machine (the bench uses it
-/// too, so its rows are what this binary does).
+/// too, so its rows are what this binary does). Built without transparent
+/// huge pages (the workspace's `no_thp`; why is written there).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
