@@ -67,7 +67,7 @@
 //!   (not in exports)
 //! - `recordings`, `recording_entries`, `recording_requests`: recorded
 //!   events and their outcomes (see [`RecordingRecord`]; not in exports)
-//! - `span_chunks`, `trace_chunks`: trace spans in chunks, and each
+//! - `span_chunks_2`, `trace_chunks_2`: trace spans in chunks, and each
 //!   chunk's per-trace summaries (see `traces`; not in exports)
 //! - `quarantine`: tree name, NUL, key → [`Quarantined`], a record that
 //!   did not decode, set aside

@@ -3,14 +3,16 @@
 //! the order the span writer hands them over; two trees, opened on first
 //! use, keyed alike by the chunk's number (big-endian, rising):
 //!
-//! - `span_chunks`: the chunk's spans, postcard-encoded one after another
-//!   (ids as bytes, no field names);
-//! - `trace_chunks`: its [`ChunkHead`] (time range and size), then what
-//!   each trace's spans in it add up to (a partial [`TraceSummary`]).
+//! - `span_chunks_2`: the chunk's spans, postcard-encoded one after
+//!   another (ids as bytes, no field names, funnel's names as one-byte
+//!   codes, a request id as its 16 bytes, phases timed from their span);
+//! - `trace_chunks_2`: its [`ChunkHead`] (time range and size), then what
+//!   each trace's spans in it add up to (a partial [`TraceSummary`], its
+//!   times from the trace's start).
 //!
 //! A chunk is one write to each tree however many traces it holds: a
 //! sampled call costs its spans' bytes, not a tree update per trace.
-//! Reading merges the small `trace_chunks` values (`funnel traces list`),
+//! Reading merges the small `trace_chunks_2` values (`funnel traces list`),
 //! or finds a trace's chunks there and reads only those (`traces get`).
 //!
 //! Bounded like logs: the writer deletes whole chunks ([`Store::remove_span_chunks`]),
@@ -29,11 +31,12 @@ pub use wire::{AttrValue, Child, SpanOut, SpanRecord, child_id, decode_spans, en
 
 use super::{Result, Store};
 
-const SPANS: &str = "span_chunks";
-const INDEX: &str = "trace_chunks";
-/// The trees of the layout before chunks (one value per trace per batch),
-/// dropped when the writer starts.
-const OLD_TREES: [&str; 2] = ["spans", "trace_index"];
+const SPANS: &str = "span_chunks_2";
+const INDEX: &str = "trace_chunks_2";
+/// The trees of earlier layouts, dropped when the writer starts: one value
+/// per trace per batch, then chunks with phases and summaries timed from
+/// the epoch and request ids as text.
+const OLD_TREES: [&str; 4] = ["spans", "trace_index", "span_chunks", "trace_chunks"];
 /// A chunk is closed once its spans take this much. sled writes a node
 /// bigger than a quarter segment (128 KiB) as a file of its own, and a
 /// leaf holds up to 16 values: chunks this small keep a full leaf under it.
@@ -132,7 +135,7 @@ impl TraceSummary {
 }
 
 /// What the writer keeps of a stored chunk to bound the store: the start
-/// of its `trace_chunks` value (decoded without the rest).
+/// of its `trace_chunks_2` value (decoded without the rest).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ChunkHead {
     pub key: u64,
@@ -150,11 +153,96 @@ impl ChunkHead {
     }
 }
 
-/// A `trace_chunks` value.
-#[derive(Serialize, Deserialize)]
+/// A `trace_chunks_2` value.
 struct ChunkIndex {
     head: ChunkHead,
     traces: Vec<TraceSummary>,
+}
+
+impl ChunkIndex {
+    fn encode(&self) -> Vec<u8> {
+        to_vec(&(
+            &self.head,
+            self.traces.iter().map(SummaryOut::of).collect::<Vec<_>>(),
+        ))
+    }
+
+    fn decode(value: &[u8]) -> postcard::Result<ChunkIndex> {
+        let (head, traces) = postcard::from_bytes::<(ChunkHead, Vec<SummaryIn>)>(value)?;
+        Ok(ChunkIndex {
+            head,
+            traces: traces.into_iter().map(SummaryIn::into_summary).collect(),
+        })
+    }
+}
+
+/// A [`TraceSummary`] as a chunk's index stores it: the root's name as
+/// its code, its times from the trace's start.
+#[derive(Serialize)]
+struct SummaryOut<'a> {
+    trace_id: [u8; 16],
+    account: u64,
+    root: wire::Name<&'a str>,
+    root_after_us: i64,
+    root_parentless: bool,
+    start_us: i64,
+    length_us: i64,
+    spans: u32,
+    hops: u32,
+    errors: u32,
+    functions: &'a [String],
+}
+
+impl<'a> SummaryOut<'a> {
+    fn of(summary: &'a TraceSummary) -> SummaryOut<'a> {
+        SummaryOut {
+            trace_id: summary.trace_id,
+            account: summary.account,
+            root: wire::Name::of(&summary.root),
+            root_after_us: summary.root_start_us.saturating_sub(summary.start_us),
+            root_parentless: summary.root_parentless,
+            start_us: summary.start_us,
+            length_us: summary.end_us.saturating_sub(summary.start_us),
+            spans: summary.spans,
+            hops: summary.hops,
+            errors: summary.errors,
+            functions: &summary.functions,
+        }
+    }
+}
+
+/// [`SummaryOut`] as read back.
+#[derive(Deserialize)]
+struct SummaryIn {
+    trace_id: [u8; 16],
+    account: u64,
+    root: wire::Name<String>,
+    root_after_us: i64,
+    root_parentless: bool,
+    start_us: i64,
+    length_us: i64,
+    spans: u32,
+    hops: u32,
+    errors: u32,
+    functions: Vec<String>,
+}
+
+impl SummaryIn {
+    fn into_summary(self) -> TraceSummary {
+        TraceSummary {
+            trace_id: self.trace_id,
+            account: self.account,
+            root: self.root.text(),
+            root_start_us: self.start_us.saturating_add(self.root_after_us),
+            root_parentless: self.root_parentless,
+            start_us: self.start_us,
+            end_us: self.start_us.saturating_add(self.length_us),
+            spans: self.spans,
+            hops: self.hops,
+            errors: self.errors,
+            functions: self.functions,
+        }
+    }
 }
 
 impl Store {
@@ -227,7 +315,7 @@ impl Store {
             // Stored: both keys and the spans; the index's own size is
             // added as it is read (`with_index`).
             chunk.head.bytes = (16 + body.len()) as u64;
-            let value = to_vec(&chunk);
+            let value = chunk.encode();
             let head = chunk.head.with_index(&value);
             tree.insert(key.to_be_bytes(), body)?;
             index.insert(key.to_be_bytes(), value)?;
@@ -304,7 +392,7 @@ impl Store {
         let mut chunks = Vec::new();
         for entry in index.iter() {
             let (_, value) = entry?;
-            match postcard::from_bytes::<ChunkIndex>(&value) {
+            match ChunkIndex::decode(&value) {
                 Ok(chunk) => chunks.push(chunk),
                 Err(err) => tracing::warn!(cause = %err, "a span chunk's index does not decode"),
             }
@@ -384,6 +472,30 @@ mod tests {
         assert_eq!(decode_spans(&encoded(&spans)), spans);
     }
 
+    #[test]
+    fn a_request_id_is_stored_as_its_bytes_and_read_back_as_its_text() {
+        let with_id = |id: &str| {
+            let mut span = span(1, 2, 0, "funnel.invoke", 5);
+            span.attributes = vec![("request_id".into(), AttrValue::Str(id.into()))];
+            vec![span]
+        };
+        let canonical = with_id("5b1f0c2e-1111-4222-8333-944455556666");
+        assert_eq!(decode_spans(&encoded(&canonical)), canonical);
+        // Anything that would not read back the same stays text.
+        for text in [
+            "5B1F0C2E-1111-4222-8333-944455556666",
+            "{5b1f0c2e-1111-4222-8333-94445555666}",
+            "5b1f0c2e111142228333944455556666",
+            "not-a-uuid-at-all-but-36-characters!",
+        ] {
+            let spans = with_id(text);
+            assert_eq!(decode_spans(&encoded(&spans)), spans, "{text}");
+        }
+        let upper = with_id("5B1F0C2E-1111-4222-8333-944455556666");
+        // 36 characters and their length, or 16 bytes.
+        assert_eq!(encoded(&upper).len() - encoded(&canonical).len(), 21);
+    }
+
     fn summary(store: &Store, trace: u8) -> TraceSummary {
         store.trace(&[trace; 16]).unwrap().unwrap().0
     }
@@ -441,6 +553,8 @@ mod tests {
         let (summary, spans) = store.trace(&[7; 16]).unwrap().unwrap();
         let names: Vec<_> = spans.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["funnel.invoke", "Invocation", "Overhead"]);
+        let starts: Vec<_> = spans.iter().map(|s| s.start_us).collect();
+        assert_eq!(starts, [100, 102, 105]);
         assert!(
             spans[1..]
                 .iter()

@@ -144,13 +144,13 @@ known_names! {
 
 /// A name as stored (see [`known_names`]).
 #[derive(Clone, Copy, Serialize, Deserialize)]
-enum Name<S> {
+pub(super) enum Name<S> {
     Known(u8),
     Text(S),
 }
 
 impl<'a> Name<&'a str> {
-    fn of(name: &'a str) -> Self {
+    pub(super) fn of(name: &'a str) -> Self {
         code(name).map_or(Name::Text(name), Name::Known)
     }
 
@@ -163,7 +163,7 @@ impl<'a> Name<&'a str> {
 }
 
 impl Name<String> {
-    fn text(self) -> String {
+    pub(super) fn text(self) -> String {
         match self {
             Name::Known(code) => known(code).to_string(),
             Name::Text(text) => text,
@@ -187,11 +187,12 @@ impl Serialize for SpanOut<'_> {
         out.serialize_element(&Seq(self
             .attributes
             .iter()
-            .map(|(key, value)| (Name::of(key), value))))?;
+            .map(|(key, value)| (Name::of(key), AttrOut::of(value)))))?;
         out.serialize_element(&Seq(self.children.iter().map(|child| {
             (
                 Name::of(child.name),
-                child.start_us,
+                // From the span's start: a byte or two, not eight.
+                child.start_us.saturating_sub(self.start_us),
                 child.duration_us,
                 child.failed,
             )
@@ -209,11 +210,67 @@ impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize 
     }
 }
 
-/// A phase as stored.
+/// An attribute's value as stored: a UUID in its canonical text (a
+/// request id) is kept as its 16 bytes and read back as that text.
+#[derive(Serialize)]
+enum AttrOut<'a> {
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Uuid([u8; 16]),
+}
+
+impl<'a> AttrOut<'a> {
+    fn of(value: &'a AttrValue) -> AttrOut<'a> {
+        match value {
+            AttrValue::Str(text) => match canonical_uuid(text) {
+                Some(bytes) => AttrOut::Uuid(bytes),
+                None => AttrOut::Str(text),
+            },
+            AttrValue::Int(n) => AttrOut::Int(*n),
+            AttrValue::Bool(b) => AttrOut::Bool(*b),
+        }
+    }
+}
+
+/// `text`'s bytes when it is a UUID exactly as it is written back
+/// (hyphenated, lowercase).
+fn canonical_uuid(text: &str) -> Option<[u8; 16]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || bytes.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let parsed = uuid::Uuid::try_parse_ascii(bytes).ok()?;
+    Some(*parsed.as_bytes())
+}
+
+/// [`AttrOut`] as read back.
+#[derive(Deserialize)]
+enum StoredAttr {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Uuid([u8; 16]),
+}
+
+impl From<StoredAttr> for AttrValue {
+    fn from(stored: StoredAttr) -> AttrValue {
+        match stored {
+            StoredAttr::Str(text) => AttrValue::Str(text),
+            StoredAttr::Int(n) => AttrValue::Int(n),
+            StoredAttr::Bool(b) => AttrValue::Bool(b),
+            StoredAttr::Uuid(bytes) => {
+                AttrValue::Str(uuid::Uuid::from_bytes(bytes).hyphenated().to_string())
+            }
+        }
+    }
+}
+
+/// A phase as stored: its start is from its span's.
 #[derive(Deserialize)]
 struct StoredChild {
     name: Name<String>,
-    start_us: i64,
+    after_us: i64,
     duration_us: u64,
     failed: bool,
 }
@@ -241,7 +298,7 @@ struct Stored {
     duration_us: u64,
     function: String,
     error: String,
-    attributes: Vec<(Name<String>, AttrValue)>,
+    attributes: Vec<(Name<String>, StoredAttr)>,
     children: Vec<StoredChild>,
 }
 
@@ -255,7 +312,7 @@ impl Stored {
                 parent_id: self.span_id,
                 name: child.name.text(),
                 account: self.account,
-                start_us: child.start_us,
+                start_us: self.start_us.saturating_add(child.after_us),
                 duration_us: child.duration_us,
                 function: String::new(),
                 error: if child.failed {
@@ -279,7 +336,7 @@ impl Stored {
             attributes: self
                 .attributes
                 .into_iter()
-                .map(|(key, value)| (key.text(), value))
+                .map(|(key, value)| (key.text(), value.into()))
                 .collect(),
         });
     }
@@ -339,7 +396,7 @@ pub(super) struct SpanRef<'a> {
 pub(super) struct ChildRef<'a> {
     #[serde(borrow)]
     name: Name<&'a str>,
-    start_us: i64,
+    after_us: i64,
     duration_us: u64,
     failed: bool,
 }
@@ -405,6 +462,7 @@ enum AttrRef<'a> {
     Str(&'a str),
     Int(i64),
     Bool(bool),
+    Uuid([u8; 16]),
 }
 
 impl<'a> SpanRef<'a> {
