@@ -99,7 +99,7 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
     let mut calls = vec![0.0; setups.len()];
     let mut cpu_secs = vec![0.0; setups.len()];
     let window = std::time::Duration::from_secs(THROUGHPUT_SECS) / ROUNDS;
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS as usize {
         for (i, (_, clients)) in setups.iter().enumerate() {
             for _ in 0..LATENCY_CALLS / ROUNDS as usize {
                 let started = std::time::Instant::now();
@@ -107,8 +107,11 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
                 samples[i].push(started.elapsed());
             }
         }
-        for (i, (_, clients)) in setups.iter().enumerate() {
-            let clients = clients.clone();
+        // Each round starts with the next server: what one leaves behind
+        // (sled's flushes, the writer's last batch) falls on each in turn.
+        for turn in 0..setups.len() {
+            let i = (round + turn) % setups.len();
+            let clients = setups[i].1.clone();
             let cpu = crate::cpu_secs();
             let rate = throughput_for(window, move |w| {
                 let c = clients[w % CONNECTIONS].clone();

@@ -171,6 +171,10 @@ impl Name<String> {
     }
 }
 
+/// The reference encoding: postcard's, through serde, which
+/// [`encode_span`] writes byte for byte without serde's machinery (a
+/// property test holds them together).
+#[cfg(test)]
 impl Serialize for SpanOut<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
@@ -202,8 +206,10 @@ impl Serialize for SpanOut<'_> {
 }
 
 /// A sequence serialized from an iterator (once).
+#[cfg(test)]
 struct Seq<I>(I);
 
+#[cfg(test)]
 impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize for Seq<I> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.0.clone())
@@ -212,7 +218,7 @@ impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize 
 
 /// An attribute's value as stored: a UUID in its canonical text (a
 /// request id) is kept as its 16 bytes and read back as that text.
-#[derive(Serialize)]
+#[cfg_attr(test, derive(Serialize))]
 enum AttrOut<'a> {
     Str(&'a str),
     Int(i64),
@@ -342,14 +348,75 @@ impl Stored {
     }
 }
 
-/// Appends `span`'s encoding to `buf` (what [`Store::append_spans`] takes).
+/// Appends `span`'s encoding to `buf` (what [`Store::append_spans`] takes):
+/// postcard's format (what [`Stored`] and [`SpanRef`] read), written by
+/// hand, as it is on every sampled call.
 pub fn encode_span(span: &SpanOut<'_>, buf: &mut Vec<u8>) {
-    let before = buf.len();
-    if let Err(err) = postcard::to_extend(span, Append(buf)) {
-        // Strings, numbers and byte arrays always encode.
-        buf.truncate(before);
-        tracing::warn!(cause = %err, "a span does not encode: not kept");
+    buf.extend_from_slice(&span.trace_id);
+    buf.extend_from_slice(&span.span_id);
+    buf.extend_from_slice(&span.parent_id);
+    put_name(buf, span.name);
+    put_varint(buf, span.account);
+    put_varint(buf, zigzag(span.start_us));
+    put_varint(buf, span.duration_us);
+    put_str(buf, span.function);
+    put_str(buf, span.error);
+    put_varint(buf, span.attributes.len() as u64);
+    for (key, value) in span.attributes {
+        put_name(buf, key);
+        match AttrOut::of(value) {
+            AttrOut::Str(text) => {
+                buf.push(0);
+                put_str(buf, text);
+            }
+            AttrOut::Int(n) => {
+                buf.push(1);
+                put_varint(buf, zigzag(n));
+            }
+            AttrOut::Bool(b) => buf.extend_from_slice(&[2, u8::from(b)]),
+            AttrOut::Uuid(bytes) => {
+                buf.push(3);
+                buf.extend_from_slice(&bytes);
+            }
+        }
     }
+    put_varint(buf, span.children.len() as u64);
+    for child in span.children {
+        put_name(buf, child.name);
+        // From the span's start: a byte or two, not eight.
+        put_varint(buf, zigzag(child.start_us.saturating_sub(span.start_us)));
+        put_varint(buf, child.duration_us);
+        buf.push(u8::from(child.failed));
+    }
+}
+
+/// A [`Name`]: its variant, then its code or its text.
+fn put_name(buf: &mut Vec<u8>, name: &str) {
+    match code(name) {
+        Some(code) => buf.extend_from_slice(&[0, code]),
+        None => {
+            buf.push(1);
+            put_str(buf, name);
+        }
+    }
+}
+
+fn put_str(buf: &mut Vec<u8>, text: &str) {
+    put_varint(buf, text.len() as u64);
+    buf.extend_from_slice(text.as_bytes());
+}
+
+/// LEB128, as postcard writes every integer wider than a byte.
+fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        buf.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
 }
 
 /// Reads back what [`encode_span`] wrote (for an exporter).
@@ -475,12 +542,80 @@ impl<'a> SpanRef<'a> {
     }
 }
 
-/// Appends to a buffer it borrows (postcard's `to_extend` takes its
-/// writer by value).
-struct Append<'a>(&'a mut Vec<u8>);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
 
-impl Extend<u8> for Append<'_> {
-    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
-        self.0.extend(bytes);
+    /// Names funnel knows, and others.
+    const NAMES: [&str; 6] = [
+        "funnel.invoke",
+        "Invocation",
+        "request_id",
+        "custom",
+        "",
+        "scheduled_time",
+    ];
+
+    fn name() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(&NAMES[..])
+    }
+
+    fn attr_value() -> impl Strategy<Value = AttrValue> {
+        prop_oneof![
+            any::<[u8; 16]>().prop_map(|b| AttrValue::Str(uuid::Uuid::from_bytes(b).to_string())),
+            any::<[u8; 16]>().prop_map(|b| {
+                AttrValue::Str(uuid::Uuid::from_bytes(b).to_string().to_uppercase())
+            }),
+            ".{0,40}".prop_map(AttrValue::Str),
+            any::<i64>().prop_map(AttrValue::Int),
+            any::<bool>().prop_map(AttrValue::Bool),
+        ]
+    }
+
+    fn child() -> impl Strategy<Value = Child> {
+        (name(), any::<i64>(), any::<u64>(), any::<bool>()).prop_map(
+            |(name, start_us, duration_us, failed)| Child {
+                name,
+                start_us,
+                duration_us,
+                failed,
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_hand_written_encoding_is_postcards(
+            ids in any::<([u8; 16], [u8; 8], [u8; 8])>(),
+            span_name in name(),
+            account in any::<u64>(),
+            start_us in any::<i64>(),
+            duration_us in any::<u64>(),
+            function in ".{0,20}",
+            error in ".{0,20}",
+            attributes in proptest::collection::vec((name(), attr_value()), 0..6),
+            children in proptest::collection::vec(child(), 0..4),
+        ) {
+            let span = SpanOut {
+                trace_id: ids.0,
+                span_id: ids.1,
+                parent_id: ids.2,
+                name: span_name,
+                account,
+                start_us,
+                duration_us,
+                function: &function,
+                error: &error,
+                attributes: &attributes,
+                children: &children,
+            };
+            let mut written = Vec::new();
+            encode_span(&span, &mut written);
+            prop_assert_eq!(&written, &postcard::to_allocvec(&span).unwrap());
+            // And it reads back.
+            let (_, rest) = postcard::take_from_bytes::<Stored>(&written).unwrap();
+            prop_assert!(rest.is_empty());
+        }
     }
 }
