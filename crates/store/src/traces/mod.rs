@@ -177,12 +177,13 @@ impl ChunkIndex {
 }
 
 /// A [`TraceSummary`] as a chunk's index stores it: the root's name as
-/// its code, its times from the trace's start.
-#[derive(Serialize)]
-struct SummaryOut<'a> {
+/// its code, its times from the trace's start. Written borrowed
+/// ([`SummaryOut`]), read owned ([`SummaryIn`]).
+#[derive(Serialize, Deserialize)]
+struct StoredSummary<S, F> {
     trace_id: [u8; 16],
     account: u64,
-    root: wire::Name<&'a str>,
+    root: wire::Name<S>,
     root_after_us: i64,
     root_parentless: bool,
     start_us: i64,
@@ -190,12 +191,15 @@ struct SummaryOut<'a> {
     spans: u32,
     hops: u32,
     errors: u32,
-    functions: &'a [String],
+    functions: F,
 }
+
+type SummaryOut<'a> = StoredSummary<&'a str, &'a [String]>;
+type SummaryIn = StoredSummary<String, Vec<String>>;
 
 impl<'a> SummaryOut<'a> {
     fn of(summary: &'a TraceSummary) -> SummaryOut<'a> {
-        SummaryOut {
+        StoredSummary {
             trace_id: summary.trace_id,
             account: summary.account,
             root: wire::Name::of(&summary.root),
@@ -209,22 +213,6 @@ impl<'a> SummaryOut<'a> {
             functions: &summary.functions,
         }
     }
-}
-
-/// [`SummaryOut`] as read back.
-#[derive(Deserialize)]
-struct SummaryIn {
-    trace_id: [u8; 16],
-    account: u64,
-    root: wire::Name<String>,
-    root_after_us: i64,
-    root_parentless: bool,
-    start_us: i64,
-    length_us: i64,
-    spans: u32,
-    hops: u32,
-    errors: u32,
-    functions: Vec<String>,
 }
 
 impl SummaryIn {

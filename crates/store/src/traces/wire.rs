@@ -217,7 +217,9 @@ impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize 
 }
 
 /// An attribute's value as stored: a UUID in its canonical text (a
-/// request id) is kept as its 16 bytes and read back as that text.
+/// request id) is kept as its 16 bytes and read back as that text. Also
+/// the borrowed view the writer reads past.
+#[derive(Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
 enum AttrOut<'a> {
     Str(&'a str),
@@ -454,7 +456,7 @@ pub(super) struct SpanRef<'a> {
     pub(super) error: &'a str,
     /// Read past, not kept.
     #[allow(dead_code)]
-    attributes: Counted<(Name<&'a str>, AttrRef<'a>)>,
+    attributes: Counted<(Name<&'a str>, AttrOut<'a>)>,
     pub(super) children: Counted<ChildRef<'a>>,
 }
 
@@ -487,7 +489,7 @@ impl MayFail for ChildRef<'_> {
     }
 }
 
-impl MayFail for (Name<&str>, AttrRef<'_>) {
+impl MayFail for (Name<&str>, AttrOut<'_>) {
     fn failed(&self) -> bool {
         false
     }
@@ -521,15 +523,6 @@ impl<'de, T: Deserialize<'de> + MayFail> Deserialize<'de> for Counted<T> {
         }
         deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
     }
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-enum AttrRef<'a> {
-    Str(&'a str),
-    Int(i64),
-    Bool(bool),
-    Uuid([u8; 16]),
 }
 
 impl<'a> SpanRef<'a> {
