@@ -235,7 +235,7 @@ impl SummaryIn {
 
 impl Store {
     /// The stored chunks, oldest first (what the span writer starts from).
-    /// Drops the trees of the layout before chunks.
+    /// Drops the trees of earlier layouts.
     pub fn span_chunks(&self) -> Result<Vec<ChunkHead>> {
         for old in OLD_TREES {
             self.db.drop_tree(old)?;
