@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// CPU seconds used so far by each group of the process's threads (a
-/// thread that ended is no longer counted).
 /// CPU seconds this process has used so far (user + system).
 pub(crate) fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -27,6 +25,8 @@ fn ticks_secs(fields: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU seconds used so far by each group of the process's threads (a
+/// thread that ended is no longer counted).
 #[derive(Clone, Default)]
 pub(crate) struct ByThread(BTreeMap<String, f64>);
 

@@ -217,26 +217,30 @@ impl<I: Iterator<Item = T> + Clone + ExactSizeIterator, T: Serialize> Serialize 
 }
 
 /// An attribute's value as stored: a UUID in its canonical text (a
-/// request id) is kept as its 16 bytes and read back as that text. Also
-/// the borrowed view the writer reads past.
+/// request id) is kept as its 16 bytes and read back as that text.
+/// Written and read past borrowed ([`AttrOut`]), read back owned
+/// ([`StoredAttr`]).
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
-enum AttrOut<'a> {
-    Str(&'a str),
+enum AttrWire<S> {
+    Str(S),
     Int(i64),
     Bool(bool),
     Uuid([u8; 16]),
 }
 
+type AttrOut<'a> = AttrWire<&'a str>;
+type StoredAttr = AttrWire<String>;
+
 impl<'a> AttrOut<'a> {
     fn of(value: &'a AttrValue) -> AttrOut<'a> {
         match value {
             AttrValue::Str(text) => match canonical_uuid(text) {
-                Some(bytes) => AttrOut::Uuid(bytes),
-                None => AttrOut::Str(text),
+                Some(bytes) => AttrWire::Uuid(bytes),
+                None => AttrWire::Str(text),
             },
-            AttrValue::Int(n) => AttrOut::Int(*n),
-            AttrValue::Bool(b) => AttrOut::Bool(*b),
+            AttrValue::Int(n) => AttrWire::Int(*n),
+            AttrValue::Bool(b) => AttrWire::Bool(*b),
         }
     }
 }
@@ -252,22 +256,13 @@ fn canonical_uuid(text: &str) -> Option<[u8; 16]> {
     Some(*parsed.as_bytes())
 }
 
-/// [`AttrOut`] as read back.
-#[derive(Deserialize)]
-enum StoredAttr {
-    Str(String),
-    Int(i64),
-    Bool(bool),
-    Uuid([u8; 16]),
-}
-
 impl From<StoredAttr> for AttrValue {
     fn from(stored: StoredAttr) -> AttrValue {
         match stored {
-            StoredAttr::Str(text) => AttrValue::Str(text),
-            StoredAttr::Int(n) => AttrValue::Int(n),
-            StoredAttr::Bool(b) => AttrValue::Bool(b),
-            StoredAttr::Uuid(bytes) => {
+            AttrWire::Str(text) => AttrValue::Str(text),
+            AttrWire::Int(n) => AttrValue::Int(n),
+            AttrWire::Bool(b) => AttrValue::Bool(b),
+            AttrWire::Uuid(bytes) => {
                 AttrValue::Str(uuid::Uuid::from_bytes(bytes).hyphenated().to_string())
             }
         }
@@ -367,16 +362,16 @@ pub fn encode_span(span: &SpanOut<'_>, buf: &mut Vec<u8>) {
     for (key, value) in span.attributes {
         put_name(buf, key);
         match AttrOut::of(value) {
-            AttrOut::Str(text) => {
+            AttrWire::Str(text) => {
                 buf.push(0);
                 put_str(buf, text);
             }
-            AttrOut::Int(n) => {
+            AttrWire::Int(n) => {
                 buf.push(1);
                 put_varint(buf, zigzag(n));
             }
-            AttrOut::Bool(b) => buf.extend_from_slice(&[2, u8::from(b)]),
-            AttrOut::Uuid(bytes) => {
+            AttrWire::Bool(b) => buf.extend_from_slice(&[2, u8::from(b)]),
+            AttrWire::Uuid(bytes) => {
                 buf.push(3);
                 buf.extend_from_slice(&bytes);
             }
