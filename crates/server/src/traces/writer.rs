@@ -5,18 +5,21 @@
 //! call never waits for the store, allocates nothing (the buffer is reused
 //! batch after batch), and past [`MAX_PENDING`] bytes spans are dropped
 //! and counted. The span that finds the buffer empty wakes the writer,
-//! which lets spans gather for [`LINGER`] and then takes the whole buffer:
-//! a busy server's calls do not each pay a wake-up.
+//! which lets spans gather for [`LINGER`] (cut short by a sync or the
+//! close) and then takes the whole buffer: a busy server's calls do not
+//! each pay a wake-up, and its writer stores a few large batches a second
+//! rather than hundreds of small ones.
 //!
 //! The writer knows every stored chunk's size and end, so past the size
 //! bound the oldest chunks go as soon as a batch is written, and chunks
 //! past the maximum age go once a minute, with no read of the store.
 
 use std::collections::VecDeque;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use funnel_runtime::Clock;
 use funnel_store::{ChunkHead, SpanOut, Store};
@@ -25,8 +28,12 @@ use funnel_store::{ChunkHead, SpanOut, Store};
 const MAX_PENDING: usize = 16 * 1024 * 1024;
 /// A buffer kept for reuse past a burst is cut back to this.
 const KEEP_CAPACITY: usize = 1024 * 1024;
-/// How long spans gather once the writer is woken.
-const LINGER: Duration = Duration::from_millis(5);
+/// How long spans gather once the writer is woken. Readers sync first, so
+/// they never wait for it. Measured with `funnel-bench --profile-tracing=R
+/// --c32` (5 runs at rates 1 and 0, interleaved): at 50 ms rather than 5,
+/// a sampled call cost the writer 1.0 µs of CPU instead of 1.2–1.3, and
+/// the whole process 4.4 µs instead of 5.1.
+const LINGER: Duration = Duration::from_millis(50);
 /// How often, on the server's clock, chunks past the age are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -55,23 +62,22 @@ impl Handle {
             was_empty
         };
         if was_empty {
-            // The writer drains its messages before it takes the buffer,
-            // so a full channel already holds a wake-up.
-            let _ = self.sender.try_send(Message::Wake);
+            // At most one wake-up a batch: the channel stays short.
+            let _ = self.sender.send(Message::Wake);
         }
         true
     }
 
     pub async fn sync(&self) {
         let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Sync(done)).await.is_ok() {
+        if self.sender.send(Message::Sync(done)).is_ok() {
             let _ = wait.await;
         }
     }
 
     pub async fn close(&self) {
         let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Close(done)).await.is_ok() {
+        if self.sender.send(Message::Close(done)).is_ok() {
             let _ = wait.await;
         }
     }
@@ -84,7 +90,7 @@ pub(super) fn start(
     max_bytes: u64,
     exporter: Option<super::export::Exporter>,
 ) -> Handle {
-    let (sender, receiver) = mpsc::channel(1024);
+    let (sender, receiver) = mpsc::channel();
     let pending = Arc::new(Mutex::new(Vec::new()));
     let writer = Writer {
         store,
@@ -119,7 +125,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, mut receiver: mpsc::Receiver<Message>, pending: Arc<Mutex<Vec<u8>>>) {
+    fn run(mut self, receiver: mpsc::Receiver<Message>, pending: Arc<Mutex<Vec<u8>>>) {
         match self.store.span_chunks() {
             Ok(chunks) => {
                 self.total = chunks.iter().map(|c| c.bytes).sum();
@@ -129,22 +135,33 @@ impl Writer {
         }
         let mut batch = Vec::new();
         let mut replies = Vec::new();
-        while let Some(first) = receiver.blocking_recv() {
-            if matches!(first, Message::Wake) {
-                std::thread::sleep(LINGER);
-            }
+        while let Ok(first) = receiver.recv() {
+            // A wake-up lingers; a sync or the close ends that at once.
+            let mut until = matches!(first, Message::Wake).then(|| Instant::now() + LINGER);
             let mut closing = None;
-            let mut next = Some(first);
-            while let Some(message) = next.take() {
+            let mut message = first;
+            loop {
                 match message {
                     Message::Wake => {}
-                    Message::Sync(done) => replies.push(done),
+                    Message::Sync(done) => {
+                        replies.push(done);
+                        until = None;
+                    }
                     Message::Close(done) => {
                         closing = Some(done);
                         break;
                     }
                 }
-                next = receiver.try_recv().ok();
+                let next = match until {
+                    Some(at) => receiver
+                        .recv_timeout(at.saturating_duration_since(Instant::now()))
+                        .ok(),
+                    None => receiver.try_recv().ok(),
+                };
+                match next {
+                    Some(next) => message = next,
+                    None => break,
+                }
             }
             std::mem::swap(
                 &mut *pending.lock().unwrap_or_else(PoisonError::into_inner),

@@ -101,12 +101,12 @@ impl TraceSummary {
         self.end_us = self
             .end_us
             .max(span.start_us.saturating_add(span.duration_us as i64));
-        self.spans += 1 + span.children.len;
+        self.spans += 1 + span.children;
         if span.name() == "funnel.invoke" {
             self.hops += 1;
         }
         if !span.error.is_empty() {
-            self.errors += 1 + span.children.failed;
+            self.errors += 1 + span.failed_children;
         }
         if !span.function.is_empty() && !self.functions.iter().any(|f| f == span.function) {
             self.functions.push(span.function.to_string());
@@ -265,8 +265,8 @@ impl Store {
             let mut last_end_us = i64::MIN;
             let mut body_len = 0;
             while body_len < CHUNK_BYTES && body_len < rest.len() {
-                match postcard::take_from_bytes::<SpanRef<'_>>(&rest[body_len..]) {
-                    Ok((span, more)) => {
+                match SpanRef::read(&rest[body_len..]) {
+                    Some((span, more)) => {
                         let at = match traces.iter().rposition(|t| t.trace_id == span.trace_id) {
                             Some(at) => at,
                             None => {
@@ -279,8 +279,11 @@ impl Store {
                             last_end_us.max(span.start_us.saturating_add(span.duration_us as i64));
                         body_len = rest.len() - more.len();
                     }
-                    Err(err) => {
-                        tracing::warn!(cause = %err, "encoded spans do not decode: the rest is not kept");
+                    None => {
+                        tracing::warn!(
+                            at = body_len,
+                            "encoded spans do not decode: the rest is not kept"
+                        );
                         rest = &rest[..body_len];
                         break;
                     }

@@ -435,92 +435,80 @@ pub fn decode_spans(encoded: &[u8]) -> Vec<SpanRecord> {
     spans
 }
 
-/// A stored span borrowed from its chunk: what a chunk's summaries need.
-#[derive(Deserialize)]
+/// A stored span borrowed from its chunk: what a chunk's summaries need,
+/// read by hand ([`SpanRef::read`]) as the writer does for every span it
+/// stores: fixed-size ids sliced out, attributes skipped over, phases
+/// counted, nothing allocated.
 pub(super) struct SpanRef<'a> {
     pub(super) trace_id: [u8; 16],
-    #[allow(dead_code)]
-    span_id: [u8; 8],
     pub(super) parent_id: [u8; 8],
-    #[serde(borrow)]
     name: Name<&'a str>,
     pub(super) account: u64,
     pub(super) start_us: i64,
     pub(super) duration_us: u64,
     pub(super) function: &'a str,
     pub(super) error: &'a str,
-    /// Read past, not kept.
-    #[allow(dead_code)]
-    attributes: Counted<(Name<&'a str>, AttrOut<'a>)>,
-    pub(super) children: Counted<ChildRef<'a>>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-pub(super) struct ChildRef<'a> {
-    #[serde(borrow)]
-    name: Name<&'a str>,
-    after_us: i64,
-    duration_us: u64,
-    failed: bool,
-}
-
-/// A sequence read through without keeping it (the writer summarizes
-/// every span it stores: no allocation per span): how many it held, and
-/// how many of them failed (phases).
-pub(super) struct Counted<T> {
-    pub(super) len: u32,
-    pub(super) failed: u32,
-    of: std::marker::PhantomData<T>,
-}
-
-trait MayFail {
-    fn failed(&self) -> bool;
-}
-
-impl MayFail for ChildRef<'_> {
-    fn failed(&self) -> bool {
-        self.failed
-    }
-}
-
-impl MayFail for (Name<&str>, AttrOut<'_>) {
-    fn failed(&self) -> bool {
-        false
-    }
-}
-
-impl<'de, T: Deserialize<'de> + MayFail> Deserialize<'de> for Counted<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de> + MayFail> serde::de::Visitor<'de> for Visitor<T> {
-            type Value = Counted<T>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence")
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Counted<T>, A::Error> {
-                let (mut len, mut failed) = (0, 0);
-                while let Some(item) = seq.next_element::<T>()? {
-                    len += 1;
-                    failed += u32::from(item.failed());
-                }
-                Ok(Counted {
-                    len,
-                    failed,
-                    of: std::marker::PhantomData,
-                })
-            }
-        }
-        deserializer.deserialize_seq(Visitor(std::marker::PhantomData))
-    }
+    /// How many phases it holds, and how many of them failed.
+    pub(super) children: u32,
+    pub(super) failed_children: u32,
 }
 
 impl<'a> SpanRef<'a> {
+    /// The span at the start of `bytes` and what follows it; `None` when
+    /// they do not hold one whole span as [`encode_span`] writes it.
+    pub(super) fn read(bytes: &'a [u8]) -> Option<(SpanRef<'a>, &'a [u8])> {
+        let mut r = Reader(bytes);
+        let trace_id = r.array::<16>()?;
+        // Its own id: no summary needs it.
+        r.array::<8>()?;
+        let parent_id = r.array::<8>()?;
+        let name = r.name()?;
+        let account = r.varint()?;
+        let start_us = unzigzag(r.varint()?);
+        let duration_us = r.varint()?;
+        let function = r.str()?;
+        let error = r.str()?;
+        for _ in 0..r.varint()? {
+            r.name()?;
+            match r.byte()? {
+                0 => {
+                    r.str()?;
+                }
+                1 => {
+                    r.varint()?;
+                }
+                2 => {
+                    r.bool()?;
+                }
+                3 => {
+                    r.array::<16>()?;
+                }
+                _ => return None,
+            }
+        }
+        let (mut children, mut failed_children) = (0u32, 0u32);
+        for _ in 0..r.varint()? {
+            r.name()?;
+            r.varint()?;
+            r.varint()?;
+            children = children.saturating_add(1);
+            failed_children = failed_children.saturating_add(u32::from(r.bool()?));
+        }
+        let span = SpanRef {
+            trace_id,
+            parent_id,
+            name,
+            account,
+            start_us,
+            duration_us,
+            function,
+            error,
+            children,
+            failed_children,
+        };
+        Some((span, r.0))
+    }
+
     pub(super) fn is_root(&self) -> bool {
         self.parent_id == [0; 8]
     }
@@ -528,6 +516,64 @@ impl<'a> SpanRef<'a> {
     pub(super) fn name(&self) -> &'a str {
         self.name.text()
     }
+}
+
+/// Postcard's bytes read by hand: each read takes what it read off the
+/// front, or is `None` when the bytes end first or do not fit.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&first, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(first)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        match self.byte()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+
+    /// LEB128 (see [`put_varint`]): at most ten bytes.
+    fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        let text = self.0.get(..len)?;
+        self.0 = &self.0[len..];
+        std::str::from_utf8(text).ok()
+    }
+
+    fn name(&mut self) -> Option<Name<&'a str>> {
+        match self.byte()? {
+            0 => Some(Name::Known(self.byte()?)),
+            1 => Some(Name::Text(self.str()?)),
+            _ => None,
+        }
+    }
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
 #[cfg(test)]
@@ -604,6 +650,38 @@ mod tests {
             // And it reads back.
             let (_, rest) = postcard::take_from_bytes::<Stored>(&written).unwrap();
             prop_assert!(rest.is_empty());
+
+            // The writer's own reader sees what was written, and what
+            // follows it; any shorter prefix is no span.
+            written.extend_from_slice(b"next");
+            let (read, rest) = SpanRef::read(&written).unwrap();
+            prop_assert_eq!(rest, b"next");
+            prop_assert_eq!(read.trace_id, ids.0);
+            prop_assert_eq!(read.parent_id, ids.2);
+            prop_assert_eq!(read.name(), span_name);
+            prop_assert_eq!(
+                (read.account, read.start_us, read.duration_us),
+                (account, start_us, duration_us)
+            );
+            prop_assert_eq!((read.function, read.error), (&*function, &*error));
+            prop_assert_eq!(read.children as usize, children.len());
+            prop_assert_eq!(
+                read.failed_children as usize,
+                children.iter().filter(|c| c.failed).count()
+            );
+            let whole = written.len() - b"next".len();
+            for end in 0..whole {
+                prop_assert!(SpanRef::read(&written[..end]).is_none(), "{} of {} bytes", end, whole);
+            }
+        }
+
+        #[test]
+        fn the_writers_reader_takes_any_bytes_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            if let Some((_, rest)) = SpanRef::read(&bytes) {
+                prop_assert!(rest.len() < bytes.len());
+            }
         }
     }
 }
