@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use funnel_client::Credentials;
-use funnel_tests::{guests, start_server_with, test_config};
+use funnel_tests::{guests, test_config};
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
 
@@ -87,7 +87,7 @@ pub async fn measure() -> anyhow::Result<AwsRows> {
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server.create("echo", guests::ECHO).await;
     let clients = crate::member_clients(&server).await?;
     let member: Credentials = server.member("bench-aws", "FunnelFullAccess").await;

@@ -9,7 +9,7 @@ use funnel_tests::guests;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use funnel_client::proto;
-use funnel_tests::{TestServer, start_server_with, test_config};
+use funnel_tests::{TestServer, test_config};
 
 use crate::{Latency, percentiles};
 
@@ -62,7 +62,7 @@ pub async fn measure() -> anyhow::Result<BucketRows> {
     let folder = tempfile::tempdir()?;
     let mut config = test_config(data.path());
     config.buckets.roots.push(folder.path().to_path_buf());
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server.create("rec", guests::RECORDER).await;
     server.allow("rec", "s3", "s3.amazonaws.com", "").await;
     let path = folder.path().to_string_lossy().into_owned();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use funnel_tests::{guests, start_server_with, test_config};
+use funnel_tests::{guests, test_config};
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
 
@@ -168,7 +168,7 @@ pub async fn measure() -> anyhow::Result<Http> {
     // returns, a moment after the client has the whole response: with
     // room for 64 per function, 32 clients are not throttled by that.
     config.runtime.max_instances = 128;
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     let mut paths = Vec::new();
     for (name, code) in [
         ("answer", guests::HTTP_ANSWER),

@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 use funnel_client::{Client, proto};
 use funnel_runtime::{Call, EnvironmentConfig, Runtime};
 use funnel_server::Clock;
-use funnel_tests::{guest, start_server_with, test_config};
+use funnel_tests::{guest, test_config};
 
 const LATENCY_CALLS: usize = 5_000;
 pub(crate) const THROUGHPUT_SECS: u64 = 3;
@@ -178,6 +178,13 @@ pub(crate) async fn member_clients(
         clients.push(Client::connect_with(&server.endpoint, Some(member.clone())).await?);
     }
     Ok(clients)
+}
+
+/// A server with `config` (its data dir is the caller's) as `funnel up`
+/// runs one: on the system clock. The tests' manual clock takes a lock at
+/// every reading, which no server in production pays.
+pub(crate) async fn start_server(config: funnel_server::Config) -> funnel_tests::TestServer {
+    funnel_tests::start_server_on(config, Clock::system()).await
 }
 
 /// A runtime of the bench's own in `dir` (no server around it), on the
@@ -520,7 +527,7 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server.create("echo", guests::ECHO).await;
     let empty = empty_rpc_server().await?;
 

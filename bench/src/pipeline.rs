@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use funnel_client::proto;
-use funnel_tests::{TestServer, create_request, guest, guests, start_server_with, test_config};
+use funnel_tests::{TestServer, create_request, guest, guests, test_config};
 
 use crate::{Latency, percentiles};
 
@@ -164,7 +164,7 @@ pub async fn measure() -> anyhow::Result<Pipeline> {
     let root = tempfile::tempdir()?;
     let mut config = test_config(data.path());
     config.buckets.roots.push(root.path().to_path_buf());
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     wire(&server, root.path()).await?;
     let uploads = root.path().join("uploads");
     let thumbnails = root.path().join("thumbnails");

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use funnel_client::proto;
-use funnel_tests::{guest, start_server_with, test_config};
+use funnel_tests::{guest, test_config};
 
 use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS, rss_kib};
 
@@ -49,7 +49,7 @@ pub async fn drain_rate(data: &std::path::Path, queued: u64) -> anyhow::Result<f
     let mut config = test_config(data);
     config.runtime.max_instances = 64;
     let started = Instant::now();
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     loop {
         let stats = server.queue.stats();
         if stats.delivered >= queued {
@@ -95,7 +95,7 @@ pub async fn measure() -> anyhow::Result<QueueRows> {
     let rss_before = rss_kib();
     let mut config = test_config(&dir.path().join("million"));
     config.queue.workers = Some(0);
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server
         .client
         .create_function(funnel_tests::create_request("echo", guest(guests::ECHO)))
@@ -143,7 +143,7 @@ async fn accepts(
     config.runtime.max_instances = 64;
     config.queue.workers = Some(0);
     config.store.durability = durability;
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server.create("echo", guests::ECHO).await;
     let clients = crate::member_clients(&server).await?;
     let done = Arc::new(AtomicU64::new(0));

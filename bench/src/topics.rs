@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use funnel_client::proto;
 use funnel_tests::topics::{allow_sns, subscribe};
-use funnel_tests::{TestServer, start_server_with, test_config};
+use funnel_tests::{TestServer, test_config};
 
 use crate::{CONCURRENCY, CONNECTIONS, THROUGHPUT_SECS};
 
@@ -59,7 +59,7 @@ pub async fn measure() -> anyhow::Result<TopicRows> {
     let mut config = test_config(dir.path());
     config.runtime.max_instances = 64;
     config.queue.workers = Some(0);
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     let topic_arn = wire(&server).await?;
     let clients = crate::member_clients(&server).await?;
     let done = Arc::new(AtomicU64::new(0));

@@ -10,7 +10,7 @@ use super::{
     member_clients, percentiles, throughput_for, us,
 };
 use funnel_client::Client;
-use funnel_tests::{TestServer, start_server_with, test_config};
+use funnel_tests::{TestServer, test_config};
 
 pub(crate) struct Tracing {
     pub off: Run,
@@ -37,7 +37,7 @@ async fn serve(
     if let Some(rate) = sample_rate {
         config.tracing.sample_rate = rate;
     }
-    let server = start_server_with(config).await;
+    let server = crate::start_server(config).await;
     server.create("echo", guests::ECHO).await;
     let clients = member_clients(&server).await?;
     Ok((server, clients))
