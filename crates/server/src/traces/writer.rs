@@ -1,10 +1,12 @@
 //! The span writer: one thread that stores finished spans in batches,
 //! hands each batch to the exporter, and bounds what is kept.
 //!
-//! Recording a span encodes it into a shared buffer under a short lock: a
-//! call never waits for the store, allocates nothing (the buffer is reused
-//! batch after batch), and past [`MAX_PENDING`] bytes spans are dropped
-//! and counted. The span that finds the buffer empty wakes the writer,
+//! Recording a span encodes it into its thread's buffer under a short lock
+//! that only that thread and the writer take (one lock shared by every
+//! API worker cost two cache-line transfers a span): a call never waits
+//! for the store, allocates nothing (the buffer is reused batch after
+//! batch), and past [`MAX_PENDING`] bytes on a thread spans are dropped
+//! and counted. The span that finds its buffer empty wakes the writer,
 //! which lets spans gather for [`LINGER`] (cut short by a sync or the
 //! close) and then takes the whole buffer: a busy server's calls do not
 //! each pay a wake-up, and its writer stores a few large batches a second
@@ -14,9 +16,11 @@
 //! bound the oldest chunks go as soon as a batch is written, and chunks
 //! past the maximum age go once a minute, with no read of the store.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -24,8 +28,8 @@ use tokio::sync::oneshot;
 use funnel_runtime::Clock;
 use funnel_store::{ChunkHead, SpanOut, Store};
 
-/// Encoded spans waiting to be written, at most.
-const MAX_PENDING: usize = 16 * 1024 * 1024;
+/// Encoded spans waiting to be written on one thread, at most.
+const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// A buffer kept for reuse past a burst is cut back to this.
 const KEEP_CAPACITY: usize = 1024 * 1024;
 /// How long spans gather once the writer is woken. Readers sync first, so
@@ -44,28 +48,100 @@ enum Message {
     Close(oneshot::Sender<()>),
 }
 
+/// One thread's spans, encoded, waiting for the writer.
+#[derive(Default)]
+struct Shard(Mutex<Vec<u8>>);
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Every thread's shard of one writer.
+#[derive(Default)]
+struct Shards {
+    /// Which writer's they are (a thread may push to several servers').
+    writer: u64,
+    all: Mutex<Vec<Arc<Shard>>>,
+}
+
+impl Shards {
+    /// This thread's shard, made and listed on its first span.
+    fn with_local<R>(self: &Arc<Self>, f: impl FnOnce(&Shard) -> R) -> R {
+        thread_local! {
+            /// This thread's shard of each writer it has pushed to.
+            static LOCAL: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
+        }
+        LOCAL.with_borrow_mut(|local| {
+            if let Some((_, shard)) = local.iter().find(|(writer, _)| *writer == self.writer) {
+                return f(shard);
+            }
+            // A writer that has stopped no longer lists its shards.
+            local.retain(|(_, shard)| Arc::strong_count(shard) > 1);
+            let shard = Arc::new(Shard::default());
+            self.all
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(shard.clone());
+            local.push((self.writer, shard));
+            f(&local[local.len() - 1].1)
+        })
+    }
+
+    /// Appends every shard's spans to `batch`; a shard whose thread has
+    /// ended goes once it is empty.
+    fn take_into(&self, batch: &mut Vec<u8>) {
+        let mut all = self.all.lock().unwrap_or_else(PoisonError::into_inner);
+        all.retain(|shard| {
+            let mut spans = shard.lock();
+            batch.extend_from_slice(&spans);
+            spans.clear();
+            spans.shrink_to(KEEP_CAPACITY);
+            Arc::strong_count(shard) > 1
+        });
+    }
+
+    /// No thread's shard lists this writer any more.
+    fn close(&self) {
+        self.all
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
 pub(super) struct Handle {
-    pending: Arc<Mutex<Vec<u8>>>,
+    shards: Arc<Shards>,
     sender: mpsc::Sender<Message>,
 }
 
 impl Handle {
     /// Queues a span; false when there is no room.
     pub fn push(&self, span: &SpanOut<'_>) -> bool {
-        let was_empty = {
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        self.push_with(|buf| funnel_store::encode_span(span, buf))
+    }
+
+    fn push_with(&self, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let was_empty = self.shards.with_local(|shard| {
+            let mut pending = shard.lock();
             if pending.len() >= MAX_PENDING {
-                return false;
+                return None;
             }
             let was_empty = pending.is_empty();
-            funnel_store::encode_span(span, &mut pending);
-            was_empty
-        };
-        if was_empty {
-            // At most one wake-up a batch: the channel stays short.
-            let _ = self.sender.send(Message::Wake);
+            encode(&mut pending);
+            Some(was_empty)
+        });
+        match was_empty {
+            None => false,
+            Some(was_empty) => {
+                if was_empty {
+                    // At most one wake-up a batch per thread.
+                    let _ = self.sender.send(Message::Wake);
+                }
+                true
+            }
         }
-        true
     }
 
     pub async fn sync(&self) {
@@ -90,8 +166,13 @@ pub(super) fn start(
     max_bytes: u64,
     exporter: Option<super::export::Exporter>,
 ) -> Handle {
+    /// Tells writers apart (see [`Shards::writer`]).
+    static WRITERS: AtomicU64 = AtomicU64::new(0);
     let (sender, receiver) = mpsc::channel();
-    let pending = Arc::new(Mutex::new(Vec::new()));
+    let shards = Arc::new(Shards {
+        writer: WRITERS.fetch_add(1, Ordering::Relaxed),
+        all: Mutex::default(),
+    });
     let writer = Writer {
         store,
         clock,
@@ -102,14 +183,14 @@ pub(super) fn start(
         chunks: VecDeque::new(),
         total: 0,
     };
-    let taken = pending.clone();
+    let taken = shards.clone();
     let spawned = std::thread::Builder::new()
         .name("funnel-spans".into())
         .spawn(move || writer.run(receiver, taken));
     if let Err(err) = spawned {
         tracing::error!(cause = %err, "could not start the span writer: spans are not kept");
     }
-    Handle { pending, sender }
+    Handle { shards, sender }
 }
 
 struct Writer {
@@ -125,7 +206,7 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, receiver: mpsc::Receiver<Message>, pending: Arc<Mutex<Vec<u8>>>) {
+    fn run(mut self, receiver: mpsc::Receiver<Message>, shards: Arc<Shards>) {
         match self.store.span_chunks() {
             Ok(chunks) => {
                 self.total = chunks.iter().map(|c| c.bytes).sum();
@@ -163,10 +244,7 @@ impl Writer {
                     None => break,
                 }
             }
-            std::mem::swap(
-                &mut *pending.lock().unwrap_or_else(PoisonError::into_inner),
-                &mut batch,
-            );
+            shards.take_into(&mut batch);
             self.write(&batch);
             batch.clear();
             batch.shrink_to(KEEP_CAPACITY);
@@ -174,6 +252,7 @@ impl Writer {
                 let _ = done.send(());
             }
             if let Some(done) = closing {
+                shards.close();
                 if let Some(exporter) = self.exporter.take() {
                     exporter.close();
                 }
@@ -268,6 +347,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_threads_spans_are_stored_and_an_ended_threads_buffer_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock = Clock::manual();
+        let writer = start(
+            store.clone(),
+            clock.clone(),
+            Duration::from_secs(3600),
+            u64::MAX,
+            None,
+        );
+        let now_us = clock.wall_ms() * 1000;
+        std::thread::scope(|scope| {
+            for thread in 1..=4u8 {
+                let writer = &writer;
+                scope.spawn(move || {
+                    for _ in 0..10 {
+                        assert!(writer.push_with(|buf| buf.extend(span(thread, now_us, ""))));
+                    }
+                });
+            }
+        });
+        assert_eq!(writer.shards.all.lock().unwrap().len(), 4);
+        writer.sync().await;
+        for thread in 1..=4u8 {
+            let (summary, spans) = store.trace(&[thread; 16]).unwrap().unwrap();
+            assert_eq!((summary.spans, spans.len()), (10, 10), "thread {thread}");
+        }
+        assert_eq!(
+            writer.shards.all.lock().unwrap().len(),
+            0,
+            "the threads have ended: their buffers went once drained"
+        );
+        writer.close().await;
+    }
+
+    #[tokio::test]
     async fn the_oldest_chunks_go_past_the_size_and_the_old_ones_past_the_age() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -288,8 +404,7 @@ mod tests {
             for _ in 0..30 {
                 bytes.extend(span(batch, now_us(), &pad));
             }
-            let pending = writer.pending.clone();
-            pending.lock().unwrap().extend(bytes);
+            assert!(writer.push_with(|buf| buf.extend(bytes)));
             writer.sync().await;
         }
         let (chunks, total) = kept(&store);
