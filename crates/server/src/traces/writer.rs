@@ -351,24 +351,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let clock = Clock::manual();
-        let writer = start(
+        let writer = Arc::new(start(
             store.clone(),
             clock.clone(),
             Duration::from_secs(3600),
             u64::MAX,
             None,
-        );
+        ));
         let now_us = clock.wall_ms() * 1000;
-        std::thread::scope(|scope| {
-            for thread in 1..=4u8 {
-                let writer = &writer;
-                scope.spawn(move || {
+        let threads: Vec<_> = (1..=4u8)
+            .map(|thread| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
                     for _ in 0..10 {
                         assert!(writer.push_with(|buf| buf.extend(span(thread, now_us, ""))));
                     }
-                });
-            }
-        });
+                })
+            })
+            .collect();
+        // Joined: ended, their thread-locals dropped (a scoped thread's
+        // may still be dropping when the scope returns).
+        for thread in threads {
+            thread.join().unwrap();
+        }
         assert_eq!(writer.shards.all.lock().unwrap().len(), 4);
         writer.sync().await;
         for thread in 1..=4u8 {
