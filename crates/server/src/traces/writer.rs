@@ -8,7 +8,7 @@
 //! batch), and past [`MAX_PENDING`] bytes on a thread spans are dropped
 //! and counted. The span that finds its buffer empty wakes the writer,
 //! which lets spans gather for [`LINGER`] (cut short by a sync or the
-//! close) and then takes the whole buffer: a busy server's calls do not
+//! close) and then takes every thread's buffer: a busy server's calls do not
 //! each pay a wake-up, and its writer stores a few large batches a second
 //! rather than hundreds of small ones.
 //!
@@ -59,7 +59,6 @@ impl Shard {
 }
 
 /// Every thread's shard of one writer.
-#[derive(Default)]
 struct Shards {
     /// Which writer's they are (a thread may push to several servers').
     writer: u64,
@@ -68,7 +67,7 @@ struct Shards {
 
 impl Shards {
     /// This thread's shard, made and listed on its first span.
-    fn with_local<R>(self: &Arc<Self>, f: impl FnOnce(&Shard) -> R) -> R {
+    fn with_local<R>(&self, f: impl FnOnce(&Shard) -> R) -> R {
         thread_local! {
             /// This thread's shard of each writer it has pushed to.
             static LOCAL: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
