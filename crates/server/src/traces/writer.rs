@@ -131,16 +131,14 @@ impl Handle {
             encode(&mut pending);
             Some(was_empty)
         });
-        match was_empty {
-            None => false,
-            Some(was_empty) => {
-                if was_empty {
-                    // At most one wake-up a batch per thread.
-                    let _ = self.sender.send(Message::Wake);
-                }
-                true
-            }
+        let Some(was_empty) = was_empty else {
+            return false;
+        };
+        if was_empty {
+            // At most one wake-up a batch per thread.
+            let _ = self.sender.send(Message::Wake);
         }
+        true
     }
 
     pub async fn sync(&self) {
