@@ -120,8 +120,9 @@ pub(crate) async fn measure() -> anyhow::Result<Tracing> {
             .await;
             calls[i] += rate * window.as_secs_f64();
             // The span writer's last batch lands before the next turn
-            // (and its CPU counts for this turn's calls).
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            // (and its CPU counts for this turn's calls): the writer
+            // lets spans gather for 50 ms, then stores them.
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
             cpu_secs[i] += crate::cpu_secs() - cpu;
         }
     }
