@@ -570,7 +570,17 @@ async fn main() -> anyhow::Result<()> {
     }
     if std::env::args().any(|a| a == "--profile-authenticated") {
         // Only authenticated one-record calls at c=32: what Invoke adds
-        // beyond them is Invoke's own.
+        // beyond them is Invoke's own. With --c1, c=1 calls first.
+        if std::env::args().any(|a| a == "--c1") {
+            let lat = latency(LATENCY_CALLS * 5, || async {
+                clients[0]
+                    .get_function_concurrency("echo")
+                    .await
+                    .expect("GetFunctionConcurrency");
+            })
+            .await;
+            println!("GetFunctionConcurrency c=1 p50 {}", us(lat.p50));
+        }
         let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
             async move {
@@ -587,7 +597,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if std::env::args().any(|a| a == "--profile-empty") {
-        // Only the empty RPC at c=32: the profile to hold the invoke's against.
+        // Only the empty RPC at c=32: the profile to hold the invoke's
+        // against. With --c1, c=1 calls first.
+        if std::env::args().any(|a| a == "--c1") {
+            let lat = latency(LATENCY_CALLS * 5, || check(&health[0])).await;
+            println!("empty RPC c=1 p50 {}", us(lat.p50));
+        }
         let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let h = health[w % CONNECTIONS].clone();
             async move { check(&h).await }
