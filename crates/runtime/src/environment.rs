@@ -27,6 +27,23 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(500);
 /// How far past a deadline the outer bound fires when a guest is stuck in a
 /// host call (the epoch callback stops computing guests within a tick).
 const HARD_STOP_SLACK: Duration = Duration::from_millis(50);
+
+/// `pending`, stopped after `bound`. The timer is armed only when the
+/// first poll does not finish it: a call that ends without yielding (the
+/// common, short one) pays no timer. The bound then counts from that first
+/// yield, at most an epoch tick late: the hard stop is a backstop behind
+/// the epoch deadline, which counts from the call's start.
+async fn bounded<F: Future>(
+    bound: Duration,
+    pending: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let mut pending = std::pin::pin!(pending);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(pending.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => tokio::time::timeout(bound, pending).await,
+    }
+}
 /// The most guest output kept per invocation (the tail is kept).
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
@@ -284,7 +301,7 @@ impl Environment {
             unreachable!("checked above");
         };
         let pending = handler.call_handle(&mut self.store, &context, &call.payload);
-        let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
+        let outcome = bounded(timeout + HARD_STOP_SLACK, pending).await;
         let duration = started.elapsed();
         if let Some(over) = self.over_tmp(&call.request_id, duration) {
             return over;
@@ -374,7 +391,7 @@ impl Environment {
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut self.store, request, outparam);
-        let outcome = tokio::time::timeout(timeout + HARD_STOP_SLACK, pending).await;
+        let outcome = bounded(timeout + HARD_STOP_SLACK, pending).await;
         let duration = started.elapsed();
         if let Some(over) = self.over_tmp(&call.request_id, duration) {
             return over;
