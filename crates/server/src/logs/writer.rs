@@ -71,6 +71,13 @@ impl Queue {
         if log.is_empty() {
             return;
         }
+        // Copied before the lock is taken: it is held for the push alone.
+        let mut append = Append {
+            group: group.to_string(),
+            stream: stream.to_string(),
+            log: log.to_vec(),
+            at: 0,
+        };
         let mut pending = self.lock();
         if pending.closed || pending.appends.len() >= QUEUE {
             drop(pending);
@@ -80,13 +87,8 @@ impl Queue {
             return;
         }
         // Stamped under the lock: the queue is in time order.
-        let at = self.clock.wall_ms();
-        pending.appends.push(Append {
-            group: group.to_string(),
-            stream: stream.to_string(),
-            log: log.to_vec(),
-            at,
-        });
+        append.at = self.clock.wall_ms();
+        pending.appends.push(append);
         let wake = std::mem::take(&mut pending.idle);
         drop(pending);
         if wake {
