@@ -338,14 +338,25 @@ impl Naming {
     /// The ARN of a function's key.
     pub fn function_arn(&self, key: &str, qualifier: Option<&str>) -> String {
         let (account, name) = self.arn_parts(key);
-        let base = format!(
-            "arn:funnel:lambda:{}:{account}:function:{name}",
-            self.region
+        // Pushed piece by piece: built on every call, and `format!` costs.
+        let mut arn = String::with_capacity(
+            40 + self.region.len() + account.len() + name.len() + qualifier.map_or(0, str::len),
         );
-        match qualifier {
-            Some(q) => format!("{base}:{q}"),
-            None => base,
+        for part in [
+            "arn:funnel:lambda:",
+            &self.region,
+            ":",
+            account,
+            ":function:",
+            name,
+        ] {
+            arn.push_str(part);
         }
+        if let Some(qualifier) = qualifier {
+            arn.push(':');
+            arn.push_str(qualifier);
+        }
+        arn
     }
 
     /// `arn:funnel:s3:::<name>` of a home bucket's key (S3's shape);
@@ -362,9 +373,15 @@ impl Naming {
         let invalid = |why: &str| {
             Error::InvalidParameterValue(format!("FunctionName {input:?} is invalid: {why}"))
         };
-        let parts: Vec<&str> = input.split(':').collect();
+        // At most 8 parts match below; a ninth is kept so that more fail.
+        let mut parts = [""; 9];
+        let mut count = 0;
+        for (slot, part) in parts.iter_mut().zip(input.split(':')) {
+            *slot = part;
+            count += 1;
+        }
         let own = self.account_id.as_str();
-        let (account, name, qualifier) = match parts.as_slice() {
+        let (account, name, qualifier) = match &parts[..count] {
             [name] => (own, *name, None),
             [name, qualifier] => (own, *name, Some(*qualifier)),
             [account, "function", name, rest @ ..] if rest.len() <= 1 => {
