@@ -167,16 +167,25 @@ where
         .map_err(|err| to_wit(Error::new("Runtime.MarshalError", err.to_string())))
 }
 
-/// Sets (or, with `None`, removes) `_X_AMZN_TRACE_ID`.
+/// Sets (or, with `None`, removes) `_X_AMZN_TRACE_ID`. A removal when
+/// nothing set it is skipped: it would scan the environment twice a call
+/// for a variable that is not there.
 fn set_trace_variable(value: Option<&str>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
     const NAME: &str = "_X_AMZN_TRACE_ID";
+    /// The variable is set (by this function: Lambda reserves the name).
+    static SET: AtomicBool = AtomicBool::new(false);
     // SAFETY: a component runs one call at a time on its one thread
     // (wasm32-wasip2 has no threads): nothing reads the environment while
     // it is written.
     unsafe {
         match value {
-            Some(value) => std::env::set_var(NAME, value),
-            None => std::env::remove_var(NAME),
+            Some(value) => {
+                std::env::set_var(NAME, value);
+                SET.store(true, Ordering::Relaxed);
+            }
+            None if SET.swap(false, Ordering::Relaxed) => std::env::remove_var(NAME),
+            None => {}
         }
     }
 }
