@@ -44,6 +44,7 @@ async fn bounded<F: Future>(
         std::task::Poll::Pending => tokio::time::timeout(bound, pending).await,
     }
 }
+
 /// The most guest output kept per invocation (the tail is kept).
 const OUTPUT_CAPACITY: usize = 256 * 1024;
 
