@@ -82,6 +82,35 @@ async fn timeout_is_obeyed_and_enforced() {
     server.stop().await;
 }
 
+/// A guest that waits (here in a sleep: no wasm runs, so no epoch check
+/// stops it) is stopped by the call's hard bound, armed once the guest
+/// yields.
+#[tokio::test]
+async fn a_guest_waiting_past_its_timeout_is_stopped() {
+    let server = start_server().await;
+    server
+        .create_sized("sleeper", guest(guests::RECORDER), 128, 1)
+        .await;
+    let started = std::time::Instant::now();
+    let out = server.invoke("sleeper", r#"{"sleep_ms": 30000}"#).await;
+    assert_eq!(out.function_error, "Unhandled");
+    assert_eq!(json_of(&out)["errorType"], "Sandbox.Timedout");
+    let report = report_of(&log_of(&out));
+    assert_eq!(report.status.as_deref(), Some("timeout"));
+    assert!(
+        (1000.0..1500.0).contains(&report.duration_ms),
+        "Duration {} ms",
+        report.duration_ms
+    );
+    // Answered at the bound, not after the guest's sleep.
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The environment is not reused: the next call is a cold start.
+    let out = server.invoke("sleeper", "{}").await;
+    assert_eq!(json_of(&out), json!({"recorded": true}));
+    assert!(report_of(&log_of(&out)).init_duration_ms.is_some());
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn unbounded_recursion_traps_cleanly() {
     let server = start_server().await;
