@@ -268,6 +268,15 @@ async fn check(health: &Health) {
         .expect("health check");
 }
 
+/// An authenticated call that reads one record (`GetFunctionConcurrency`):
+/// what every Invoke does before it runs anything.
+async fn authenticated_read(client: &Client) {
+    client
+        .get_function_concurrency("echo")
+        .await
+        .expect("GetFunctionConcurrency");
+}
+
 async fn invoke(client: &Client) {
     let out = client
         .invoke(proto::InvokeRequest {
@@ -572,22 +581,12 @@ async fn main() -> anyhow::Result<()> {
         // Only authenticated one-record calls at c=32: what Invoke adds
         // beyond them is Invoke's own. With --c1, c=1 calls first.
         if std::env::args().any(|a| a == "--c1") {
-            let lat = latency(LATENCY_CALLS * 5, || async {
-                clients[0]
-                    .get_function_concurrency("echo")
-                    .await
-                    .expect("GetFunctionConcurrency");
-            })
-            .await;
+            let lat = latency(LATENCY_CALLS * 5, || authenticated_read(&clients[0])).await;
             println!("GetFunctionConcurrency c=1 p50 {}", us(lat.p50));
         }
         let (rate, cpu, threads) = throughput_and_cpu(move |w| {
             let c = clients[w % CONNECTIONS].clone();
-            async move {
-                c.get_function_concurrency("echo")
-                    .await
-                    .expect("GetFunctionConcurrency");
-            }
+            async move { authenticated_read(&c).await }
         })
         .await;
         println!(
@@ -646,13 +645,7 @@ async fn main() -> anyhow::Result<()> {
                 .await?,
         );
         let transport_lat = latency(LATENCY_CALLS, || check(&own_health)).await;
-        let authenticated_lat = latency(LATENCY_CALLS, || async {
-            clients[0]
-                .get_function_concurrency("echo")
-                .await
-                .expect("GetFunctionConcurrency");
-        })
-        .await;
+        let authenticated_lat = latency(LATENCY_CALLS, || authenticated_read(&clients[0])).await;
         println!(
             "c=1 p50 by layer: empty RPC {}; funnel's transport (health check) {}; + authentication, IAM and a registry read (GetFunctionConcurrency) {}; Invoke {}",
             us(empty_lat.p50),
@@ -678,11 +671,7 @@ async fn main() -> anyhow::Result<()> {
             let clients = clients.clone();
             throughput(move |w| {
                 let c = clients[w % CONNECTIONS].clone();
-                async move {
-                    c.get_function_concurrency("echo")
-                        .await
-                        .expect("GetFunctionConcurrency");
-                }
+                async move { authenticated_read(&c).await }
             })
             .await
         };

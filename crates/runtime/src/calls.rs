@@ -57,8 +57,7 @@ impl Runtime {
             Box<dyn Future<Output = Result<Outcome, InvokeError>> + Send + 'static>,
         >,
     ) -> Result<Outcome, InvokeError> {
-        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
-        if let std::task::Poll::Ready(outcome) = first {
+        if let std::task::Poll::Ready(outcome) = environment::poll_once(&mut work).await {
             return outcome;
         }
         let mut task = AbortOnDrop(self.inner.guest_threads.spawn(work));

@@ -38,11 +38,16 @@ async fn bounded<F: Future>(
     pending: F,
 ) -> Result<F::Output, tokio::time::error::Elapsed> {
     let mut pending = std::pin::pin!(pending);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(pending.as_mut().poll(cx))).await;
-    match first {
+    match poll_once(&mut pending).await {
         std::task::Poll::Ready(output) => Ok(output),
         std::task::Poll::Pending => tokio::time::timeout(bound, pending).await,
     }
+}
+
+/// Polls `future` once, here, and says whether that finished it.
+pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut *future).poll(cx)))
+        .await
 }
 
 /// The most guest output kept per invocation (the tail is kept).
